@@ -1,0 +1,261 @@
+package dev.pulse.executors.container;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.CreateContainerResponse;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.StreamType;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import dev.pulse.executors.Availability;
+import dev.pulse.executors.EnvReferences;
+import dev.pulse.executors.ExecutionError;
+import dev.pulse.executors.ExecutionRequest;
+import dev.pulse.executors.ExecutionResult;
+import dev.pulse.executors.Executor;
+import dev.pulse.executors.Redactor;
+import dev.pulse.executors.agents.AgentDefinition;
+import dev.pulse.executors.agents.ContainerSpec;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * The {@code container} executor: runs an image through the Docker Engine API ({@code DOCKER_HOST},
+ * e.g. podman's compatible socket). The input arrives on stdin and in {@code PULSE_INPUT}; the
+ * result is the last line of stdout that is JSON; stderr (and the rest of stdout) are kept as
+ * logs. Memory, CPU and process limits apply, the network is off unless the agent asks for it,
+ * a timeout or an interrupt kills the container, and the container is always removed.
+ */
+public final class ContainerExecutor implements Executor, AutoCloseable {
+
+    public static final String KIND = "container";
+    private static final int MAX_LOG_CHARS = 64 << 10;
+
+    private final ObjectMapper json;
+    private final Function<String, String> environment;
+    private final DockerClient docker;
+    private final String host;
+
+    public ContainerExecutor(ObjectMapper json, Function<String, String> environment) {
+        this.json = json;
+        this.environment = environment;
+        String configured = environment.apply("DOCKER_HOST");
+        this.host = configured == null || configured.isBlank() ? "unix:///var/run/docker.sock" : configured;
+        DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+        this.docker = DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder()
+                .dockerHost(config.getDockerHost())
+                .connectionTimeout(Duration.ofSeconds(3))
+                .responseTimeout(Duration.ofMinutes(10))
+                .build());
+    }
+
+    @Override
+    public String kind() {
+        return KIND;
+    }
+
+    @Override
+    public Availability availability() {
+        try {
+            docker.pingCmd().exec();
+            return Availability.AVAILABLE;
+        } catch (RuntimeException e) {
+            return Availability.unavailable("no Docker-API engine answers at " + host
+                    + " (set DOCKER_HOST, or run scripts/container-engine.sh)");
+        }
+    }
+
+    @Override
+    public List<String> validate(AgentDefinition agent) {
+        return agent.container() == null ? List.of("spec.container: is required for executor container") : List.of();
+    }
+
+    @Override
+    public ExecutionResult execute(ExecutionRequest request) throws InterruptedException {
+        ContainerSpec spec = request.agent().container();
+        EnvReferences.Resolver resolver = new EnvReferences.Resolver(environment);
+        List<String> variables = new ArrayList<>();
+        try {
+            spec.env().forEach((k, v) -> variables.add(k + "=" + resolver.resolve(v, "spec.container.env." + k)));
+        } catch (IllegalStateException e) {
+            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, e.getMessage());
+        }
+        Redactor env = Redactor.of(resolver.substituted());
+        String input = write(request.input());
+        variables.add("PULSE_INPUT=" + input);
+        variables.add("PULSE_TASK_ID=" + request.taskId());
+        variables.add("PULSE_ATTEMPT=" + request.attempt());
+        HostConfig limits = HostConfig.newHostConfig()
+                .withMemory(spec.memoryBytes())
+                .withMemorySwap(spec.memoryBytes())
+                .withNanoCPUs((long) (spec.cpus() * 1_000_000_000L))
+                .withPidsLimit(spec.pids())
+                .withNetworkMode(spec.network() ? "bridge" : "none");
+        String id;
+        try {
+            var create = docker.createContainerCmd(spec.image())
+                    .withEnv(variables)
+                    .withHostConfig(limits)
+                    .withStdinOpen(true)
+                    .withStdInOnce(true)
+                    .withAttachStdin(true)
+                    .withAttachStdout(true)
+                    .withAttachStderr(true)
+                    .withLabels(Map.of("dev.pulse.task", request.taskId().toString()));
+            if (!spec.command().isEmpty()) {
+                create.withCmd(spec.command());
+            }
+            CreateContainerResponse created = create.exec();
+            id = created.getId();
+        } catch (RuntimeException e) {
+            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, "cannot create a container of "
+                    + spec.image() + ": " + e.getMessage() + " (is the image present on the engine at " + host + "?)");
+        }
+        Output output = new Output();
+        try {
+            deliverInputAndStart(id, input);
+            Integer status;
+            try {
+                status = docker.waitContainerCmd(id).start()
+                        .awaitStatusCode(request.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            } catch (com.github.dockerjava.api.exception.DockerClientException timeout) {
+                killQuietly(id);
+                collectLogs(id, output);
+                return ExecutionResult.failure(new ExecutionError(ExecutionError.TIMEOUT, "the container did not finish within "
+                        + request.timeout().toMillis() + " ms and was killed"), env.scrub(output.logs()));
+            }
+            collectLogs(id, output);
+            String logs = env.scrub(output.logs());
+            if (status != 0) {
+                return ExecutionResult.failure(new ExecutionError(ExecutionError.AGENT_ERROR, "the container exited with code "
+                        + status + (status == 137 ? " (killed: out of memory, or over its limits?)" : "")), logs);
+            }
+            return result(output.stdout(), logs);
+        } catch (InterruptedException e) {
+            killQuietly(id);
+            throw e;
+        } catch (RuntimeException e) {
+            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, "the container engine failed: " + e.getMessage());
+        } finally {
+            removeQuietly(id);
+        }
+    }
+
+    /**
+     * Writes the input to the container's stdin and then hangs up, which is how the process
+     * sees end-of-input (engines differ in passing on a half-closed stream, but all see a hang-up).
+     */
+    private void deliverInputAndStart(String id, String input) throws InterruptedException {
+        java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(1);
+        java.io.InputStream stdin = new java.io.FilterInputStream(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8))) {
+            @Override
+            public int read(byte[] b, int off, int len) throws java.io.IOException {
+                int n = super.read(b, off, len);
+                if (n < 0) {
+                    written.countDown();
+                }
+                return n;
+            }
+        };
+        ResultCallback.Adapter<Frame> attach = docker.attachContainerCmd(id).withStdIn(stdin).withFollowStream(true)
+                .exec(new ResultCallback.Adapter<>());
+        attach.awaitStarted(5, TimeUnit.SECONDS);
+        docker.startContainerCmd(id).exec();
+        written.await(5, TimeUnit.SECONDS);
+        try {
+            attach.close();
+        } catch (java.io.IOException ignored) {
+            // the hang-up is the point
+        }
+    }
+
+    private void collectLogs(String id, Output output) throws InterruptedException {
+        docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(false).exec(output)
+                .awaitCompletion(10, TimeUnit.SECONDS);
+    }
+
+    /** The last line of stdout that parses as JSON is the result. */
+    private ExecutionResult result(String stdout, String logs) {
+        String[] lines = stdout.split("\n");
+        for (int i = lines.length - 1; i >= 0; i--) {
+            String line = lines[i].trim();
+            if (line.isEmpty()) {
+                continue;
+            }
+            try {
+                return ExecutionResult.success(json.readTree(line), logs);
+            } catch (JsonProcessingException notJson) {
+                // an earlier line may be the result
+            }
+        }
+        return ExecutionResult.failure(new ExecutionError(ExecutionError.INVALID_OUTPUT,
+                "the container printed no JSON line on stdout; its last JSON line is its result"), logs);
+    }
+
+    private void killQuietly(String id) {
+        try {
+            docker.killContainerCmd(id).exec();
+        } catch (RuntimeException ignored) {
+            // already gone
+        }
+    }
+
+    private void removeQuietly(String id) {
+        try {
+            docker.removeContainerCmd(id).withForce(true).exec();
+        } catch (RuntimeException ignored) {
+            // already removed
+        }
+    }
+
+    private String write(JsonNode node) {
+        try {
+            return json.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a JSON tree always serialises", e);
+        }
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+        docker.close();
+    }
+
+    /** Collects the attached stdout and stderr. */
+    private static final class Output extends ResultCallback.Adapter<Frame> {
+        private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        private final StringBuilder logs = new StringBuilder();
+
+        @Override
+        public void onNext(Frame frame) {
+            synchronized (this) {
+                if (frame.getStreamType() == StreamType.STDOUT || frame.getStreamType() == StreamType.RAW) {
+                    stdout.writeBytes(frame.getPayload());
+                }
+                if (logs.length() < MAX_LOG_CHARS) {
+                    logs.append(new String(frame.getPayload(), StandardCharsets.UTF_8));
+                }
+            }
+        }
+
+        synchronized String stdout() {
+            return stdout.toString(StandardCharsets.UTF_8);
+        }
+
+        synchronized String logs() {
+            return logs.toString();
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package dev.pulse.executors.container;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.ExecutionError;
+import dev.pulse.executors.ExecutionRequest;
+import dev.pulse.executors.ExecutionResult;
+import dev.pulse.executors.agents.AgentDefinition;
+import dev.pulse.executors.agents.ContainerSpec;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Against a real Docker-API engine: on this machine rootful podman started by
+ * scripts/container-engine.sh (which .ci/run calls), with a busybox image it builds locally.
+ */
+class ContainerExecutorTest {
+
+    static final String IMAGE = "localhost/pulse-test-busybox:1";
+    private static final ObjectMapper json = new ObjectMapper();
+    private static ContainerExecutor executor;
+
+    @BeforeAll
+    static void engine() {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        env.put("GREETING_SECRET", "s3cr3t-value-42");
+        executor = new ContainerExecutor(json, env::get);
+        boolean available = executor.availability().available();
+        if (!available) {
+            System.err.println("!!! SKIPPED ContainerExecutorTest: " + executor.availability().reason()
+                    + ". Run: eval \"$(scripts/container-engine.sh)\" and test again.");
+        }
+        assumeTrue(available, "no Docker-API engine: " + executor.availability().reason());
+    }
+
+    @AfterAll
+    static void close() throws Exception {
+        if (executor != null) {
+            executor.close();
+        }
+    }
+
+    @Test
+    void theInputArrivesOnStdinAndInTheEnvironmentAndTheLastJsonLineIsTheResult() throws Exception {
+        ExecutionResult fromStdin = run(spec(List.of("cat"), Map.of(), false), "{\"a\": [1, 2]}", Duration.ofSeconds(30));
+        assertThat(fromStdin.succeeded()).as("%s", fromStdin).isTrue();
+        assertThat(fromStdin.output()).isEqualTo(json.readTree("{\"a\": [1, 2]}"));
+
+        ExecutionResult fromEnv = run(spec(List.of("sh", "-c", "echo working >&2; echo 'not json'; echo \"$PULSE_INPUT\""),
+                Map.of(), false), "{\"b\": true}", Duration.ofSeconds(30));
+        assertThat(fromEnv.output()).isEqualTo(json.readTree("{\"b\": true}"));
+        assertThat(fromEnv.logs()).contains("working");
+    }
+
+    @Test
+    void aFailingContainerFailsTheAttemptWithItsLogsAndSecretsRedacted() throws Exception {
+        ExecutionResult result = run(spec(List.of("sh", "-c", "echo \"token is $TOKEN\" >&2; exit 3"),
+                Map.of("TOKEN", "${env:GREETING_SECRET}"), false), "{}", Duration.ofSeconds(30));
+        assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
+        assertThat(result.error().message()).contains("code 3");
+        assertThat(result.logs()).contains("token is [redacted]").doesNotContain("s3cr3t-value-42");
+    }
+
+    @Test
+    void theNetworkIsOffUnlessAskedFor() throws Exception {
+        ExecutionResult off = run(spec(List.of("sh", "-c", "echo \"{\\\"ifaces\\\": \\\"$(ls /sys/class/net | tr '\\n' ' ')\\\"}\""),
+                Map.of(), false), "{}", Duration.ofSeconds(30));
+        assertThat(off.output().path("ifaces").asText().trim()).as("%s", off).isEqualTo("lo");
+    }
+
+    @Test
+    void theMemoryLimitHolds() throws Exception {
+        ExecutionResult result = run(spec(List.of("sh", "-c", "a=$(head -c 300000000 /dev/zero | tr '\\000' x); echo '{}'"),
+                Map.of(), false), "{}", Duration.ofSeconds(60));
+        assertThat(result.succeeded()).as("a 300 MB string in a 64 MB container: %s", result).isFalse();
+        assertThat(result.error().message()).contains("137");
+    }
+
+    @Test
+    void aTimeoutKillsAndRemovesTheContainer() throws Exception {
+        long start = System.nanoTime();
+        ExecutionResult result = run(spec(List.of("sleep", "60"), Map.of(), false), "{}", Duration.ofMillis(1500));
+        assertThat(result.error().code()).isEqualTo(ExecutionError.TIMEOUT);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+    }
+
+    private static ContainerSpec spec(List<String> command, Map<String, String> env, boolean network) {
+        return new ContainerSpec(IMAGE, command, env, 64L << 20, 0.5, 64, network);
+    }
+
+    private static ExecutionResult run(ContainerSpec spec, String input, Duration timeout) throws Exception {
+        AgentDefinition agent = new AgentDefinition("c", ContainerExecutor.KIND, timeout, 1, null,
+                AgentDefinition.DEFAULT_RETRY_BASE, AgentDefinition.DEFAULT_RETRY_MAX, null, "test", null, null, spec);
+        JsonNode in = json.readTree(input);
+        return executor.execute(new ExecutionRequest(UUID.randomUUID(), 1, agent, in, timeout));
+    }
+}

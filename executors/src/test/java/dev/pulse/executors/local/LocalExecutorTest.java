@@ -1,0 +1,213 @@
+package dev.pulse.executors.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.ExecutionError;
+import dev.pulse.executors.ExecutionRequest;
+import dev.pulse.executors.ExecutionResult;
+import dev.pulse.executors.agents.AgentDefinition;
+import dev.pulse.executors.agents.AgentFileLoader;
+import dev.pulse.executors.agents.LocalSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LocalExecutorTest {
+
+    private final ObjectMapper json = new ObjectMapper();
+    private final Map<String, String> fakeEnvironment = Map.of("GREETING_TOKEN", "s3cret");
+    private final LocalExecutor executor = new LocalExecutor(JavaAgents.discover(), json, fakeEnvironment::get);
+
+    @TempDir
+    Path dir;
+
+    @AfterEach
+    void tearDown() {
+        executor.close();
+    }
+
+    @Test
+    void builtInAgentsAreFoundWithServiceLoader() {
+        assertThat(JavaAgents.discover().definitions()).extracting(AgentDefinition::name).contains("echo", "sleep");
+    }
+
+    @Test
+    void echoReturnsItsInput() throws Exception {
+        JsonNode input = json.readTree("{\"text\": \"hi\", \"n\": [1, 2]}");
+        ExecutionResult result = executor.execute(request(inJvm("echo"), input, Duration.ofSeconds(5)));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.output()).isEqualTo(input);
+    }
+
+    @Test
+    void sleepIsInterruptedAtItsTimeout() throws Exception {
+        long start = System.nanoTime();
+        ExecutionResult result = executor.execute(request(inJvm("sleep"), json.readTree("{\"ms\": 10000}"),
+                Duration.ofMillis(200)));
+        assertThat(result.succeeded()).isFalse();
+        assertThat(result.error().code()).isEqualTo(ExecutionError.TIMEOUT);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void anInJvmAgentThatThrowsFailsWithItsMessage() throws Exception {
+        ExecutionResult result = executor.execute(request(inJvm("sleep"), json.readTree("{\"ms\": \"soon\"}"),
+                Duration.ofSeconds(5)));
+        assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
+        assertThat(result.error().message()).contains("input.ms");
+    }
+
+    @Test
+    void aProcessReadsInputOnStdinAndWritesItsResultOnStdoutWithStderrKeptAsLogs() throws Exception {
+        Path script = script("agent.sh", """
+                input=$(cat)
+                echo "working on task $PULSE_TASK_ID" >&2
+                printf '{"got": %s, "token": "%s"}' "$input" "$TOKEN"
+                """);
+        AgentDefinition agent = process(List.of("sh", script.toString()), Map.of("TOKEN", "${env:GREETING_TOKEN}"));
+        ExecutionRequest request = request(agent, json.readTree("{\"a\": 1}"), Duration.ofSeconds(10));
+
+        ExecutionResult result = executor.execute(request);
+
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.output()).isEqualTo(json.readTree("{\"got\": {\"a\": 1}, \"token\": \"s3cret\"}"));
+        assertThat(result.logs()).contains("working on task " + request.taskId());
+    }
+
+    @Test
+    void aNonZeroExitFailsTheAttemptAndKeepsStderr() throws Exception {
+        Path script = script("fail.sh", "echo 'model quota exceeded' >&2; exit 3");
+        ExecutionResult result = executor.execute(request(process(List.of("sh", script.toString()), Map.of()),
+                json.createObjectNode(), Duration.ofSeconds(10)));
+        assertThat(result.succeeded()).isFalse();
+        assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
+        assertThat(result.error().message()).contains("code 3").contains("model quota exceeded");
+        assertThat(result.logs()).contains("model quota exceeded");
+    }
+
+    @Test
+    void stdoutThatIsNotJsonFailsWithAnExplanation() throws Exception {
+        Path script = script("chatty.sh", "echo 'hello, I am not JSON'");
+        ExecutionResult result = executor.execute(request(process(List.of("sh", script.toString()), Map.of()),
+                json.createObjectNode(), Duration.ofSeconds(10)));
+        assertThat(result.error().code()).isEqualTo(ExecutionError.INVALID_OUTPUT);
+        assertThat(result.error().message()).contains("not JSON");
+    }
+
+    @Test
+    void aTimeoutKillsTheWholeProcessTree() throws Exception {
+        Path childPid = dir.resolve("child.pid");
+        Path script = script("hang.sh", "sleep 60 & echo $! > " + childPid + "; wait");
+        long start = System.nanoTime();
+
+        ExecutionResult result = executor.execute(request(process(List.of("sh", script.toString()), Map.of()),
+                json.createObjectNode(), Duration.ofMillis(500)));
+
+        assertThat(result.error().code()).isEqualTo(ExecutionError.TIMEOUT);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
+        long pid = Long.parseLong(Files.readString(childPid).trim());
+        assertThat(awaitGone(pid)).as("the agent's child process (pid %d) was killed too", pid).isTrue();
+    }
+
+    @Test
+    void anInterruptCancelsTheRunAndKillsTheProcess() throws Exception {
+        Path started = dir.resolve("started");
+        Path script = script("slow.sh", "touch " + started + "; sleep 60");
+        ExecutorService caller = Executors.newSingleThreadExecutor();
+        Future<ExecutionResult> run = caller.submit(() -> executor.execute(
+                request(process(List.of("sh", script.toString()), Map.of()), json.createObjectNode(), Duration.ofSeconds(60))));
+        while (!Files.exists(started)) {
+            Thread.sleep(10);
+        }
+        long count = ProcessHandle.current().descendants().count();
+        assertThat(count).isPositive();
+
+        run.cancel(true);
+        caller.shutdown();
+        assertThat(caller.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (ProcessHandle.current().descendants().anyMatch(p -> p.info().command().orElse("").contains("sleep"))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(ProcessHandle.current().descendants().filter(p -> p.info().command().orElse("").contains("sleep")))
+                .isEmpty();
+    }
+
+    @Test
+    void aMissingSecretReferenceFailsWithoutStartingTheProcess() throws Exception {
+        AgentDefinition agent = process(List.of("sh", "-c", "echo '{}'"), Map.of("KEY", "${env:NOT_SET_ANYWHERE}"));
+        ExecutionResult result = executor.execute(request(agent, json.createObjectNode(), Duration.ofSeconds(5)));
+        assertThat(result.error().code()).isEqualTo(ExecutionError.EXECUTOR_UNAVAILABLE);
+        assertThat(result.error().message()).contains("NOT_SET_ANYWHERE");
+    }
+
+    @Test
+    void aCommandThatDoesNotExistSaysSo() throws Exception {
+        ExecutionResult result = executor.execute(request(process(List.of("/no/such/program"), Map.of()),
+                json.createObjectNode(), Duration.ofSeconds(5)));
+        assertThat(result.error().code()).isEqualTo(ExecutionError.EXECUTOR_UNAVAILABLE);
+        assertThat(result.error().message()).contains("/no/such/program");
+    }
+
+    @Test
+    void theShippedPythonExampleAgentCountsWords() throws Exception {
+        assumeTrue(onPath("python3"), "!!! SKIPPED: python3 is not installed, so the shipped example agent cannot run");
+        AgentFileLoader.Loaded loaded = new AgentFileLoader().loadDirectory(Path.of("..", "config", "agents"));
+        assertThat(loaded.problems()).isEmpty();
+        AgentDefinition wordCount = loaded.agents().stream().filter(a -> a.name().equals("word-count")).findFirst().orElseThrow();
+
+        ExecutionResult result = executor.execute(request(wordCount,
+                json.readTree("{\"text\": \"the cat and the hat\"}"), Duration.ofSeconds(20)));
+
+        assertThat(result.succeeded()).as("result: %s", result).isTrue();
+        assertThat(result.output().path("words").asInt()).isEqualTo(5);
+        assertThat(result.output().path("top").get(0).asText()).isEqualTo("the");
+        assertThat(result.logs()).contains("counted 5 words");
+    }
+
+    private ExecutionRequest request(AgentDefinition agent, JsonNode input, Duration timeout) {
+        return new ExecutionRequest(UUID.randomUUID(), 1, agent, input, timeout);
+    }
+
+    private static AgentDefinition inJvm(String name) {
+        return AgentDefinition.withDefaults(name, LocalExecutor.KIND, LocalSpec.inJvm(name), "test");
+    }
+
+    private AgentDefinition process(List<String> command, Map<String, String> env) {
+        return AgentDefinition.withDefaults("proc", LocalExecutor.KIND, LocalSpec.process(command, dir, env), "test");
+    }
+
+    private Path script(String name, String body) throws IOException {
+        return Files.writeString(dir.resolve(name), body);
+    }
+
+    private static boolean awaitGone(long pid) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true)) {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return false;
+    }
+
+    private static boolean onPath(String program) {
+        return java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+                .anyMatch(d -> Files.isExecutable(Path.of(d, program)));
+    }
+}

@@ -1,0 +1,46 @@
+package dev.pulse.server.agents;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.ExecutorFactory;
+import dev.pulse.executors.container.ContainerExecutor;
+import dev.pulse.executors.llm.LlmExecutor;
+import dev.pulse.executors.local.JavaAgents;
+import dev.pulse.executors.local.LocalExecutor;
+import dev.pulse.executors.serverless.ServerlessExecutor;
+import java.util.List;
+import java.util.function.Function;
+import okhttp3.OkHttpClient;
+
+/** Every executor a node has (local, serverless, llm, container), for the server and the commands that validate agents. */
+public final class NodeExecutors implements AutoCloseable {
+
+    private final LocalExecutor local;
+    private final ServerlessExecutor serverless;
+    private final LlmExecutor llm;
+    private final ContainerExecutor container;
+    private final ExecutorFactory factory;
+
+    public NodeExecutors(JavaAgents javaAgents, OkHttpClient http, ObjectMapper json, Function<String, String> environment) {
+        this.local = new LocalExecutor(javaAgents, json, environment);
+        this.serverless = new ServerlessExecutor(http, json, environment);
+        this.llm = new LlmExecutor(http, json, environment);
+        this.container = new ContainerExecutor(json, environment);
+        this.factory = new ExecutorFactory(List.of(local, serverless, llm, container));
+    }
+
+    public ExecutorFactory factory() {
+        return factory;
+    }
+
+    @Override
+    public void close() {
+        local.close();
+        serverless.close();
+        llm.close();
+        try {
+            container.close();
+        } catch (java.io.IOException e) {
+            // the engine connection is going away with the node anyway
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package dev.pulse.server.agents;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pulse.executors.ExecutorFactory;
+import dev.pulse.executors.agents.AgentDefinition;
+import dev.pulse.executors.agents.AgentFileLoader;
+import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.executors.local.JavaAgents;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agents every node shares: the built-ins plus the documents in the {@code agents} table,
+ * kept current on this node by re-reading the table when it changes (every few seconds, or at
+ * once after a change made through this node).
+ */
+public final class SharedAgents implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(SharedAgents.class);
+
+    private final AgentStore store;
+    private final JavaAgents javaAgents;
+    private final ExecutorFactory executors;
+    private final AgentRegistry registry;
+    private final AgentFileLoader loader = new AgentFileLoader();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "pulse-agent-sync");
+        t.setDaemon(true);
+        return t;
+    });
+    private String loadedVersion = "";
+
+    public SharedAgents(AgentStore store, JavaAgents javaAgents, ExecutorFactory executors) {
+        this.store = store;
+        this.javaAgents = javaAgents;
+        this.executors = executors;
+        this.registry = new AgentRegistry(javaAgents.definitions());
+        reload();
+    }
+
+    public AgentRegistry registry() {
+        return registry;
+    }
+
+    public void start(Duration every) {
+        timer.scheduleWithFixedDelay(() -> {
+            try {
+                if (!store.version().equals(loadedVersion)) {
+                    reload();
+                }
+            } catch (RuntimeException e) {
+                log.debug("agent sync failed; retrying", e);
+            }
+        }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Validates an agent document; returns the agent or the problems, each starting with its path. */
+    public Validated validate(JsonNode document, Path baseDir, String source) {
+        List<String> problems = new ArrayList<>();
+        AgentDefinition agent = loader.parseDocument(document, baseDir, source, problems);
+        if (agent != null && problems.isEmpty()) {
+            Optional<dev.pulse.executors.Executor> executor = executors.executorFor(agent);
+            if (executor.isEmpty()) {
+                problems.add("spec.executor: no executor of kind " + agent.executor() + " on this node");
+            } else {
+                problems.addAll(executor.get().validate(agent));
+            }
+        }
+        if (agent != null && javaAgents.find(agent.name()).isPresent()) {
+            problems.add("metadata.name: '" + agent.name() + "' is a built-in agent and can't be replaced");
+        }
+        return new Validated(problems.isEmpty() ? agent : null, problems);
+    }
+
+    public record Validated(AgentDefinition agent, List<String> problems) {
+    }
+
+    /** Re-reads the table now; an agent this node can't run (say, an executor it lacks) is left out, with a warning. */
+    public synchronized void reload() {
+        String version = store.version();
+        List<AgentDefinition> all = new ArrayList<>(javaAgents.definitions());
+        for (AgentStore.Stored stored : store.list()) {
+            Path base = stored.baseDir() == null ? Path.of("").toAbsolutePath() : Path.of(stored.baseDir());
+            Validated v = validate(stored.document(), base, stored.source());
+            if (v.agent() != null) {
+                all.add(v.agent());
+            } else {
+                log.warn("agent {} from {} is not usable on this node: {}", stored.name(), stored.source(), v.problems());
+            }
+        }
+        registry.replace(all);
+        loadedVersion = version;
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

@@ -1,0 +1,125 @@
+package dev.pulse.server.api.agents;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.executors.ExecutorFactory;
+import dev.pulse.executors.agents.AgentDefinition;
+import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.server.agents.AgentStore;
+import dev.pulse.server.agents.SharedAgents;
+import dev.pulse.server.api.JsonResponses;
+import dev.pulse.server.api.Problem;
+import dev.pulse.server.api.ProblemException;
+import dev.pulse.server.keys.Scope;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+
+/**
+ * {@code /v1/agents}: the agents this node can run, and (with the admin scope, since an agent
+ * may run commands on the nodes) adding, replacing and removing shared agents. Commands and
+ * environment are never shown.
+ */
+public final class AgentRoutes {
+
+    private final SharedAgents shared;
+    private final AgentRegistry agents;
+    private final AgentStore store;
+    private final ExecutorFactory executors;
+    private final JsonResponses responses;
+
+    public AgentRoutes(SharedAgents shared, AgentStore store, ExecutorFactory executors, JsonResponses responses) {
+        this.shared = shared;
+        this.agents = shared.registry();
+        this.store = store;
+        this.executors = executors;
+        this.responses = responses;
+    }
+
+    public void register(RoutesConfig routes) {
+        routes.get("/v1/agents", this::list, Scope.AGENTS_READ);
+        routes.get("/v1/agents/{name}", this::get, Scope.AGENTS_READ);
+        routes.put("/v1/agents/{name}", this::put, Scope.ADMIN);
+        routes.delete("/v1/agents/{name}", this::delete, Scope.ADMIN);
+    }
+
+    /** The same document as an agent file, as JSON; 201 created, 200 replaced or unchanged. */
+    private void put(Context ctx) {
+        String name = ctx.pathParam("name");
+        JsonNode document;
+        try {
+            document = responses.mapper().readTree(ctx.body());
+        } catch (JsonProcessingException e) {
+            throw new ProblemException(Problem.invalid(400, "body", "malformed JSON: " + e.getOriginalMessage()));
+        }
+        if (document == null || !document.isObject()) {
+            throw new ProblemException(Problem.invalid(400, "body",
+                    "must be an agent document: {\"apiVersion\": \"pulse/v1\", \"kind\": \"Agent\", \"metadata\": {\"name\": ...}, \"spec\": {...}}"));
+        }
+        JsonNode metadataName = document.path("metadata").path("name");
+        if (!metadataName.isMissingNode() && !name.equals(metadataName.asText())) {
+            throw new ProblemException(Problem.invalid(422, "metadata.name", "differs from the name in the path ('" + name + "')"));
+        }
+        if (document.path("metadata").isMissingNode() || document.path("metadata").isObject()) {
+            ((ObjectNode) document).withObject("/metadata").put("name", name);
+        }
+        SharedAgents.Validated validated = shared.validate(document, null, "api");
+        if (!validated.problems().isEmpty()) {
+            throw new ProblemException(Problem.invalid(422, validated.problems().stream().map(AgentRoutes::fieldError).toList()));
+        }
+        AgentStore.Change change = store.save(name, document, null, "api");
+        shared.reload();
+        responses.send(ctx, change == AgentStore.Change.CREATED ? 201 : 200, toJson(agents.find(name).orElseThrow()));
+    }
+
+    private void delete(Context ctx) {
+        String name = ctx.pathParam("name");
+        if (agents.find(name).filter(a -> a.source().equals("built-in")).isPresent()) {
+            throw new ProblemException(Problem.conflict("'" + name + "' is a built-in agent and can't be removed"));
+        }
+        if (!store.delete(name)) {
+            throw new ProblemException(Problem.notFound("no shared agent named '" + name + "'; GET /v1/agents lists them"));
+        }
+        shared.reload();
+        ctx.status(204);
+    }
+
+    private static Problem.FieldError fieldError(String problem) {
+        int colon = problem.indexOf(": ");
+        return colon < 0 ? new Problem.FieldError("spec", problem)
+                : new Problem.FieldError(problem.substring(0, colon), problem.substring(colon + 2));
+    }
+
+    private void list(Context ctx) {
+        ObjectNode body = responses.mapper().createObjectNode();
+        ArrayNode items = body.putArray("items");
+        agents.all().forEach(a -> items.add(toJson(a)));
+        responses.send(ctx, 200, body);
+    }
+
+    private void get(Context ctx) {
+        String name = ctx.pathParam("name");
+        AgentDefinition agent = agents.find(name).orElseThrow(() -> new ProblemException(
+                Problem.notFound("no agent named '" + name + "'; GET /v1/agents lists the agents")));
+        responses.send(ctx, 200, toJson(agent));
+    }
+
+    private ObjectNode toJson(AgentDefinition agent) {
+        ObjectNode node = responses.mapper().createObjectNode();
+        node.put("name", agent.name());
+        node.put("executor", agent.executor());
+        node.put("timeout_seconds", Math.max(1, (agent.timeout().toMillis() + 999) / 1000));
+        node.put("max_attempts", agent.maxAttempts());
+        node.put("source", agent.source());
+        var executor = executors.executorFor(agent);
+        var availability = executor.map(e -> e.availability()).orElse(null);
+        node.put("available", availability != null && availability.available());
+        if (availability == null) {
+            node.put("unavailable_reason", "no executor of kind '" + agent.executor() + "' on this node");
+        } else if (!availability.available()) {
+            node.put("unavailable_reason", availability.reason());
+        }
+        return node;
+    }
+}

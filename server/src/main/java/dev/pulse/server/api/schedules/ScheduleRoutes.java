@@ -1,0 +1,137 @@
+package dev.pulse.server.api.schedules;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.server.api.JsonResponses;
+import dev.pulse.server.api.Problem;
+import dev.pulse.server.api.ProblemException;
+import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.schedules.Schedule;
+import dev.pulse.workers.schedules.ScheduleDefinition;
+import dev.pulse.workers.schedules.ScheduleFirer;
+import dev.pulse.workers.schedules.ScheduleStore;
+import dev.pulse.workers.tasks.TaskJson;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.time.Clock;
+
+/** {@code /v1/schedules}: cron schedules that queue agent runs. */
+public final class ScheduleRoutes {
+
+    private final ScheduleStore store;
+    private final ScheduleFirer firer;
+    private final ScheduleRequestParser parser;
+    private final ScheduleJson scheduleJson;
+    private final TaskJson taskJson;
+    private final JsonResponses responses;
+    private final Runnable changed;
+
+    /** @param changed told after every change, so schedulers pick it up at once */
+    public ScheduleRoutes(ScheduleStore store, ScheduleFirer firer, ScheduleRequestParser parser, TaskJson taskJson,
+                          JsonResponses responses, Clock clock, Runnable changed) {
+        this.store = store;
+        this.firer = firer;
+        this.parser = parser;
+        this.scheduleJson = new ScheduleJson(responses.mapper(), clock);
+        this.taskJson = taskJson;
+        this.responses = responses;
+        this.changed = changed;
+    }
+
+    public void register(RoutesConfig routes) {
+        routes.post("/v1/schedules", this::create, Scope.SCHEDULES_WRITE);
+        routes.get("/v1/schedules", this::list, Scope.SCHEDULES_READ);
+        routes.get("/v1/schedules/{name}", this::get, Scope.SCHEDULES_READ);
+        routes.put("/v1/schedules/{name}", this::put, Scope.SCHEDULES_WRITE);
+        routes.delete("/v1/schedules/{name}", this::delete, Scope.SCHEDULES_WRITE);
+        routes.post("/v1/schedules/{name}/pause", ctx -> setEnabled(ctx, false), Scope.SCHEDULES_WRITE);
+        routes.post("/v1/schedules/{name}/resume", ctx -> setEnabled(ctx, true), Scope.SCHEDULES_WRITE);
+        routes.post("/v1/schedules/{name}/trigger", this::trigger, Scope.SCHEDULES_WRITE);
+    }
+
+    private void create(Context ctx) {
+        ScheduleDefinition definition = parse(ctx, null);
+        if (store.find(definition.name()).isPresent()) {
+            throw new ProblemException(Problem.conflict("schedule '" + definition.name()
+                    + "' exists; change it with PUT /v1/schedules/" + definition.name()));
+        }
+        ScheduleStore.Saved saved = store.save(definition);
+        changed.run();
+        ctx.header("Location", "/v1/schedules/" + definition.name());
+        responses.send(ctx, 201, detail(saved.schedule()));
+    }
+
+    /** Creates or replaces; 201 when created, 200 otherwise (also when nothing changed). */
+    private void put(Context ctx) {
+        ScheduleStore.Saved saved = store.save(parse(ctx, ctx.pathParam("name")));
+        changed.run();
+        responses.send(ctx, saved.change() == ScheduleStore.Change.CREATED ? 201 : 200, detail(saved.schedule()));
+    }
+
+    private void list(Context ctx) {
+        ObjectNode body = responses.mapper().createObjectNode();
+        ArrayNode items = body.putArray("items");
+        store.list().forEach(s -> items.add(scheduleJson.summary(s)));
+        responses.send(ctx, 200, body);
+    }
+
+    private void get(Context ctx) {
+        responses.send(ctx, 200, detail(find(ctx)));
+    }
+
+    private void delete(Context ctx) {
+        if (!store.delete(ctx.pathParam("name"))) {
+            throw notFound(ctx);
+        }
+        changed.run();
+        ctx.status(204);
+    }
+
+    private void setEnabled(Context ctx, boolean enabled) {
+        Schedule schedule = store.setEnabled(ctx.pathParam("name"), enabled).orElseThrow(() -> notFound(ctx));
+        changed.run();
+        responses.send(ctx, 200, detail(schedule));
+    }
+
+    /** Runs the schedule now, outside its cron; the overlap policy still applies. */
+    private void trigger(Context ctx) {
+        ScheduleFirer.Fired fired = firer.triggerNow(ctx.pathParam("name")).orElseThrow(() -> notFound(ctx));
+        ObjectNode body = responses.mapper().createObjectNode();
+        body.put("outcome", fired.outcome().name().toLowerCase(java.util.Locale.ROOT));
+        body.set("task", fired.task() == null ? null : taskJson.toJson(fired.task()));
+        responses.send(ctx, fired.task() == null ? 200 : 201, body);
+    }
+
+    private ObjectNode detail(Schedule schedule) {
+        return scheduleJson.detail(schedule, store.recentFires(schedule.name(), 10));
+    }
+
+    private Schedule find(Context ctx) {
+        return store.find(ctx.pathParam("name")).orElseThrow(() -> notFound(ctx));
+    }
+
+    private ScheduleDefinition parse(Context ctx, String nameFromPath) {
+        JsonNode root;
+        try {
+            root = ctx.body().isBlank() ? null : responses.mapper().readTree(ctx.body());
+        } catch (JsonProcessingException e) {
+            throw new ProblemException(Problem.invalid(400, "body", "malformed JSON: " + e.getOriginalMessage()));
+        }
+        if (root == null || !root.isObject()) {
+            throw new ProblemException(Problem.invalid(400, "body",
+                    "must be a JSON object such as {\"name\": \"nightly\", \"cron\": \"0 2 * * *\", \"agent\": \"echo\"}"));
+        }
+        ScheduleRequestParser.Parsed parsed = parser.parse(root, nameFromPath);
+        if (!parsed.errors().isEmpty()) {
+            throw new ProblemException(Problem.invalid(422, parsed.errors()));
+        }
+        return parsed.schedule();
+    }
+
+    private static ProblemException notFound(Context ctx) {
+        return new ProblemException(Problem.notFound("no schedule named '" + ctx.pathParam("name")
+                + "'; GET /v1/schedules lists them"));
+    }
+}

@@ -1,0 +1,112 @@
+package dev.pulse.server.api.tasks;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.server.api.JsonResponses;
+import dev.pulse.server.api.Problem;
+import dev.pulse.server.api.ProblemException;
+import dev.pulse.server.keys.ApiKeyAuth;
+import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.tasks.Enqueued;
+import dev.pulse.workers.tasks.NewTask;
+import dev.pulse.workers.tasks.TaskJson;
+import dev.pulse.workers.tasks.TaskStore;
+import dev.pulse.workers.timing.WakeUp;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.util.ArrayList;
+import java.util.List;
+
+/** {@code POST /v1/tasks/batch}: many tasks in one request and one INSERT. */
+public final class TaskBatchRoutes {
+
+    static final int MAX_BATCH = 1000;
+
+    private final TaskStore store;
+    private final TaskRequestParser parser;
+    private final TaskJson taskJson;
+    private final JsonResponses responses;
+    private final WakeUp workerWakeUp;
+
+    public TaskBatchRoutes(TaskStore store, TaskRequestParser parser, TaskJson taskJson, JsonResponses responses,
+                           WakeUp workerWakeUp) {
+        this.store = store;
+        this.parser = parser;
+        this.taskJson = taskJson;
+        this.responses = responses;
+        this.workerWakeUp = workerWakeUp;
+    }
+
+    public void register(RoutesConfig routes) {
+        routes.post("/v1/tasks/batch", this::createBatch, Scope.TASKS_WRITE);
+    }
+
+    /**
+     * Up to {@link #MAX_BATCH} tasks in one multi-row insert. Each item gets its own result, in
+     * order: created, duplicate (its idempotency key was used before), or invalid with its errors;
+     * one bad item never keeps the good ones out.
+     */
+    private void createBatch(Context ctx) {
+        JsonNode tasks = batchItems(ctx.body());
+        List<NewTask> valid = new ArrayList<>();
+        List<Integer> validIndex = new ArrayList<>();
+        ObjectNode[] results = new ObjectNode[tasks.size()];
+        for (int i = 0; i < tasks.size(); i++) {
+            try {
+                valid.add(parser.parse(tasks.get(i), null));
+                validIndex.add(i);
+            } catch (ProblemException e) {
+                ObjectNode item = responses.mapper().createObjectNode().put("index", i).put("status", "invalid");
+                ArrayNode errors = item.putArray("errors");
+                e.problem().errors().forEach(err -> errors.addObject().put("field", err.field()).put("message", err.message()));
+                results[i] = item;
+            }
+        }
+        List<Enqueued> enqueued = valid.isEmpty() ? List.of() : store.enqueueAll(valid, ApiKeyAuth.ownerOf(ctx));
+        int created = 0;
+        for (int k = 0; k < enqueued.size(); k++) {
+            Enqueued e = enqueued.get(k);
+            created += e.created() ? 1 : 0;
+            ObjectNode item = responses.mapper().createObjectNode().put("index", validIndex.get(k))
+                    .put("status", e.created() ? "created" : "duplicate");
+            item.set("task", TaskRoutes.withLinks(taskJson, e.task()));
+            results[validIndex.get(k)] = item;
+        }
+        if (created > 0) {
+            workerWakeUp.signal();
+        }
+        ObjectNode body = responses.mapper().createObjectNode();
+        body.put("created", created).put("duplicates", enqueued.size() - created).put("invalid", tasks.size() - valid.size());
+        ArrayNode items = body.putArray("items");
+        for (ObjectNode item : results) {
+            items.add(item);
+        }
+        responses.send(ctx, 200, body);
+    }
+
+    private JsonNode batchItems(String body) {
+        JsonNode root;
+        try {
+            root = body == null || body.isBlank() ? null : responses.mapper().readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new ProblemException(Problem.invalid(400, "body", "malformed JSON: " + e.getOriginalMessage()));
+        }
+        if (root == null || !root.isObject() || !root.path("tasks").isArray()) {
+            throw new ProblemException(Problem.invalid(400, "tasks",
+                    "send {\"tasks\": [ ... ]} with 1 to " + MAX_BATCH + " task objects"));
+        }
+        root.fieldNames().forEachRemaining(name -> {
+            if (!name.equals("tasks")) {
+                throw new ProblemException(Problem.invalid(422, name, "unknown field; the only field is tasks"));
+            }
+        });
+        JsonNode tasks = root.get("tasks");
+        if (tasks.isEmpty() || tasks.size() > MAX_BATCH) {
+            throw new ProblemException(Problem.invalid(422, "tasks", "must hold 1 to " + MAX_BATCH + " tasks, got " + tasks.size()));
+        }
+        return tasks;
+    }
+
+}

@@ -1,0 +1,267 @@
+package dev.pulse.server.api.tasks;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.agents.AgentDefinition;
+import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.executors.http.EgressPolicy;
+import dev.pulse.server.api.FieldChecks;
+import dev.pulse.server.api.Problem.FieldError;
+import dev.pulse.server.api.Problem;
+import dev.pulse.server.api.ProblemException;
+import dev.pulse.workers.tasks.NewTask;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Turns a {@code POST /v1/tasks} body into a {@link NewTask}, or a problem naming every field
+ * that is wrong. Malformed JSON is a 400; well-formed JSON with bad values is a 422.
+ */
+public final class TaskRequestParser {
+
+    static final Set<String> FIELDS = new TreeSet<>(Set.of("agent", "input", "callback_url", "run_at",
+            "delay_seconds", "priority", "max_attempts", "timeout_seconds", "metadata", "idempotency_key", "retry"));
+    static final Set<String> RETRY_FIELDS = new TreeSet<>(Set.of("base_seconds", "max_seconds"));
+    static final int MAX_IDEMPOTENCY_KEY = 255;
+    /** Largest {@code input} and {@code metadata}, each, as JSON. */
+    public static final int MAX_FIELD_BYTES = 256 * 1024;
+    static final BigDecimal MAX_RETRY_SECONDS = BigDecimal.valueOf(24L * 24 * 3600);
+    static final int MIN_PRIORITY = -1000;
+    static final int MAX_PRIORITY = 1000;
+    static final int MAX_ATTEMPTS = 100;
+    static final int MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+    static final BigDecimal MAX_DELAY_SECONDS = BigDecimal.valueOf(366L * 24 * 3600);
+
+    private final ObjectMapper json;
+    private final AgentRegistry agents;
+    private final EgressPolicy egress;
+
+    public TaskRequestParser(ObjectMapper json, AgentRegistry agents, EgressPolicy egress) {
+        this.json = json;
+        this.agents = agents;
+        this.egress = egress;
+    }
+
+    /**
+     * @param idempotencyHeader the {@code Idempotency-Key} header, or null; it may be given
+     *                          instead of the {@code idempotency_key} field, or as well if equal
+     */
+    public NewTask parse(String body, String idempotencyHeader) {
+        return parse(readObject(body), idempotencyHeader);
+    }
+
+    /** Parses one task given as a JSON object (as in a batch); throws a problem naming every bad field. */
+    public NewTask parse(JsonNode root, String idempotencyHeader) {
+        if (root == null || !root.isObject()) {
+            throw new ProblemException(Problem.invalid(422, "task", "must be a JSON object"));
+        }
+        if (containsNul(root)) {
+            throw new ProblemException(Problem.invalid(422, "task",
+                    "JSON strings must not contain the NUL character (\\u0000); PostgreSQL cannot store it"));
+        }
+        List<FieldError> errors = new ArrayList<>();
+        FieldChecks.noUnknownFields(root, FIELDS, "", errors);
+        AgentDefinition agent = agent(root.get("agent"), errors);
+        JsonNode input = FieldChecks.object(root, "input", json.createObjectNode(), errors);
+        JsonNode metadata = FieldChecks.object(root, "metadata", json.createObjectNode(), errors);
+        String callbackUrl = FieldChecks.callbackUrl(root.get("callback_url"), "callback_url", egress, errors);
+        Instant runAt = runAt(root.get("run_at"), errors);
+        BigDecimal delay = delay(root.get("delay_seconds"), errors);
+        if (runAt != null && delay != null) {
+            errors.add(new FieldError("delay_seconds", "give either run_at or delay_seconds, not both"));
+        }
+        int priority = integer(root, "priority", MIN_PRIORITY, MAX_PRIORITY, 0, errors);
+        int maxAttempts = integer(root, "max_attempts", 1, MAX_ATTEMPTS,
+                agent == null ? 1 : agent.maxAttempts(), errors);
+        int timeout = integer(root, "timeout_seconds", 1, MAX_TIMEOUT_SECONDS,
+                agent == null ? 1 : (int) Math.max(1, (agent.timeout().toMillis() + 999) / 1000), errors);
+        String idempotencyKey = idempotencyKey(root.get("idempotency_key"), idempotencyHeader, errors);
+        long[] retry = retry(root.get("retry"), agent, errors);
+        List<FieldError> tooLarge = new ArrayList<>();
+        tooLarge(input, "input", tooLarge);
+        tooLarge(metadata, "metadata", tooLarge);
+        if (!tooLarge.isEmpty()) {
+            throw new ProblemException(Problem.invalid(413, tooLarge));
+        }
+        if (!errors.isEmpty()) {
+            throw new ProblemException(Problem.invalid(422, errors));
+        }
+        return new NewTask(agent.name(), input, metadata, callbackUrl, runAt, delay, priority, maxAttempts, timeout,
+                retry[0], retry[1], idempotencyKey, null, null);
+    }
+
+    private void tooLarge(JsonNode value, String field, List<FieldError> errors) {
+        try {
+            int size = json.writeValueAsBytes(value).length;
+            if (size > MAX_FIELD_BYTES) {
+                errors.add(new FieldError(field, "is " + size + " bytes as JSON; the limit is " + MAX_FIELD_BYTES
+                        + " bytes: store large data elsewhere and pass a reference"));
+            }
+        } catch (JsonProcessingException e) {
+            errors.add(new FieldError(field, "cannot be written as JSON"));
+        }
+    }
+
+    private static String idempotencyKey(JsonNode field, String header, List<FieldError> errors) {
+        String fromField = null;
+        if (field != null && !field.isNull()) {
+            if (!field.isTextual()) {
+                errors.add(new FieldError("idempotency_key", "must be a string, got " + FieldChecks.kind(field)));
+                return null;
+            }
+            fromField = field.asText();
+        }
+        if (header != null && fromField != null && !header.equals(fromField)) {
+            errors.add(new FieldError("idempotency_key", "differs from the Idempotency-Key header; send one or make them equal"));
+            return null;
+        }
+        String key = fromField != null ? fromField : header;
+        if (key != null && (key.isEmpty() || key.length() > MAX_IDEMPOTENCY_KEY)) {
+            errors.add(new FieldError(fromField != null ? "idempotency_key" : "Idempotency-Key",
+                    "must be 1 to " + MAX_IDEMPOTENCY_KEY + " characters"));
+            return null;
+        }
+        return key;
+    }
+
+    /** The retry backoff bounds in milliseconds, {base, max}: the task's, else the agent's. */
+    private static long[] retry(JsonNode node, AgentDefinition agent, List<FieldError> errors) {
+        long base = agent == null ? 0 : agent.retryBase().toMillis();
+        long max = agent == null ? 0 : agent.retryMax().toMillis();
+        if (node == null || node.isNull()) {
+            return new long[] {base, max};
+        }
+        if (!node.isObject()) {
+            errors.add(new FieldError("retry", "must be an object such as {\"base_seconds\": 1, \"max_seconds\": 600}"));
+            return new long[] {base, max};
+        }
+        FieldChecks.noUnknownFields(node, RETRY_FIELDS, "retry.", errors);
+        base = seconds(node.get("base_seconds"), "retry.base_seconds", base, errors);
+        max = seconds(node.get("max_seconds"), "retry.max_seconds", max, errors);
+        if (max < base) {
+            errors.add(new FieldError("retry.max_seconds", "must not be less than retry.base_seconds"));
+        }
+        return new long[] {base, max};
+    }
+
+    private static long seconds(JsonNode node, String field, long fallbackMs, List<FieldError> errors) {
+        if (node == null || node.isNull()) {
+            return fallbackMs;
+        }
+        if (!node.isNumber() || node.decimalValue().signum() < 0 || node.decimalValue().compareTo(MAX_RETRY_SECONDS) > 0) {
+            errors.add(new FieldError(field, "must be a number of seconds from 0 to " + MAX_RETRY_SECONDS));
+            return fallbackMs;
+        }
+        return node.decimalValue().movePointRight(3).longValue();
+    }
+
+    private JsonNode readObject(String body) {
+        if (body == null || body.isBlank()) {
+            throw new ProblemException(Problem.invalid(400, "body",
+                    "the request body is empty; send a JSON object such as {\"agent\": \"echo\", \"input\": {}}"));
+        }
+        JsonNode root;
+        try {
+            root = json.readTree(body);
+        } catch (JsonProcessingException e) {
+            var loc = e.getLocation();
+            String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+            throw new ProblemException(Problem.invalid(400, "body", "malformed JSON" + where + ": " + e.getOriginalMessage()));
+        }
+        if (root == null || !root.isObject()) {
+            throw new ProblemException(Problem.invalid(400, "body", "must be a JSON object"));
+        }
+        return root;
+    }
+
+    private static boolean containsNul(JsonNode node) {
+        if (node.isTextual()) {
+            return node.asText().indexOf('\0') >= 0;
+        }
+        for (Iterator<java.util.Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            var e = it.next();
+            if (e.getKey().indexOf('\0') >= 0 || containsNul(e.getValue())) {
+                return true;
+            }
+        }
+        if (node.isArray()) {
+            for (JsonNode element : node) {
+                if (containsNul(element)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private AgentDefinition agent(JsonNode node, List<FieldError> errors) {
+        if (node == null || node.isNull()) {
+            errors.add(new FieldError("agent", "is required: the name of the agent to run"));
+            return null;
+        }
+        if (!node.isTextual()) {
+            errors.add(new FieldError("agent", "must be a string, got " + FieldChecks.kind(node)));
+            return null;
+        }
+        var agent = agents.find(node.asText());
+        if (agent.isEmpty()) {
+            errors.add(new FieldError("agent", "unknown agent '" + node.asText() + "'; known agents: "
+                    + String.join(", ", agents.all().stream().map(AgentDefinition::name).toList())
+                    + " (GET /v1/agents lists them)"));
+            return null;
+        }
+        return agent.get();
+    }
+
+    private Instant runAt(JsonNode node, List<FieldError> errors) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (node.isTextual()) {
+            try {
+                return OffsetDateTime.parse(node.asText()).toInstant();
+            } catch (DateTimeParseException e) {
+                // reported below
+            }
+        }
+        errors.add(new FieldError("run_at", "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-21T09:30:00Z"));
+        return null;
+    }
+
+    private BigDecimal delay(JsonNode node, List<FieldError> errors) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isNumber()) {
+            errors.add(new FieldError("delay_seconds", "must be a number of seconds, got " + FieldChecks.kind(node)));
+            return null;
+        }
+        BigDecimal value = node.decimalValue();
+        if (value.signum() < 0 || value.compareTo(MAX_DELAY_SECONDS) > 0) {
+            errors.add(new FieldError("delay_seconds", "must be from 0 to " + MAX_DELAY_SECONDS + " seconds, got " + value));
+            return null;
+        }
+        return value;
+    }
+
+    private static int integer(JsonNode root, String field, int min, int max, int fallback, List<FieldError> errors) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return fallback;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < min || node.asInt() > max) {
+            errors.add(new FieldError(field, "must be an integer from " + min + " to " + max
+                    + ", got " + (node.isNumber() ? node.asText() : FieldChecks.kind(node))));
+            return fallback;
+        }
+        return node.asInt();
+    }
+}

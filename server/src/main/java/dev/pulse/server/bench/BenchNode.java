@@ -1,0 +1,74 @@
+package dev.pulse.server.bench;
+
+import dev.pulse.server.PulseNode;
+import dev.pulse.server.config.ConfigLoader;
+import dev.pulse.workers.db.DatabaseUrl;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * A Pulse node started for a benchmark: on the given database, or on a fresh embedded
+ * PostgreSQL in a temporary directory that is deleted afterwards. Any {@code PULSE_*} variable
+ * of the environment applies, except those the benchmark must own (port, key, database).
+ */
+final class BenchNode implements AutoCloseable {
+
+    final PulseNode node;
+    final Jdbi jdbi;
+    final String key;
+    private final EmbeddedPostgres embedded;
+    private final Path tempDir;
+
+    BenchNode(String databaseUrl) throws IOException {
+        byte[] random = new byte[24];
+        new SecureRandom().nextBytes(random);
+        this.key = "pulse_bench_" + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+        if (databaseUrl == null) {
+            tempDir = Files.createTempDirectory("pulse-bench");
+            embedded = EmbeddedPostgres.builder().setDataDirectory(tempDir.resolve("pg")).setCleanDataDirectory(true).start();
+            databaseUrl = embedded.getJdbcUrl("postgres", "postgres");
+        } else {
+            tempDir = null;
+            embedded = null;
+        }
+        Map<String, String> overrides = new HashMap<>();
+        overrides.put("PULSE_DATABASE_URL", databaseUrl);
+        overrides.put("PULSE_HTTP_HOST", "127.0.0.1");
+        overrides.put("PULSE_HTTP_PORT", "0");
+        overrides.put("PULSE_ADMIN_KEY", key);
+        overrides.put("PULSE_RATE_LIMIT", "0");
+        overrides.put("PULSE_EGRESS_ALLOW", "127.0.0.1/32");
+        overrides.put("PULSE_SCHEDULES_DIR", "/nonexistent-pulse-bench");
+        java.util.function.Function<String, String> env = name -> overrides.getOrDefault(name, System.getenv(name));
+        this.node = PulseNode.start(new ConfigLoader(env).load(null), Clock.systemUTC(), env);
+        DatabaseUrl url = DatabaseUrl.parse(databaseUrl);
+        this.jdbi = url.user() == null ? Jdbi.create(url.jdbcUrl()) : Jdbi.create(url.jdbcUrl(), url.user(), url.password());
+    }
+
+    String url(String path) {
+        return "http://127.0.0.1:" + node.port() + path;
+    }
+
+    long count(String sql) {
+        return jdbi.withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+    }
+
+    @Override
+    public void close() throws IOException {
+        node.close();
+        if (embedded != null) {
+            embedded.close();
+            try (var files = Files.walk(tempDir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+}

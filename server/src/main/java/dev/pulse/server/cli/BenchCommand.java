@@ -1,0 +1,51 @@
+package dev.pulse.server.cli;
+
+import dev.pulse.server.bench.Benchmarks;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks on a Pulse node started for the purpose (on a fresh embedded PostgreSQL unless "
+                + "--database-url is given). PULSE_* variables such as PULSE_WORKER_CONCURRENCY apply.",
+        subcommands = {BenchCommand.BurnDownCommand.class, BenchCommand.LatencyCommand.class})
+final class BenchCommand implements Runnable {
+
+    @Override
+    public void run() {
+        System.out.println("usage: pulse bench burn-down --tasks N [--callbacks] | pulse bench latency --samples N");
+    }
+
+    @Command(name = "burn-down", mixinStandardHelpOptions = true,
+            description = "Enqueue N no-op tasks through the batch API, then time until all are done.")
+    static final class BurnDownCommand implements Callable<Integer> {
+        @Option(names = "--tasks", defaultValue = "100000", description = "how many tasks (default ${DEFAULT-VALUE})")
+        int tasks;
+
+        @Option(names = "--callbacks", description = "deliver each result to a built-in loopback receiver")
+        boolean callbacks;
+
+        @Option(names = "--database-url", description = "an empty database to run on (default: a fresh embedded one)")
+        String databaseUrl;
+
+        @Override
+        public Integer call() throws Exception {
+            return Benchmarks.burnDown(databaseUrl, tasks, callbacks, System.out);
+        }
+    }
+
+    @Command(name = "latency", mixinStandardHelpOptions = true,
+            description = "Sequential single tasks over HTTP on an idle node: enqueue-to-start percentiles.")
+    static final class LatencyCommand implements Callable<Integer> {
+        @Option(names = "--samples", defaultValue = "1000", description = "how many tasks (default ${DEFAULT-VALUE})")
+        int samples;
+
+        @Option(names = "--database-url", description = "an empty database to run on (default: a fresh embedded one)")
+        String databaseUrl;
+
+        @Override
+        public Integer call() throws Exception {
+            return Benchmarks.latency(databaseUrl, samples, System.out);
+        }
+    }
+}

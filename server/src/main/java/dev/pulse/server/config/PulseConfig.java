@@ -1,0 +1,51 @@
+package dev.pulse.server.config;
+
+import dev.pulse.executors.http.EgressPolicy;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+
+/**
+ * Everything a node is configured with. Built by {@link ConfigLoader} from defaults, an optional
+ * YAML file and {@code PULSE_*} environment variables, in that order of precedence (last wins).
+ * The keys and their defaults are listed in docs/configuration.md.
+ */
+public record PulseConfig(
+        String httpHost,
+        int httpPort,
+        String databaseUrl,
+        int databasePoolSize,
+        Path dataDir,
+        String webhookSecret,
+        int workerConcurrency,
+        Duration workerPollInterval,
+        Duration leaseDuration,
+        Duration shutdownGrace,
+        int callbackConcurrency,
+        int callbackMaxAttempts,
+        Duration callbackTimeout,
+        Path agentsDir,
+        Path pluginsDir,
+        Path schedulesDir,
+        String adminKey,
+        EgressPolicy egress,
+        Set<Role> roles,
+        int rateLimit) {
+
+    public boolean runs(Role role) {
+        return roles.contains(role);
+    }
+
+    public boolean usesEmbeddedDatabase() {
+        return databaseUrl == null;
+    }
+
+    @Override
+    public String toString() {
+        return "PulseConfig[http=" + httpHost + ":" + httpPort
+                + ", database=" + (databaseUrl == null ? "embedded in " + dataDir : "external")
+                + ", webhookSecret=" + (webhookSecret == null ? "generated" : "configured")
+                + ", adminKey=" + (adminKey == null ? "none" : "configured")
+                + ", workerConcurrency=" + workerConcurrency + ", agentsDir=" + agentsDir + "]";
+    }
+}

@@ -1,0 +1,65 @@
+package dev.pulse.server.keys;
+
+import dev.pulse.server.api.Problem;
+import dev.pulse.server.api.ProblemException;
+import io.javalin.http.Context;
+import io.javalin.security.RouteRole;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Checks the {@code Authorization: Bearer <key>} of every request to a route that names a
+ * scope; routes without one (health) are public. 401 for a missing, unknown or revoked key,
+ * 403 for a key without the scope, 429 (with Retry-After) for a key over its rate limit.
+ */
+public final class ApiKeyAuth {
+
+    private static final String KEY_ATTRIBUTE = "pulse.api_key";
+
+    private final ApiKeyStore keys;
+    private final RateLimits limits;
+
+    public ApiKeyAuth(ApiKeyStore keys, RateLimits limits) {
+        this.keys = keys;
+        this.limits = limits;
+    }
+
+    public void check(Context ctx) {
+        Set<RouteRole> required = ctx.routeRoles();
+        if (required.isEmpty()) {
+            return;
+        }
+        String header = ctx.header("Authorization");
+        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
+            ctx.header("WWW-Authenticate", "Bearer");
+            throw new ProblemException(new Problem("/problems/unauthorized", "Unauthorized", 401,
+                    "send an API key as 'Authorization: Bearer <key>'; create one with: pulse keys create --name NAME --scopes admin",
+                    List.of()));
+        }
+        ApiKey key = keys.authenticate(header.substring(7).trim()).orElseThrow(() -> {
+            ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            return new ProblemException(new Problem("/problems/unauthorized", "Unauthorized", 401,
+                    "the API key is unknown or revoked; check it, or create a new one with pulse keys create", List.of()));
+        });
+        for (RouteRole role : required) {
+            Scope scope = (Scope) role;
+            if (!key.allows(scope)) {
+                throw new ProblemException(new Problem("/problems/forbidden", "Forbidden", 403,
+                        "key '" + key.name() + "' lacks the scope " + scope.wire() + " this route needs", List.of()));
+            }
+        }
+        long waitSeconds = limits.take(key.id());
+        if (waitSeconds > 0) {
+            ctx.header("Retry-After", Long.toString(waitSeconds));
+            throw new ProblemException(new Problem("/problems/rate-limited", "Too many requests", 429,
+                    "key '" + key.name() + "' is over its rate limit; retry after " + waitSeconds + " s", List.of()));
+        }
+        ctx.attribute(KEY_ATTRIBUTE, key);
+    }
+
+    /** The idempotency namespace of the request's key: its id. */
+    public static String ownerOf(Context ctx) {
+        ApiKey key = ctx.attribute(KEY_ATTRIBUTE);
+        return key == null ? "" : key.id().toString();
+    }
+}

@@ -1,0 +1,32 @@
+package dev.pulse.server.keys;
+
+import io.javalin.security.RouteRole;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Optional;
+
+/** What a key may do. {@code admin} may do everything. */
+public enum Scope implements RouteRole {
+    TASKS_READ("tasks:read"),
+    TASKS_WRITE("tasks:write"),
+    SCHEDULES_READ("schedules:read"),
+    SCHEDULES_WRITE("schedules:write"),
+    AGENTS_READ("agents:read"),
+    METRICS_READ("metrics:read"),
+    ADMIN("admin");
+
+    private final String wire;
+
+    Scope(String wire) {
+        this.wire = wire;
+    }
+
+    public String wire() {
+        return wire;
+    }
+
+    public static Optional<Scope> fromWire(String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT);
+        return Arrays.stream(values()).filter(s -> s.wire.equals(v)).findFirst();
+    }
+}

@@ -1,0 +1,30 @@
+package dev.pulse.server.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pulse.workers.testing.TestDatabase;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** The bench commands run end to end and print their summary lines in the documented form (no timing asserted). */
+class BenchmarksTest {
+
+    @Test
+    void burnDownWithCallbacksFinishesEveryTaskAndPrintsItsSummary() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Benchmarks.burnDown(TestDatabase.create().jdbcUrl(), 1500, true, new PrintStream(out, true, StandardCharsets.UTF_8));
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .containsPattern("(?m)^enqueue: 1500 tasks in [0-9.]+ s = [0-9]+ tasks/s$")
+                .containsPattern("(?m)^burn-down: 1500 tasks in [0-9.]+ s = [0-9]+ tasks/s$");
+    }
+
+    @Test
+    void latencyPrintsPercentiles() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Benchmarks.latency(TestDatabase.create().jdbcUrl(), 30, new PrintStream(out, true, StandardCharsets.UTF_8));
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .containsPattern("(?m)^latency: p50=[0-9.]+ p95=[0-9.]+ p99=[0-9.]+ max=[0-9.]+ ms$");
+    }
+}

@@ -1,0 +1,73 @@
+package dev.pulse.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pulse.server.TestNode;
+import dev.pulse.workers.db.Database;
+import dev.pulse.workers.db.DatabaseUrl;
+import dev.pulse.workers.testing.TestDatabase;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two scheduler processes on one database, a schedule firing every second for 20 s: exactly
+ * one task per tick, none missing (ARCHITECTURE invariant 6).
+ */
+class TwoSchedulersTest {
+
+    @TempDir
+    Path logs;
+
+    @Test
+    void twoSchedulersEnqueueEachTickExactlyOnce() throws Exception {
+        DatabaseUrl database = TestDatabase.create();
+        try (Database db = Database.connect(database, 2)) {
+            db.migrate();
+        }
+        Map<String, String> env = new HashMap<>(TestNode.baseEnvironment(database));
+        try (PulseProcess a = PulseProcess.start("scheduler-a", env, logs);
+             PulseProcess b = PulseProcess.start("scheduler-b", env, logs)) {
+            a.awaitReady(Duration.ofSeconds(90));
+            b.awaitReady(Duration.ofSeconds(90));
+            HttpClient http = HttpClient.newHttpClient();
+            HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(a.url("/v1/schedules")))
+                    .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
+                    .POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"name\": \"every-second\", \"cron\": \"* * * * * ?\", \"agent\": \"echo\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(created.statusCode()).isEqualTo(201);
+
+            Thread.sleep(20_000);
+            http.send(HttpRequest.newBuilder(URI.create(b.url("/v1/schedules/every-second/pause")))
+                    .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
+            Thread.sleep(1_500);
+
+            Jdbi jdbi = Jdbi.create(database.jdbcUrl());
+            List<Instant> ticks = jdbi.withHandle(h -> h.createQuery(
+                            "SELECT fire_time FROM tasks WHERE schedule_name = 'every-second' ORDER BY fire_time")
+                    .mapTo(OffsetDateTime.class).list()).stream().map(OffsetDateTime::toInstant).toList();
+            long distinct = ticks.stream().distinct().count();
+            long span = Duration.between(ticks.get(0), ticks.get(ticks.size() - 1)).toSeconds() + 1;
+            System.out.printf("two schedulers: %d tasks for %d distinct ticks over %d s%n", ticks.size(), distinct, span);
+
+            assertThat(ticks.size()).as("20 s of ticks").isGreaterThanOrEqualTo(17);
+            assertThat(distinct).as("no tick enqueued twice").isEqualTo(ticks.size());
+            assertThat(span).as("no tick missing between the first and the last").isEqualTo(ticks.size());
+            long fires = jdbi.withHandle(h -> h.createQuery("SELECT count(*) FROM schedule_fires").mapTo(Long.class).one());
+            assertThat(fires).isEqualTo(ticks.size());
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package dev.pulse.workers.callbacks;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.tasks.Task;
+import dev.pulse.workers.tasks.TaskJson;
+import dev.pulse.workers.timing.WakeUp;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Supplier;
+import org.jdbi.v3.core.Handle;
+
+/**
+ * Writes the callback delivery for a task that just became terminal, inside the caller's
+ * transaction (the outbox): if the transaction commits the callback will be sent, if it rolls
+ * back there is nothing to send.
+ */
+public final class CallbackOutbox {
+
+    private static final String INSERT_MANY = """
+            INSERT INTO callback_deliveries (id, task_id, event_type, url, body)
+            SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:task_ids AS uuid[]), CAST(:event_types AS text[]),
+                                 CAST(:urls AS text[]), CAST(:bodies AS text[]))
+            """;
+
+    private final ObjectMapper json;
+    private final TaskJson taskJson;
+    private final Supplier<UUID> ids;
+    private final WakeUp dispatcherWakeUp;
+
+    public CallbackOutbox(ObjectMapper json, TaskJson taskJson, Supplier<UUID> ids, WakeUp dispatcherWakeUp) {
+        this.json = json;
+        this.taskJson = taskJson;
+        this.ids = ids;
+        this.dispatcherWakeUp = dispatcherWakeUp;
+    }
+
+    /** Queues the task's terminal event if it has a callback URL; call inside the transaction that ended it. */
+    public void enqueue(Handle handle, Task task) {
+        enqueueAll(handle, List.of(task));
+    }
+
+    /**
+     * Queues the terminal events of many tasks in one multi-row INSERT; tasks that are not
+     * terminal or have no callback URL are skipped. Call inside the transaction that ended them.
+     */
+    public void enqueueAll(Handle handle, List<Task> tasks) {
+        List<Task> due = tasks.stream().filter(t -> t.callbackUrl() != null && t.state().isTerminal()).toList();
+        if (due.isEmpty()) {
+            return;
+        }
+        UUID[] ids = new UUID[due.size()];
+        UUID[] taskIds = new UUID[due.size()];
+        String[] types = new String[due.size()];
+        String[] urls = new String[due.size()];
+        String[] bodies = new String[due.size()];
+        for (int i = 0; i < due.size(); i++) {
+            Task task = due.get(i);
+            ids[i] = this.ids.get();
+            taskIds[i] = task.id();
+            types[i] = "task." + task.state().wire();
+            urls[i] = task.callbackUrl();
+            bodies[i] = write(event(task, types[i]));
+        }
+        handle.createUpdate(INSERT_MANY)
+                .bind("ids", ids).bind("task_ids", taskIds).bind("event_types", types)
+                .bind("urls", urls).bind("bodies", bodies)
+                .execute();
+    }
+
+    private ObjectNode event(Task task, String type) {
+        ObjectNode event = json.createObjectNode();
+        event.put("type", type);
+        event.put("timestamp", task.finishedAt().toString());
+        event.set("data", taskJson.toJson(task));
+        return event;
+    }
+
+    /** Tells this node's dispatcher that a delivery was just committed, so it need not wait for its next poll. */
+    public void committed() {
+        dispatcherWakeUp.signal();
+    }
+
+    private String write(ObjectNode event) {
+        return JsonMapper.write(json, event);
+    }
+}

@@ -1,0 +1,74 @@
+package dev.pulse.workers.callbacks;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * The dispatcher's view of the outbox. A claim pushes {@code next_attempt_at} forward by a
+ * lease, so a delivery whose sender died is picked up again once the lease passes.
+ */
+final class DeliveryStore {
+
+    private static final String CLAIM = """
+            WITH due AS MATERIALIZED (
+                SELECT id FROM callback_deliveries
+                 WHERE state = 'pending' AND next_attempt_at <= now()
+                 ORDER BY next_attempt_at
+                 LIMIT :limit
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE callback_deliveries d
+               SET attempts = d.attempts + 1,
+                   next_attempt_at = now() + make_interval(secs => :lease_seconds)
+              FROM due
+             WHERE d.id = due.id
+            RETURNING d.id, d.task_id, d.url, d.body, d.attempts
+            """;
+
+    private static final String DELIVERED = """
+            UPDATE callback_deliveries
+               SET state = 'delivered', delivered_at = now(), last_status = :status, last_error = NULL
+             WHERE id = :id AND state = 'pending'
+            """;
+
+    private static final String FAILED = """
+            UPDATE callback_deliveries
+               SET state = CASE WHEN attempts >= :max_attempts THEN 'dead' ELSE 'pending' END,
+                   next_attempt_at = now() + make_interval(secs => :retry_seconds),
+                   last_status = :status,
+                   last_error = :error
+             WHERE id = :id AND state = 'pending'
+            """;
+
+    private final Jdbi jdbi;
+
+    DeliveryStore(Jdbi jdbi) {
+        this.jdbi = jdbi;
+    }
+
+    List<CallbackDelivery> claim(int limit, Duration lease) {
+        return jdbi.withHandle(h -> h.createQuery(CLAIM)
+                .bind("limit", limit)
+                .bind("lease_seconds", (double) lease.toSeconds())
+                .map((rs, ctx) -> new CallbackDelivery(
+                        rs.getObject("id", UUID.class), rs.getObject("task_id", UUID.class),
+                        rs.getString("url"), rs.getString("body"), rs.getInt("attempts")))
+                .list());
+    }
+
+    void delivered(UUID id, int status) {
+        jdbi.useHandle(h -> h.createUpdate(DELIVERED).bind("id", id).bind("status", status).execute());
+    }
+
+    void failed(UUID id, Integer status, String error, int maxAttempts, Duration retryIn) {
+        jdbi.useHandle(h -> h.createUpdate(FAILED)
+                .bind("id", id)
+                .bind("status", status)
+                .bind("error", error)
+                .bind("max_attempts", maxAttempts)
+                .bind("retry_seconds", retryIn.toMillis() / 1000.0)
+                .execute());
+    }
+}

@@ -1,0 +1,108 @@
+package dev.pulse.workers.queue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.workers.tasks.TaskRowMapper;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Claims due tasks in one statement (ARCHITECTURE invariant 2). The MATERIALIZED CTE makes
+ * PostgreSQL lock exactly the rows LIMIT picked, skipping rows other nodes hold; the UPDATE
+ * hands each a fresh lease token; the INSERT opens the attempt's history row.
+ *
+ * <p>Agents with a {@code max_concurrency} are limited across all nodes: agents with no room
+ * are left out of the scan, and of the rows picked for an agent only as many as it has room
+ * for are claimed (the rest are unlocked at commit). While limits exist, claims take a
+ * transaction-scoped advisory lock first, so two nodes never both fill the same last slot.
+ */
+public final class TaskClaimer {
+
+    /** Advisory lock key: "pulse" + 2, serialising claims while agent limits exist. */
+    static final long LIMITS_LOCK_KEY = 0x70756c736502L;
+
+    private static final String LOCK = "SELECT 1 FROM pg_advisory_xact_lock(:key)";
+
+    private static final String CLAIM = """
+            WITH room AS (
+                SELECT l.agent,
+                       l.max_running - (SELECT count(*) FROM tasks r WHERE r.state = 'running' AND r.agent = l.agent) AS free
+                  FROM unnest(CAST(:limited_agents AS text[]), CAST(:max_running AS integer[])) AS l (agent, max_running)
+            ), picked AS MATERIALIZED (
+                SELECT id, agent, priority, run_at FROM tasks
+                 WHERE state IN ('scheduled', 'queued') AND run_at <= now()
+                   AND agent NOT IN (SELECT agent FROM room WHERE free <= 0)
+                 ORDER BY priority, run_at, id
+                 LIMIT :limit
+                   FOR UPDATE SKIP LOCKED
+            ), allowed AS (
+                SELECT p.id
+                  FROM (SELECT id, agent, row_number() OVER (PARTITION BY agent ORDER BY priority, run_at, id) AS nth
+                          FROM picked) p
+                  LEFT JOIN room ON room.agent = p.agent
+                 WHERE room.agent IS NULL OR p.nth <= room.free
+            ), claimed AS (
+                UPDATE tasks t
+                   SET state = 'running',
+                       attempts = t.attempts + 1,
+                       lease_token = gen_random_uuid(),
+                       lease_owner = :node,
+                       lease_expires_at = now() + make_interval(secs => :lease_seconds),
+                       started_at = COALESCE(t.started_at, now()),
+                       updated_at = now()
+                  FROM allowed
+                 WHERE t.id = allowed.id
+                RETURNING t.*
+            ), opened AS (
+                INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at)
+                SELECT id, attempts, :node, lease_token, now() FROM claimed
+            )
+            SELECT * FROM claimed ORDER BY priority, run_at, id
+            """;
+
+    private final Jdbi jdbi;
+    private final TaskRowMapper mapper;
+    private final String node;
+    private final Duration lease;
+    private final String[] limitedAgents;
+    private final Integer[] maxRunning;
+
+    public TaskClaimer(Jdbi jdbi, ObjectMapper json, String node, Duration lease, Map<String, Integer> agentLimits) {
+        this.jdbi = jdbi;
+        this.mapper = new TaskRowMapper(json);
+        this.node = node;
+        this.lease = lease;
+        Map<String, Integer> sorted = new TreeMap<>(agentLimits);
+        this.limitedAgents = sorted.keySet().toArray(String[]::new);
+        this.maxRunning = sorted.values().toArray(Integer[]::new);
+    }
+
+    /** Claims at most {@code limit} due tasks; never more than the caller has free slots for. */
+    public List<ClaimedTask> claim(int limit) {
+        if (limit <= 0) {
+            return List.of();
+        }
+        if (limitedAgents.length == 0) {
+            return jdbi.withHandle(h -> claim(h, limit));
+        }
+        return jdbi.inTransaction(h -> {
+            h.createQuery(LOCK).bind("key", LIMITS_LOCK_KEY).mapTo(Integer.class).one();
+            return claim(h, limit);
+        });
+    }
+
+    private List<ClaimedTask> claim(Handle h, int limit) {
+        return h.createQuery(CLAIM)
+                .bind("limit", limit)
+                .bind("node", node)
+                .bind("lease_seconds", lease.toMillis() / 1000.0)
+                .bind("limited_agents", limitedAgents)
+                .bind("max_running", maxRunning)
+                .map((rs, ctx) -> new ClaimedTask(mapper.map(rs, ctx), rs.getObject("lease_token", UUID.class)))
+                .list();
+    }
+}

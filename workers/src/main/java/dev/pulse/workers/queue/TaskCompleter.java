@@ -1,0 +1,229 @@
+package dev.pulse.workers.queue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.executors.ExecutionError;
+import dev.pulse.workers.callbacks.CallbackOutbox;
+import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.tasks.Task;
+import dev.pulse.workers.tasks.TaskRowMapper;
+import dev.pulse.workers.timing.Backoff;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.random.RandomGenerator;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Records the end of an attempt through fenced updates (ARCHITECTURE invariant 3): the task row
+ * changes only if it is still running under the same lease token. A result from an attempt that
+ * lost its lease changes nothing and its attempt row is closed as {@code stale}. When the task
+ * becomes terminal, its callback is queued in the same transaction (invariant 5).
+ */
+public final class TaskCompleter {
+
+    /**
+     * All four ends of an attempt in one array-driven fenced update: each input row changes its
+     * task only if the task is still running under that row's lease token.
+     */
+    private static final String FINISH = """
+            UPDATE tasks t
+               SET state = CASE d.outcome
+                               WHEN 'succeeded' THEN 'succeeded'
+                               WHEN 'cancelled' THEN 'cancelled'
+                               WHEN 'released' THEN 'queued'
+                               ELSE CASE WHEN t.attempts < t.max_attempts THEN 'queued' ELSE 'failed' END
+                           END,
+                   result = CASE WHEN d.outcome = 'succeeded' THEN CAST(d.result AS jsonb) ELSE t.result END,
+                   error = CASE d.outcome
+                               WHEN 'succeeded' THEN NULL
+                               WHEN 'failed' THEN CAST(d.error AS jsonb)
+                               ELSE t.error
+                           END,
+                   run_at = CASE WHEN d.outcome = 'failed' AND t.attempts < t.max_attempts
+                                 THEN now() + make_interval(secs => d.retry_seconds) ELSE t.run_at END,
+                   finished_at = CASE d.outcome
+                                     WHEN 'succeeded' THEN now()
+                                     WHEN 'cancelled' THEN now()
+                                     WHEN 'released' THEN t.finished_at
+                                     ELSE CASE WHEN t.attempts < t.max_attempts THEN NULL ELSE now() END
+                                 END,
+                   updated_at = now(),
+                   lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+              FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]), CAST(:outcomes AS text[]),
+                          CAST(:results AS text[]), CAST(:errors AS text[]), CAST(:retry_seconds AS float8[]))
+                   AS d (id, token, outcome, result, error, retry_seconds)
+             WHERE t.id = d.id AND t.state = 'running' AND t.lease_token = d.token
+            RETURNING t.*
+            """;
+
+    private static final String CLOSE_ATTEMPTS = """
+            UPDATE task_attempts a
+               SET finished_at = now(), outcome = d.outcome, error = CAST(d.error AS jsonb), logs = d.logs
+              FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:tokens AS uuid[]),
+                          CAST(:outcomes AS text[]), CAST(:errors AS text[]), CAST(:logs AS text[]))
+                   AS d (id, attempt, token, outcome, error, logs)
+             WHERE a.task_id = d.id AND a.attempt = d.attempt AND a.lease_token = d.token AND a.finished_at IS NULL
+            """;
+
+    /**
+     * How one attempt ended, ready to record: {@code outcome} is succeeded, failed, cancelled or
+     * released; {@code resultJson}, {@code errorJson} and {@code retrySeconds} are set as the
+     * outcome needs them.
+     */
+    public record Completion(ClaimedTask claimed, String outcome, String resultJson, String errorJson,
+                             Double retrySeconds, String logs) {
+    }
+
+    private final Jdbi jdbi;
+    private final ObjectMapper json;
+    private final TaskRowMapper mapper;
+    private final CallbackOutbox outbox;
+    private final RandomGenerator random;
+
+    public TaskCompleter(Jdbi jdbi, ObjectMapper json, CallbackOutbox outbox, RandomGenerator random) {
+        this.jdbi = jdbi;
+        this.json = json;
+        this.mapper = new TaskRowMapper(json);
+        this.outbox = outbox;
+        this.random = random;
+    }
+
+    /** Records a successful attempt; empty when the attempt had lost its lease (a stale result). */
+    public Optional<Task> succeed(ClaimedTask claimed, JsonNode output, String logs) {
+        return recordOne(succeeded(claimed, output, logs));
+    }
+
+    /**
+     * Records a failed attempt: back to queued while attempts remain, due after the task's
+     * exponential backoff with jitter; else failed.
+     */
+    public Optional<Task> fail(ClaimedTask claimed, ExecutionError error, String logs) {
+        return recordOne(failed(claimed, error, logs));
+    }
+
+    /** Records that a running attempt was stopped because its task's cancellation was requested. */
+    public Optional<Task> cancelled(ClaimedTask claimed, String logs) {
+        return recordOne(cancellation(claimed, logs));
+    }
+
+    /** Hands an unfinished attempt back to the queue, for another node or a later start. */
+    public Optional<Task> release(ClaimedTask claimed) {
+        return recordOne(released(claimed));
+    }
+
+    public Completion succeeded(ClaimedTask claimed, JsonNode output, String logs) {
+        return new Completion(claimed, "succeeded", write(output), null, null, logs);
+    }
+
+    /** A failure, with the retry delay drawn now from the task's own retry_base_ms/retry_max_ms. */
+    public Completion failed(ClaimedTask claimed, ExecutionError error, String logs) {
+        String errorJson = write(errorJson(error, claimed.attempt()));
+        Backoff backoff = new Backoff(Duration.ofMillis(claimed.task().retryBaseMs()),
+                Duration.ofMillis(claimed.task().retryMaxMs()), random);
+        double retrySeconds = backoff.delayAfter(claimed.attempt()).toMillis() / 1000.0;
+        return new Completion(claimed, "failed", null, errorJson, retrySeconds, logs);
+    }
+
+    public Completion cancellation(ClaimedTask claimed, String logs) {
+        return new Completion(claimed, "cancelled", null, null, null, logs);
+    }
+
+    public Completion released(ClaimedTask claimed) {
+        return new Completion(claimed, "released", null, null, null, null);
+    }
+
+    private Optional<Task> recordOne(Completion completion) {
+        return recordAll(List.of(completion)).get(0);
+    }
+
+    /**
+     * Records many ended attempts in one transaction: one fenced array-driven UPDATE of the
+     * tasks, one UPDATE closing their attempt rows (as {@code stale} where the fence rejected
+     * the result), and one multi-row INSERT of the callbacks of those that became terminal.
+     * Returns, in the order given, each task as recorded, or empty for a stale result.
+     */
+    public List<Optional<Task>> recordAll(List<Completion> completions) {
+        if (completions.isEmpty()) {
+            return List.of();
+        }
+        List<Optional<Task>> recorded = jdbi.inTransaction(h -> {
+            List<Optional<Task>> results = new ArrayList<>(Collections.nCopies(completions.size(), Optional.empty()));
+            // The same task twice in one statement would let PostgreSQL pick either row: split such
+            // batches into rounds, each seeing the rounds before it.
+            for (List<Integer> round : rounds(completions)) {
+                List<Completion> batch = round.stream().map(completions::get).toList();
+                Map<UUID, Task> changed = new HashMap<>();
+                h.createQuery(FINISH)
+                        .bind("ids", batch.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
+                        .bind("tokens", batch.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
+                        .bind("outcomes", batch.stream().map(Completion::outcome).toArray(String[]::new))
+                        .bind("results", batch.stream().map(Completion::resultJson).toArray(String[]::new))
+                        .bind("errors", batch.stream().map(Completion::errorJson).toArray(String[]::new))
+                        .bind("retry_seconds", batch.stream().map(Completion::retrySeconds).toArray(Double[]::new))
+                        .map(mapper)
+                        .forEach(t -> changed.put(t.id(), t));
+                for (int i = 0; i < batch.size(); i++) {
+                    results.set(round.get(i), Optional.ofNullable(changed.get(batch.get(i).claimed().id())));
+                }
+                h.createUpdate(CLOSE_ATTEMPTS)
+                        .bind("ids", batch.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
+                        .bind("attempts", batch.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
+                        .bind("tokens", batch.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
+                        .bind("outcomes", batch.stream()
+                                .map(c -> changed.containsKey(c.claimed().id()) ? c.outcome() : "stale")
+                                .toArray(String[]::new))
+                        .bind("errors", batch.stream().map(Completion::errorJson).toArray(String[]::new))
+                        .bind("logs", batch.stream().map(Completion::logs).toArray(String[]::new))
+                        .execute();
+                outbox.enqueueAll(h, round.stream().map(results::get).flatMap(Optional::stream).toList());
+            }
+            return results;
+        });
+        if (recorded.stream().flatMap(Optional::stream)
+                .anyMatch(t -> t.state().isTerminal() && t.callbackUrl() != null)) {
+            outbox.committed();
+        }
+        return recorded;
+    }
+
+    /** Indexes of the completions grouped so that no task appears twice in a group, first come first. */
+    private static List<List<Integer>> rounds(List<Completion> completions) {
+        List<List<Integer>> rounds = new ArrayList<>();
+        List<Set<UUID>> seen = new ArrayList<>();
+        for (int i = 0; i < completions.size(); i++) {
+            UUID id = completions.get(i).claimed().id();
+            int r = 0;
+            while (r < rounds.size() && seen.get(r).contains(id)) {
+                r++;
+            }
+            if (r == rounds.size()) {
+                rounds.add(new ArrayList<>());
+                seen.add(new HashSet<>());
+            }
+            rounds.get(r).add(i);
+            seen.get(r).add(id);
+        }
+        return rounds;
+    }
+
+    private ObjectNode errorJson(ExecutionError error, int attempt) {
+        ObjectNode node = json.createObjectNode();
+        node.put("code", error.code());
+        node.put("message", error.message());
+        node.put("attempt", attempt);
+        return node;
+    }
+
+    private String write(JsonNode value) {
+        return JsonMapper.write(json, value);
+    }
+}

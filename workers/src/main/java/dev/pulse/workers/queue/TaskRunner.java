@@ -1,0 +1,131 @@
+package dev.pulse.workers.queue;
+
+import dev.pulse.executors.ExecutionError;
+import dev.pulse.executors.ExecutionRequest;
+import dev.pulse.executors.ExecutionResult;
+import dev.pulse.executors.Executor;
+import dev.pulse.executors.ExecutorFactory;
+import dev.pulse.executors.agents.AgentDefinition;
+import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.workers.metrics.QueueMetrics;
+import java.time.Duration;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Runs one claimed attempt on its agent's executor and hands how it ended to the
+ * {@link BatchCompleter}. If the database is unreachable, the completer retries recording until it
+ * answers again (the lease is not given up for an outage), so an outage never turns a finished run
+ * into a failure.
+ */
+public final class TaskRunner {
+
+    private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
+
+    private final AgentRegistry agents;
+    private final ExecutorFactory executors;
+    private final TaskCompleter completer;
+    private final BatchCompleter completions;
+    private final QueueMetrics metrics;
+
+    public TaskRunner(AgentRegistry agents, ExecutorFactory executors, TaskCompleter completer,
+                      BatchCompleter completions, QueueMetrics metrics) {
+        this.agents = agents;
+        this.executors = executors;
+        this.completer = completer;
+        this.completions = completions;
+        this.metrics = metrics;
+    }
+
+    void run(RunningAttempt attempt) {
+        ClaimedTask claimed = attempt.claimed();
+        MDC.put("task_id", claimed.id().toString());
+        MDC.put("agent", claimed.task().agent());
+        try {
+            ExecutionResult result = null;
+            String agent = claimed.task().agent();
+            metrics.started(agent);
+            long start = System.nanoTime();
+            attempt.executingOn(Thread.currentThread());
+            try {
+                result = execute(claimed);
+            } catch (InterruptedException e) {
+                // Stopped on purpose; the reason says how to record it.
+            } catch (RuntimeException e) {
+                log.error("executor failed unexpectedly on attempt {}", claimed.attempt(), e);
+                result = ExecutionResult.failure(ExecutionError.AGENT_ERROR, "the executor failed: " + e);
+            }
+            StopReason reason = attempt.finished();
+            Thread.interrupted(); // an interrupt that raced with the end of execution must not hit the recording
+            metrics.finished(agent, outcome(result, reason), Duration.ofNanos(System.nanoTime() - start));
+            countTokens(agent, result);
+            record(claimed, result, reason);
+        } catch (InterruptedException e) {
+            log.warn("gave up recording attempt {}: the node is stopping; the lease will expire and the task be rescued",
+                    claimed.attempt());
+            Thread.currentThread().interrupt();
+        } finally {
+            MDC.remove("task_id");
+            MDC.remove("agent");
+        }
+    }
+
+    private static String outcome(ExecutionResult result, StopReason reason) {
+        if (reason == StopReason.CANCELLED && (result == null || !result.succeeded())) {
+            return "cancelled";
+        }
+        if (result == null) {
+            return reason == StopReason.LEASE_LOST ? "lost" : "released";
+        }
+        return result.succeeded() ? "succeeded" : "failed";
+    }
+
+    /** LLM agents report token usage in their result; count it. */
+    private void countTokens(String agent, ExecutionResult result) {
+        if (result == null || !result.succeeded() || result.output() == null) {
+            return;
+        }
+        var usage = result.output().path("usage");
+        if (usage.path("input_tokens").canConvertToLong() && usage.path("output_tokens").canConvertToLong()) {
+            metrics.tokens(agent, "input", usage.path("input_tokens").asLong());
+            metrics.tokens(agent, "output", usage.path("output_tokens").asLong());
+        }
+    }
+
+    private ExecutionResult execute(ClaimedTask claimed) throws InterruptedException {
+        Optional<AgentDefinition> agent = agents.find(claimed.task().agent());
+        if (agent.isEmpty()) {
+            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
+                    "agent '" + claimed.task().agent() + "' is not declared on this node; add it to its agents directory");
+        }
+        Optional<Executor> executor = executors.executorFor(agent.get());
+        if (executor.isEmpty()) {
+            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
+                    "no executor of kind '" + agent.get().executor() + "' is available on this node");
+        }
+        log.debug("attempt {} starting", claimed.attempt());
+        return executor.get().execute(new ExecutionRequest(claimed.id(), claimed.attempt(), agent.get(),
+                claimed.task().input(), Duration.ofSeconds(claimed.task().timeoutSeconds())));
+    }
+
+    /** Hands the attempt's end to the batch completer; blocks while its queue is full (back-pressure). */
+    private void record(ClaimedTask claimed, ExecutionResult result, StopReason reason) throws InterruptedException {
+        if (reason == StopReason.CANCELLED && (result == null || !result.succeeded())) {
+            completions.submit(completer.cancellation(claimed, result == null ? null : result.logs()));
+        } else if (result == null) {
+            if (reason == StopReason.LEASE_LOST) {
+                log.warn("attempt {} stopped: its lease was lost (the task was rescued elsewhere)", claimed.attempt());
+            } else {
+                completions.submit(completer.released(claimed));
+            }
+        } else if (result.succeeded()) {
+            // A result the database refuses (e.g. a string with a NUL character) is recorded by the
+            // completer as an invalid_output failure.
+            completions.submit(completer.succeeded(claimed, result.output(), result.logs()));
+        } else {
+            completions.submit(completer.failed(claimed, result.error(), result.logs()));
+        }
+    }
+}

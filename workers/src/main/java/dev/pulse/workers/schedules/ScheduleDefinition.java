@@ -1,0 +1,46 @@
+package dev.pulse.workers.schedules;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.ZoneId;
+
+/**
+ * What a user declares for a schedule, validated: when it fires (cron in a time zone), what
+ * each tick runs (agent, input, metadata, callback), what happens to ticks missed while no
+ * scheduler ran ({@code misfire}), and to a tick that comes while the previous run is still
+ * going ({@code overlap}).
+ */
+public record ScheduleDefinition(
+        String name,
+        CronSpec cron,
+        ZoneId timezone,
+        String agent,
+        JsonNode input,
+        JsonNode metadata,
+        String callbackUrl,
+        Misfire misfire,
+        int catchUpMax,
+        Overlap overlap,
+        boolean enabled) {
+
+    public enum Misfire {
+        /** Missed ticks are dropped; the schedule goes on with its next tick. */
+        SKIP,
+        /** One run for all the missed ticks, for the latest of them. */
+        RUN_ONCE,
+        /** One run per missed tick, for at most {@code catch_up_max} of the latest ones. */
+        CATCH_UP
+    }
+
+    public enum Overlap {
+        /** Start the new run regardless. */
+        ALLOW,
+        /** Drop the tick. */
+        SKIP,
+        /** Hold the tick until the previous run ends, then run it. */
+        QUEUE
+    }
+
+    public static String wire(Enum<?> value) {
+        return value.name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

@@ -1,0 +1,174 @@
+package dev.pulse.workers.schedules;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.workers.db.Columns;
+import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.schedules.ScheduleDefinition.Misfire;
+import dev.pulse.workers.schedules.ScheduleDefinition.Overlap;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Supplier;
+import org.jdbi.v3.core.Jdbi;
+
+/** Stored schedules: what the API and schedule files change, and what the schedulers read. */
+public final class ScheduleStore {
+
+    public enum Change { CREATED, UPDATED, UNCHANGED }
+
+    public record Saved(Schedule schedule, Change change) {
+    }
+
+    /** A tick as recorded: when, what became of it, and the task it produced. */
+    public record Fire(java.time.Instant fireTime, String outcome, UUID taskId, String taskState) {
+    }
+
+    // A change to when or whether it fires restarts its tick accounting from now, so editing a
+    // schedule never "catches up" ticks of its old form. Writing the same values changes nothing.
+    private static final String UPSERT = """
+            INSERT INTO schedules AS s (id, name, cron, quartz_cron, timezone, agent, input, metadata, callback_url,
+                                        misfire, catch_up_max, overlap, enabled)
+            VALUES (:id, :name, :cron, :quartz_cron, :timezone, :agent, CAST(:input AS jsonb), CAST(:metadata AS jsonb),
+                    :callback_url, :misfire, :catch_up_max, :overlap, :enabled)
+            ON CONFLICT (name) DO UPDATE
+               SET cron = EXCLUDED.cron, quartz_cron = EXCLUDED.quartz_cron, timezone = EXCLUDED.timezone,
+                   agent = EXCLUDED.agent, input = EXCLUDED.input, metadata = EXCLUDED.metadata,
+                   callback_url = EXCLUDED.callback_url, misfire = EXCLUDED.misfire,
+                   catch_up_max = EXCLUDED.catch_up_max, overlap = EXCLUDED.overlap, enabled = EXCLUDED.enabled,
+                   fired_through = CASE WHEN (s.quartz_cron, s.timezone, s.enabled)
+                                             IS DISTINCT FROM (EXCLUDED.quartz_cron, EXCLUDED.timezone, EXCLUDED.enabled)
+                                        THEN now() ELSE s.fired_through END,
+                   updated_at = now()
+             WHERE (s.cron, s.quartz_cron, s.timezone, s.agent, s.input, s.metadata, s.callback_url,
+                    s.misfire, s.catch_up_max, s.overlap, s.enabled)
+                   IS DISTINCT FROM
+                   (EXCLUDED.cron, EXCLUDED.quartz_cron, EXCLUDED.timezone, EXCLUDED.agent, EXCLUDED.input,
+                    EXCLUDED.metadata, EXCLUDED.callback_url, EXCLUDED.misfire, EXCLUDED.catch_up_max,
+                    EXCLUDED.overlap, EXCLUDED.enabled)
+            RETURNING *, (xmax = 0) AS inserted
+            """;
+
+    private static final String FIND = "SELECT * FROM schedules WHERE name = :name";
+    private static final String LIST = "SELECT * FROM schedules ORDER BY name";
+    private static final String DELETE = "DELETE FROM schedules WHERE name = :name";
+
+    private static final String SET_ENABLED = """
+            UPDATE schedules
+               SET enabled = :enabled, updated_at = now(),
+                   fired_through = CASE WHEN enabled <> :enabled THEN now() ELSE fired_through END
+             WHERE name = :name
+            RETURNING *
+            """;
+
+    private static final String RECENT_FIRES = """
+            SELECT f.fire_time, f.outcome, f.task_id, t.state AS task_state
+              FROM schedule_fires f
+              JOIN schedules s ON s.id = f.schedule_id
+              LEFT JOIN tasks t ON t.id = f.task_id
+             WHERE s.name = :name
+             ORDER BY f.fire_time DESC
+             LIMIT :limit
+            """;
+
+    /** Changes whenever anything that decides firing changes; schedulers compare it to know when to resync. */
+    private static final String VERSION = """
+            SELECT coalesce(md5(string_agg(name || '|' || quartz_cron || '|' || timezone || '|' || enabled, ',' ORDER BY name)), '')
+              FROM schedules
+            """;
+
+    private final Jdbi jdbi;
+    private final ObjectMapper json;
+    private final Supplier<UUID> ids;
+
+    public ScheduleStore(Jdbi jdbi, ObjectMapper json, Supplier<UUID> ids) {
+        this.jdbi = jdbi;
+        this.json = json;
+        this.ids = ids;
+    }
+
+    public Saved save(ScheduleDefinition d) {
+        return jdbi.inTransaction(h -> {
+            Optional<Saved> written = h.createQuery(UPSERT)
+                    .bind("id", ids.get())
+                    .bind("name", d.name())
+                    .bind("cron", d.cron().original())
+                    .bind("quartz_cron", d.cron().quartz())
+                    .bind("timezone", d.timezone().getId())
+                    .bind("agent", d.agent())
+                    .bind("input", write(d.input()))
+                    .bind("metadata", write(d.metadata()))
+                    .bind("callback_url", d.callbackUrl())
+                    .bind("misfire", ScheduleDefinition.wire(d.misfire()))
+                    .bind("catch_up_max", d.catchUpMax())
+                    .bind("overlap", ScheduleDefinition.wire(d.overlap()))
+                    .bind("enabled", d.enabled())
+                    .map((rs, ctx) -> new Saved(map(rs), rs.getBoolean("inserted") ? Change.CREATED : Change.UPDATED))
+                    .findOne();
+            return written.orElseGet(() -> new Saved(h.createQuery(FIND).bind("name", d.name())
+                    .map((rs, ctx) -> map(rs)).one(), Change.UNCHANGED));
+        });
+    }
+
+    public Optional<Schedule> find(String name) {
+        return jdbi.withHandle(h -> h.createQuery(FIND).bind("name", name).map((rs, ctx) -> map(rs)).findOne());
+    }
+
+    public List<Schedule> list() {
+        return jdbi.withHandle(h -> h.createQuery(LIST).map((rs, ctx) -> map(rs)).list());
+    }
+
+    public boolean delete(String name) {
+        return jdbi.withHandle(h -> h.createUpdate(DELETE).bind("name", name).execute()) > 0;
+    }
+
+    /** Pauses or resumes; resuming starts tick accounting afresh, so ticks missed while paused never run. */
+    public Optional<Schedule> setEnabled(String name, boolean enabled) {
+        return jdbi.withHandle(h -> h.createQuery(SET_ENABLED).bind("name", name).bind("enabled", enabled)
+                .map((rs, ctx) -> map(rs)).findOne());
+    }
+
+    public List<Fire> recentFires(String name, int limit) {
+        return jdbi.withHandle(h -> h.createQuery(RECENT_FIRES).bind("name", name).bind("limit", limit)
+                .map((rs, ctx) -> new Fire(Columns.instant(rs, "fire_time"), rs.getString("outcome"),
+                        rs.getObject("task_id", UUID.class), rs.getString("task_state")))
+                .list());
+    }
+
+    public String version() {
+        return jdbi.withHandle(h -> h.createQuery(VERSION).mapTo(String.class).one());
+    }
+
+    Schedule map(ResultSet rs) throws SQLException {
+        ScheduleDefinition definition = new ScheduleDefinition(
+                rs.getString("name"),
+                new CronSpec(rs.getString("cron"), rs.getString("quartz_cron")),
+                ZoneId.of(rs.getString("timezone")),
+                rs.getString("agent"),
+                read(rs.getString("input")),
+                read(rs.getString("metadata")),
+                rs.getString("callback_url"),
+                Misfire.valueOf(rs.getString("misfire").toUpperCase(Locale.ROOT)),
+                rs.getInt("catch_up_max"),
+                Overlap.valueOf(rs.getString("overlap").toUpperCase(Locale.ROOT)),
+                rs.getBoolean("enabled"));
+        return new Schedule(rs.getObject("id", UUID.class), definition, Columns.instant(rs, "fired_through"),
+                Columns.instant(rs, "created_at"), Columns.instant(rs, "updated_at"));
+    }
+
+    private com.fasterxml.jackson.databind.JsonNode read(String text) throws SQLException {
+        try {
+            return json.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new SQLException("invalid JSON in schedules", e);
+        }
+    }
+
+    private String write(Object value) {
+        return JsonMapper.write(json, value);
+    }
+}

@@ -1,0 +1,27 @@
+package dev.pulse.workers.tasks;
+
+import java.time.Clock;
+import java.util.UUID;
+import java.util.random.RandomGenerator;
+
+/**
+ * Generates UUIDv7 task ids (RFC 9562): time-ordered, so new rows land at the right edge of the
+ * primary-key index and lists can page by id alone.
+ */
+public final class TaskIds {
+
+    private final Clock clock;
+    private final RandomGenerator random;
+
+    public TaskIds(Clock clock, RandomGenerator random) {
+        this.clock = clock;
+        this.random = random;
+    }
+
+    public UUID next() {
+        long millis = clock.millis();
+        long msb = (millis << 16) | 0x7000L | (random.nextLong() & 0x0FFFL);
+        long lsb = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+        return new UUID(msb, lsb);
+    }
+}

@@ -1,0 +1,253 @@
+package dev.pulse.workers.tasks;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.workers.callbacks.CallbackOutbox;
+import dev.pulse.workers.db.Columns;
+import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.metrics.QueueMetrics;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+/** Creating, reading, cancelling and retrying tasks. Running them is the queue's business. */
+public final class TaskStore {
+
+    /** The idempotency namespace of tasks created without an API key (schedules, tests). */
+    public static final String NO_OWNER = "";
+
+    // One multi-row INSERT fed by one array per column, for one task or a thousand. Due times come
+    // from the database clock.
+    private static final String INSERT_MANY = """
+            INSERT INTO tasks (id, agent, state, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
+                               run_at, retry_base_ms, retry_max_ms, idempotency_owner, idempotency_key,
+                               schedule_name, fire_time)
+            SELECT b.id, b.agent, CASE WHEN b.due > now() THEN 'scheduled' ELSE 'queued' END, b.priority,
+                   CAST(b.input AS jsonb), CAST(b.metadata AS jsonb), b.callback_url, b.max_attempts, b.timeout_seconds,
+                   b.due, b.retry_base_ms, b.retry_max_ms, :owner, b.idempotency_key, b.schedule_name, b.fire_time
+              FROM (SELECT u.*, COALESCE(u.run_at, now() + make_interval(secs => u.delay)) AS due
+                      FROM unnest(CAST(:ids AS uuid[]), CAST(:agents AS text[]), CAST(:priorities AS integer[]),
+                                  CAST(:inputs AS text[]), CAST(:metadata AS text[]), CAST(:callback_urls AS text[]),
+                                  CAST(:max_attempts AS integer[]), CAST(:timeouts AS integer[]),
+                                  CAST(:run_ats AS timestamptz[]), CAST(:delays AS float8[]),
+                                  CAST(:retry_bases AS integer[]), CAST(:retry_maxes AS integer[]), CAST(:keys AS text[]),
+                                  CAST(:schedules AS text[]), CAST(:fire_times AS timestamptz[]))
+                           AS u (id, agent, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
+                                 run_at, delay, retry_base_ms, retry_max_ms, idempotency_key, schedule_name, fire_time)) b
+            ON CONFLICT (idempotency_owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING *
+            """;
+
+    private static final String FIND_BY_IDEMPOTENCY_KEYS = """
+            SELECT * FROM tasks WHERE idempotency_owner = :owner AND idempotency_key = ANY(CAST(:keys AS text[]))
+            """;
+
+    private static final String FIND = "SELECT * FROM tasks WHERE id = :id";
+
+    private static final String LIST = """
+            SELECT * FROM tasks
+             WHERE (CAST(:state AS text) IS NULL OR state = :state)
+               AND (CAST(:agent AS text) IS NULL OR agent = :agent)
+               AND (CAST(:schedule AS text) IS NULL OR schedule_name = :schedule)
+               AND (CAST(:before AS uuid) IS NULL OR id < CAST(:before AS uuid))
+             ORDER BY id DESC
+             LIMIT :limit
+            """;
+
+    private static final String ATTEMPTS = """
+            SELECT attempt, node, started_at, finished_at, outcome, error, logs
+              FROM task_attempts
+             WHERE task_id = :id
+             ORDER BY attempt
+            """;
+
+    private static final String CANCEL_WAITING = """
+            UPDATE tasks
+               SET state = 'cancelled', finished_at = now(), updated_at = now()
+             WHERE id = :id AND state IN ('scheduled', 'queued')
+            RETURNING *
+            """;
+
+    // The worker holding the lease sees the request on its next heartbeat, stops the run and
+    // records the task cancelled through its fenced update.
+    private static final String REQUEST_CANCEL = """
+            UPDATE tasks
+               SET cancel_requested_at = COALESCE(cancel_requested_at, now()), updated_at = now()
+             WHERE id = :id AND state = 'running'
+            RETURNING *
+            """;
+
+    private static final String RETRY = """
+            UPDATE tasks
+               SET state = 'queued', run_at = now(), max_attempts = attempts + :more_attempts,
+                   result = NULL, error = NULL, finished_at = NULL, cancel_requested_at = NULL, updated_at = now()
+             WHERE id = :id AND state IN ('failed', 'cancelled')
+            RETURNING *
+            """;
+
+    private final Jdbi jdbi;
+    private final ObjectMapper json;
+    private final TaskRowMapper mapper;
+    private final TaskIds ids;
+    private final CallbackOutbox outbox;
+    private final QueueMetrics metrics;
+
+    public TaskStore(Jdbi jdbi, ObjectMapper json, TaskIds ids, CallbackOutbox outbox, QueueMetrics metrics) {
+        this.jdbi = jdbi;
+        this.json = json;
+        this.mapper = new TaskRowMapper(json);
+        this.ids = ids;
+        this.outbox = outbox;
+        this.metrics = metrics;
+    }
+
+    /** Inserts the task, or returns the existing one when its idempotency key was used before. */
+    public Enqueued enqueue(NewTask task) {
+        return enqueue(task, NO_OWNER);
+    }
+
+    /**
+     * @param owner the idempotency namespace: keys are unique per owner (the API key that queued
+     *              the task), so two clients using the same key never see each other's tasks
+     */
+    public Enqueued enqueue(NewTask task, String owner) {
+        return jdbi.inTransaction(h -> enqueue(h, task, owner));
+    }
+
+    /** {@link #enqueue(NewTask)} inside the caller's transaction. */
+    public Enqueued enqueue(Handle h, NewTask task) {
+        return enqueue(h, task, NO_OWNER);
+    }
+
+    private Enqueued enqueue(Handle h, NewTask task, String owner) {
+        return enqueueAll(h, List.of(task), owner).get(0);
+    }
+
+    /**
+     * Inserts many tasks in one statement; the result is aligned with the input. A task whose
+     * idempotency key was used before (or earlier in the same batch) is returned as not created.
+     */
+    public List<Enqueued> enqueueAll(List<NewTask> batch, String owner) {
+        return jdbi.inTransaction(h -> enqueueAll(h, batch, owner));
+    }
+
+    private List<Enqueued> enqueueAll(Handle h, List<NewTask> batch, String owner) {
+        int n = batch.size();
+        UUID[] newIds = new UUID[n];
+        for (int i = 0; i < n; i++) {
+            newIds[i] = ids.next();
+        }
+        Map<UUID, Task> inserted = new HashMap<>();
+        h.createQuery(INSERT_MANY)
+                .bind("owner", owner)
+                .bind("ids", Arrays.stream(newIds).map(UUID::toString).toArray(String[]::new))
+                .bind("agents", batch.stream().map(NewTask::agent).toArray(String[]::new))
+                .bind("priorities", batch.stream().map(NewTask::priority).toArray(Integer[]::new))
+                .bind("inputs", batch.stream().map(t -> write(t.input())).toArray(String[]::new))
+                .bind("metadata", batch.stream().map(t -> write(t.metadata())).toArray(String[]::new))
+                .bind("callback_urls", batch.stream().map(NewTask::callbackUrl).toArray(String[]::new))
+                .bind("max_attempts", batch.stream().map(NewTask::maxAttempts).toArray(Integer[]::new))
+                .bind("timeouts", batch.stream().map(NewTask::timeoutSeconds).toArray(Integer[]::new))
+                .bind("run_ats", batch.stream().map(t -> iso(t.runAt())).toArray(String[]::new))
+                .bind("delays", batch.stream().map(t -> t.delaySeconds() == null ? "0" : t.delaySeconds().toPlainString())
+                        .toArray(String[]::new))
+                .bind("retry_bases", batch.stream().map(t -> (int) t.retryBaseMs()).toArray(Integer[]::new))
+                .bind("retry_maxes", batch.stream().map(t -> (int) t.retryMaxMs()).toArray(Integer[]::new))
+                .bind("keys", batch.stream().map(NewTask::idempotencyKey).toArray(String[]::new))
+                .bind("schedules", batch.stream().map(NewTask::scheduleName).toArray(String[]::new))
+                .bind("fire_times", batch.stream().map(t -> iso(t.fireTime())).toArray(String[]::new))
+                .map(mapper)
+                .forEach(t -> inserted.put(t.id(), t));
+        // A key that was taken: under READ COMMITTED this statement sees the row that took it.
+        Map<String, Task> byKey = new HashMap<>();
+        String[] keys = batch.stream().map(NewTask::idempotencyKey).filter(Objects::nonNull).toArray(String[]::new);
+        if (inserted.size() < n && keys.length > 0) {
+            h.createQuery(FIND_BY_IDEMPOTENCY_KEYS).bind("owner", owner).bind("keys", keys).map(mapper)
+                    .forEach(t -> byKey.put(t.idempotencyKey(), t));
+        }
+        List<Enqueued> result = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Task created = inserted.get(newIds[i]);
+            if (created != null) {
+                metrics.queued(created.agent());
+                result.add(new Enqueued(created, true));
+            } else {
+                result.add(new Enqueued(byKey.get(batch.get(i).idempotencyKey()), false));
+            }
+        }
+        return result;
+    }
+
+    private static String iso(java.time.Instant instant) {
+        return instant == null ? null : instant.toString();
+    }
+
+    public Optional<Task> find(UUID id) {
+        return jdbi.withHandle(h -> h.createQuery(FIND).bind("id", id).map(mapper).findOne());
+    }
+
+    public TaskPage list(TaskFilter filter) {
+        List<Task> rows = jdbi.withHandle(h -> h.createQuery(LIST)
+                .bind("state", filter.state() == null ? null : filter.state().wire())
+                .bind("agent", filter.agent())
+                .bind("schedule", filter.schedule())
+                .bind("before", filter.before())
+                .bind("limit", filter.limit() + 1)
+                .map(mapper)
+                .list());
+        if (rows.size() <= filter.limit()) {
+            return new TaskPage(rows, null);
+        }
+        List<Task> page = rows.subList(0, filter.limit());
+        return new TaskPage(List.copyOf(page), page.get(page.size() - 1).id());
+    }
+
+    public List<TaskAttempt> attempts(UUID id) {
+        return jdbi.withHandle(h -> h.createQuery(ATTEMPTS).bind("id", id)
+                .map((rs, ctx) -> new TaskAttempt(rs.getInt("attempt"), rs.getString("node"),
+                        Columns.instant(rs, "started_at"), Columns.instant(rs, "finished_at"),
+                        rs.getString("outcome"), mapper.jsonb(rs, "error"), rs.getString("logs")))
+                .list());
+    }
+
+    /**
+     * Cancels a task: at once if it has not started (its callback queued in the same
+     * transaction), or by asking its worker to stop it if it is running.
+     */
+    public CancelOutcome cancel(UUID id) {
+        CancelOutcome outcome = jdbi.inTransaction(h -> {
+            Optional<Task> cancelled = h.createQuery(CANCEL_WAITING).bind("id", id).map(mapper).findOne();
+            if (cancelled.isPresent()) {
+                outbox.enqueue(h, cancelled.get());
+                return new CancelOutcome.Cancelled(cancelled.get());
+            }
+            Optional<Task> requested = h.createQuery(REQUEST_CANCEL).bind("id", id).map(mapper).findOne();
+            if (requested.isPresent()) {
+                return new CancelOutcome.Requested(requested.get());
+            }
+            return h.createQuery(FIND).bind("id", id).map(mapper).findOne()
+                    .<CancelOutcome>map(CancelOutcome.AlreadyFinished::new)
+                    .orElseGet(CancelOutcome.NotFound::new);
+        });
+        if (outcome instanceof CancelOutcome.Cancelled) {
+            outbox.committed();
+        }
+        return outcome;
+    }
+
+    /** Queues a failed or cancelled task again with {@code moreAttempts} further attempts; empty if it is not in such a state. */
+    public Optional<Task> retry(UUID id, int moreAttempts) {
+        return jdbi.withHandle(h -> h.createQuery(RETRY).bind("id", id).bind("more_attempts", moreAttempts)
+                .map(mapper).findOne());
+    }
+
+    private String write(Object value) {
+        return JsonMapper.write(json, value);
+    }
+}

@@ -1,0 +1,161 @@
+package dev.pulse.workers.callbacks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.standardwebhooks.Webhook;
+import dev.pulse.executors.http.EgressPolicy;
+import dev.pulse.executors.http.PolicyEnforcement;
+import dev.pulse.workers.queue.ClaimedTask;
+import dev.pulse.workers.tasks.Task;
+import dev.pulse.workers.testing.CallbackReceiver;
+import dev.pulse.workers.testing.QueueKit;
+import dev.pulse.workers.timing.Backoff;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import okhttp3.OkHttpClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Outbox delivery to a real HTTP receiver on loopback, verified with the Standard Webhooks library. */
+class CallbackDispatcherTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(15);
+
+    private final WebhookSecret secret = WebhookSecret.generate(new Random(1));
+    private QueueKit kit;
+    private CallbackReceiver receiver;
+    private CallbackDispatcher dispatcher;
+
+    @BeforeEach
+    void setUp() {
+        kit = new QueueKit();
+        receiver = new CallbackReceiver();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (dispatcher != null) {
+            dispatcher.close();
+        }
+        receiver.close();
+        kit.close();
+    }
+
+    private void startDispatcher(int maxAttempts) {
+        startDispatcher(maxAttempts, EgressPolicy.allowing("127.0.0.1/32"));
+    }
+
+    private void startDispatcher(int maxAttempts, EgressPolicy egress) {
+        dispatcher = new CallbackDispatcher(kit.database.jdbi(), PolicyEnforcement.apply(new OkHttpClient(), egress),
+                new WebhookSigner(secret),
+                new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3)), Clock.systemUTC(),
+                kit.dispatcherWakeUp, new CallbackDispatcher.Settings(2, maxAttempts, Duration.ofMillis(100),
+                Duration.ofSeconds(5)), dev.pulse.workers.metrics.QueueMetrics.discarded());
+        dispatcher.start();
+    }
+
+    private Task finishTaskWithCallback() {
+        Task task = kit.insert(kit.withCallback("echo", receiver.url("/hooks/pulse"), 1));
+        ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
+        kit.completer.succeed(claimed, kit.jsonOf("{\"ok\": true}"), null);
+        return task;
+    }
+
+    @Test
+    void deliversTheTaskEventSignedSoAStandardWebhooksLibraryVerifiesIt() throws Exception {
+        Task task = finishTaskWithCallback();
+        startDispatcher(5);
+
+        CallbackReceiver.Received call = receiver.next(WAIT);
+
+        assertThat(call.path()).isEqualTo("/hooks/pulse");
+        assertThat(call.header("webhook-id")).startsWith("msg_");
+        assertThat(call.header("webhook-signature")).startsWith("v1,");
+        assertThat(call.header("content-type")).startsWith("application/json");
+        assertThatCode(() -> new Webhook(secret.reveal()).verify(call.body(), lowerCase(call.headers())))
+                .doesNotThrowAnyException();
+        JsonNode event = kit.jsonOf(call.body());
+        assertThat(event.path("type").asText()).isEqualTo("task.succeeded");
+        assertThat(event.path("timestamp").asText()).isNotEmpty();
+        assertThat(event.path("data").path("id").asText()).isEqualTo(task.id().toString());
+        assertThat(event.path("data").path("state").asText()).isEqualTo("succeeded");
+        assertThat(event.path("data").path("result")).isEqualTo(kit.jsonOf("{\"ok\": true}"));
+
+        awaitDeliveryState("delivered");
+    }
+
+    @Test
+    void aTamperedBodyDoesNotVerify() throws Exception {
+        finishTaskWithCallback();
+        startDispatcher(5);
+        CallbackReceiver.Received call = receiver.next(WAIT);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+                new Webhook(secret.reveal()).verify(call.body().replace("true", "false"), lowerCase(call.headers())))
+                .isInstanceOf(com.standardwebhooks.exceptions.WebhookVerificationException.class);
+    }
+
+    @Test
+    void failedDeliveriesAreRetriedWithTheSameWebhookIdUntilTheReceiverAccepts() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        receiver.respondWith(() -> calls.incrementAndGet() <= 2 ? 503 : 204);
+        finishTaskWithCallback();
+        startDispatcher(5);
+
+        List<String> ids = List.of(receiver.next(WAIT).header("webhook-id"), receiver.next(WAIT).header("webhook-id"),
+                receiver.next(WAIT).header("webhook-id"));
+
+        assertThat(ids).containsOnly(ids.get(0));
+        awaitDeliveryState("delivered");
+        assertThat(kit.count("SELECT attempts FROM callback_deliveries")).isEqualTo(3);
+        assertThat(kit.count("SELECT last_status FROM callback_deliveries")).isEqualTo(204);
+    }
+
+    @Test
+    void aDeliveryThatKeepsFailingIsMarkedDeadAfterItsLastAttempt() throws Exception {
+        receiver.respondWith(() -> 500);
+        finishTaskWithCallback();
+        startDispatcher(2);
+
+        awaitDeliveryState("dead");
+        assertThat(receiver.count()).isEqualTo(2);
+        assertThat(kit.count("SELECT last_status FROM callback_deliveries")).isEqualTo(500);
+    }
+
+    @Test
+    void aCallbackToADestinationTheEgressPolicyRefusesIsNotSent() throws Exception {
+        finishTaskWithCallback();
+        startDispatcher(1, EgressPolicy.allowing(""));
+
+        awaitDeliveryState("dead");
+        assertThat(receiver.count()).isZero();
+        String error = kit.database.jdbi().withHandle(h -> h.createQuery("SELECT last_error FROM callback_deliveries")
+                .mapTo(String.class).one());
+        assertThat(error).contains("egress policy").contains("PULSE_EGRESS_ALLOW");
+    }
+
+    private void awaitDeliveryState(String state) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (kit.count("SELECT count(*) FROM callback_deliveries WHERE state = '" + state + "'") == 1) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("delivery never became " + state);
+    }
+
+    private static Map<String, List<String>> lowerCase(Map<String, List<String>> headers) {
+        return headers.entrySet().stream().collect(Collectors.toMap(
+                e -> e.getKey().toLowerCase(Locale.ROOT), Map.Entry::getValue, (a, b) -> a));
+    }
+}

@@ -1,0 +1,130 @@
+package dev.pulse.workers.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pulse.workers.tasks.Task;
+import dev.pulse.workers.tasks.TaskState;
+import dev.pulse.workers.testing.QueueKit;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** ARCHITECTURE invariants 1 and 2: the claim statement, on a real PostgreSQL. */
+class ClaimTest {
+
+    private QueueKit kit;
+
+    @BeforeEach
+    void setUp() {
+        kit = new QueueKit();
+    }
+
+    @AfterEach
+    void tearDown() {
+        kit.close();
+    }
+
+    @Test
+    void claimsNoMoreThanTheFreeSlotsInPriorityOrder() {
+        for (int p : List.of(5, -3, 0, 9, -3, 2)) {
+            kit.insert(kit.newTask("echo", p));
+        }
+        List<ClaimedTask> first = kit.claimer("node-a").claim(3);
+
+        assertThat(first).hasSize(3);
+        assertThat(first).extracting(c -> c.task().priority()).containsExactly(-3, -3, 0);
+        assertThat(first).allSatisfy(c -> {
+            assertThat(c.task().state()).isEqualTo(TaskState.RUNNING);
+            assertThat(c.attempt()).isEqualTo(1);
+            assertThat(c.leaseToken()).isNotNull();
+        });
+        assertThat(first).extracting(ClaimedTask::leaseToken).doesNotHaveDuplicates();
+        assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'running'")).isEqualTo(3);
+        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE finished_at IS NULL")).isEqualTo(3);
+        assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'running' AND lease_owner = 'node-a'"
+                + " AND lease_expires_at > now() + interval '25 seconds'")).isEqualTo(3);
+
+        assertThat(kit.claimer("node-a").claim(0)).isEmpty();
+        assertThat(kit.claimer("node-a").claim(10)).extracting(c -> c.task().priority()).containsExactly(2, 5, 9);
+        assertThat(kit.claimer("node-a").claim(10)).isEmpty();
+    }
+
+    @Test
+    void concurrentClaimersNeverShareATask() throws Exception {
+        int total = 2_000;
+        for (int i = 0; i < total; i++) {
+            kit.insert(kit.newTask("echo", 0));
+        }
+        Set<UUID> seen = ConcurrentHashMap.newKeySet();
+        List<UUID> all = Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<?>> claimers = new ArrayList<>();
+        for (int n = 0; n < 4; n++) {
+            TaskClaimer claimer = kit.claimer("node-" + n);
+            claimers.add(pool.submit(() -> {
+                List<ClaimedTask> batch;
+                while (!(batch = claimer.claim(7)).isEmpty()) {
+                    batch.forEach(c -> {
+                        all.add(c.id());
+                        seen.add(c.id());
+                    });
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : claimers) {
+            f.get();
+        }
+        pool.shutdown();
+
+        assertThat(all).hasSize(total);
+        assertThat(seen).hasSize(total);
+        assertThat(kit.count("SELECT count(*) FROM task_attempts")).isEqualTo(total);
+    }
+
+    @Test
+    void aDelayedTaskIsNotClaimedBeforeItsRunAtByTheDatabaseClock() throws Exception {
+        Task delayed = kit.insert(kit.delayed("echo", 1.5));
+        assertThat(delayed.state()).isEqualTo(TaskState.SCHEDULED);
+        assertThat(Duration.between(delayed.createdAt(), delayed.runAt())).isEqualTo(Duration.ofMillis(1500));
+
+        TaskClaimer claimer = kit.claimer("node-a");
+        assertThat(claimer.claim(10)).isEmpty();
+
+        List<ClaimedTask> claimed = List.of();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (claimed.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            claimed = claimer.claim(10);
+        }
+        assertThat(claimed).hasSize(1);
+        Instant attemptStart = kit.database.jdbi().withHandle(h -> h.createQuery(
+                        "SELECT started_at FROM task_attempts WHERE task_id = :id").bind("id", delayed.id())
+                .mapTo(java.time.OffsetDateTime.class).one()).toInstant();
+        assertThat(attemptStart).isAfterOrEqualTo(delayed.runAt());
+    }
+
+    @Test
+    void dueTimesComeFromTheDatabaseClockNotTheJvmClock() {
+        // A node whose clock runs an hour ahead (or behind) must still queue "now" as now.
+        Clock skewed = Clock.fixed(Instant.now().plus(Duration.ofHours(1)), ZoneOffset.UTC);
+        try (QueueKit ahead = new QueueKit(skewed)) {
+            Task task = ahead.insert(ahead.newTask("echo", 0));
+            assertThat(task.state()).isEqualTo(TaskState.QUEUED);
+            assertThat(ahead.claimer("node-a").claim(1)).extracting(ClaimedTask::id).containsExactly(task.id());
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package dev.pulse.workers.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pulse.executors.ExecutionError;
+import dev.pulse.workers.tasks.CancelOutcome;
+import dev.pulse.workers.tasks.Task;
+import dev.pulse.workers.tasks.TaskState;
+import dev.pulse.workers.testing.QueueKit;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** ARCHITECTURE invariants 3 (fencing) and 5 (outbox), on a real PostgreSQL. */
+class CompletionTest {
+
+    private static final String CALLBACK = "http://127.0.0.1:9/hook";
+    private QueueKit kit;
+
+    @BeforeEach
+    void setUp() {
+        kit = new QueueKit();
+    }
+
+    @AfterEach
+    void tearDown() {
+        kit.close();
+    }
+
+    @Test
+    void successIsRecordedOnceWithItsCallbackInTheSameTransaction() {
+        Task queued = kit.insert(kit.withCallback("echo", CALLBACK, 3));
+        ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
+
+        Optional<Task> done = kit.completer.succeed(claimed, kit.jsonOf("{\"answer\": 42}"), "log line");
+
+        assertThat(done).get().satisfies(t -> {
+            assertThat(t.state()).isEqualTo(TaskState.SUCCEEDED);
+            assertThat(t.result()).isEqualTo(kit.jsonOf("{\"answer\": 42}"));
+            assertThat(t.finishedAt()).isNotNull();
+        });
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE task_id = '" + queued.id()
+                + "' AND event_type = 'task.succeeded' AND state = 'pending'")).isEqualTo(1);
+        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded' AND logs = 'log line'"))
+                .isEqualTo(1);
+
+        // A second report of the same attempt (a retried network call, a duplicate) changes nothing.
+        assertThat(kit.completer.succeed(claimed, kit.jsonOf("{\"answer\": 43}"), null)).isEmpty();
+        assertThat(kit.tasks.find(queued.id()).orElseThrow().result()).isEqualTo(kit.jsonOf("{\"answer\": 42}"));
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
+    }
+
+    @Test
+    void aResultFromASupersededAttemptIsRecordedAsStaleAndChangesNothing() {
+        Task queued = kit.insert(kit.withCallback("echo", CALLBACK, 3));
+        ClaimedTask first = kit.claimer("node-a").claim(1).get(0);
+        // What a rescue does once the first node's lease has expired: requeue through the fence.
+        assertThat(kit.completer.release(first)).isPresent();
+        ClaimedTask second = kit.claimer("node-b").claim(1).get(0);
+        assertThat(second.attempt()).isEqualTo(2);
+
+        assertThat(kit.completer.succeed(first, kit.jsonOf("\"late\""), null)).isEmpty();
+        assertThat(kit.completer.fail(first, new ExecutionError("agent_error", "late failure"), null)).isEmpty();
+
+        Task now = kit.tasks.find(queued.id()).orElseThrow();
+        assertThat(now.state()).isEqualTo(TaskState.RUNNING);
+        assertThat(now.result()).isNull();
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isZero();
+
+        assertThat(kit.completer.succeed(second, kit.jsonOf("\"on time\""), null)).isPresent();
+        assertThat(kit.tasks.find(queued.id()).orElseThrow().result()).isEqualTo(kit.jsonOf("\"on time\""));
+        List<String> outcomes = kit.database.jdbi().withHandle(h -> h.createQuery(
+                        "SELECT outcome FROM task_attempts WHERE task_id = :id ORDER BY attempt")
+                .bind("id", queued.id()).mapTo(String.class).list());
+        assertThat(outcomes).containsExactly("released", "succeeded");
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
+    }
+
+    @Test
+    void aFailedAttemptWithAttemptsLeftIsRequeuedWithBackoffAndTheLastOneFailsTheTask() {
+        Task queued = kit.insert(kit.withCallback("echo", CALLBACK, 2));
+        ClaimedTask first = kit.claimer("node-a").claim(1).get(0);
+
+        Task retried = kit.completer.fail(first, new ExecutionError("agent_error", "boom"), "stderr").orElseThrow();
+        assertThat(retried.state()).isEqualTo(TaskState.QUEUED);
+        assertThat(retried.runAt()).isAfter(retried.updatedAt());
+        assertThat(retried.error().path("message").asText()).isEqualTo("boom");
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isZero();
+        assertThat(kit.claimer("node-a").claim(1)).as("not due until its backoff passes").isEmpty();
+
+        kit.database.jdbi().useHandle(h -> h.execute("UPDATE tasks SET run_at = now() WHERE id = ?", queued.id()));
+        ClaimedTask second = kit.claimer("node-a").claim(1).get(0);
+        Task failed = kit.completer.fail(second, new ExecutionError("timeout", "too slow"), null).orElseThrow();
+
+        assertThat(failed.state()).isEqualTo(TaskState.FAILED);
+        assertThat(failed.attempts()).isEqualTo(2);
+        assertThat(failed.error().path("code").asText()).isEqualTo("timeout");
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE event_type = 'task.failed'")).isEqualTo(1);
+    }
+
+    @Test
+    void cancellingATaskThatHasNotStartedEndsItAtOnceAndARunningOneIsAskedToStop() {
+        Task waiting = kit.insert(kit.withCallback("echo", CALLBACK, 1));
+        Task other = kit.insert(kit.withCallback("echo", CALLBACK, 1));
+        kit.database.jdbi().useHandle(h -> h.execute("UPDATE tasks SET priority = -1 WHERE id = ?", other.id()));
+        ClaimedTask running = kit.claimer("node-a").claim(1).get(0);
+        assertThat(running.id()).isEqualTo(other.id());
+
+        assertThat(kit.tasks.cancel(waiting.id())).isInstanceOfSatisfying(CancelOutcome.Cancelled.class,
+                c -> assertThat(c.task().state()).isEqualTo(TaskState.CANCELLED));
+        assertThat(kit.tasks.cancel(other.id())).isInstanceOfSatisfying(CancelOutcome.Requested.class,
+                r -> assertThat(r.task().cancelRequestedAt()).isNotNull());
+        assertThat(kit.tasks.cancel(java.util.UUID.randomUUID())).isInstanceOf(CancelOutcome.NotFound.class);
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE event_type = 'task.cancelled'")).isEqualTo(1);
+        assertThat(kit.claimer("node-a").claim(5)).as("a cancelled task is never claimed").isEmpty();
+
+        Task stopped = kit.completer.cancelled(running, null).orElseThrow();
+        assertThat(stopped.state()).isEqualTo(TaskState.CANCELLED);
+        assertThat(kit.tasks.cancel(other.id())).isInstanceOf(CancelOutcome.AlreadyFinished.class);
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE event_type = 'task.cancelled'")).isEqualTo(2);
+    }
+
+    @Test
+    void aFailedTaskCanBeRetriedWithMoreAttempts() {
+        Task task = kit.insert(kit.withCallback("echo", CALLBACK, 1));
+        ClaimedTask first = kit.claimer("node-a").claim(1).get(0);
+        kit.completer.fail(first, new ExecutionError("agent_error", "boom"), null);
+
+        Task retried = kit.tasks.retry(task.id(), 2).orElseThrow();
+        assertThat(retried.state()).isEqualTo(TaskState.QUEUED);
+        assertThat(retried.maxAttempts()).isEqualTo(3);
+        assertThat(retried.error()).isNull();
+        assertThat(kit.tasks.retry(task.id(), 1)).as("only failed or cancelled tasks").isEmpty();
+        assertThat(kit.claimer("node-a").claim(1)).extracting(c -> c.attempt()).containsExactly(2);
+    }
+}

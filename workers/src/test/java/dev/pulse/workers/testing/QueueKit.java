@@ -1,0 +1,93 @@
+package dev.pulse.workers.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.workers.callbacks.CallbackOutbox;
+import dev.pulse.workers.db.Database;
+import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.queue.TaskClaimer;
+import dev.pulse.workers.queue.TaskCompleter;
+import dev.pulse.workers.tasks.NewTask;
+import dev.pulse.workers.tasks.Task;
+import dev.pulse.workers.tasks.TaskIds;
+import dev.pulse.workers.tasks.TaskJson;
+import dev.pulse.workers.tasks.TaskStore;
+import dev.pulse.workers.timing.WakeUp;
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The queue's real parts on a fresh, migrated test database: what a worker node uses, built the
+ * way PulseNode builds it, minus the threads.
+ */
+public final class QueueKit implements AutoCloseable {
+
+    public final ObjectMapper json = JsonMapper.create();
+    public final Database database;
+    public final TaskIds ids;
+    public final WakeUp dispatcherWakeUp = new WakeUp();
+    public final CallbackOutbox outbox;
+    public final TaskStore tasks;
+    public final TaskCompleter completer;
+
+    public QueueKit() {
+        this(Clock.systemUTC());
+    }
+
+    public QueueKit(Clock clock) {
+        database = Database.connect(TestDatabase.create(), 10);
+        database.migrate();
+        ids = new TaskIds(clock, new Random(42));
+        outbox = new CallbackOutbox(json, new TaskJson(json), ids::next, dispatcherWakeUp);
+        tasks = new TaskStore(database.jdbi(), json, ids, outbox, dev.pulse.workers.metrics.QueueMetrics.discarded());
+        completer = new TaskCompleter(database.jdbi(), json, outbox, new Random(7));
+    }
+
+    public TaskClaimer claimer(String node) {
+        return new TaskClaimer(database.jdbi(), json, node, Duration.ofSeconds(30), Map.of());
+    }
+
+    public TaskClaimer claimer(String node, Map<String, Integer> agentLimits) {
+        return new TaskClaimer(database.jdbi(), json, node, Duration.ofSeconds(30), agentLimits);
+    }
+
+    public Task insert(NewTask task) {
+        return tasks.enqueue(task).task();
+    }
+
+    /** A due task for {@code agent} with the given priority, no callback, 3 attempts. */
+    public NewTask newTask(String agent, int priority) {
+        return new NewTask(agent, json.createObjectNode().put("n", priority), json.createObjectNode(), null,
+                null, null, priority, 3, 60, 1000, 600_000, null, null, null);
+    }
+
+    public NewTask delayed(String agent, double seconds) {
+        return new NewTask(agent, json.createObjectNode(), json.createObjectNode(), null,
+                null, BigDecimal.valueOf(seconds), 0, 3, 60, 1000, 600_000, null, null, null);
+    }
+
+    public NewTask withCallback(String agent, String url, int maxAttempts) {
+        return new NewTask(agent, json.createObjectNode(), json.createObjectNode(), url, null, null, 0, maxAttempts, 60,
+                1000, 600_000, null, null, null);
+    }
+
+    public long count(String sql) {
+        return database.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+    }
+
+    public JsonNode jsonOf(String text) {
+        try {
+            return json.readTree(text);
+        } catch (Exception e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        database.close();
+    }
+}
