@@ -8,13 +8,20 @@ import java.util.TreeMap;
 
 /**
  * The agents this node knows, by name. The set is replaced whole when agents change in the
- * database, so a reader always sees one consistent version.
+ * database, so a reader always sees one consistent version. A name it doesn't know triggers a
+ * refresh first, so an agent added on another node a moment ago is found rather than refused.
  */
 public final class AgentRegistry {
 
+    private final Runnable refreshOnMiss;
     private volatile Map<String, AgentDefinition> byName;
 
     public AgentRegistry(Collection<AgentDefinition> agents) {
+        this(agents, () -> { });
+    }
+
+    public AgentRegistry(Collection<AgentDefinition> agents, Runnable refreshOnMiss) {
+        this.refreshOnMiss = refreshOnMiss;
         this.byName = index(agents);
     }
 
@@ -36,7 +43,12 @@ public final class AgentRegistry {
     }
 
     public Optional<AgentDefinition> find(String name) {
-        return Optional.ofNullable(byName.get(name));
+        AgentDefinition agent = byName.get(name);
+        if (agent == null) {
+            refreshOnMiss.run();
+            agent = byName.get(name);
+        }
+        return Optional.ofNullable(agent);
     }
 
     public Collection<AgentDefinition> all() {

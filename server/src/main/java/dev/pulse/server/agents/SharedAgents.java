@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The agents every node shares: the built-ins plus the documents in the {@code agents} table,
- * kept current on this node by re-reading the table when it changes (every few seconds, or at
- * once after a change made through this node).
+ * kept current on this node by re-reading the table when it changes (every few seconds, at once
+ * after a change made through this node, and when asked for an agent it doesn't know).
  */
 public final class SharedAgents implements AutoCloseable {
 
@@ -36,13 +36,13 @@ public final class SharedAgents implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    private String loadedVersion = "";
+    private volatile String loadedVersion = "";
 
     public SharedAgents(AgentStore store, JavaAgents javaAgents, ExecutorFactory executors) {
         this.store = store;
         this.javaAgents = javaAgents;
         this.executors = executors;
-        this.registry = new AgentRegistry(javaAgents.definitions());
+        this.registry = new AgentRegistry(javaAgents.definitions(), this::reloadIfChanged);
         reload();
     }
 
@@ -51,15 +51,17 @@ public final class SharedAgents implements AutoCloseable {
     }
 
     public void start(Duration every) {
-        timer.scheduleWithFixedDelay(() -> {
-            try {
-                if (!store.version().equals(loadedVersion)) {
-                    reload();
-                }
-            } catch (RuntimeException e) {
-                log.debug("agent sync failed; retrying", e);
+        timer.scheduleWithFixedDelay(this::reloadIfChanged, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void reloadIfChanged() {
+        try {
+            if (!store.version().equals(loadedVersion)) {
+                reload();
             }
-        }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            log.debug("agent sync failed; retrying", e);
+        }
     }
 
     /** Validates an agent document; returns the agent or the problems, each starting with its path. */
