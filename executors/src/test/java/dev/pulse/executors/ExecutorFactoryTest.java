@@ -3,6 +3,7 @@ package dev.pulse.executors;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.CompletionReports;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.LlmSpec;
 import dev.pulse.executors.agents.ServerlessSpec;
@@ -47,7 +48,7 @@ class ExecutorFactoryTest {
         var loaded = new dev.pulse.executors.agents.AgentFileLoader().loadFile(dir.resolve("agents.yaml"));
         assertThat(String.join("\n", loaded.problems())).contains("auto picks the first available").contains("spec.llm:");
         try (LocalExecutor local = new LocalExecutor(JavaAgents.discover(), json, env::get);
-                ServerlessExecutor serverless = new ServerlessExecutor(http, json, env::get)) {
+                ServerlessExecutor serverless = new ServerlessExecutor(http, json, env::get, CompletionReports.NONE)) {
             ExecutorFactory factory = new ExecutorFactory(List.of(local, serverless));
             var agents = loaded.agents().stream().collect(java.util.stream.Collectors.toMap(AgentDefinition::name, a -> a));
             assertThat(factory.executorFor(agents.get("both"))).containsSame(serverless);
@@ -61,7 +62,7 @@ class ExecutorFactoryTest {
         OkHttpClient http = new OkHttpClient();
         Map<String, String> env = Map.of();
         try (LocalExecutor local = new LocalExecutor(JavaAgents.discover(), json, env::get);
-                ServerlessExecutor serverless = new ServerlessExecutor(http, json, env::get);
+                ServerlessExecutor serverless = new ServerlessExecutor(http, json, env::get, CompletionReports.NONE);
                 LlmExecutor llm = new LlmExecutor(http, json, env::get)) {
             ExecutorFactory factory = new ExecutorFactory(List.of(local, serverless, llm));
 

@@ -17,6 +17,7 @@ import dev.pulse.server.api.docs.ApiDocsRoutes;
 import dev.pulse.server.api.health.HealthRoutes;
 import dev.pulse.server.api.schedules.ScheduleRequestParser;
 import dev.pulse.server.api.schedules.ScheduleRoutes;
+import dev.pulse.server.api.tasks.ReportRoutes;
 import dev.pulse.server.api.tasks.TaskBatchRoutes;
 import dev.pulse.server.api.tasks.TaskRequestParser;
 import dev.pulse.server.api.tasks.TaskRoutes;
@@ -39,6 +40,7 @@ import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.metrics.QueueMetrics;
+import dev.pulse.workers.queue.AgentReports;
 import dev.pulse.workers.queue.BatchCompleter;
 import dev.pulse.workers.queue.Heartbeat;
 import dev.pulse.workers.queue.Rescuer;
@@ -57,6 +59,7 @@ import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.timing.Backoff;
 import dev.pulse.workers.timing.WakeUp;
 import io.javalin.config.RoutesConfig;
+import java.net.URI;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -66,6 +69,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import okhttp3.OkHttpClient;
@@ -80,9 +84,11 @@ public final class PulseNode implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(PulseNode.class);
     static final String WEBHOOK_SECRET_SETTING = "webhook_secret";
+    static final String ADMIN_KEY_FILE = "generated-admin-key";
+    static final String WEBHOOK_SECRET_FILE = "generated-webhook-secret";
 
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
-    private ApiServer api;
+    private volatile ApiServer api;
 
     private final Clock clock;
 
@@ -115,7 +121,8 @@ public final class PulseNode implements AutoCloseable {
 
         JavaAgents javaAgents = JavaAgents.discover(config.pluginsDir());
         OkHttpClient http = PolicyEnforcement.apply(new OkHttpClient(), config.egress());
-        ExecutorFactory executors = started(new NodeExecutors(javaAgents, http, json, environment)).factory();
+        AgentReports reports = started(new AgentReports(database.jdbi(), () -> reportBaseUrl(config), Duration.ofMillis(250)));
+        ExecutorFactory executors = started(new NodeExecutors(javaAgents, http, json, environment, reports)).factory();
         AgentStore agentStore = new AgentStore(database.jdbi(), json);
         log.info("agent files in {}: {}", config.agentsDir(), AgentCatalog.apply(config.agentsDir(), javaAgents, executors, agentStore));
         SharedAgents sharedAgents = started(new SharedAgents(agentStore, javaAgents, executors));
@@ -159,6 +166,7 @@ public final class PulseNode implements AutoCloseable {
             TaskRequestParser taskParser = new TaskRequestParser(json, agents, config.egress());
             routes.add(new TaskRoutes(tasks, taskParser, taskJson, responses, workerWakeUp)::register);
             routes.add(new TaskBatchRoutes(tasks, taskParser, taskJson, responses, workerWakeUp)::register);
+            routes.add(new ReportRoutes(tasks, new TaskCompleter(database.jdbi(), json, outbox, random), taskJson, responses)::register);
             routes.add(new ScheduleRoutes(schedules, firer, scheduleParser, taskJson, responses, clock, schedulesChanged)::register);
             routes.add(new AgentRoutes(sharedAgents, agentStore, executors, responses)::register);
             routes.add(new ApiDocsRoutes(json)::register);
@@ -190,6 +198,22 @@ public final class PulseNode implements AutoCloseable {
                 .start();
     }
 
+    /**
+     * Where asynchronous agents report results: the configured public URL, else this node's own
+     * API when it serves one (fine on one machine), else nowhere (a worker-only node must be told).
+     */
+    private Optional<URI> reportBaseUrl(PulseConfig config) {
+        if (config.publicUrl() != null) {
+            return Optional.of(config.publicUrl());
+        }
+        ApiServer server = api;
+        if (server == null || !config.runs(Role.API)) {
+            return Optional.empty();
+        }
+        String host = config.httpHost().equals("0.0.0.0") || config.httpHost().equals("::") ? "127.0.0.1" : config.httpHost();
+        return Optional.of(URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + server.port()));
+    }
+
     private DatabaseUrl databaseUrl(PulseConfig config) {
         if (!config.usesEmbeddedDatabase()) {
             return DatabaseUrl.parse(config.databaseUrl());
@@ -201,15 +225,15 @@ public final class PulseNode implements AutoCloseable {
 
     /**
      * Makes sure someone can use a new installation: the configured admin key is stored (hashed);
-     * with none configured and no key at all, one is generated and shown once in the log.
+     * with none configured and no key at all, one is generated and written to the data directory.
      */
     private static void bootstrapAdminKey(PulseConfig config, ApiKeyStore keys) {
         if (config.adminKey() != null) {
             keys.ensure("admin-from-config", config.adminKey(), java.util.EnumSet.of(Scope.ADMIN));
         } else if (keys.count() == 0) {
             String key = keys.create("admin", java.util.EnumSet.of(Scope.ADMIN));
-            log.warn("Generated an admin API key (shown only now; send it as 'Authorization: Bearer <key>', "
-                    + "and create narrower keys with 'pulse keys create'): {}", key);
+            new GeneratedSecrets(config.dataDir()).reveal(ADMIN_KEY_FILE, key, "an admin API key",
+                    "create another with: pulse keys create --name admin --scopes admin");
         }
     }
 
@@ -239,9 +263,9 @@ public final class PulseNode implements AutoCloseable {
         SettingsStore.Value stored = new SettingsStore(database.jdbi())
                 .getOrCreate(WEBHOOK_SECRET_SETTING, () -> WebhookSecret.generate(random).reveal());
         if (stored.created()) {
-            // Shown this once so the operator can give it to callback receivers; it is never logged again.
-            log.warn("Generated the webhook signing secret (shown only now; receivers verify callbacks with it): {}",
-                    stored.value());
+            new GeneratedSecrets(config.dataDir()).reveal(WEBHOOK_SECRET_FILE, stored.value(),
+                    "the webhook signing secret callback receivers verify signatures with",
+                    "set PULSE_WEBHOOK_SECRET to a secret of your own (whsec_<base64>) and restart");
         }
         return WebhookSecret.parse(stored.value());
     }

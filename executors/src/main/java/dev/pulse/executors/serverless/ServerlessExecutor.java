@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.NullNode;
+import dev.pulse.executors.CompletionReports;
 import dev.pulse.executors.EnvReferences;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
@@ -18,12 +19,14 @@ import dev.pulse.executors.http.AgentHttp;
 import dev.pulse.executors.http.PolicyEnforcement;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -44,7 +47,10 @@ import okhttp3.Response;
 /**
  * The {@code serverless} executor: sends the task input as JSON to an HTTP endpoint (a function
  * URL, a webhook-style agent platform) and, in {@code sync} mode, takes the JSON response, or the
- * part of it at {@code spec.serverless.result}, as the result.
+ * part of it at {@code spec.serverless.result}, as the result. In {@code async} mode the endpoint
+ * only accepts the task (any 2xx, normally 202) and reports the result later itself, to the URL
+ * in the {@code Pulse-Complete-Url} header with the {@code Pulse-Lease-Token} it was sent; the
+ * attempt waits for that report (its lease renewed meanwhile) until the attempt's timeout.
  *
  * <p>Within one attempt it retries connection errors, 5xx and 429 answers up to
  * {@code spec.serverless.retries} times, waiting as the endpoint's {@code Retry-After} asks (or
@@ -66,6 +72,7 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
     private final ObjectMapper json;
     private final ObjectReader reader;
     private final Function<String, String> environment;
+    private final CompletionReports reports;
     private final Clock clock;
     private final Duration backoffBase;
     private final ExecutorService threads = AgentHttp.callThreads("pulse-serverless-call");
@@ -74,17 +81,20 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
      * @param http        shared client; its connection pool is reused, its timeouts are replaced by the
      *                    attempt's timeout
      * @param environment where {@code ${env:NAME}} references are looked up (normally {@code System::getenv})
+     * @param reports     where asynchronous agents report their results, and how to wait for them
      */
-    public ServerlessExecutor(OkHttpClient http, ObjectMapper json, Function<String, String> environment) {
-        this(http, json, environment, Clock.systemUTC(), Duration.ofMillis(500));
+    public ServerlessExecutor(OkHttpClient http, ObjectMapper json, Function<String, String> environment,
+            CompletionReports reports) {
+        this(http, json, environment, reports, Clock.systemUTC(), Duration.ofMillis(500));
     }
 
-    ServerlessExecutor(OkHttpClient http, ObjectMapper json, Function<String, String> environment, Clock clock,
-            Duration backoffBase) {
+    ServerlessExecutor(OkHttpClient http, ObjectMapper json, Function<String, String> environment,
+            CompletionReports reports, Clock clock, Duration backoffBase) {
         this.http = AgentHttp.client(http);
         this.json = json;
         this.reader = json.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
         this.environment = environment;
+        this.reports = reports;
         this.clock = clock;
         this.backoffBase = backoffBase;
     }
@@ -109,16 +119,19 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
             return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
                     "agent '" + request.agent().name() + "' has no spec.serverless settings");
         }
+        URI reportTo = null;
         if (spec.mode() == ServerlessSpec.Mode.ASYNC) {
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
-                    "spec.serverless.mode async is not available yet: this Pulse version cannot receive asynchronous"
-                            + " completions; use mode: sync (the response is the result)");
+            reportTo = reports.url(request.taskId()).orElse(null);
+            if (reportTo == null) {
+                return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, "spec.serverless.mode async needs"
+                        + " the address where the agent reports its result: set PULSE_PUBLIC_URL to this Pulse's API URL");
+            }
         }
         EnvReferences.Resolver resolver = new EnvReferences.Resolver(environment);
         List<String> credentials = new ArrayList<>();
         Request httpRequest;
         try {
-            httpRequest = buildRequest(request, spec, resolver, credentials);
+            httpRequest = buildRequest(request, spec, reportTo, resolver, credentials);
         } catch (IllegalStateException e) {
             return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, e.getMessage());
         }
@@ -127,8 +140,8 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
         return new Run(request, spec, httpRequest, Redactor.of(secrets)).run();
     }
 
-    private Request buildRequest(ExecutionRequest request, ServerlessSpec spec, EnvReferences.Resolver resolver,
-            List<String> credentials) {
+    private Request buildRequest(ExecutionRequest request, ServerlessSpec spec, URI reportTo,
+            EnvReferences.Resolver resolver, List<String> credentials) {
         HttpUrl url = HttpUrl.parse(resolver.resolve(spec.url(), "spec.serverless.url"));
         if (url == null) {
             throw new IllegalStateException("spec.serverless.url: does not resolve to an absolute http(s) URL");
@@ -145,6 +158,10 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
                 .header("Accept", "application/json")
                 .header("Pulse-Task-Id", request.taskId().toString())
                 .header("Pulse-Attempt", Integer.toString(request.attempt()));
+        if (reportTo != null) {
+            builder.header("Pulse-Complete-Url", reportTo.toString())
+                    .header("Pulse-Lease-Token", request.leaseToken().toString());
+        }
         spec.headers().forEach((name, value) -> {
             String path = "spec.serverless.headers." + name;
             header(builder, name, resolver.resolve(value, path), path);
@@ -217,7 +234,7 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
                     }
                     reason = "cannot reach the endpoint: " + describe(outcome.error());
                 } else if (outcome.status() >= 200 && outcome.status() < 300) {
-                    return result(outcome);
+                    return spec.mode() == ServerlessSpec.Mode.ASYNC ? awaitReport(outcome) : result(outcome);
                 } else if (outcome.status() == 429 || outcome.status() >= 500) {
                     reason = "the endpoint answered HTTP " + outcome.status() + bodyExcerpt(outcome);
                     retryAfter = retryAfter(outcome.headers());
@@ -300,6 +317,20 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
                 }
             }
             return ExecutionResult.success(output, logs());
+        }
+
+        /** The endpoint accepted the task; its result comes through the completion endpoint. */
+        private ExecutionResult awaitReport(Outcome accepted) throws InterruptedException {
+            logs.append("the endpoint accepted the task (HTTP ").append(accepted.status())
+                    .append("); waiting for it to report the result\n");
+            Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+            Optional<String> state = reports.await(request.taskId(), request.leaseToken(), left);
+            if (state.isEmpty()) {
+                return failure(ExecutionError.TIMEOUT, "the endpoint accepted the task (HTTP " + accepted.status()
+                        + ") but did not report its result within the attempt's timeout of " + request.timeout().toMillis()
+                        + " ms; it must POST the result to the Pulse-Complete-Url it was sent, with its Pulse-Lease-Token");
+            }
+            return ExecutionResult.reportedByAgent("succeeded".equals(state.get()));
         }
 
         private String refusal(Outcome outcome) {

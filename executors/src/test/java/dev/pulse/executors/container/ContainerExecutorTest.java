@@ -101,6 +101,6 @@ class ContainerExecutorTest {
         AgentDefinition agent = new AgentDefinition("c", ContainerExecutor.KIND, timeout, 1, null,
                 AgentDefinition.DEFAULT_RETRY_BASE, AgentDefinition.DEFAULT_RETRY_MAX, null, "test", null, null, spec);
         JsonNode in = json.readTree(input);
-        return executor.execute(new ExecutionRequest(UUID.randomUUID(), 1, agent, in, timeout));
+        return executor.execute(new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent, in, timeout));
     }
 }

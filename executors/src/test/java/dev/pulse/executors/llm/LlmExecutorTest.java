@@ -164,7 +164,7 @@ class LlmExecutorTest {
     void aSlowModelTimesOutAtTheRequestTimeout() throws Exception {
         openAi.delay(Duration.ofSeconds(10));
         long start = System.nanoTime();
-        ExecutionResult result = executor.execute(new ExecutionRequest(UUID.randomUUID(), 1, agent(spec("Hi")),
+        ExecutionResult result = executor.execute(new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent(spec("Hi")),
                 json.createObjectNode(), Duration.ofMillis(400)));
         assertThat(result.error().code()).as("%s", result).isEqualTo(ExecutionError.TIMEOUT);
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
@@ -210,6 +210,6 @@ class LlmExecutorTest {
     }
 
     private ExecutionRequest request(LlmSpec spec, String input) throws Exception {
-        return new ExecutionRequest(UUID.randomUUID(), 1, agent(spec), json.readTree(input), Duration.ofSeconds(10));
+        return new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent(spec), json.readTree(input), Duration.ofSeconds(10));
     }
 }

@@ -180,7 +180,7 @@ class LocalExecutorTest {
     }
 
     private ExecutionRequest request(AgentDefinition agent, JsonNode input, Duration timeout) {
-        return new ExecutionRequest(UUID.randomUUID(), 1, agent, input, timeout);
+        return new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent, input, timeout);
     }
 
     private static AgentDefinition inJvm(String name) {

@@ -36,7 +36,7 @@ class PluginAgentsTest {
         assertThat(agents.definitions()).extracting(AgentDefinition::name).contains("echo", "sleep", "shout");
         ObjectMapper json = new ObjectMapper();
         try (LocalExecutor executor = new LocalExecutor(agents, json, Map.<String, String>of()::get)) {
-            ExecutionResult result = executor.execute(new ExecutionRequest(UUID.randomUUID(), 1,
+            ExecutionResult result = executor.execute(new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(),
                     AgentDefinition.withDefaults("shout", LocalExecutor.KIND, LocalSpec.inJvm("shout"), "plugin"),
                     json.readTree("{\"text\": \"hello\"}"), Duration.ofSeconds(5)));
             assertThat(result.output().asText()).isEqualTo("HELLO");

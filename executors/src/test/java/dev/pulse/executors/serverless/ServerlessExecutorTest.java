@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.CompletionReports;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
@@ -38,7 +39,7 @@ class ServerlessExecutorTest {
     private final ObjectMapper json = new ObjectMapper();
     private final Map<String, String> environment = Map.of("FN_TOKEN", TOKEN, "FN_KEY", API_KEY, "FN_PASSWORD", PASSWORD);
     private final OkHttpClient http = new OkHttpClient();
-    private final ServerlessExecutor executor = new ServerlessExecutor(http, json, environment::get, Clock.systemUTC(),
+    private final ServerlessExecutor executor = new ServerlessExecutor(http, json, environment::get, CompletionReports.NONE, Clock.systemUTC(),
             Duration.ofMillis(10));
     private final ServerlessEndpointStandIn endpoint;
 
@@ -282,11 +283,11 @@ class ServerlessExecutorTest {
     }
 
     @Test
-    void asyncModeIsNotAvailableYet() throws Exception {
+    void asyncModeOnANodeWithoutAReportAddressFailsWithoutCalling() throws Exception {
         ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")).withMode(ServerlessSpec.Mode.ASYNC),
                 "{}", Duration.ofSeconds(5)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.EXECUTOR_UNAVAILABLE);
-        assertThat(result.error().message()).contains("async").contains("not available yet");
+        assertThat(result.error().message()).contains("async").contains("PULSE_PUBLIC_URL");
         assertThat(endpoint.received()).isEmpty();
     }
 
@@ -299,6 +300,6 @@ class ServerlessExecutorTest {
     private ExecutionRequest request(ServerlessSpec spec, String input, Duration timeout) throws Exception {
         AgentDefinition agent = AgentDefinition.withDefaults("fn", ServerlessExecutor.KIND, null, spec, null, "test");
         JsonNode in = json.readTree(input);
-        return new ExecutionRequest(UUID.randomUUID(), 1, agent, in, timeout);
+        return new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent, in, timeout);
     }
 }

@@ -1,6 +1,7 @@
 package dev.pulse.server.agents;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.CompletionReports;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.container.ContainerExecutor;
 import dev.pulse.executors.llm.LlmExecutor;
@@ -20,9 +21,15 @@ public final class NodeExecutors implements AutoCloseable {
     private final ContainerExecutor container;
     private final ExecutorFactory factory;
 
+    /** The executors of a command that only validates agents: asynchronous agents can't report to it. */
     public NodeExecutors(JavaAgents javaAgents, OkHttpClient http, ObjectMapper json, Function<String, String> environment) {
+        this(javaAgents, http, json, environment, CompletionReports.NONE);
+    }
+
+    public NodeExecutors(JavaAgents javaAgents, OkHttpClient http, ObjectMapper json, Function<String, String> environment,
+                         CompletionReports reports) {
         this.local = new LocalExecutor(javaAgents, json, environment);
-        this.serverless = new ServerlessExecutor(http, json, environment);
+        this.serverless = new ServerlessExecutor(http, json, environment, reports);
         this.llm = new LlmExecutor(http, json, environment);
         this.container = new ContainerExecutor(json, environment);
         this.factory = new ExecutorFactory(List.of(local, serverless, llm, container));

@@ -71,6 +71,27 @@ public final class FieldChecks {
         return node;
     }
 
+    /** Whether any string or field name in {@code node} holds a NUL character, which PostgreSQL's jsonb refuses. */
+    public static boolean containsNul(JsonNode node) {
+        if (node.isTextual()) {
+            return node.asText().indexOf('\0') >= 0;
+        }
+        for (Iterator<java.util.Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            var e = it.next();
+            if (e.getKey().indexOf('\0') >= 0 || containsNul(e.getValue())) {
+                return true;
+            }
+        }
+        if (node.isArray()) {
+            for (JsonNode element : node) {
+                if (containsNul(element)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     public static String kind(JsonNode node) {
         return switch (node.getNodeType()) {
             case STRING -> "a string";

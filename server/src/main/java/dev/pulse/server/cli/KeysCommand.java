@@ -45,7 +45,7 @@ final class KeysCommand implements Runnable {
         String name;
 
         @Option(names = "--scopes", required = true, split = ",",
-                description = "comma-separated: tasks:read, tasks:write, schedules:read, schedules:write, agents:read, admin")
+                description = "comma-separated: tasks:read, tasks:write, tasks:complete, schedules:read, schedules:write, agents:read, metrics:read, admin")
         List<String> scopes;
 
         @Override

@@ -8,6 +8,8 @@ import dev.pulse.executors.http.EgressPolicy;
 import dev.pulse.workers.callbacks.WebhookSecret;
 import dev.pulse.workers.db.DatabaseUrl;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,6 +34,7 @@ public final class ConfigLoader {
     static final List<Key> KEYS = List.of(
             new Key("http.host", "PULSE_HTTP_HOST", "0.0.0.0"),
             new Key("http.port", "PULSE_HTTP_PORT", "8080"),
+            new Key("http.public_url", "PULSE_PUBLIC_URL", null),
             new Key("database.url", "PULSE_DATABASE_URL", null),
             new Key("database.pool_size", "PULSE_DATABASE_POOL_SIZE", "20"),
             new Key("data_dir", "PULSE_DATA_DIR", "./pulse-data"),
@@ -83,6 +86,7 @@ public final class ConfigLoader {
         PulseConfig config = new PulseConfig(
                 p.text("http.host"),
                 p.integer("http.port", 0, 65535),
+                p.publicUrl("http.public_url"),
                 p.databaseUrl("database.url"),
                 p.integer("database.pool_size", 2, 500),
                 Path.of(p.text("data_dir")),
@@ -176,6 +180,25 @@ public final class ConfigLoader {
                 return Duration.ofSeconds(1);
             }
             return parsed.get();
+        }
+
+        /** The base URL others reach this Pulse's API at: http(s), a host, no path beyond "/". */
+        URI publicUrl(String path) {
+            String v = values.get(path);
+            if (v == null || v.isBlank()) {
+                return null;
+            }
+            try {
+                URI uri = new URI(v.endsWith("/") ? v.substring(0, v.length() - 1) : v);
+                if ((uri.getScheme() != null && uri.getScheme().matches("https?")) && uri.getHost() != null
+                        && (uri.getPath() == null || uri.getPath().isEmpty()) && uri.getQuery() == null && uri.getUserInfo() == null) {
+                    return uri;
+                }
+            } catch (URISyntaxException e) {
+                // reported below
+            }
+            problem(path, "must be the http(s) base URL of this Pulse's API without a path, such as https://pulse.example.com, got '" + v + "'");
+            return null;
         }
 
         String databaseUrl(String path) {

@@ -1,6 +1,7 @@
 package dev.pulse.server.config;
 
 import dev.pulse.executors.http.EgressPolicy;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
@@ -13,6 +14,7 @@ import java.util.Set;
 public record PulseConfig(
         String httpHost,
         int httpPort,
+        URI publicUrl,
         String databaseUrl,
         int databasePoolSize,
         Path dataDir,

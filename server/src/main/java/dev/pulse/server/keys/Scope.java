@@ -5,10 +5,14 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;
 
-/** What a key may do. {@code admin} may do everything. */
+/**
+ * What a key may do. {@code admin} may do everything; {@code tasks:write} includes
+ * {@code tasks:complete}, the narrow scope an asynchronous agent needs to report its results.
+ */
 public enum Scope implements RouteRole {
     TASKS_READ("tasks:read"),
     TASKS_WRITE("tasks:write"),
+    TASKS_COMPLETE("tasks:complete"),
     SCHEDULES_READ("schedules:read"),
     SCHEDULES_WRITE("schedules:write"),
     AGENTS_READ("agents:read"),

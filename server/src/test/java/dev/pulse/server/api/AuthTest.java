@@ -2,6 +2,9 @@ package dev.pulse.server.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.TestNode;
 import dev.pulse.server.keys.ApiKeyStore;
@@ -11,14 +14,20 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** Every route but health needs a key with the route's scope; keys are stored hashed. */
 class AuthTest {
@@ -100,12 +109,30 @@ class AuthTest {
     }
 
     @Test
-    void aNewInstallationWithoutAConfiguredKeyGetsOneGeneratedAdminKeyOnce() {
+    void aNewInstallationWithoutAConfiguredKeyGetsOneGeneratedAdminKeyOnceInAFileNotTheLog(@TempDir Path dataDir)
+            throws Exception {
         var database = TestDatabase.create();
         Map<String, String> env = new HashMap<>();
         env.put("PULSE_ADMIN_KEY", "");
+        env.put("PULSE_WEBHOOK_SECRET", "");
+        env.put("PULSE_DATA_DIR", dataDir.toString());
+        ListAppender<ILoggingEvent> logs = new ListAppender<>();
+        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        logs.start();
+        root.addAppender(logs);
         try (TestNode first = new TestNode(database, env)) {
             assertThat(first.count("SELECT count(*) FROM api_keys WHERE 'admin' = ANY(scopes)")).isEqualTo(1);
+            Path keyFile = dataDir.resolve("generated-admin-key");
+            assertThat(Files.getPosixFilePermissions(keyFile)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+            String key = Files.readString(keyFile).trim();
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(first.url("/v1/agents"))).header("Authorization", "Bearer " + key)
+                    .build(), HttpResponse.BodyHandlers.ofString()).statusCode()).as("the written key works").isEqualTo(200);
+            String secret = Files.readString(dataDir.resolve("generated-webhook-secret")).trim();
+            assertThat(secret).startsWith("whsec_");
+            String logged = logs.list.stream().map(ILoggingEvent::getFormattedMessage).collect(Collectors.joining("\n"));
+            assertThat(logged).contains(keyFile.toString()).doesNotContain(key).doesNotContain(secret);
+        } finally {
+            root.detachAppender(logs);
         }
         try (TestNode second = new TestNode(database, env)) {
             assertThat(second.count("SELECT count(*) FROM api_keys")).as("not generated again").isEqualTo(1);

@@ -51,15 +51,23 @@ class ConfigLoaderTest {
     void everyProblemIsReportedWithItsKeyAndVariable() throws IOException {
         Path file = Files.writeString(dir.resolve("pulse.yaml"), "worker: {concurency: 4}\n");
         Map<String, String> env = Map.of("PULSE_HTTP_PORT", "eighty", "PULSE_WEBHOOK_SECRET", "hunter2",
-                "PULSE_DATABASE_URL", "mysql://db/x");
+                "PULSE_DATABASE_URL", "mysql://db/x", "PULSE_PUBLIC_URL", "https://pulse.example.com/api");
 
         assertThatThrownBy(() -> new ConfigLoader(env::get).load(file))
-                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).hasSize(4))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).hasSize(5))
+                .hasMessageContaining("http.public_url (PULSE_PUBLIC_URL): must be the http(s) base URL")
                 .hasMessageContaining("worker.concurency: unknown key")
                 .hasMessageContaining("http.port (PULSE_HTTP_PORT)")
                 .hasMessageContaining("webhook.secret (PULSE_WEBHOOK_SECRET): webhook secret must start with whsec_")
                 .hasMessageContaining("database.url (PULSE_DATABASE_URL)")
                 .hasMessageNotContaining("hunter2");
+    }
+
+    @Test
+    void thePublicUrlIsABaseUrlWithoutTrailingSlash() {
+        assertThat(new ConfigLoader(Map.of("PULSE_PUBLIC_URL", "https://pulse.example.com/")::get).load(null).publicUrl())
+                .hasToString("https://pulse.example.com");
+        assertThat(new ConfigLoader(Map.<String, String>of()::get).load(null).publicUrl()).isNull();
     }
 
     @Test

@@ -106,17 +106,19 @@ public final class TaskRunner {
                     "no executor of kind '" + agent.get().executor() + "' is available on this node");
         }
         log.debug("attempt {} starting", claimed.attempt());
-        return executor.get().execute(new ExecutionRequest(claimed.id(), claimed.attempt(), agent.get(),
+        return executor.get().execute(new ExecutionRequest(claimed.id(), claimed.attempt(), claimed.leaseToken(), agent.get(),
                 claimed.task().input(), Duration.ofSeconds(claimed.task().timeoutSeconds())));
     }
 
     /** Hands the attempt's end to the batch completer; blocks while its queue is full (back-pressure). */
     private void record(ClaimedTask claimed, ExecutionResult result, StopReason reason) throws InterruptedException {
-        if (reason == StopReason.CANCELLED && (result == null || !result.succeeded())) {
+        if (result != null && result.alreadyRecorded()) {
+            log.debug("attempt {}: the agent reported its result itself", claimed.attempt());
+        } else if (reason == StopReason.CANCELLED && (result == null || !result.succeeded())) {
             completions.submit(completer.cancellation(claimed, result == null ? null : result.logs()));
         } else if (result == null) {
             if (reason == StopReason.LEASE_LOST) {
-                log.warn("attempt {} stopped: its lease was lost (the task was rescued elsewhere)", claimed.attempt());
+                log.warn("attempt {} stopped: it no longer holds the lease (the task was completed or rescued elsewhere)", claimed.attempt());
             } else {
                 completions.submit(completer.released(claimed));
             }

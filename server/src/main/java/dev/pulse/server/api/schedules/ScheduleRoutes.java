@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
@@ -113,16 +114,8 @@ public final class ScheduleRoutes {
     }
 
     private ScheduleDefinition parse(Context ctx, String nameFromPath) {
-        JsonNode root;
-        try {
-            root = ctx.body().isBlank() ? null : responses.mapper().readTree(ctx.body());
-        } catch (JsonProcessingException e) {
-            throw new ProblemException(Problem.invalid(400, "body", "malformed JSON: " + e.getOriginalMessage()));
-        }
-        if (root == null || !root.isObject()) {
-            throw new ProblemException(Problem.invalid(400, "body",
-                    "must be a JSON object such as {\"name\": \"nightly\", \"cron\": \"0 2 * * *\", \"agent\": \"echo\"}"));
-        }
+        JsonNode root = JsonBodies.object(responses.mapper(), ctx.body(),
+                "{\"name\": \"nightly\", \"cron\": \"0 2 * * *\", \"agent\": \"echo\"}");
         ScheduleRequestParser.Parsed parsed = parser.parse(root, nameFromPath);
         if (!parsed.errors().isEmpty()) {
             throw new ProblemException(Problem.invalid(422, parsed.errors()));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
@@ -87,13 +88,8 @@ public final class TaskBatchRoutes {
     }
 
     private JsonNode batchItems(String body) {
-        JsonNode root;
-        try {
-            root = body == null || body.isBlank() ? null : responses.mapper().readTree(body);
-        } catch (JsonProcessingException e) {
-            throw new ProblemException(Problem.invalid(400, "body", "malformed JSON: " + e.getOriginalMessage()));
-        }
-        if (root == null || !root.isObject() || !root.path("tasks").isArray()) {
+        JsonNode root = JsonBodies.object(responses.mapper(), body, "{\"tasks\": [{\"agent\": \"echo\"}]}");
+        if (!root.path("tasks").isArray()) {
             throw new ProblemException(Problem.invalid(400, "tasks",
                     "send {\"tasks\": [ ... ]} with 1 to " + MAX_BATCH + " task objects"));
         }

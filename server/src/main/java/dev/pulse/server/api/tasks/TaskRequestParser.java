@@ -7,6 +7,7 @@ import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.http.EgressPolicy;
 import dev.pulse.server.api.FieldChecks;
+import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.Problem.FieldError;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
@@ -55,7 +56,7 @@ public final class TaskRequestParser {
      *                          instead of the {@code idempotency_key} field, or as well if equal
      */
     public NewTask parse(String body, String idempotencyHeader) {
-        return parse(readObject(body), idempotencyHeader);
+        return parse(JsonBodies.object(json, body, "{\"agent\": \"echo\", \"input\": {}}"), idempotencyHeader);
     }
 
     /** Parses one task given as a JSON object (as in a batch); throws a problem naming every bad field. */
@@ -63,7 +64,7 @@ public final class TaskRequestParser {
         if (root == null || !root.isObject()) {
             throw new ProblemException(Problem.invalid(422, "task", "must be a JSON object"));
         }
-        if (containsNul(root)) {
+        if (FieldChecks.containsNul(root)) {
             throw new ProblemException(Problem.invalid(422, "task",
                     "JSON strings must not contain the NUL character (\\u0000); PostgreSQL cannot store it"));
         }
@@ -161,45 +162,6 @@ public final class TaskRequestParser {
             return fallbackMs;
         }
         return node.decimalValue().movePointRight(3).longValue();
-    }
-
-    private JsonNode readObject(String body) {
-        if (body == null || body.isBlank()) {
-            throw new ProblemException(Problem.invalid(400, "body",
-                    "the request body is empty; send a JSON object such as {\"agent\": \"echo\", \"input\": {}}"));
-        }
-        JsonNode root;
-        try {
-            root = json.readTree(body);
-        } catch (JsonProcessingException e) {
-            var loc = e.getLocation();
-            String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-            throw new ProblemException(Problem.invalid(400, "body", "malformed JSON" + where + ": " + e.getOriginalMessage()));
-        }
-        if (root == null || !root.isObject()) {
-            throw new ProblemException(Problem.invalid(400, "body", "must be a JSON object"));
-        }
-        return root;
-    }
-
-    private static boolean containsNul(JsonNode node) {
-        if (node.isTextual()) {
-            return node.asText().indexOf('\0') >= 0;
-        }
-        for (Iterator<java.util.Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            var e = it.next();
-            if (e.getKey().indexOf('\0') >= 0 || containsNul(e.getValue())) {
-                return true;
-            }
-        }
-        if (node.isArray()) {
-            for (JsonNode element : node) {
-                if (containsNul(element)) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     private AgentDefinition agent(JsonNode node, List<FieldError> errors) {

@@ -3,6 +3,7 @@ package dev.pulse.server.api.tasks;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
@@ -151,21 +152,13 @@ public final class TaskRoutes {
         if (body == null || body.isBlank()) {
             return 1;
         }
-        com.fasterxml.jackson.databind.JsonNode root;
-        try {
-            root = responses.mapper().readTree(body);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new ProblemException(Problem.invalid(400, "body", "malformed JSON: " + e.getOriginalMessage()));
-        }
-        if (root == null || !root.isObject()) {
-            throw new ProblemException(Problem.invalid(400, "body", "must be a JSON object such as {\"attempts\": 1}"));
-        }
+        JsonNode root = JsonBodies.object(responses.mapper(), body, "{\"attempts\": 1}");
         root.fieldNames().forEachRemaining(name -> {
             if (!name.equals("attempts")) {
                 throw new ProblemException(Problem.invalid(422, name, "unknown field; the only field is attempts"));
             }
         });
-        com.fasterxml.jackson.databind.JsonNode attempts = root.path("attempts");
+        JsonNode attempts = root.path("attempts");
         if (attempts.isMissingNode()) {
             return 1;
         }
@@ -197,7 +190,7 @@ public final class TaskRoutes {
         return new ProblemException(Problem.notFound("no task with id " + ctx.pathParam("id")));
     }
 
-    private static java.util.Optional<UUID> parseUuid(String raw) {
+    static java.util.Optional<UUID> parseUuid(String raw) {
         try {
             UUID id = UUID.fromString(raw);
             return id.toString().equalsIgnoreCase(raw) ? java.util.Optional.of(id) : java.util.Optional.empty();

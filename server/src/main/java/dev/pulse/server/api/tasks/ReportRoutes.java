@@ -1,0 +1,63 @@
+package dev.pulse.server.api.tasks;
+
+import dev.pulse.server.api.JsonResponses;
+import dev.pulse.server.api.Problem;
+import dev.pulse.server.api.ProblemException;
+import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.queue.ClaimedTask;
+import dev.pulse.workers.queue.TaskCompleter;
+import dev.pulse.workers.tasks.Task;
+import dev.pulse.workers.tasks.TaskJson;
+import dev.pulse.workers.tasks.TaskState;
+import dev.pulse.workers.tasks.TaskStore;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * {@code POST /v1/tasks/{id}/complete}: an asynchronous agent reports the result of the attempt
+ * it was started for. The report is recorded through the same fenced update as a worker's
+ * result, so only the attempt that still holds the lease token can complete the task; a late
+ * report (the attempt timed out, was cancelled or rescued) is refused with 409 and changes nothing.
+ */
+public final class ReportRoutes {
+
+    private final TaskStore store;
+    private final TaskCompleter completer;
+    private final ReportParser parser;
+    private final TaskJson taskJson;
+    private final JsonResponses responses;
+
+    public ReportRoutes(TaskStore store, TaskCompleter completer, TaskJson taskJson, JsonResponses responses) {
+        this.store = store;
+        this.completer = completer;
+        this.parser = new ReportParser(responses.mapper());
+        this.taskJson = taskJson;
+        this.responses = responses;
+    }
+
+    public void register(RoutesConfig routes) {
+        routes.post("/v1/tasks/{id}/complete", this::complete, Scope.TASKS_COMPLETE);
+    }
+
+    private void complete(Context ctx) {
+        String raw = ctx.pathParam("id");
+        UUID id = TaskRoutes.parseUuid(raw).orElseThrow(() -> new ProblemException(Problem.notFound(
+                "no task with id '" + raw + "': use the task id from the Pulse-Task-Id header you were sent")));
+        ReportParser.Report report = parser.parse(ctx.body());
+        Task task = store.find(id).orElseThrow(() -> new ProblemException(Problem.notFound("no task with id " + id)));
+        ClaimedTask attempt = new ClaimedTask(task, report.leaseToken());
+        Optional<Task> recorded = report.error() == null
+                ? completer.succeed(attempt, report.result(), report.logs())
+                : completer.fail(attempt, report.error(), report.logs());
+        Task now = recorded.orElseThrow(() -> new ProblemException(Problem.conflict(stale(store.find(id).orElse(task)))));
+        responses.send(ctx, 200, TaskRoutes.withLinks(taskJson, now));
+    }
+
+    private static String stale(Task task) {
+        String state = task.state() == TaskState.RUNNING ? "running another attempt" : task.state().wire();
+        return "this lease token no longer holds the task (it is " + state + "): the attempt it was sent for timed out,"
+                + " was cancelled or was taken over, so its report is not recorded";
+    }
+}
