@@ -24,6 +24,11 @@ public record ExecutionResult(boolean succeeded, JsonNode output, ExecutionError
         return failure(new ExecutionError(code, message), null);
     }
 
+    /** This result with {@code line} before its logs: how the run came about, for the attempt's record. */
+    public ExecutionResult withNote(String line) {
+        return new ExecutionResult(succeeded, output, error, logs == null ? line : line + "\n" + logs, alreadyRecorded);
+    }
+
     /** The agent reported its own result, already recorded; {@code succeeded} is what it reported. */
     public static ExecutionResult reportedByAgent(boolean succeeded) {
         return new ExecutionResult(succeeded, null, null, null, true);

@@ -1,6 +1,7 @@
 package dev.pulse.executors;
 
 import dev.pulse.executors.agents.AgentDefinition;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -8,7 +9,7 @@ import java.util.Optional;
 
 /**
  * Resolves the executor an agent declares. For {@code auto} it picks the first available kind
- * in the order serverless, local, container.
+ * in the order serverless, local, container, and says why, for the attempt's record.
  */
 public final class ExecutorFactory {
 
@@ -25,15 +26,38 @@ public final class ExecutorFactory {
         }
     }
 
+    /** The executor an agent runs on (empty if none can run it), and for {@code auto} how it was chosen. */
+    public record Choice(Optional<Executor> executor, String reason) {
+    }
+
     public Optional<Executor> executorFor(AgentDefinition agent) {
+        return choose(agent).executor();
+    }
+
+    public Choice choose(AgentDefinition agent) {
         if (!AUTO.equals(agent.executor())) {
-            return Optional.ofNullable(byKind.get(agent.executor()));
+            return new Choice(Optional.ofNullable(byKind.get(agent.executor())), null);
         }
-        return AUTO_ORDER.stream()
-                .map(byKind::get)
-                .filter(executor -> executor != null && executor.availability().available()
-                        && executor.validate(agent).isEmpty())
-                .findFirst();
+        List<String> passedOver = new ArrayList<>();
+        for (String kind : AUTO_ORDER) {
+            Executor executor = byKind.get(kind);
+            String why = executor == null ? "not on this node" : whyNot(executor, agent);
+            if (why == null) {
+                return new Choice(Optional.of(executor), "executor auto chose " + kind
+                        + (passedOver.isEmpty() ? "" : " (passed over " + String.join("; ", passedOver) + ")"));
+            }
+            passedOver.add(kind + ": " + why);
+        }
+        return new Choice(Optional.empty(), "executor auto found no executor for this agent: " + String.join("; ", passedOver));
+    }
+
+    private static String whyNot(Executor executor, AgentDefinition agent) {
+        Availability availability = executor.availability();
+        if (!availability.available()) {
+            return availability.reason();
+        }
+        List<String> problems = executor.validate(agent);
+        return problems.isEmpty() ? null : String.join(", ", problems);
     }
 
     public boolean knowsKind(String kind) {

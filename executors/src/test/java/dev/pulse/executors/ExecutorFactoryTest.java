@@ -53,6 +53,14 @@ class ExecutorFactoryTest {
             var agents = loaded.agents().stream().collect(java.util.stream.Collectors.toMap(AgentDefinition::name, a -> a));
             assertThat(factory.executorFor(agents.get("both"))).containsSame(serverless);
             assertThat(factory.executorFor(agents.get("only-local"))).containsSame(local);
+            assertThat(factory.choose(agents.get("both")).reason()).isEqualTo("executor auto chose serverless");
+            assertThat(factory.choose(agents.get("only-local")).reason())
+                    .startsWith("executor auto chose local (passed over serverless: spec.serverless: is required");
+            AgentDefinition none = AgentDefinition.withDefaults("none", ExecutorFactory.AUTO, null, "test");
+            ExecutorFactory.Choice nothing = factory.choose(none);
+            assertThat(nothing.executor()).isEmpty();
+            assertThat(nothing.reason()).startsWith("executor auto found no executor").contains("serverless:")
+                    .contains("local:").contains("container: not on this node");
         }
     }
 

@@ -3,7 +3,6 @@ package dev.pulse.workers.queue;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
-import dev.pulse.executors.Executor;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
@@ -100,14 +99,15 @@ public final class TaskRunner {
             return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
                     "agent '" + claimed.task().agent() + "' is not declared on this node; add it to its agents directory");
         }
-        Optional<Executor> executor = executors.executorFor(agent.get());
-        if (executor.isEmpty()) {
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
-                    "no executor of kind '" + agent.get().executor() + "' is available on this node");
+        ExecutorFactory.Choice choice = executors.choose(agent.get());
+        if (choice.executor().isEmpty()) {
+            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, choice.reason() != null ? choice.reason()
+                    : "no executor of kind '" + agent.get().executor() + "' is available on this node");
         }
         log.debug("attempt {} starting", claimed.attempt());
-        return executor.get().execute(new ExecutionRequest(claimed.id(), claimed.attempt(), claimed.leaseToken(), agent.get(),
-                claimed.task().input(), Duration.ofSeconds(claimed.task().timeoutSeconds())));
+        ExecutionResult result = choice.executor().get().execute(new ExecutionRequest(claimed.id(), claimed.attempt(),
+                claimed.leaseToken(), agent.get(), claimed.task().input(), Duration.ofSeconds(claimed.task().timeoutSeconds())));
+        return choice.reason() == null ? result : result.withNote(choice.reason());
     }
 
     /** Hands the attempt's end to the batch completer; blocks while its queue is full (back-pressure). */
