@@ -16,6 +16,10 @@ public record LlmSpec(String provider, String baseUrl, String model, String apiK
 
     public static final String OPENAI = "openai";
     public static final String DEFAULT_BASE_URL = "https://api.openai.com/v1";
+    public static final String ANTHROPIC = "anthropic";
+    public static final String ANTHROPIC_BASE_URL = "https://api.anthropic.com/v1";
+    /** Anthropic's API requires max_tokens; this is sent when the agent sets none. */
+    public static final int ANTHROPIC_DEFAULT_MAX_TOKENS = 1024;
 
     public LlmSpec {
         Objects.requireNonNull(provider, "provider");

@@ -28,12 +28,15 @@ final class LlmSpecParser {
         String provider = LlmSpec.OPENAI;
         if (node.has("provider")) {
             JsonNode p = node.get("provider");
-            if (!p.isTextual() || !p.asText().equals(LlmSpec.OPENAI)) {
+            if (p.isTextual() && (p.asText().equals(LlmSpec.OPENAI) || p.asText().equals(LlmSpec.ANTHROPIC))) {
+                provider = p.asText();
+            } else {
                 problems.add(AT + ".provider: must be openai (any OpenAI-compatible chat completions API, including"
-                        + " Ollama and vLLM through base_url)" + (p.isTextual() ? "; '" + p.asText() + "' is not supported" : ""));
+                        + " Ollama and vLLM through base_url) or anthropic"
+                        + (p.isTextual() ? "; '" + p.asText() + "' is not supported" : ""));
             }
         }
-        String baseUrl = LlmSpec.DEFAULT_BASE_URL;
+        String baseUrl = provider.equals(LlmSpec.ANTHROPIC) ? LlmSpec.ANTHROPIC_BASE_URL : LlmSpec.DEFAULT_BASE_URL;
         if (node.has("base_url")) {
             baseUrl = SpecValues.string(node, "base_url", AT + ".base_url", true, problems);
             if (baseUrl != null) {

@@ -11,6 +11,8 @@ import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.exception.HttpException;
+import dev.langchain4j.model.anthropic.AnthropicChatModel;
+import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.openai.OpenAiChatModel;
@@ -26,6 +28,7 @@ import dev.pulse.executors.agents.LlmSpec;
 import dev.pulse.executors.http.AgentHttp;
 import dev.pulse.executors.http.PolicyEnforcement;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -42,7 +45,8 @@ import okhttp3.OkHttpClient;
 /**
  * The {@code llm} executor: renders the agent's prompt template with the task input, sends it
  * (after the optional system message) to an OpenAI-compatible chat completions API through
- * LangChain4j's {@link OpenAiChatModel}, and returns {@code {"text", "usage", "model"}}, or with
+ * LangChain4j's {@link OpenAiChatModel}, or to Anthropic's messages API through its
+ * {@link AnthropicChatModel}, and returns {@code {"text", "usage", "model"}}, or with
  * {@code json: true} the reply parsed as JSON: {@code {"output", "usage", "model"}}.
  *
  * <p>HTTP goes through Pulse's shared OkHttp client, bounded by the attempt's timeout; an interrupt
@@ -88,8 +92,8 @@ public final class LlmExecutor implements Executor, AutoCloseable {
             return List.of("spec.llm: is required for executor llm");
         }
         List<String> problems = new ArrayList<>();
-        if (!LlmSpec.OPENAI.equals(spec.provider())) {
-            problems.add("spec.llm.provider: must be openai; '" + spec.provider() + "' is not supported");
+        if (!LlmSpec.OPENAI.equals(spec.provider()) && !LlmSpec.ANTHROPIC.equals(spec.provider())) {
+            problems.add("spec.llm.provider: must be openai or anthropic; '" + spec.provider() + "' is not supported");
         }
         PromptTemplate.problems(spec.prompt()).forEach(p -> problems.add("spec.llm.prompt: " + p));
         if (spec.system() != null) {
@@ -138,21 +142,9 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         }
 
         OkHttpTransport transport = new OkHttpTransport(http, deadline);
-        OpenAiChatModel model;
+        ChatModel model;
         try {
-            model = OpenAiChatModel.builder()
-                    .httpClientBuilder(transport)
-                    .baseUrl(url.toString())
-                    // Without a key (Ollama, vLLM without authentication) no Authorization header is sent.
-                    .apiKey(apiKey == null || apiKey.isBlank() ? null : apiKey)
-                    .modelName(spec.model())
-                    .temperature(spec.temperature())
-                    .maxTokens(spec.maxTokens())
-                    .timeout(request.timeout())
-                    .maxRetries(0)
-                    .logRequests(false)
-                    .logResponses(false)
-                    .build();
+            model = model(spec, url, apiKey, transport, request.timeout());
         } catch (RuntimeException e) {
             return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
                     redactor.scrub("cannot configure the model client: " + describe(e)));
@@ -175,6 +167,38 @@ public final class LlmExecutor implements Executor, AutoCloseable {
             return failed(e.getCause(), request, redactor);
         }
         return result(spec, response, redactor);
+    }
+
+    /** The provider's LangChain4j model, talking through Pulse's HTTP client, with LangChain4j's retries and logging off. */
+    private static ChatModel model(LlmSpec spec, HttpUrl url, String apiKey, OkHttpTransport transport, Duration timeout) {
+        // Without a key (Ollama, vLLM without authentication) no credentials header is sent.
+        String key = apiKey == null || apiKey.isBlank() ? null : apiKey;
+        if (LlmSpec.ANTHROPIC.equals(spec.provider())) {
+            return AnthropicChatModel.builder()
+                    .httpClientBuilder(transport)
+                    .baseUrl(url.toString())
+                    .apiKey(key)
+                    .modelName(spec.model())
+                    .temperature(spec.temperature())
+                    .maxTokens(spec.maxTokens() == null ? LlmSpec.ANTHROPIC_DEFAULT_MAX_TOKENS : spec.maxTokens())
+                    .timeout(timeout)
+                    .maxRetries(0)
+                    .logRequests(false)
+                    .logResponses(false)
+                    .build();
+        }
+        return OpenAiChatModel.builder()
+                .httpClientBuilder(transport)
+                .baseUrl(url.toString())
+                .apiKey(key)
+                .modelName(spec.model())
+                .temperature(spec.temperature())
+                .maxTokens(spec.maxTokens())
+                .timeout(timeout)
+                .maxRetries(0)
+                .logRequests(false)
+                .logResponses(false)
+                .build();
     }
 
     private ExecutionResult result(LlmSpec spec, ChatResponse response, Redactor redactor) {

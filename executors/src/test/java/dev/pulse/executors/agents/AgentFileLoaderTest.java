@@ -253,7 +253,7 @@ class AgentFileLoaderTest {
                   executor: llm
                   local: {command: ["true"]}
                   llm:
-                    provider: anthropic
+                    provider: gemini
                     base_url: localhost:11434
                     system: "Be {{ style }}"
                     json: "yes"
@@ -267,7 +267,7 @@ class AgentFileLoaderTest {
         assertThat(String.join("\n", loaded.problems()))
                 .contains("spec.local: is only used with executor local")
                 .contains("spec.llm.provider: must be openai")
-                .contains("'anthropic' is not supported")
+                .contains("'gemini' is not supported")
                 .contains("spec.llm.base_url: must be an absolute http(s) URL")
                 .contains("spec.llm.model: is required")
                 .contains("spec.llm.prompt: is required")

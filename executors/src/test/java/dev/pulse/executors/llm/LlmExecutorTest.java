@@ -9,6 +9,7 @@ import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.LlmSpec;
+import dev.pulse.executors.standins.AnthropicStandIn;
 import dev.pulse.executors.standins.OpenAiStandIn;
 import java.net.ServerSocket;
 import java.time.Duration;
@@ -194,9 +195,41 @@ class LlmExecutorTest {
     }
 
     @Test
+    void anthropicModelsAreCalledInTheirOwnWireFormat() throws Exception {
+        try (AnthropicStandIn anthropic = new AnthropicStandIn().reply("Un renard saute.", 21, 7)) {
+            LlmSpec spec = new LlmSpec(LlmSpec.ANTHROPIC, anthropic.baseUrl(), "claude-test", "${env:OPENAI_API_KEY}",
+                    "You translate to {{input.lang}}.", "Translate: {{input.text}}", false, null, null);
+            assertThat(executor.validate(agent(spec))).isEmpty();
+
+            ExecutionResult result = executor.execute(request(spec, "{\"text\": \"A fox jumps.\", \"lang\": \"French\"}"));
+
+            assertThat(result.succeeded()).as("%s", result).isTrue();
+            assertThat(result.output()).isEqualTo(json.readTree("""
+                    {"text": "Un renard saute.",
+                     "usage": {"input_tokens": 21, "output_tokens": 7, "total_tokens": 28},
+                     "model": "claude-stand-in"}"""));
+            AnthropicStandIn.Received got = anthropic.received().get(0);
+            assertThat(got.path()).isEqualTo("/v1/messages");
+            assertThat(got.apiKey()).isEqualTo(KEY);
+            assertThat(got.version()).isNotBlank();
+            assertThat(got.body().path("model").asText()).isEqualTo("claude-test");
+            assertThat(got.body().path("max_tokens").asInt()).as("required by Anthropic").isEqualTo(LlmSpec.ANTHROPIC_DEFAULT_MAX_TOKENS);
+            assertThat(got.body().path("system").toString()).contains("You translate to French.");
+            assertThat(got.body().path("messages").get(0).toString()).contains("Translate: A fox jumps.");
+
+            ExecutionResult failed = executor.execute(request(spec, "{\"text\": \"x\", \"lang\": \"y\"}"));
+            assertThat(failed.succeeded()).isTrue();
+            anthropic.fail(529);
+            ExecutionResult overloaded = executor.execute(request(spec, "{\"text\": \"x\", \"lang\": \"y\"}"));
+            assertThat(overloaded.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
+            assertThat(overloaded.error().message()).contains("529").doesNotContain(KEY);
+        }
+    }
+
+    @Test
     void validationRejectsOtherProviders() {
-        LlmSpec anthropic = new LlmSpec("anthropic", LlmSpec.DEFAULT_BASE_URL, "claude", null, null, "Hi", false, null, null);
-        assertThat(executor.validate(agent(anthropic))).singleElement().asString().startsWith("spec.llm.provider:");
+        LlmSpec other = new LlmSpec("cohere", LlmSpec.DEFAULT_BASE_URL, "command", null, null, "Hi", false, null, null);
+        assertThat(executor.validate(agent(other))).singleElement().asString().startsWith("spec.llm.provider:");
         assertThat(executor.validate(AgentDefinition.withDefaults("x", LlmExecutor.KIND, null, "test")))
                 .singleElement().asString().startsWith("spec.llm:");
     }

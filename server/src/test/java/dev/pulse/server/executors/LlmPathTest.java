@@ -2,6 +2,7 @@ package dev.pulse.server.executors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pulse.executors.standins.AnthropicStandIn;
 import dev.pulse.executors.standins.OpenAiStandIn;
 import java.net.ServerSocket;
 import java.time.Duration;
@@ -11,10 +12,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The LLM executor through the whole path, against loopback stand-ins speaking OpenAI's wire format. */
+/** The LLM executor through the whole path, against loopback stand-ins speaking OpenAI's and Anthropic's wire formats. */
 class LlmPathTest {
 
     private static final OpenAiStandIn[] standIns = new OpenAiStandIn[3];
+    private static AnthropicStandIn claude;
     private static WholePath path;
 
     @BeforeAll
@@ -29,7 +31,11 @@ class LlmPathTest {
         try (ServerSocket socket = new ServerSocket(0)) {
             closedPort = socket.getLocalPort();
         }
+        claude = new AnthropicStandIn().reply("Claude's summary.", 30, 9);
         path = new WholePath(Map.of("STAND_IN_KEY", "sk-stand-in-secret-1234"));
+        path.agent("llm-claude", "{\"executor\": \"llm\", \"llm\": {\"provider\": \"anthropic\", \"base_url\": \""
+                + claude.baseUrl() + "\", \"model\": \"claude-stand-in\", \"api_key\": \"${env:STAND_IN_KEY}\","
+                + " \"prompt\": \"Summarise: {{input.text}}\"}}");
         agent("llm-ok", answering.baseUrl(), false);
         agent("llm-json", answering.baseUrl(), true);
         agent("llm-failing", failing.baseUrl(), false);
@@ -43,6 +49,7 @@ class LlmPathTest {
         for (OpenAiStandIn standIn : standIns) {
             standIn.close();
         }
+        claude.close();
     }
 
     @Test
@@ -52,7 +59,8 @@ class LlmPathTest {
         String failing = path.enqueue("llm-failing", "{\"text\": \"x\"}");
         String slow = path.enqueue("llm-slow", "{\"text\": \"x\"}");
         String gone = path.enqueue("llm-gone", "{\"text\": \"x\"}");
-        Map<String, WholePath.Ended> ended = path.awaitAll(List.of(ok, json, failing, slow, gone));
+        String anthropic = path.enqueue("llm-claude", "{\"text\": \"x\"}");
+        Map<String, WholePath.Ended> ended = path.awaitAll(List.of(ok, json, failing, slow, gone, anthropic));
 
         assertThat(ended.get(ok).state()).isEqualTo("succeeded");
         assertThat(ended.get(ok).task().path("result").path("text").asText()).isEqualTo("A short summary.");
@@ -62,7 +70,11 @@ class LlmPathTest {
             assertThat(r.authorization()).isEqualTo("Bearer sk-stand-in-secret-1234");
             assertThat(r.body().toString()).contains("Summarise: a very long article");
         });
+        assertThat(ended.get(anthropic).callback().path("data").path("result").path("text").asText()).isEqualTo("Claude's summary.");
+        assertThat(ended.get(anthropic).task().path("result").path("usage").path("total_tokens").asInt()).isEqualTo(39);
+        assertThat(claude.received().get(0).apiKey()).isEqualTo("sk-stand-in-secret-1234");
         String metrics = path.pulse.get("/metrics").body();
+        assertThat(metrics).containsPattern("pulse_llm_tokens_total\\{[^}]*agent=\"llm-claude\"[^}]*kind=\"output\"[^}]*} 9\\.0");
         assertThat(metrics).containsPattern("pulse_llm_tokens_total\\{[^}]*agent=\"llm-ok\"[^}]*kind=\"input\"[^}]*} 12\\.0");
 
         assertThat(ended.get(json).errorCode()).isEqualTo("invalid_output");
