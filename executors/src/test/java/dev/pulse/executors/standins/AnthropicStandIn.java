@@ -6,10 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -65,11 +63,11 @@ public final class AnthropicStandIn implements AutoCloseable {
             received.add(new Received(exchange.getRequestURI().getPath(), exchange.getRequestHeaders().getFirst("x-api-key"),
                     exchange.getRequestHeaders().getFirst("anthropic-version"), in.length == 0 ? json.nullNode() : json.readTree(in)));
             if (!exchange.getRequestURI().getPath().equals("/v1/messages")) {
-                send(exchange, 404, "{\"type\": \"error\", \"error\": {\"type\": \"not_found_error\", \"message\": \"no route\"}}");
+                JsonAnswers.send(exchange, 404, "{\"type\": \"error\", \"error\": {\"type\": \"not_found_error\", \"message\": \"no route\"}}");
             } else if (errorStatus != 0) {
-                send(exchange, errorStatus, "{\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}");
+                JsonAnswers.send(exchange, errorStatus, "{\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}");
             } else {
-                send(exchange, 200, json.writeValueAsString(message()));
+                JsonAnswers.send(exchange, 200, json.writeValueAsString(message()));
             }
         }
     }
@@ -87,14 +85,6 @@ public final class AnthropicStandIn implements AutoCloseable {
         return m;
     }
 
-    private static void send(HttpExchange exchange, int status, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
-    }
 
     @Override
     public void close() {

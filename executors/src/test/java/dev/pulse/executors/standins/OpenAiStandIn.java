@@ -6,10 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -105,11 +103,11 @@ public final class OpenAiStandIn implements AutoCloseable {
                 }
             }
             if (!exchange.getRequestMethod().equals("POST") || !exchange.getRequestURI().getPath().equals("/v1/chat/completions")) {
-                send(exchange, 404, "{\"error\": {\"message\": \"no route " + exchange.getRequestURI().getPath() + "\"}}");
+                JsonAnswers.send(exchange, 404, "{\"error\": {\"message\": \"no route " + exchange.getRequestURI().getPath() + "\"}}");
             } else if (errorStatus != 0) {
-                send(exchange, errorStatus, errorBody);
+                JsonAnswers.send(exchange, errorStatus, errorBody);
             } else {
-                send(exchange, 200, json.writeValueAsString(completion()));
+                JsonAnswers.send(exchange, 200, json.writeValueAsString(completion()));
             }
         }
     }
@@ -131,14 +129,6 @@ public final class OpenAiStandIn implements AutoCloseable {
         return c;
     }
 
-    private static void send(HttpExchange exchange, int status, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
-    }
 
     @Override
     public void close() {

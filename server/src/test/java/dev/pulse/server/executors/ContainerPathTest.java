@@ -63,10 +63,7 @@ class ContainerPathTest {
         assertThat(ended.get(garbled).errorCode()).isEqualTo("invalid_output");
         assertThat(ended.get(slow).errorCode()).isEqualTo("timeout");
         assertThat(ended.get(missing).errorMessage()).contains("pulse-no-such-image");
-        for (String failed : List.of(oom, garbled, slow, missing)) {
-            assertThat(ended.get(failed).state()).as(failed).isEqualTo("failed");
-            assertThat(ended.get(failed).callback().path("type").asText()).isEqualTo("task.failed");
-        }
+        WholePath.assertFailedAndCalledBack(ended, List.of(oom, garbled, slow, missing));
     }
 
     private static void agent(String name, String image, String command, String timeout) {

@@ -56,10 +56,7 @@ class LocalPathTest {
         assertThat(ended.get(slow).errorCode()).isEqualTo("timeout");
         assertThat(ended.get(missing).state()).isEqualTo("failed");
         assertThat(ended.get(missing).errorMessage()).contains("/nonexistent/agent-binary");
-        for (String failed : List.of(exit, garbled, slow, missing)) {
-            assertThat(ended.get(failed).state()).as(failed).isEqualTo("failed");
-            assertThat(ended.get(failed).callback().path("type").asText()).isEqualTo("task.failed");
-        }
+        WholePath.assertFailedAndCalledBack(ended, List.of(exit, garbled, slow, missing));
     }
 
     private static void agent(String name, String command) {

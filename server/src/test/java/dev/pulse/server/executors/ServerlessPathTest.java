@@ -71,12 +71,7 @@ class ServerlessPathTest {
         assertThat(ended.get(slow).errorCode()).isEqualTo("timeout");
         assertThat(ended.get(gone).errorCode()).isEqualTo("agent_error");
         assertThat(ended.get(gone).errorMessage()).contains("cannot reach the endpoint");
-        for (String failed : List.of(broken, garbled, slow, gone)) {
-            assertThat(ended.get(failed).state()).as(failed).isEqualTo("failed");
-            assertThat(ended.get(failed).callback().path("type").asText()).isEqualTo("task.failed");
-            assertThat(ended.get(failed).callback().path("data").path("error").path("code").asText())
-                    .isEqualTo(ended.get(failed).errorCode());
-        }
+        WholePath.assertFailedAndCalledBack(ended, List.of(broken, garbled, slow, gone));
     }
 
     private static void agent(String name, String url, String more) {

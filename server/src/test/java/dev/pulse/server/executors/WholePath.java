@@ -86,6 +86,16 @@ final class WholePath implements AutoCloseable {
         return ended;
     }
 
+    /** Each of {@code ids} ended failed, and its failure callback carries the same error code. */
+    static void assertFailedAndCalledBack(Map<String, Ended> ended, List<String> ids) {
+        for (String id : ids) {
+            Ended one = ended.get(id);
+            assertThat(one.state()).as("%s", one.task()).isEqualTo("failed");
+            assertThat(one.callback().path("type").asText()).isEqualTo("task.failed");
+            assertThat(one.callback().path("data").path("error").path("code").asText()).isEqualTo(one.errorCode());
+        }
+    }
+
     private static Map<String, List<String>> lowerCase(Map<String, List<String>> headers) {
         return headers.entrySet().stream().collect(Collectors.toMap(
                 e -> e.getKey().toLowerCase(Locale.ROOT), Map.Entry::getValue, (a, b) -> a));
