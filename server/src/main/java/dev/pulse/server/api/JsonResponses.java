@@ -20,6 +20,7 @@ public final class JsonResponses {
     }
 
     public void problem(Context ctx, Problem problem) {
+        readUnreadBody(ctx);
         ObjectNode node = json.createObjectNode();
         node.put("type", problem.type());
         node.put("title", problem.title());
@@ -31,6 +32,19 @@ public final class JsonResponses {
             problem.errors().forEach(e -> errors.addObject().put("field", e.field()).put("message", e.message()));
         }
         ctx.status(problem.status()).contentType("application/problem+json").result(write(node));
+    }
+
+    /**
+     * An error can be answered before the request body has arrived (no route, no key). Jetty would
+     * then close the connection, and a client already reusing it fails its next request; reading
+     * the body (at most the request size limit) keeps the connection usable.
+     */
+    private static void readUnreadBody(Context ctx) {
+        try {
+            ctx.bodyAsBytes();
+        } catch (RuntimeException e) {
+            // Too large or cut off: the connection is closed anyway, and the problem still sent.
+        }
     }
 
     public ObjectMapper mapper() {
