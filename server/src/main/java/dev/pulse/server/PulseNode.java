@@ -24,6 +24,8 @@ import dev.pulse.server.api.tasks.TaskRoutes;
 import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;
+import dev.pulse.server.dashboard.Dashboard;
+import dev.pulse.server.dashboard.ThroughputRollup;
 import dev.pulse.server.db.EmbeddedDatabase;
 import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.server.keys.ApiKeyStore;
@@ -137,6 +139,7 @@ public final class PulseNode implements AutoCloseable {
         CallbackOutbox outbox = new CallbackOutbox(json, taskJson, ids::next, dispatcherWakeUp);
         TaskStore tasks = new TaskStore(database.jdbi(), json, ids, outbox, metrics);
         nodeMetrics.watchQueue(database.jdbi(), clock);
+        started(new ThroughputRollup(database.jdbi(), nodeMetrics.registry(), nodeId, Duration.ofSeconds(5))).start();
 
         RunningAttempts running = new RunningAttempts();
         List<String> roles = config.roles().stream().map(Role::wire).toList();
@@ -170,6 +173,9 @@ public final class PulseNode implements AutoCloseable {
             routes.add(new ScheduleRoutes(schedules, firer, scheduleParser, taskJson, responses, clock, schedulesChanged)::register);
             routes.add(new AgentRoutes(sharedAgents, agentStore, executors, responses)::register);
             routes.add(new ApiDocsRoutes(json)::register);
+            routes.add(new Dashboard(new Dashboard.Parts(database.jdbi(), json, new ApiKeyStore(database.jdbi(), random), tasks,
+                    schedules, firer, schedulesChanged, agents, executors, nodeMetrics.registry(), workerWakeUp::signal,
+                    config.leaseDuration(), clock, random))::register);
         }
         ApiKeyStore keys = new ApiKeyStore(database.jdbi(), random);
         bootstrapAdminKey(config, keys);

@@ -3,9 +3,7 @@ package dev.pulse.server.keys;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import io.javalin.http.Context;
-import io.javalin.security.RouteRole;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Checks the {@code Authorization: Bearer <key>} of every request to a route that names a
@@ -25,7 +23,8 @@ public final class ApiKeyAuth {
     }
 
     public void check(Context ctx) {
-        Set<RouteRole> required = ctx.routeRoles();
+        // Only scopes concern API keys; other roles (the dashboard's pages) are checked by their own guard.
+        List<Scope> required = ctx.routeRoles().stream().filter(Scope.class::isInstance).map(Scope.class::cast).toList();
         if (required.isEmpty()) {
             return;
         }
@@ -41,8 +40,7 @@ public final class ApiKeyAuth {
             return new ProblemException(new Problem("/problems/unauthorized", "Unauthorized", 401,
                     "the API key is unknown or revoked; check it, or create a new one with pulse keys create", List.of()));
         });
-        for (RouteRole role : required) {
-            Scope scope = (Scope) role;
+        for (Scope scope : required) {
             if (!key.allows(scope)) {
                 throw new ProblemException(new Problem("/problems/forbidden", "Forbidden", 403,
                         "key '" + key.name() + "' lacks the scope " + scope.wire() + " this route needs", List.of()));

@@ -39,6 +39,8 @@ public final class ApiKeyStore {
 
     private static final String TOUCH = "UPDATE api_keys SET last_used_at = now() WHERE id = :id";
 
+    private static final String FIND_LIVE = "SELECT * FROM api_keys WHERE id = :id AND revoked_at IS NULL";
+
     private static final String LIST = "SELECT * FROM api_keys ORDER BY name";
     private static final String COUNT = "SELECT count(*) FROM api_keys";
     private static final String REVOKE = "UPDATE api_keys SET revoked_at = now() WHERE name = :name AND revoked_at IS NULL";
@@ -82,6 +84,11 @@ public final class ApiKeyStore {
                 .map((rs, ctx) -> new Found(map(rs), rs.getBoolean("use_is_stale"))).findOne());
         found.filter(Found::useIsStale).ifPresent(f -> jdbi.useHandle(h -> h.createUpdate(TOUCH).bind("id", f.key().id()).execute()));
         return found.map(Found::key);
+    }
+
+    /** The key with this id, unless it was revoked. */
+    public Optional<ApiKey> findLive(UUID id) {
+        return jdbi.withHandle(h -> h.createQuery(FIND_LIVE).bind("id", id).map((rs, ctx) -> map(rs)).findOne());
     }
 
     public List<ApiKey> list() {

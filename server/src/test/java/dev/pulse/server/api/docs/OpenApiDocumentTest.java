@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.TestNode;
 import dev.pulse.server.api.ApiServer;
+import dev.pulse.server.dashboard.Dashboard;
+import dev.pulse.server.dashboard.DashboardRole;
 import dev.pulse.server.keys.Scope;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -50,7 +52,7 @@ class OpenApiDocumentTest {
     @Test
     void everyRegisteredRouteIsDocumentedWithItsScopeAndNothingElseIs() {
         Map<String, String> registered = new TreeMap<>();
-        for (ApiServer.Route route : node.node.api().routes()) {
+        for (ApiServer.Route route : apiRoutes()) {
             String scopes = route.roles().stream().map(r -> ((Scope) r).wire()).sorted().collect(Collectors.joining(","));
             registered.put(route.method() + " " + route.path(), scopes.isEmpty() ? "public" : scopes);
         }
@@ -61,6 +63,32 @@ class OpenApiDocumentTest {
                 .containsEntry("POST /v1/tasks", "tasks:write").containsEntry("GET /health/live", "public");
         assertThat(documented).as("operations in openapi.yaml, with their scope")
                 .containsExactlyInAnyOrderEntriesOf(registered);
+    }
+
+    /**
+     * The dashboard's pages are HTML for browsers, signed in with a session, not API operations:
+     * they carry a {@link DashboardRole} instead of a scope, and the document leaves them out.
+     */
+    @Test
+    void dashboardPagesAreMarkedAsSuchAndAreTheOnlyRoutesLeftOutOfTheDocument() {
+        List<ApiServer.Route> pages = node.node.api().routes().stream().filter(OpenApiDocumentTest::isDashboardPage).toList();
+        assertThat(pages).isNotEmpty().allSatisfy(r -> {
+            assertThat(r.path()).startsWith(Dashboard.ROOT);
+            assertThat(r.roles()).hasSize(1);
+        });
+        assertThat(apiRoutes()).allSatisfy(r -> {
+            assertThat(r.path()).doesNotStartWith(Dashboard.ROOT);
+            assertThat(r.roles()).allSatisfy(role -> assertThat(role).isInstanceOf(Scope.class));
+        });
+        assertThat(document.path("paths").fieldNames()).toIterable().noneMatch(p -> p.startsWith(Dashboard.ROOT));
+    }
+
+    private static List<ApiServer.Route> apiRoutes() {
+        return node.node.api().routes().stream().filter(r -> !isDashboardPage(r)).toList();
+    }
+
+    private static boolean isDashboardPage(ApiServer.Route route) {
+        return route.roles().stream().anyMatch(DashboardRole.class::isInstance);
     }
 
     @Test

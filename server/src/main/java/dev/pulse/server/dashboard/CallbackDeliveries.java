@@ -1,0 +1,81 @@
+package dev.pulse.server.dashboard;
+
+import dev.pulse.workers.db.Columns;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * The callback outbox as operators see it: a task's deliveries, the failing and dead ones, and
+ * redelivery (the delivery goes back to pending, due now, with a fresh round of attempts; its
+ * webhook-id and body stay the same, so receivers can still de-duplicate it).
+ */
+final class CallbackDeliveries {
+
+    private static final String COLUMNS = """
+            id, task_id, event_type, url, state, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at
+            """;
+
+    private static final String FOR_TASK = "SELECT " + COLUMNS + " FROM callback_deliveries WHERE task_id = :task_id ORDER BY created_at";
+
+    // Pending deliveries that failed at least once: the outbox's due index covers pending rows.
+    private static final String FAILING = "SELECT " + COLUMNS + """
+              FROM callback_deliveries
+             WHERE state = 'pending' AND attempts > 0 AND (last_status IS NOT NULL OR last_error IS NOT NULL)
+             ORDER BY next_attempt_at
+             LIMIT :limit
+            """;
+
+    private static final String DEAD = "SELECT " + COLUMNS + """
+              FROM callback_deliveries
+             WHERE state = 'dead'
+             ORDER BY created_at DESC
+             LIMIT :limit
+            """;
+
+    private static final String REDELIVER = """
+            UPDATE callback_deliveries
+               SET state = 'pending', attempts = 0, next_attempt_at = now(), delivered_at = NULL
+             WHERE id = :id
+            RETURNING task_id
+            """;
+
+    record Delivery(UUID id, UUID taskId, String eventType, String url, String state, int attempts,
+                    Instant nextAttemptAt, Integer lastStatus, String lastError, Instant createdAt, Instant deliveredAt) {
+    }
+
+    private final Jdbi jdbi;
+
+    CallbackDeliveries(Jdbi jdbi) {
+        this.jdbi = jdbi;
+    }
+
+    List<Delivery> forTask(UUID taskId) {
+        return jdbi.withHandle(h -> h.createQuery(FOR_TASK).bind("task_id", taskId).map((rs, ctx) -> map(rs)).list());
+    }
+
+    List<Delivery> failing(int limit) {
+        return jdbi.withHandle(h -> h.createQuery(FAILING).bind("limit", limit).map((rs, ctx) -> map(rs)).list());
+    }
+
+    List<Delivery> dead(int limit) {
+        return jdbi.withHandle(h -> h.createQuery(DEAD).bind("limit", limit).map((rs, ctx) -> map(rs)).list());
+    }
+
+    /** The delivery's task, if the delivery exists. */
+    Optional<UUID> redeliver(UUID id) {
+        return jdbi.withHandle(h -> h.createQuery(REDELIVER).bind("id", id).mapTo(UUID.class).findOne());
+    }
+
+    private static Delivery map(ResultSet rs) throws SQLException {
+        int status = rs.getInt("last_status");
+        Integer lastStatus = rs.wasNull() ? null : status;
+        return new Delivery(rs.getObject("id", UUID.class), rs.getObject("task_id", UUID.class), rs.getString("event_type"),
+                rs.getString("url"), rs.getString("state"), rs.getInt("attempts"), Columns.instant(rs, "next_attempt_at"),
+                lastStatus, rs.getString("last_error"), Columns.instant(rs, "created_at"), Columns.instant(rs, "delivered_at"));
+    }
+}
