@@ -28,6 +28,9 @@ final class Formats {
             return "";
         }
         Duration d = Duration.between(instant, now);
+        if (d.abs().compareTo(Duration.ofSeconds(1)) < 0) {
+            return "just now"; // database and node clocks may differ by a little
+        }
         return d.isNegative() ? "in " + duration(d.negated()) : duration(d) + " ago";
     }
 

@@ -67,11 +67,11 @@ final class OverviewQueries {
 
     /** Per agent: unfinished tasks now, and finished attempts in the last hour. */
     record AgentFigures(String agent, long waiting, long running, long succeeded, long failed, long runMs) {
-        String successRate() {
+        public String successRate() {
             return Formats.percent(succeeded, succeeded + failed);
         }
 
-        String averageRun() {
+        public String averageRun() {
             long finished = succeeded + failed;
             return finished == 0 ? "–" : Formats.duration(Duration.ofMillis(runMs / finished));
         }

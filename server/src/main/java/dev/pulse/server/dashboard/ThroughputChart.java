@@ -59,9 +59,10 @@ final class ThroughputChart {
                         x, base - hOk - hFail, w, hFail));
             }
             svg.append("</g>");
-            if (i % 15 == 0 || i == minutes.size() - 1) {
-                svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" class=\"axis\" text-anchor=\"middle\">%s</text>",
-                        x + w / 2, HEIGHT - 4, HOUR_MINUTE.format(m.start())));
+            boolean last = i == minutes.size() - 1;
+            if (i % 15 == 0 || last) {
+                svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" class=\"axis\" text-anchor=\"%s\">%s</text>",
+                        last ? x + w : x + w / 2, HEIGHT - 4, last ? "end" : "middle", last ? "now" : HOUR_MINUTE.format(m.start())));
             }
         }
         return svg.append("</svg>").toString();
