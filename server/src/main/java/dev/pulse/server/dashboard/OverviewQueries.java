@@ -67,6 +67,10 @@ final class OverviewQueries {
 
     /** Per agent: unfinished tasks now, and finished attempts in the last hour. */
     record AgentFigures(String agent, long waiting, long running, long succeeded, long failed, long runMs) {
+        public String waitingShown() {
+            return Formats.capped(waiting, CAP);
+        }
+
         public String successRate() {
             return Formats.percent(succeeded, succeeded + failed);
         }

@@ -203,7 +203,7 @@ class DashboardAccessTest {
         HttpResponse<String> confirm = browser.act("/dashboard/tasks/bulk", Map.of("action", "cancel", "q", marker));
         assertThat(confirm.statusCode()).isEqualTo(200);
         assertThat(confirm.body()).contains("Cancel 3 task(s)?", "id=\"confirm\"");
-        assertThat(node.count("SELECT count(*) FROM tasks WHERE state = 'cancelled'")).isZero();
+        assertThat(node.count("SELECT count(*) FROM tasks WHERE state = 'cancelled' AND metadata->>'batch' = '" + marker + "'")).isZero();
 
         HttpResponse<String> done = browser.act("/dashboard/tasks/bulk", Map.of("action", "cancel", "q", marker, "confirm", "yes"));
         assertThat(done.statusCode()).isEqualTo(303);
@@ -216,6 +216,69 @@ class DashboardAccessTest {
         assertThat(retry.headers().firstValue("Location").orElseThrow()).contains("n=3");
         assertThat(node.count("SELECT count(*) FROM tasks WHERE state = 'cancelled' AND metadata->>'batch' = '" + marker + "'"))
                 .isZero();
+    }
+
+    @Test
+    void tasksArePagedByKeysetAndFilteredByTimeRange() throws Exception {
+        String marker = "page-" + System.nanoTime();
+        StringBuilder batch = new StringBuilder("{\"tasks\": [");
+        for (int i = 0; i < 55; i++) {
+            batch.append(i == 0 ? "" : ",").append("{\"agent\": \"echo\", \"delay_seconds\": 3600, \"metadata\": {\"m\": \"")
+                    .append(marker).append("\"}}");
+        }
+        assertThat(node.post("/v1/tasks/batch", batch.append("]}").toString()).statusCode()).isIn(200, 201, 207);
+        DashboardClient browser = new DashboardClient(node);
+        browser.signIn(TestNode.ADMIN_KEY);
+        String first = browser.get("/dashboard/tasks?q=" + marker).body();
+        assertThat(first.split("data-task=").length - 1).isEqualTo(50);
+        java.util.regex.Matcher next = java.util.regex.Pattern.compile("href=\"([^\"]+)\" id=\"next-page\"").matcher(first);
+        assertThat(next.find()).isTrue();
+        String second = browser.get(next.group(1).replace("&amp;", "&")).body();
+        assertThat(second.split("data-task=").length - 1).isEqualTo(5);
+        assertThat(second).doesNotContain("id=\"next-page\"").contains("id=\"first-page\"");
+
+        String future = java.time.LocalDateTime.now(java.time.ZoneOffset.UTC).plusHours(1).withNano(0).toString();
+        assertThat(browser.get("/dashboard/tasks?q=" + marker + "&from=" + future).body()).contains("No task matches.");
+        assertThat(browser.get("/dashboard/tasks?q=" + marker + "&to=" + future).body().split("data-task=").length - 1).isEqualTo(50);
+        assertThat(browser.get("/dashboard/tasks?from=yesterday").body()).contains("is not a date and time");
+    }
+
+    @Test
+    void aDeadCallbackCanBeRedelivered() throws Exception {
+        String id = json.readTree(node.post("/v1/tasks", "{\"agent\": \"echo\", \"delay_seconds\": 3600, "
+                + "\"callback_url\": \"http://127.0.0.1:9/hook\"}").body()).path("id").asText();
+        assertThat(node.post("/v1/tasks/" + id + "/cancel", "").statusCode()).isEqualTo(200);
+        node.jdbi.useHandle(h -> h.execute("UPDATE callback_deliveries SET state = 'dead', attempts = 8, "
+                + "next_attempt_at = now() + interval '1 hour', last_error = 'gave up' WHERE task_id = CAST(? AS uuid)", id));
+        String delivery = node.jdbi.withHandle(h -> h.createQuery("SELECT id FROM callback_deliveries WHERE task_id = CAST(:t AS uuid)")
+                .bind("t", id).mapTo(String.class).one());
+        DashboardClient browser = new DashboardClient(node);
+        browser.signIn(TestNode.ADMIN_KEY);
+        assertThat(browser.get("/dashboard/callbacks").body()).contains(delivery, "gave up");
+        assertThat(browser.get("/dashboard/tasks/" + id).body()).contains("redeliver-" + delivery);
+
+        HttpResponse<String> redelivered = browser.act("/dashboard/callbacks/" + delivery + "/redeliver",
+                Map.of("return_to", "/dashboard/callbacks"));
+        assertThat(redelivered.statusCode()).isEqualTo(303);
+        assertThat(redelivered.headers().firstValue("Location")).hasValue("/dashboard/callbacks?done=redelivered");
+        assertThat(node.count("SELECT count(*) FROM callback_deliveries WHERE task_id = '" + id + "' AND state <> 'dead'")).isEqualTo(1);
+        assertThat(browser.act("/dashboard/callbacks/" + java.util.UUID.randomUUID() + "/redeliver", Map.of()).statusCode())
+                .isEqualTo(404);
+    }
+
+    @Test
+    void aSessionWorksOnEveryApiNodeOfTheDatabaseAndWorkerNodesServeNoDashboard() {
+        DashboardClient browser = new DashboardClient(node);
+        browser.signIn(TestNode.ADMIN_KEY);
+        try (TestNode otherApi = new TestNode(node.database, Map.of("PULSE_ROLES", "api"));
+             TestNode worker = new TestNode(node.database, Map.of("PULSE_ROLES", "worker"))) {
+            DashboardClient sameBrowser = new DashboardClient(otherApi);
+            sameBrowser.cookies.putAll(browser.cookies);
+            sameBrowser.csrf = browser.csrf;
+            assertThat(sameBrowser.get("/dashboard/tasks").statusCode()).isEqualTo(200);
+            assertThat(sameBrowser.act("/dashboard/schedules/nightly/resume", Map.of()).statusCode()).isEqualTo(303);
+            assertThat(new DashboardClient(worker).get("/dashboard").statusCode()).isEqualTo(404);
+        }
     }
 
     @Test
