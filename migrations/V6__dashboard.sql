@@ -21,7 +21,8 @@ CREATE TABLE dashboard_minutes (
     agent     text        NOT NULL,
     succeeded integer     NOT NULL DEFAULT 0,
     failed    integer     NOT NULL DEFAULT 0,
-    run_ms    bigint      NOT NULL DEFAULT 0,  -- summed run time of those attempts
+    runs      integer     NOT NULL DEFAULT 0,  -- attempts that ended in any way (also cancelled, released)
+    run_ms    bigint      NOT NULL DEFAULT 0,  -- their summed run time
     PRIMARY KEY (minute, node, agent)
 );
 

@@ -44,6 +44,7 @@ final class DashboardGuard {
             toLogin(ctx);
             return;
         }
+        ctx.attribute(OPERATOR, operator.get());
         if (ctx.method().name().equals("POST")) {
             String presented = ctx.header(CSRF_HEADER);
             if (presented == null) {
@@ -54,7 +55,6 @@ final class DashboardGuard {
                         + "reload the page and try again");
             }
         }
-        ctx.attribute(OPERATOR, operator.get());
     }
 
     private Optional<Operator> operator(String token) {

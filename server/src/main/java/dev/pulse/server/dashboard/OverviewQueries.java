@@ -46,7 +46,7 @@ final class OverviewQueries {
             """;
 
     private static final String LAST_HOUR_BY_AGENT = """
-            SELECT agent, sum(succeeded) AS succeeded, sum(failed) AS failed, sum(run_ms) AS run_ms
+            SELECT agent, sum(succeeded) AS succeeded, sum(failed) AS failed, sum(runs) AS runs, sum(run_ms) AS run_ms
               FROM dashboard_minutes
              WHERE minute > date_trunc('minute', now()) - interval '60 minutes'
              GROUP BY agent
@@ -66,7 +66,7 @@ final class OverviewQueries {
     }
 
     /** Per agent: unfinished tasks now, and finished attempts in the last hour. */
-    record AgentFigures(String agent, long waiting, long running, long succeeded, long failed, long runMs) {
+    record AgentFigures(String agent, long waiting, long running, long succeeded, long failed, long runs, long runMs) {
         public String waitingShown() {
             return Formats.capped(waiting, CAP);
         }
@@ -76,8 +76,7 @@ final class OverviewQueries {
         }
 
         public String averageRun() {
-            long finished = succeeded + failed;
-            return finished == 0 ? "–" : Formats.duration(Duration.ofMillis(runMs / finished));
+            return runs == 0 ? "–" : Formats.duration(Duration.ofMillis(runMs / runs));
         }
     }
 
@@ -128,20 +127,21 @@ final class OverviewQueries {
         return jdbi.withHandle(h -> {
             Map<String, long[]> figures = new java.util.TreeMap<>();
             h.createQuery(LIVE_BY_AGENT).bind("cap1", CAP + 1).map((rs, ctx) -> {
-                long[] f = figures.computeIfAbsent(rs.getString("agent"), a -> new long[5]);
+                long[] f = figures.computeIfAbsent(rs.getString("agent"), a -> new long[6]);
                 f[0] = rs.getLong("waiting");
                 f[1] = rs.getLong("running");
                 return f;
             }).list();
             h.createQuery(LAST_HOUR_BY_AGENT).map((rs, ctx) -> {
-                long[] f = figures.computeIfAbsent(rs.getString("agent"), a -> new long[5]);
+                long[] f = figures.computeIfAbsent(rs.getString("agent"), a -> new long[6]);
                 f[2] = rs.getLong("succeeded");
                 f[3] = rs.getLong("failed");
-                f[4] = rs.getLong("run_ms");
+                f[4] = rs.getLong("runs");
+                f[5] = rs.getLong("run_ms");
                 return f;
             }).list();
             Map<String, AgentFigures> result = new LinkedHashMap<>();
-            figures.forEach((agent, f) -> result.put(agent, new AgentFigures(agent, f[0], f[1], f[2], f[3], f[4])));
+            figures.forEach((agent, f) -> result.put(agent, new AgentFigures(agent, f[0], f[1], f[2], f[3], f[4], f[5])));
             return result;
         });
     }

@@ -71,7 +71,7 @@ final class TaskDetailPage {
         model.put("attemptCount", task.attempts() + " of at most " + task.maxAttempts());
         model.put("attemptRows", attempts.stream().map(a -> attempt(a, task, attempts.size(), now)).toList());
         model.put("deliveries", deliveries.forTask(task.id()).stream().map(d -> delivery(d, now)).toList());
-        model.put("curl", CurlCommand.of(json, task, ctx.scheme() + "://" + ctx.host()));
+        model.put("curl", CurlCommand.of(json, task, ctx.scheme() + "://" + Optional.ofNullable(ctx.host()).orElse("localhost:8080")));
         String done = ctx.queryParam("done");
         if (done != null) {
             model.put("notice", switch (done) {

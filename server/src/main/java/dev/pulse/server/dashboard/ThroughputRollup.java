@@ -29,25 +29,25 @@ public final class ThroughputRollup implements AutoCloseable {
     private static final Duration PRUNE_EVERY = Duration.ofMinutes(10);
 
     private static final String ADD = """
-            INSERT INTO dashboard_minutes AS m (minute, node, agent, succeeded, failed, run_ms)
-            SELECT date_trunc('minute', now()), :node, u.agent, u.succeeded, u.failed, u.run_ms
+            INSERT INTO dashboard_minutes AS m (minute, node, agent, succeeded, failed, runs, run_ms)
+            SELECT date_trunc('minute', now()), :node, u.agent, u.succeeded, u.failed, u.runs, u.run_ms
               FROM unnest(CAST(:agents AS text[]), CAST(:succeeded AS integer[]), CAST(:failed AS integer[]),
-                          CAST(:run_ms AS bigint[])) AS u (agent, succeeded, failed, run_ms)
+                          CAST(:runs AS integer[]), CAST(:run_ms AS bigint[])) AS u (agent, succeeded, failed, runs, run_ms)
             ON CONFLICT (minute, node, agent) DO UPDATE
                SET succeeded = m.succeeded + EXCLUDED.succeeded, failed = m.failed + EXCLUDED.failed,
-                   run_ms = m.run_ms + EXCLUDED.run_ms
+                   runs = m.runs + EXCLUDED.runs, run_ms = m.run_ms + EXCLUDED.run_ms
             """;
 
     private static final String PRUNE = "DELETE FROM dashboard_minutes WHERE minute < now() - make_interval(secs => :seconds)";
 
     /** Cumulative figures of one agent on this node. */
-    private record Totals(long succeeded, long failed, long runMs) {
+    private record Totals(long succeeded, long failed, long runs, long runMs) {
         Totals minus(Totals o) {
-            return new Totals(succeeded - o.succeeded, failed - o.failed, runMs - o.runMs);
+            return new Totals(succeeded - o.succeeded, failed - o.failed, runs - o.runs, runMs - o.runMs);
         }
 
         boolean isZero() {
-            return succeeded == 0 && failed == 0 && runMs == 0;
+            return succeeded == 0 && failed == 0 && runs == 0 && runMs == 0;
         }
     }
 
@@ -91,13 +91,15 @@ public final class ThroughputRollup implements AutoCloseable {
         List<String> agents = new ArrayList<>();
         List<Integer> succeeded = new ArrayList<>();
         List<Integer> failed = new ArrayList<>();
+        List<Integer> runs = new ArrayList<>();
         List<Long> runMs = new ArrayList<>();
         now.forEach((agent, totals) -> {
-            Totals delta = totals.minus(recorded.getOrDefault(agent, new Totals(0, 0, 0)));
+            Totals delta = totals.minus(recorded.getOrDefault(agent, new Totals(0, 0, 0, 0)));
             if (!delta.isZero()) {
                 agents.add(agent);
                 succeeded.add((int) delta.succeeded());
                 failed.add((int) delta.failed());
+                runs.add((int) delta.runs());
                 runMs.add(delta.runMs());
             }
         });
@@ -111,6 +113,7 @@ public final class ThroughputRollup implements AutoCloseable {
                         .bind("agents", agents.toArray(String[]::new))
                         .bind("succeeded", succeeded.toArray(Integer[]::new))
                         .bind("failed", failed.toArray(Integer[]::new))
+                        .bind("runs", runs.toArray(Integer[]::new))
                         .bind("run_ms", runMs.toArray(Long[]::new))
                         .execute();
             }
@@ -130,7 +133,10 @@ public final class ThroughputRollup implements AutoCloseable {
         for (Counter c : registry.find("pulse.tasks.finished").counters()) {
             String agent = c.getId().getTag("agent");
             String outcome = c.getId().getTag("outcome");
-            long[] s = sums.computeIfAbsent(agent, a -> new long[3]);
+            if (agent == null) {
+                continue;
+            }
+            long[] s = sums.computeIfAbsent(agent, a -> new long[4]);
             if ("succeeded".equals(outcome)) {
                 s[0] += (long) c.count();
             } else if ("failed".equals(outcome)) {
@@ -138,10 +144,15 @@ public final class ThroughputRollup implements AutoCloseable {
             }
         }
         for (Timer t : registry.find("pulse.task.run").timers()) {
-            sums.computeIfAbsent(t.getId().getTag("agent"), a -> new long[3])[2] += (long) t.totalTime(TimeUnit.MILLISECONDS);
+            String agent = t.getId().getTag("agent");
+            if (agent != null) {
+                long[] s = sums.computeIfAbsent(agent, a -> new long[4]);
+                s[2] += t.count();
+                s[3] += (long) t.totalTime(TimeUnit.MILLISECONDS);
+            }
         }
         Map<String, Totals> totals = new HashMap<>();
-        sums.forEach((agent, s) -> totals.put(agent, new Totals(s[0], s[1], s[2])));
+        sums.forEach((agent, s) -> totals.put(agent, new Totals(s[0], s[1], s[2], s[3])));
         return totals;
     }
 

@@ -39,6 +39,7 @@ class DashboardFiguresTest {
         assertThat(node.count("SELECT coalesce(sum(succeeded), 0) FROM dashboard_minutes WHERE agent = 'echo'")).isEqualTo(3);
         assertThat(node.count("SELECT coalesce(sum(failed), 0) FROM dashboard_minutes WHERE agent = 'sleep'")).isEqualTo(1);
         assertThat(node.count("SELECT count(DISTINCT node) FROM dashboard_minutes")).isEqualTo(1);
+        assertThat(node.count("SELECT sum(runs) FROM dashboard_minutes")).isEqualTo(4);
 
         List<OverviewQueries.Minute> hour = new OverviewQueries(node.jdbi).lastHour();
         assertThat(hour).hasSize(60);
