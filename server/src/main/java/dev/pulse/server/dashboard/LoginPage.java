@@ -59,8 +59,10 @@ final class LoginPage {
             show(ctx, 401, "That API key is unknown or revoked.");
             return;
         }
-        if (key.get().scopes().stream().allMatch(s -> s == Scope.METRICS_READ)) {
-            show(ctx, 403, "That key may only read metrics; sign in with a key that has a tasks, schedules, agents or admin scope.");
+        if (key.get().scopes().stream().allMatch(s -> s == Scope.METRICS_READ || s == Scope.TASKS_COMPLETE)) {
+            // Keys for machines (a metrics scraper, an async agent reporting results) never see the dashboard.
+            show(ctx, 403, "That key may only read metrics or report agent results; sign in with a key that has a"
+                    + " tasks:read/write, schedules, agents or admin scope.");
             return;
         }
         String token = sessions.open(key.get().id());

@@ -114,6 +114,8 @@ class DashboardAccessTest {
 
         String metricsOnly = keys.create("scraper", EnumSet.of(Scope.METRICS_READ));
         assertThat(new DashboardClient(node).signIn(metricsOnly).statusCode()).isEqualTo(403);
+        String asyncAgent = keys.create("async-function", EnumSet.of(Scope.TASKS_COMPLETE, Scope.METRICS_READ));
+        assertThat(new DashboardClient(node).signIn(asyncAgent).statusCode()).as("a key for reporting results").isEqualTo(403);
     }
 
     @Test
