@@ -91,6 +91,7 @@ public final class PulseNode implements AutoCloseable {
 
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
     private volatile ApiServer api;
+    private NodeMetrics nodeMetrics;
 
     private final Clock clock;
 
@@ -116,6 +117,7 @@ public final class PulseNode implements AutoCloseable {
         String nodeId = NodeIds.forThisProcess(random);
 
         NodeMetrics nodeMetrics = started(new NodeMetrics());
+        this.nodeMetrics = nodeMetrics;
         QueueMetrics metrics = new QueueMetrics(nodeMetrics.registry());
         Database database = started(Database.connect(databaseUrl(config), config.databasePoolSize(), nodeMetrics.registry()));
         int migrations = database.migrate();
@@ -283,6 +285,11 @@ public final class PulseNode implements AutoCloseable {
 
     public int port() {
         return api.port();
+    }
+
+    /** This node's meters (what {@code /metrics} shows), e.g. for a benchmark to follow progress without counting rows. */
+    public io.micrometer.core.instrument.MeterRegistry meters() {
+        return nodeMetrics.registry();
     }
 
     /** The HTTP server, for tests that inspect its routes. */

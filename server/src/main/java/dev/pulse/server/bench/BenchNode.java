@@ -50,19 +50,45 @@ final class BenchNode implements AutoCloseable {
         java.util.function.Function<String, String> env = name -> overrides.getOrDefault(name, System.getenv(name));
         this.node = PulseNode.start(new ConfigLoader(env).load(null), Clock.systemUTC(), env);
         DatabaseUrl url = DatabaseUrl.parse(databaseUrl);
-        this.jdbi = url.user() == null ? Jdbi.create(url.jdbcUrl()) : Jdbi.create(url.jdbcUrl(), url.user(), url.password());
+        this.jdbi = url.user() == null ? Jdbi.create(url.jdbcUrl())
+                : Jdbi.create(url.jdbcUrl(), url.user(), url.password() == null ? "" : url.password());
     }
 
     String url(String path) {
         return "http://127.0.0.1:" + node.port() + path;
     }
 
-    long count(String sql) {
-        return jdbi.withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+    /** One connection kept open for the benchmark's own queries: a new connection per poll costs a backend start. */
+    private org.jdbi.v3.core.Handle handle;
+
+    synchronized long count(String sql) {
+        if (handle == null) {
+            handle = jdbi.open();
+        }
+        return handle.createQuery(sql).mapTo(Long.class).one();
+    }
+
+    /** The largest resident set size of this process so far (VmHWM), in MiB, or -1 where /proc is missing. */
+    static long peakRssMiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return -1;
     }
 
     @Override
     public void close() throws IOException {
+        synchronized (this) {
+            if (handle != null) {
+                handle.close();
+            }
+        }
         node.close();
         if (embedded != null) {
             embedded.close();

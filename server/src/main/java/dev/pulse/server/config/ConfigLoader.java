@@ -39,7 +39,7 @@ public final class ConfigLoader {
             new Key("database.pool_size", "PULSE_DATABASE_POOL_SIZE", "20"),
             new Key("data_dir", "PULSE_DATA_DIR", "./pulse-data"),
             new Key("webhook.secret", "PULSE_WEBHOOK_SECRET", null),
-            new Key("worker.concurrency", "PULSE_WORKER_CONCURRENCY", "16"),
+            new Key("worker.concurrency", "PULSE_WORKER_CONCURRENCY", "64"),
             new Key("worker.poll_interval", "PULSE_WORKER_POLL_INTERVAL", "500ms"),
             new Key("worker.lease", "PULSE_LEASE_SECONDS", "30s"),
             new Key("worker.shutdown_grace", "PULSE_SHUTDOWN_GRACE", "30s"),
