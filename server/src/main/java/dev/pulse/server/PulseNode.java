@@ -59,6 +59,7 @@ import dev.pulse.workers.tasks.TaskIds;
 import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.timing.Backoff;
+import dev.pulse.workers.timing.DatabaseWakeUps;
 import dev.pulse.workers.timing.WakeUp;
 import io.javalin.config.RoutesConfig;
 import java.net.URI;
@@ -119,7 +120,8 @@ public final class PulseNode implements AutoCloseable {
         NodeMetrics nodeMetrics = started(new NodeMetrics());
         this.nodeMetrics = nodeMetrics;
         QueueMetrics metrics = new QueueMetrics(nodeMetrics.registry());
-        Database database = started(Database.connect(databaseUrl(config), config.databasePoolSize(), nodeMetrics.registry()));
+        DatabaseUrl databaseUrl = databaseUrl(config);
+        Database database = started(Database.connect(databaseUrl, config.databasePoolSize(), nodeMetrics.registry()));
         int migrations = database.migrate();
         log.info("database ready ({} migration(s) applied)", migrations);
 
@@ -135,6 +137,20 @@ public final class PulseNode implements AutoCloseable {
 
         WebhookSigner signer = new WebhookSigner(webhookSecret(config, database, random));
         WakeUp workerWakeUp = new WakeUp();
+        // Tasks queued here wake this node's worker at once and, through a debounced NOTIFY, every
+        // other node's (PULSE_WAKEUPS=notify); polling stays the backstop either way.
+        WakeUp queuedWakeUp = workerWakeUp;
+        if (config.notifyWakeUps()) {
+            DatabaseWakeUps wakeUps = started(new DatabaseWakeUps(databaseUrl, database.jdbi(), workerWakeUp,
+                    Duration.ofMillis(10)));
+            if (config.runs(Role.WORKER)) {
+                wakeUps.start();
+            }
+            queuedWakeUp = new WakeUp(() -> {
+                workerWakeUp.signal();
+                wakeUps.queued();
+            });
+        }
         WakeUp dispatcherWakeUp = new WakeUp();
         TaskIds ids = new TaskIds(clock, random);
         TaskJson taskJson = new TaskJson(json);
@@ -153,7 +169,7 @@ public final class PulseNode implements AutoCloseable {
         }
 
         ScheduleStore schedules = new ScheduleStore(database.jdbi(), json, ids::next);
-        ScheduleFirer firer = new ScheduleFirer(database.jdbi(), schedules, tasks, agents, workerWakeUp);
+        ScheduleFirer firer = new ScheduleFirer(database.jdbi(), schedules, tasks, agents, queuedWakeUp);
         ScheduleRequestParser scheduleParser = new ScheduleRequestParser(json, agents, config.egress());
         Runnable schedulesChanged = () -> { };
         if (config.runs(Role.SCHEDULER)) {
@@ -169,8 +185,8 @@ public final class PulseNode implements AutoCloseable {
                 new MetricsRoutes(nodeMetrics.registry())::register));
         if (config.runs(Role.API)) {
             TaskRequestParser taskParser = new TaskRequestParser(json, agents, config.egress());
-            routes.add(new TaskRoutes(tasks, taskParser, taskJson, responses, workerWakeUp)::register);
-            routes.add(new TaskBatchRoutes(tasks, taskParser, taskJson, responses, workerWakeUp)::register);
+            routes.add(new TaskRoutes(tasks, taskParser, taskJson, responses, queuedWakeUp)::register);
+            routes.add(new TaskBatchRoutes(tasks, taskParser, taskJson, responses, queuedWakeUp)::register);
             routes.add(new ReportRoutes(tasks, new TaskCompleter(database.jdbi(), json, outbox, random), taskJson, responses)::register);
             routes.add(new ScheduleRoutes(schedules, firer, scheduleParser, taskJson, responses, clock, schedulesChanged)::register);
             routes.add(new AgentRoutes(sharedAgents, agentStore, executors, responses)::register);

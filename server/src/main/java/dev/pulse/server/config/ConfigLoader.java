@@ -42,6 +42,7 @@ public final class ConfigLoader {
             new Key("worker.concurrency", "PULSE_WORKER_CONCURRENCY", "64"),
             new Key("worker.poll_interval", "PULSE_WORKER_POLL_INTERVAL", "500ms"),
             new Key("worker.lease", "PULSE_LEASE_SECONDS", "30s"),
+            new Key("worker.wakeups", "PULSE_WAKEUPS", "notify"),
             new Key("worker.shutdown_grace", "PULSE_SHUTDOWN_GRACE", "30s"),
             new Key("callbacks.concurrency", "PULSE_CALLBACK_CONCURRENCY", "8"),
             new Key("callbacks.max_attempts", "PULSE_CALLBACK_MAX_ATTEMPTS", "12"),
@@ -94,6 +95,7 @@ public final class ConfigLoader {
                 p.integer("worker.concurrency", 1, 10_000),
                 p.duration("worker.poll_interval", false),
                 p.duration("worker.lease", true),
+                p.choice("worker.wakeups", List.of("notify", "poll")).equals("notify"),
                 p.duration("worker.shutdown_grace", false),
                 p.integer("callbacks.concurrency", 1, 1_000),
                 p.integer("callbacks.max_attempts", 1, 100),
@@ -155,6 +157,15 @@ public final class ConfigLoader {
 
         String text(String path) {
             return values.get(path);
+        }
+
+        String choice(String path, List<String> allowed) {
+            String v = values.get(path);
+            if (allowed.contains(v)) {
+                return v;
+            }
+            problem(path, "must be one of " + String.join(", ", allowed) + ", got '" + v + "'");
+            return allowed.get(0);
         }
 
         int integer(String path, int min, int max) {

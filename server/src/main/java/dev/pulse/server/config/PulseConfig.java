@@ -22,6 +22,7 @@ public record PulseConfig(
         int workerConcurrency,
         Duration workerPollInterval,
         Duration leaseDuration,
+        boolean notifyWakeUps,
         Duration shutdownGrace,
         int callbackConcurrency,
         int callbackMaxAttempts,

@@ -14,8 +14,24 @@ public final class WakeUp {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition signalled = lock.newCondition();
     private boolean pending;
+    private final Runnable alsoOnSignal;
+
+    public WakeUp() {
+        this(null);
+    }
+
+    /**
+     * A wake-up that also runs {@code alsoOnSignal} on every signal, e.g. to pass a "tasks were
+     * queued" signal on to this node's worker and, through NOTIFY, to the other nodes.
+     */
+    public WakeUp(Runnable alsoOnSignal) {
+        this.alsoOnSignal = alsoOnSignal;
+    }
 
     public void signal() {
+        if (alsoOnSignal != null) {
+            alsoOnSignal.run();
+        }
         lock.lock();
         try {
             pending = true;
