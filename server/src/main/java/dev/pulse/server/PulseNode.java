@@ -211,7 +211,8 @@ public final class PulseNode implements AutoCloseable {
         started(new CallbackDispatcher(database.jdbi(), http, signer,
                 new Backoff(Duration.ofSeconds(2), Duration.ofMinutes(30), random), clock, dispatcherWakeUp,
                 new CallbackDispatcher.Settings(config.callbackConcurrency(), config.callbackMaxAttempts(),
-                        config.workerPollInterval(), config.callbackTimeout()), metrics)).start();
+                        config.workerPollInterval(), config.callbackTimeout(), config.callbackPerDestination()), metrics))
+                .start();
         started(new Rescuer(database.jdbi(), json, outbox, clock, config.leaseDuration())).start();
         TaskCompleter completer = new TaskCompleter(database.jdbi(), json, outbox, random);
         BatchCompleter completions = new BatchCompleter(completer, BatchCompleter.Settings.DEFAULT, workerWakeUp::signal);

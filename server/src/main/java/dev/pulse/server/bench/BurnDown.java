@@ -124,7 +124,7 @@ final class BurnDown {
             exchange.sendResponseHeaders(204, -1);
             exchange.close();
         });
-        server.setExecutor(Executors.newFixedThreadPool(8));
+        server.setExecutor(Executors.newFixedThreadPool(32)); // not the bottleneck: up to the dispatcher's concurrency
         server.start();
         return server;
     }

@@ -25,6 +25,7 @@ public record PulseConfig(
         boolean notifyWakeUps,
         Duration shutdownGrace,
         int callbackConcurrency,
+        int callbackPerDestination,
         int callbackMaxAttempts,
         Duration callbackTimeout,
         Path agentsDir,

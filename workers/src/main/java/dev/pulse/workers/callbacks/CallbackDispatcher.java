@@ -25,13 +25,32 @@ import org.slf4j.MDC;
  * Sends outbox rows to their callback URLs, signed per Standard Webhooks. Any 2xx answer
  * delivers; anything else is retried with backoff until {@code maxAttempts}, then the delivery
  * is marked dead. Redirects are not followed: a callback URL must answer itself.
+ *
+ * <p>Deliveries are claimed in batches (as many as there are free senders), sent over kept-alive
+ * connections (a connection pool sized to the concurrency; HTTP/2 where a TLS server offers it),
+ * at most {@code perDestination} at a time to one host and port, and their outcomes are recorded
+ * in batches: one UPDATE every {@link #RECORD_EVERY} or {@link #RECORD_AT_MOST} outcomes. An
+ * outcome not yet recorded when the process dies leaves its delivery pending; it is sent again
+ * once its claim lease passes, under the same {@code webhook-id} (at least once, as before).
  */
 public final class CallbackDispatcher implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(CallbackDispatcher.class);
     private static final MediaType JSON = MediaType.get("application/json");
 
-    public record Settings(int concurrency, int maxAttempts, Duration pollInterval, Duration requestTimeout) {
+    static final Duration RECORD_EVERY = Duration.ofMillis(10);
+    static final int RECORD_AT_MOST = 200;
+
+    /** @param perDestination the most requests in flight to one host and port (at most {@code concurrency}) */
+    public record Settings(int concurrency, int maxAttempts, Duration pollInterval, Duration requestTimeout,
+                           int perDestination) {
+        public Settings {
+            perDestination = Math.max(1, Math.min(perDestination, concurrency));
+        }
+
+        public Settings(int concurrency, int maxAttempts, Duration pollInterval, Duration requestTimeout) {
+            this(concurrency, maxAttempts, pollInterval, requestTimeout, concurrency);
+        }
     }
 
     private final DeliveryStore store;
@@ -44,7 +63,13 @@ public final class CallbackDispatcher implements AutoCloseable {
     private final Semaphore slots;
     private final ExecutorService senders;
     private final Thread loop;
+    private final Thread recorder;
+    private final java.util.concurrent.BlockingQueue<DeliveryStore.Outcome> outcomes =
+            new java.util.concurrent.LinkedBlockingQueue<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Semaphore> destinations =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean running = true;
+    private volatile boolean recording = true;
 
     private final QueueMetrics metrics;
 
@@ -56,6 +81,9 @@ public final class CallbackDispatcher implements AutoCloseable {
                 .followRedirects(false)
                 .followSslRedirects(false)
                 .callTimeout(settings.requestTimeout())
+                // Keep one idle connection per sender alive (OkHttp keeps 5 by default), so
+                // deliveries reuse connections instead of opening one each.
+                .connectionPool(new okhttp3.ConnectionPool(settings.concurrency(), 5, TimeUnit.MINUTES))
                 .build();
         this.signer = signer;
         this.backoff = backoff;
@@ -65,9 +93,11 @@ public final class CallbackDispatcher implements AutoCloseable {
         this.slots = new Semaphore(settings.concurrency());
         this.senders = Executors.newFixedThreadPool(settings.concurrency(), r -> new Thread(r, "pulse-callback-sender"));
         this.loop = new Thread(this::run, "pulse-callback-dispatcher");
+        this.recorder = new Thread(this::record, "pulse-callback-recorder");
     }
 
     public void start() {
+        recorder.start();
         loop.start();
     }
 
@@ -79,8 +109,16 @@ public final class CallbackDispatcher implements AutoCloseable {
                 for (CallbackDelivery delivery : claimed) {
                     slots.acquire();
                     senders.execute(() -> {
+                        Semaphore destination = destination(delivery.url());
                         try {
-                            deliver(delivery);
+                            destination.acquire();
+                            try {
+                                deliver(delivery);
+                            } finally {
+                                destination.release();
+                            }
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt(); // stopping: the claim lease passes, another sender retries
                         } finally {
                             slots.release();
                             wakeUp.signal();
@@ -95,6 +133,59 @@ public final class CallbackDispatcher implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.warn("callback dispatcher could not claim deliveries; retrying in {}", settings.pollInterval(), e);
                 sleepQuietly(settings.pollInterval());
+            }
+        }
+    }
+
+    /** The limit of requests in flight to the URL's host and port. */
+    private Semaphore destination(String url) {
+        okhttp3.HttpUrl parsed = okhttp3.HttpUrl.parse(url);
+        String key = parsed == null ? url : parsed.scheme() + "://" + parsed.host() + ":" + parsed.port();
+        return destinations.computeIfAbsent(key, k -> new Semaphore(settings.perDestination()));
+    }
+
+    /** Records delivery outcomes in batches until closed, then whatever is left. */
+    private void record() {
+        List<DeliveryStore.Outcome> batch = new java.util.ArrayList<>();
+        while (recording || !outcomes.isEmpty()) {
+            try {
+                DeliveryStore.Outcome first = outcomes.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                long deadline = System.nanoTime() + RECORD_EVERY.toNanos();
+                while (batch.size() < RECORD_AT_MOST && recording) {
+                    long left = deadline - System.nanoTime();
+                    DeliveryStore.Outcome next = left <= 0 ? null : outcomes.poll(left, TimeUnit.NANOSECONDS);
+                    if (next == null) {
+                        break;
+                    }
+                    batch.add(next);
+                    outcomes.drainTo(batch, RECORD_AT_MOST - batch.size());
+                }
+            } catch (InterruptedException e) {
+                recording = false;
+            }
+            outcomes.drainTo(batch, recording ? 0 : Integer.MAX_VALUE);
+            flush(batch);
+            batch.clear();
+        }
+    }
+
+    private void flush(List<DeliveryStore.Outcome> batch) {
+        for (int attempt = 1; !batch.isEmpty(); attempt++) {
+            try {
+                store.recordAll(batch, settings.maxAttempts());
+                return;
+            } catch (RuntimeException e) {
+                if (attempt >= 5 || !recording && attempt >= 2) {
+                    // The deliveries stay pending and are sent again once their claim lease passes.
+                    log.warn("could not record {} callback outcome(s); they will be sent again: {}", batch.size(),
+                            e.getMessage());
+                    return;
+                }
+                sleepQuietly(Duration.ofMillis(100L * attempt));
             }
         }
     }
@@ -118,7 +209,7 @@ public final class CallbackDispatcher implements AutoCloseable {
                     .build();
             try (Response response = http.newCall(request).execute()) {
                 if (response.isSuccessful()) {
-                    store.delivered(delivery.id(), response.code());
+                    outcomes.add(new DeliveryStore.Outcome(delivery.id(), true, response.code(), null, 0));
                     metrics.callback("delivered");
                     log.debug("callback delivered to {} (HTTP {})", delivery.url(), response.code());
                 } else {
@@ -135,7 +226,7 @@ public final class CallbackDispatcher implements AutoCloseable {
     private void failed(CallbackDelivery delivery, Integer status, String error) {
         Duration retryIn = backoff.delayAfter(delivery.attempts());
         boolean dead = delivery.attempts() >= settings.maxAttempts();
-        store.failed(delivery.id(), status, error, settings.maxAttempts(), retryIn);
+        outcomes.add(new DeliveryStore.Outcome(delivery.id(), false, status, error, retryIn.toMillis() / 1000.0));
         metrics.callback(dead ? "dead" : "retrying");
         if (dead) {
             log.warn("callback to {} failed {} times and is now dead: {}", delivery.url(), delivery.attempts(), error);
@@ -161,6 +252,13 @@ public final class CallbackDispatcher implements AutoCloseable {
         senders.shutdown();
         if (!senders.awaitTermination(settings.requestTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS)) {
             senders.shutdownNow();
+        }
+        // Every sender has stopped: record the outcomes still queued, then stop the recorder.
+        recording = false;
+        recorder.join(30_000);
+        if (recorder.isAlive()) {
+            recorder.interrupt();
+            recorder.join(5_000);
         }
     }
 }

@@ -42,6 +42,29 @@ final class DeliveryStore {
              WHERE id = :id AND state = 'pending'
             """;
 
+    /**
+     * Many delivery outcomes in one statement: delivered, or failed (pending again after its
+     * backoff, or dead after its last attempt). Only rows still pending change.
+     */
+    private static final String RECORD_MANY = """
+            UPDATE callback_deliveries c
+               SET state = CASE WHEN d.delivered THEN 'delivered'
+                                WHEN c.attempts >= :max_attempts THEN 'dead' ELSE 'pending' END,
+                   delivered_at = CASE WHEN d.delivered THEN now() ELSE c.delivered_at END,
+                   next_attempt_at = CASE WHEN d.delivered THEN c.next_attempt_at
+                                          ELSE now() + make_interval(secs => d.retry_seconds) END,
+                   last_status = d.status,
+                   last_error = d.error
+              FROM unnest(CAST(:ids AS uuid[]), CAST(:delivered AS boolean[]), CAST(:statuses AS integer[]),
+                          CAST(:errors AS text[]), CAST(:retry_seconds AS float8[]))
+                   AS d (id, delivered, status, error, retry_seconds)
+             WHERE c.id = d.id AND c.state = 'pending'
+            """;
+
+    /** How one delivery attempt ended, to be recorded with others by {@link #recordAll}. */
+    record Outcome(UUID id, boolean delivered, Integer status, String error, double retrySeconds) {
+    }
+
     private final Jdbi jdbi;
 
     DeliveryStore(Jdbi jdbi) {
@@ -56,6 +79,21 @@ final class DeliveryStore {
                         rs.getObject("id", UUID.class), rs.getObject("task_id", UUID.class),
                         rs.getString("url"), rs.getString("body"), rs.getInt("attempts")))
                 .list());
+    }
+
+    /** Records many outcomes in one statement (and one commit). */
+    void recordAll(java.util.List<Outcome> outcomes, int maxAttempts) {
+        if (outcomes.isEmpty()) {
+            return;
+        }
+        jdbi.useHandle(h -> h.createUpdate(RECORD_MANY)
+                .bind("ids", outcomes.stream().map(Outcome::id).toArray(UUID[]::new))
+                .bind("delivered", outcomes.stream().map(Outcome::delivered).toArray(Boolean[]::new))
+                .bind("statuses", outcomes.stream().map(Outcome::status).toArray(Integer[]::new))
+                .bind("errors", outcomes.stream().map(Outcome::error).toArray(String[]::new))
+                .bind("retry_seconds", outcomes.stream().map(Outcome::retrySeconds).toArray(Double[]::new))
+                .bind("max_attempts", maxAttempts)
+                .execute());
     }
 
     void delivered(UUID id, int status) {

@@ -55,12 +55,86 @@ class CallbackDispatcherTest {
     }
 
     private void startDispatcher(int maxAttempts, EgressPolicy egress) {
+        startDispatcher(egress, new CallbackDispatcher.Settings(2, maxAttempts, Duration.ofMillis(100), Duration.ofSeconds(5)));
+    }
+
+    private void startDispatcher(EgressPolicy egress, CallbackDispatcher.Settings settings) {
         dispatcher = new CallbackDispatcher(kit.database.jdbi(), PolicyEnforcement.apply(new OkHttpClient(), egress),
                 new WebhookSigner(secret),
                 new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3)), Clock.systemUTC(),
-                kit.dispatcherWakeUp, new CallbackDispatcher.Settings(2, maxAttempts, Duration.ofMillis(100),
-                Duration.ofSeconds(5)), dev.pulse.workers.metrics.QueueMetrics.discarded());
+                kit.dispatcherWakeUp, settings, dev.pulse.workers.metrics.QueueMetrics.discarded());
         dispatcher.start();
+    }
+
+    private void finishTasksWithCallbacks(int n) {
+        for (int i = 0; i < n; i++) {
+            kit.insert(kit.withCallback("echo", receiver.url("/hooks/pulse"), 1));
+        }
+        List<ClaimedTask> claimed = kit.claimer("node-a").claim(n);
+        assertThat(claimed).hasSize(n);
+        kit.completer.recordAll(claimed.stream()
+                .map(c -> kit.completer.succeeded(c, kit.jsonOf("{\"ok\": true}"), null)).toList());
+    }
+
+    @Test
+    void manyDeliveriesAreSentOnceEachAndRecordedInBatches() throws Exception {
+        finishTasksWithCallbacks(60);
+        startDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
+                new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), Duration.ofSeconds(5)));
+
+        awaitDeliveries("delivered", 60);
+        assertThat(receiver.count()).isEqualTo(60);
+        assertThat(kit.count("SELECT count(DISTINCT task_id) FROM callback_deliveries WHERE state = 'delivered'"
+                + " AND attempts = 1 AND last_status = 200 AND delivered_at IS NOT NULL")).isEqualTo(60);
+    }
+
+    @Test
+    void closingTheDispatcherRecordsEveryOutcomeAlreadyReceived() throws Exception {
+        finishTasksWithCallbacks(30);
+        startDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
+                new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), Duration.ofSeconds(5)));
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (receiver.count() < 30 && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertThat(receiver.count()).isEqualTo(30);
+
+        dispatcher.close();
+        dispatcher = null;
+
+        // No waiting after close: every outcome the senders had was recorded before it returned.
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE state = 'delivered'")).isEqualTo(30);
+    }
+
+    @Test
+    void noMoreThanPerDestinationRequestsAreInFlightToOneReceiver() throws Exception {
+        AtomicInteger inFlight = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        receiver.respondWith(() -> {
+            most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            try {
+                Thread.sleep(30);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            inFlight.decrementAndGet();
+            return 204;
+        });
+        finishTasksWithCallbacks(16);
+        startDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
+                new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), Duration.ofSeconds(5), 2));
+
+        awaitDeliveries("delivered", 16);
+        assertThat(most.get()).isBetween(1, 2);
+    }
+
+    private void awaitDeliveries(String state, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline
+                && kit.count("SELECT count(*) FROM callback_deliveries WHERE state = '" + state + "'") < n) {
+            Thread.sleep(20);
+        }
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE state = '" + state + "'")).isEqualTo(n);
     }
 
     private Task finishTaskWithCallback() {
