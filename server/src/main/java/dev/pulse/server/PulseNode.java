@@ -57,6 +57,7 @@ import dev.pulse.workers.schedules.ScheduleStore;
 import dev.pulse.workers.settings.SettingsStore;
 import dev.pulse.workers.tasks.TaskIds;
 import dev.pulse.workers.tasks.TaskJson;
+import dev.pulse.workers.tasks.Retention;
 import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.timing.Backoff;
 import dev.pulse.workers.timing.DatabaseWakeUps;
@@ -214,6 +215,9 @@ public final class PulseNode implements AutoCloseable {
                         config.workerPollInterval(), config.callbackTimeout(), config.callbackPerDestination()), metrics))
                 .start();
         started(new Rescuer(database.jdbi(), json, outbox, clock, config.leaseDuration())).start();
+        if (!config.retention().isZero()) {
+            started(new Retention(database.jdbi(), config.retention(), Duration.ofMinutes(1))).start();
+        }
         TaskCompleter completer = new TaskCompleter(database.jdbi(), json, outbox, random);
         BatchCompleter completions = new BatchCompleter(completer, BatchCompleter.Settings.DEFAULT, workerWakeUp::signal);
         started(new Worker(

@@ -5,10 +5,10 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses the short durations agent files use: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}. */
+/** Parses the short durations agent files use: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 7d}. */
 public final class Durations {
 
-    private static final Pattern SHORT = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
+    private static final Pattern SHORT = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
 
     private Durations() {
     }
@@ -23,7 +23,8 @@ public final class Durations {
             case "ms" -> Duration.ofMillis(n);
             case "s" -> Duration.ofSeconds(n);
             case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofHours(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
         });
     }
 }

@@ -24,6 +24,7 @@ public record PulseConfig(
         Duration leaseDuration,
         boolean notifyWakeUps,
         Duration shutdownGrace,
+        Duration retention,
         int callbackConcurrency,
         int callbackPerDestination,
         int callbackMaxAttempts,
