@@ -41,6 +41,6 @@ public final class TaskJson {
     }
 
     private static String iso(Instant instant) {
-        return instant == null ? null : instant.toString();
+        return dev.pulse.workers.db.Columns.iso(instant);
     }
 }

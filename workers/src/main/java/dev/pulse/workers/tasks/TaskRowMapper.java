@@ -19,32 +19,71 @@ public final class TaskRowMapper implements RowMapper<Task> {
         this.json = json;
     }
 
+    private static final String[] COLUMNS = {"id", "agent", "state", "priority", "input", "metadata", "callback_url",
+            "result", "error", "attempts", "max_attempts", "timeout_seconds", "run_at", "created_at", "started_at",
+            "finished_at", "updated_at", "cancel_requested_at", "idempotency_key", "retry_base_ms", "retry_max_ms",
+            "schedule_name", "fire_time"};
+
     @Override
     public Task map(ResultSet rs, StatementContext ctx) throws SQLException {
+        return map(rs, indexes(rs));
+    }
+
+    /**
+     * Looks the columns up once per result set: a look-up by name lower-cases the name and hashes
+     * it, 23 times a row, which showed in the profile of a 1,000-task batch.
+     */
+    @Override
+    public RowMapper<Task> specialize(ResultSet rs, StatementContext ctx) throws SQLException {
+        int[] at = indexes(rs);
+        return (r, c) -> map(r, at);
+    }
+
+    private static int[] indexes(ResultSet rs) throws SQLException {
+        int[] at = new int[COLUMNS.length];
+        for (int i = 0; i < COLUMNS.length; i++) {
+            at[i] = rs.findColumn(COLUMNS[i]);
+        }
+        return at;
+    }
+
+    private Task map(ResultSet rs, int[] at) throws SQLException {
         return new Task(
-                rs.getObject("id", UUID.class),
-                rs.getString("agent"),
-                TaskState.valueOf(rs.getString("state").toUpperCase(java.util.Locale.ROOT)),
-                rs.getInt("priority"),
-                jsonb(rs, "input"),
-                jsonb(rs, "metadata"),
-                rs.getString("callback_url"),
-                jsonb(rs, "result"),
-                jsonb(rs, "error"),
-                rs.getInt("attempts"),
-                rs.getInt("max_attempts"),
-                rs.getInt("timeout_seconds"),
-                Columns.instant(rs, "run_at"),
-                Columns.instant(rs, "created_at"),
-                Columns.instant(rs, "started_at"),
-                Columns.instant(rs, "finished_at"),
-                Columns.instant(rs, "updated_at"),
-                Columns.instant(rs, "cancel_requested_at"),
-                rs.getString("idempotency_key"),
-                rs.getLong("retry_base_ms"),
-                rs.getLong("retry_max_ms"),
-                rs.getString("schedule_name"),
-                Columns.instant(rs, "fire_time"));
+                rs.getObject(at[0], UUID.class),
+                rs.getString(at[1]),
+                TaskState.valueOf(rs.getString(at[2]).toUpperCase(java.util.Locale.ROOT)),
+                rs.getInt(at[3]),
+                jsonb(rs, at[4], "input"),
+                jsonb(rs, at[5], "metadata"),
+                rs.getString(at[6]),
+                jsonb(rs, at[7], "result"),
+                jsonb(rs, at[8], "error"),
+                rs.getInt(at[9]),
+                rs.getInt(at[10]),
+                rs.getInt(at[11]),
+                Columns.instant(rs, at[12]),
+                Columns.instant(rs, at[13]),
+                Columns.instant(rs, at[14]),
+                Columns.instant(rs, at[15]),
+                Columns.instant(rs, at[16]),
+                Columns.instant(rs, at[17]),
+                rs.getString(at[18]),
+                rs.getLong(at[19]),
+                rs.getLong(at[20]),
+                rs.getString(at[21]),
+                Columns.instant(rs, at[22]));
+    }
+
+    private JsonNode jsonb(ResultSet rs, int index, String column) throws SQLException {
+        String text = rs.getString(index);
+        if (text == null) {
+            return null;
+        }
+        try {
+            return json.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new SQLException("column " + column + " holds invalid JSON", e);
+        }
     }
 
     JsonNode jsonb(ResultSet rs, String column) throws SQLException {
