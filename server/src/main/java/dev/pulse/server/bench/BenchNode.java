@@ -62,10 +62,15 @@ final class BenchNode implements AutoCloseable {
     private org.jdbi.v3.core.Handle handle;
 
     synchronized long count(String sql) {
+        return handle().createQuery(sql).mapTo(Long.class).one();
+    }
+
+    /** The benchmark's own connection, opened once. */
+    synchronized org.jdbi.v3.core.Handle handle() {
         if (handle == null) {
             handle = jdbi.open();
         }
-        return handle.createQuery(sql).mapTo(Long.class).one();
+        return handle;
     }
 
     /** The largest resident set size of this process so far (VmHWM), in MiB, or -1 where /proc is missing. */
