@@ -27,21 +27,6 @@ final class DeliveryStore {
             RETURNING d.id, d.task_id, d.url, d.body, d.attempts
             """;
 
-    private static final String DELIVERED = """
-            UPDATE callback_deliveries
-               SET state = 'delivered', delivered_at = now(), last_status = :status, last_error = NULL
-             WHERE id = :id AND state = 'pending'
-            """;
-
-    private static final String FAILED = """
-            UPDATE callback_deliveries
-               SET state = CASE WHEN attempts >= :max_attempts THEN 'dead' ELSE 'pending' END,
-                   next_attempt_at = now() + make_interval(secs => :retry_seconds),
-                   last_status = :status,
-                   last_error = :error
-             WHERE id = :id AND state = 'pending'
-            """;
-
     /**
      * Many delivery outcomes in one statement: delivered, or failed (pending again after its
      * backoff, or dead after its last attempt). Only rows still pending change.
@@ -93,20 +78,6 @@ final class DeliveryStore {
                 .bind("errors", outcomes.stream().map(Outcome::error).toArray(String[]::new))
                 .bind("retry_seconds", outcomes.stream().map(Outcome::retrySeconds).toArray(Double[]::new))
                 .bind("max_attempts", maxAttempts)
-                .execute());
-    }
-
-    void delivered(UUID id, int status) {
-        jdbi.useHandle(h -> h.createUpdate(DELIVERED).bind("id", id).bind("status", status).execute());
-    }
-
-    void failed(UUID id, Integer status, String error, int maxAttempts, Duration retryIn) {
-        jdbi.useHandle(h -> h.createUpdate(FAILED)
-                .bind("id", id)
-                .bind("status", status)
-                .bind("error", error)
-                .bind("max_attempts", maxAttempts)
-                .bind("retry_seconds", retryIn.toMillis() / 1000.0)
                 .execute());
     }
 }

@@ -99,8 +99,7 @@ public final class DatabaseWakeUps implements AutoCloseable {
         notifyPending.set(false);
         lastNotify.set(System.nanoTime());
         try {
-            jdbi.useHandle(h -> h.createQuery("SELECT pg_notify(:channel, '')").bind("channel", CHANNEL)
-                    .mapTo(String.class).findOne());
+            jdbi.useHandle(h -> h.execute("NOTIFY " + CHANNEL));
         } catch (RuntimeException e) {
             // Only a hint: the other nodes find the tasks on their next poll.
             log.debug("could not send a wake-up notification: {}", e.getMessage());
