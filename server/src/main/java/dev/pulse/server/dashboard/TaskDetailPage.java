@@ -1,5 +1,6 @@
 package dev.pulse.server.dashboard;
 
+import dev.pulse.server.callbacks.CallbackDeliveries;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.keys.Scope;

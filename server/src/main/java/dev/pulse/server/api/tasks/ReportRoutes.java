@@ -1,6 +1,7 @@
 package dev.pulse.server.api.tasks;
 
 import dev.pulse.server.api.JsonResponses;
+import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.keys.Scope;
@@ -43,7 +44,7 @@ public final class ReportRoutes {
 
     private void complete(Context ctx) {
         String raw = ctx.pathParam("id");
-        UUID id = TaskRoutes.parseUuid(raw).orElseThrow(() -> new ProblemException(Problem.notFound(
+        UUID id = PathIds.parse(raw).orElseThrow(() -> new ProblemException(Problem.notFound(
                 "no task with id '" + raw + "': use the task id from the Pulse-Task-Id header you were sent")));
         ReportParser.Report report = parser.parse(ctx.body());
         Task task = store.find(id).orElseThrow(() -> new ProblemException(Problem.notFound("no task with id " + id)));

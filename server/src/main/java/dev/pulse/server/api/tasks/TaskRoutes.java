@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.JsonResponses;
+import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.keys.ApiKeyAuth;
@@ -80,7 +81,7 @@ public final class TaskRoutes {
         UUID cursor = null;
         String cursorParam = ctx.queryParam("cursor");
         if (cursorParam != null) {
-            cursor = parseUuid(cursorParam).orElseThrow(() -> new ProblemException(Problem.invalid(400, "cursor",
+            cursor = PathIds.parse(cursorParam).orElseThrow(() -> new ProblemException(Problem.invalid(400, "cursor",
                     "not a cursor from a previous page's next_cursor")));
         }
         int limit = DEFAULT_PAGE;
@@ -182,7 +183,7 @@ public final class TaskRoutes {
 
     private static UUID taskId(Context ctx) {
         String raw = ctx.pathParam("id");
-        return parseUuid(raw).orElseThrow(() -> new ProblemException(Problem.notFound(
+        return PathIds.parse(raw).orElseThrow(() -> new ProblemException(Problem.notFound(
                 "no task with id '" + raw + "': task ids are UUIDs as returned by POST /v1/tasks")));
     }
 
@@ -190,12 +191,4 @@ public final class TaskRoutes {
         return new ProblemException(Problem.notFound("no task with id " + ctx.pathParam("id")));
     }
 
-    static java.util.Optional<UUID> parseUuid(String raw) {
-        try {
-            UUID id = UUID.fromString(raw);
-            return id.toString().equalsIgnoreCase(raw) ? java.util.Optional.of(id) : java.util.Optional.empty();
-        } catch (IllegalArgumentException e) {
-            return java.util.Optional.empty();
-        }
-    }
 }

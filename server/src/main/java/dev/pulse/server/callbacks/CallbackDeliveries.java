@@ -1,4 +1,4 @@
-package dev.pulse.server.dashboard;
+package dev.pulse.server.callbacks;
 
 import dev.pulse.workers.db.Columns;
 import java.sql.ResultSet;
@@ -10,11 +10,11 @@ import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * The callback outbox as operators see it: a task's deliveries, the failing and dead ones, and
+ * The callback outbox as operators see it, in the API and the dashboard: a task's deliveries, the failing and dead ones, and
  * redelivery (the delivery goes back to pending, due now, with a fresh round of attempts; its
  * webhook-id and body stay the same, so receivers can still de-duplicate it).
  */
-final class CallbackDeliveries {
+public final class CallbackDeliveries {
 
     private static final String COLUMNS = """
             id, task_id, event_type, url, state, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at
@@ -44,30 +44,30 @@ final class CallbackDeliveries {
             RETURNING task_id
             """;
 
-    record Delivery(UUID id, UUID taskId, String eventType, String url, String state, int attempts,
+    public record Delivery(UUID id, UUID taskId, String eventType, String url, String state, int attempts,
                     Instant nextAttemptAt, Integer lastStatus, String lastError, Instant createdAt, Instant deliveredAt) {
     }
 
     private final Jdbi jdbi;
 
-    CallbackDeliveries(Jdbi jdbi) {
+    public CallbackDeliveries(Jdbi jdbi) {
         this.jdbi = jdbi;
     }
 
-    List<Delivery> forTask(UUID taskId) {
+    public List<Delivery> forTask(UUID taskId) {
         return jdbi.withHandle(h -> h.createQuery(FOR_TASK).bind("task_id", taskId).map((rs, ctx) -> map(rs)).list());
     }
 
-    List<Delivery> failing(int limit) {
+    public List<Delivery> failing(int limit) {
         return jdbi.withHandle(h -> h.createQuery(FAILING).bind("limit", limit).map((rs, ctx) -> map(rs)).list());
     }
 
-    List<Delivery> dead(int limit) {
+    public List<Delivery> dead(int limit) {
         return jdbi.withHandle(h -> h.createQuery(DEAD).bind("limit", limit).map((rs, ctx) -> map(rs)).list());
     }
 
     /** The delivery's task, if the delivery exists. */
-    Optional<UUID> redeliver(UUID id) {
+    public Optional<UUID> redeliver(UUID id) {
         return jdbi.withHandle(h -> h.createQuery(REDELIVER).bind("id", id).mapTo(UUID.class).findOne());
     }
 

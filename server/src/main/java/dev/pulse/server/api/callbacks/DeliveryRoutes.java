@@ -1,0 +1,90 @@
+package dev.pulse.server.api.callbacks;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.server.api.JsonResponses;
+import dev.pulse.server.api.PathIds;
+import dev.pulse.server.api.Problem;
+import dev.pulse.server.api.ProblemException;
+import dev.pulse.server.callbacks.CallbackDeliveries;
+import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.tasks.TaskStore;
+import dev.pulse.workers.timing.WakeUp;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * A task's callback deliveries ({@code GET /v1/tasks/{id}/deliveries}) and redelivery of one
+ * ({@code POST /v1/deliveries/{id}/redeliver}): back to pending, due now, with a fresh round of
+ * attempts and the same webhook-id and body, so receivers can still de-duplicate it.
+ */
+public final class DeliveryRoutes {
+
+    private final CallbackDeliveries deliveries;
+    private final TaskStore tasks;
+    private final JsonResponses responses;
+    private final WakeUp dispatcherWakeUp;
+
+    public DeliveryRoutes(CallbackDeliveries deliveries, TaskStore tasks, JsonResponses responses, WakeUp dispatcherWakeUp) {
+        this.deliveries = deliveries;
+        this.tasks = tasks;
+        this.responses = responses;
+        this.dispatcherWakeUp = dispatcherWakeUp;
+    }
+
+    public void register(RoutesConfig routes) {
+        routes.get("/v1/tasks/{id}/deliveries", this::list, Scope.TASKS_READ);
+        routes.post("/v1/deliveries/{id}/redeliver", this::redeliver, Scope.TASKS_WRITE);
+    }
+
+    private void list(Context ctx) {
+        UUID taskId = uuid(ctx, "no task with id '%s': task ids are UUIDs as returned by POST /v1/tasks");
+        tasks.find(taskId).orElseThrow(() -> new ProblemException(Problem.notFound("no task with id " + taskId)));
+        ObjectNode body = responses.mapper().createObjectNode();
+        ArrayNode items = body.putArray("items");
+        deliveries.forTask(taskId).forEach(d -> items.add(json(d)));
+        responses.send(ctx, 200, body);
+    }
+
+    private void redeliver(Context ctx) {
+        UUID id = uuid(ctx, "no delivery with id '%s': delivery ids are listed by GET /v1/tasks/{id}/deliveries");
+        Optional<UUID> taskId = deliveries.redeliver(id);
+        if (taskId.isEmpty()) {
+            throw new ProblemException(Problem.notFound("no delivery with id " + id
+                    + "; GET /v1/tasks/{id}/deliveries lists a task's deliveries"));
+        }
+        dispatcherWakeUp.signal();
+        CallbackDeliveries.Delivery delivery = deliveries.forTask(taskId.get()).stream()
+                .filter(d -> d.id().equals(id)).findFirst().orElseThrow();
+        responses.send(ctx, 200, json(delivery));
+    }
+
+    private ObjectNode json(CallbackDeliveries.Delivery d) {
+        ObjectNode node = responses.mapper().createObjectNode();
+        node.put("id", d.id().toString());
+        node.put("task_id", d.taskId().toString());
+        node.put("event_type", d.eventType());
+        node.put("url", d.url());
+        node.put("state", d.state());
+        node.put("attempts", d.attempts());
+        node.put("next_attempt_at", text(d.nextAttemptAt()));
+        node.put("last_status", d.lastStatus());
+        node.put("last_error", d.lastError());
+        node.put("created_at", text(d.createdAt()));
+        node.put("delivered_at", text(d.deliveredAt()));
+        node.put("redeliver", "/v1/deliveries/" + d.id() + "/redeliver");
+        return node;
+    }
+
+    private static String text(Instant instant) {
+        return instant == null ? null : instant.toString();
+    }
+
+    private static UUID uuid(Context ctx, String notFound) {
+        String raw = ctx.pathParam("id");
+        return PathIds.parse(raw).orElseThrow(() -> new ProblemException(Problem.notFound(String.format(notFound, raw))));
+    }
+}
