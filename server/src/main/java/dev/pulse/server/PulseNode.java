@@ -189,7 +189,7 @@ public final class PulseNode implements AutoCloseable {
         if (config.runs(Role.API)) {
             TaskRequestParser taskParser = new TaskRequestParser(json, agents, config.egress());
             routes.add(new TaskRoutes(tasks, taskParser, taskJson, responses, queuedWakeUp)::register);
-            routes.add(new TaskBatchRoutes(tasks, taskParser, taskJson, responses, queuedWakeUp)::register);
+            routes.add(new TaskBatchRoutes(tasks, taskParser, responses, queuedWakeUp)::register);
             routes.add(new DeliveryRoutes(new CallbackDeliveries(database.jdbi()), tasks, responses, dispatcherWakeUp)::register);
             routes.add(new ReportRoutes(tasks, new TaskCompleter(database.jdbi(), json, outbox, random), taskJson, responses)::register);
             routes.add(new ScheduleRoutes(schedules, firer, scheduleParser, taskJson, responses, clock, schedulesChanged)::register);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.TestNode;
 import java.net.http.HttpResponse;
+import java.time.Instant;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,15 +45,18 @@ class BatchApiTest {
         JsonNode items = body.path("items");
         assertThat(items).extracting(i -> i.path("status").asText())
                 .containsExactly("created", "created", "invalid", "duplicate", "created");
-        assertThat(items.get(3).path("task").path("id")).isEqualTo(items.get(0).path("task").path("id"));
+        assertThat(items.get(3).path("id")).isEqualTo(items.get(0).path("id"));
         assertThat(items.get(2).path("errors")).extracting(e -> e.path("field").asText()).contains("agent", "priority");
-        assertThat(items.get(1).path("task").path("state").asText()).isEqualTo("scheduled");
-        assertThat(items.get(1).path("task").path("priority").asInt()).isEqualTo(3);
+        assertThat(items.get(1).path("state").asText()).isEqualTo("scheduled");
+        assertThat(items.get(1).path("links").path("self").asText()).isEqualTo("/v1/tasks/" + items.get(1).path("id").asText());
+        JsonNode delayed = json.readTree(pulse.get(items.get(1).path("links").path("self").asText()).body());
+        assertThat(delayed.path("priority").asInt()).isEqualTo(3);
+        assertThat(Instant.parse(items.get(1).path("run_at").asText())).isEqualTo(Instant.parse(delayed.path("run_at").asText()));
 
         JsonNode again = json.readTree(pulse.post("/v1/tasks/batch",
                 "{\"tasks\": [{\"agent\": \"sleep\", \"input\": {\"ms\": 1}, \"idempotency_key\": \"batch-b\"}]}").body());
         assertThat(again.path("items").get(0).path("status").asText()).isEqualTo("duplicate");
-        assertThat(again.path("items").get(0).path("task").path("id")).isEqualTo(items.get(4).path("task").path("id"));
+        assertThat(again.path("items").get(0).path("id")).isEqualTo(items.get(4).path("id"));
 
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (pulse.count("SELECT count(*) FROM tasks WHERE state = 'succeeded'") < 3 && System.nanoTime() < deadline) {

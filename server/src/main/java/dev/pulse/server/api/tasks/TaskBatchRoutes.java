@@ -12,7 +12,6 @@ import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.server.keys.Scope;
 import dev.pulse.workers.tasks.Enqueued;
 import dev.pulse.workers.tasks.NewTask;
-import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.timing.WakeUp;
 import io.javalin.config.RoutesConfig;
@@ -27,15 +26,12 @@ public final class TaskBatchRoutes {
 
     private final TaskStore store;
     private final TaskRequestParser parser;
-    private final TaskJson taskJson;
     private final JsonResponses responses;
     private final WakeUp workerWakeUp;
 
-    public TaskBatchRoutes(TaskStore store, TaskRequestParser parser, TaskJson taskJson, JsonResponses responses,
-                           WakeUp workerWakeUp) {
+    public TaskBatchRoutes(TaskStore store, TaskRequestParser parser, JsonResponses responses, WakeUp workerWakeUp) {
         this.store = store;
         this.parser = parser;
-        this.taskJson = taskJson;
         this.responses = responses;
         this.workerWakeUp = workerWakeUp;
     }
@@ -70,9 +66,15 @@ public final class TaskBatchRoutes {
         for (int k = 0; k < enqueued.size(); k++) {
             Enqueued e = enqueued.get(k);
             created += e.created() ? 1 : 0;
+            // The task's id, state and due time, not the whole task: a batch's answer stays small
+            // (the input echoed back a thousand times was most of the cost of a batch).
+            String self = "/v1/tasks/" + e.task().id();
             ObjectNode item = responses.mapper().createObjectNode().put("index", validIndex.get(k))
-                    .put("status", e.created() ? "created" : "duplicate");
-            item.set("task", TaskRoutes.withLinks(taskJson, e.task()));
+                    .put("status", e.created() ? "created" : "duplicate")
+                    .put("id", e.task().id().toString())
+                    .put("state", e.task().state().wire())
+                    .put("run_at", e.task().runAt().toString());
+            item.putObject("links").put("self", self);
             results[validIndex.get(k)] = item;
         }
         if (created > 0) {
