@@ -53,7 +53,7 @@ public final class Dashboard {
         new Assets().register(routes);
         new LoginPage(parts.keys(), sessions, templates, parts.random()).register(routes);
         new OverviewPage(overview, templates, this::queueLagSeconds, parts.lease(), clock).register(routes);
-        new TasksPage(new TaskSearch(parts.jdbi(), parts.json()), parts.tasks(), templates, parts.workerWakeUp(), clock)
+        new TasksPage(parts.tasks(), templates, parts.workerWakeUp(), clock)
                 .register(routes);
         new TaskDetailPage(parts.tasks(), deliveries, templates, parts.json(), parts.workerWakeUp(), clock).register(routes);
         new SchedulesPage(parts.schedules(), parts.firer(), parts.schedulesChanged(), templates, clock).register(routes);

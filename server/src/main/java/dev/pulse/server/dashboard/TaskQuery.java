@@ -1,5 +1,6 @@
 package dev.pulse.server.dashboard;
 
+import dev.pulse.workers.tasks.TaskFilter;
 import dev.pulse.workers.tasks.TaskState;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +11,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
@@ -71,10 +71,6 @@ record TaskQuery(TaskState state, String agent, String schedule, Instant from, I
         return s == null || s.isBlank() ? null : s.trim();
     }
 
-    TaskQuery withBefore(UUID cursor) {
-        return new TaskQuery(state, agent, schedule, from, to, text, cursor, problems);
-    }
-
     /** The filter (without the cursor) as form fields, for hidden inputs and links. */
     Map<String, String> fields() {
         Map<String, String> fields = new LinkedHashMap<>();
@@ -102,8 +98,8 @@ record TaskQuery(TaskState state, String agent, String schedule, Instant from, I
         return state == null && agent == null && schedule == null && from == null && to == null && text == null;
     }
 
-    /** Lower case, for the case-insensitive text match. */
-    String textLower() {
-        return text == null ? null : text.toLowerCase(Locale.ROOT);
+    /** This filter for the task store: one page from the cursor, or {@code limit} ids of the whole filtered set. */
+    TaskFilter filter(UUID before, int limit) {
+        return new TaskFilter(state, agent, schedule, from, to, text, before, limit);
     }
 }

@@ -1,6 +1,7 @@
 package dev.pulse.server.dashboard;
 
 import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.tasks.TaskPage;
 import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.tasks.TaskStore;
 import io.javalin.config.RoutesConfig;
@@ -16,21 +17,23 @@ import java.util.UUID;
 
 /**
  * {@code /dashboard/tasks}: the filtered task list with keyset pages, and bulk retry or cancel of
- * the filtered set (at most {@link TaskSearch#BULK_LIMIT} tasks at a time) after a confirmation
+ * the filtered set (at most {@link #BULK_LIMIT} tasks at a time) after a confirmation
  * page that says how many tasks it will touch.
  */
 final class TasksPage {
 
     static final String PATH = Dashboard.ROOT + "/tasks";
 
-    private final TaskSearch search;
+    static final int BULK_LIMIT = 1000;
+    private static final List<TaskState> RETRYABLE = List.of(TaskState.FAILED, TaskState.CANCELLED);
+    private static final List<TaskState> CANCELLABLE = List.of(TaskState.SCHEDULED, TaskState.QUEUED, TaskState.RUNNING);
+
     private final TaskStore tasks;
     private final Templates templates;
     private final Runnable workerWakeUp;
     private final Clock clock;
 
-    TasksPage(TaskSearch search, TaskStore tasks, Templates templates, Runnable workerWakeUp, Clock clock) {
-        this.search = search;
+    TasksPage(TaskStore tasks, Templates templates, Runnable workerWakeUp, Clock clock) {
         this.tasks = tasks;
         this.templates = templates;
         this.workerWakeUp = workerWakeUp;
@@ -44,14 +47,14 @@ final class TasksPage {
 
     private void list(Context ctx) {
         TaskQuery query = TaskQuery.from(ctx::queryParam);
-        TaskSearch.Page page = search.page(query);
+        TaskPage page = tasks.list(query.filter(query.before(), TaskQuery.PAGE));
         Instant now = clock.instant();
         Map<String, Object> model = new HashMap<>();
         model.put("nav", "tasks");
         model.put("filter", query.fields());
         model.put("states", Arrays.stream(TaskState.values()).map(TaskState::wire).toList());
         model.put("problems", query.problems());
-        model.put("tasks", page.tasks().stream().map(t -> TaskViews.row(t, now)).toList());
+        model.put("tasks", page.items().stream().map(t -> TaskViews.row(t, now)).toList());
         String qs = query.queryString();
         model.put("filterQuery", qs);
         if (page.nextCursor() != null) {
@@ -78,17 +81,17 @@ final class TasksPage {
         }
         TaskQuery query = TaskQuery.from(ctx::formParam);
         boolean retry = action.equals("retry");
-        List<TaskState> states = retry ? TaskSearch.retryable() : TaskSearch.cancellable();
-        List<UUID> ids = search.ids(query, states, TaskSearch.BULK_LIMIT + 1);
+        List<TaskState> states = retry ? RETRYABLE : CANCELLABLE;
+        List<UUID> ids = tasks.ids(query.filter(null, BULK_LIMIT + 1), states);
         if (!"yes".equals(ctx.formParam("confirm"))) {
             Map<String, Object> model = new HashMap<>();
             model.put("nav", "tasks");
             model.put("action", action);
             model.put("filter", query.fields());
-            model.put("count", ids.size() > TaskSearch.BULK_LIMIT ? Formats.number(TaskSearch.BULK_LIMIT) + "+"
+            model.put("count", ids.size() > BULK_LIMIT ? Formats.number(BULK_LIMIT) + "+"
                     : Formats.number(ids.size()));
-            model.put("capped", ids.size() > TaskSearch.BULK_LIMIT);
-            model.put("limit", Formats.number(TaskSearch.BULK_LIMIT));
+            model.put("capped", ids.size() > BULK_LIMIT);
+            model.put("limit", Formats.number(BULK_LIMIT));
             model.put("none", ids.isEmpty());
             model.put("states", String.join(", ", states.stream().map(TaskState::wire).toList()));
             model.put("back", PATH + (query.queryString().isEmpty() ? "" : "?" + query.queryString()));
@@ -96,7 +99,7 @@ final class TasksPage {
             return;
         }
         int done = 0;
-        for (UUID id : ids.subList(0, Math.min(ids.size(), TaskSearch.BULK_LIMIT))) {
+        for (UUID id : ids.subList(0, Math.min(ids.size(), BULK_LIMIT))) {
             if (retry) {
                 done += tasks.retry(id, 1).isPresent() ? 1 : 0;
             } else {

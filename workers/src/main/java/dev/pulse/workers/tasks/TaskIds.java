@@ -1,6 +1,7 @@
 package dev.pulse.workers.tasks;
 
 import java.time.Clock;
+import java.time.Instant;
 import java.util.UUID;
 import java.util.random.RandomGenerator;
 
@@ -23,5 +24,14 @@ public final class TaskIds {
         long msb = (millis << 16) | 0x7000L | (random.nextLong() & 0x0FFFL);
         long lsb = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
         return new UUID(msb, lsb);
+    }
+
+    /** The smallest id of a millisecond: ids at or after it were created at or after {@code instant}; null for null. */
+    public static UUID floor(Instant instant) {
+        if (instant == null) {
+            return null;
+        }
+        long millis = Math.max(0, instant.toEpochMilli());
+        return new UUID((millis << 16) | 0x7000L, 0x8000000000000000L);
     }
 }

@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.Query;
 
 /** Creating, reading, cancelling and retrying tasks. Running them is the queue's business. */
 public final class TaskStore {
@@ -50,15 +51,23 @@ public final class TaskStore {
 
     private static final String FIND = "SELECT * FROM tasks WHERE id = :id";
 
-    private static final String LIST = """
-            SELECT * FROM tasks
+    // Ids are UUIDv7, so "created between" is an id range on the primary key; a text match reads
+    // rows in id order until the page is full.
+    private static final String MATCHING = """
              WHERE (CAST(:state AS text) IS NULL OR state = :state)
+               AND (CAST(:states AS text[]) IS NULL OR state = ANY(CAST(:states AS text[])))
                AND (CAST(:agent AS text) IS NULL OR agent = :agent)
                AND (CAST(:schedule AS text) IS NULL OR schedule_name = :schedule)
+               AND (CAST(:from_id AS uuid) IS NULL OR id >= CAST(:from_id AS uuid))
+               AND (CAST(:to_id AS uuid) IS NULL OR id < CAST(:to_id AS uuid))
                AND (CAST(:before AS uuid) IS NULL OR id < CAST(:before AS uuid))
-             ORDER BY id DESC
-             LIMIT :limit
+               AND (CAST(:text AS text) IS NULL OR strpos(lower(input::text), :text) > 0
+                                              OR strpos(lower(metadata::text), :text) > 0)
             """;
+
+    private static final String LIST = "SELECT * FROM tasks" + MATCHING + " ORDER BY id DESC LIMIT :limit";
+
+    private static final String LIST_IDS = "SELECT id FROM tasks" + MATCHING + " ORDER BY id DESC LIMIT :limit";
 
     private static final String ATTEMPTS = """
             SELECT attempt, node, started_at, finished_at, outcome, error, logs
@@ -193,19 +202,29 @@ public final class TaskStore {
     }
 
     public TaskPage list(TaskFilter filter) {
-        List<Task> rows = jdbi.withHandle(h -> h.createQuery(LIST)
-                .bind("state", filter.state() == null ? null : filter.state().wire())
-                .bind("agent", filter.agent())
-                .bind("schedule", filter.schedule())
-                .bind("before", filter.before())
-                .bind("limit", filter.limit() + 1)
-                .map(mapper)
-                .list());
+        List<Task> rows = jdbi.withHandle(h -> bind(h.createQuery(LIST), filter, null, filter.limit() + 1).map(mapper).list());
         if (rows.size() <= filter.limit()) {
             return new TaskPage(rows, null);
         }
         List<Task> page = rows.subList(0, filter.limit());
         return new TaskPage(List.copyOf(page), page.get(page.size() - 1).id());
+    }
+
+    /** Ids of the tasks {@code filter} matches that are in one of {@code states}, newest first, at most its limit. */
+    public List<UUID> ids(TaskFilter filter, List<TaskState> states) {
+        return jdbi.withHandle(h -> bind(h.createQuery(LIST_IDS), filter, states, filter.limit()).mapTo(UUID.class).list());
+    }
+
+    private static Query bind(Query query, TaskFilter filter, List<TaskState> states, int limit) {
+        return query.bind("state", filter.state() == null ? null : filter.state().wire())
+                .bind("states", states == null ? null : states.stream().map(TaskState::wire).toArray(String[]::new))
+                .bind("agent", filter.agent())
+                .bind("schedule", filter.schedule())
+                .bind("from_id", TaskIds.floor(filter.createdFrom()))
+                .bind("to_id", TaskIds.floor(filter.createdTo()))
+                .bind("before", filter.before())
+                .bind("text", filter.text() == null ? null : filter.text().toLowerCase(java.util.Locale.ROOT))
+                .bind("limit", limit);
     }
 
     public List<TaskAttempt> attempts(UUID id) {

@@ -96,7 +96,7 @@ public final class TaskRoutes {
                 throw new ProblemException(Problem.invalid(400, "limit", "must be an integer from 1 to " + MAX_PAGE));
             }
         }
-        TaskPage page = store.list(new TaskFilter(state, ctx.queryParam("agent"), ctx.queryParam("schedule"), cursor, limit));
+        TaskPage page = store.list(TaskFilter.of(state, ctx.queryParam("agent"), ctx.queryParam("schedule"), cursor, limit));
         ObjectNode body = responses.mapper().createObjectNode();
         ArrayNode items = body.putArray("items");
         page.items().forEach(t -> items.add(withLinks(taskJson, t)));
