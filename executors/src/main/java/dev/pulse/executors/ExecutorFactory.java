@@ -51,13 +51,14 @@ public final class ExecutorFactory {
         return new Choice(Optional.empty(), "executor auto found no executor for this agent: " + String.join("; ", passedOver));
     }
 
+    /** Why {@code executor} can't run {@code agent}, or null; the settings first, as availability may ask an engine. */
     private static String whyNot(Executor executor, AgentDefinition agent) {
-        Availability availability = executor.availability();
-        if (!availability.available()) {
-            return availability.reason();
-        }
         List<String> problems = executor.validate(agent);
-        return problems.isEmpty() ? null : String.join(", ", problems);
+        if (!problems.isEmpty()) {
+            return String.join(", ", problems);
+        }
+        Availability availability = executor.availability();
+        return availability.available() ? null : availability.reason();
     }
 
     public boolean knowsKind(String kind) {

@@ -134,7 +134,7 @@ public final class PulseNode implements AutoCloseable {
         ExecutorFactory executors = started(new NodeExecutors(javaAgents, http, json, environment, reports)).factory();
         AgentStore agentStore = new AgentStore(database.jdbi(), json);
         log.info("agent files in {}: {}", config.agentsDir(), AgentCatalog.apply(config.agentsDir(), javaAgents, executors, agentStore));
-        SharedAgents sharedAgents = started(new SharedAgents(agentStore, javaAgents, executors));
+        SharedAgents sharedAgents = started(new SharedAgents(agentStore, javaAgents, executors, clock));
         sharedAgents.start(Duration.ofSeconds(2));
         AgentRegistry agents = sharedAgents.registry();
 
@@ -182,6 +182,7 @@ public final class PulseNode implements AutoCloseable {
             schedulesChanged = ticker::changed;
         }
 
+        ApiKeyStore keys = new ApiKeyStore(database.jdbi(), random);
         JsonResponses responses = new JsonResponses(json);
         List<Consumer<RoutesConfig>> routes = new ArrayList<>(List.of(
                 new HealthRoutes(database, responses)::register,
@@ -195,11 +196,10 @@ public final class PulseNode implements AutoCloseable {
             routes.add(new ScheduleRoutes(schedules, firer, scheduleParser, taskJson, responses, clock, schedulesChanged)::register);
             routes.add(new AgentRoutes(sharedAgents, agentStore, executors, responses)::register);
             routes.add(new ApiDocsRoutes(json)::register);
-            routes.add(new Dashboard(new Dashboard.Parts(database.jdbi(), json, new ApiKeyStore(database.jdbi(), random), tasks,
-                    schedules, firer, schedulesChanged, agents, executors, nodeMetrics.registry(), workerWakeUp::signal,
+            routes.add(new Dashboard(new Dashboard.Parts(database.jdbi(), json, keys, tasks,
+                    schedules, firer, schedulesChanged, agents, executors, nodeMetrics.registry(), queuedWakeUp::signal,
                     config.leaseDuration(), clock, random))::register);
         }
-        ApiKeyStore keys = new ApiKeyStore(database.jdbi(), random);
         bootstrapAdminKey(config, keys);
         api = started(new ApiServer(config.httpHost(), config.httpPort(), responses, new ApiKeyAuth(keys, new RateLimits(config.rateLimit()))::check, routes)
                 .start());

@@ -39,7 +39,8 @@ class ContainerExecutorTest {
             System.err.println("!!! SKIPPED ContainerExecutorTest: " + executor.availability().reason()
                     + ". Run: eval \"$(scripts/container-engine.sh)\" and test again.");
         }
-        assumeTrue(available, "no Docker-API engine: " + executor.availability().reason());
+        assumeTrue(available, "!!! SKIPPED: no Docker-API engine (" + executor.availability().reason()
+                + "); run eval \"$(scripts/container-engine.sh)\" as .ci/run does");
     }
 
     @AfterAll

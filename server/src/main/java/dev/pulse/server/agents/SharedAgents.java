@@ -7,6 +7,7 @@ import dev.pulse.executors.agents.AgentFileLoader;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.local.JavaAgents;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +27,7 @@ import org.slf4j.LoggerFactory;
 public final class SharedAgents implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SharedAgents.class);
+    static final Duration MISS_CHECK_EVERY = Duration.ofMillis(100);
 
     private final AgentStore store;
     private final JavaAgents javaAgents;
@@ -37,12 +40,15 @@ public final class SharedAgents implements AutoCloseable {
         return t;
     });
     private volatile String loadedVersion = "";
+    private final Clock clock;
+    private final AtomicLong lastMissCheck = new AtomicLong(Long.MIN_VALUE / 2);
 
-    public SharedAgents(AgentStore store, JavaAgents javaAgents, ExecutorFactory executors) {
+    public SharedAgents(AgentStore store, JavaAgents javaAgents, ExecutorFactory executors, Clock clock) {
         this.store = store;
         this.javaAgents = javaAgents;
         this.executors = executors;
-        this.registry = new AgentRegistry(javaAgents.definitions(), this::reloadIfChanged);
+        this.clock = clock;
+        this.registry = new AgentRegistry(javaAgents.definitions(), this::reloadAfterMiss);
         reload();
     }
 
@@ -52,6 +58,18 @@ public final class SharedAgents implements AutoCloseable {
 
     public void start(Duration every) {
         timer.scheduleWithFixedDelay(this::reloadIfChanged, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * A name this node doesn't know: look at the table at most every {@link #MISS_CHECK_EVERY}, so a
+     * batch of a thousand tasks for unknown agents costs one look, not a thousand.
+     */
+    private void reloadAfterMiss() {
+        long now = clock.millis();
+        long last = lastMissCheck.get();
+        if (now - last >= MISS_CHECK_EVERY.toMillis() && lastMissCheck.compareAndSet(last, now)) {
+            reloadIfChanged();
+        }
     }
 
     private void reloadIfChanged() {

@@ -28,7 +28,8 @@ class ContainerPathTest {
                 System.err.println("!!! SKIPPED ContainerPathTest: " + availability.reason()
                         + ". Run: eval \"$(scripts/container-engine.sh)\" and test again.");
             }
-            assumeTrue(availability.available(), "no Docker-API engine: " + availability.reason());
+            assumeTrue(availability.available(), "!!! SKIPPED: no Docker-API engine (" + availability.reason()
+                    + "); run eval \"$(scripts/container-engine.sh)\" as .ci/run does");
         }
         // A test node reads only the environment it is given: pass on where the engine is.
         path = new WholePath(System.getenv("DOCKER_HOST") == null ? Map.of() : Map.of("DOCKER_HOST", System.getenv("DOCKER_HOST")));

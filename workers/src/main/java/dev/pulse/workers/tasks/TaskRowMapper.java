@@ -87,15 +87,7 @@ public final class TaskRowMapper implements RowMapper<Task> {
     }
 
     JsonNode jsonb(ResultSet rs, String column) throws SQLException {
-        String text = rs.getString(column);
-        if (text == null) {
-            return null;
-        }
-        try {
-            return json.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new SQLException("column " + column + " holds invalid JSON", e);
-        }
+        return jsonb(rs, rs.findColumn(column), column);
     }
 
 }
