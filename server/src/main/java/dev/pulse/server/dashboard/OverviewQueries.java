@@ -10,7 +10,7 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * The overview's figures, none of them a full count: task counts stop at {@link #CAP} rows each
- * (index scans on {@code tasks_by_state}; shown as "10,000+"), finished work comes from the
+ * (scans of the partial index holding each state; shown as "10,000+"), finished work comes from the
  * {@code dashboard_minutes} rollup, live nodes from {@code nodes}.
  */
 final class OverviewQueries {

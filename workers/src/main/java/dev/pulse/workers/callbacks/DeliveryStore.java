@@ -1,5 +1,6 @@
 package dev.pulse.workers.callbacks;
 
+import dev.pulse.workers.db.PlanEachTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -71,7 +72,7 @@ final class DeliveryStore {
         if (outcomes.isEmpty()) {
             return;
         }
-        jdbi.useHandle(h -> h.createUpdate(RECORD_MANY)
+        jdbi.useHandle(h -> h.createUpdate(RECORD_MANY).addCustomizer(new PlanEachTime())
                 .bind("ids", outcomes.stream().map(Outcome::id).toArray(UUID[]::new))
                 .bind("delivered", outcomes.stream().map(Outcome::delivered).toArray(Boolean[]::new))
                 .bind("statuses", outcomes.stream().map(Outcome::status).toArray(Integer[]::new))

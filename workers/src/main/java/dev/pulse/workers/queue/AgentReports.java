@@ -1,6 +1,7 @@
 package dev.pulse.workers.queue;
 
 import dev.pulse.executors.CompletionReports;
+import dev.pulse.workers.db.PlanEachTime;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Arrays;
@@ -88,7 +89,7 @@ public final class AgentReports implements CompletionReports, AutoCloseable {
         UUID[] ids = now.keySet().toArray(UUID[]::new);
         UUID[] tokens = Arrays.stream(ids).map(id -> now.get(id).token()).toArray(UUID[]::new);
         try {
-            jdbi.useHandle(h -> h.createQuery(ENDED)
+            jdbi.useHandle(h -> h.createQuery(ENDED).addCustomizer(new PlanEachTime())
                     .bind("ids", ids)
                     .bind("tokens", tokens)
                     .map((rs, ctx) -> now.get(rs.getObject("id", UUID.class)).ended().complete(rs.getString("state")))

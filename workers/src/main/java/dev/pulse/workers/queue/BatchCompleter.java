@@ -3,7 +3,6 @@ package dev.pulse.workers.queue;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.workers.db.DatabaseErrors;
 import dev.pulse.workers.queue.TaskCompleter.Completion;
-import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskState;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -138,7 +137,7 @@ public final class BatchCompleter implements AutoCloseable {
         long pause = 100;
         while (true) {
             try {
-                List<Optional<Task>> recorded = completer.recordAll(batch);
+                List<Optional<TaskState>> recorded = completer.recordStates(batch);
                 for (int i = 0; i < batch.size(); i++) {
                     report(batch.get(i), recorded.get(i));
                 }
@@ -181,16 +180,16 @@ public final class BatchCompleter implements AutoCloseable {
         }
     }
 
-    private static void report(Completion completion, Optional<Task> recorded) {
+    private static void report(Completion completion, Optional<TaskState> recorded) {
         ClaimedTask claimed = completion.claimed();
         if (recorded.isEmpty()) {
             log.warn("attempt {} of task {} ended after its lease was lost; its outcome was recorded as stale",
                     claimed.attempt(), claimed.id());
-        } else if (recorded.get().state() == TaskState.SUCCEEDED) {
+        } else if (recorded.get() == TaskState.SUCCEEDED) {
             log.debug("attempt {} of task {} succeeded", claimed.attempt(), claimed.id());
         } else {
             log.info("attempt {} of task {} ended: task is {}", claimed.attempt(), claimed.id(),
-                    recorded.get().state().wire());
+                    recorded.get().wire());
         }
     }
 

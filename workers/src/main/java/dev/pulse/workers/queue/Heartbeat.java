@@ -1,5 +1,6 @@
 package dev.pulse.workers.queue;
 
+import dev.pulse.workers.db.PlanEachTime;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -89,7 +90,7 @@ public final class Heartbeat implements AutoCloseable {
             return;
         }
         Set<UUID> renewed = new HashSet<>();
-        jdbi.useHandle(h -> h.createQuery(RENEW)
+        jdbi.useHandle(h -> h.createQuery(RENEW).addCustomizer(new PlanEachTime())
                 .bind("lease_seconds", lease.toMillis() / 1000.0)
                 .bind("ids", held.stream().map(a -> a.claimed().id()).toArray(UUID[]::new))
                 .bind("tokens", held.stream().map(a -> a.claimed().leaseToken()).toArray(UUID[]::new))

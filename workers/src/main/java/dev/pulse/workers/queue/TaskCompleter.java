@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.workers.callbacks.CallbackOutbox;
+import dev.pulse.workers.db.PlanEachTime;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
+import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.timing.Backoff;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,6 +17,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -62,8 +65,11 @@ public final class TaskCompleter {
                           CAST(:results AS text[]), CAST(:errors AS text[]), CAST(:retry_seconds AS float8[]))
                    AS d (id, token, outcome, result, error, retry_seconds)
              WHERE t.id = d.id AND t.state = 'running' AND t.lease_token = d.token
-            RETURNING t.*
+            RETURNING t.id, t.state, t.callback_url IS NOT NULL AS has_callback
             """;
+
+    /** Whole rows, only of the tasks that need them: those with a callback to queue, or for a caller that asked. */
+    private static final String READ_ENDED = "SELECT * FROM tasks WHERE id = ANY(:ids)";
 
     private static final String CLOSE_ATTEMPTS = """
             UPDATE task_attempts a
@@ -152,29 +158,56 @@ public final class TaskCompleter {
      * Returns, in the order given, each task as recorded, or empty for a stale result.
      */
     public List<Optional<Task>> recordAll(List<Completion> completions) {
+        return record(completions, true).stream().map(e -> e.map(Ended::task)).toList();
+    }
+
+    /**
+     * {@link #recordAll}, answering only the state each task is in now (empty for a stale result):
+     * the worker needs no more, and reading the whole rows back is most of the cost of a batch.
+     */
+    public List<Optional<TaskState>> recordStates(List<Completion> completions) {
+        return record(completions, false).stream().map(e -> e.map(Ended::state)).toList();
+    }
+
+    /** A recorded task's new state; {@code task} is the whole row when it was read. */
+    private record Ended(UUID id, TaskState state, boolean hasCallback, Task task) {
+        boolean queuesCallback() {
+            return hasCallback && state.isTerminal();
+        }
+    }
+
+    private List<Optional<Ended>> record(List<Completion> completions, boolean wholeRows) {
         if (completions.isEmpty()) {
             return List.of();
         }
-        List<Optional<Task>> recorded = jdbi.inTransaction(h -> {
-            List<Optional<Task>> results = new ArrayList<>(Collections.nCopies(completions.size(), Optional.empty()));
+        List<Optional<Ended>> recorded = jdbi.inTransaction(h -> {
+            List<Optional<Ended>> results = new ArrayList<>(Collections.nCopies(completions.size(), Optional.empty()));
             // The same task twice in one statement would let PostgreSQL pick either row: split such
             // batches into rounds, each seeing the rounds before it.
             for (List<Integer> round : rounds(completions)) {
                 List<Completion> batch = round.stream().map(completions::get).toList();
-                Map<UUID, Task> changed = new HashMap<>();
-                h.createQuery(FINISH)
+                Map<UUID, Ended> changed = new HashMap<>();
+                h.createQuery(FINISH).addCustomizer(new PlanEachTime())
                         .bind("ids", batch.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
                         .bind("tokens", batch.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
                         .bind("outcomes", batch.stream().map(Completion::outcome).toArray(String[]::new))
                         .bind("results", batch.stream().map(Completion::resultJson).toArray(String[]::new))
                         .bind("errors", batch.stream().map(Completion::errorJson).toArray(String[]::new))
                         .bind("retry_seconds", batch.stream().map(Completion::retrySeconds).toArray(Double[]::new))
-                        .map(mapper)
-                        .forEach(t -> changed.put(t.id(), t));
+                        .map((rs, ctx) -> new Ended(rs.getObject(1, UUID.class),
+                                TaskState.valueOf(rs.getString(2).toUpperCase(Locale.ROOT)), rs.getBoolean(3), null))
+                        .forEach(e -> changed.put(e.id(), e));
+                UUID[] toRead = changed.values().stream().filter(e -> wholeRows || e.queuesCallback())
+                        .map(Ended::id).toArray(UUID[]::new);
+                if (toRead.length > 0) {
+                    List<Task> rows = h.createQuery(READ_ENDED).addCustomizer(new PlanEachTime()).bind("ids", toRead).map(mapper).list();
+                    rows.forEach(t -> changed.computeIfPresent(t.id(), (id, e) -> new Ended(id, e.state(), e.hasCallback(), t)));
+                    outbox.enqueueAll(h, rows);
+                }
                 for (int i = 0; i < batch.size(); i++) {
                     results.set(round.get(i), Optional.ofNullable(changed.get(batch.get(i).claimed().id())));
                 }
-                h.createUpdate(CLOSE_ATTEMPTS)
+                h.createUpdate(CLOSE_ATTEMPTS).addCustomizer(new PlanEachTime())
                         .bind("ids", batch.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
                         .bind("attempts", batch.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
                         .bind("tokens", batch.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
@@ -184,12 +217,10 @@ public final class TaskCompleter {
                         .bind("errors", batch.stream().map(Completion::errorJson).toArray(String[]::new))
                         .bind("logs", batch.stream().map(Completion::logs).toArray(String[]::new))
                         .execute();
-                outbox.enqueueAll(h, round.stream().map(results::get).flatMap(Optional::stream).toList());
             }
             return results;
         });
-        if (recorded.stream().flatMap(Optional::stream)
-                .anyMatch(t -> t.state().isTerminal() && t.callbackUrl() != null)) {
+        if (recorded.stream().flatMap(Optional::stream).anyMatch(Ended::queuesCallback)) {
             outbox.committed();
         }
         return recorded;

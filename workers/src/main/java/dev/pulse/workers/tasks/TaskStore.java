@@ -5,17 +5,25 @@ import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.metrics.QueueMetrics;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.StringJoiner;
 import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.StatementContext;
 
 /** Creating, reading, cancelling and retrying tasks. Running them is the queue's business. */
 public final class TaskStore {
@@ -42,32 +50,21 @@ public final class TaskStore {
                            AS u (id, agent, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
                                  run_at, delay, retry_base_ms, retry_max_ms, idempotency_key, schedule_name, fire_time)) b
             ON CONFLICT (idempotency_owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-            RETURNING *
+            RETURNING %s
             """;
 
     private static final String FIND_BY_IDEMPOTENCY_KEYS = """
-            SELECT * FROM tasks WHERE idempotency_owner = :owner AND idempotency_key = ANY(CAST(:keys AS text[]))
+            SELECT %s FROM tasks WHERE idempotency_owner = :owner AND idempotency_key = ANY(CAST(:keys AS text[]))
             """;
+
+    /** The columns a batch answer needs; the whole row would be read back and parsed for nothing. */
+    private static final String BRIEF = "id, state, run_at, idempotency_key";
 
     private static final String FIND = "SELECT * FROM tasks WHERE id = :id";
 
-    // Ids are UUIDv7, so "created between" is an id range on the primary key; a text match reads
-    // rows in id order until the page is full.
-    private static final String MATCHING = """
-             WHERE (CAST(:state AS text) IS NULL OR state = :state)
-               AND (CAST(:states AS text[]) IS NULL OR state = ANY(CAST(:states AS text[])))
-               AND (CAST(:agent AS text) IS NULL OR agent = :agent)
-               AND (CAST(:schedule AS text) IS NULL OR schedule_name = :schedule)
-               AND (CAST(:from_id AS uuid) IS NULL OR id >= CAST(:from_id AS uuid))
-               AND (CAST(:to_id AS uuid) IS NULL OR id < CAST(:to_id AS uuid))
-               AND (CAST(:before AS uuid) IS NULL OR id < CAST(:before AS uuid))
-               AND (CAST(:text AS text) IS NULL OR strpos(lower(input::text), :text) > 0
-                                              OR strpos(lower(metadata::text), :text) > 0)
-            """;
+    private static final String LIST = "SELECT * FROM tasks";
 
-    private static final String LIST = "SELECT * FROM tasks" + MATCHING + " ORDER BY id DESC LIMIT :limit";
-
-    private static final String LIST_IDS = "SELECT id FROM tasks" + MATCHING + " ORDER BY id DESC LIMIT :limit";
+    private static final String LIST_IDS = "SELECT id FROM tasks";
 
     private static final String ATTEMPTS = """
             SELECT attempt, node, started_at, finished_at, outcome, error, logs
@@ -135,27 +132,45 @@ public final class TaskStore {
     }
 
     private Enqueued enqueue(Handle h, NewTask task, String owner) {
-        return enqueueAll(h, List.of(task), owner).get(0);
+        Inserted<Task> one = insert(h, List.of(task), owner, "*", mapper, Task::id, Task::idempotencyKey).get(0);
+        return new Enqueued(one.row(), one.created());
     }
 
     /**
-     * Inserts many tasks in one statement; the result is aligned with the input. A task whose
-     * idempotency key was used before (or earlier in the same batch) is returned as not created.
+     * Inserts many tasks in one statement and answers, aligned with the input, each one's id, state
+     * and due time. A task whose idempotency key was used before (or earlier in the same batch) is
+     * answered with the original, as not created.
      */
-    public List<Enqueued> enqueueAll(List<NewTask> batch, String owner) {
-        return jdbi.inTransaction(h -> enqueueAll(h, batch, owner));
+    public List<Queued> enqueueAll(List<NewTask> batch, String owner) {
+        return jdbi.inTransaction(h -> insert(h, batch, owner, BRIEF, TaskStore::brief, Brief::id, Brief::idempotencyKey))
+                .stream()
+                .map(i -> new Queued(i.row().id(), i.row().state(), i.row().runAt(), i.created()))
+                .toList();
     }
 
-    private List<Enqueued> enqueueAll(Handle h, List<NewTask> batch, String owner) {
+    private record Brief(UUID id, TaskState state, Instant runAt, String idempotencyKey) {
+    }
+
+    private static Brief brief(ResultSet rs, StatementContext ctx) throws SQLException {
+        return new Brief(rs.getObject(1, UUID.class), TaskState.valueOf(rs.getString(2).toUpperCase(Locale.ROOT)),
+                Columns.instant(rs, 3), rs.getString(4));
+    }
+
+    private record Inserted<T>(T row, boolean created) {
+    }
+
+    /** The insert behind both enqueues, reading back {@code columns} of each row through {@code rows}. */
+    private <T> List<Inserted<T>> insert(Handle h, List<NewTask> batch, String owner, String columns, RowMapper<T> rows,
+                                         Function<T, UUID> idOf, Function<T, String> keyOf) {
         int n = batch.size();
         UUID[] newIds = new UUID[n];
         for (int i = 0; i < n; i++) {
             newIds[i] = ids.next();
         }
-        Map<UUID, Task> inserted = new HashMap<>();
-        h.createQuery(INSERT_MANY)
+        Map<UUID, T> inserted = new HashMap<>();
+        h.createQuery(INSERT_MANY.formatted(columns))
                 .bind("owner", owner)
-                .bind("ids", Arrays.stream(newIds).map(UUID::toString).toArray(String[]::new))
+                .bind("ids", newIds)
                 .bind("agents", batch.stream().map(NewTask::agent).toArray(String[]::new))
                 .bind("priorities", batch.stream().map(NewTask::priority).toArray(Integer[]::new))
                 .bind("inputs", batch.stream().map(t -> write(t.input())).toArray(String[]::new))
@@ -171,23 +186,23 @@ public final class TaskStore {
                 .bind("keys", batch.stream().map(NewTask::idempotencyKey).toArray(String[]::new))
                 .bind("schedules", batch.stream().map(NewTask::scheduleName).toArray(String[]::new))
                 .bind("fire_times", batch.stream().map(t -> iso(t.fireTime())).toArray(String[]::new))
-                .map(mapper)
-                .forEach(t -> inserted.put(t.id(), t));
+                .map(rows)
+                .forEach(t -> inserted.put(idOf.apply(t), t));
         // A key that was taken: under READ COMMITTED this statement sees the row that took it.
-        Map<String, Task> byKey = new HashMap<>();
+        Map<String, T> byKey = new HashMap<>();
         String[] keys = batch.stream().map(NewTask::idempotencyKey).filter(Objects::nonNull).toArray(String[]::new);
         if (inserted.size() < n && keys.length > 0) {
-            h.createQuery(FIND_BY_IDEMPOTENCY_KEYS).bind("owner", owner).bind("keys", keys).map(mapper)
-                    .forEach(t -> byKey.put(t.idempotencyKey(), t));
+            h.createQuery(FIND_BY_IDEMPOTENCY_KEYS.formatted(columns)).bind("owner", owner).bind("keys", keys).map(rows)
+                    .forEach(t -> byKey.put(keyOf.apply(t), t));
         }
-        List<Enqueued> result = new ArrayList<>(n);
+        List<Inserted<T>> result = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            Task created = inserted.get(newIds[i]);
+            T created = inserted.get(newIds[i]);
             if (created != null) {
-                metrics.queued(created.agent());
-                result.add(new Enqueued(created, true));
+                metrics.queued(batch.get(i).agent());
+                result.add(new Inserted<>(created, true));
             } else {
-                result.add(new Enqueued(byKey.get(batch.get(i).idempotencyKey()), false));
+                result.add(new Inserted<>(byKey.get(batch.get(i).idempotencyKey()), false));
             }
         }
         return result;
@@ -202,7 +217,7 @@ public final class TaskStore {
     }
 
     public TaskPage list(TaskFilter filter) {
-        List<Task> rows = jdbi.withHandle(h -> bind(h.createQuery(LIST), filter, null, filter.limit() + 1).map(mapper).list());
+        List<Task> rows = jdbi.withHandle(h -> matching(h, LIST, filter, null, filter.limit() + 1).map(mapper).list());
         if (rows.size() <= filter.limit()) {
             return new TaskPage(rows, null);
         }
@@ -212,19 +227,44 @@ public final class TaskStore {
 
     /** Ids of the tasks {@code filter} matches that are in one of {@code states}, newest first, at most its limit. */
     public List<UUID> ids(TaskFilter filter, List<TaskState> states) {
-        return jdbi.withHandle(h -> bind(h.createQuery(LIST_IDS), filter, states, filter.limit()).mapTo(UUID.class).list());
+        return jdbi.withHandle(h -> matching(h, LIST_IDS, filter, states, filter.limit()).mapTo(UUID.class).list());
     }
 
-    private static Query bind(Query query, TaskFilter filter, List<TaskState> states, int limit) {
-        return query.bind("state", filter.state() == null ? null : filter.state().wire())
-                .bind("states", states == null ? null : states.stream().map(TaskState::wire).toArray(String[]::new))
-                .bind("agent", filter.agent())
-                .bind("schedule", filter.schedule())
-                .bind("from_id", TaskIds.floor(filter.createdFrom()))
-                .bind("to_id", TaskIds.floor(filter.createdTo()))
-                .bind("before", filter.before())
-                .bind("text", filter.text() == null ? null : filter.text().toLowerCase(java.util.Locale.ROOT))
-                .bind("limit", limit);
+    /**
+     * {@code select} with only the conditions the filter sets, newest first. States are written as
+     * literals (they come from the enum, never from the request) so that the planner can match
+     * them to the partial indexes that hold each state: a parameter would hide which index applies.
+     * Ids are UUIDv7, so "created between" is an id range on the primary key; a text match reads
+     * rows in id order until the page is full.
+     */
+    private static Query matching(Handle h, String select, TaskFilter filter, List<TaskState> states, int limit) {
+        StringJoiner where = new StringJoiner(" AND ", " WHERE ", "").setEmptyValue("");
+        if (filter.state() != null) {
+            where.add("state = '" + filter.state().wire() + "'");
+        }
+        if (states != null) {
+            where.add(states.stream().map(st -> "'" + st.wire() + "'")
+                    .collect(Collectors.joining(", ", "state IN (", ")")));
+        }
+        Map<String, Object> values = new HashMap<>();
+        condition(where, values, "agent = :agent", "agent", filter.agent());
+        condition(where, values, "schedule_name = :schedule", "schedule", filter.schedule());
+        condition(where, values, "id >= :from_id", "from_id", TaskIds.floor(filter.createdFrom()));
+        condition(where, values, "id < :to_id", "to_id", TaskIds.floor(filter.createdTo()));
+        condition(where, values, "id < :before", "before", filter.before());
+        condition(where, values, "(strpos(lower(input::text), :text) > 0 OR strpos(lower(metadata::text), :text) > 0)",
+                "text", filter.text() == null ? null : filter.text().toLowerCase(Locale.ROOT));
+        Query query = h.createQuery(select + where + " ORDER BY id DESC LIMIT :limit").bind("limit", limit);
+        values.forEach(query::bind);
+        return query;
+    }
+
+    private static void condition(StringJoiner where, Map<String, Object> values, String sql, String name,
+                                  Object value) {
+        if (value != null) {
+            where.add(sql);
+            values.put(name, value);
+        }
     }
 
     public List<TaskAttempt> attempts(UUID id) {

@@ -10,8 +10,8 @@ import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.server.keys.Scope;
-import dev.pulse.workers.tasks.Enqueued;
 import dev.pulse.workers.tasks.NewTask;
+import dev.pulse.workers.tasks.Queued;
 import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.timing.WakeUp;
 import io.javalin.config.RoutesConfig;
@@ -61,19 +61,19 @@ public final class TaskBatchRoutes {
                 results[i] = item;
             }
         }
-        List<Enqueued> enqueued = valid.isEmpty() ? List.of() : store.enqueueAll(valid, ApiKeyAuth.ownerOf(ctx));
+        List<Queued> enqueued = valid.isEmpty() ? List.of() : store.enqueueAll(valid, ApiKeyAuth.ownerOf(ctx));
         int created = 0;
         for (int k = 0; k < enqueued.size(); k++) {
-            Enqueued e = enqueued.get(k);
+            Queued e = enqueued.get(k);
             created += e.created() ? 1 : 0;
             // The task's id, state and due time, not the whole task: a batch's answer stays small
             // (the input echoed back a thousand times was most of the cost of a batch).
-            String self = "/v1/tasks/" + e.task().id();
+            String self = "/v1/tasks/" + e.id();
             ObjectNode item = responses.mapper().createObjectNode().put("index", validIndex.get(k))
                     .put("status", e.created() ? "created" : "duplicate")
-                    .put("id", e.task().id().toString())
-                    .put("state", e.task().state().wire())
-                    .put("run_at", e.task().runAt().toString());
+                    .put("id", e.id().toString())
+                    .put("state", e.state().wire())
+                    .put("run_at", e.runAt().toString());
             item.putObject("links").put("self", self);
             results[validIndex.get(k)] = item;
         }
