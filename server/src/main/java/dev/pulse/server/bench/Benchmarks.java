@@ -8,9 +8,15 @@ public final class Benchmarks {
     private Benchmarks() {
     }
 
-    public static int burnDown(String databaseUrl, int tasks, boolean callbacks, PrintStream out) throws Exception {
+    /** @param warmup tasks burnt down first, untimed (their lines are marked as the warm-up), or 0 */
+    public static int burnDown(String databaseUrl, int warmup, int tasks, boolean callbacks, PrintStream out) throws Exception {
         try (BenchNode bench = new BenchNode(databaseUrl)) {
-            new BurnDown(bench, out).run(tasks, callbacks);
+            if (warmup > 0) {
+                out.printf("warm-up: %d tasks, not timed%n", warmup);
+                new BurnDown(bench, out, "warm-up ").run(warmup, callbacks);
+                out.println("timed run:");
+            }
+            new BurnDown(bench, out, "").run(tasks, callbacks);
         }
         return 0;
     }

@@ -23,10 +23,13 @@ final class BurnDown {
     static final int BATCH = 1000;
     private final BenchNode bench;
     private final PrintStream out;
+    private final String linePrefix;
 
-    BurnDown(BenchNode bench, PrintStream out) {
+    /** @param linePrefix starts every line printed, e.g. to tell a warm-up's lines from the timed run's */
+    BurnDown(BenchNode bench, PrintStream out, String linePrefix) {
         this.bench = bench;
         this.out = out;
+        this.linePrefix = linePrefix;
     }
 
     void run(int tasks, boolean callbacks) throws Exception {
@@ -45,7 +48,7 @@ final class BurnDown {
             long start = System.nanoTime();
             enqueue(tasks, callbackUrl);
             double enqueueSeconds = (System.nanoTime() - start) / 1e9;
-            out.printf("enqueue: %d tasks in %.2f s = %.0f tasks/s%n", tasks, enqueueSeconds, tasks / enqueueSeconds);
+            out.printf(linePrefix + "enqueue: %d tasks in %.2f s = %.0f tasks/s%n", tasks, enqueueSeconds, tasks / enqueueSeconds);
             // Progress is followed through this node's own counters (tasks ended, callbacks
             // delivered), which cost nothing; only at the end does the database confirm that
             // nothing is left, through the partial indexes on unfinished tasks and pending
@@ -66,7 +69,7 @@ final class BurnDown {
                 }
                 if (System.nanoTime() - lastReport >= 2_000_000_000L) {
                     double window = (System.nanoTime() - lastReport) / 1e9;
-                    out.printf("  %5.1f s: %d of %d done, %.0f tasks/s%n", (System.nanoTime() - start) / 1e9, done, tasks,
+                    out.printf(linePrefix + "  %5.1f s: %d of %d done, %.0f tasks/s%n", (System.nanoTime() - start) / 1e9, done, tasks,
                             (done - lastDone) / window);
                     lastReport = System.nanoTime();
                     lastDone = done;
@@ -74,12 +77,12 @@ final class BurnDown {
                 Thread.sleep(done >= tasks ? 2 : 10);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            out.printf("burn-down: %d tasks in %.2f s = %.0f tasks/s%n", tasks, seconds, tasks / seconds);
+            out.printf(linePrefix + "burn-down: %d tasks in %.2f s = %.0f tasks/s%n", tasks, seconds, tasks / seconds);
             long finished = bench.count(finishedQuery) - finishedBefore;
-            out.printf("peak RSS of the node's process (JVM; the embedded database runs apart): %d MiB%n",
+            out.printf(linePrefix + "peak RSS of the node's process (JVM; the embedded database runs apart): %d MiB%n",
                     BenchNode.peakRssMiB());
             if (finished < tasks) {
-                out.printf("warning: only %d of %d tasks ended as expected%n", finished, tasks);
+                out.printf(linePrefix + "warning: only %d of %d tasks ended as expected%n", finished, tasks);
             }
         } finally {
             if (receiver != null) {

@@ -28,9 +28,13 @@ final class BenchCommand implements Runnable {
         @Option(names = "--database-url", description = "an empty database to run on (default: a fresh embedded one)")
         String databaseUrl;
 
+        @Option(names = "--warmup", defaultValue = "0",
+                description = "first burn down this many tasks, untimed, so the timed run meets a warmed-up JVM (default ${DEFAULT-VALUE})")
+        int warmup;
+
         @Override
         public Integer call() throws Exception {
-            return Benchmarks.burnDown(databaseUrl, tasks, callbacks, System.out);
+            return Benchmarks.burnDown(databaseUrl, warmup, tasks, callbacks, System.out);
         }
     }
 

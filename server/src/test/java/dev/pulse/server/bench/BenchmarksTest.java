@@ -14,10 +14,22 @@ class BenchmarksTest {
     @Test
     void burnDownWithCallbacksFinishesEveryTaskAndPrintsItsSummary() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Benchmarks.burnDown(TestDatabase.create().jdbcUrl(), 1500, true, new PrintStream(out, true, StandardCharsets.UTF_8));
+        Benchmarks.burnDown(TestDatabase.create().jdbcUrl(), 0, 1500, true, new PrintStream(out, true, StandardCharsets.UTF_8));
         assertThat(out.toString(StandardCharsets.UTF_8))
                 .containsPattern("(?m)^enqueue: 1500 tasks in [0-9.]+ s = [0-9]+ tasks/s$")
                 .containsPattern("(?m)^burn-down: 1500 tasks in [0-9.]+ s = [0-9]+ tasks/s$");
+    }
+
+    @Test
+    void aWarmUpRunIsMarkedSoThatOnlyTheTimedRunPrintsTheSummaryLines() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Benchmarks.burnDown(TestDatabase.create().jdbcUrl(), 400, 600, false, new PrintStream(out, true, StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertThat(printed)
+                .containsPattern("(?m)^warm-up burn-down: 400 tasks in [0-9.]+ s = [0-9]+ tasks/s$")
+                .containsPattern("(?m)^burn-down: 600 tasks in [0-9.]+ s = [0-9]+ tasks/s$")
+                .doesNotContainPattern("(?m)^burn-down: 400 ")
+                .doesNotContain("warning:");
     }
 
     @Test
