@@ -17,7 +17,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -195,13 +194,15 @@ public final class TaskCompleter {
                         .bind("errors", batch.stream().map(Completion::errorJson).toArray(String[]::new))
                         .bind("retry_seconds", batch.stream().map(Completion::retrySeconds).toArray(Double[]::new))
                         .map((rs, ctx) -> new Ended(rs.getObject(1, UUID.class),
-                                TaskState.valueOf(rs.getString(2).toUpperCase(Locale.ROOT)), rs.getBoolean(3), null))
+                                TaskState.ofColumn(rs.getString(2)), rs.getBoolean(3), null))
                         .forEach(e -> changed.put(e.id(), e));
                 UUID[] toRead = changed.values().stream().filter(e -> wholeRows || e.queuesCallback())
                         .map(Ended::id).toArray(UUID[]::new);
                 if (toRead.length > 0) {
-                    List<Task> rows = h.createQuery(READ_ENDED).addCustomizer(new PlanEachTime()).bind("ids", toRead).map(mapper).list();
-                    rows.forEach(t -> changed.computeIfPresent(t.id(), (id, e) -> new Ended(id, e.state(), e.hasCallback(), t)));
+                    List<Task> rows = h.createQuery(READ_ENDED).addCustomizer(new PlanEachTime())
+                            .bind("ids", toRead).map(mapper).list();
+                    rows.forEach(t -> changed.computeIfPresent(t.id(),
+                            (id, e) -> new Ended(id, e.state(), e.hasCallback(), t)));
                     outbox.enqueueAll(h, rows);
                 }
                 for (int i = 0; i < batch.size(); i++) {

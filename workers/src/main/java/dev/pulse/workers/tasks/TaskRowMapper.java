@@ -51,7 +51,7 @@ public final class TaskRowMapper implements RowMapper<Task> {
         return new Task(
                 rs.getObject(at[0], UUID.class),
                 rs.getString(at[1]),
-                TaskState.valueOf(rs.getString(at[2]).toUpperCase(java.util.Locale.ROOT)),
+                TaskState.ofColumn(rs.getString(at[2])),
                 rs.getInt(at[3]),
                 jsonb(rs, at[4], "input"),
                 jsonb(rs, at[5], "metadata"),

@@ -15,6 +15,11 @@ public enum TaskState {
         return this == SUCCEEDED || this == FAILED || this == CANCELLED;
     }
 
+    /** The state a {@code tasks.state} column holds (the database's check constraint admits only these). */
+    public static TaskState ofColumn(String value) {
+        return valueOf(value.toUpperCase(Locale.ROOT));
+    }
+
     public static Optional<TaskState> fromWire(String value) {
         return Arrays.stream(values()).filter(s -> s.wire().equals(value)).findFirst();
     }

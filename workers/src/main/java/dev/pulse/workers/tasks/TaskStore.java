@@ -152,7 +152,7 @@ public final class TaskStore {
     }
 
     private static Brief brief(ResultSet rs, StatementContext ctx) throws SQLException {
-        return new Brief(rs.getObject(1, UUID.class), TaskState.valueOf(rs.getString(2).toUpperCase(Locale.ROOT)),
+        return new Brief(rs.getObject(1, UUID.class), TaskState.ofColumn(rs.getString(2)),
                 Columns.instant(rs, 3), rs.getString(4));
     }
 
