@@ -1,5 +1,6 @@
 package dev.pulse.workers.tasks;
 
+import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.UUID;
@@ -20,10 +21,24 @@ public final class TaskIds {
     }
 
     public UUID next() {
+        return next(1)[0];
+    }
+
+    /**
+     * {@code n} ids from one draw of random bytes: a secure generator costs a system call and a
+     * lock per draw, which for a batch of a thousand ids was a tenth of the enqueue's own time.
+     */
+    public UUID[] next(int n) {
         long millis = clock.millis();
-        long msb = (millis << 16) | 0x7000L | (random.nextLong() & 0x0FFFL);
-        long lsb = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
-        return new UUID(msb, lsb);
+        ByteBuffer bits = ByteBuffer.allocate(16 * n);
+        random.nextBytes(bits.array());
+        UUID[] ids = new UUID[n];
+        for (int i = 0; i < n; i++) {
+            long msb = (millis << 16) | 0x7000L | (bits.getLong() & 0x0FFFL);
+            long lsb = (bits.getLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+            ids[i] = new UUID(msb, lsb);
+        }
+        return ids;
     }
 
     /** The smallest id of a millisecond: ids at or after it were created at or after {@code instant}; null for null. */

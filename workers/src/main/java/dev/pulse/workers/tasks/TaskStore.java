@@ -163,10 +163,7 @@ public final class TaskStore {
     private <T> List<Inserted<T>> insert(Handle h, List<NewTask> batch, String owner, String columns, RowMapper<T> rows,
                                          Function<T, UUID> idOf, Function<T, String> keyOf) {
         int n = batch.size();
-        UUID[] newIds = new UUID[n];
-        for (int i = 0; i < n; i++) {
-            newIds[i] = ids.next();
-        }
+        UUID[] newIds = ids.next(n);
         Map<UUID, T> inserted = new HashMap<>();
         h.createQuery(INSERT_MANY.formatted(columns))
                 .bind("owner", owner)
