@@ -16,7 +16,7 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * A Pulse node started for a benchmark: on the given database, or on a fresh embedded
- * PostgreSQL in a temporary directory that is deleted afterwards. Any {@code PULSE_*} variable
+ * PostgreSQL, with its files in a temporary directory that is deleted afterwards. Any {@code PULSE_*} variable
  * of the environment applies, except those the benchmark must own (port, key, database).
  */
 final class BenchNode implements AutoCloseable {
@@ -24,6 +24,7 @@ final class BenchNode implements AutoCloseable {
     final PulseNode node;
     final Jdbi jdbi;
     final String key;
+    final CpuMeter cpu;
     private final EmbeddedPostgres embedded;
     private final Path tempDir;
 
@@ -36,7 +37,7 @@ final class BenchNode implements AutoCloseable {
             embedded = EmbeddedPostgres.builder().setDataDirectory(tempDir.resolve("pg")).setCleanDataDirectory(true).start();
             databaseUrl = embedded.getJdbcUrl("postgres", "postgres");
         } else {
-            tempDir = null;
+            tempDir = Files.createTempDirectory("pulse-bench");
             embedded = null;
         }
         Map<String, String> overrides = new HashMap<>();
@@ -47,7 +48,10 @@ final class BenchNode implements AutoCloseable {
         overrides.put("PULSE_RATE_LIMIT", "0");
         overrides.put("PULSE_EGRESS_ALLOW", "127.0.0.1/32");
         overrides.put("PULSE_SCHEDULES_DIR", "/nonexistent-pulse-bench");
+        // Files a first start writes (the generated webhook secret) go with the bench, not into the working directory.
+        overrides.put("PULSE_DATA_DIR", tempDir.resolve("data").toString());
         java.util.function.Function<String, String> env = name -> overrides.getOrDefault(name, System.getenv(name));
+        this.cpu = new CpuMeter(embedded == null ? null : CpuMeter.postmasterOf(tempDir.resolve("pg")));
         this.node = PulseNode.start(new ConfigLoader(env).load(null), Clock.systemUTC(), env);
         DatabaseUrl url = DatabaseUrl.parse(databaseUrl);
         this.jdbi = url.user() == null ? Jdbi.create(url.jdbcUrl())
@@ -97,9 +101,9 @@ final class BenchNode implements AutoCloseable {
         node.close();
         if (embedded != null) {
             embedded.close();
-            try (var files = Files.walk(tempDir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+        }
+        try (var files = Files.walk(tempDir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 }

@@ -45,6 +45,7 @@ final class BurnDown {
                     ? () -> counted("pulse.callbacks", "outcome", "delivered")
                     : () -> counted("pulse.tasks.finished", "outcome", "succeeded");
             long before = progress.getAsLong();
+            CpuMeter.Reading cpuBefore = bench.cpu.read();
             long start = System.nanoTime();
             enqueue(tasks, callbackUrl);
             double enqueueSeconds = (System.nanoTime() - start) / 1e9;
@@ -78,6 +79,7 @@ final class BurnDown {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             out.printf(linePrefix + "burn-down: %d tasks in %.2f s = %.0f tasks/s%n", tasks, seconds, tasks / seconds);
+            printCpu(cpuBefore, bench.cpu.read(), tasks);
             long finished = bench.count(finishedQuery) - finishedBefore;
             out.printf(linePrefix + "peak RSS of the node's process (JVM; the embedded database runs apart): %d MiB%n",
                     BenchNode.peakRssMiB());
@@ -89,6 +91,22 @@ final class BurnDown {
                 receiver.stop(0);
             }
         }
+    }
+
+    /** CPU per task while timed: steadier than throughput when the machine is shared. */
+    private void printCpu(CpuMeter.Reading before, CpuMeter.Reading after, int tasks) {
+        double node = after.nodeSeconds() - before.nodeSeconds();
+        if (before.nodeSeconds() < 0) {
+            return;
+        }
+        if (before.databaseSeconds() < 0 || after.databaseSeconds() < 0) {
+            out.printf(linePrefix + "cpu while timed: this process (node and load generator) %.1f s = %.0f µs per task; the database is not embedded, so not measured%n",
+                    node, node * 1e6 / tasks);
+            return;
+        }
+        double database = after.databaseSeconds() - before.databaseSeconds();
+        out.printf(linePrefix + "cpu while timed: this process (node and load generator) %.1f s + embedded database %.1f s = %.0f + %.0f µs per task%n",
+                node, database, node * 1e6 / tasks, database * 1e6 / tasks);
     }
 
     private long counted(String name, String tag, String value) {

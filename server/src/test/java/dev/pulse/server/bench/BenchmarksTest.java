@@ -17,7 +17,8 @@ class BenchmarksTest {
         Benchmarks.burnDown(TestDatabase.create().jdbcUrl(), 0, 1500, true, new PrintStream(out, true, StandardCharsets.UTF_8));
         assertThat(out.toString(StandardCharsets.UTF_8))
                 .containsPattern("(?m)^enqueue: 1500 tasks in [0-9.]+ s = [0-9]+ tasks/s$")
-                .containsPattern("(?m)^burn-down: 1500 tasks in [0-9.]+ s = [0-9]+ tasks/s$");
+                .containsPattern("(?m)^burn-down: 1500 tasks in [0-9.]+ s = [0-9]+ tasks/s$")
+                .containsPattern("(?m)^cpu while timed: this process \\(node and load generator\\) [0-9.]+ s = [0-9]+ µs per task");
     }
 
     @Test
@@ -30,6 +31,15 @@ class BenchmarksTest {
                 .containsPattern("(?m)^burn-down: 600 tasks in [0-9.]+ s = [0-9]+ tasks/s$")
                 .doesNotContainPattern("(?m)^burn-down: 400 ")
                 .doesNotContain("warning:");
+    }
+
+    @Test
+    void onItsEmbeddedDatabaseTheBurnDownMeasuresTheDatabasesCpuToo() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Benchmarks.burnDown(null, 0, 300, false, new PrintStream(out, true, StandardCharsets.UTF_8));
+        assertThat(out.toString(StandardCharsets.UTF_8)).containsPattern(
+                "(?m)^cpu while timed: this process \\(node and load generator\\) [0-9.]+ s \\+ embedded database [0-9.]+ s"
+                        + " = [0-9]+ \\+ [0-9]+ µs per task$");
     }
 
     @Test
