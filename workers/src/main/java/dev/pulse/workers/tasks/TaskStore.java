@@ -57,8 +57,17 @@ public final class TaskStore {
             SELECT %s FROM tasks WHERE idempotency_owner = :owner AND idempotency_key = ANY(CAST(:keys AS text[]))
             """;
 
+    /** The insert and the look-up of taken idempotency keys, both reading back the same columns. */
+    private record Readback(String insert, String findByKeys) {
+        Readback(String columns) {
+            this(INSERT_MANY.formatted(columns), FIND_BY_IDEMPOTENCY_KEYS.formatted(columns));
+        }
+    }
+
+    private static final Readback WHOLE_ROWS = new Readback("*");
+
     /** The columns a batch answer needs; the whole row would be read back and parsed for nothing. */
-    private static final String BRIEF = "id, state, run_at, idempotency_key";
+    private static final Readback BRIEF = new Readback("id, state, run_at, idempotency_key");
 
     private static final String FIND = "SELECT * FROM tasks WHERE id = :id";
 
@@ -132,7 +141,7 @@ public final class TaskStore {
     }
 
     private Enqueued enqueue(Handle h, NewTask task, String owner) {
-        Inserted<Task> one = insert(h, List.of(task), owner, "*", mapper, Task::id, Task::idempotencyKey).get(0);
+        Inserted<Task> one = insert(h, List.of(task), owner, WHOLE_ROWS, mapper, Task::id, Task::idempotencyKey).get(0);
         return new Enqueued(one.row(), one.created());
     }
 
@@ -159,13 +168,13 @@ public final class TaskStore {
     private record Inserted<T>(T row, boolean created) {
     }
 
-    /** The insert behind both enqueues, reading back {@code columns} of each row through {@code rows}. */
-    private <T> List<Inserted<T>> insert(Handle h, List<NewTask> batch, String owner, String columns, RowMapper<T> rows,
+    /** The insert behind both enqueues, reading back the {@code readback} columns of each row through {@code rows}. */
+    private <T> List<Inserted<T>> insert(Handle h, List<NewTask> batch, String owner, Readback readback, RowMapper<T> rows,
                                          Function<T, UUID> idOf, Function<T, String> keyOf) {
         int n = batch.size();
         UUID[] newIds = ids.next(n);
         Map<UUID, T> inserted = new HashMap<>();
-        h.createQuery(INSERT_MANY.formatted(columns))
+        h.createQuery(readback.insert())
                 .bind("owner", owner)
                 .bind("ids", newIds)
                 .bind("agents", batch.stream().map(NewTask::agent).toArray(String[]::new))
@@ -189,7 +198,7 @@ public final class TaskStore {
         Map<String, T> byKey = new HashMap<>();
         String[] keys = batch.stream().map(NewTask::idempotencyKey).filter(Objects::nonNull).toArray(String[]::new);
         if (inserted.size() < n && keys.length > 0) {
-            h.createQuery(FIND_BY_IDEMPOTENCY_KEYS.formatted(columns)).bind("owner", owner).bind("keys", keys).map(rows)
+            h.createQuery(readback.findByKeys()).bind("owner", owner).bind("keys", keys).map(rows)
                     .forEach(t -> byKey.put(keyOf.apply(t), t));
         }
         List<Inserted<T>> result = new ArrayList<>(n);
