@@ -2,15 +2,21 @@ package dev.pulse.workers.callbacks;
 
 import dev.pulse.workers.metrics.QueueMetrics;
 import dev.pulse.workers.timing.Backoff;
+import dev.pulse.workers.timing.Batches;
 import dev.pulse.workers.timing.WakeUp;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -64,10 +70,8 @@ public final class CallbackDispatcher implements AutoCloseable {
     private final ExecutorService senders;
     private final Thread loop;
     private final Thread recorder;
-    private final java.util.concurrent.BlockingQueue<DeliveryStore.Outcome> outcomes =
-            new java.util.concurrent.LinkedBlockingQueue<>();
-    private final java.util.concurrent.ConcurrentHashMap<String, Semaphore> destinations =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final BlockingQueue<DeliveryStore.Outcome> outcomes = new LinkedBlockingQueue<>();
+    private final ConcurrentHashMap<String, Semaphore> destinations = new ConcurrentHashMap<>();
     private volatile boolean running = true;
     private volatile boolean recording = true;
 
@@ -109,11 +113,12 @@ public final class CallbackDispatcher implements AutoCloseable {
                 for (CallbackDelivery delivery : claimed) {
                     slots.acquire();
                     senders.execute(() -> {
-                        Semaphore destination = destination(delivery.url());
+                        HttpUrl url = HttpUrl.parse(delivery.url()); // once: it picks the limit and is sent to
+                        Semaphore destination = destination(url);
                         try {
                             destination.acquire();
                             try {
-                                deliver(delivery);
+                                deliver(delivery, url);
                             } finally {
                                 destination.release();
                             }
@@ -137,33 +142,18 @@ public final class CallbackDispatcher implements AutoCloseable {
         }
     }
 
-    /** The limit of requests in flight to the URL's host and port. */
-    private Semaphore destination(String url) {
-        okhttp3.HttpUrl parsed = okhttp3.HttpUrl.parse(url);
-        String key = parsed == null ? url : parsed.scheme() + "://" + parsed.host() + ":" + parsed.port();
+    /** The limit of requests in flight to the URL's host and port (one shared limit for unparseable URLs). */
+    private Semaphore destination(HttpUrl url) {
+        String key = url == null ? "" : url.scheme() + "://" + url.host() + ":" + url.port();
         return destinations.computeIfAbsent(key, k -> new Semaphore(settings.perDestination()));
     }
 
     /** Records delivery outcomes in batches until closed, then whatever is left. */
     private void record() {
-        List<DeliveryStore.Outcome> batch = new java.util.ArrayList<>();
+        List<DeliveryStore.Outcome> batch = new ArrayList<>();
         while (recording || !outcomes.isEmpty()) {
             try {
-                DeliveryStore.Outcome first = outcomes.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                batch.add(first);
-                long deadline = System.nanoTime() + RECORD_EVERY.toNanos();
-                while (batch.size() < RECORD_AT_MOST && recording) {
-                    long left = deadline - System.nanoTime();
-                    DeliveryStore.Outcome next = left <= 0 ? null : outcomes.poll(left, TimeUnit.NANOSECONDS);
-                    if (next == null) {
-                        break;
-                    }
-                    batch.add(next);
-                    outcomes.drainTo(batch, RECORD_AT_MOST - batch.size());
-                }
+                Batches.gather(outcomes, batch, RECORD_AT_MOST, Duration.ofMillis(100), RECORD_EVERY, () -> !recording);
             } catch (InterruptedException e) {
                 recording = false;
             }
@@ -195,12 +185,17 @@ public final class CallbackDispatcher implements AutoCloseable {
         return settings.requestTimeout().plusSeconds(10);
     }
 
-    void deliver(CallbackDelivery delivery) {
+    /** @param url the delivery's URL, parsed; null when it does not parse */
+    private void deliver(CallbackDelivery delivery, HttpUrl url) {
         MDC.put("task_id", delivery.taskId().toString());
         try {
+            if (url == null) {
+                failed(delivery, null, "the callback URL is not a valid http or https URL");
+                return;
+            }
             long timestamp = clock.instant().getEpochSecond();
             Request request = new Request.Builder()
-                    .url(delivery.url())
+                    .url(url)
                     .header("webhook-id", delivery.webhookId())
                     .header("webhook-timestamp", Long.toString(timestamp))
                     .header("webhook-signature", signer.sign(delivery.webhookId(), timestamp, delivery.body()))

@@ -4,6 +4,7 @@ import dev.pulse.executors.ExecutionError;
 import dev.pulse.workers.db.DatabaseErrors;
 import dev.pulse.workers.queue.TaskCompleter.Completion;
 import dev.pulse.workers.tasks.TaskState;
+import dev.pulse.workers.timing.Batches;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,6 +32,8 @@ public final class BatchCompleter implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatchCompleter.class);
     private static final Duration RECORD_FOR_AT_MOST = Duration.ofMinutes(10);
     private static final Duration FINAL_FLUSH_FOR_AT_MOST = Duration.ofSeconds(30);
+    /** How long an idle recorder waits for work before it looks whether it is closing. */
+    private static final Duration IDLE_POLL = Duration.ofMillis(100);
 
     /** Queue capacity, largest batch, and the longest a completion waits for others to join it. */
     public record Settings(int capacity, int maxBatch, Duration maxLinger) {
@@ -88,26 +91,10 @@ public final class BatchCompleter implements AutoCloseable {
         List<Completion> batch = new ArrayList<>(settings.maxBatch());
         try {
             while (!closing || !queue.isEmpty()) {
-                Completion first = queue.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
+                if (Batches.gather(queue, batch, settings.maxBatch(), IDLE_POLL, settings.maxLinger(), () -> closing)) {
+                    flush(batch, System.nanoTime() + RECORD_FOR_AT_MOST.toNanos());
+                    batch.clear();
                 }
-                batch.add(first);
-                long deadline = System.nanoTime() + settings.maxLinger().toNanos();
-                while (batch.size() < settings.maxBatch()) {
-                    queue.drainTo(batch, settings.maxBatch() - batch.size());
-                    long left = deadline - System.nanoTime();
-                    if (batch.size() >= settings.maxBatch() || left <= 0 || closing) {
-                        break;
-                    }
-                    Completion next = queue.poll(left, TimeUnit.NANOSECONDS);
-                    if (next == null) {
-                        break;
-                    }
-                    batch.add(next);
-                }
-                flush(batch, System.nanoTime() + RECORD_FOR_AT_MOST.toNanos());
-                batch.clear();
             }
         } catch (InterruptedException e) {
             // Stopped by close while a flush waited for the database: close records what is left.
