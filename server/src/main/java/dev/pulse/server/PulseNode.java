@@ -159,6 +159,8 @@ public final class PulseNode implements AutoCloseable {
         TaskJson taskJson = new TaskJson(json);
         CallbackOutbox outbox = new CallbackOutbox(json, taskJson, ids::next, dispatcherWakeUp);
         TaskStore tasks = new TaskStore(database.jdbi(), json, ids, outbox, metrics);
+        TaskCompleter completer = new TaskCompleter(database.jdbi(), json, outbox, random);
+        CallbackDeliveries deliveries = new CallbackDeliveries(database.jdbi(), dispatcherWakeUp);
         nodeMetrics.watchQueue(database.jdbi(), clock);
         started(new ThroughputRollup(database.jdbi(), nodeMetrics.registry(), nodeId, Duration.ofSeconds(5))).start();
 
@@ -167,8 +169,8 @@ public final class PulseNode implements AutoCloseable {
         started(new Heartbeat(database.jdbi(), new Heartbeat.Node(nodeId, NodeIds.host(), ProcessHandle.current().pid(),
                 roles), running, config.leaseDuration())).start();
         if (config.runs(Role.WORKER)) {
-            startWorker(config, database, json, random, http, signer, outbox, dispatcherWakeUp, workerWakeUp, running,
-                    agents, executors, metrics, nodeId);
+            startWorker(config, database, json, random, http, signer, outbox, completer, dispatcherWakeUp, workerWakeUp,
+                    running, agents, executors, metrics, nodeId);
         }
 
         ScheduleStore schedules = new ScheduleStore(database.jdbi(), json, ids::next);
@@ -191,12 +193,12 @@ public final class PulseNode implements AutoCloseable {
             TaskRequestParser taskParser = new TaskRequestParser(json, agents, config.egress());
             routes.add(new TaskRoutes(tasks, taskParser, taskJson, responses, queuedWakeUp)::register);
             routes.add(new TaskBatchRoutes(tasks, taskParser, responses, queuedWakeUp)::register);
-            routes.add(new DeliveryRoutes(new CallbackDeliveries(database.jdbi()), tasks, responses, dispatcherWakeUp)::register);
-            routes.add(new ReportRoutes(tasks, new TaskCompleter(database.jdbi(), json, outbox, random), taskJson, responses)::register);
+            routes.add(new DeliveryRoutes(deliveries, tasks, responses)::register);
+            routes.add(new ReportRoutes(tasks, completer, taskJson, responses)::register);
             routes.add(new ScheduleRoutes(schedules, firer, scheduleParser, taskJson, responses, clock, schedulesChanged)::register);
             routes.add(new AgentRoutes(sharedAgents, agentStore, executors, responses)::register);
             routes.add(new ApiDocsRoutes(json)::register);
-            routes.add(new Dashboard(new Dashboard.Parts(database.jdbi(), json, keys, tasks,
+            routes.add(new Dashboard(new Dashboard.Parts(database.jdbi(), json, keys, tasks, deliveries,
                     schedules, firer, schedulesChanged, agents, executors, nodeMetrics.registry(), queuedWakeUp::signal,
                     config.leaseDuration(), clock, random))::register);
         }
@@ -209,7 +211,8 @@ public final class PulseNode implements AutoCloseable {
 
     /** The worker role: the claim loop, the rescuer, and the callback dispatcher. */
     private void startWorker(PulseConfig config, Database database, ObjectMapper json, SecureRandom random,
-                             OkHttpClient http, WebhookSigner signer, CallbackOutbox outbox, WakeUp dispatcherWakeUp,
+                             OkHttpClient http, WebhookSigner signer, CallbackOutbox outbox, TaskCompleter completer,
+                             WakeUp dispatcherWakeUp,
                              WakeUp workerWakeUp, RunningAttempts running, AgentRegistry agents,
                              ExecutorFactory executors, QueueMetrics metrics, String nodeId) {
         started(new CallbackDispatcher(database.jdbi(), http, signer,
@@ -221,7 +224,6 @@ public final class PulseNode implements AutoCloseable {
         if (!config.retention().isZero()) {
             started(new Retention(database.jdbi(), config.retention(), Duration.ofMinutes(1))).start();
         }
-        TaskCompleter completer = new TaskCompleter(database.jdbi(), json, outbox, random);
         BatchCompleter completions = new BatchCompleter(completer, BatchCompleter.Settings.DEFAULT, workerWakeUp::signal);
         started(new Worker(
                 new TaskClaimer(database.jdbi(), json, nodeId, config.leaseDuration(), agentLimits(agents)),

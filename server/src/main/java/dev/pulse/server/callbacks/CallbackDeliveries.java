@@ -1,6 +1,7 @@
 package dev.pulse.server.callbacks;
 
 import dev.pulse.workers.db.Columns;
+import dev.pulse.workers.timing.WakeUp;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -41,17 +42,19 @@ public final class CallbackDeliveries {
             UPDATE callback_deliveries
                SET state = 'pending', attempts = 0, next_attempt_at = now(), delivered_at = NULL
              WHERE id = :id
-            RETURNING task_id
-            """;
+            """ + "RETURNING " + COLUMNS;
 
     public record Delivery(UUID id, UUID taskId, String eventType, String url, String state, int attempts,
                     Instant nextAttemptAt, Integer lastStatus, String lastError, Instant createdAt, Instant deliveredAt) {
     }
 
     private final Jdbi jdbi;
+    private final WakeUp dispatcherWakeUp;
 
-    public CallbackDeliveries(Jdbi jdbi) {
+    /** @param dispatcherWakeUp this node's callback dispatcher, woken when a delivery is due again */
+    public CallbackDeliveries(Jdbi jdbi, WakeUp dispatcherWakeUp) {
         this.jdbi = jdbi;
+        this.dispatcherWakeUp = dispatcherWakeUp;
     }
 
     public List<Delivery> forTask(UUID taskId) {
@@ -66,9 +69,11 @@ public final class CallbackDeliveries {
         return jdbi.withHandle(h -> h.createQuery(DEAD).bind("limit", limit).map((rs, ctx) -> map(rs)).list());
     }
 
-    /** The delivery's task, if the delivery exists. */
-    public Optional<UUID> redeliver(UUID id) {
-        return jdbi.withHandle(h -> h.createQuery(REDELIVER).bind("id", id).mapTo(UUID.class).findOne());
+    /** The delivery as it is now due again, if it exists; wakes the dispatcher to send it. */
+    public Optional<Delivery> redeliver(UUID id) {
+        Optional<Delivery> due = jdbi.withHandle(h -> h.createQuery(REDELIVER).bind("id", id).map((rs, ctx) -> map(rs)).findOne());
+        due.ifPresent(d -> dispatcherWakeUp.signal());
+        return due;
     }
 
     private static Delivery map(ResultSet rs) throws SQLException {

@@ -27,7 +27,8 @@ public final class Dashboard {
     static final String LOGIN = ROOT + "/login";
 
     /** What the dashboard reads and steers; all of it already exists on an API node. */
-    public record Parts(Jdbi jdbi, ObjectMapper json, ApiKeyStore keys, TaskStore tasks, ScheduleStore schedules,
+    public record Parts(Jdbi jdbi, ObjectMapper json, ApiKeyStore keys, TaskStore tasks, CallbackDeliveries deliveries,
+                        ScheduleStore schedules,
                         ScheduleFirer firer, Runnable schedulesChanged, AgentRegistry agents, ExecutorFactory executors,
                         MeterRegistry metrics, Runnable workerWakeUp, Duration lease, Clock clock, RandomGenerator random) {
     }
@@ -42,7 +43,7 @@ public final class Dashboard {
         Templates templates = new Templates();
         SessionStore sessions = new SessionStore(parts.jdbi(), parts.random());
         OverviewQueries overview = new OverviewQueries(parts.jdbi());
-        CallbackDeliveries deliveries = new CallbackDeliveries(parts.jdbi());
+        CallbackDeliveries deliveries = parts.deliveries();
         Clock clock = parts.clock();
 
         routes.beforeMatched(new DashboardGuard(sessions, parts.keys())::check);

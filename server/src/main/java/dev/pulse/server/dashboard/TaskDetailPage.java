@@ -1,5 +1,6 @@
 package dev.pulse.server.dashboard;
 
+import dev.pulse.server.api.PathIds;
 import dev.pulse.server.callbacks.CallbackDeliveries;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -66,7 +67,7 @@ final class TaskDetailPage {
         model.put("finishedAt", Formats.time(task.finishedAt()));
         model.put("idempotencyKey", task.idempotencyKey());
         model.put("cancelRequested", task.cancelRequestedAt() != null);
-        model.put("retryable", task.state().wire().equals("failed") || task.state().wire().equals("cancelled"));
+        model.put("retryable", TasksPage.RETRYABLE.contains(task.state()));
         model.put("cancellable", !task.state().isTerminal());
         List<TaskAttempt> attempts = tasks.attempts(task.id());
         model.put("attemptCount", task.attempts() + " of at most " + task.maxAttempts());
@@ -91,7 +92,6 @@ final class TaskDetailPage {
         row.put("attempt", a.attempt());
         row.put("node", a.node());
         row.put("startedAt", Formats.time(a.startedAt()));
-        row.put("finishedAt", Formats.time(a.finishedAt()));
         row.put("took", a.finishedAt() == null ? "running for " + Formats.between(a.startedAt(), now)
                 : Formats.between(a.startedAt(), a.finishedAt()));
         row.put("outcome", a.outcome() == null ? "running" : a.outcome());
@@ -124,7 +124,6 @@ final class TaskDetailPage {
         row.put("error", d.lastError() == null ? "" : d.lastError());
         row.put("created", Formats.relative(d.createdAt(), now));
         row.put("next", d.state().equals("pending") ? Formats.relative(d.nextAttemptAt(), now) : "");
-        row.put("delivered", Formats.relative(d.deliveredAt(), now));
         return row;
     }
 
@@ -155,8 +154,9 @@ final class TaskDetailPage {
 
     private void redeliver(Context ctx) {
         DashboardGuard.operator(ctx).require(Scope.TASKS_WRITE);
-        UUID id = parse(ctx.pathParam("id")).orElseThrow(() -> DashboardException.notFound("no such callback delivery"));
-        UUID taskId = deliveries.redeliver(id).orElseThrow(() -> DashboardException.notFound("no such callback delivery"));
+        UUID id = PathIds.parse(ctx.pathParam("id")).orElseThrow(() -> DashboardException.notFound("no such callback delivery"));
+        UUID taskId = deliveries.redeliver(id).map(CallbackDeliveries.Delivery::taskId)
+                .orElseThrow(() -> DashboardException.notFound("no such callback delivery"));
         String back = ctx.formParam("return_to");
         if (back != null && back.equals(Dashboard.ROOT + "/callbacks")) {
             ctx.redirect(back + "?done=redelivered", HttpStatus.SEE_OTHER);
@@ -167,15 +167,6 @@ final class TaskDetailPage {
 
     private Task find(Context ctx) {
         String raw = ctx.pathParam("id");
-        return parse(raw).flatMap(tasks::find).orElseThrow(() -> DashboardException.notFound("no task with id " + raw));
-    }
-
-    static Optional<UUID> parse(String raw) {
-        try {
-            UUID id = UUID.fromString(raw);
-            return id.toString().equalsIgnoreCase(raw) ? Optional.of(id) : Optional.empty();
-        } catch (IllegalArgumentException e) {
-            return Optional.empty();
-        }
+        return PathIds.parse(raw).flatMap(tasks::find).orElseThrow(() -> DashboardException.notFound("no task with id " + raw));
     }
 }

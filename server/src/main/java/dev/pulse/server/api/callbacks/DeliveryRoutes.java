@@ -8,12 +8,11 @@ import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.callbacks.CallbackDeliveries;
 import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.tasks.TaskStore;
-import dev.pulse.workers.timing.WakeUp;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-import java.time.Instant;
-import java.util.Optional;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -26,13 +25,11 @@ public final class DeliveryRoutes {
     private final CallbackDeliveries deliveries;
     private final TaskStore tasks;
     private final JsonResponses responses;
-    private final WakeUp dispatcherWakeUp;
 
-    public DeliveryRoutes(CallbackDeliveries deliveries, TaskStore tasks, JsonResponses responses, WakeUp dispatcherWakeUp) {
+    public DeliveryRoutes(CallbackDeliveries deliveries, TaskStore tasks, JsonResponses responses) {
         this.deliveries = deliveries;
         this.tasks = tasks;
         this.responses = responses;
-        this.dispatcherWakeUp = dispatcherWakeUp;
     }
 
     public void register(RoutesConfig routes) {
@@ -42,23 +39,21 @@ public final class DeliveryRoutes {
 
     private void list(Context ctx) {
         UUID taskId = uuid(ctx, "no task with id '%s': task ids are UUIDs as returned by POST /v1/tasks");
-        tasks.find(taskId).orElseThrow(() -> new ProblemException(Problem.notFound("no task with id " + taskId)));
+        List<CallbackDeliveries.Delivery> found = deliveries.forTask(taskId);
+        // A delivery's task exists (foreign key): the task is looked up only to tell "none" from "no such task".
+        if (found.isEmpty() && tasks.find(taskId).isEmpty()) {
+            throw new ProblemException(Problem.notFound("no task with id " + taskId));
+        }
         ObjectNode body = responses.mapper().createObjectNode();
         ArrayNode items = body.putArray("items");
-        deliveries.forTask(taskId).forEach(d -> items.add(json(d)));
+        found.forEach(d -> items.add(json(d)));
         responses.send(ctx, 200, body);
     }
 
     private void redeliver(Context ctx) {
         UUID id = uuid(ctx, "no delivery with id '%s': delivery ids are listed by GET /v1/tasks/{id}/deliveries");
-        Optional<UUID> taskId = deliveries.redeliver(id);
-        if (taskId.isEmpty()) {
-            throw new ProblemException(Problem.notFound("no delivery with id " + id
-                    + "; GET /v1/tasks/{id}/deliveries lists a task's deliveries"));
-        }
-        dispatcherWakeUp.signal();
-        CallbackDeliveries.Delivery delivery = deliveries.forTask(taskId.get()).stream()
-                .filter(d -> d.id().equals(id)).findFirst().orElseThrow();
+        CallbackDeliveries.Delivery delivery = deliveries.redeliver(id).orElseThrow(() -> new ProblemException(
+                Problem.notFound("no delivery with id " + id + "; GET /v1/tasks/{id}/deliveries lists a task's deliveries")));
         responses.send(ctx, 200, json(delivery));
     }
 
@@ -70,17 +65,13 @@ public final class DeliveryRoutes {
         node.put("url", d.url());
         node.put("state", d.state());
         node.put("attempts", d.attempts());
-        node.put("next_attempt_at", text(d.nextAttemptAt()));
+        node.put("next_attempt_at", Columns.iso(d.nextAttemptAt()));
         node.put("last_status", d.lastStatus());
         node.put("last_error", d.lastError());
-        node.put("created_at", text(d.createdAt()));
-        node.put("delivered_at", text(d.deliveredAt()));
+        node.put("created_at", Columns.iso(d.createdAt()));
+        node.put("delivered_at", Columns.iso(d.deliveredAt()));
         node.put("redeliver", "/v1/deliveries/" + d.id() + "/redeliver");
         return node;
-    }
-
-    private static String text(Instant instant) {
-        return instant == null ? null : instant.toString();
     }
 
     private static UUID uuid(Context ctx, String notFound) {
