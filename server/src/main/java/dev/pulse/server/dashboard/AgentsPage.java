@@ -49,7 +49,7 @@ final class AgentsPage {
         row.put("available", availability != null && availability.available());
         row.put("reason", availability == null ? "no executor of kind '" + agent.executor() + "' on this node"
                 : availability.available() ? "" : availability.reason());
-        row.put("waiting", f == null ? "0" : Formats.capped(f.waiting(), OverviewQueries.CAP));
+        row.put("waiting", f == null ? "0" : f.waitingShown());
         row.put("running", f == null ? 0 : f.running());
         row.put("succeeded", f == null ? "0" : Formats.number(f.succeeded()));
         row.put("failed", f == null ? "0" : Formats.number(f.failed()));

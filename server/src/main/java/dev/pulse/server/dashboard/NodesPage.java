@@ -57,7 +57,7 @@ final class NodesPage {
             a.put("taskId", rs.getObject("id", UUID.class).toString());
             a.put("agent", rs.getString("agent"));
             a.put("attempt", rs.getInt("attempts"));
-            a.put("runningFor", Formats.relative(Columns.instant(rs, "started_at"), now).replace(" ago", ""));
+            a.put("runningFor", Formats.between(Columns.instant(rs, "started_at"), now));
             runningByNode.computeIfAbsent(rs.getString("lease_owner"), n -> new ArrayList<>()).add(a);
             return a;
         }).list());

@@ -1,7 +1,6 @@
 package dev.pulse.server.dashboard;
 
 import io.javalin.config.RoutesConfig;
-import io.javalin.http.Context;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -48,13 +48,14 @@ final class SchedulesPage {
 
     private void list(Context ctx) {
         Instant now = clock.instant();
-        List<Map<String, Object>> rows = schedules.list().stream().map(s -> row(s, now)).toList();
+        List<Schedule> all = schedules.list();
+        List<Map<String, Object>> rows = all.stream().map(s -> row(s, now)).toList();
         Map<String, Object> model = new HashMap<>();
         model.put("nav", "schedules");
         model.put("schedules", rows);
         String done = ctx.queryParam("done");
         String name = ctx.queryParam("name");
-        if (done != null && name != null && schedules.find(name).isPresent()) {
+        if (done != null && name != null && all.stream().anyMatch(s -> s.name().equals(name))) {
             model.put("notice", switch (done) {
                 case "paused" -> "Paused " + name + ".";
                 case "resumed" -> "Resumed " + name + ".";

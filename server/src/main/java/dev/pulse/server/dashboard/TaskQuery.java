@@ -94,9 +94,6 @@ record TaskQuery(TaskState state, String agent, String schedule, Instant from, I
         return out.toString();
     }
 
-    boolean isEmpty() {
-        return state == null && agent == null && schedule == null && from == null && to == null && text == null;
-    }
 
     /** This filter for the task store: one page from the cursor, or {@code limit} ids of the whole filtered set. */
     TaskFilter filter(UUID before, int limit) {

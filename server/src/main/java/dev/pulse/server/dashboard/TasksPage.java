@@ -25,7 +25,7 @@ final class TasksPage {
     static final String PATH = Dashboard.ROOT + "/tasks";
 
     static final int BULK_LIMIT = 1000;
-    private static final List<TaskState> RETRYABLE = List.of(TaskState.FAILED, TaskState.CANCELLED);
+    static final List<TaskState> RETRYABLE = List.of(TaskState.FAILED, TaskState.CANCELLED);
     private static final List<TaskState> CANCELLABLE = List.of(TaskState.SCHEDULED, TaskState.QUEUED, TaskState.RUNNING);
 
     private final TaskStore tasks;
@@ -56,7 +56,6 @@ final class TasksPage {
         model.put("problems", query.problems());
         model.put("tasks", page.items().stream().map(t -> TaskViews.row(t, now)).toList());
         String qs = query.queryString();
-        model.put("filterQuery", qs);
         if (page.nextCursor() != null) {
             model.put("nextPage", PATH + "?" + (qs.isEmpty() ? "" : qs + "&") + "cursor=" + page.nextCursor());
         }
