@@ -7,13 +7,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
-import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.Query;
 
 /**
  * Claims due tasks in one statement (ARCHITECTURE invariant 2). The MATERIALIZED CTE makes
  * PostgreSQL lock exactly the rows LIMIT picked, skipping rows other nodes hold; the UPDATE
- * hands each a fresh lease token; the INSERT opens the attempt's history row.
+ * hands each a fresh lease token; the INSERT opens the attempt's history row. Without agent
+ * limits (the common case) the claim is only that: the limits' bookkeeping cost about a tenth of
+ * the claim's time in the database even when no agent had a limit (docs/benchmarks.md).
  *
  * <p>Agents with a {@code max_concurrency} are limited across all nodes: agents with no room
  * are left out of the scan, and of the rows picked for an agent only as many as it has room
@@ -27,7 +29,28 @@ public final class TaskClaimer {
 
     private static final String LOCK = "SELECT 1 FROM pg_advisory_xact_lock(:key)";
 
+    /** The claim when no agent has a limit: lock the first due rows, lease them, open their attempts. */
     private static final String CLAIM = """
+            WITH picked AS MATERIALIZED (
+                SELECT id FROM tasks
+                 WHERE state IN ('scheduled', 'queued') AND run_at <= now()
+                 ORDER BY priority, run_at, id
+                 LIMIT :limit
+                   FOR UPDATE SKIP LOCKED
+            ), claimed AS (
+                UPDATE tasks t
+                   SET %s
+                  FROM picked
+                 WHERE t.id = picked.id
+                RETURNING t.*
+            ), opened AS (
+                %s
+            )
+            SELECT * FROM claimed ORDER BY priority, run_at, id
+            """.formatted(Claim.LEASE, Claim.OPEN_ATTEMPTS);
+
+    /** The claim while agents have limits: full agents are left out, and no agent gets more rows than it has room for. */
+    private static final String CLAIM_WITHIN_LIMITS = """
             WITH room AS (
                 SELECT l.agent,
                        l.max_running - (SELECT count(*) FROM tasks r WHERE r.state = 'running' AND r.agent = l.agent) AS free
@@ -47,22 +70,30 @@ public final class TaskClaimer {
                  WHERE room.agent IS NULL OR p.nth <= room.free
             ), claimed AS (
                 UPDATE tasks t
-                   SET state = 'running',
+                   SET %s
+                  FROM allowed
+                 WHERE t.id = allowed.id
+                RETURNING t.*
+            ), opened AS (
+                %s
+            )
+            SELECT * FROM claimed ORDER BY priority, run_at, id
+            """.formatted(Claim.LEASE, Claim.OPEN_ATTEMPTS);
+
+    /** What both claims do to each row they take. */
+    private static final class Claim {
+        static final String LEASE = """
+                state = 'running',
                        attempts = t.attempts + 1,
                        lease_token = gen_random_uuid(),
                        lease_owner = :node,
                        lease_expires_at = now() + make_interval(secs => :lease_seconds),
                        started_at = COALESCE(t.started_at, now()),
-                       updated_at = now()
-                  FROM allowed
-                 WHERE t.id = allowed.id
-                RETURNING t.*
-            ), opened AS (
+                       updated_at = now()""";
+        static final String OPEN_ATTEMPTS = """
                 INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at)
-                SELECT id, attempts, :node, lease_token, now() FROM claimed
-            )
-            SELECT * FROM claimed ORDER BY priority, run_at, id
-            """;
+                    SELECT id, attempts, :node, lease_token, now() FROM claimed""";
+    }
 
     private final Jdbi jdbi;
     private final TaskRowMapper mapper;
@@ -87,21 +118,21 @@ public final class TaskClaimer {
             return List.of();
         }
         if (limitedAgents.length == 0) {
-            return jdbi.withHandle(h -> claim(h, limit));
+            return jdbi.withHandle(h -> claim(h.createQuery(CLAIM), limit));
         }
         return jdbi.inTransaction(h -> {
             h.createQuery(LOCK).bind("key", LIMITS_LOCK_KEY).mapTo(Integer.class).one();
-            return claim(h, limit);
+            return claim(h.createQuery(CLAIM_WITHIN_LIMITS)
+                    .bind("limited_agents", limitedAgents)
+                    .bind("max_running", maxRunning), limit);
         });
     }
 
-    private List<ClaimedTask> claim(Handle h, int limit) {
-        return h.createQuery(CLAIM)
+    private List<ClaimedTask> claim(Query claim, int limit) {
+        return claim
                 .bind("limit", limit)
                 .bind("node", node)
                 .bind("lease_seconds", lease.toMillis() / 1000.0)
-                .bind("limited_agents", limitedAgents)
-                .bind("max_running", maxRunning)
                 .map((rs, ctx) -> new ClaimedTask(mapper.map(rs, ctx), rs.getObject("lease_token", UUID.class)))
                 .list();
     }

@@ -1,5 +1,6 @@
 package dev.pulse.workers.queue;
 
+import dev.pulse.workers.timing.Batches;
 import dev.pulse.workers.timing.WakeUp;
 import java.time.Duration;
 import java.util.List;
@@ -67,17 +68,9 @@ public final class Worker implements AutoCloseable {
         int batch = Math.max(1, settings.concurrency() / 2);
         while (claiming) {
             try {
-                int free = free();
-                if (backlog && free < batch) {
-                    // The last claim was full: rather than one claim per freed slot, let a few more
-                    // slots free up (briefly) and claim them together.
-                    long until = System.nanoTime() + GATHER_SLOTS_FOR_AT_MOST.toNanos();
-                    long left;
-                    while (free < batch && (left = until - System.nanoTime()) > 0) {
-                        wakeUp.await(Duration.ofNanos(left));
-                        free = free();
-                    }
-                }
+                // After a full claim, rather than one claim per freed slot, let a few more slots
+                // free up (briefly) and claim them together.
+                int free = backlog ? Batches.awaitFree(this::free, batch, GATHER_SLOTS_FOR_AT_MOST, wakeUp) : free();
                 List<ClaimedTask> claimed = free == 0 ? List.of() : claimer.claim(free);
                 backlog = free == 0 ? backlog : claimed.size() == free;
                 if (failing) {

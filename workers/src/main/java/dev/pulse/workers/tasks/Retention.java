@@ -9,7 +9,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps the hot {@code tasks} table small (ARCHITECTURE §7): terminal tasks (succeeded, failed,
  * cancelled) that finished longer than the retention ago are deleted, with their attempts and
- * callback deliveries (ON DELETE CASCADE), in batches of {@link #BATCH} rows, each its own short
+ * callback deliveries (in the same statement: no foreign key does it, see V9), in batches of
+ * {@link #BATCH} rows, each its own short
  * transaction that skips locked rows, so pruning never blocks the queue. A task whose callback is
  * still pending is kept until it is delivered or dead. Non-terminal tasks are never touched: the
  * DELETE itself re-checks the state.
@@ -44,10 +45,17 @@ public final class Retention implements AutoCloseable {
                    AND NOT EXISTS (SELECT 1 FROM callback_deliveries c WHERE c.task_id = t.id AND c.state = 'pending')
                  LIMIT :batch
                    FOR UPDATE SKIP LOCKED
+            ), gone AS (
+                DELETE FROM tasks t
+                 USING doomed
+                 WHERE t.id = doomed.id AND t.state IN ('succeeded', 'failed', 'cancelled')
+                RETURNING t.id
+            ), attempts AS (
+                DELETE FROM task_attempts a USING gone WHERE a.task_id = gone.id
+            ), deliveries AS (
+                DELETE FROM callback_deliveries c USING gone WHERE c.task_id = gone.id
             )
-            DELETE FROM tasks t
-             USING doomed
-             WHERE t.id = doomed.id AND t.state IN ('succeeded', 'failed', 'cancelled')
+            SELECT count(*) FROM gone
             """;
 
     private final Jdbi jdbi;
@@ -117,12 +125,13 @@ public final class Retention implements AutoCloseable {
         double seconds = retention.toMillis() / 1000.0;
         return jdbi.inTransaction(h -> {
             long cutoff = h.createQuery(CUTOFF_MILLIS).bind("retention_seconds", seconds).mapTo(Long.class).one();
-            return h.createUpdate(PRUNE)
+            return h.createQuery(PRUNE)
                     .bind("key", LOCK_KEY)
                     .bind("id_bound", idBound(cutoff).toString())
                     .bind("retention_seconds", seconds)
                     .bind("batch", BATCH)
-                    .execute();
+                    .mapTo(Integer.class)
+                    .one();
         });
     }
 

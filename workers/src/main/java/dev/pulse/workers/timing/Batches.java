@@ -5,8 +5,9 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntSupplier;
 
-/** Gathering queued items into batches, for the threads that record work in bulk. */
+/** Gathering work into batches: queued items for the threads that record in bulk, free slots for the claim loops. */
 public final class Batches {
 
     private Batches() {
@@ -40,5 +41,21 @@ public final class Batches {
             batch.add(next);
         }
         return true;
+    }
+
+    /**
+     * For a claim loop under a backlog: waits (woken by {@code wakeUp}) until {@code free} slots
+     * number at least {@code wanted}, for at most {@code atMost}, so that one claim takes many rows
+     * rather than one claim per slot as each frees up; returns how many slots are free then.
+     */
+    public static int awaitFree(IntSupplier free, int wanted, Duration atMost, WakeUp wakeUp) throws InterruptedException {
+        int now = free.getAsInt();
+        long until = System.nanoTime() + atMost.toNanos();
+        long left;
+        while (now < wanted && (left = until - System.nanoTime()) > 0) {
+            wakeUp.await(Duration.ofNanos(left));
+            now = free.getAsInt();
+        }
+        return now;
     }
 }
