@@ -1,12 +1,18 @@
 package dev.pulse.workers.queue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.Query;
 
@@ -30,24 +36,36 @@ public final class TaskClaimer {
     private static final String LOCK = "SELECT 1 FROM pg_advisory_xact_lock(:key)";
 
     /** The claim when no agent has a limit: lock the first due rows, lease them, open their attempts. */
-    private static final String CLAIM = """
-            WITH picked AS MATERIALIZED (
-                SELECT id FROM tasks
-                 WHERE state IN ('scheduled', 'queued') AND run_at <= now()
-                 ORDER BY priority, run_at, id
-                 LIMIT :limit
-                   FOR UPDATE SKIP LOCKED
-            ), claimed AS (
-                UPDATE tasks t
-                   SET %s
-                  FROM picked
-                 WHERE t.id = picked.id
-                RETURNING t.*
-            ), opened AS (
-                %s
-            )
-            SELECT * FROM claimed ORDER BY priority, run_at, id
-            """.formatted(Claim.LEASE, Claim.OPEN_ATTEMPTS);
+    private static final String CLAIM = claimWhere("");
+
+    /**
+     * The same, scanning the claim index only past the last row this claimer took (see
+     * {@link #claim(int)}): the rows before it are mostly ones already claimed, whose index entries
+     * stay until the table is vacuumed.
+     */
+    private static final String CLAIM_RESUMING = claimWhere("""
+            AND (priority, run_at, id) > (:after_priority, CAST(:after_run_at AS timestamptz), CAST(:after_id AS uuid))""");
+
+    private static String claimWhere(String resume) {
+        return """
+                WITH picked AS MATERIALIZED (
+                    SELECT id FROM tasks
+                     WHERE state IN ('scheduled', 'queued') AND run_at <= now() %s
+                     ORDER BY priority, run_at, id
+                     LIMIT :limit
+                       FOR UPDATE SKIP LOCKED
+                ), claimed AS (
+                    UPDATE tasks t
+                       SET %s
+                      FROM picked
+                     WHERE t.id = picked.id
+                    RETURNING t.*
+                ), opened AS (
+                    %s
+                )
+                SELECT * FROM claimed ORDER BY priority, run_at, id
+                """.formatted(resume, Claim.LEASE, Claim.OPEN_ATTEMPTS);
+    }
 
     /** The claim while agents have limits: full agents are left out, and no agent gets more rows than it has room for. */
     private static final String CLAIM_WITHIN_LIMITS = """
@@ -95,14 +113,35 @@ public final class TaskClaimer {
                     SELECT id, attempts, :node, lease_token, now() FROM claimed""";
     }
 
+    /** Without agent limits, the longest a claimer goes on resuming before it scans the claim index from its start again. */
+    static final Duration RESCAN_EVERY = Duration.ofMillis(50);
+
+    /** Where a claim stopped in the claim index's order. */
+    private record Position(int priority, Instant runAt, UUID id) {
+        static Position of(Task task) {
+            return new Position(task.priority(), task.runAt(), task.id());
+        }
+    }
+
     private final Jdbi jdbi;
     private final TaskRowMapper mapper;
     private final String node;
     private final Duration lease;
     private final String[] limitedAgents;
     private final Integer[] maxRunning;
+    private final Duration rescanEvery;
+    // A hint only: any value is safe (rows before it are found by the next scan from the start),
+    // so threads sharing a claimer need not agree on it.
+    private volatile Position resumeAfter;
+    private volatile long rescanDue;
 
     public TaskClaimer(Jdbi jdbi, ObjectMapper json, String node, Duration lease, Map<String, Integer> agentLimits) {
+        this(jdbi, json, node, lease, agentLimits, RESCAN_EVERY);
+    }
+
+    TaskClaimer(Jdbi jdbi, ObjectMapper json, String node, Duration lease, Map<String, Integer> agentLimits,
+                Duration rescanEvery) {
+        this.rescanEvery = rescanEvery;
         this.jdbi = jdbi;
         this.mapper = new TaskRowMapper(json);
         this.node = node;
@@ -112,13 +151,23 @@ public final class TaskClaimer {
         this.maxRunning = sorted.values().toArray(Integer[]::new);
     }
 
-    /** Claims at most {@code limit} due tasks; never more than the caller has free slots for. */
+    /**
+     * Claims at most {@code limit} due tasks; never more than the caller has free slots for.
+     *
+     * <p>Without agent limits, a claim that follows a full one resumes the index scan after the
+     * last row claimed, for up to {@link #RESCAN_EVERY}: a claim from the start walks past the
+     * index entries of every task claimed since the table was last vacuumed (most of the
+     * database's time under a sustained backlog, docs/benchmarks.md). Rows that became due before
+     * that point meanwhile (a task with a more urgent priority, one handed back or rescued) are
+     * claimed by the next scan from the start: at once when the resumed scan finds too few rows,
+     * else within {@code RESCAN_EVERY}.
+     */
     public List<ClaimedTask> claim(int limit) {
         if (limit <= 0) {
             return List.of();
         }
         if (limitedAgents.length == 0) {
-            return jdbi.withHandle(h -> claim(h.createQuery(CLAIM), limit));
+            return jdbi.withHandle(h -> claimResuming(h, limit));
         }
         return jdbi.inTransaction(h -> {
             h.createQuery(LOCK).bind("key", LIMITS_LOCK_KEY).mapTo(Integer.class).one();
@@ -126,6 +175,24 @@ public final class TaskClaimer {
                     .bind("limited_agents", limitedAgents)
                     .bind("max_running", maxRunning), limit);
         });
+    }
+
+    private List<ClaimedTask> claimResuming(Handle h, int limit) {
+        Position after = resumeAfter;
+        List<ClaimedTask> claimed = new ArrayList<>(limit);
+        if (after != null && System.nanoTime() - rescanDue < 0) {
+            claimed.addAll(claim(h.createQuery(CLAIM_RESUMING)
+                    .bind("after_priority", after.priority())
+                    .bind("after_run_at", OffsetDateTime.ofInstant(after.runAt(), ZoneOffset.UTC))
+                    .bind("after_id", after.id()), limit));
+        }
+        if (claimed.size() < limit) {
+            claimed.addAll(claim(h.createQuery(CLAIM), limit - claimed.size()));
+            rescanDue = System.nanoTime() + rescanEvery.toNanos();
+        }
+        // Resume only after a full claim: a short one has reached the end of what is due.
+        resumeAfter = claimed.size() == limit ? Position.of(claimed.get(claimed.size() - 1).task()) : null;
+        return claimed;
     }
 
     private List<ClaimedTask> claim(Query claim, int limit) {

@@ -12,6 +12,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,6 +36,39 @@ class ClaimTest {
     @AfterEach
     void tearDown() {
         kit.close();
+    }
+
+    @Test
+    void resumesAfterItsLastFullClaimAndScansFromTheStartOnceAResumedClaimRunsShort() {
+        List<UUID> queued = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            queued.add(kit.insert(kit.newTask("echo", 0)).id());
+        }
+        TaskClaimer claimer = claimerRescanningEvery(Duration.ofHours(1));
+
+        assertThat(claimer.claim(2)).extracting(ClaimedTask::id).containsExactly(queued.get(0), queued.get(1));
+        UUID urgent = kit.insert(kit.newTask("echo", -1)).id();
+        // Resumed after the last row claimed: the urgent task lies before that point...
+        assertThat(claimer.claim(2)).extracting(ClaimedTask::id).containsExactly(queued.get(2), queued.get(3));
+        // ...and is claimed as soon as a resumed claim finds too few rows.
+        assertThat(claimer.claim(2)).extracting(ClaimedTask::id).containsExactly(urgent);
+    }
+
+    @Test
+    void scansFromTheStartOnceTheRescanIntervalHasPassed() {
+        List<UUID> queued = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            queued.add(kit.insert(kit.newTask("echo", 0)).id());
+        }
+        TaskClaimer claimer = claimerRescanningEvery(Duration.ZERO);
+
+        assertThat(claimer.claim(2)).extracting(ClaimedTask::id).containsExactly(queued.get(0), queued.get(1));
+        UUID urgent = kit.insert(kit.newTask("echo", -1)).id();
+        assertThat(claimer.claim(2)).extracting(ClaimedTask::id).containsExactly(urgent, queued.get(2));
+    }
+
+    private TaskClaimer claimerRescanningEvery(Duration interval) {
+        return new TaskClaimer(kit.database.jdbi(), kit.json, "node-a", Duration.ofSeconds(30), Map.of(), interval);
     }
 
     @Test
