@@ -10,10 +10,9 @@ import org.slf4j.LoggerFactory;
  * Keeps the hot {@code tasks} table small (ARCHITECTURE §7): terminal tasks (succeeded, failed,
  * cancelled) that finished longer than the retention ago are deleted, with their attempts and
  * callback deliveries (in the same statement: no foreign key does it, see V9), in batches of
- * {@link #BATCH} rows, each its own short
- * transaction that skips locked rows, so pruning never blocks the queue. A task whose callback is
- * still pending is kept until it is delivered or dead. Non-terminal tasks are never touched: the
- * DELETE itself re-checks the state.
+ * {@link #BATCH} rows, each its own short transaction that skips locked rows, so pruning never
+ * blocks the queue. A task whose callback is still pending is kept until it is delivered or
+ * dead. Non-terminal tasks are never touched: the DELETE itself re-checks the state.
  *
  * <p>Candidates are found through the {@code (state, id)} index: task ids are UUIDv7, ordered by
  * creation time, and a task cannot have finished before it was created, so only ids created before

@@ -40,7 +40,8 @@ public final class DeliveryRoutes {
     private void list(Context ctx) {
         UUID taskId = uuid(ctx, "no task with id '%s': task ids are UUIDs as returned by POST /v1/tasks");
         List<CallbackDeliveries.Delivery> found = deliveries.forTask(taskId);
-        // Deliveries are deleted with their task (retention), so they imply it exists: the task is looked up only to tell "none" from "no such task".
+        // Deliveries are deleted with their task (retention), so they imply it exists: the task
+        // is looked up only to tell "none" from "no such task".
         if (found.isEmpty() && tasks.find(taskId).isEmpty()) {
             throw new ProblemException(Problem.notFound("no task with id " + taskId));
         }
