@@ -269,6 +269,36 @@ class DashboardAccessTest {
     }
 
     @Test
+    void theNodesPageTimesARetriedTaskFromItsCurrentAttempt() throws Exception {
+        // This class's node is the only one alive in its database.
+        String nodeId = node.jdbi.withHandle(h -> h.createQuery("SELECT id FROM nodes WHERE heartbeat_at > now() - interval '1 minute'")
+                .mapTo(String.class).one());
+        String id = json.readTree(node.post("/v1/tasks", "{\"agent\": \"echo\", \"delay_seconds\": 3600}").body()).path("id").asText();
+        // Its second attempt started 30 s ago on this node; its first, three hours ago.
+        node.jdbi.useHandle(h -> {
+            h.execute("UPDATE tasks SET state = 'running', attempts = 2, lease_token = gen_random_uuid(), lease_owner = ?,"
+                    + " lease_expires_at = now() + interval '1 hour', started_at = now() - interval '3 hours'"
+                    + " WHERE id = CAST(? AS uuid)", nodeId, id);
+            h.execute("INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at, finished_at, outcome)"
+                    + " SELECT id, 1, ?, gen_random_uuid(), now() - interval '3 hours', now() - interval '2 hours', 'failed'"
+                    + " FROM tasks WHERE id = CAST(? AS uuid)", nodeId, id);
+            h.execute("INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at)"
+                    + " SELECT id, 2, ?, lease_token, now() - interval '30 seconds' FROM tasks WHERE id = CAST(? AS uuid)", nodeId, id);
+        });
+        try {
+            DashboardClient browser = new DashboardClient(node);
+            browser.signIn(TestNode.ADMIN_KEY);
+            String row = browser.get("/dashboard/nodes").body().replaceAll(
+                    "(?s).*(<tr><td class=\"mono\"><a href=\"/dashboard/tasks/" + id + "\">.*?</tr>).*", "$1");
+
+            assertThat(row).startsWith("<tr>").contains(id).containsPattern("<td>3[0-9]\\.[0-9] s</td>").doesNotContain(" h ");
+        } finally {
+            node.jdbi.useHandle(h -> h.execute("UPDATE tasks SET state = 'cancelled', finished_at = now(), lease_token = NULL,"
+                    + " lease_owner = NULL, lease_expires_at = NULL WHERE id = CAST(? AS uuid)", id));
+        }
+    }
+
+    @Test
     void aSessionWorksOnEveryApiNodeOfTheDatabaseAndWorkerNodesServeNoDashboard() {
         DashboardClient browser = new DashboardClient(node);
         browser.signIn(TestNode.ADMIN_KEY);
