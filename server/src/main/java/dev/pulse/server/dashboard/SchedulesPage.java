@@ -49,7 +49,8 @@ final class SchedulesPage {
     private void list(Context ctx) {
         Instant now = clock.instant();
         List<Schedule> all = schedules.list();
-        List<Map<String, Object>> rows = all.stream().map(s -> row(s, now)).toList();
+        Map<String, List<ScheduleStore.Fire>> fires = schedules.recentFiresOfAll(5);
+        List<Map<String, Object>> rows = all.stream().map(s -> row(s, fires.getOrDefault(s.name(), List.of()), now)).toList();
         Map<String, Object> model = new HashMap<>();
         model.put("nav", "schedules");
         model.put("schedules", rows);
@@ -68,7 +69,7 @@ final class SchedulesPage {
         templates.render(ctx, "schedules", model);
     }
 
-    private Map<String, Object> row(Schedule s, Instant now) {
+    private Map<String, Object> row(Schedule s, List<ScheduleStore.Fire> recentFires, Instant now) {
         Map<String, Object> row = new HashMap<>();
         row.put("name", s.name());
         row.put("cron", s.cron().original());
@@ -81,7 +82,7 @@ final class SchedulesPage {
                         .map(t -> IN_ZONE.format(ZonedDateTime.ofInstant(t, s.timezone())) + " (" + Formats.relative(t, now) + ")")
                         .toList()
                 : List.of());
-        row.put("fires", schedules.recentFires(s.name(), 5).stream().map(f -> {
+        row.put("fires", recentFires.stream().map(f -> {
             Map<String, Object> fire = new HashMap<>();
             fire.put("time", Formats.relative(f.fireTime(), now));
             fire.put("outcome", f.outcome());

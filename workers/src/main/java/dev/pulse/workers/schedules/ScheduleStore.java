@@ -9,8 +9,11 @@ import dev.pulse.workers.schedules.ScheduleDefinition.Overlap;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -75,6 +78,18 @@ public final class ScheduleStore {
              LIMIT :limit
             """;
 
+    /** The latest fires of every schedule at once (the dashboard lists them all). */
+    private static final String RECENT_FIRES_OF_ALL = """
+            SELECT s.name, f.fire_time, f.outcome, f.task_id, t.state AS task_state
+              FROM schedules s
+             CROSS JOIN LATERAL (SELECT * FROM schedule_fires sf
+                                  WHERE sf.schedule_id = s.id
+                                  ORDER BY sf.fire_time DESC
+                                  LIMIT :limit) f
+              LEFT JOIN tasks t ON t.id = f.task_id
+             ORDER BY s.name, f.fire_time DESC
+            """;
+
     /** Changes whenever anything that decides firing changes; schedulers compare it to know when to resync. */
     private static final String VERSION = """
             SELECT coalesce(md5(string_agg(name || '|' || quartz_cron || '|' || timezone || '|' || enabled, ',' ORDER BY name)), '')
@@ -134,9 +149,22 @@ public final class ScheduleStore {
 
     public List<Fire> recentFires(String name, int limit) {
         return jdbi.withHandle(h -> h.createQuery(RECENT_FIRES).bind("name", name).bind("limit", limit)
-                .map((rs, ctx) -> new Fire(Columns.instant(rs, "fire_time"), rs.getString("outcome"),
-                        rs.getObject("task_id", UUID.class), rs.getString("task_state")))
+                .map((rs, ctx) -> fire(rs))
                 .list());
+    }
+
+    /** The latest {@code limit} fires of each schedule, newest first, by schedule name; schedules never fired are absent. */
+    public Map<String, List<Fire>> recentFiresOfAll(int limit) {
+        Map<String, List<Fire>> fires = new HashMap<>();
+        jdbi.useHandle(h -> h.createQuery(RECENT_FIRES_OF_ALL).bind("limit", limit)
+                .map((rs, ctx) -> Map.entry(rs.getString("name"), fire(rs)))
+                .forEach(e -> fires.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue())));
+        return fires;
+    }
+
+    private static Fire fire(ResultSet rs) throws SQLException {
+        return new Fire(Columns.instant(rs, "fire_time"), rs.getString("outcome"),
+                rs.getObject("task_id", UUID.class), rs.getString("task_state"));
     }
 
     public String version() {

@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -151,6 +152,26 @@ class ScheduleFirerTest {
         assertThat(save("same", "@hourly", Misfire.SKIP, Overlap.ALLOW, true).change()).isEqualTo(ScheduleStore.Change.CREATED);
         assertThat(save("same", "@hourly", Misfire.SKIP, Overlap.ALLOW, true).change()).isEqualTo(ScheduleStore.Change.UNCHANGED);
         assertThat(save("same", "@daily", Misfire.SKIP, Overlap.ALLOW, true).change()).isEqualTo(ScheduleStore.Change.UPDATED);
+    }
+
+    @Test
+    void theRecentFiresOfEveryScheduleAreReadTogetherNewestFirstAndAtMostTheLimitEach() {
+        save("every-minute", "* * * * *", Misfire.SKIP, Overlap.ALLOW, true);
+        save("once", "* * * * *", Misfire.SKIP, Overlap.ALLOW, true);
+        save("never-fired", "* * * * *", Misfire.SKIP, Overlap.ALLOW, true);
+        for (int i = 0; i < 3; i++) {
+            firer.fire("every-minute", TICK.plusSeconds(60L * i));
+        }
+        firer.fire("once", TICK);
+
+        Map<String, List<ScheduleStore.Fire>> fires = store.recentFiresOfAll(2);
+
+        assertThat(fires.keySet()).containsExactlyInAnyOrder("every-minute", "once");
+        assertThat(fires.get("every-minute")).extracting(ScheduleStore.Fire::fireTime)
+                .containsExactly(TICK.plusSeconds(120), TICK.plusSeconds(60));
+        assertThat(fires.get("every-minute")).isEqualTo(store.recentFires("every-minute", 2));
+        assertThat(fires.get("once")).extracting(ScheduleStore.Fire::outcome, ScheduleStore.Fire::taskState)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("enqueued", "queued"));
     }
 
     private void missedTenMinutes(String name, Misfire misfire, int catchUpMax) {
