@@ -97,11 +97,13 @@ final class TasksPage {
             templates.render(ctx, "bulk-confirm", model);
             return;
         }
+        List<UUID> chosen = ids.subList(0, Math.min(ids.size(), BULK_LIMIT));
         int done = 0;
-        for (UUID id : ids.subList(0, Math.min(ids.size(), BULK_LIMIT))) {
-            if (retry) {
-                done += tasks.retry(id, 1).isPresent() ? 1 : 0;
-            } else {
+        if (retry) {
+            done = tasks.retryAll(chosen, 1);
+        } else {
+            // One at a time: a cancellation also ends running attempts and queues callbacks.
+            for (UUID id : chosen) {
                 var outcome = tasks.cancel(id);
                 done += outcome instanceof dev.pulse.workers.tasks.CancelOutcome.Cancelled
                         || outcome instanceof dev.pulse.workers.tasks.CancelOutcome.Requested ? 1 : 0;

@@ -98,12 +98,20 @@ public final class TaskStore {
             RETURNING *
             """;
 
-    private static final String RETRY = """
+    /** Back to the queue, now, with more attempts; only from failed or cancelled. */
+    private static final String RETRY_SET = """
             UPDATE tasks
                SET state = 'queued', run_at = now(), max_attempts = attempts + :more_attempts,
                    result = NULL, error = NULL, finished_at = NULL, cancel_requested_at = NULL, updated_at = now()
+            """;
+
+    private static final String RETRY = RETRY_SET + """
              WHERE id = :id AND state IN ('failed', 'cancelled')
             RETURNING *
+            """;
+
+    private static final String RETRY_ALL = RETRY_SET + """
+             WHERE id = ANY(CAST(:ids AS uuid[])) AND state IN ('failed', 'cancelled')
             """;
 
     private final Jdbi jdbi;
@@ -310,6 +318,12 @@ public final class TaskStore {
     public Optional<Task> retry(UUID id, int moreAttempts) {
         return jdbi.withHandle(h -> h.createQuery(RETRY).bind("id", id).bind("more_attempts", moreAttempts)
                 .map(mapper).findOne());
+    }
+
+    /** {@link #retry} for many tasks in one statement; returns how many were failed or cancelled and are queued again. */
+    public int retryAll(List<UUID> ids, int moreAttempts) {
+        return jdbi.withHandle(h -> h.createUpdate(RETRY_ALL).bind("ids", ids.toArray(UUID[]::new))
+                .bind("more_attempts", moreAttempts).execute());
     }
 
     private String write(Object value) {

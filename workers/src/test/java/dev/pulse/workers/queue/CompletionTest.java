@@ -135,4 +135,21 @@ class CompletionTest {
         assertThat(kit.tasks.retry(task.id(), 1)).as("only failed or cancelled tasks").isEmpty();
         assertThat(kit.claimer("node-a").claim(1)).extracting(c -> c.attempt()).containsExactly(2);
     }
+
+    @Test
+    void manyTasksAreRetriedInOneStatementButOnlyFailedOrCancelledOnes() {
+        for (int i = 0; i < 3; i++) {
+            kit.insert(kit.withCallback("echo", CALLBACK, 1));
+        }
+        List<ClaimedTask> claimed = kit.claimer("node-a").claim(3);
+        kit.completer.fail(claimed.get(0), new ExecutionError("agent_error", "boom"), null);
+        kit.completer.cancelled(claimed.get(1), null);
+        kit.completer.succeed(claimed.get(2), kit.jsonOf("{}"), null);
+
+        int retried = kit.tasks.retryAll(claimed.stream().map(ClaimedTask::id).toList(), 2);
+
+        assertThat(retried).isEqualTo(2);
+        assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'queued' AND max_attempts = 3 AND error IS NULL")).isEqualTo(2);
+        assertThat(kit.tasks.find(claimed.get(2).id()).orElseThrow().state()).isEqualTo(TaskState.SUCCEEDED);
+    }
 }
