@@ -1,10 +1,13 @@
 package dev.pulse.workers.callbacks;
 
 import dev.pulse.workers.db.PlanEachTime;
+import dev.pulse.workers.db.ResumedScans;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.Query;
 
 /**
  * The dispatcher's view of the outbox. A claim pushes {@code next_attempt_at} forward by a
@@ -12,21 +15,29 @@ import org.jdbi.v3.core.Jdbi;
  */
 final class DeliveryStore {
 
-    private static final String CLAIM = """
-            WITH due AS MATERIALIZED (
-                SELECT id FROM callback_deliveries
-                 WHERE state = 'pending' AND next_attempt_at <= now()
-                 ORDER BY next_attempt_at
-                 LIMIT :limit
-                   FOR UPDATE SKIP LOCKED
-            )
-            UPDATE callback_deliveries d
-               SET attempts = d.attempts + 1,
-                   next_attempt_at = now() + make_interval(secs => :lease_seconds)
-              FROM due
-             WHERE d.id = due.id
-            RETURNING d.id, d.task_id, d.url, d.body, d.attempts
-            """;
+    private static final String CLAIM = claimWhere("");
+
+    /** The same, scanning the due index only from where the last full claim stopped ({@link ResumedScans}). */
+    private static final String CLAIM_RESUMING = claimWhere("AND next_attempt_at >= CAST(:after AS timestamptz)");
+
+    /** Returns each row's due time before the claim pushed it forward: where a next claim may resume. */
+    private static String claimWhere(String resume) {
+        return """
+                WITH due AS MATERIALIZED (
+                    SELECT id, next_attempt_at FROM callback_deliveries
+                     WHERE state = 'pending' AND next_attempt_at <= now() %s
+                     ORDER BY next_attempt_at
+                     LIMIT :limit
+                       FOR UPDATE SKIP LOCKED
+                )
+                UPDATE callback_deliveries d
+                   SET attempts = d.attempts + 1,
+                       next_attempt_at = now() + make_interval(secs => :lease_seconds)
+                  FROM due
+                 WHERE d.id = due.id
+                RETURNING d.id, d.task_id, d.url, d.body, d.attempts, due.next_attempt_at AS was_due_at
+                """.formatted(resume);
+    }
 
     /**
      * Many delivery outcomes in one statement: delivered, or failed (pending again after its
@@ -51,20 +62,46 @@ final class DeliveryStore {
     record Outcome(UUID id, boolean delivered, Integer status, String error, double retrySeconds) {
     }
 
+    /** Under a backlog, the longest the dispatcher goes on resuming before it scans the due index from its start. */
+    static final Duration RESCAN_EVERY = Duration.ofMillis(50);
+
     private final Jdbi jdbi;
+    private final ResumedScans<OffsetDateTime> scans;
 
     DeliveryStore(Jdbi jdbi) {
-        this.jdbi = jdbi;
+        this(jdbi, RESCAN_EVERY);
     }
 
+    DeliveryStore(Jdbi jdbi, Duration rescanEvery) {
+        this.jdbi = jdbi;
+        this.scans = new ResumedScans<>(rescanEvery);
+    }
+
+    /** A claimed delivery and when it was due, in the due index's order. */
+    private record Claimed(CallbackDelivery delivery, OffsetDateTime wasDueAt) {
+    }
+
+    /**
+     * Claims up to {@code limit} due deliveries, holding each for {@code lease}. Rows due at the
+     * same instant as the resume point are scanned again (the claim pushed the ones it took
+     * forward), so none is skipped.
+     */
     List<CallbackDelivery> claim(int limit, Duration lease) {
-        return jdbi.withHandle(h -> h.createQuery(CLAIM)
+        return jdbi.withHandle(h -> scans.claim(limit,
+                (after, n) -> claim(h.createQuery(CLAIM_RESUMING).bind("after", after), n, lease),
+                n -> claim(h.createQuery(CLAIM), n, lease),
+                Claimed::wasDueAt)).stream().map(Claimed::delivery).toList();
+    }
+
+    private static List<Claimed> claim(Query claim, int limit, Duration lease) {
+        return claim
                 .bind("limit", limit)
                 .bind("lease_seconds", (double) lease.toSeconds())
-                .map((rs, ctx) -> new CallbackDelivery(
+                .map((rs, ctx) -> new Claimed(new CallbackDelivery(
                         rs.getObject("id", UUID.class), rs.getObject("task_id", UUID.class),
-                        rs.getString("url"), rs.getString("body"), rs.getInt("attempts")))
-                .list());
+                        rs.getString("url"), rs.getString("body"), rs.getInt("attempts")),
+                        rs.getObject("was_due_at", OffsetDateTime.class)))
+                .list();
     }
 
     /** Records many outcomes in one statement (and one commit). */

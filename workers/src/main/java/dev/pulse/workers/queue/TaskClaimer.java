@@ -1,13 +1,13 @@
 package dev.pulse.workers.queue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.workers.db.ResumedScans;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -129,11 +129,7 @@ public final class TaskClaimer {
     private final Duration lease;
     private final String[] limitedAgents;
     private final Integer[] maxRunning;
-    private final Duration rescanEvery;
-    // A hint only: any value is safe (rows before it are found by the next scan from the start),
-    // so threads sharing a claimer need not agree on it.
-    private volatile Position resumeAfter;
-    private volatile long rescanDue;
+    private final ResumedScans<Position> scans;
 
     public TaskClaimer(Jdbi jdbi, ObjectMapper json, String node, Duration lease, Map<String, Integer> agentLimits) {
         this(jdbi, json, node, lease, agentLimits, RESCAN_EVERY);
@@ -141,7 +137,7 @@ public final class TaskClaimer {
 
     TaskClaimer(Jdbi jdbi, ObjectMapper json, String node, Duration lease, Map<String, Integer> agentLimits,
                 Duration rescanEvery) {
-        this.rescanEvery = rescanEvery;
+        this.scans = new ResumedScans<>(rescanEvery);
         this.jdbi = jdbi;
         this.mapper = new TaskRowMapper(json);
         this.node = node;
@@ -155,12 +151,8 @@ public final class TaskClaimer {
      * Claims at most {@code limit} due tasks; never more than the caller has free slots for.
      *
      * <p>Without agent limits, a claim that follows a full one resumes the index scan after the
-     * last row claimed, for up to {@link #RESCAN_EVERY}: a claim from the start walks past the
-     * index entries of every task claimed since the table was last vacuumed (most of the
-     * database's time under a sustained backlog, docs/benchmarks.md). Rows that became due before
-     * that point meanwhile (a task with a more urgent priority, one handed back or rescued) are
-     * claimed by the next scan from the start: at once when the resumed scan finds too few rows,
-     * else within {@code RESCAN_EVERY}.
+     * last row claimed ({@link ResumedScans}): a task that sorts before that point (a more urgent
+     * one, one handed back or rescued) waits at most {@link #RESCAN_EVERY} longer.
      */
     public List<ClaimedTask> claim(int limit) {
         if (limit <= 0) {
@@ -178,21 +170,13 @@ public final class TaskClaimer {
     }
 
     private List<ClaimedTask> claimResuming(Handle h, int limit) {
-        Position after = resumeAfter;
-        List<ClaimedTask> claimed = new ArrayList<>(limit);
-        if (after != null && System.nanoTime() - rescanDue < 0) {
-            claimed.addAll(claim(h.createQuery(CLAIM_RESUMING)
-                    .bind("after_priority", after.priority())
-                    .bind("after_run_at", OffsetDateTime.ofInstant(after.runAt(), ZoneOffset.UTC))
-                    .bind("after_id", after.id()), limit));
-        }
-        if (claimed.size() < limit) {
-            claimed.addAll(claim(h.createQuery(CLAIM), limit - claimed.size()));
-            rescanDue = System.nanoTime() + rescanEvery.toNanos();
-        }
-        // Resume only after a full claim: a short one has reached the end of what is due.
-        resumeAfter = claimed.size() == limit ? Position.of(claimed.get(claimed.size() - 1).task()) : null;
-        return claimed;
+        return scans.claim(limit,
+                (after, n) -> claim(h.createQuery(CLAIM_RESUMING)
+                        .bind("after_priority", after.priority())
+                        .bind("after_run_at", OffsetDateTime.ofInstant(after.runAt(), ZoneOffset.UTC))
+                        .bind("after_id", after.id()), n),
+                n -> claim(h.createQuery(CLAIM), n),
+                c -> Position.of(c.task()));
     }
 
     private List<ClaimedTask> claim(Query claim, int limit) {
