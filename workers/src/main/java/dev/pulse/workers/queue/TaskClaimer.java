@@ -137,7 +137,6 @@ public final class TaskClaimer {
 
     TaskClaimer(Jdbi jdbi, ObjectMapper json, String node, Duration lease, Map<String, Integer> agentLimits,
                 Duration rescanEvery) {
-        this.scans = new ResumedScans<>(rescanEvery);
         this.jdbi = jdbi;
         this.mapper = new TaskRowMapper(json);
         this.node = node;
@@ -145,6 +144,7 @@ public final class TaskClaimer {
         Map<String, Integer> sorted = new TreeMap<>(agentLimits);
         this.limitedAgents = sorted.keySet().toArray(String[]::new);
         this.maxRunning = sorted.values().toArray(Integer[]::new);
+        this.scans = new ResumedScans<>(rescanEvery);
     }
 
     /**
