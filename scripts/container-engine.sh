@@ -29,7 +29,9 @@ export CONTAINERS_CONF="$state/containers.conf"
 
 if ! curl -sf --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; then
   log "starting podman's Docker API on $socket"
-  nohup podman system service --time=0 "unix://$socket" >"$state/podman.log" 2>&1 &
+  # From the state directory: conmon inherits the service's working directory, and a service
+  # started in a checkout that is later deleted fails every container with "broken pipe".
+  (cd "$state"; nohup podman system service --time=0 "unix://$socket" >"$state/podman.log" 2>&1 &)
   for _ in $(seq 1 50); do
     curl -sf --unix-socket "$socket" http://d/_ping >/dev/null 2>&1 && break
     sleep 0.2
