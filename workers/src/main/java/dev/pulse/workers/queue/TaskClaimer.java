@@ -54,17 +54,7 @@ public final class TaskClaimer {
                      ORDER BY priority, run_at, id
                      LIMIT :limit
                        FOR UPDATE SKIP LOCKED
-                ), claimed AS (
-                    UPDATE tasks t
-                       SET %s
-                      FROM picked
-                     WHERE t.id = picked.id
-                    RETURNING t.*
-                ), opened AS (
-                    %s
-                )
-                SELECT * FROM claimed ORDER BY priority, run_at, id
-                """.formatted(resume, Claim.LEASE, Claim.OPEN_ATTEMPTS);
+                ), %s""".formatted(resume, take("picked"));
     }
 
     /** The claim while agents have limits: full agents are left out, and no agent gets more rows than it has room for. */
@@ -86,31 +76,29 @@ public final class TaskClaimer {
                           FROM picked) p
                   LEFT JOIN room ON room.agent = p.agent
                  WHERE room.agent IS NULL OR p.nth <= room.free
-            ), claimed AS (
-                UPDATE tasks t
-                   SET %s
-                  FROM allowed
-                 WHERE t.id = allowed.id
-                RETURNING t.*
-            ), opened AS (
-                %s
-            )
-            SELECT * FROM claimed ORDER BY priority, run_at, id
-            """.formatted(Claim.LEASE, Claim.OPEN_ATTEMPTS);
+            ), %s""".formatted(take("allowed"));
 
-    /** What both claims do to each row they take. */
-    private static final class Claim {
-        static final String LEASE = """
-                state = 'running',
-                       attempts = t.attempts + 1,
-                       lease_token = gen_random_uuid(),
-                       lease_owner = :node,
-                       lease_expires_at = now() + make_interval(secs => :lease_seconds),
-                       started_at = COALESCE(t.started_at, now()),
-                       updated_at = now()""";
-        static final String OPEN_ATTEMPTS = """
-                INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at)
-                    SELECT id, attempts, :node, lease_token, now() FROM claimed""";
+    /** What both claims do to the rows they chose (the CTE {@code chosen}): lease them, open their attempts, return them. */
+    private static String take(String chosen) {
+        return """
+                claimed AS (
+                    UPDATE tasks t
+                       SET state = 'running',
+                           attempts = t.attempts + 1,
+                           lease_token = gen_random_uuid(),
+                           lease_owner = :node,
+                           lease_expires_at = now() + make_interval(secs => :lease_seconds),
+                           started_at = COALESCE(t.started_at, now()),
+                           updated_at = now()
+                      FROM %1$s
+                     WHERE t.id = %1$s.id
+                    RETURNING t.*
+                ), opened AS (
+                    INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at)
+                    SELECT id, attempts, :node, lease_token, now() FROM claimed
+                )
+                SELECT * FROM claimed ORDER BY priority, run_at, id
+                """.formatted(chosen);
     }
 
     /** Without agent limits, the longest a claimer goes on resuming before it scans the claim index from its start again. */
