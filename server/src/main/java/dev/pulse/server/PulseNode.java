@@ -38,6 +38,7 @@ import dev.pulse.server.metrics.NodeMetrics;
 import dev.pulse.server.schedules.ScheduleFiles;
 import dev.pulse.workers.callbacks.CallbackDispatcher;
 import dev.pulse.workers.callbacks.CallbackOutbox;
+import dev.pulse.workers.callbacks.LocalDeliveries;
 import dev.pulse.workers.callbacks.WebhookSecret;
 import dev.pulse.workers.callbacks.WebhookSigner;
 import dev.pulse.workers.db.Database;
@@ -157,7 +158,12 @@ public final class PulseNode implements AutoCloseable {
         WakeUp dispatcherWakeUp = new WakeUp();
         TaskIds ids = new TaskIds(clock, random);
         TaskJson taskJson = new TaskJson(json);
-        CallbackOutbox outbox = new CallbackOutbox(json, taskJson, ids::next, dispatcherWakeUp);
+        // A worker's dispatcher takes the callbacks its own completer writes straight from memory,
+        // up to four per sender waiting.
+        LocalDeliveries localDeliveries = config.runs(Role.WORKER)
+                ? new LocalDeliveries(4 * config.callbackConcurrency(), CallbackDispatcher.claimLease(config.callbackTimeout()), clock)
+                : LocalDeliveries.none();
+        CallbackOutbox outbox = new CallbackOutbox(json, taskJson, ids::next, dispatcherWakeUp, localDeliveries);
         TaskStore tasks = new TaskStore(database.jdbi(), json, ids, outbox, metrics);
         TaskCompleter completer = new TaskCompleter(database.jdbi(), json, outbox, random);
         CallbackDeliveries deliveries = new CallbackDeliveries(database.jdbi(), dispatcherWakeUp);
@@ -169,7 +175,7 @@ public final class PulseNode implements AutoCloseable {
         started(new Heartbeat(database.jdbi(), new Heartbeat.Node(nodeId, NodeIds.host(), ProcessHandle.current().pid(),
                 roles), running, config.leaseDuration())).start();
         if (config.runs(Role.WORKER)) {
-            startWorker(config, database, json, random, http, signer, outbox, completer, dispatcherWakeUp, workerWakeUp,
+            startWorker(config, database, json, random, http, signer, outbox, localDeliveries, completer, dispatcherWakeUp, workerWakeUp,
                     running, agents, executors, metrics, nodeId);
         }
 
@@ -211,14 +217,16 @@ public final class PulseNode implements AutoCloseable {
 
     /** The worker role: the claim loop, the rescuer, and the callback dispatcher. */
     private void startWorker(PulseConfig config, Database database, ObjectMapper json, SecureRandom random,
-                             OkHttpClient http, WebhookSigner signer, CallbackOutbox outbox, TaskCompleter completer,
+                             OkHttpClient http, WebhookSigner signer, CallbackOutbox outbox,
+                             LocalDeliveries localDeliveries, TaskCompleter completer,
                              WakeUp dispatcherWakeUp,
                              WakeUp workerWakeUp, RunningAttempts running, AgentRegistry agents,
                              ExecutorFactory executors, QueueMetrics metrics, String nodeId) {
         started(new CallbackDispatcher(database.jdbi(), http, signer,
                 new Backoff(Duration.ofSeconds(2), Duration.ofMinutes(30), random), clock, dispatcherWakeUp,
                 new CallbackDispatcher.Settings(config.callbackConcurrency(), config.callbackMaxAttempts(),
-                        config.workerPollInterval(), config.callbackTimeout(), config.callbackPerDestination()), metrics))
+                        config.workerPollInterval(), config.callbackTimeout(), config.callbackPerDestination()),
+                localDeliveries, metrics))
                 .start();
         started(new Rescuer(database.jdbi(), json, outbox, clock, config.leaseDuration())).start();
         if (!config.retention().isZero()) {

@@ -32,7 +32,8 @@ import org.slf4j.MDC;
  * delivers; anything else is retried with backoff until {@code maxAttempts}, then the delivery
  * is marked dead. Redirects are not followed: a callback URL must answer itself.
  *
- * <p>Deliveries are claimed in batches (as many as there are free senders), sent over kept-alive
+ * <p>Deliveries written on this node are taken straight from memory ({@link LocalDeliveries});
+ * the others are claimed in batches (as many as there are free senders). All are sent over kept-alive
  * connections (a connection pool sized to the concurrency; HTTP/2 where a TLS server offers it),
  * at most {@code perDestination} at a time to one host and port, and their outcomes are recorded
  * in batches: one UPDATE every {@link #RECORD_EVERY} or {@link #RECORD_AT_MOST} outcomes. An
@@ -49,6 +50,11 @@ public final class CallbackDispatcher implements AutoCloseable {
     static final int RECORD_AT_MOST = 200;
     /** Under a backlog, how long the loop may wait for more free senders so that one claim moves more rows. */
     static final Duration GATHER_SENDERS_FOR_AT_MOST = Duration.ofMillis(5);
+    /**
+     * While deliveries handed over in memory keep every sender busy, the outbox is still claimed
+     * from at least this often, so that retries falling due are not starved.
+     */
+    static final Duration CLAIM_FROM_THE_OUTBOX_EVERY = Duration.ofMillis(100);
 
     /** @param perDestination the most requests in flight to one host and port (at most {@code concurrency}) */
     public record Settings(int concurrency, int maxAttempts, Duration pollInterval, Duration requestTimeout,
@@ -63,6 +69,7 @@ public final class CallbackDispatcher implements AutoCloseable {
     }
 
     private final DeliveryStore store;
+    private final LocalDeliveries local;
     private final OkHttpClient http;
     private final WebhookSigner signer;
     private final Backoff backoff;
@@ -77,13 +84,15 @@ public final class CallbackDispatcher implements AutoCloseable {
     private final ConcurrentHashMap<String, Semaphore> destinations = new ConcurrentHashMap<>();
     private volatile boolean running = true;
     private volatile boolean recording = true;
+    private long lastOutboxClaimMillis; // the loop's own
 
     private final QueueMetrics metrics;
 
     public CallbackDispatcher(Jdbi jdbi, OkHttpClient http, WebhookSigner signer, Backoff backoff, Clock clock,
-                              WakeUp wakeUp, Settings settings, QueueMetrics metrics) {
+                              WakeUp wakeUp, Settings settings, LocalDeliveries local, QueueMetrics metrics) {
         this.metrics = metrics;
         this.store = new DeliveryStore(jdbi);
+        this.local = local;
         this.http = http.newBuilder()
                 .followRedirects(false)
                 .followSslRedirects(false)
@@ -118,7 +127,7 @@ public final class CallbackDispatcher implements AutoCloseable {
                 int free = backlog
                         ? Batches.awaitFree(slots::availablePermits, batch, GATHER_SENDERS_FOR_AT_MOST, wakeUp)
                         : slots.availablePermits();
-                List<CallbackDelivery> claimed = free == 0 ? List.of() : store.claim(free, claimLease());
+                List<CallbackDelivery> claimed = free == 0 ? List.of() : take(free);
                 backlog = free == 0 ? backlog : claimed.size() == free;
                 for (CallbackDelivery delivery : claimed) {
                     slots.acquire();
@@ -150,6 +159,18 @@ public final class CallbackDispatcher implements AutoCloseable {
                 sleepQuietly(settings.pollInterval());
             }
         }
+    }
+
+    /** Up to {@code free} deliveries: from memory first, then claimed from the outbox (first, half the time, on its turn). */
+    private List<CallbackDelivery> take(int free) {
+        boolean outboxTurn = clock.millis() - lastOutboxClaimMillis >= CLAIM_FROM_THE_OUTBOX_EVERY.toMillis();
+        List<CallbackDelivery> taken = new ArrayList<>(local.take(outboxTurn ? free / 2 : free));
+        if (taken.size() < free) {
+            taken.addAll(store.claim(free - taken.size(), claimLease(settings.requestTimeout())));
+            lastOutboxClaimMillis = clock.millis();
+            taken.addAll(local.take(free - taken.size()));
+        }
+        return taken;
     }
 
     /** The limit of requests in flight to the URL's host and port (one shared limit for unparseable URLs). */
@@ -191,8 +212,8 @@ public final class CallbackDispatcher implements AutoCloseable {
     }
 
     /** How long a claimed delivery is held: one request's time limit and a margin; after it, another sender may retry. */
-    private Duration claimLease() {
-        return settings.requestTimeout().plusSeconds(10);
+    public static Duration claimLease(Duration requestTimeout) {
+        return requestTimeout.plusSeconds(10);
     }
 
     /** @param url the delivery's URL, parsed; null when it does not parse */
@@ -257,6 +278,13 @@ public final class CallbackDispatcher implements AutoCloseable {
         senders.shutdown();
         if (!senders.awaitTermination(settings.requestTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS)) {
             senders.shutdownNow();
+        }
+        List<CallbackDelivery> neverSent = local.close();
+        try {
+            store.release(neverSent);
+        } catch (RuntimeException e) {
+            log.warn("could not hand back {} callback(s) never sent; they will be sent once their claim lease passes: {}",
+                    neverSent.size(), e.getMessage());
         }
         // Every sender has stopped: record the outcomes still queued, then stop the recorder.
         recording = false;

@@ -2,10 +2,12 @@ package dev.pulse.workers.callbacks;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.workers.db.JsonTexts;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.timing.WakeUp;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -18,22 +20,31 @@ import org.jdbi.v3.core.Handle;
  */
 public final class CallbackOutbox {
 
+    /** The first {@code :handed_over} rows are written claimed, for this node's dispatcher ({@link LocalDeliveries}). */
     private static final String INSERT_MANY = """
-            INSERT INTO callback_deliveries (id, task_id, event_type, url, body)
-            SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:task_ids AS uuid[]), CAST(:event_types AS text[]),
-                                 CAST(:urls AS text[]), CAST(:bodies AS text[]))
-            """;
+            INSERT INTO callback_deliveries (id, task_id, event_type, url, body, attempts, next_attempt_at)
+            SELECT d.id, d.task_id, d.event_type, d.url, d.body,
+                   CASE WHEN d.n <= :handed_over THEN 1 ELSE 0 END,
+                   CASE WHEN d.n <= :handed_over THEN now() + make_interval(secs => :lease_seconds) ELSE now() END
+              FROM unnest(CAST(:ids AS uuid[]), CAST(:task_ids AS uuid[]), CAST(:event_types AS text[]),
+                          CAST(:urls AS text[]), %s)
+                   WITH ORDINALITY AS d (id, task_id, event_type, url, body, n)
+            """.formatted(JsonTexts.split("bodies"));
 
     private final ObjectMapper json;
     private final TaskJson taskJson;
     private final Supplier<UUID> ids;
     private final WakeUp dispatcherWakeUp;
+    private final LocalDeliveries local;
 
-    public CallbackOutbox(ObjectMapper json, TaskJson taskJson, Supplier<UUID> ids, WakeUp dispatcherWakeUp) {
+    /** @param local deliveries this node's dispatcher takes straight from memory ({@link LocalDeliveries#none()} for none) */
+    public CallbackOutbox(ObjectMapper json, TaskJson taskJson, Supplier<UUID> ids, WakeUp dispatcherWakeUp,
+                          LocalDeliveries local) {
         this.json = json;
         this.taskJson = taskJson;
         this.ids = ids;
         this.dispatcherWakeUp = dispatcherWakeUp;
+        this.local = local;
     }
 
     /** Queues the task's terminal event if it has a callback URL; call inside the transaction that ended it. */
@@ -43,7 +54,8 @@ public final class CallbackOutbox {
 
     /**
      * Queues the terminal events of many tasks in one multi-row INSERT; tasks that are not
-     * terminal or have no callback URL are skipped. Call inside the transaction that ended them.
+     * terminal or have no callback URL are skipped. Call inside the transaction that ended them:
+     * once it commits, this node's dispatcher is woken and handed what it has room for.
      */
     public void enqueueAll(Handle handle, List<Task> tasks) {
         List<Task> due = tasks.stream().filter(t -> t.callbackUrl() != null && t.state().isTerminal()).toList();
@@ -63,10 +75,25 @@ public final class CallbackOutbox {
             urls[i] = task.callbackUrl();
             bodies[i] = write(event(task, types[i]));
         }
+        int handedOver = Math.min(due.size(), local.room());
         handle.createUpdate(INSERT_MANY)
                 .bind("ids", ids).bind("task_ids", taskIds).bind("event_types", types)
-                .bind("urls", urls).bind("bodies", bodies)
+                .bind("urls", urls).bind("bodies", JsonTexts.join(bodies))
+                .bind("handed_over", handedOver).bind("lease_seconds", local.lease().toMillis() / 1000.0)
                 .execute();
+        List<CallbackDelivery> claimed = new ArrayList<>(handedOver);
+        for (int i = 0; i < handedOver; i++) {
+            claimed.add(new CallbackDelivery(ids[i], taskIds[i], urls[i], bodies[i], 1));
+        }
+        Runnable committed = () -> {
+            local.handOver(claimed);
+            dispatcherWakeUp.signal();
+        };
+        if (handle.isInTransaction()) {
+            handle.afterCommit(committed); // a rollback leaves nothing to send
+        } else {
+            committed.run();
+        }
     }
 
     private ObjectNode event(Task task, String type) {
@@ -75,11 +102,6 @@ public final class CallbackOutbox {
         event.put("timestamp", task.finishedAt().toString());
         event.set("data", taskJson.toJson(task));
         return event;
-    }
-
-    /** Tells this node's dispatcher that a delivery was just committed, so it need not wait for its next poll. */
-    public void committed() {
-        dispatcherWakeUp.signal();
     }
 
     private String write(ObjectNode event) {

@@ -58,6 +58,12 @@ final class DeliveryStore {
              WHERE c.id = d.id AND c.state = 'pending'
             """;
 
+    /** Deliveries claimed but never sent (their node is stopping): due again at once, their attempt not counted. */
+    private static final String RELEASE = """
+            UPDATE callback_deliveries SET attempts = attempts - 1, next_attempt_at = now()
+             WHERE id = ANY(:ids) AND state = 'pending'
+            """;
+
     /** How one delivery attempt ended, to be recorded with others by {@link #recordAll}. */
     record Outcome(UUID id, boolean delivered, Integer status, String error, double retrySeconds) {
     }
@@ -102,6 +108,13 @@ final class DeliveryStore {
                         rs.getString("url"), rs.getString("body"), rs.getInt("attempts")),
                         rs.getObject("was_due_at", OffsetDateTime.class)))
                 .list();
+    }
+
+    void release(List<CallbackDelivery> neverSent) {
+        if (!neverSent.isEmpty()) {
+            jdbi.useHandle(h -> h.createUpdate(RELEASE)
+                    .bind("ids", neverSent.stream().map(CallbackDelivery::id).toArray(UUID[]::new)).execute());
+        }
     }
 
     /** Records many outcomes in one statement (and one commit). */

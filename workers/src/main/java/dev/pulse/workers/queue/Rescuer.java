@@ -158,9 +158,6 @@ public final class Rescuer implements AutoCloseable {
             h.createUpdate(FORGET_DEAD_NODES).bind("seconds", (double) Math.max(3600, lease.toSeconds() * 10)).execute();
             return rows;
         });
-        if (rescued.stream().anyMatch(r -> r.task().state().isTerminal())) {
-            outbox.committed();
-        }
         return rescued.size();
     }
 

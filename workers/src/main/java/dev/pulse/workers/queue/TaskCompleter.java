@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.workers.callbacks.CallbackOutbox;
+import dev.pulse.workers.db.JsonTexts;
 import dev.pulse.workers.db.PlanEachTime;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.tasks.Task;
@@ -34,9 +35,10 @@ public final class TaskCompleter {
 
     /**
      * All four ends of an attempt in one array-driven fenced update: each input row changes its
-     * task only if the task is still running under that row's lease token.
+     * task only if the task is still running under that row's lease token. Returns what
+     * {@link #FINISH} or {@link #FINISH_RETURNING_ROWS} adds.
      */
-    private static final String FINISH = """
+    private static final String FINISH_EACH = """
             UPDATE tasks t
                SET state = CASE d.outcome
                                WHEN 'succeeded' THEN 'succeeded'
@@ -61,23 +63,25 @@ public final class TaskCompleter {
                    updated_at = now(),
                    lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
               FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]), CAST(:outcomes AS text[]),
-                          CAST(:results AS text[]), CAST(:errors AS text[]), CAST(:retry_seconds AS float8[]))
+                          %s, %s, CAST(:retry_seconds AS float8[]))
                    AS d (id, token, outcome, result, error, retry_seconds)
              WHERE t.id = d.id AND t.state = 'running' AND t.lease_token = d.token
-            RETURNING t.id, t.state, t.callback_url IS NOT NULL AS has_callback
-            """;
+            """.formatted(JsonTexts.split("results"), JsonTexts.split("errors"));
 
-    /** Whole rows, only of the tasks that need them: those with a callback to queue, or for a caller that asked. */
-    private static final String READ_ENDED = "SELECT * FROM tasks WHERE id = ANY(:ids)";
+    /** Each task's new state: all the worker needs, unless a callback is to be queued. */
+    private static final String FINISH = FINISH_EACH + "RETURNING t.id, t.state";
+
+    /** Whole rows: for the callbacks of tasks that ended, or for a caller that asked. */
+    private static final String FINISH_RETURNING_ROWS = FINISH_EACH + "RETURNING t.*";
 
     private static final String CLOSE_ATTEMPTS = """
             UPDATE task_attempts a
                SET finished_at = now(), outcome = d.outcome, error = CAST(d.error AS jsonb), logs = d.logs
               FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:tokens AS uuid[]),
-                          CAST(:outcomes AS text[]), CAST(:errors AS text[]), CAST(:logs AS text[]))
+                          CAST(:outcomes AS text[]), %s, CAST(:logs AS text[]))
                    AS d (id, attempt, token, outcome, error, logs)
              WHERE a.task_id = d.id AND a.attempt = d.attempt AND a.lease_token = d.token AND a.finished_at IS NULL
-            """;
+            """.formatted(JsonTexts.split("errors"));
 
     /**
      * How one attempt ended, ready to record: {@code outcome} is succeeded, failed, cancelled or
@@ -169,41 +173,33 @@ public final class TaskCompleter {
     }
 
     /** A recorded task's new state; {@code task} is the whole row when it was read. */
-    private record Ended(UUID id, TaskState state, boolean hasCallback, Task task) {
-        boolean queuesCallback() {
-            return hasCallback && state.isTerminal();
-        }
+    private record Ended(UUID id, TaskState state, Task task) {
     }
 
     private List<Optional<Ended>> record(List<Completion> completions, boolean wholeRows) {
         if (completions.isEmpty()) {
             return List.of();
         }
-        List<Optional<Ended>> recorded = jdbi.inTransaction(h -> {
+        return jdbi.inTransaction(h -> {
             List<Optional<Ended>> results = new ArrayList<>(Collections.nCopies(completions.size(), Optional.empty()));
             // The same task twice in one statement would let PostgreSQL pick either row: split such
             // batches into rounds, each seeing the rounds before it.
             for (List<Integer> round : rounds(completions)) {
                 List<Completion> batch = round.stream().map(completions::get).toList();
                 Map<UUID, Ended> changed = new HashMap<>();
-                h.createQuery(FINISH).addCustomizer(new PlanEachTime())
+                boolean rows = wholeRows || batch.stream().anyMatch(c -> c.claimed().task().callbackUrl() != null);
+                h.createQuery(rows ? FINISH_RETURNING_ROWS : FINISH).addCustomizer(new PlanEachTime())
                         .bind("ids", batch.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
                         .bind("tokens", batch.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
                         .bind("outcomes", batch.stream().map(Completion::outcome).toArray(String[]::new))
-                        .bind("results", batch.stream().map(Completion::resultJson).toArray(String[]::new))
-                        .bind("errors", batch.stream().map(Completion::errorJson).toArray(String[]::new))
+                        .bind("results", JsonTexts.join(batch.stream().map(Completion::resultJson).toArray(String[]::new)))
+                        .bind("errors", JsonTexts.join(batch.stream().map(Completion::errorJson).toArray(String[]::new)))
                         .bind("retry_seconds", batch.stream().map(Completion::retrySeconds).toArray(Double[]::new))
-                        .map((rs, ctx) -> new Ended(rs.getObject(1, UUID.class),
-                                TaskState.ofColumn(rs.getString(2)), rs.getBoolean(3), null))
+                        .map((rs, ctx) -> rows ? ended(mapper.map(rs, ctx))
+                                : new Ended(rs.getObject(1, UUID.class), TaskState.ofColumn(rs.getString(2)), null))
                         .forEach(e -> changed.put(e.id(), e));
-                UUID[] toRead = changed.values().stream().filter(e -> wholeRows || e.queuesCallback())
-                        .map(Ended::id).toArray(UUID[]::new);
-                if (toRead.length > 0) {
-                    List<Task> rows = h.createQuery(READ_ENDED).addCustomizer(new PlanEachTime())
-                            .bind("ids", toRead).map(mapper).list();
-                    rows.forEach(t -> changed.computeIfPresent(t.id(),
-                            (id, e) -> new Ended(id, e.state(), e.hasCallback(), t)));
-                    outbox.enqueueAll(h, rows);
+                if (rows) {
+                    outbox.enqueueAll(h, changed.values().stream().map(Ended::task).toList());
                 }
                 for (int i = 0; i < batch.size(); i++) {
                     results.set(round.get(i), Optional.ofNullable(changed.get(batch.get(i).claimed().id())));
@@ -215,16 +211,16 @@ public final class TaskCompleter {
                         .bind("outcomes", batch.stream()
                                 .map(c -> changed.containsKey(c.claimed().id()) ? c.outcome() : "stale")
                                 .toArray(String[]::new))
-                        .bind("errors", batch.stream().map(Completion::errorJson).toArray(String[]::new))
+                        .bind("errors", JsonTexts.join(batch.stream().map(Completion::errorJson).toArray(String[]::new)))
                         .bind("logs", batch.stream().map(Completion::logs).toArray(String[]::new))
                         .execute();
             }
             return results;
         });
-        if (recorded.stream().flatMap(Optional::stream).anyMatch(Ended::queuesCallback)) {
-            outbox.committed();
-        }
-        return recorded;
+    }
+
+    private static Ended ended(Task task) {
+        return new Ended(task.id(), task.state(), task);
     }
 
     /** Indexes of the completions grouped so that no task appears twice in a group, first come first. */

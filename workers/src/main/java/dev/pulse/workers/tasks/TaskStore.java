@@ -294,7 +294,7 @@ public final class TaskStore {
      * transaction), or by asking its worker to stop it if it is running.
      */
     public CancelOutcome cancel(UUID id) {
-        CancelOutcome outcome = jdbi.inTransaction(h -> {
+        return jdbi.inTransaction(h -> {
             Optional<Task> cancelled = h.createQuery(CANCEL_WAITING).bind("id", id).map(mapper).findOne();
             if (cancelled.isPresent()) {
                 outbox.enqueue(h, cancelled.get());
@@ -308,10 +308,6 @@ public final class TaskStore {
                     .<CancelOutcome>map(CancelOutcome.AlreadyFinished::new)
                     .orElseGet(CancelOutcome.NotFound::new);
         });
-        if (outcome instanceof CancelOutcome.Cancelled) {
-            outbox.committed();
-        }
-        return outcome;
     }
 
     /** Queues a failed or cancelled task again with {@code moreAttempts} further attempts; empty if it is not in such a state. */

@@ -2,13 +2,16 @@ package dev.pulse.workers.callbacks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.standardwebhooks.Webhook;
 import dev.pulse.executors.http.EgressPolicy;
 import dev.pulse.executors.http.PolicyEnforcement;
 import dev.pulse.workers.queue.ClaimedTask;
+import dev.pulse.workers.queue.TaskCompleter;
 import dev.pulse.workers.tasks.Task;
+import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.testing.CallbackReceiver;
 import dev.pulse.workers.testing.QueueKit;
 import dev.pulse.workers.timing.Backoff;
@@ -34,6 +37,8 @@ class CallbackDispatcherTest {
     private QueueKit kit;
     private CallbackReceiver receiver;
     private CallbackDispatcher dispatcher;
+    /** What the dispatcher takes from memory; none but in the tests of that path. */
+    private LocalDeliveries local = LocalDeliveries.none();
 
     @BeforeEach
     void setUp() {
@@ -62,18 +67,90 @@ class CallbackDispatcherTest {
         dispatcher = new CallbackDispatcher(kit.database.jdbi(), PolicyEnforcement.apply(new OkHttpClient(), egress),
                 new WebhookSigner(secret),
                 new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3)), Clock.systemUTC(),
-                kit.dispatcherWakeUp, settings, dev.pulse.workers.metrics.QueueMetrics.discarded());
+                kit.dispatcherWakeUp, settings, local, dev.pulse.workers.metrics.QueueMetrics.discarded());
         dispatcher.start();
     }
 
     private void finishTasksWithCallbacks(int n) {
+        finishTasksWithCallbacks(n, kit.completer);
+    }
+
+    private void finishTasksWithCallbacks(int n, TaskCompleter completer) {
         for (int i = 0; i < n; i++) {
             kit.insert(kit.withCallback("echo", receiver.url("/hooks/pulse"), 1));
         }
         List<ClaimedTask> claimed = kit.claimer("node-a").claim(n);
         assertThat(claimed).hasSize(n);
-        kit.completer.recordAll(claimed.stream()
-                .map(c -> kit.completer.succeeded(c, kit.jsonOf("{\"ok\": true}"), null)).toList());
+        completer.recordAll(claimed.stream()
+                .map(c -> completer.succeeded(c, kit.jsonOf("{\"ok\": true}"), null)).toList());
+    }
+
+    private static final String CLAIMED_AT_INSERT =
+            "SELECT count(*) FROM callback_deliveries WHERE attempts = 1 AND next_attempt_at > now() + interval '20 seconds'";
+    private static final String DUE_AT_INSERT =
+            "SELECT count(*) FROM callback_deliveries WHERE attempts = 0 AND next_attempt_at <= now()";
+
+    @Test
+    void deliveriesWrittenOnThisNodeAreSentFromMemoryWithoutAClaim() throws Exception {
+        local = new LocalDeliveries(10, Duration.ofSeconds(30), Clock.systemUTC());
+        finishTasksWithCallbacks(5, kit.completerHandingOverTo(local));
+        // Written claimed for a lease of 30 s: no claim can take them before it passes.
+        assertThat(kit.count(CLAIMED_AT_INSERT)).isEqualTo(5);
+
+        startDispatcher(5);
+
+        awaitDeliveries("delivered", 5);
+        assertThat(receiver.count()).isEqualTo(5);
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE attempts = 1")).isEqualTo(5);
+    }
+
+    @Test
+    void pastItsRoomTheOutboxWritesDeliveriesDueForAClaim() throws Exception {
+        local = new LocalDeliveries(3, Duration.ofSeconds(30), Clock.systemUTC());
+        finishTasksWithCallbacks(5, kit.completerHandingOverTo(local));
+        assertThat(kit.count(CLAIMED_AT_INSERT)).isEqualTo(3);
+        assertThat(kit.count(DUE_AT_INSERT)).isEqualTo(2);
+
+        startDispatcher(5);
+
+        awaitDeliveries("delivered", 5);
+        assertThat(receiver.count()).isEqualTo(5);
+    }
+
+    @Test
+    void aRolledBackTransactionHandsNothingOver() {
+        local = new LocalDeliveries(10, Duration.ofSeconds(30), Clock.systemUTC());
+        TaskCompleter completer = kit.completerHandingOverTo(local);
+        kit.insert(kit.withCallback("echo", receiver.url("/hooks/pulse"), 1));
+        ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
+        Task ended = completer.succeed(claimed, kit.jsonOf("{}"), null).orElseThrow();
+        CallbackOutbox outbox = new CallbackOutbox(kit.json, new TaskJson(kit.json), kit.ids::next, kit.dispatcherWakeUp, local);
+        local.take(10); // what the completion handed over
+
+        assertThatThrownBy(() -> kit.database.jdbi().useTransaction(h -> {
+            outbox.enqueue(h, ended);
+            throw new IllegalStateException("rolled back");
+        })).hasMessage("rolled back");
+
+        assertThat(local.take(10)).isEmpty();
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
+    }
+
+    @Test
+    void closingTheDispatcherMakesDeliveriesNeverSentDueAgain() throws Exception {
+        local = new LocalDeliveries(10, Duration.ofSeconds(30), Clock.systemUTC());
+        finishTasksWithCallbacks(3, kit.completerHandingOverTo(local));
+        dispatcher = new CallbackDispatcher(kit.database.jdbi(), new OkHttpClient(), new WebhookSigner(secret),
+                new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3)), Clock.systemUTC(),
+                kit.dispatcherWakeUp, new CallbackDispatcher.Settings(2, 5, Duration.ofMillis(100), Duration.ofSeconds(5)),
+                local, dev.pulse.workers.metrics.QueueMetrics.discarded());
+
+        dispatcher.close(); // never started: the three wait in memory
+        dispatcher = null;
+
+        assertThat(kit.count(DUE_AT_INSERT)).isEqualTo(3);
+        assertThat(local.room()).isZero();
+        assertThat(receiver.count()).isZero();
     }
 
     @Test

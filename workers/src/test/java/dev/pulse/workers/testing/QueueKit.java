@@ -3,6 +3,7 @@ package dev.pulse.workers.testing;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.workers.callbacks.CallbackOutbox;
+import dev.pulse.workers.callbacks.LocalDeliveries;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.queue.TaskClaimer;
@@ -41,9 +42,15 @@ public final class QueueKit implements AutoCloseable {
         database = Database.connect(TestDatabase.create(), 10);
         database.migrate();
         ids = new TaskIds(clock, new Random(42));
-        outbox = new CallbackOutbox(json, new TaskJson(json), ids::next, dispatcherWakeUp);
+        outbox = new CallbackOutbox(json, new TaskJson(json), ids::next, dispatcherWakeUp, LocalDeliveries.none());
         tasks = new TaskStore(database.jdbi(), json, ids, outbox, dev.pulse.workers.metrics.QueueMetrics.discarded());
         completer = new TaskCompleter(database.jdbi(), json, outbox, new Random(7));
+    }
+
+    /** A completer whose callbacks are handed over to {@code local} as a worker node's are, up to its room. */
+    public TaskCompleter completerHandingOverTo(LocalDeliveries local) {
+        return new TaskCompleter(database.jdbi(), json,
+                new CallbackOutbox(json, new TaskJson(json), ids::next, dispatcherWakeUp, local), new Random(7));
     }
 
     public TaskClaimer claimer(String node) {
