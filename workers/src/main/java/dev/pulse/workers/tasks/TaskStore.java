@@ -3,6 +3,7 @@ package dev.pulse.workers.tasks;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.db.Columns;
+import dev.pulse.workers.db.JsonTexts;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.metrics.QueueMetrics;
 import java.sql.ResultSet;
@@ -42,7 +43,7 @@ public final class TaskStore {
                    b.due, b.retry_base_ms, b.retry_max_ms, :owner, b.idempotency_key, b.schedule_name, b.fire_time
               FROM (SELECT u.*, COALESCE(u.run_at, now() + make_interval(secs => u.delay)) AS due
                       FROM unnest(CAST(:ids AS uuid[]), CAST(:agents AS text[]), CAST(:priorities AS integer[]),
-                                  CAST(:inputs AS text[]), CAST(:metadata AS text[]), CAST(:callback_urls AS text[]),
+                                  %s, %s, CAST(:callback_urls AS text[]),
                                   CAST(:max_attempts AS integer[]), CAST(:timeouts AS integer[]),
                                   CAST(:run_ats AS timestamptz[]), CAST(:delays AS float8[]),
                                   CAST(:retry_bases AS integer[]), CAST(:retry_maxes AS integer[]), CAST(:keys AS text[]),
@@ -50,8 +51,8 @@ public final class TaskStore {
                            AS u (id, agent, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
                                  run_at, delay, retry_base_ms, retry_max_ms, idempotency_key, schedule_name, fire_time)) b
             ON CONFLICT (idempotency_owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-            RETURNING %s
-            """;
+            RETURNING %%s
+            """.formatted(JsonTexts.split("inputs"), JsonTexts.split("metadata"));
 
     private static final String FIND_BY_IDEMPOTENCY_KEYS = """
             SELECT %s FROM tasks WHERE idempotency_owner = :owner AND idempotency_key = ANY(CAST(:keys AS text[]))
@@ -187,8 +188,8 @@ public final class TaskStore {
                 .bind("ids", newIds)
                 .bind("agents", batch.stream().map(NewTask::agent).toArray(String[]::new))
                 .bind("priorities", batch.stream().map(NewTask::priority).toArray(Integer[]::new))
-                .bind("inputs", batch.stream().map(t -> write(t.input())).toArray(String[]::new))
-                .bind("metadata", batch.stream().map(t -> write(t.metadata())).toArray(String[]::new))
+                .bind("inputs", JsonTexts.join(batch.stream().map(t -> write(t.input())).toArray(String[]::new)))
+                .bind("metadata", JsonTexts.join(batch.stream().map(t -> write(t.metadata())).toArray(String[]::new)))
                 .bind("callback_urls", batch.stream().map(NewTask::callbackUrl).toArray(String[]::new))
                 .bind("max_attempts", batch.stream().map(NewTask::maxAttempts).toArray(Integer[]::new))
                 .bind("timeouts", batch.stream().map(NewTask::timeoutSeconds).toArray(Integer[]::new))
