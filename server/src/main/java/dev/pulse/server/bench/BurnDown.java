@@ -2,6 +2,8 @@ package dev.pulse.server.bench;
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -10,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -33,8 +36,8 @@ final class BurnDown {
     }
 
     void run(int tasks, boolean callbacks) throws Exception {
-        HttpServer receiver = callbacks ? receiver() : null;
-        String callbackUrl = callbacks ? "http://127.0.0.1:" + receiver.getAddress().getPort() + "/bench" : null;
+        Receiver receiver = callbacks ? Receiver.start() : null;
+        String callbackUrl = callbacks ? "http://127.0.0.1:" + receiver.server().getAddress().getPort() + "/bench" : null;
         try {
             // Finished rows already there (history) are counted once, outside the timed part.
             String finishedQuery = callbacks
@@ -80,6 +83,11 @@ final class BurnDown {
             double seconds = (System.nanoTime() - start) / 1e9;
             out.printf(linePrefix + "burn-down: %d tasks in %.2f s = %.0f tasks/s%n", tasks, seconds, tasks / seconds);
             printCpu(cpuBefore, bench.cpu.read(), tasks);
+            if (receiver != null) {
+                // Its threads all started during this run, so their whole CPU time is this run's.
+                out.printf(linePrefix + "  of which the loopback receiver's handler threads (load generator, not Pulse): %.0f µs per task%n",
+                        receiver.handlerCpuNanos() / 1e3 / tasks);
+            }
             long finished = bench.count(finishedQuery) - finishedBefore;
             out.printf(linePrefix + "peak RSS of the node's process (JVM; the embedded database runs apart): %d MiB%n",
                     BenchNode.peakRssMiB());
@@ -88,7 +96,7 @@ final class BurnDown {
             }
         } finally {
             if (receiver != null) {
-                receiver.stop(0);
+                receiver.stop();
             }
         }
     }
@@ -138,15 +146,36 @@ final class BurnDown {
         senders.shutdown();
     }
 
-    private static HttpServer receiver() throws java.io.IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
-        server.createContext("/", exchange -> {
-            exchange.getRequestBody().readAllBytes();
-            exchange.sendResponseHeaders(204, -1);
-            exchange.close();
-        });
-        server.setExecutor(Executors.newFixedThreadPool(32)); // not the bottleneck: up to the dispatcher's concurrency
-        server.start();
-        return server;
+    /** The loopback receiver of the callbacks, with its handler threads, whose CPU the bench tells apart. */
+    private record Receiver(HttpServer server, ExecutorService pool, List<Thread> handlers) {
+
+        static Receiver start() throws java.io.IOException {
+            HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
+            server.createContext("/", exchange -> {
+                exchange.getRequestBody().readAllBytes();
+                exchange.sendResponseHeaders(204, -1);
+                exchange.close();
+            });
+            List<Thread> handlers = new CopyOnWriteArrayList<>();
+            // Not the bottleneck: up to the dispatcher's concurrency.
+            ExecutorService pool = Executors.newFixedThreadPool(32, r -> {
+                Thread handler = new Thread(r, "bench-receiver");
+                handlers.add(handler);
+                return handler;
+            });
+            server.setExecutor(pool);
+            server.start();
+            return new Receiver(server, pool, handlers);
+        }
+
+        void stop() {
+            server.stop(0);
+            pool.shutdown();
+        }
+
+        long handlerCpuNanos() {
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            return handlers.stream().mapToLong(t -> Math.max(0, threads.getThreadCpuTime(t.getId()))).sum();
+        }
     }
 }
