@@ -158,10 +158,9 @@ public final class PulseNode implements AutoCloseable {
         WakeUp dispatcherWakeUp = new WakeUp();
         TaskIds ids = new TaskIds(clock, random);
         TaskJson taskJson = new TaskJson(json);
-        // A worker's dispatcher takes the callbacks its own completer writes straight from memory,
-        // up to four per sender waiting.
+        // A worker's dispatcher takes the callbacks its own completer writes straight from memory.
         LocalDeliveries localDeliveries = config.runs(Role.WORKER)
-                ? new LocalDeliveries(4 * config.callbackConcurrency(), CallbackDispatcher.claimLease(config.callbackTimeout()), clock)
+                ? LocalDeliveries.forDispatcher(config.callbackConcurrency(), config.callbackTimeout(), clock)
                 : LocalDeliveries.none();
         CallbackOutbox outbox = new CallbackOutbox(json, taskJson, ids::next, dispatcherWakeUp, localDeliveries);
         TaskStore tasks = new TaskStore(database.jdbi(), json, ids, outbox, metrics);

@@ -230,7 +230,7 @@ public final class CallbackDispatcher implements AutoCloseable {
     }
 
     /** How long a claimed delivery is held: one request's time limit and a margin; after it, another sender may retry. */
-    public static Duration claimLease(Duration requestTimeout) {
+    static Duration claimLease(Duration requestTimeout) {
         return requestTimeout.plusSeconds(10);
     }
 

@@ -38,6 +38,14 @@ public final class LocalDeliveries {
         this.clock = clock;
     }
 
+    /** How many deliveries may wait in memory per sender of the dispatcher. */
+    static final int WAITING_PER_SENDER = 4;
+
+    /** For a node whose dispatcher has {@code senders} senders and this request time limit (its claim lease follows from it). */
+    public static LocalDeliveries forDispatcher(int senders, Duration requestTimeout, Clock clock) {
+        return new LocalDeliveries(WAITING_PER_SENDER * senders, CallbackDispatcher.claimLease(requestTimeout), clock);
+    }
+
     /** For a node that runs no dispatcher: every delivery is written due, for a claim. */
     public static LocalDeliveries none() {
         return new LocalDeliveries(0, Duration.ZERO, Clock.systemUTC());

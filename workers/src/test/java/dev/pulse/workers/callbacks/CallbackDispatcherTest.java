@@ -11,7 +11,6 @@ import dev.pulse.executors.http.PolicyEnforcement;
 import dev.pulse.workers.queue.ClaimedTask;
 import dev.pulse.workers.queue.TaskCompleter;
 import dev.pulse.workers.tasks.Task;
-import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.testing.CallbackReceiver;
 import dev.pulse.workers.testing.QueueKit;
 import dev.pulse.workers.timing.Backoff;
@@ -64,11 +63,15 @@ class CallbackDispatcherTest {
     }
 
     private void startDispatcher(EgressPolicy egress, CallbackDispatcher.Settings settings) {
-        dispatcher = new CallbackDispatcher(kit.database.jdbi(), PolicyEnforcement.apply(new OkHttpClient(), egress),
+        dispatcher = newDispatcher(egress, settings);
+        dispatcher.start();
+    }
+
+    private CallbackDispatcher newDispatcher(EgressPolicy egress, CallbackDispatcher.Settings settings) {
+        return new CallbackDispatcher(kit.database.jdbi(), PolicyEnforcement.apply(new OkHttpClient(), egress),
                 new WebhookSigner(secret),
                 new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3)), Clock.systemUTC(),
                 kit.dispatcherWakeUp, settings, local, dev.pulse.workers.metrics.QueueMetrics.discarded());
-        dispatcher.start();
     }
 
     private void finishTasksWithCallbacks(int n) {
@@ -124,7 +127,7 @@ class CallbackDispatcherTest {
         kit.insert(kit.withCallback("echo", receiver.url("/hooks/pulse"), 1));
         ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
         Task ended = completer.succeed(claimed, kit.jsonOf("{}"), null).orElseThrow();
-        CallbackOutbox outbox = new CallbackOutbox(kit.json, new TaskJson(kit.json), kit.ids::next, kit.dispatcherWakeUp, local);
+        CallbackOutbox outbox = kit.outboxHandingOverTo(local);
         local.take(10); // what the completion handed over
 
         assertThatThrownBy(() -> kit.database.jdbi().useTransaction(h -> {
@@ -140,10 +143,8 @@ class CallbackDispatcherTest {
     void closingTheDispatcherMakesDeliveriesNeverSentDueAgain() throws Exception {
         local = new LocalDeliveries(10, Duration.ofSeconds(30), Clock.systemUTC());
         finishTasksWithCallbacks(3, kit.completerHandingOverTo(local));
-        dispatcher = new CallbackDispatcher(kit.database.jdbi(), new OkHttpClient(), new WebhookSigner(secret),
-                new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3)), Clock.systemUTC(),
-                kit.dispatcherWakeUp, new CallbackDispatcher.Settings(2, 5, Duration.ofMillis(100), Duration.ofSeconds(5)),
-                local, dev.pulse.workers.metrics.QueueMetrics.discarded());
+        dispatcher = newDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
+                new CallbackDispatcher.Settings(2, 5, Duration.ofMillis(100), Duration.ofSeconds(5)));
 
         dispatcher.close(); // never started: the three wait in memory
         dispatcher = null;

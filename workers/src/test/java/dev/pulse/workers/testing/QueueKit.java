@@ -42,15 +42,19 @@ public final class QueueKit implements AutoCloseable {
         database = Database.connect(TestDatabase.create(), 10);
         database.migrate();
         ids = new TaskIds(clock, new Random(42));
-        outbox = new CallbackOutbox(json, new TaskJson(json), ids::next, dispatcherWakeUp, LocalDeliveries.none());
+        outbox = outboxHandingOverTo(LocalDeliveries.none());
         tasks = new TaskStore(database.jdbi(), json, ids, outbox, dev.pulse.workers.metrics.QueueMetrics.discarded());
         completer = new TaskCompleter(database.jdbi(), json, outbox, new Random(7));
     }
 
-    /** A completer whose callbacks are handed over to {@code local} as a worker node's are, up to its room. */
+    /** An outbox that hands callbacks over to {@code local} as a worker node's does, up to its room. */
+    public CallbackOutbox outboxHandingOverTo(LocalDeliveries local) {
+        return new CallbackOutbox(json, new TaskJson(json), ids::next, dispatcherWakeUp, local);
+    }
+
+    /** A completer whose callbacks are handed over to {@code local}, through {@link #outboxHandingOverTo}. */
     public TaskCompleter completerHandingOverTo(LocalDeliveries local) {
-        return new TaskCompleter(database.jdbi(), json,
-                new CallbackOutbox(json, new TaskJson(json), ids::next, dispatcherWakeUp, local), new Random(7));
+        return new TaskCompleter(database.jdbi(), json, outboxHandingOverTo(local), new Random(7));
     }
 
     public TaskClaimer claimer(String node) {
