@@ -9,12 +9,8 @@ import dev.pulse.executors.Executor;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.LocalSpec;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /** The {@code local} executor: a subprocess speaking JSON, or an in-JVM {@link JavaAgent}. */
@@ -24,16 +20,18 @@ public final class LocalExecutor implements Executor, AutoCloseable {
 
     private final JavaAgents javaAgents;
     private final ProcessRunner processes;
-    private final ExecutorService threads;
+    private final ExecutorService processIo;
+    private final AgentTimeouts timeouts = new AgentTimeouts();
 
     public LocalExecutor(JavaAgents javaAgents, ObjectMapper json, Function<String, String> environment) {
         this.javaAgents = javaAgents;
-        this.threads = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "pulse-local-agent");
+        // Pumps a subprocess's stdin, stdout and stderr while the calling thread waits for it.
+        this.processIo = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "pulse-local-process-io");
             t.setDaemon(true);
             return t;
         });
-        this.processes = new ProcessRunner(json, environment, threads);
+        this.processes = new ProcessRunner(json, environment, processIo);
     }
 
     @Override
@@ -67,26 +65,40 @@ public final class LocalExecutor implements Executor, AutoCloseable {
         return runInJvm(agent.get(), request);
     }
 
+    /**
+     * Runs the agent on the calling thread, the worker slot that claimed the task: handing it
+     * to another thread and waiting cost two thread wake-ups per run, more than a short agent
+     * itself. A timeout interrupts this thread; an agent that ignores the interrupt keeps its
+     * slot until it returns and still fails with TIMEOUT.
+     */
     private ExecutionResult runInJvm(JavaAgent agent, ExecutionRequest request) throws InterruptedException {
-        Future<JsonNode> run = threads.submit(() -> agent.run(request.input()));
+        AgentTimeouts.Watch watch = timeouts.start(request.timeout());
+        JsonNode output;
         try {
-            return ExecutionResult.success(run.get(request.timeout().toMillis(), TimeUnit.MILLISECONDS), null);
-        } catch (TimeoutException e) {
-            run.cancel(true);
-            return ExecutionResult.failure(ExecutionError.TIMEOUT,
-                    "the agent did not finish within " + request.timeout().toMillis() + " ms and was interrupted");
+            output = agent.run(request.input());
         } catch (InterruptedException e) {
-            run.cancel(true);
+            if (watch.stop()) {
+                return timedOut(request);
+            }
             throw e;
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        } catch (Throwable e) { // the agent boundary: whatever it throws fails the attempt, never the slot
+            if (watch.stop()) {
+                return timedOut(request);
+            }
+            String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             return ExecutionResult.failure(ExecutionError.AGENT_ERROR, message);
         }
+        return watch.stop() ? timedOut(request) : ExecutionResult.success(output, null);
+    }
+
+    private static ExecutionResult timedOut(ExecutionRequest request) {
+        return ExecutionResult.failure(ExecutionError.TIMEOUT,
+                "the agent did not finish within " + request.timeout().toMillis() + " ms and was interrupted");
     }
 
     @Override
     public void close() {
-        threads.shutdownNow();
+        processIo.shutdownNow();
+        timeouts.close();
     }
 }

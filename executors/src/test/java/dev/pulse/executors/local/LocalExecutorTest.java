@@ -63,6 +63,35 @@ class LocalExecutorTest {
     }
 
     @Test
+    void anInJvmAgentRunsOnTheCallersThreadAndItsTimeoutLeavesNoInterruptBehind() throws Exception {
+        Thread caller = Thread.currentThread();
+        ExecutionResult quick = runTestAgent(input -> json.createObjectNode()
+                .put("sameThread", Thread.currentThread() == caller), Duration.ofMillis(100));
+        assertThat(quick.output().path("sameThread").asBoolean()).isTrue();
+        Thread.sleep(100 + 3 * AgentTimeouts.TICK.toMillis()); // past the finished run's deadline
+        assertThat(Thread.currentThread().isInterrupted()).as("a finished run's timeout fired anyway").isFalse();
+
+        ExecutionResult slow = executor.execute(request(inJvm("sleep"), json.readTree("{\"ms\": 10000}"),
+                Duration.ofMillis(100)));
+        assertThat(slow.error().code()).isEqualTo(ExecutionError.TIMEOUT);
+        assertThat(Thread.currentThread().isInterrupted()).as("the timeout's interrupt was left on the caller").isFalse();
+    }
+
+    @Test
+    void anInJvmAgentThatIgnoresTheInterruptAndAnswersLateStillTimesOut() throws Exception {
+        ExecutionResult result = runTestAgent(input -> {
+            long end = System.nanoTime() + Duration.ofMillis(300).toNanos();
+            while (System.nanoTime() < end) {
+                Thread.onSpinWait(); // ignores the interrupt on purpose
+            }
+            return json.createObjectNode();
+        }, Duration.ofMillis(50));
+        assertThat(result.error().code()).isEqualTo(ExecutionError.TIMEOUT);
+        assertThat(result.error().message()).contains("50 ms");
+        assertThat(Thread.currentThread().isInterrupted()).isFalse();
+    }
+
+    @Test
     void anInJvmAgentThatThrowsFailsWithItsMessage() throws Exception {
         ExecutionResult result = executor.execute(request(inJvm("sleep"), json.readTree("{\"ms\": \"soon\"}"),
                 Duration.ofSeconds(5)));
@@ -177,6 +206,27 @@ class LocalExecutorTest {
         assertThat(result.output().path("words").asInt()).isEqualTo(5);
         assertThat(result.output().path("top").get(0).asText()).isEqualTo("the");
         assertThat(result.logs()).contains("counted 5 words");
+    }
+
+    private ExecutionResult runTestAgent(AgentBody body, Duration timeout) throws InterruptedException {
+        JavaAgent agent = new JavaAgent() {
+            @Override
+            public String name() {
+                return "test-agent";
+            }
+
+            @Override
+            public JsonNode run(JsonNode input) throws Exception {
+                return body.run(input);
+            }
+        };
+        try (LocalExecutor local = new LocalExecutor(new JavaAgents(List.of(agent)), json, fakeEnvironment::get)) {
+            return local.execute(request(inJvm(agent.name()), json.createObjectNode(), timeout));
+        }
+    }
+
+    private interface AgentBody {
+        JsonNode run(JsonNode input) throws Exception;
     }
 
     private ExecutionRequest request(AgentDefinition agent, JsonNode input, Duration timeout) {
