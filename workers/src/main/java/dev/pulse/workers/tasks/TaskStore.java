@@ -50,18 +50,25 @@ public final class TaskStore {
                                   CAST(:schedules AS text[]), CAST(:fire_times AS timestamptz[]))
                            AS u (id, agent, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
                                  run_at, delay, retry_base_ms, retry_max_ms, idempotency_key, schedule_name, fire_time)) b
-            ON CONFLICT (idempotency_owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            %%s
             RETURNING %%s
             """.formatted(JsonTexts.split("inputs"), JsonTexts.split("metadata"));
+
+    // Only for batches that carry idempotency keys: a speculative insertion takes a lock and writes
+    // an extra WAL record per row, which a batch without keys cannot need (the unique index is
+    // partial on the key).
+    private static final String SKIP_TAKEN_KEYS =
+            "ON CONFLICT (idempotency_owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING";
 
     private static final String FIND_BY_IDEMPOTENCY_KEYS = """
             SELECT %s FROM tasks WHERE idempotency_owner = :owner AND idempotency_key = ANY(CAST(:keys AS text[]))
             """;
 
-    /** The insert and the look-up of taken idempotency keys, both reading back the same columns. */
-    private record Readback(String insert, String findByKeys) {
+    /** The inserts and the look-up of taken idempotency keys, all reading back the same columns. */
+    private record Readback(String insert, String insertSkippingTakenKeys, String findByKeys) {
         Readback(String columns) {
-            this(INSERT_MANY.formatted(columns), FIND_BY_IDEMPOTENCY_KEYS.formatted(columns));
+            this(INSERT_MANY.formatted("", columns), INSERT_MANY.formatted(SKIP_TAKEN_KEYS, columns),
+                    FIND_BY_IDEMPOTENCY_KEYS.formatted(columns));
         }
     }
 
@@ -182,8 +189,9 @@ public final class TaskStore {
                                          Function<T, UUID> idOf, Function<T, String> keyOf) {
         int n = batch.size();
         UUID[] newIds = ids.next(n);
+        String[] keys = batch.stream().map(NewTask::idempotencyKey).filter(Objects::nonNull).toArray(String[]::new);
         Map<UUID, T> inserted = new HashMap<>();
-        h.createQuery(readback.insert())
+        h.createQuery(keys.length > 0 ? readback.insertSkippingTakenKeys() : readback.insert())
                 .bind("owner", owner)
                 .bind("ids", newIds)
                 .bind("agents", batch.stream().map(NewTask::agent).toArray(String[]::new))
@@ -205,7 +213,6 @@ public final class TaskStore {
                 .forEach(t -> inserted.put(idOf.apply(t), t));
         // A key that was taken: under READ COMMITTED this statement sees the row that took it.
         Map<String, T> byKey = new HashMap<>();
-        String[] keys = batch.stream().map(NewTask::idempotencyKey).filter(Objects::nonNull).toArray(String[]::new);
         if (inserted.size() < n && keys.length > 0) {
             h.createQuery(readback.findByKeys()).bind("owner", owner).bind("keys", keys).map(rows)
                     .forEach(t -> byKey.put(keyOf.apply(t), t));
