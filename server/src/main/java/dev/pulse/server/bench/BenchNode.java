@@ -2,8 +2,8 @@ package dev.pulse.server.bench;
 
 import dev.pulse.server.PulseNode;
 import dev.pulse.server.config.ConfigLoader;
+import dev.pulse.server.db.EmbeddedDatabase;
 import dev.pulse.workers.db.DatabaseUrl;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,20 +25,18 @@ final class BenchNode implements AutoCloseable {
     final Jdbi jdbi;
     final String key;
     final CpuMeter cpu;
-    private final EmbeddedPostgres embedded;
+    private final EmbeddedDatabase embedded;
     private final Path tempDir;
 
     BenchNode(String databaseUrl) throws IOException {
         byte[] random = new byte[24];
         new SecureRandom().nextBytes(random);
         this.key = "pulse_bench_" + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
-        if (databaseUrl == null) {
-            tempDir = Files.createTempDirectory("pulse-bench");
-            embedded = EmbeddedPostgres.builder().setDataDirectory(tempDir.resolve("pg")).setCleanDataDirectory(true).start();
-            databaseUrl = embedded.getJdbcUrl("postgres", "postgres");
-        } else {
-            tempDir = Files.createTempDirectory("pulse-bench");
-            embedded = null;
+        tempDir = Files.createTempDirectory("pulse-bench");
+        // The embedded database exactly as pulse serve runs it, so the figures are what a user gets.
+        embedded = databaseUrl == null ? EmbeddedDatabase.start(tempDir) : null;
+        if (embedded != null) {
+            databaseUrl = embedded.jdbcUrl();
         }
         Map<String, String> overrides = new HashMap<>();
         overrides.put("PULSE_DATABASE_URL", databaseUrl);
@@ -51,7 +49,7 @@ final class BenchNode implements AutoCloseable {
         // Files a first start writes (the generated webhook secret) go with the bench, not into the working directory.
         overrides.put("PULSE_DATA_DIR", tempDir.resolve("data").toString());
         java.util.function.Function<String, String> env = name -> overrides.getOrDefault(name, System.getenv(name));
-        this.cpu = new CpuMeter(embedded == null ? null : CpuMeter.postmasterOf(tempDir.resolve("pg")));
+        this.cpu = new CpuMeter(embedded == null ? null : CpuMeter.postmasterOf(embedded.dataDirectory()));
         this.node = PulseNode.start(new ConfigLoader(env).load(null), Clock.systemUTC(), env);
         DatabaseUrl url = DatabaseUrl.parse(databaseUrl);
         this.jdbi = url.user() == null ? Jdbi.create(url.jdbcUrl())
