@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.PulseNode;
 import dev.pulse.server.TestNode;
 import dev.pulse.server.config.ConfigLoader;
+import dev.pulse.server.db.EmbeddedDatabase;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,10 +16,11 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
+import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** With no database URL, a node runs on an embedded PostgreSQL whose data survives a restart. */
+/** With no database URL, a node runs on an embedded PostgreSQL whose data survives a restart and a crash. */
 class EmbeddedDatabaseTest {
 
     private final ObjectMapper json = new ObjectMapper();
@@ -51,6 +53,15 @@ class EmbeddedDatabaseTest {
             assertThat(fetched.statusCode()).isEqualTo(200);
             JsonNode task = json.readTree(fetched.body());
             assertThat(task.path("state").asText()).isEqualTo("scheduled");
+        }
+    }
+
+    @Test
+    void theEmbeddedDatabaseWaitsForItsCommitsToReachTheDisk() throws Exception {
+        try (EmbeddedDatabase db = EmbeddedDatabase.start(dataDir)) {
+            String setting = Jdbi.create(db.jdbcUrl()).withHandle(h ->
+                    h.createQuery("SHOW synchronous_commit").mapTo(String.class).one());
+            assertThat(setting).as("zonky's default, off, can lose accepted tasks when the machine crashes").isEqualTo("on");
         }
     }
 
