@@ -30,8 +30,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
                     .setDataDirectory(pgData)
                     .setCleanDataDirectory(false)
                     // zonky's default is off, which can lose the last commits (accepted tasks among
-                    // them) when the machine crashes. Measured on the burn-down, on costs nothing
-                    // visible: commits come in batches (docs/benchmarks.md).
+                    // them) when the machine crashes. On costs the burn-down about 8 %, as commits
+                    // come in batches (docs/benchmarks.md, fifth session).
                     .setServerConfig("synchronous_commit", "on")
                     .start(), pgData);
         } catch (IOException e) {
