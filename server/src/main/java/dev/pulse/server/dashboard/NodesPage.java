@@ -28,12 +28,11 @@ final class NodesPage {
 
     /** Running tasks with their current attempt's start (the task's own started_at is its first attempt's). */
     private static final String RUNNING = """
-            SELECT t.id, t.agent, t.attempts, t.lease_owner, COALESCE(a.started_at, t.started_at) AS started_at,
-                   t.lease_expires_at
-              FROM tasks t
-              LEFT JOIN task_attempts a ON a.task_id = t.id AND a.attempt = t.attempts
-             WHERE t.state = 'running'
-             ORDER BY t.lease_expires_at
+            SELECT id, agent, attempts, lease_owner, COALESCE(attempt_started_at, started_at) AS started_at,
+                   lease_expires_at
+              FROM tasks
+             WHERE state = 'running'
+             ORDER BY lease_expires_at
              LIMIT 500
             """;
 

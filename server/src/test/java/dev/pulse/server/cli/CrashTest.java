@@ -368,7 +368,7 @@ class CrashTest {
             synchronized (incarnations) {
                 incarnations.stream().filter(n -> n.killedAt != null).forEach(n -> killed.add(n.process.pid()));
             }
-            List<String> open = jdbi.withHandle(h -> h.createQuery("SELECT DISTINCT node FROM task_attempts WHERE outcome IS NULL")
+            List<String> open = jdbi.withHandle(h -> h.createQuery("SELECT DISTINCT lease_owner FROM tasks WHERE state = 'running'")
                     .mapTo(String.class).list());
             if (open.stream().noneMatch(node -> killed.contains(pidOf(node)))) {
                 return;

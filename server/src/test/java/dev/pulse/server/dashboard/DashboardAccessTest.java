@@ -277,13 +277,12 @@ class DashboardAccessTest {
         // Its second attempt started 30 s ago on this node; its first, three hours ago.
         node.jdbi.useHandle(h -> {
             h.execute("UPDATE tasks SET state = 'running', attempts = 2, lease_token = gen_random_uuid(), lease_owner = ?,"
-                    + " lease_expires_at = now() + interval '1 hour', started_at = now() - interval '3 hours'"
+                    + " lease_expires_at = now() + interval '1 hour', started_at = now() - interval '3 hours',"
+                    + " attempt_started_at = now() - interval '30 seconds'"
                     + " WHERE id = CAST(? AS uuid)", nodeId, id);
             h.execute("INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at, finished_at, outcome)"
                     + " SELECT id, 1, ?, gen_random_uuid(), now() - interval '3 hours', now() - interval '2 hours', 'failed'"
                     + " FROM tasks WHERE id = CAST(? AS uuid)", nodeId, id);
-            h.execute("INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at)"
-                    + " SELECT id, 2, ?, lease_token, now() - interval '30 seconds' FROM tasks WHERE id = CAST(? AS uuid)", nodeId, id);
         });
         try {
             DashboardClient browser = new DashboardClient(node);

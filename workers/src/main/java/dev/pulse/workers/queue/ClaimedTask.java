@@ -1,10 +1,14 @@
 package dev.pulse.workers.queue;
 
 import dev.pulse.workers.tasks.Task;
+import java.time.Instant;
 import java.util.UUID;
 
-/** A task this node holds a lease on. The lease token fences every update it makes to the row. */
-public record ClaimedTask(Task task, UUID leaseToken) {
+/**
+ * A task held under a lease: the lease token fences every update made to the row; the node
+ * and start time are what the attempt's row records when the attempt ends.
+ */
+public record ClaimedTask(Task task, UUID leaseToken, String node, Instant startedAt) {
 
     public UUID id() {
         return task.id();

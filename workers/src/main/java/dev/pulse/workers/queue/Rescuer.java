@@ -2,6 +2,7 @@ package dev.pulse.workers.queue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.workers.callbacks.CallbackOutbox;
+import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
 import java.time.Clock;
@@ -41,7 +42,7 @@ public final class Rescuer implements AutoCloseable {
 
     private static final String RESCUE = """
             WITH expired AS MATERIALIZED (
-                SELECT id, lease_token, lease_owner, attempts,
+                SELECT id, lease_token, lease_owner, attempts, attempt_started_at,
                        CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                             WHEN attempts < max_attempts THEN 'queued'
                             ELSE 'failed' END AS next_state
@@ -67,21 +68,25 @@ public final class Rescuer implements AutoCloseable {
                    lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
               FROM expired o
              WHERE t.id = o.id AND t.state = 'running' AND t.lease_token = o.lease_token
-            RETURNING t.*, o.lease_token AS lost_token
+            RETURNING t.*, o.lease_token AS lost_token, o.lease_owner AS lost_owner,
+                      o.attempt_started_at AS lost_started_at
             """;
 
-    private static final String CLOSE_LOST_ATTEMPT = """
-            UPDATE task_attempts
-               SET finished_at = now(), outcome = 'lost',
-                   error = jsonb_build_object('code', 'lease_expired', 'message', 'the lease expired before the attempt reported')
-             WHERE task_id = :id AND lease_token = :token AND finished_at IS NULL
+    /** The lost attempt's row; one a node of the previous version opened at its claim (V11) is closed in place. */
+    private static final String RECORD_LOST_ATTEMPT = """
+            INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at, finished_at, outcome, error)
+            VALUES (:id, :attempt, :node, :token, COALESCE(CAST(:started_at AS timestamptz), now()), now(), 'lost',
+                    jsonb_build_object('code', 'lease_expired', 'message', 'the lease expired before the attempt reported'))
+            ON CONFLICT (task_id, attempt) DO UPDATE
+               SET finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome, error = EXCLUDED.error
+             WHERE task_attempts.finished_at IS NULL AND task_attempts.lease_token = EXCLUDED.lease_token
             """;
 
     private static final String FORGET_DEAD_NODES = """
             DELETE FROM nodes WHERE heartbeat_at < now() - make_interval(secs => :seconds)
             """;
 
-    private record Rescued(Task task, UUID lostToken) {
+    private record Rescued(Task task, UUID lostToken, String lostOwner, Instant lostStartedAt) {
     }
 
     private final Jdbi jdbi;
@@ -149,10 +154,13 @@ public final class Rescuer implements AutoCloseable {
                 return List.<Rescued>of();
             }
             List<Rescued> rows = h.createQuery(RESCUE).bind("limit", BATCH).bind("lease_seconds", lease.toMillis() / 1000.0)
-                    .map((rs, ctx) -> new Rescued(mapper.map(rs, ctx), rs.getObject("lost_token", UUID.class)))
+                    .map((rs, ctx) -> new Rescued(mapper.map(rs, ctx), rs.getObject("lost_token", UUID.class),
+                            rs.getString("lost_owner"), Columns.instant(rs, "lost_started_at")))
                     .list();
             for (Rescued r : rows) {
-                h.createUpdate(CLOSE_LOST_ATTEMPT).bind("id", r.task().id()).bind("token", r.lostToken()).execute();
+                h.createUpdate(RECORD_LOST_ATTEMPT).bind("id", r.task().id()).bind("attempt", r.task().attempts())
+                        .bind("node", r.lostOwner()).bind("token", r.lostToken())
+                        .bind("started_at", Columns.iso(r.lostStartedAt())).execute();
                 outbox.enqueue(h, r.task());
             }
             h.createUpdate(FORGET_DEAD_NODES).bind("seconds", (double) Math.max(3600, lease.toSeconds() * 10)).execute();

@@ -1,6 +1,7 @@
 package dev.pulse.workers.queue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.ResumedScans;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
@@ -19,7 +20,8 @@ import org.jdbi.v3.core.statement.Query;
 /**
  * Claims due tasks in one statement (ARCHITECTURE invariant 2). The MATERIALIZED CTE makes
  * PostgreSQL lock exactly the rows LIMIT picked, skipping rows other nodes hold; the UPDATE
- * hands each a fresh lease token; the INSERT opens the attempt's history row. Without agent
+ * hands each a fresh lease token and stamps the attempt's start. The attempt's history row is
+ * written when the attempt ends ({@link TaskCompleter}, {@link Rescuer}). Without agent
  * limits (the common case) the claim is only that: the limits' bookkeeping cost about a tenth of
  * the claim's time in the database even when no agent had a limit (docs/benchmarks.md).
  *
@@ -78,7 +80,7 @@ public final class TaskClaimer {
                  WHERE room.agent IS NULL OR p.nth <= room.free
             ), %s""".formatted(take("allowed"));
 
-    /** What both claims do to the rows they chose (the CTE {@code chosen}): lease them, open their attempts, return them. */
+    /** What both claims do to the rows they chose (the CTE {@code chosen}): lease them and return them. */
     private static String take(String chosen) {
         return """
                 claimed AS (
@@ -89,13 +91,11 @@ public final class TaskClaimer {
                            lease_owner = :node,
                            lease_expires_at = now() + make_interval(secs => :lease_seconds),
                            started_at = COALESCE(t.started_at, now()),
+                           attempt_started_at = now(),
                            updated_at = now()
                       FROM %1$s
                      WHERE t.id = %1$s.id
                     RETURNING t.*
-                ), opened AS (
-                    INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at)
-                    SELECT id, attempts, :node, lease_token, now() FROM claimed
                 )
                 SELECT * FROM claimed ORDER BY priority, run_at, id
                 """.formatted(chosen);
@@ -172,7 +172,8 @@ public final class TaskClaimer {
                 .bind("limit", limit)
                 .bind("node", node)
                 .bind("lease_seconds", lease.toMillis() / 1000.0)
-                .map((rs, ctx) -> new ClaimedTask(mapper.map(rs, ctx), rs.getObject("lease_token", UUID.class)))
+                .map((rs, ctx) -> new ClaimedTask(mapper.map(rs, ctx), rs.getObject("lease_token", UUID.class), node,
+                        Columns.instant(rs, "attempt_started_at")))
                 .list();
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.db.JsonTexts;
+import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.PlanEachTime;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.tasks.Task;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,12 +26,14 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.random.RandomGenerator;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
  * Records the end of an attempt through fenced updates (ARCHITECTURE invariant 3): the task row
- * changes only if it is still running under the same lease token. A result from an attempt that
- * lost its lease changes nothing and its attempt row is closed as {@code stale}. When the task
- * becomes terminal, its callback is queued in the same transaction (invariant 5).
+ * changes only if it is still running under the same lease token, and the attempt's row is
+ * written then. A result from an attempt that lost its lease changes no task; the rescuer's row
+ * for that attempt is marked {@code stale}. When the task becomes terminal, its callback is
+ * queued in the same transaction (invariant 5).
  */
 public final class TaskCompleter {
 
@@ -74,14 +78,41 @@ public final class TaskCompleter {
     /** Whole rows: for the callbacks of tasks that ended, or for a caller that asked. */
     private static final String FINISH_RETURNING_ROWS = FINISH_EACH + "RETURNING t.*";
 
-    private static final String CLOSE_ATTEMPTS = """
-            UPDATE task_attempts a
-               SET finished_at = now(), outcome = d.outcome, error = CAST(d.error AS jsonb), logs = d.logs
+    /** The rows of the attempts that ended, written once, now. */
+    private static final String RECORD_ATTEMPTS = """
+            INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at, finished_at, outcome, error, logs)
+            SELECT d.id, d.attempt, d.node, d.token, COALESCE(d.started_at, now()), now(), d.outcome,
+                   CAST(d.error AS jsonb), d.logs
               FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:tokens AS uuid[]),
-                          CAST(:outcomes AS text[]), %s, CAST(:logs AS text[]))
-                   AS d (id, attempt, token, outcome, error, logs)
-             WHERE a.task_id = d.id AND a.attempt = d.attempt AND a.lease_token = d.token AND a.finished_at IS NULL
+                          CAST(:nodes AS text[]), CAST(:started AS timestamptz[]), CAST(:outcomes AS text[]), %s,
+                          CAST(:logs AS text[]))
+                   AS d (id, attempt, token, node, started_at, outcome, error, logs)
+            %%s
             """.formatted(JsonTexts.split("errors"));
+
+    /**
+     * Only after a batch met a row already there: one a node of the previous version opened at its
+     * claim (V11), closed here in place. Not on every batch, as a speculative insertion writes a
+     * WAL record of its own per row.
+     */
+    private static final String CLOSING_OPEN_ROWS = """
+            ON CONFLICT (task_id, attempt) DO UPDATE
+               SET finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome, error = EXCLUDED.error,
+                   logs = EXCLUDED.logs
+             WHERE task_attempts.finished_at IS NULL AND task_attempts.lease_token = EXCLUDED.lease_token""";
+
+    /**
+     * A result that came after its attempt lost the lease: the row the rescuer wrote for that
+     * attempt (lost) says it reported after all, and keeps its logs. Nothing else changes.
+     */
+    private static final String RECORD_STALE = """
+            UPDATE task_attempts a
+               SET outcome = 'stale', logs = d.logs
+              FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:tokens AS uuid[]),
+                          CAST(:logs AS text[]))
+                   AS d (id, attempt, token, logs)
+             WHERE a.task_id = d.id AND a.attempt = d.attempt AND a.lease_token = d.token AND a.outcome = 'lost'
+            """;
 
     /**
      * How one attempt ended, ready to record: {@code outcome} is succeeded, failed, cancelled or
@@ -177,6 +208,22 @@ public final class TaskCompleter {
     }
 
     private List<Optional<Ended>> record(List<Completion> completions, boolean wholeRows) {
+        try {
+            return record(completions, wholeRows, INSERT_ATTEMPTS);
+        } catch (UnableToExecuteStatementException e) {
+            if (!(e.getCause() instanceof SQLException sql && UNIQUE_VIOLATION.equals(sql.getSQLState()))) {
+                throw e;
+            }
+            // The transaction rolled back whole: nothing of the first try was recorded.
+            return record(completions, wholeRows, INSERT_OR_CLOSE_ATTEMPTS);
+        }
+    }
+
+    private static final String UNIQUE_VIOLATION = "23505";
+    private static final String INSERT_ATTEMPTS = RECORD_ATTEMPTS.formatted("");
+    private static final String INSERT_OR_CLOSE_ATTEMPTS = RECORD_ATTEMPTS.formatted(CLOSING_OPEN_ROWS);
+
+    private List<Optional<Ended>> record(List<Completion> completions, boolean wholeRows, String recordAttempts) {
         if (completions.isEmpty()) {
             return List.of();
         }
@@ -204,16 +251,28 @@ public final class TaskCompleter {
                 for (int i = 0; i < batch.size(); i++) {
                     results.set(round.get(i), Optional.ofNullable(changed.get(batch.get(i).claimed().id())));
                 }
-                h.createUpdate(CLOSE_ATTEMPTS).addCustomizer(new PlanEachTime())
-                        .bind("ids", batch.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
-                        .bind("attempts", batch.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
-                        .bind("tokens", batch.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
-                        .bind("outcomes", batch.stream()
-                                .map(c -> changed.containsKey(c.claimed().id()) ? c.outcome() : "stale")
-                                .toArray(String[]::new))
-                        .bind("errors", JsonTexts.join(batch.stream().map(Completion::errorJson).toArray(String[]::new)))
-                        .bind("logs", batch.stream().map(Completion::logs).toArray(String[]::new))
-                        .execute();
+                List<Completion> ended = batch.stream().filter(c -> changed.containsKey(c.claimed().id())).toList();
+                List<Completion> stale = batch.stream().filter(c -> !changed.containsKey(c.claimed().id())).toList();
+                if (!ended.isEmpty()) {
+                    h.createUpdate(recordAttempts).addCustomizer(new PlanEachTime())
+                            .bind("ids", ended.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
+                            .bind("attempts", ended.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
+                            .bind("tokens", ended.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
+                            .bind("nodes", ended.stream().map(c -> c.claimed().node()).toArray(String[]::new))
+                            .bind("started", ended.stream().map(c -> Columns.iso(c.claimed().startedAt())).toArray(String[]::new))
+                            .bind("outcomes", ended.stream().map(Completion::outcome).toArray(String[]::new))
+                            .bind("errors", JsonTexts.join(ended.stream().map(Completion::errorJson).toArray(String[]::new)))
+                            .bind("logs", ended.stream().map(Completion::logs).toArray(String[]::new))
+                            .execute();
+                }
+                if (!stale.isEmpty()) {
+                    h.createUpdate(RECORD_STALE)
+                            .bind("ids", stale.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
+                            .bind("attempts", stale.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
+                            .bind("tokens", stale.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
+                            .bind("logs", stale.stream().map(Completion::logs).toArray(String[]::new))
+                            .execute();
+                }
             }
             return results;
         });

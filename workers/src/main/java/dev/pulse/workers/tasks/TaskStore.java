@@ -83,10 +83,17 @@ public final class TaskStore {
 
     private static final String LIST_IDS = "SELECT id FROM tasks";
 
+    // Ended attempts have a row; the running one is read from its task row (V11), unless a node of
+    // the previous version opened a row for it at its claim.
     private static final String ATTEMPTS = """
             SELECT attempt, node, started_at, finished_at, outcome, error, logs
               FROM task_attempts
              WHERE task_id = :id
+            UNION ALL
+            SELECT attempts, lease_owner, attempt_started_at, NULL, NULL, NULL, NULL
+              FROM tasks t
+             WHERE id = :id AND state = 'running'
+               AND NOT EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id AND a.attempt = t.attempts)
              ORDER BY attempt
             """;
 
@@ -236,6 +243,17 @@ public final class TaskStore {
 
     public Optional<Task> find(UUID id) {
         return jdbi.withHandle(h -> h.createQuery(FIND).bind("id", id).map(mapper).findOne());
+    }
+
+    /** A task with who holds its lease and since when its current attempt runs (both null unless running). */
+    public record Leased(Task task, String leaseOwner, Instant attemptStartedAt) {
+    }
+
+    public Optional<Leased> findLeased(UUID id) {
+        return jdbi.withHandle(h -> h.createQuery(FIND).bind("id", id)
+                .map((rs, ctx) -> new Leased(mapper.map(rs, ctx), rs.getString("lease_owner"),
+                        Columns.instant(rs, "attempt_started_at")))
+                .findOne());
     }
 
     public TaskPage list(TaskFilter filter) {

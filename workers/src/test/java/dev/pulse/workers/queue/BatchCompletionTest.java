@@ -51,9 +51,9 @@ class BatchCompletionTest {
         }
         List<ClaimedTask> claimed = kit.claimer("node-a").claim(6);
         assertThat(claimed).hasSize(6);
-        // Tasks 1 and 3 were taken over (a new lease) while node-a still ran them: node-a's tokens are superseded.
-        supersede(claimed.get(1).id());
-        supersede(claimed.get(3).id());
+        // Tasks 1 and 3 were taken over while node-a still ran them: their leases expired, the
+        // rescuer wrote their attempts off as lost and node-b claimed them again.
+        takeOver(List.of(claimed.get(1).id(), claimed.get(3).id()));
 
         List<Completion> batch = List.of(
                 kit.completer.succeeded(claimed.get(0), kit.jsonOf("{\"n\": 0}"), "log 0"),
@@ -69,7 +69,8 @@ class BatchCompletionTest {
         assertThat(state(claimed.get(1).id())).isEqualTo(TaskState.RUNNING);
         assertThat(state(claimed.get(3).id())).isEqualTo(TaskState.RUNNING);
         assertThat(kit.tasks.find(claimed.get(1).id()).orElseThrow().result()).isNull();
-        assertThat(kit.tasks.find(claimed.get(3).id()).orElseThrow().error()).isNull();
+        assertThat(kit.tasks.find(claimed.get(3).id()).orElseThrow().error().path("code").asText())
+                .as("the rescue's error, not the late failure's").isEqualTo("lease_expired");
         assertThat(kit.tasks.find(claimed.get(0).id()).orElseThrow().result()).isEqualTo(kit.jsonOf("{\"n\": 0}"));
 
         // The failure goes back to queued after the task's own backoff (retry_base_ms = 1000 ms, jittered).
@@ -225,10 +226,14 @@ class BatchCompletionTest {
         assertThat(completions.pending()).isZero();
     }
 
-    private void supersede(UUID id) {
+    private void takeOver(List<UUID> ids) {
         kit.database.jdbi().useHandle(h -> h.createUpdate(
-                "UPDATE tasks SET lease_token = gen_random_uuid(), lease_owner = 'node-b' WHERE id = :id")
-                .bind("id", id).execute());
+                "UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = ANY(:ids)")
+                .bind("ids", ids.toArray(UUID[]::new)).execute());
+        Rescuer rescuer = new Rescuer(kit.database.jdbi(), kit.json, kit.outbox, java.time.Clock.systemUTC(),
+                Duration.ofSeconds(30));
+        assertThat(rescuer.rescueBatch()).isEqualTo(ids.size());
+        assertThat(kit.claimer("node-b").claim(10)).extracting(ClaimedTask::id).containsExactlyInAnyOrderElementsOf(ids);
     }
 
     private TaskState state(UUID id) {

@@ -53,6 +53,50 @@ class CompletionTest {
     }
 
     @Test
+    void aRunningAttemptIsReadFromItsTaskRowAndGetsItsOwnRowWhenItEnds() {
+        Task queued = kit.insert(kit.newTask("echo", 0));
+        ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
+
+        assertThat(kit.tasks.attempts(queued.id())).singleElement().satisfies(a -> {
+            assertThat(a.attempt()).isEqualTo(1);
+            assertThat(a.node()).isEqualTo("node-a");
+            assertThat(a.startedAt()).isEqualTo(claimed.startedAt());
+            assertThat(a.finishedAt()).isNull();
+            assertThat(a.outcome()).isNull();
+        });
+        assertThat(kit.count("SELECT count(*) FROM task_attempts")).isZero();
+
+        kit.completer.succeed(claimed, kit.jsonOf("{}"), "done");
+
+        assertThat(kit.tasks.attempts(queued.id())).singleElement().satisfies(a -> {
+            assertThat(a.node()).isEqualTo("node-a");
+            assertThat(a.startedAt()).isEqualTo(claimed.startedAt());
+            assertThat(a.finishedAt()).isAfterOrEqualTo(a.startedAt());
+            assertThat(a.outcome()).isEqualTo("succeeded");
+            assertThat(a.logs()).isEqualTo("done");
+        });
+    }
+
+    @Test
+    void anAttemptRowOpenedByANodeOfThePreviousVersionIsShownOnceAndClosedInPlace() {
+        Task queued = kit.insert(kit.newTask("echo", 0));
+        ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
+        // Before V11 the claim itself inserted the attempt's row, open.
+        kit.database.jdbi().useHandle(h -> h.createUpdate(
+                        "INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at)"
+                                + " VALUES (:id, 1, 'node-a', :token, now())")
+                .bind("id", queued.id()).bind("token", claimed.leaseToken()).execute());
+        assertThat(kit.tasks.attempts(queued.id())).hasSize(1);
+
+        kit.completer.fail(claimed, new ExecutionError("agent_error", "boom"), null);
+
+        assertThat(kit.tasks.attempts(queued.id())).singleElement().satisfies(a -> {
+            assertThat(a.outcome()).isEqualTo("failed");
+            assertThat(a.error().path("message").asText()).isEqualTo("boom");
+        });
+    }
+
+    @Test
     void aResultFromASupersededAttemptIsRecordedAsStaleAndChangesNothing() {
         Task queued = kit.insert(kit.withCallback("echo", CALLBACK, 3));
         ClaimedTask first = kit.claimer("node-a").claim(1).get(0);

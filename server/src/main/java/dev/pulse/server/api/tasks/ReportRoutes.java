@@ -47,8 +47,10 @@ public final class ReportRoutes {
         UUID id = PathIds.parse(raw).orElseThrow(() -> new ProblemException(Problem.notFound(
                 "no task with id '" + raw + "': use the task id from the Pulse-Task-Id header you were sent")));
         ReportParser.Report report = parser.parse(ctx.body());
-        Task task = store.find(id).orElseThrow(() -> new ProblemException(Problem.notFound("no task with id " + id)));
-        ClaimedTask attempt = new ClaimedTask(task, report.leaseToken());
+        TaskStore.Leased leased = store.findLeased(id)
+                .orElseThrow(() -> new ProblemException(Problem.notFound("no task with id " + id)));
+        Task task = leased.task();
+        ClaimedTask attempt = new ClaimedTask(task, report.leaseToken(), leased.leaseOwner(), leased.attemptStartedAt());
         Optional<Task> recorded = report.error() == null
                 ? completer.succeed(attempt, report.result(), report.logs())
                 : completer.fail(attempt, report.error(), report.logs());
