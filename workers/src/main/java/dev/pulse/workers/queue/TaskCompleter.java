@@ -5,20 +5,20 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.workers.callbacks.CallbackOutbox;
-import dev.pulse.workers.db.JsonTexts;
 import dev.pulse.workers.db.Columns;
+import dev.pulse.workers.db.JsonTexts;
 import dev.pulse.workers.db.PlanEachTime;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
 import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.timing.Backoff;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -100,6 +100,10 @@ public final class TaskCompleter {
                SET finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome, error = EXCLUDED.error,
                    logs = EXCLUDED.logs
              WHERE task_attempts.finished_at IS NULL AND task_attempts.lease_token = EXCLUDED.lease_token""";
+
+    private static final String INSERT_ATTEMPTS = RECORD_ATTEMPTS.formatted("");
+    private static final String INSERT_OR_CLOSE_ATTEMPTS = RECORD_ATTEMPTS.formatted(CLOSING_OPEN_ROWS);
+    private static final String UNIQUE_VIOLATION = "23505";
 
     /**
      * A result that came after its attempt lost the lease: the row the rescuer wrote for that
@@ -218,10 +222,6 @@ public final class TaskCompleter {
             return record(completions, wholeRows, INSERT_OR_CLOSE_ATTEMPTS);
         }
     }
-
-    private static final String UNIQUE_VIOLATION = "23505";
-    private static final String INSERT_ATTEMPTS = RECORD_ATTEMPTS.formatted("");
-    private static final String INSERT_OR_CLOSE_ATTEMPTS = RECORD_ATTEMPTS.formatted(CLOSING_OPEN_ROWS);
 
     private List<Optional<Ended>> record(List<Completion> completions, boolean wholeRows, String recordAttempts) {
         if (completions.isEmpty()) {
