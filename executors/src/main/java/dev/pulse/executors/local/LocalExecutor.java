@@ -76,14 +76,12 @@ public final class LocalExecutor implements Executor, AutoCloseable {
         JsonNode output;
         try {
             output = agent.run(request.input());
-        } catch (InterruptedException e) {
-            if (watch.stop()) {
-                return timedOut(request);
-            }
-            throw e;
         } catch (Throwable e) { // the agent boundary: whatever it throws fails the attempt, never the slot
             if (watch.stop()) {
                 return timedOut(request);
+            }
+            if (e instanceof InterruptedException interrupted) {
+                throw interrupted; // not our timeout: the attempt is being stopped (cancel, shutdown)
             }
             String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             return ExecutionResult.failure(ExecutionError.AGENT_ERROR, message);
