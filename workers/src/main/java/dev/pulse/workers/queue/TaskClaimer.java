@@ -5,6 +5,8 @@ import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.ResumedScans;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -15,7 +17,9 @@ import java.util.TreeMap;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.StatementContext;
 
 /**
  * Claims due tasks in one statement (ARCHITECTURE invariant 2). The MATERIALIZED CTE makes
@@ -118,6 +122,7 @@ public final class TaskClaimer {
     private final String[] limitedAgents;
     private final Integer[] maxRunning;
     private final ResumedScans<Position> scans;
+    private final ClaimedRows claimedRows = new ClaimedRows();
 
     public TaskClaimer(Jdbi jdbi, ObjectMapper json, String node, Duration lease, Map<String, Integer> agentLimits) {
         this(jdbi, json, node, lease, agentLimits, RESCAN_EVERY);
@@ -172,8 +177,25 @@ public final class TaskClaimer {
                 .bind("limit", limit)
                 .bind("node", node)
                 .bind("lease_seconds", lease.toMillis() / 1000.0)
-                .map((rs, ctx) -> new ClaimedTask(mapper.map(rs, ctx), rs.getObject("lease_token", UUID.class), node,
-                        Columns.instant(rs, "attempt_started_at")))
+                .map(claimedRows)
                 .list();
+    }
+
+    /** Claimed rows as tasks with their lease; the columns are looked up once per claim, not per row. */
+    private final class ClaimedRows implements RowMapper<ClaimedTask> {
+
+        @Override
+        public ClaimedTask map(ResultSet rs, StatementContext ctx) throws SQLException {
+            return specialize(rs, ctx).map(rs, ctx);
+        }
+
+        @Override
+        public RowMapper<ClaimedTask> specialize(ResultSet rs, StatementContext ctx) throws SQLException {
+            RowMapper<Task> task = mapper.specialize(rs, ctx);
+            int token = rs.findColumn("lease_token");
+            int started = rs.findColumn("attempt_started_at");
+            return (r, c) -> new ClaimedTask(task.map(r, c), r.getObject(token, UUID.class), node,
+                    Columns.instant(r, started));
+        }
     }
 }
