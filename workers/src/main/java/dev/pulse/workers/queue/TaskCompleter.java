@@ -25,6 +25,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.random.RandomGenerator;
+import java.util.stream.Collectors;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
@@ -251,31 +253,43 @@ public final class TaskCompleter {
                 for (int i = 0; i < batch.size(); i++) {
                     results.set(round.get(i), Optional.ofNullable(changed.get(batch.get(i).claimed().id())));
                 }
-                List<Completion> ended = batch.stream().filter(c -> changed.containsKey(c.claimed().id())).toList();
-                List<Completion> stale = batch.stream().filter(c -> !changed.containsKey(c.claimed().id())).toList();
-                if (!ended.isEmpty()) {
-                    h.createUpdate(recordAttempts).addCustomizer(new PlanEachTime())
-                            .bind("ids", ended.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
-                            .bind("attempts", ended.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
-                            .bind("tokens", ended.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
-                            .bind("nodes", ended.stream().map(c -> c.claimed().node()).toArray(String[]::new))
-                            .bind("started", ended.stream().map(c -> Columns.iso(c.claimed().startedAt())).toArray(String[]::new))
-                            .bind("outcomes", ended.stream().map(Completion::outcome).toArray(String[]::new))
-                            .bind("errors", JsonTexts.join(ended.stream().map(Completion::errorJson).toArray(String[]::new)))
-                            .bind("logs", ended.stream().map(Completion::logs).toArray(String[]::new))
-                            .execute();
-                }
-                if (!stale.isEmpty()) {
-                    h.createUpdate(RECORD_STALE)
-                            .bind("ids", stale.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
-                            .bind("attempts", stale.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
-                            .bind("tokens", stale.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
-                            .bind("logs", stale.stream().map(Completion::logs).toArray(String[]::new))
-                            .execute();
-                }
+                Map<Boolean, List<Completion>> current = batch.stream()
+                        .collect(Collectors.partitioningBy(c -> changed.containsKey(c.claimed().id())));
+                recordEnded(h, current.get(true), recordAttempts);
+                recordStale(h, current.get(false));
             }
             return results;
         });
+    }
+
+    /** The rows of attempts whose end changed their task. */
+    private static void recordEnded(Handle h, List<Completion> ended, String recordAttempts) {
+        if (ended.isEmpty()) {
+            return;
+        }
+        h.createUpdate(recordAttempts).addCustomizer(new PlanEachTime())
+                .bind("ids", ended.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
+                .bind("attempts", ended.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
+                .bind("tokens", ended.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
+                .bind("nodes", ended.stream().map(c -> c.claimed().node()).toArray(String[]::new))
+                .bind("started", ended.stream().map(c -> Columns.iso(c.claimed().startedAt())).toArray(String[]::new))
+                .bind("outcomes", ended.stream().map(Completion::outcome).toArray(String[]::new))
+                .bind("errors", JsonTexts.join(ended.stream().map(Completion::errorJson).toArray(String[]::new)))
+                .bind("logs", ended.stream().map(Completion::logs).toArray(String[]::new))
+                .execute();
+    }
+
+    /** Results that came after their attempt had lost the lease. */
+    private static void recordStale(Handle h, List<Completion> stale) {
+        if (stale.isEmpty()) {
+            return;
+        }
+        h.createUpdate(RECORD_STALE)
+                .bind("ids", stale.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
+                .bind("attempts", stale.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
+                .bind("tokens", stale.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
+                .bind("logs", stale.stream().map(Completion::logs).toArray(String[]::new))
+                .execute();
     }
 
     private static Ended ended(Task task) {

@@ -245,7 +245,7 @@ public final class TaskStore {
         return jdbi.withHandle(h -> h.createQuery(FIND).bind("id", id).map(mapper).findOne());
     }
 
-    /** A task with who holds its lease and since when its current attempt runs (both null unless running). */
+    /** A task with who holds its lease (null unless running) and when its current or last attempt started. */
     public record Leased(Task task, String leaseOwner, Instant attemptStartedAt) {
     }
 
