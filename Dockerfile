@@ -31,5 +31,6 @@ VOLUME /var/lib/pulse
 # outage should not get it restarted. Starting includes migrations, hence the start period.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD curl -fsS -o /dev/null "http://127.0.0.1:${PULSE_HTTP_PORT:-8080}/health/live" || exit 1
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/pulse/pulse.jar"]
+# C1 only, as the ./pulse launcher: see its comment and docs/benchmarks.md.
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:TieredStopAtLevel=1", "-jar", "/opt/pulse/pulse.jar"]
 CMD ["serve"]

@@ -58,8 +58,6 @@ class CrashTest {
     private static final Duration RESCUE_BOUND = LEASE.multipliedBy(3).plusSeconds(3);
     /** Work, kills and callbacks must be over by then; the rest of the 5 minutes is for checks and clean-up. */
     private static final Duration WORK_CAP = Duration.ofMinutes(4);
-    /** C1 only: a node JVM starts on far less CPU, which matters with four JVMs and PostgreSQL on two cores. */
-    private static final List<String> JVM_OPTIONS = List.of("-XX:TieredStopAtLevel=1");
 
     private final ObjectMapper json = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -114,7 +112,7 @@ class CrashTest {
             env.put("PULSE_DATABASE_POOL_SIZE", "12");
 
             for (int i = 0; i < NODES; i++) {
-                slots.set(i, new Incarnation("node-" + i + "-0", PulseProcess.start("node-" + i + "-0", env, logs, JVM_OPTIONS)));
+                slots.set(i, new Incarnation("node-" + i + "-0", PulseProcess.start("node-" + i + "-0", env, logs)));
                 incarnations.add(slots.get(i));
             }
             for (int i = 0; i < NODES; i++) {
@@ -325,7 +323,7 @@ class CrashTest {
         victim.process.kill();
         String name = "node-" + slot + "-" + kill;
         long startedAt = System.nanoTime();
-        Incarnation replacement = new Incarnation(name, PulseProcess.start(name, env, logs, JVM_OPTIONS));
+        Incarnation replacement = new Incarnation(name, PulseProcess.start(name, env, logs));
         incarnations.add(replacement);
         slots.set(slot, replacement);
         starting.add(CompletableFuture.runAsync(() -> {

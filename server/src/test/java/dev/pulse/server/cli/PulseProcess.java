@@ -33,17 +33,12 @@ public final class PulseProcess implements AutoCloseable {
     }
 
     public static PulseProcess start(String name, Map<String, String> environment, Path logDir) {
-        return start(name, environment, logDir, List.of());
-    }
-
-    /** As {@link #start(String, Map, Path)}, with extra JVM options (e.g. to start faster on a busy machine). */
-    public static PulseProcess start(String name, Map<String, String> environment, Path logDir, List<String> jvmOptions) {
         int port = freePort();
         Path log = logDir.resolve(name + ".log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new java.util.ArrayList<>(List.of(java, "-Xmx384m", "-XX:+UseSerialGC"));
-        command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), PulseCli.class.getName(), "serve"));
+        // The launcher's JVM options (./pulse), with room for the tests' larger payloads.
+        List<String> command = List.of(java, "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), PulseCli.class.getName(), "serve");
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
