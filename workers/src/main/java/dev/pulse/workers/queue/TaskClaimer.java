@@ -2,6 +2,7 @@ package dev.pulse.workers.queue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.workers.db.Columns;
+import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.db.ResumedScans;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
@@ -24,8 +25,10 @@ import org.jdbi.v3.core.statement.StatementContext;
 /**
  * Claims due tasks in one statement (ARCHITECTURE invariant 2). The MATERIALIZED CTE makes
  * PostgreSQL lock exactly the rows LIMIT picked, skipping rows other nodes hold; the UPDATE
- * hands each a fresh lease token and stamps the attempt's start. The attempt's history row is
- * written when the attempt ends ({@link TaskCompleter}, {@link Rescuer}). Without agent
+ * hands each a fresh lease token and stamps the attempt's start. It reaches those rows through
+ * the primary key with the picked ids as its index condition, so that its plan, made once per
+ * connection ({@link FixedPlans}), does not depend on the table's statistics. The attempt's
+ * history row is written when the attempt ends ({@link TaskCompleter}, {@link Rescuer}). Without agent
  * limits (the common case) the claim is only that: the limits' bookkeeping cost about a tenth of
  * the claim's time in the database even when no agent had a limit (docs/benchmarks.md).
  *
@@ -42,14 +45,14 @@ public final class TaskClaimer {
     private static final String LOCK = "SELECT 1 FROM pg_advisory_xact_lock(:key)";
 
     /** The claim when no agent has a limit: lock the first due rows, lease them, open their attempts. */
-    private static final String CLAIM = claimWhere("");
+    static final String CLAIM = claimWhere("");
 
     /**
      * The same, scanning the claim index only past the last row this claimer took (see
      * {@link #claim(int)}): the rows before it are mostly ones already claimed, whose index entries
      * stay until the table is vacuumed.
      */
-    private static final String CLAIM_RESUMING = claimWhere("""
+    static final String CLAIM_RESUMING = claimWhere("""
             AND (priority, run_at, id) > (:after_priority, CAST(:after_run_at AS timestamptz), CAST(:after_id AS uuid))""");
 
     private static String claimWhere(String resume) {
@@ -64,7 +67,7 @@ public final class TaskClaimer {
     }
 
     /** The claim while agents have limits: full agents are left out, and no agent gets more rows than it has room for. */
-    private static final String CLAIM_WITHIN_LIMITS = """
+    static final String CLAIM_WITHIN_LIMITS = """
             WITH room AS (
                 SELECT l.agent,
                        l.max_running - (SELECT count(*) FROM tasks r WHERE r.state = 'running' AND r.agent = l.agent) AS free
@@ -97,8 +100,7 @@ public final class TaskClaimer {
                            started_at = COALESCE(t.started_at, now()),
                            attempt_started_at = now(),
                            updated_at = now()
-                      FROM %1$s
-                     WHERE t.id = %1$s.id
+                     WHERE t.id = ANY(ARRAY(SELECT id FROM %1$s))
                     RETURNING t.*
                 )
                 SELECT * FROM claimed ORDER BY priority, run_at, id
@@ -151,10 +153,11 @@ public final class TaskClaimer {
         if (limit <= 0) {
             return List.of();
         }
-        if (limitedAgents.length == 0) {
-            return jdbi.withHandle(h -> claimResuming(h, limit));
-        }
         return jdbi.inTransaction(h -> {
+            FixedPlans.forThisTransaction(h);
+            if (limitedAgents.length == 0) {
+                return claimResuming(h, limit);
+            }
             h.createQuery(LOCK).bind("key", LIMITS_LOCK_KEY).mapTo(Integer.class).one();
             return claim(h.createQuery(CLAIM_WITHIN_LIMITS)
                     .bind("limited_agents", limitedAgents)

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.db.Columns;
+import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.db.JsonTexts;
-import dev.pulse.workers.db.PlanEachTime;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
@@ -71,14 +71,14 @@ public final class TaskCompleter {
               FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]), CAST(:outcomes AS text[]),
                           %s, %s, CAST(:retry_seconds AS float8[]))
                    AS d (id, token, outcome, result, error, retry_seconds)
-             WHERE t.id = d.id AND t.state = 'running' AND t.lease_token = d.token
+             WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.id = d.id AND t.state = 'running' AND t.lease_token = d.token
             """.formatted(JsonTexts.split("results"), JsonTexts.split("errors"));
 
     /** Each task's new state: all the worker needs, unless a callback is to be queued. */
-    private static final String FINISH = FINISH_EACH + "RETURNING t.id, t.state";
+    static final String FINISH = FINISH_EACH + "RETURNING t.id, t.state";
 
     /** Whole rows: for the callbacks of tasks that ended, or for a caller that asked. */
-    private static final String FINISH_RETURNING_ROWS = FINISH_EACH + "RETURNING t.*";
+    static final String FINISH_RETURNING_ROWS = FINISH_EACH + "RETURNING t.*";
 
     /** The rows of the attempts that ended, written once, now. */
     private static final String RECORD_ATTEMPTS = """
@@ -103,21 +103,22 @@ public final class TaskCompleter {
                    logs = EXCLUDED.logs
              WHERE task_attempts.finished_at IS NULL AND task_attempts.lease_token = EXCLUDED.lease_token""";
 
-    private static final String INSERT_ATTEMPTS = RECORD_ATTEMPTS.formatted("");
-    private static final String INSERT_OR_CLOSE_ATTEMPTS = RECORD_ATTEMPTS.formatted(CLOSING_OPEN_ROWS);
+    static final String INSERT_ATTEMPTS = RECORD_ATTEMPTS.formatted("");
+    static final String INSERT_OR_CLOSE_ATTEMPTS = RECORD_ATTEMPTS.formatted(CLOSING_OPEN_ROWS);
     private static final String UNIQUE_VIOLATION = "23505";
 
     /**
      * A result that came after its attempt lost the lease: the row the rescuer wrote for that
      * attempt (lost) says it reported after all, and keeps its logs. Nothing else changes.
      */
-    private static final String RECORD_STALE = """
+    static final String RECORD_STALE = """
             UPDATE task_attempts a
                SET outcome = 'stale', logs = d.logs
               FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:tokens AS uuid[]),
                           CAST(:logs AS text[]))
                    AS d (id, attempt, token, logs)
-             WHERE a.task_id = d.id AND a.attempt = d.attempt AND a.lease_token = d.token AND a.outcome = 'lost'
+             WHERE a.task_id = ANY(CAST(:ids AS uuid[])) AND a.task_id = d.id AND a.attempt = d.attempt
+               AND a.lease_token = d.token AND a.outcome = 'lost'
             """;
 
     /**
@@ -230,6 +231,7 @@ public final class TaskCompleter {
             return List.of();
         }
         return jdbi.inTransaction(h -> {
+            FixedPlans.forThisTransaction(h);
             List<Optional<Ended>> results = new ArrayList<>(Collections.nCopies(completions.size(), Optional.empty()));
             // The same task twice in one statement would let PostgreSQL pick either row: split such
             // batches into rounds, each seeing the rounds before it.
@@ -237,7 +239,7 @@ public final class TaskCompleter {
                 List<Completion> batch = round.stream().map(completions::get).toList();
                 Map<UUID, Ended> changed = new HashMap<>();
                 boolean rows = wholeRows || batch.stream().anyMatch(c -> c.claimed().task().callbackUrl() != null);
-                h.createQuery(rows ? FINISH_RETURNING_ROWS : FINISH).addCustomizer(new PlanEachTime())
+                h.createQuery(rows ? FINISH_RETURNING_ROWS : FINISH)
                         .bind("ids", batch.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
                         .bind("tokens", batch.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
                         .bind("outcomes", batch.stream().map(Completion::outcome).toArray(String[]::new))
@@ -267,7 +269,7 @@ public final class TaskCompleter {
         if (ended.isEmpty()) {
             return;
         }
-        h.createUpdate(recordAttempts).addCustomizer(new PlanEachTime())
+        h.createUpdate(recordAttempts)
                 .bind("ids", ended.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
                 .bind("attempts", ended.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
                 .bind("tokens", ended.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
