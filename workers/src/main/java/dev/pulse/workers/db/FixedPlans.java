@@ -1,6 +1,12 @@
 package dev.pulse.workers.db;
 
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
 import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.mapper.RowMapper;
+import org.jdbi.v3.core.statement.Query;
 
 /**
  * Gives the queue's hot statements one plan per connection that no table statistics can spoil.
@@ -29,5 +35,38 @@ public final class FixedPlans {
     /** Until the current transaction ends (so a transaction-pooling PgBouncer keeps it to this client). */
     public static void forThisTransaction(Handle h) {
         h.createQuery(FOR_THIS_TRANSACTION).mapToMap().one();
+    }
+
+    /**
+     * A query with the settings ahead of it, for use outside a transaction, read with {@link #rows}.
+     * The driver sends both statements at once, and without an explicit transaction they share the
+     * implicit one that lasts until the protocol's Sync: the settings apply to the query and end
+     * with it, with no round trip of their own (an explicit transaction would take two: the
+     * settings and the COMMIT).
+     */
+    public static String ahead(String sql) {
+        return FOR_THIS_TRANSACTION + ";\n" + sql;
+    }
+
+    /** The rows of a query written with {@link #ahead}: the second result. */
+    public static <T> List<T> rows(Query query, RowMapper<T> mapper) {
+        return query.execute((statement, ctx) -> {
+            try {
+                PreparedStatement executed = statement.get();
+                if (!executed.getMoreResults()) {
+                    throw new IllegalStateException("no rows after the settings: was the query written with FixedPlans.ahead?");
+                }
+                List<T> rows = new ArrayList<>();
+                try (ResultSet rs = executed.getResultSet()) {
+                    RowMapper<T> row = mapper.specialize(rs, ctx);
+                    while (rs.next()) {
+                        rows.add(row.map(rs, ctx));
+                    }
+                }
+                return rows;
+            } finally {
+                ctx.close();
+            }
+        });
     }
 }

@@ -66,6 +66,9 @@ public final class TaskClaimer {
                 ), %s""".formatted(resume, take("picked"));
     }
 
+    private static final String CLAIM_FIXED = FixedPlans.ahead(CLAIM);
+    private static final String CLAIM_RESUMING_FIXED = FixedPlans.ahead(CLAIM_RESUMING);
+
     /** The claim while agents have limits: full agents are left out, and no agent gets more rows than it has room for. */
     static final String CLAIM_WITHIN_LIMITS = """
             WITH room AS (
@@ -153,35 +156,36 @@ public final class TaskClaimer {
         if (limit <= 0) {
             return List.of();
         }
+        if (limitedAgents.length == 0) {
+            return jdbi.withHandle(h -> claimResuming(h, limit));
+        }
         return jdbi.inTransaction(h -> {
             FixedPlans.forThisTransaction(h);
-            if (limitedAgents.length == 0) {
-                return claimResuming(h, limit);
-            }
             h.createQuery(LOCK).bind("key", LIMITS_LOCK_KEY).mapTo(Integer.class).one();
-            return claim(h.createQuery(CLAIM_WITHIN_LIMITS)
+            return bind(h.createQuery(CLAIM_WITHIN_LIMITS)
                     .bind("limited_agents", limitedAgents)
-                    .bind("max_running", maxRunning), limit);
+                    .bind("max_running", maxRunning), limit)
+                    .map(claimedRows)
+                    .list();
         });
     }
 
+    /** Each claim a statement of its own, with its fixed plan in the same round trip. */
     private List<ClaimedTask> claimResuming(Handle h, int limit) {
         return scans.claim(limit,
-                (after, n) -> claim(h.createQuery(CLAIM_RESUMING)
+                (after, n) -> FixedPlans.rows(bind(h.createQuery(CLAIM_RESUMING_FIXED)
                         .bind("after_priority", after.priority())
                         .bind("after_run_at", OffsetDateTime.ofInstant(after.runAt(), ZoneOffset.UTC))
-                        .bind("after_id", after.id()), n),
-                n -> claim(h.createQuery(CLAIM), n),
+                        .bind("after_id", after.id()), n), claimedRows),
+                n -> FixedPlans.rows(bind(h.createQuery(CLAIM_FIXED), n), claimedRows),
                 c -> Position.of(c.task()));
     }
 
-    private List<ClaimedTask> claim(Query claim, int limit) {
+    private Query bind(Query claim, int limit) {
         return claim
                 .bind("limit", limit)
                 .bind("node", node)
-                .bind("lease_seconds", lease.toMillis() / 1000.0)
-                .map(claimedRows)
-                .list();
+                .bind("lease_seconds", lease.toMillis() / 1000.0);
     }
 
     /** Claimed rows as tasks with their lease; the columns are looked up once per claim, not per row. */

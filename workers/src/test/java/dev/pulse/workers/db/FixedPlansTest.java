@@ -1,0 +1,47 @@
+package dev.pulse.workers.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pulse.workers.testing.QueueKit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The settings reach the statement they are sent with, and no further (a pooled connection goes on to other work). */
+class FixedPlansTest {
+
+    private QueueKit kit;
+
+    @BeforeEach
+    void setUp() {
+        kit = new QueueKit();
+    }
+
+    @AfterEach
+    void tearDown() {
+        kit.close();
+    }
+
+    @Test
+    void settingsSentAheadApplyToTheirQueryAndEndWithIt() {
+        String during = "SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')"
+                + " || ' ' || current_setting('enable_nestloop')";
+
+        kit.database.jdbi().useHandle(h -> {
+            assertThat(FixedPlans.rows(h.createQuery(FixedPlans.ahead(during)), (rs, ctx) -> rs.getString(1)))
+                    .containsExactly("force_generic_plan off off");
+            assertThat(h.createQuery(during).mapTo(String.class).one()).isEqualTo("auto on on");
+        });
+    }
+
+    @Test
+    void settingsForATransactionEndWithIt() {
+        kit.database.jdbi().useHandle(h -> {
+            h.useTransaction(t -> {
+                FixedPlans.forThisTransaction(t);
+                assertThat(t.createQuery("SELECT current_setting('enable_seqscan')").mapTo(String.class).one()).isEqualTo("off");
+            });
+            assertThat(h.createQuery("SELECT current_setting('enable_seqscan')").mapTo(String.class).one()).isEqualTo("on");
+        });
+    }
+}
