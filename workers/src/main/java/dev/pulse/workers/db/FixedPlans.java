@@ -16,11 +16,12 @@ import org.jdbi.v3.core.statement.Query;
  * parsing and planning took about a tenth of the database's time (docs/benchmarks.md, sixth
  * session). A generic plan is made once per connection, but from the statistics of that moment:
  * on a fresh database whose tables were just analyzed empty, that is a sequential scan, kept
- * while the table grows (the quadratic plan {@link PlanEachTime} was written against). So for the
- * rest of the transaction this turns the generic plan on and sequential scans and nested loops
+ * while the table grows (the quadratic plan {@link PlanEachTime} was written against). So these
+ * settings, for one transaction, make the plan generic and turn sequential scans and nested loops
  * off: what is left are index lookups bounded by the batch, whatever the statistics say. The
  * statements are written for it: each reaches its table through an index condition on the batch's
  * keys ({@code id = ANY(...)}), not only through a join. {@code HotPathPlansTest} checks the plans.
+ * Statements elsewhere keep PostgreSQL's defaults: the settings never outlive their transaction.
  */
 public final class FixedPlans {
 
