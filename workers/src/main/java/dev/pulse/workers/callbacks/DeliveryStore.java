@@ -1,6 +1,6 @@
 package dev.pulse.workers.callbacks;
 
-import dev.pulse.workers.db.PlanEachTime;
+import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.db.ResumedScans;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -43,7 +43,7 @@ final class DeliveryStore {
      * Many delivery outcomes in one statement: delivered, or failed (pending again after its
      * backoff, or dead after its last attempt). Only rows still pending change.
      */
-    private static final String RECORD_MANY = """
+    static final String RECORD_MANY = """
             UPDATE callback_deliveries c
                SET state = CASE WHEN d.delivered THEN 'delivered'
                                 WHEN c.attempts >= :max_attempts THEN 'dead' ELSE 'pending' END,
@@ -55,7 +55,7 @@ final class DeliveryStore {
               FROM unnest(CAST(:ids AS uuid[]), CAST(:delivered AS boolean[]), CAST(:statuses AS integer[]),
                           CAST(:errors AS text[]), CAST(:retry_seconds AS float8[]))
                    AS d (id, delivered, status, error, retry_seconds)
-             WHERE c.id = d.id AND c.state = 'pending'
+             WHERE c.id = ANY(CAST(:ids AS uuid[])) AND c.id = d.id AND c.state = 'pending'
             """;
 
     /** Deliveries claimed but never sent (their node is stopping): due again at once, their attempt not counted. */
@@ -122,13 +122,16 @@ final class DeliveryStore {
         if (outcomes.isEmpty()) {
             return;
         }
-        jdbi.useHandle(h -> h.createUpdate(RECORD_MANY).addCustomizer(new PlanEachTime())
-                .bind("ids", outcomes.stream().map(Outcome::id).toArray(UUID[]::new))
-                .bind("delivered", outcomes.stream().map(Outcome::delivered).toArray(Boolean[]::new))
-                .bind("statuses", outcomes.stream().map(Outcome::status).toArray(Integer[]::new))
-                .bind("errors", outcomes.stream().map(Outcome::error).toArray(String[]::new))
-                .bind("retry_seconds", outcomes.stream().map(Outcome::retrySeconds).toArray(Double[]::new))
-                .bind("max_attempts", maxAttempts)
-                .execute());
+        jdbi.useTransaction(h -> {
+            FixedPlans.forThisTransaction(h);
+            h.createUpdate(RECORD_MANY)
+                    .bind("ids", outcomes.stream().map(Outcome::id).toArray(UUID[]::new))
+                    .bind("delivered", outcomes.stream().map(Outcome::delivered).toArray(Boolean[]::new))
+                    .bind("statuses", outcomes.stream().map(Outcome::status).toArray(Integer[]::new))
+                    .bind("errors", outcomes.stream().map(Outcome::error).toArray(String[]::new))
+                    .bind("retry_seconds", outcomes.stream().map(Outcome::retrySeconds).toArray(Double[]::new))
+                    .bind("max_attempts", maxAttempts)
+                    .execute();
+        });
     }
 }

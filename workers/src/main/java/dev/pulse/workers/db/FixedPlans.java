@@ -9,14 +9,15 @@ import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.Query;
 
 /**
- * Gives the queue's hot statements one plan per connection that no table statistics can spoil.
+ * Gives the statements that join a batch to a table one plan per connection that no table
+ * statistics can spoil.
  *
  * <p>The claim, the finish and the attempt rows run hundreds of times a second. Planned at every
- * execution (PostgreSQL's own choice for the claim, {@link PlanEachTime} for the completer),
- * parsing and planning took about a tenth of the database's time (docs/benchmarks.md, sixth
- * session). A generic plan is made once per connection, but from the statistics of that moment:
- * on a fresh database whose tables were just analyzed empty, that is a sequential scan, kept
- * while the table grows (the quadratic plan {@link PlanEachTime} was written against). So these
+ * execution (PostgreSQL's own choice for the claim; forced for the others until now), parsing and
+ * planning took about a tenth of the database's time (docs/benchmarks.md, sixth session). A
+ * generic plan is made once per connection, but from the statistics of that moment: on a fresh
+ * database whose tables were just analyzed empty, that is a sequential scan, kept while the
+ * table grows (the quadratic plan of docs/benchmarks.md's first session). So these
  * settings, for one transaction, make the plan generic and turn sequential scans and nested loops
  * off: what is left are index lookups bounded by the batch, whatever the statistics say. The
  * statements are written for it: each reaches its table through an index condition on the batch's
@@ -33,9 +34,10 @@ public final class FixedPlans {
     private FixedPlans() {
     }
 
-    /** Until the current transaction ends (so a transaction-pooling PgBouncer keeps it to this client). */
-    public static void forThisTransaction(Handle h) {
+    /** Until the current transaction ends (so a transaction-pooling PgBouncer keeps it to this client); returns {@code h}. */
+    public static Handle forThisTransaction(Handle h) {
         h.createQuery(FOR_THIS_TRANSACTION).mapToMap().one();
+        return h;
     }
 
     /**

@@ -1,7 +1,7 @@
 package dev.pulse.workers.queue;
 
 import dev.pulse.executors.CompletionReports;
-import dev.pulse.workers.db.PlanEachTime;
+import dev.pulse.workers.db.FixedPlans;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Arrays;
@@ -31,10 +31,10 @@ public final class AgentReports implements CompletionReports, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AgentReports.class);
 
     /** The awaited attempts that are no longer running under their token, with their task's state. */
-    private static final String ENDED = """
+    static final String ENDED = """
             SELECT w.id, COALESCE(t.state, 'deleted') AS state
               FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[])) AS w (id, token)
-              LEFT JOIN tasks t ON t.id = w.id
+              LEFT JOIN tasks t ON t.id = w.id AND t.id = ANY(CAST(:ids AS uuid[]))
              WHERE t.id IS NULL OR t.state <> 'running' OR t.lease_token IS DISTINCT FROM w.token
             """;
 
@@ -89,7 +89,7 @@ public final class AgentReports implements CompletionReports, AutoCloseable {
         UUID[] ids = now.keySet().toArray(UUID[]::new);
         UUID[] tokens = Arrays.stream(ids).map(id -> now.get(id).token()).toArray(UUID[]::new);
         try {
-            jdbi.useHandle(h -> h.createQuery(ENDED).addCustomizer(new PlanEachTime())
+            jdbi.useTransaction(h -> FixedPlans.forThisTransaction(h).createQuery(ENDED)
                     .bind("ids", ids)
                     .bind("tokens", tokens)
                     .map((rs, ctx) -> now.get(rs.getObject("id", UUID.class)).ended().complete(rs.getString("state")))

@@ -1,6 +1,6 @@
 package dev.pulse.workers.queue;
 
-import dev.pulse.workers.db.PlanEachTime;
+import dev.pulse.workers.db.FixedPlans;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -32,11 +32,12 @@ public final class Heartbeat implements AutoCloseable {
             ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), running = EXCLUDED.running
             """;
 
-    private static final String RENEW = """
+    static final String RENEW = """
             UPDATE tasks t
                SET lease_expires_at = now() + make_interval(secs => :lease_seconds)
               FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[])) AS held (id, token)
-             WHERE t.id = held.id AND t.state = 'running' AND t.lease_token = held.token
+             WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.id = held.id AND t.state = 'running'
+               AND t.lease_token = held.token
             RETURNING t.id, t.cancel_requested_at IS NOT NULL AS cancel_requested
             """;
 
@@ -90,7 +91,7 @@ public final class Heartbeat implements AutoCloseable {
             return;
         }
         Set<UUID> renewed = new HashSet<>();
-        jdbi.useHandle(h -> h.createQuery(RENEW).addCustomizer(new PlanEachTime())
+        jdbi.useTransaction(h -> FixedPlans.forThisTransaction(h).createQuery(RENEW)
                 .bind("lease_seconds", lease.toMillis() / 1000.0)
                 .bind("ids", held.stream().map(a -> a.claimed().id()).toArray(UUID[]::new))
                 .bind("tokens", held.stream().map(a -> a.claimed().leaseToken()).toArray(UUID[]::new))

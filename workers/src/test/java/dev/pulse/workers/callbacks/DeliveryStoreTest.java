@@ -2,6 +2,7 @@ package dev.pulse.workers.callbacks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pulse.workers.testing.GenericPlans;
 import dev.pulse.workers.testing.QueueKit;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,6 +29,14 @@ class DeliveryStoreTest {
     @AfterEach
     void tearDown() {
         kit.close();
+    }
+
+    @Test
+    void outcomesReachTheirRowsThroughAnIndexEvenOnEmptyStatistics() {
+        // One generic plan per connection (FixedPlans): it must not depend on when it was made.
+        kit.database.jdbi().useHandle(h -> h.execute("ANALYZE callback_deliveries"));
+
+        GenericPlans.assertBoundedByItsBatch(kit.database.jdbi(), "callback outcomes", DeliveryStore.RECORD_MANY);
     }
 
     @Test
