@@ -29,6 +29,7 @@ import java.util.stream.Collectors;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+import org.jdbi.v3.core.statement.Update;
 
 /**
  * Records the end of an attempt through fenced updates (ARCHITECTURE invariant 3): the task row
@@ -269,15 +270,11 @@ public final class TaskCompleter {
         if (ended.isEmpty()) {
             return;
         }
-        h.createUpdate(recordAttempts)
-                .bind("ids", ended.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
-                .bind("attempts", ended.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
-                .bind("tokens", ended.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
+        bindAttempts(h.createUpdate(recordAttempts), ended)
                 .bind("nodes", ended.stream().map(c -> c.claimed().node()).toArray(String[]::new))
                 .bind("started", ended.stream().map(c -> Columns.iso(c.claimed().startedAt())).toArray(String[]::new))
                 .bind("outcomes", ended.stream().map(Completion::outcome).toArray(String[]::new))
                 .bind("errors", JsonTexts.join(ended.stream().map(Completion::errorJson).toArray(String[]::new)))
-                .bind("logs", ended.stream().map(Completion::logs).toArray(String[]::new))
                 .execute();
     }
 
@@ -286,12 +283,16 @@ public final class TaskCompleter {
         if (stale.isEmpty()) {
             return;
         }
-        h.createUpdate(RECORD_STALE)
-                .bind("ids", stale.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
-                .bind("attempts", stale.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
-                .bind("tokens", stale.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
-                .bind("logs", stale.stream().map(Completion::logs).toArray(String[]::new))
-                .execute();
+        bindAttempts(h.createUpdate(RECORD_STALE), stale).execute();
+    }
+
+    /** Which attempts (task, attempt number, lease token) and the logs each left: what both attempt statements take. */
+    private static Update bindAttempts(Update statement, List<Completion> completions) {
+        return statement
+                .bind("ids", completions.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
+                .bind("attempts", completions.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
+                .bind("tokens", completions.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
+                .bind("logs", completions.stream().map(Completion::logs).toArray(String[]::new));
     }
 
     private static Ended ended(Task task) {
