@@ -44,7 +44,7 @@ public final class TaskClaimer {
 
     private static final String LOCK = "SELECT 1 FROM pg_advisory_xact_lock(:key)";
 
-    /** The claim when no agent has a limit: lock the first due rows, lease them, open their attempts. */
+    /** The claim when no agent has a limit: lock the first due rows and lease them. */
     static final String CLAIM = claimWhere("");
 
     /**

@@ -195,8 +195,9 @@ public final class TaskCompleter {
 
     /**
      * Records many ended attempts in one transaction: one fenced array-driven UPDATE of the
-     * tasks, one UPDATE closing their attempt rows (as {@code stale} where the fence rejected
-     * the result), and one multi-row INSERT of the callbacks of those that became terminal.
+     * tasks, one multi-row INSERT of their attempt rows (and an UPDATE marking the rescuer's row
+     * {@code stale} where the fence rejected the result), and one multi-row INSERT of the
+     * callbacks of those that became terminal.
      * Returns, in the order given, each task as recorded, or empty for a stale result.
      */
     public List<Optional<Task>> recordAll(List<Completion> completions) {
