@@ -128,28 +128,9 @@ public final class CallbackDispatcher implements AutoCloseable {
                 int free = backlog
                         ? Batches.awaitFree(slots::availablePermits, batch, GATHER_SENDERS_FOR_AT_MOST, wakeUp)
                         : slots.availablePermits();
-                List<CallbackDelivery> claimed = free == 0 ? List.of() : take(free);
-                backlog = free == 0 ? backlog : claimed.size() == free;
-                for (CallbackDelivery delivery : claimed) {
-                    slots.acquire();
-                    senders.execute(() -> {
-                        Target target = target(delivery.url());
-                        try {
-                            target.destination().acquire();
-                            try {
-                                deliver(delivery, target.url());
-                            } finally {
-                                target.destination().release();
-                            }
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt(); // stopping: the claim lease passes, another sender retries
-                        } finally {
-                            slots.release();
-                            wakeUp.signal();
-                        }
-                    });
-                }
-                if (claimed.size() < free || free == 0) {
+                int sent = free == 0 ? 0 : sendUpTo(free);
+                backlog = free == 0 ? backlog : sent == free;
+                if (sent < free || free == 0) {
                     wakeUp.await(settings.pollInterval());
                 }
             } catch (InterruptedException e) {
@@ -161,16 +142,44 @@ public final class CallbackDispatcher implements AutoCloseable {
         }
     }
 
-    /** Up to {@code free} deliveries: from memory first, then claimed from the outbox (first, half the time, on its turn). */
-    private List<CallbackDelivery> take(int free) {
+    /**
+     * Sends up to {@code free} deliveries: from memory first, then claimed from the outbox (first,
+     * half the time, on its turn); returns how many. Each batch is on its way before the next is
+     * taken, so a claim that fails loses nothing already taken from memory (such a delivery would
+     * wait for its claim lease to pass, 20 s by default, before any node sent it).
+     */
+    private int sendUpTo(int free) throws InterruptedException {
         boolean outboxTurn = clock.millis() - lastOutboxClaimMillis >= CLAIM_FROM_THE_OUTBOX_EVERY.toMillis();
-        List<CallbackDelivery> taken = new ArrayList<>(local.take(outboxTurn ? free / 2 : free));
-        if (taken.size() < free) {
-            taken.addAll(store.claim(free - taken.size(), claimLease(settings.requestTimeout())));
+        int sent = send(local.take(outboxTurn ? free / 2 : free));
+        if (sent < free) {
+            sent += send(store.claim(free - sent, claimLease(settings.requestTimeout())));
             lastOutboxClaimMillis = clock.millis();
-            taken.addAll(local.take(free - taken.size()));
+            sent += send(local.take(free - sent));
         }
-        return taken;
+        return sent;
+    }
+
+    private int send(List<CallbackDelivery> deliveries) throws InterruptedException {
+        for (CallbackDelivery delivery : deliveries) {
+            slots.acquire();
+            senders.execute(() -> {
+                Target target = target(delivery.url());
+                try {
+                    target.destination().acquire();
+                    try {
+                        deliver(delivery, target.url());
+                    } finally {
+                        target.destination().release();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // stopping: the claim lease passes, another sender retries
+                } finally {
+                    slots.release();
+                    wakeUp.signal();
+                }
+            });
+        }
+        return deliveries.size();
     }
 
     /** A callback URL parsed (null when it does not parse), and the limit of requests in flight to its host and port. */

@@ -28,7 +28,12 @@ public final class LocalDeliveries {
     private final Duration lease;
     private final Clock clock;
     private final ConcurrentLinkedQueue<Waiting> waiting = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger size = new AtomicInteger(); // the queue's own size() walks it
+    /**
+     * At least how many wait (the queue's own size() walks it): counted before a hand-over
+     * publishes its deliveries and uncounted after a take removes one, so it never falls below
+     * the number a concurrent take can see.
+     */
+    private final AtomicInteger size = new AtomicInteger();
     private volatile boolean open = true;
 
     /** @param lease how long a delivery written here is held from other nodes' claims: the dispatcher's claim lease */
@@ -63,13 +68,13 @@ public final class LocalDeliveries {
     /** Hands over deliveries that have just been committed as claimed. */
     void handOver(List<CallbackDelivery> deliveries) {
         long now = clock.millis();
-        deliveries.forEach(d -> waiting.add(new Waiting(d, now)));
         size.addAndGet(deliveries.size());
+        deliveries.forEach(d -> waiting.add(new Waiting(d, now)));
     }
 
     /** Up to {@code max} deliveries, oldest first; those that waited past half their lease are dropped. */
     List<CallbackDelivery> take(int max) {
-        List<CallbackDelivery> taken = new ArrayList<>(Math.min(max, size.get()));
+        List<CallbackDelivery> taken = new ArrayList<>();
         long staleBefore = clock.millis() - lease.toMillis() / 2;
         Waiting next;
         while (taken.size() < max && (next = waiting.poll()) != null) {

@@ -20,9 +20,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import okhttp3.OkHttpClient;
+import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -68,7 +70,11 @@ class CallbackDispatcherTest {
     }
 
     private CallbackDispatcher newDispatcher(EgressPolicy egress, CallbackDispatcher.Settings settings) {
-        return new CallbackDispatcher(kit.database.jdbi(), PolicyEnforcement.apply(new OkHttpClient(), egress),
+        return newDispatcher(kit.database.jdbi(), egress, settings);
+    }
+
+    private CallbackDispatcher newDispatcher(Jdbi jdbi, EgressPolicy egress, CallbackDispatcher.Settings settings) {
+        return new CallbackDispatcher(jdbi, PolicyEnforcement.apply(new OkHttpClient(), egress),
                 new WebhookSigner(secret),
                 new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3)), Clock.systemUTC(),
                 kit.dispatcherWakeUp, settings, local, dev.pulse.workers.metrics.QueueMetrics.discarded());
@@ -137,6 +143,24 @@ class CallbackDispatcherTest {
 
         assertThat(local.take(10)).isEmpty();
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
+    }
+
+    @Test
+    void deliveriesInMemoryAreSentWhileTheOutboxCannotBeClaimed() throws Exception {
+        local = new LocalDeliveries(10, Duration.ofSeconds(30), Clock.systemUTC());
+        CallbackDelivery inMemory = new CallbackDelivery(UUID.randomUUID(), UUID.randomUUID(),
+                receiver.url("/hooks/pulse"), "{\"type\": \"task.succeeded\"}", 1);
+        local.handOver(List.of(inMemory));
+        // Every outbox claim fails: a delivery taken from memory before a failed claim was lost
+        // from memory, and would have waited for its claim lease to pass.
+        dispatcher = newDispatcher(Jdbi.create("jdbc:postgresql://127.0.0.1:1/unreachable"),
+                EgressPolicy.allowing("127.0.0.1/32"),
+                new CallbackDispatcher.Settings(2, 5, Duration.ofMillis(100), Duration.ofSeconds(5)));
+        dispatcher.start();
+
+        CallbackReceiver.Received call = receiver.next(WAIT);
+
+        assertThat(call.header("webhook-id")).isEqualTo(inMemory.webhookId());
     }
 
     @Test

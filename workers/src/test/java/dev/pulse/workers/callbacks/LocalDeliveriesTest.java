@@ -6,8 +6,11 @@ import dev.pulse.workers.testing.MutableClock;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** The in-memory hand-over between this node's outbox and its dispatcher; the database side is in CallbackDispatcherTest. */
@@ -57,6 +60,30 @@ class LocalDeliveriesTest {
         assertThat(local.close()).containsExactly(waiting);
         assertThat(local.room()).isZero();
         assertThat(local.take(10)).isEmpty();
+    }
+
+    @Test
+    void takesRacingHandOversNeitherFailNorLoseNorRepeatADelivery() throws Exception {
+        int capacity = 1_000_000;
+        LocalDeliveries local = new LocalDeliveries(capacity, Duration.ofMinutes(10), Clock.systemUTC());
+        int handOvers = 20_000;
+        int each = 5;
+        Thread outbox = new Thread(() -> {
+            for (int i = 0; i < handOvers; i++) {
+                local.handOver(Stream.generate(LocalDeliveriesTest::delivery).limit(each).toList());
+            }
+        });
+        Set<UUID> taken = new HashSet<>();
+        outbox.start();
+        while (outbox.isAlive()) {
+            // A take that saw a delivery before its hand-over was counted once threw here.
+            local.take(3).forEach(d -> assertThat(taken.add(d.id())).as("taken once").isTrue());
+        }
+        outbox.join();
+        local.take(Integer.MAX_VALUE).forEach(d -> assertThat(taken.add(d.id())).as("taken once").isTrue());
+
+        assertThat(taken).hasSize(handOvers * each);
+        assertThat(local.room()).isEqualTo(capacity);
     }
 
     @Test
