@@ -13,10 +13,13 @@ public final class Batches {
     private Batches() {
     }
 
+    /** While lingering, how often {@link #gather} looks for more items. */
+    static final Duration LOOK_AGAIN_AFTER = Duration.ofMillis(1);
+
     /**
      * Moves into {@code batch} the first item to arrive within {@code idle}, then whatever else
-     * arrives within {@code linger} of it, up to {@code max} items in all; stops lingering as soon as
-     * {@code stopLingering} says so (the caller is closing).
+     * arrives within {@code linger} of it (looking every {@link #LOOK_AGAIN_AFTER}), up to {@code max}
+     * items in all; stops lingering as soon as {@code stopLingering} says so (the caller is closing).
      *
      * @return whether an item arrived
      */
@@ -28,17 +31,15 @@ public final class Batches {
         }
         batch.add(first);
         long deadline = System.nanoTime() + linger.toNanos();
-        while (batch.size() < max) {
+        while (true) {
             queue.drainTo(batch, max - batch.size());
             long left = deadline - System.nanoTime();
             if (batch.size() >= max || left <= 0 || stopLingering.getAsBoolean()) {
                 break;
             }
-            T next = queue.poll(left, TimeUnit.NANOSECONDS);
-            if (next == null) {
-                break;
-            }
-            batch.add(next);
+            // A nap, not a wait on the queue: a thread waiting on it is woken by every item put,
+            // a thread switch per item while the batch fills.
+            TimeUnit.NANOSECONDS.sleep(Math.min(left, LOOK_AGAIN_AFTER.toNanos()));
         }
         return true;
     }
