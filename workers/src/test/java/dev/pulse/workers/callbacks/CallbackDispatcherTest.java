@@ -28,6 +28,7 @@ import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Outbox delivery to a real HTTP receiver on loopback, verified with the Standard Webhooks library. */
 class CallbackDispatcherTest {
@@ -35,7 +36,8 @@ class CallbackDispatcherTest {
     private static final Duration WAIT = Duration.ofSeconds(15);
 
     private final WebhookSecret secret = WebhookSecret.generate(new Random(1));
-    private QueueKit kit;
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
     private CallbackReceiver receiver;
     private CallbackDispatcher dispatcher;
     /** What the dispatcher takes from memory; none but in the tests of that path. */
@@ -43,7 +45,6 @@ class CallbackDispatcherTest {
 
     @BeforeEach
     void setUp() {
-        kit = new QueueKit();
         receiver = new CallbackReceiver();
     }
 
@@ -53,7 +54,6 @@ class CallbackDispatcherTest {
             dispatcher.close();
         }
         receiver.close();
-        kit.close();
     }
 
     private void startDispatcher(int maxAttempts) {

@@ -8,27 +8,22 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The outbox's claim, on a real PostgreSQL: due order, and resuming after a full claim. */
 class DeliveryStoreTest {
 
     private static final Duration LEASE = Duration.ofSeconds(20);
 
-    private QueueKit kit;
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
     private UUID taskId;
 
     @BeforeEach
     void setUp() {
-        kit = new QueueKit();
         taskId = kit.insert(kit.newTask("echo", 0)).id();
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
     }
 
     @Test

@@ -3,24 +3,14 @@ package dev.pulse.workers.db;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pulse.workers.testing.QueueKit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The settings reach the statement they are sent with, and no further (a pooled connection goes on to other work). */
 class FixedPlansTest {
 
-    private QueueKit kit;
-
-    @BeforeEach
-    void setUp() {
-        kit = new QueueKit();
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
-    }
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
 
     @Test
     void settingsSentAheadApplyToTheirQueryAndEndWithIt() {

@@ -10,25 +10,15 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Per-agent max_concurrency is enforced at claim time, across nodes. */
 class AgentLimitTest {
 
     private static final Map<String, Integer> LIMITS = Map.of("llm", 2);
-    private QueueKit kit;
-
-    @BeforeEach
-    void setUp() {
-        kit = new QueueKit();
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
-    }
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
 
     @Test
     void aLimitedAgentNeverRunsMoreThanItsLimitEvenWhenNodesClaimTogether() throws Exception {

@@ -24,25 +24,15 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Invariants 3 (fencing) and 5 (outbox) when completions are recorded in batches, on a real PostgreSQL. */
 class BatchCompletionTest {
 
     private static final String CALLBACK = "http://127.0.0.1:9/hook";
-    private QueueKit kit;
-
-    @BeforeEach
-    void setUp() {
-        kit = new QueueKit();
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
-    }
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
 
     @Test
     void aBatchMixingCurrentAndSupersededLeasesChangesOnlyTheCurrentOnesAndRecordsTheOthersStale() {

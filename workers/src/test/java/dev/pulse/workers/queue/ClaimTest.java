@@ -19,24 +19,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** ARCHITECTURE invariants 1 and 2: the claim statement, on a real PostgreSQL. */
 class ClaimTest {
 
-    private QueueKit kit;
-
-    @BeforeEach
-    void setUp() {
-        kit = new QueueKit();
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
-    }
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
 
     @Test
     void resumesAfterItsLastFullClaimAndScansFromTheStartOnceAResumedClaimRunsShort() {

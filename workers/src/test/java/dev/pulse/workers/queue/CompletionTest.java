@@ -9,25 +9,15 @@ import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.testing.QueueKit;
 import java.util.List;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** ARCHITECTURE invariants 3 (fencing) and 5 (outbox), on a real PostgreSQL. */
 class CompletionTest {
 
     private static final String CALLBACK = "http://127.0.0.1:9/hook";
-    private QueueKit kit;
-
-    @BeforeEach
-    void setUp() {
-        kit = new QueueKit();
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
-    }
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
 
     @Test
     void successIsRecordedOnceWithItsCallbackInTheSameTransaction() {

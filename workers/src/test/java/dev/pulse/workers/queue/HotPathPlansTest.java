@@ -4,8 +4,8 @@ import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.testing.GenericPlans;
 import dev.pulse.workers.testing.QueueKit;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -18,17 +18,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class HotPathPlansTest {
 
-    private QueueKit kit;
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
 
     @BeforeEach
     void setUp() {
-        kit = new QueueKit();
         kit.database.jdbi().useHandle(h -> h.execute("ANALYZE tasks, task_attempts"));
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
     }
 
     static List<Object[]> statements() {

@@ -12,9 +12,8 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * ARCHITECTURE invariant 4. Time is driven deterministically: the JVM side through an injected
@@ -24,18 +23,10 @@ import org.junit.jupiter.api.Test;
 class LeaseTest {
 
     private static final Duration LEASE = Duration.ofSeconds(30);
-    private QueueKit kit;
+
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
     private final MutableClock clock = new MutableClock(Instant.parse("2026-11-21T10:00:00Z"));
-
-    @BeforeEach
-    void setUp() {
-        kit = new QueueKit();
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
-    }
 
     @Test
     void aHeartbeatRenewsTheLeasesThisNodeHoldsAndRecordsTheNode() {

@@ -18,26 +18,21 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Two things racing for one task: each race has exactly one legal outcome, whoever wins. */
 class RaceTest {
 
     private static final String CALLBACK = "http://127.0.0.1:9/hook";
-    private QueueKit kit;
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
     private final ExecutorService pool = Executors.newFixedThreadPool(24);
-
-    @BeforeEach
-    void setUp() {
-        kit = new QueueKit();
-    }
 
     @AfterEach
     void tearDown() {
         pool.shutdownNow();
-        kit.close();
     }
 
     @RepeatedTest(30)

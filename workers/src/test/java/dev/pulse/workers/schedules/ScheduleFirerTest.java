@@ -21,29 +21,24 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Invariant 6 and the overlap and misfire policies, on a real PostgreSQL. */
 class ScheduleFirerTest {
 
     private static final Instant TICK = Instant.parse("2026-11-21T10:00:00Z");
-    private QueueKit kit;
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
     private ScheduleStore store;
     private ScheduleFirer firer;
 
     @BeforeEach
     void setUp() {
-        kit = new QueueKit();
         store = new ScheduleStore(kit.database.jdbi(), kit.json, UUID::randomUUID);
         firer = new ScheduleFirer(kit.database.jdbi(), store, kit.tasks,
                 new AgentRegistry(JavaAgents.discover().definitions()), new WakeUp());
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
     }
 
     @Test

@@ -10,25 +10,15 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Retention deletes old terminal tasks with their attempts and deliveries, and nothing else. */
 class RetentionTest {
 
-    private QueueKit kit;
-
-    @BeforeEach
-    void setUp() {
-        // Task ids carry their creation time (UUIDv7): these tasks were created two days ago.
-        kit = new QueueKit(Clock.fixed(Instant.now().minus(Duration.ofDays(2)), ZoneOffset.UTC));
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
-    }
+    // Task ids carry their creation time (UUIDv7): these tasks were created two days ago.
+    @RegisterExtension
+    final QueueKit kit = new QueueKit(Clock.fixed(Instant.now().minus(Duration.ofDays(2)), ZoneOffset.UTC));
 
     @Test
     void deletesOnlyTerminalTasksThatFinishedBeforeTheRetention() throws Exception {

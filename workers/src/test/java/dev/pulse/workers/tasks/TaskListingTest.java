@@ -8,9 +8,8 @@ import dev.pulse.workers.testing.QueueKit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Listing tasks by state and agent: each state lives in its own partial index (or none), so every
@@ -18,17 +17,8 @@ import org.junit.jupiter.api.Test;
  */
 class TaskListingTest {
 
-    private QueueKit kit;
-
-    @BeforeEach
-    void setUp() {
-        kit = new QueueKit();
-    }
-
-    @AfterEach
-    void tearDown() {
-        kit.close();
-    }
+    @RegisterExtension
+    final QueueKit kit = new QueueKit();
 
     @Test
     void eachStateFilterFindsExactlyItsTasksNewestFirst() {

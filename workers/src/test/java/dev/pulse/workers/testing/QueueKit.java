@@ -19,12 +19,15 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The queue's real parts on a fresh, migrated test database: what a worker node uses, built the
- * way PulseNode builds it, minus the threads.
+ * way PulseNode builds it, minus the threads. A test class may hold one per test as
+ * {@code @RegisterExtension final QueueKit kit = new QueueKit();}: it closes itself after each test.
  */
-public final class QueueKit implements AutoCloseable {
+public final class QueueKit implements AutoCloseable, AfterEachCallback {
 
     public final ObjectMapper json = JsonMapper.create();
     public final Database database;
@@ -95,6 +98,11 @@ public final class QueueKit implements AutoCloseable {
         } catch (Exception e) {
             throw new IllegalArgumentException(e);
         }
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        close();
     }
 
     @Override
