@@ -122,16 +122,13 @@ final class DeliveryStore {
         if (outcomes.isEmpty()) {
             return;
         }
-        jdbi.useTransaction(h -> {
-            FixedPlans.forThisTransaction(h);
-            h.createUpdate(RECORD_MANY)
-                    .bind("ids", outcomes.stream().map(Outcome::id).toArray(UUID[]::new))
-                    .bind("delivered", outcomes.stream().map(Outcome::delivered).toArray(Boolean[]::new))
-                    .bind("statuses", outcomes.stream().map(Outcome::status).toArray(Integer[]::new))
-                    .bind("errors", outcomes.stream().map(Outcome::error).toArray(String[]::new))
-                    .bind("retry_seconds", outcomes.stream().map(Outcome::retrySeconds).toArray(Double[]::new))
-                    .bind("max_attempts", maxAttempts)
-                    .execute();
-        });
+        jdbi.useTransaction(h -> FixedPlans.forThisTransaction(h).createUpdate(RECORD_MANY)
+                .bind("ids", outcomes.stream().map(Outcome::id).toArray(UUID[]::new))
+                .bind("delivered", outcomes.stream().map(Outcome::delivered).toArray(Boolean[]::new))
+                .bind("statuses", outcomes.stream().map(Outcome::status).toArray(Integer[]::new))
+                .bind("errors", outcomes.stream().map(Outcome::error).toArray(String[]::new))
+                .bind("retry_seconds", outcomes.stream().map(Outcome::retrySeconds).toArray(Double[]::new))
+                .bind("max_attempts", maxAttempts)
+                .execute());
     }
 }
