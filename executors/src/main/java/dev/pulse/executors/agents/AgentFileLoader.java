@@ -29,7 +29,7 @@ public final class AgentFileLoader {
     private static final Set<String> TOP_LEVEL = Set.of("apiVersion", "kind", "metadata", "spec");
     /** The executor kinds an agent file may name, each with its settings block of the same name. */
     public static final List<String> EXECUTORS = List.of("local", "serverless", "llm", "container");
-    /** {@code executor: auto} runs on the first available of these (ARCHITECTURE §4), in this order. */
+    /** {@code executor: auto} runs on the first available of these (docs/architecture.md, Executors), in this order. */
     static final String AUTO = "auto";
     static final List<String> AUTO_CANDIDATES = List.of("serverless", "local", "container");
     private static final Set<String> SPEC_KEYS = Set.of("executor", "timeout", "max_attempts", "max_concurrency", "retry",

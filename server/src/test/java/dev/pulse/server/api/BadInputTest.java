@@ -14,7 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** ARCHITECTURE invariant 8: every bad request gets a 4xx problem naming the field, and writes nothing. */
+/** docs/architecture.md invariant 8: every bad request gets a 4xx problem naming the field, and writes nothing. */
 class BadInputTest {
 
     private static final ObjectMapper json = new ObjectMapper();

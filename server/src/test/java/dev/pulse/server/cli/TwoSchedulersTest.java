@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two scheduler processes on one database, a schedule firing every second for 20 s: exactly
- * one task per tick, none missing (ARCHITECTURE invariant 6).
+ * one task per tick, none missing (docs/architecture.md invariant 6).
  */
 class TwoSchedulersTest {
 

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * This node's pulse: on a timer it records the node as alive and renews the lease of every
- * attempt it runs, through the fenced update (ARCHITECTURE invariant 4). An attempt whose lease
+ * attempt it runs, through the fenced update (docs/architecture.md invariant 4). An attempt whose lease
  * is gone (rescued elsewhere) is stopped; an attempt whose task was asked to cancel is stopped
  * as cancelled, so cancellation reaches a worker within one heartbeat.
  */

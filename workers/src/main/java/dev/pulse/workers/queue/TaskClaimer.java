@@ -23,7 +23,7 @@ import org.jdbi.v3.core.statement.Query;
 import org.jdbi.v3.core.statement.StatementContext;
 
 /**
- * Claims due tasks in one statement (ARCHITECTURE invariant 2). The MATERIALIZED CTE makes
+ * Claims due tasks in one statement (docs/architecture.md invariant 2). The MATERIALIZED CTE makes
  * PostgreSQL lock exactly the rows LIMIT picked, skipping rows other nodes hold; the UPDATE
  * hands each a fresh lease token and stamps the attempt's start. It reaches those rows through
  * the primary key with the picked ids as its index condition, so that its plan, made once per

@@ -32,7 +32,7 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.jdbi.v3.core.statement.Update;
 
 /**
- * Records the end of an attempt through fenced updates (ARCHITECTURE invariant 3): the task row
+ * Records the end of an attempt through fenced updates (docs/architecture.md invariant 3): the task row
  * changes only if it is still running under the same lease token, and the attempt's row is
  * written then. A result from an attempt that lost its lease changes no task; the rescuer's row
  * for that attempt is marked {@code stale}. When the task becomes terminal, its callback is

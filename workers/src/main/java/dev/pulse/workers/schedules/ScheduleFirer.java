@@ -19,7 +19,7 @@ import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * Turns a schedule's tick into at most one task (ARCHITECTURE invariant 6): the
+ * Turns a schedule's tick into at most one task (docs/architecture.md invariant 6): the
  * {@code schedule_fires} row for (schedule, tick) is inserted under a UNIQUE constraint in the
  * same transaction as the task, so however many schedulers fire the tick, one task results.
  * Also applies the overlap policy, releases ticks held behind a running task, and the misfire

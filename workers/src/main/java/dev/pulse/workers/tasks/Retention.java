@@ -7,7 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the hot {@code tasks} table small (ARCHITECTURE §7): terminal tasks (succeeded, failed,
+ * Keeps the hot {@code tasks} table small (docs/architecture.md, Traps avoided): terminal tasks (succeeded, failed,
  * cancelled) that finished longer than the retention ago are deleted, with their attempts and
  * callback deliveries (in the same statement: no foreign key does it, see V9), in batches of
  * {@link #BATCH} rows, each its own short transaction that skips locked rows, so pruning never

@@ -19,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Wake-ups across nodes through PostgreSQL LISTEN/NOTIFY (ARCHITECTURE §7: a hint only, polling
+ * Wake-ups across nodes through PostgreSQL LISTEN/NOTIFY (docs/architecture.md, Traps avoided: a hint only, polling
  * stays the backstop).
  *
  * <p>{@link #queued} is called after a transaction that queued due tasks has committed; it sends

@@ -22,7 +22,7 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** ARCHITECTURE invariants 1 and 2: the claim statement, on a real PostgreSQL. */
+/** docs/architecture.md invariants 1 and 2: the claim statement, on a real PostgreSQL. */
 class ClaimTest {
 
     @RegisterExtension

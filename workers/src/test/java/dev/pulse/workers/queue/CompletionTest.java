@@ -12,7 +12,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** ARCHITECTURE invariants 3 (fencing) and 5 (outbox), on a real PostgreSQL. */
+/** docs/architecture.md invariants 3 (fencing) and 5 (outbox), on a real PostgreSQL. */
 class CompletionTest {
 
     private static final String CALLBACK = "http://127.0.0.1:9/hook";

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * ARCHITECTURE invariant 4. Time is driven deterministically: the JVM side through an injected
+ * docs/architecture.md invariant 4. Time is driven deterministically: the JVM side through an injected
  * clock, the database side by moving a lease's expiry into the past, which is exactly what the
  * passing of database time does to it.
  */

@@ -16,7 +16,7 @@ import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
 
 /**
- * A real PostgreSQL for integration tests (ARCHITECTURE §6), chosen in this order:
+ * A real PostgreSQL for integration tests (docs/architecture.md, Testing), chosen in this order:
  * {@code PULSE_TEST_DATABASE_URL} (a JDBC URL of a server the tests may create databases on);
  * Testcontainers when {@code PULSE_TEST_TESTCONTAINERS=true} and a Docker API answers; else an
  * embedded PostgreSQL started once per test JVM. Every call to {@link #create()} makes a fresh,
