@@ -1,5 +1,6 @@
 package dev.pulse.server.api.tasks;
 
+import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -72,7 +73,7 @@ public final class TaskBatchRoutes {
                     .put("status", e.created() ? "created" : "duplicate")
                     .put("id", e.id().toString())
                     .put("state", e.state().wire())
-                    .put("run_at", e.runAt().toString());
+                    .put("run_at", Timestamps.rfc3339(e.runAt()));
             item.putObject("links").put("self", self);
             results[validIndex.get(k)] = item;
         }

@@ -1,5 +1,6 @@
 package dev.pulse.server.api.tasks;
 
+import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -113,8 +114,8 @@ public final class TaskRoutes {
             ObjectNode item = items.addObject();
             item.put("attempt", a.attempt());
             item.put("node", a.node());
-            item.put("started_at", a.startedAt().toString());
-            item.put("finished_at", a.finishedAt() == null ? null : a.finishedAt().toString());
+            item.put("started_at", Timestamps.rfc3339(a.startedAt()));
+            item.put("finished_at", Timestamps.rfc3339(a.finishedAt()));
             item.put("outcome", a.outcome());
             item.set("error", a.error());
             item.put("logs", a.logs());
@@ -150,10 +151,7 @@ public final class TaskRoutes {
     }
 
     private int retryAttempts(String body) {
-        if (body == null || body.isBlank()) {
-            return 1;
-        }
-        JsonNode root = JsonBodies.object(responses.mapper(), body, "{\"attempts\": 1}");
+        JsonNode root = JsonBodies.optionalObject(responses.mapper(), body, "{\"attempts\": 1}");
         root.fieldNames().forEachRemaining(name -> {
             if (!name.equals("attempts")) {
                 throw new ProblemException(Problem.invalid(422, name, "unknown field; the only field is attempts"));
