@@ -22,7 +22,11 @@ public final class DocumentedResponses {
         routes.after(this::judge);
     }
 
+    /** Only requests a route took: a path no route serves (on this node's roles) is not an operation. */
     private void judge(Context ctx) {
+        if (ctx.endpoints().matchedHttpEndpoint() == null) {
+            return;
+        }
         check.mismatch(ctx.method().name(), ctx.path(), ctx.statusCode(), ctx.res().getContentType(), ctx.result())
                 .ifPresent(this::add);
     }

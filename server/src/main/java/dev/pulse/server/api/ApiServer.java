@@ -39,7 +39,6 @@ public final class ApiServer implements AutoCloseable {
             config.http.maxRequestSize = MAX_REQUEST_BYTES;
             config.http.prefer405over404 = true;
             config.routes.beforeMatched(authenticate);
-            config.routes.beforeMatched(new JsonContentType(responses));
             routeGroups.forEach(group -> group.accept(config.routes));
             config.routes.exception(ProblemException.class, (e, ctx) -> responses.problem(ctx, e.problem()));
             config.routes.exception(Exception.class, (e, ctx) -> {

@@ -1,36 +1,27 @@
 package dev.pulse.server.api;
 
 import io.javalin.http.Context;
-import io.javalin.http.Handler;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /**
- * Refuses a request body that is not declared JSON with 415, before any handler reads it: a body
- * sent as {@code text/plain} or a form must not be taken for JSON just because it parses as JSON.
- * Only API routes ({@code /v1/...}) take JSON bodies; requests without a body pass.
+ * The request body of an operation that takes JSON, refused with 415 unless it is declared JSON:
+ * a body sent as {@code text/plain} or a form must not be taken for JSON just because it parses
+ * as JSON. An empty body passes whatever its type; the operation says whether it needs one.
  */
-public final class JsonContentType implements Handler {
+public final class JsonContentType {
 
     public static final String EXPECTED = "application/json";
-    private static final Set<String> WITH_BODY = Set.of("POST", "PUT", "PATCH");
 
-    private final JsonResponses responses;
-
-    public JsonContentType(JsonResponses responses) {
-        this.responses = responses;
+    private JsonContentType() {
     }
 
-    @Override
-    public void handle(Context ctx) {
-        if (!ctx.path().startsWith("/v1/") || !WITH_BODY.contains(ctx.method().name()) || ctx.bodyAsBytes().length == 0) {
-            return;
+    public static String body(Context ctx) {
+        String body = ctx.body();
+        if (body.isEmpty() || isJson(ctx.contentType())) {
+            return body;
         }
         String declared = ctx.contentType();
-        if (isJson(declared)) {
-            return;
-        }
         throw new ProblemException(new Problem("/problems/unsupported-media-type", "Unsupported media type", 415,
                 (declared == null || declared.isBlank() ? "the request body has no Content-Type" : "the request body is "
                         + mediaType(declared)) + "; send it as " + EXPECTED + " (header Content-Type: " + EXPECTED + ")",

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.server.api.JsonBodies;
+import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
@@ -46,7 +47,7 @@ public final class TaskBatchRoutes {
      * one bad item never keeps the good ones out.
      */
     private void createBatch(Context ctx) {
-        JsonNode tasks = batchItems(ctx.body());
+        JsonNode tasks = batchItems(JsonContentType.body(ctx));
         List<NewTask> valid = new ArrayList<>();
         List<Integer> validIndex = new ArrayList<>();
         ObjectNode[] results = new ObjectNode[tasks.size()];

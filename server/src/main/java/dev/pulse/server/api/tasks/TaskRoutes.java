@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.server.api.JsonBodies;
+import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
@@ -58,7 +59,7 @@ public final class TaskRoutes {
 
     /** 201 with a new task; 200 with the original when the idempotency key was seen before. */
     private void create(Context ctx) {
-        Enqueued enqueued = store.enqueue(parser.parse(ctx.body(), ctx.header("Idempotency-Key")), ApiKeyAuth.ownerOf(ctx));
+        Enqueued enqueued = store.enqueue(parser.parse(JsonContentType.body(ctx), ctx.header("Idempotency-Key")), ApiKeyAuth.ownerOf(ctx));
         Task task = enqueued.task();
         if (enqueued.created()) {
             workerWakeUp.signal();
@@ -141,7 +142,7 @@ public final class TaskRoutes {
     /** Queues a failed or cancelled task again; body {@code {"attempts": N}} grants N more attempts (default 1). */
     private void retry(Context ctx) {
         UUID id = taskId(ctx);
-        int more = retryAttempts(ctx.body());
+        int more = retryAttempts(JsonContentType.body(ctx));
         Task task = store.retry(id, more).orElseThrow(() -> store.find(id)
                 .map(t -> new ProblemException(Problem.conflict("task is " + t.state().wire()
                         + "; only a failed or cancelled task can be retried")))
