@@ -61,7 +61,7 @@ public final class JsonBodies {
      * character codes, class names), which mean nothing to a client.
      */
     private static String whatBroke(JsonProcessingException e) {
-        if (e instanceof JsonEOFException) {
+        if (e instanceof JsonEOFException || String.valueOf(e.getOriginalMessage()).startsWith("Unexpected end-of-input")) {
             return "it ends before the JSON value is complete";
         }
         if (e instanceof MismatchedInputException && String.valueOf(e.getOriginalMessage()).contains("Trailing token")) {
