@@ -86,6 +86,24 @@ class HttpDetailsTest {
         assertThat(json.readTree(response.body()).path("detail").asText()).contains("unexpected text at line 3, column 3");
     }
 
+    /** Test nodes set PULSE_HTTP_HOST=127.0.0.1: then the API answers on loopback and on no other address of the machine. */
+    @Test
+    void theNodeListensOnlyOnTheConfiguredAddress() throws Exception {
+        assertThat(pulse.get("/health/live").statusCode()).isEqualTo(200);
+        java.net.InetAddress other = java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces()).stream()
+                .filter(i -> !i.getName().startsWith("lo"))
+                .flatMap(i -> java.util.Collections.list(i.getInetAddresses()).stream())
+                .filter(a -> a instanceof java.net.Inet4Address && !a.isLoopbackAddress())
+                .findFirst().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(other != null,
+                "SKIPPED the other-address half: this machine has no non-loopback IPv4 address");
+        try (java.net.Socket socket = new java.net.Socket()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> socket.connect(
+                    new java.net.InetSocketAddress(other, pulse.node.port()), 2_000))
+                    .as("connecting on " + other.getHostAddress()).isInstanceOf(java.io.IOException.class);
+        }
+    }
+
     @Test
     void retryTakesNoBodyAnEmptyObjectOrNull() throws Exception {
         for (String body : new String[] {"", "{}", "null"}) {
