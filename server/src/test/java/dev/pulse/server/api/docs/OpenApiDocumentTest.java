@@ -105,10 +105,22 @@ class OpenApiDocumentTest {
                 assertThat(op.path("responses").has("401")).as(key + " documents 401").isTrue();
                 assertThat(op.path("responses").has("403")).as(key + " documents 403").isTrue();
                 assertThat(op.path("responses").has("429")).as(key + " documents 429").isTrue();
+                assertThat(op.path("responses").has("503")).as(key + " documents 503 (its key is looked up in the database)")
+                        .isTrue();
             }
         });
         assertThat(publicOps).containsExactlyInAnyOrder("GET /health/live", "GET /health/ready", "GET /openapi.json",
                 "GET /docs");
+    }
+
+    /** Every operation that reads a JSON body can refuse it as malformed, too large or not JSON. */
+    @Test
+    void operationsWithABodyDocumentTheWaysABodyIsRefused() {
+        operations().forEach((key, op) -> {
+            if (op.has("requestBody")) {
+                assertThat(op.path("responses").fieldNames()).toIterable().as(key).contains("400", "413", "415");
+            }
+        });
     }
 
     @Test
