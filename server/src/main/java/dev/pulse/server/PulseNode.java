@@ -99,14 +99,25 @@ public final class PulseNode implements AutoCloseable {
     private NodeMetrics nodeMetrics;
 
     private final Clock clock;
+    private final Consumer<RoutesConfig> httpHooks;
 
-    private PulseNode(Clock clock) {
+    private PulseNode(Clock clock, Consumer<RoutesConfig> httpHooks) {
         this.clock = clock;
+        this.httpHooks = httpHooks;
     }
 
     /** Starts every part of a node; if one part fails, the parts already started are closed again. */
     public static PulseNode start(PulseConfig config, Clock clock, Function<String, String> environment) {
-        PulseNode node = new PulseNode(clock);
+        return start(config, clock, environment, routes -> { });
+    }
+
+    /**
+     * As {@link #start(PulseConfig, Clock, Function)}, with extra handlers on the HTTP server
+     * ({@code httpHooks}, registered after the node's routes): tests check every response there.
+     */
+    public static PulseNode start(PulseConfig config, Clock clock, Function<String, String> environment,
+                                  Consumer<RoutesConfig> httpHooks) {
+        PulseNode node = new PulseNode(clock, httpHooks);
         try {
             node.startParts(config, environment);
             return node;
@@ -207,6 +218,7 @@ public final class PulseNode implements AutoCloseable {
                     schedules, firer, schedulesChanged, agents, executors, nodeMetrics.registry(), queuedWakeUp::signal,
                     config.leaseDuration(), clock, random))::register);
         }
+        routes.add(httpHooks);
         bootstrapAdminKey(config, keys);
         api = started(new ApiServer(config.httpHost(), config.httpPort(), responses, new ApiKeyAuth(keys, new RateLimits(config.rateLimit()))::check, routes)
                 .start());

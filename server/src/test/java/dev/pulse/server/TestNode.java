@@ -28,6 +28,8 @@ public final class TestNode implements AutoCloseable {
     public final DatabaseUrl database;
     public final PulseNode node;
     public final Jdbi jdbi;
+    /** Every response this node sends, checked against openapi.yaml; a mismatch fails the test. */
+    public final DocumentedResponses responses = new DocumentedResponses();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public TestNode() {
@@ -39,7 +41,7 @@ public final class TestNode implements AutoCloseable {
         Map<String, String> env = new HashMap<>(baseEnvironment(database));
         env.putAll(extraEnvironment);
         PulseConfig config = new ConfigLoader(env::get).load(null);
-        this.node = PulseNode.start(config, Clock.systemUTC(), env::get);
+        this.node = PulseNode.start(config, Clock.systemUTC(), env::get, responses::install);
         this.jdbi = Jdbi.create(database.jdbcUrl());
     }
 
@@ -81,7 +83,9 @@ public final class TestNode implements AutoCloseable {
 
     public HttpResponse<String> send(HttpRequest request) {
         try {
-            return http.send(request, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            responses.assertAllMatched();
+            return response;
         } catch (IOException e) {
             throw new IllegalStateException(request.method() + " " + request.uri() + " failed", e);
         } catch (InterruptedException e) {
@@ -94,8 +98,10 @@ public final class TestNode implements AutoCloseable {
         return jdbi.withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
     }
 
+    /** Stops the node, then fails if any response it sent did not match openapi.yaml. */
     @Override
     public void close() {
         node.close();
+        responses.assertAllMatched();
     }
 }

@@ -3,6 +3,9 @@ package dev.pulse.server.api;
 import dev.pulse.workers.db.DatabaseErrors;
 import io.javalin.Javalin;
 import io.javalin.config.RoutesConfig;
+import io.javalin.http.HandlerType;
+import io.javalin.http.MethodNotAllowedResponse;
+import io.javalin.http.util.MethodNotAllowedUtil;
 import io.javalin.router.Endpoint;
 import io.javalin.security.Roles;
 import io.javalin.security.RouteRole;
@@ -10,6 +13,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +37,7 @@ public final class ApiServer implements AutoCloseable {
             config.jetty.host = host;
             config.jetty.port = port;
             config.http.maxRequestSize = MAX_REQUEST_BYTES;
+            config.http.prefer405over404 = true;
             config.routes.beforeMatched(authenticate);
             routeGroups.forEach(group -> group.accept(config.routes));
             config.routes.exception(ProblemException.class, (e, ctx) -> responses.problem(ctx, e.problem()));
@@ -54,6 +59,12 @@ public final class ApiServer implements AutoCloseable {
                             + "; the API is under /v1 (GET /docs lists every route)"));
                 }
             });
+            config.routes.exception(MethodNotAllowedResponse.class, (e, ctx) -> {
+                String allow = allowedMethods(ctx.path());
+                ctx.header("Allow", allow);
+                responses.problem(ctx, new Problem("/problems/method-not-allowed", "Method not allowed", 405,
+                        ctx.method() + " is not allowed on " + ctx.path() + "; allowed: " + allow, List.of()));
+            });
             config.routes.error(413, ctx -> {
                 if (!"application/problem+json".equals(ctx.res().getContentType())) {
                     responses.problem(ctx, new Problem("/problems/too-large", "Request body too large", 413,
@@ -61,6 +72,16 @@ public final class ApiServer implements AutoCloseable {
                 }
             });
         });
+    }
+
+    /** The methods some route takes on {@code path}, as an {@code Allow} header value. */
+    private String allowedMethods(String path) {
+        return MethodNotAllowedUtil.INSTANCE.findAvailableHttpHandlerTypes(app.unsafe.internalRouter, path).stream()
+                .filter(HandlerType::isHttpMethod)
+                .map(HandlerType::name)
+                .distinct()
+                .sorted()
+                .collect(Collectors.joining(", "));
     }
 
     public ApiServer start() {

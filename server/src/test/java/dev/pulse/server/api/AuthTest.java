@@ -145,6 +145,9 @@ class AuthTest {
         if (key != null) {
             request.header("Authorization", "Bearer " + key);
         }
+        if (body != null) {
+            request.header("Content-Type", "application/json");
+        }
         return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 }

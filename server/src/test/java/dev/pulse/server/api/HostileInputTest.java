@@ -29,6 +29,10 @@ class HostileInputTest {
     private static final String[] HOSTILE = {"'; DROP TABLE tasks; --", "<script>alert(1)</script>", "../../../etc/passwd",
             "${jndi:ldap://127.0.0.1/x}", "\\u0000", "%00", "\\ud800", "Robert'); DELETE FROM api_keys;--", "☃".repeat(300),
             "A".repeat(70_000), "-1", "1e309", "NaN", "null", "[]", "{}", "true", "0x7fffffff", "9".repeat(400)};
+    /** What parser and framework messages look like: class and token names, character codes. */
+    private static final java.util.regex.Pattern LIBRARY_INTERNALS = java.util.regex.Pattern.compile(
+            "jackson|javalin|jetty|com\\.fasterxml|java\\.lang|Exception|JsonToken|START_OBJECT|\\(code \\d+\\)|Trailing token"
+                    + "|Source: |REDACTED|StreamReadConstraints|quartz", java.util.regex.Pattern.CASE_INSENSITIVE);
     private static TestNode pulse;
 
     @BeforeAll
@@ -80,6 +84,7 @@ class HostileInputTest {
             requests.add(hostileRequest(random));
         }
         AtomicInteger serverErrors = new AtomicInteger();
+        List<String> leaks = java.util.Collections.synchronizedList(new ArrayList<>());
         List<String> examples = java.util.Collections.synchronizedList(new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(4);
         List<Future<?>> runs = new ArrayList<>();
@@ -88,6 +93,9 @@ class HostileInputTest {
             runs.add(pool.submit(() -> {
                 for (int i = offset; i < requests.size(); i += 4) {
                     HttpResponse<String> r = pulse.send(requests.get(i));
+                    if (LIBRARY_INTERNALS.matcher(r.body()).find() && leaks.size() < 5) {
+                        leaks.add(requests.get(i).method() + " " + requests.get(i).uri() + " -> " + r.statusCode() + " " + r.body());
+                    }
                     if (r.statusCode() >= 500) {
                         serverErrors.incrementAndGet();
                         if (examples.size() < 5) {
@@ -104,6 +112,7 @@ class HostileInputTest {
         pool.shutdown();
 
         assertThat(serverErrors.get()).as("5xx answers, e.g. %s", examples).isZero();
+        assertThat(leaks).as("answers that show a library's internals instead of saying what is wrong").isEmpty();
         assertThat(pulse.get("/health/ready").statusCode()).isEqualTo(200);
         assertThat(pulse.count("SELECT count(*) FROM tasks")).as("tasks written").isZero();
         assertThat(pulse.count("SELECT count(*) FROM schedules")).as("schedules written").isZero();

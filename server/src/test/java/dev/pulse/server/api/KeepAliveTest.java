@@ -52,7 +52,7 @@ class KeepAliveTest {
                 out.write(body);
                 out.flush();
                 List<String> head = readResponse(in);
-                assertThat(head.get(0)).as(request[0]).matches("HTTP/1.1 40[14] .*");
+                assertThat(head.get(0)).as(request[0]).matches("HTTP/1.1 40[145] .*");
                 assertThat(head).as(request[0]).noneMatch(h -> h.equalsIgnoreCase("Connection: close"));
             }
         }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.TestNode;
+import dev.pulse.server.api.docs.DocumentedHttp;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import java.io.IOException;
@@ -209,17 +210,17 @@ class DatabaseOutageTest {
     }
 
     private HttpResponse<String> post(PulseProcess node, String body) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create(node.url("/v1/tasks")))
+        return DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(node.url("/v1/tasks")))
                 .timeout(Duration.ofSeconds(20))
                 .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString()));
     }
 
     private HttpResponse<String> get(PulseProcess node, String path) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create(node.url(path))).timeout(Duration.ofSeconds(20))
+        return DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(node.url(path))).timeout(Duration.ofSeconds(20))
                         .header("Authorization", "Bearer " + TestNode.ADMIN_KEY).build(),
-                HttpResponse.BodyHandlers.ofString());
+                HttpResponse.BodyHandlers.ofString()));
     }
 
     private static void awaitCount(Jdbi jdbi, String sql, long atLeast, Duration timeout, PulseProcess node)

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.PulseNode;
 import dev.pulse.server.TestNode;
+import dev.pulse.server.api.docs.DocumentedHttp;
 import dev.pulse.server.config.ConfigLoader;
 import dev.pulse.server.db.EmbeddedDatabase;
 import java.net.URI;
@@ -37,19 +38,19 @@ class EmbeddedDatabaseTest {
 
         String id;
         try (PulseNode first = start(env)) {
-            HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(url(first, "/v1/tasks")))
-                    .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
+            HttpResponse<String> created = DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(url(first, "/v1/tasks")))
+                    .header("Authorization", "Bearer " + TestNode.ADMIN_KEY).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"agent\": \"echo\", \"delay_seconds\": 3600}")).build(),
-                    HttpResponse.BodyHandlers.ofString());
+                    HttpResponse.BodyHandlers.ofString()));
             assertThat(created.statusCode()).isEqualTo(201);
             id = json.readTree(created.body()).path("id").asText();
         }
         assertThat(dataDir.resolve("postgres").resolve("PG_VERSION")).exists();
 
         try (PulseNode second = start(env)) {
-            HttpResponse<String> fetched = http.send(HttpRequest.newBuilder(URI.create(url(second, "/v1/tasks/" + id)))
+            HttpResponse<String> fetched = DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(url(second, "/v1/tasks/" + id)))
                             .header("Authorization", "Bearer " + TestNode.ADMIN_KEY).build(),
-                    HttpResponse.BodyHandlers.ofString());
+                    HttpResponse.BodyHandlers.ofString()));
             assertThat(fetched.statusCode()).isEqualTo(200);
             JsonNode task = json.readTree(fetched.body());
             assertThat(task.path("state").asText()).isEqualTo("scheduled");

@@ -3,6 +3,7 @@ package dev.pulse.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pulse.server.TestNode;
+import dev.pulse.server.api.docs.DocumentedHttp;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.testing.TestDatabase;
@@ -88,7 +89,8 @@ class TwoNodesTest {
                     .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
                     .POST(HttpRequest.BodyPublishers.ofString("{\"agent\": \"echo\", \"input\": {\"n\": " + i + "}}"))
                     .build();
-            calls.add(http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).whenComplete((r, e) -> {
+            calls.add(http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenApply(DocumentedHttp::checked)
+                    .whenComplete((r, e) -> {
                 inFlight.release();
                 if (e == null && r.statusCode() == 201) {
                     created.incrementAndGet();

@@ -3,6 +3,7 @@ package dev.pulse.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pulse.server.TestNode;
+import dev.pulse.server.api.docs.DocumentedHttp;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.testing.TestDatabase;
@@ -42,17 +43,17 @@ class TwoSchedulersTest {
             a.awaitReady(Duration.ofSeconds(90));
             b.awaitReady(Duration.ofSeconds(90));
             HttpClient http = HttpClient.newHttpClient();
-            HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(a.url("/v1/schedules")))
-                    .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
+            HttpResponse<String> created = DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(a.url("/v1/schedules")))
+                    .header("Authorization", "Bearer " + TestNode.ADMIN_KEY).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(
                             "{\"name\": \"every-second\", \"cron\": \"* * * * * ?\", \"agent\": \"echo\"}")).build(),
-                    HttpResponse.BodyHandlers.ofString());
+                    HttpResponse.BodyHandlers.ofString()));
             assertThat(created.statusCode()).isEqualTo(201);
 
             Thread.sleep(20_000);
-            http.send(HttpRequest.newBuilder(URI.create(b.url("/v1/schedules/every-second/pause")))
+            DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(b.url("/v1/schedules/every-second/pause")))
                     .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
-                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString()));
             Thread.sleep(1_500);
 
             Jdbi jdbi = Jdbi.create(database.jdbcUrl());

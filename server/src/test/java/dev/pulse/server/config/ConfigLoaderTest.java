@@ -28,6 +28,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theBindAddressIsEveryInterfaceUnlessTheFileOrPulseHttpHostSaysOtherwise() throws IOException {
+        assertThat(new ConfigLoader(name -> null).load(null).httpHost()).isEqualTo("0.0.0.0");
+        Path file = Files.writeString(dir.resolve("pulse.yaml"), "http: {host: 127.0.0.1}\n");
+        assertThat(new ConfigLoader(name -> null).load(file).httpHost()).isEqualTo("127.0.0.1");
+        assertThat(new ConfigLoader(Map.of("PULSE_HTTP_HOST", "::1")::get).load(file).httpHost()).isEqualTo("::1");
+    }
+
+    @Test
     void theFileSetsValuesAndEnvironmentVariablesOverrideIt() throws IOException {
         Path file = Files.writeString(dir.resolve("pulse.yaml"), """
                 http: {port: 9000}

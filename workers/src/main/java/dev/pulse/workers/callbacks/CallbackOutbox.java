@@ -99,7 +99,7 @@ public final class CallbackOutbox {
     private ObjectNode event(Task task, String type) {
         ObjectNode event = json.createObjectNode();
         event.put("type", type);
-        event.put("timestamp", task.finishedAt().toString());
+        event.put("timestamp", dev.pulse.workers.json.Timestamps.rfc3339(task.finishedAt()));
         event.set("data", taskJson.toJson(task));
         return event;
     }

@@ -41,6 +41,6 @@ public final class TaskJson {
     }
 
     private static String iso(Instant instant) {
-        return dev.pulse.workers.db.Columns.iso(instant);
+        return dev.pulse.workers.json.Timestamps.rfc3339(instant);
     }
 }

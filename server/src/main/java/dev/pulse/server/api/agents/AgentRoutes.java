@@ -9,6 +9,7 @@ import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.server.agents.AgentStore;
 import dev.pulse.server.agents.SharedAgents;
 import dev.pulse.server.api.JsonBodies;
+import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
@@ -47,7 +48,7 @@ public final class AgentRoutes {
     /** The same document as an agent file, as JSON; 201 created, 200 replaced or unchanged. */
     private void put(Context ctx) {
         String name = ctx.pathParam("name");
-        JsonNode document = JsonBodies.object(responses.mapper(), ctx.body(),
+        JsonNode document = JsonBodies.object(responses.mapper(), JsonContentType.body(ctx),
                 "an agent document: {\"apiVersion\": \"pulse/v1\", \"kind\": \"Agent\", \"metadata\": {\"name\": ...}, \"spec\": {...}}");
         JsonNode metadataName = document.path("metadata").path("name");
         if (!metadataName.isMissingNode() && !name.equals(metadataName.asText())) {

@@ -8,7 +8,7 @@ import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.callbacks.CallbackDeliveries;
 import dev.pulse.server.keys.Scope;
-import dev.pulse.workers.db.Columns;
+import dev.pulse.workers.json.Timestamps;
 import dev.pulse.workers.tasks.TaskStore;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -66,11 +66,11 @@ public final class DeliveryRoutes {
         node.put("url", d.url());
         node.put("state", d.state());
         node.put("attempts", d.attempts());
-        node.put("next_attempt_at", Columns.iso(d.nextAttemptAt()));
+        node.put("next_attempt_at", Timestamps.rfc3339(d.nextAttemptAt()));
         node.put("last_status", d.lastStatus());
         node.put("last_error", d.lastError());
-        node.put("created_at", Columns.iso(d.createdAt()));
-        node.put("delivered_at", Columns.iso(d.deliveredAt()));
+        node.put("created_at", Timestamps.rfc3339(d.createdAt()));
+        node.put("delivered_at", Timestamps.rfc3339(d.deliveredAt()));
         node.put("redeliver", "/v1/deliveries/" + d.id() + "/redeliver");
         return node;
     }

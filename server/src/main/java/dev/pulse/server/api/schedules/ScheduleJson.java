@@ -1,5 +1,6 @@
 package dev.pulse.server.api.schedules;
 
+import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -37,8 +38,8 @@ final class ScheduleJson {
         node.put("enabled", d.enabled());
         List<Instant> next = nextFireTimes(s, 1);
         node.put("next_fire_time", next.isEmpty() ? null : local(s, next.get(0)));
-        node.put("created_at", s.createdAt().toString());
-        node.put("updated_at", s.updatedAt().toString());
+        node.put("created_at", Timestamps.rfc3339(s.createdAt()));
+        node.put("updated_at", Timestamps.rfc3339(s.updatedAt()));
         ObjectNode links = node.putObject("links");
         String self = "/v1/schedules/" + d.name();
         links.put("self", self);
@@ -67,6 +68,6 @@ final class ScheduleJson {
     }
 
     private static String local(Schedule s, Instant t) {
-        return t.atZone(s.timezone()).toOffsetDateTime().toString();
+        return Timestamps.rfc3339(t.atZone(s.timezone()).toOffsetDateTime());
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.server.api.JsonBodies;
+import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
@@ -113,7 +114,7 @@ public final class ScheduleRoutes {
     }
 
     private ScheduleDefinition parse(Context ctx, String nameFromPath) {
-        JsonNode root = JsonBodies.object(responses.mapper(), ctx.body(),
+        JsonNode root = JsonBodies.object(responses.mapper(), JsonContentType.body(ctx),
                 "{\"name\": \"nightly\", \"cron\": \"0 2 * * *\", \"agent\": \"echo\"}");
         ScheduleRequestParser.Parsed parsed = parser.parse(root, nameFromPath);
         if (!parsed.errors().isEmpty()) {

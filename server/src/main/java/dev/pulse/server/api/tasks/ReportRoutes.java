@@ -1,5 +1,6 @@
 package dev.pulse.server.api.tasks;
 
+import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
@@ -46,7 +47,7 @@ public final class ReportRoutes {
         String raw = ctx.pathParam("id");
         UUID id = PathIds.parse(raw).orElseThrow(() -> new ProblemException(Problem.notFound(
                 "no task with id '" + raw + "': use the task id from the Pulse-Task-Id header you were sent")));
-        ReportParser.Report report = parser.parse(ctx.body());
+        ReportParser.Report report = parser.parse(JsonContentType.body(ctx));
         TaskStore.Leased leased = store.findLeased(id)
                 .orElseThrow(() -> new ProblemException(Problem.notFound("no task with id " + id)));
         Task task = leased.task();

@@ -1,9 +1,11 @@
 package dev.pulse.server.api.tasks;
 
+import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.server.api.JsonBodies;
+import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
@@ -45,7 +47,7 @@ public final class TaskBatchRoutes {
      * one bad item never keeps the good ones out.
      */
     private void createBatch(Context ctx) {
-        JsonNode tasks = batchItems(ctx.body());
+        JsonNode tasks = batchItems(JsonContentType.body(ctx));
         List<NewTask> valid = new ArrayList<>();
         List<Integer> validIndex = new ArrayList<>();
         ObjectNode[] results = new ObjectNode[tasks.size()];
@@ -72,7 +74,7 @@ public final class TaskBatchRoutes {
                     .put("status", e.created() ? "created" : "duplicate")
                     .put("id", e.id().toString())
                     .put("state", e.state().wire())
-                    .put("run_at", e.runAt().toString());
+                    .put("run_at", Timestamps.rfc3339(e.runAt()));
             item.putObject("links").put("self", self);
             results[validIndex.get(k)] = item;
         }

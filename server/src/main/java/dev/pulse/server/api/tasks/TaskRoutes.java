@@ -1,9 +1,11 @@
 package dev.pulse.server.api.tasks;
 
+import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.server.api.JsonBodies;
+import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
@@ -57,7 +59,7 @@ public final class TaskRoutes {
 
     /** 201 with a new task; 200 with the original when the idempotency key was seen before. */
     private void create(Context ctx) {
-        Enqueued enqueued = store.enqueue(parser.parse(ctx.body(), ctx.header("Idempotency-Key")), ApiKeyAuth.ownerOf(ctx));
+        Enqueued enqueued = store.enqueue(parser.parse(JsonContentType.body(ctx), ctx.header("Idempotency-Key")), ApiKeyAuth.ownerOf(ctx));
         Task task = enqueued.task();
         if (enqueued.created()) {
             workerWakeUp.signal();
@@ -113,8 +115,8 @@ public final class TaskRoutes {
             ObjectNode item = items.addObject();
             item.put("attempt", a.attempt());
             item.put("node", a.node());
-            item.put("started_at", a.startedAt().toString());
-            item.put("finished_at", a.finishedAt() == null ? null : a.finishedAt().toString());
+            item.put("started_at", Timestamps.rfc3339(a.startedAt()));
+            item.put("finished_at", Timestamps.rfc3339(a.finishedAt()));
             item.put("outcome", a.outcome());
             item.set("error", a.error());
             item.put("logs", a.logs());
@@ -140,7 +142,7 @@ public final class TaskRoutes {
     /** Queues a failed or cancelled task again; body {@code {"attempts": N}} grants N more attempts (default 1). */
     private void retry(Context ctx) {
         UUID id = taskId(ctx);
-        int more = retryAttempts(ctx.body());
+        int more = retryAttempts(JsonContentType.body(ctx));
         Task task = store.retry(id, more).orElseThrow(() -> store.find(id)
                 .map(t -> new ProblemException(Problem.conflict("task is " + t.state().wire()
                         + "; only a failed or cancelled task can be retried")))
@@ -150,10 +152,7 @@ public final class TaskRoutes {
     }
 
     private int retryAttempts(String body) {
-        if (body == null || body.isBlank()) {
-            return 1;
-        }
-        JsonNode root = JsonBodies.object(responses.mapper(), body, "{\"attempts\": 1}");
+        JsonNode root = JsonBodies.optionalObject(responses.mapper(), body, "{\"attempts\": 1}");
         root.fieldNames().forEachRemaining(name -> {
             if (!name.equals("attempts")) {
                 throw new ProblemException(Problem.invalid(422, name, "unknown field; the only field is attempts"));
