@@ -10,7 +10,16 @@ public final class Benchmarks {
 
     /** @param warmup tasks burnt down first, untimed (their lines are marked as the warm-up), or 0 */
     public static int burnDown(String databaseUrl, int warmup, int tasks, boolean callbacks, PrintStream out) throws Exception {
-        try (BenchNode bench = new BenchNode(databaseUrl)) {
+        return burnDown(databaseUrl, warmup, tasks, callbacks, 0, out);
+    }
+
+    /** @param limitedAgent the max_concurrency of an extra agent present during the run (no tasks of its own), or 0 for none */
+    public static int burnDown(String databaseUrl, int warmup, int tasks, boolean callbacks, int limitedAgent,
+                               PrintStream out) throws Exception {
+        try (BenchNode bench = new BenchNode(databaseUrl, limitedAgent)) {
+            if (limitedAgent > 0) {
+                out.printf("agent %s with max_concurrency %d present (no tasks of its own)%n", BenchNode.LIMITED_AGENT, limitedAgent);
+            }
             if (warmup > 0) {
                 out.printf("warm-up: %d tasks, not timed%n", warmup);
                 new BurnDown(bench, out, "warm-up ").run(warmup, callbacks);
