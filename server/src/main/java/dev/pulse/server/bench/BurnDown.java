@@ -45,8 +45,8 @@ final class BurnDown {
                     : "SELECT count(*) FROM tasks WHERE state = 'succeeded'";
             long finishedBefore = bench.count(finishedQuery);
             java.util.function.LongSupplier progress = callbacks
-                    ? () -> counted("pulse.callbacks", "outcome", "delivered")
-                    : () -> counted("pulse.tasks.finished", "outcome", "succeeded");
+                    ? () -> counted("pulse.callback.attempts", "outcome", "delivered")
+                    : () -> counted("pulse.attempts.finished", "outcome", "succeeded");
             long before = progress.getAsLong();
             CpuMeter.Reading cpuBefore = bench.cpu.read();
             long start = System.nanoTime();
