@@ -35,6 +35,8 @@ import org.jdbi.v3.core.Jdbi;
 final class BenchNode implements AutoCloseable {
 
     final PulseNode node;
+    /** Worker-only nodes on the same database beside {@link #node} ({@code --nodes}), as a cluster would claim. */
+    final java.util.List<PulseNode> workers = new java.util.ArrayList<>();
     final Jdbi jdbi;
     final String key;
     final CpuMeter cpu;
@@ -48,11 +50,14 @@ final class BenchNode implements AutoCloseable {
     static final String LIMITED_AGENT = "bench-limited";
 
     BenchNode(String databaseUrl) throws IOException {
-        this(databaseUrl, 0);
+        this(databaseUrl, 0, 1);
     }
 
-    /** @param limitedAgent the max_concurrency of an extra agent stored for the run, or 0 for none */
-    BenchNode(String databaseUrl, int limitedAgent) throws IOException {
+    /**
+     * @param limitedAgent the max_concurrency of an extra agent stored for the run, or 0 for none
+     * @param nodes        how many nodes claim: the first serves the API too, the others are worker-only
+     */
+    BenchNode(String databaseUrl, int limitedAgent, int nodes) throws IOException {
         SecureRandom random = new SecureRandom();
         tempDir = Files.createTempDirectory("pulse-bench");
         // The embedded database exactly as pulse serve runs it, so the figures are what a user gets.
@@ -86,12 +91,26 @@ final class BenchNode implements AutoCloseable {
         this.cpu = new CpuMeter(embedded == null ? null : CpuMeter.postmasterOf(embedded.dataDirectory()));
         try {
             this.node = PulseNode.start(new ConfigLoader(env).load(null), Clock.systemUTC(), env);
+            Map<String, String> workerOverrides = new HashMap<>(overrides);
+            workerOverrides.put("PULSE_ROLES", "worker");
+            java.util.function.Function<String, String> workerEnv = name -> workerOverrides.getOrDefault(name, System.getenv(name));
+            for (int i = 1; i < nodes; i++) {
+                workers.add(PulseNode.start(new ConfigLoader(workerEnv).load(null), Clock.systemUTC(), workerEnv));
+            }
         } catch (RuntimeException e) {
+            workers.forEach(PulseNode::close);
             removeWhatTheBenchAdded();
             throw e;
         }
         this.jdbi = url.user() == null ? Jdbi.create(url.jdbcUrl())
                 : Jdbi.create(url.jdbcUrl(), url.user(), url.password() == null ? "" : url.password());
+    }
+
+    /** Every node of the bench, the API's first. */
+    java.util.List<PulseNode> nodes() {
+        java.util.List<PulseNode> all = new java.util.ArrayList<>(java.util.List.of(node));
+        all.addAll(workers);
+        return all;
     }
 
     String url(String path) {
@@ -144,6 +163,7 @@ final class BenchNode implements AutoCloseable {
                 handle.close();
             }
         }
+        workers.forEach(PulseNode::close);
         node.close();
         removeWhatTheBenchAdded();
         if (embedded != null) {

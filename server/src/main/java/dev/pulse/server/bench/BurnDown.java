@@ -118,8 +118,12 @@ final class BurnDown {
     }
 
     private long counted(String name, String tag, String value) {
-        return (long) bench.node.meters().find(name).tag(tag, value).counters().stream()
-                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+        long sum = 0;
+        for (var node : bench.nodes()) {
+            sum += (long) node.meters().find(name).tag(tag, value).counters().stream()
+                    .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+        }
+        return sum;
     }
 
     private void enqueue(int tasks, String callbackUrl) throws Exception {

@@ -13,7 +13,7 @@ final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        System.out.println("usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] | pulse bench latency --samples N");
+        System.out.println("usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] [--nodes N] | pulse bench latency --samples N");
     }
 
     @Command(name = "burn-down", mixinStandardHelpOptions = true,
@@ -34,13 +34,18 @@ final class BenchCommand implements Runnable {
                         + "to measure claims while some agent has a limit (default: none)")
         int limitedAgent;
 
+        @Option(names = "--nodes", defaultValue = "1", paramLabel = "N",
+                description = "how many nodes claim from the one database, all in this process: one with the API, "
+                        + "the others worker-only (default ${DEFAULT-VALUE})")
+        int nodes;
+
         @Option(names = "--warmup", defaultValue = "0",
                 description = "first burn down this many tasks, untimed, so the timed run meets a warmed-up JVM (default ${DEFAULT-VALUE})")
         int warmup;
 
         @Override
         public Integer call() throws Exception {
-            return Benchmarks.burnDown(databaseUrl, warmup, tasks, callbacks, limitedAgent, System.out);
+            return Benchmarks.burnDown(databaseUrl, warmup, tasks, callbacks, limitedAgent, Math.max(1, nodes), System.out);
         }
     }
 

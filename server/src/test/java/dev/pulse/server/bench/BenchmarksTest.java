@@ -56,9 +56,10 @@ class BenchmarksTest {
         }
         for (int run = 0; run < 2; run++) { // a second run meets what the first left
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            Benchmarks.burnDown(database.jdbcUrl(), 0, 300, false, 1, new PrintStream(out, true, StandardCharsets.UTF_8));
+            Benchmarks.burnDown(database.jdbcUrl(), 0, 300, false, 1, 2, new PrintStream(out, true, StandardCharsets.UTF_8));
             assertThat(out.toString(StandardCharsets.UTF_8))
                     .contains("agent bench-limited with max_concurrency 1 present")
+                    .contains("2 nodes claim")
                     .containsPattern("(?m)^burn-down: 300 tasks in [0-9.]+ s = [0-9]+ tasks/s$")
                     .doesNotContain("warning:");
         }
