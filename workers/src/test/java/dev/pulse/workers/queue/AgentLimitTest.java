@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.Test;
@@ -118,5 +119,58 @@ class AgentLimitTest {
 
         limits.set(Map.of());
         assertThat(claimer.claim(10)).as("removed").hasSize(7);
+    }
+
+    /**
+     * Four claimers that finish what they claim and claim again, over two limited agents and an
+     * unlimited one, until every task is done. Each claimer counts a task as running from its
+     * claim until just before its result is written, so the counts are never above what the
+     * database holds as running; they are checked against the limits at every claim.
+     */
+    @Test
+    void claimersThatFinishAndClaimAgainNeverExceedAnyLimit() throws Exception {
+        Map<String, Integer> limits = Map.of("llm", 2, "scraper", 3);
+        for (int i = 0; i < 60; i++) {
+            kit.insert(kit.newTask("llm", i % 3));
+            kit.insert(kit.newTask("scraper", i % 2));
+            kit.insert(kit.newTask("echo", 1));
+        }
+        Map<String, AtomicInteger> running = Map.of("llm", new AtomicInteger(), "scraper", new AtomicInteger(),
+                "echo", new AtomicInteger());
+        Map<String, AtomicInteger> most = Map.of("llm", new AtomicInteger(), "scraper", new AtomicInteger(),
+                "echo", new AtomicInteger());
+        AtomicInteger done = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<?>> claimers = new ArrayList<>();
+        for (int n = 0; n < 4; n++) {
+            TaskClaimer claimer = kit.claimer("node-" + n, limits);
+            claimers.add(pool.submit(() -> {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+                while (done.get() < 180) {
+                    if (System.nanoTime() > deadline) {
+                        throw new AssertionError("not done after 120 s: " + done.get());
+                    }
+                    List<ClaimedTask> claimed = claimer.claim(4);
+                    for (ClaimedTask c : claimed) {
+                        String agent = c.task().agent();
+                        most.get(agent).accumulateAndGet(running.get(agent).incrementAndGet(), Math::max);
+                    }
+                    for (ClaimedTask c : claimed) {
+                        running.get(c.task().agent()).decrementAndGet();
+                        kit.completer.succeed(c, kit.json.nullNode(), null);
+                        done.incrementAndGet();
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : claimers) {
+            f.get();
+        }
+        pool.shutdown();
+
+        assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'succeeded'")).isEqualTo(180);
+        assertThat(most.get("llm").get()).as("llm at once").isBetween(1, 2);
+        assertThat(most.get("scraper").get()).as("scraper at once").isBetween(1, 3);
     }
 }
