@@ -25,6 +25,8 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.Query;
 import org.jdbi.v3.core.statement.StatementContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Claims due tasks in one statement (ARCHITECTURE invariant 2). The MATERIALIZED CTE makes
@@ -50,6 +52,8 @@ import org.jdbi.v3.core.statement.StatementContext;
  * of other agents, or of none, never touch the lock.
  */
 public final class TaskClaimer {
+
+    private static final Logger log = LoggerFactory.getLogger(TaskClaimer.class);
 
     /** Advisory lock class ("pulse" as an int): with the hash of an agent's name, the lock guarding that agent's slots. */
     static final int AGENT_LOCK_CLASS = 0x70756c73;
@@ -232,8 +236,20 @@ public final class TaskClaimer {
         if (first.heldBack().isEmpty()) {
             return first.claimed();
         }
-        Limits atHand = everyLimit.only(first.heldBackAgents());
-        List<ClaimedTask> limited = jdbi.inTransaction(h -> {
+        List<ClaimedTask> claimed = new ArrayList<>(first.claimed());
+        try {
+            claimed.addAll(claimWithinLimits(first, everyLimit.only(first.heldBackAgents()), limit));
+        } catch (RuntimeException e) {
+            // The first step's leases are the caller's now: lost here, they would wait for their lease to pass.
+            log.warn("could not claim tasks of limited agents {}; claiming them again next time: {}",
+                    first.heldBackAgents(), e.getMessage());
+        }
+        return claimed;
+    }
+
+    /** The second step: under the locks it gets, each held-back agent's rows up to its room. */
+    private List<ClaimedTask> claimWithinLimits(FirstStep first, Limits atHand, int limit) {
+        return jdbi.inTransaction(h -> {
             FixedPlans.forThisTransaction(h);
             Set<Integer> locked = Set.copyOf(h.createQuery(LOCK_AGENTS)
                     .bind("lock_class", AGENT_LOCK_CLASS)
@@ -248,9 +264,6 @@ public final class TaskClaimer {
                     .map(claimedRows)
                     .list();
         });
-        List<ClaimedTask> claimed = new ArrayList<>(first.claimed());
-        claimed.addAll(limited);
-        return claimed;
     }
 
     /** The lock key of an agent's slots within {@link #AGENT_LOCK_CLASS}: the same on every node (String.hashCode is specified). */
