@@ -73,9 +73,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -245,7 +243,7 @@ public final class PulseNode implements AutoCloseable {
         }
         BatchCompleter completions = new BatchCompleter(completer, BatchCompleter.Settings.DEFAULT, workerWakeUp::signal);
         started(new Worker(
-                new TaskClaimer(database.jdbi(), json, nodeId, config.leaseDuration(), agentLimits(agents)),
+                new TaskClaimer(database.jdbi(), json, nodeId, config.leaseDuration(), agents::limits),
                 new TaskRunner(agents, executors, completer, completions, metrics), completions, running, workerWakeUp,
                 new Worker.Settings(config.workerConcurrency(), config.workerPollInterval(), config.shutdownGrace())))
                 .start();
@@ -300,13 +298,6 @@ public final class PulseNode implements AutoCloseable {
         }
         var counts = ScheduleFiles.apply(loaded.schedules(), schedules);
         log.info("schedule files in {}: {}", config.schedulesDir(), counts);
-    }
-
-    private static Map<String, Integer> agentLimits(AgentRegistry agents) {
-        Map<String, Integer> limits = new HashMap<>();
-        agents.all().stream().filter(a -> a.maxConcurrency() != null)
-                .forEach(a -> limits.put(a.name(), a.maxConcurrency()));
-        return limits;
     }
 
     private static WebhookSecret webhookSecret(PulseConfig config, Database database, SecureRandom random) {

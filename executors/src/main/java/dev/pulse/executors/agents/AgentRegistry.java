@@ -13,8 +13,12 @@ import java.util.TreeMap;
  */
 public final class AgentRegistry {
 
+    /** One version of the agents, with their limits worked out once rather than on every claim. */
+    private record Version(Map<String, AgentDefinition> byName, Map<String, Integer> limits) {
+    }
+
     private final Runnable refreshOnMiss;
-    private volatile Map<String, AgentDefinition> byName;
+    private volatile Version current;
 
     public AgentRegistry(Collection<AgentDefinition> agents) {
         this(agents, () -> { });
@@ -22,12 +26,20 @@ public final class AgentRegistry {
 
     public AgentRegistry(Collection<AgentDefinition> agents, Runnable refreshOnMiss) {
         this.refreshOnMiss = refreshOnMiss;
-        this.byName = index(agents);
+        this.current = version(agents);
     }
 
     /** Swaps in a new set of agents. */
     public void replace(Collection<AgentDefinition> agents) {
-        this.byName = index(agents);
+        this.current = version(agents);
+    }
+
+    private static Version version(Collection<AgentDefinition> agents) {
+        Map<String, AgentDefinition> byName = index(agents);
+        Map<String, Integer> limits = new TreeMap<>();
+        byName.values().stream().filter(a -> a.maxConcurrency() != null)
+                .forEach(a -> limits.put(a.name(), a.maxConcurrency()));
+        return new Version(byName, Collections.unmodifiableMap(limits));
     }
 
     private static Map<String, AgentDefinition> index(Collection<AgentDefinition> agents) {
@@ -43,15 +55,24 @@ public final class AgentRegistry {
     }
 
     public Optional<AgentDefinition> find(String name) {
-        AgentDefinition agent = byName.get(name);
+        AgentDefinition agent = current.byName().get(name);
         if (agent == null) {
             refreshOnMiss.run();
-            agent = byName.get(name);
+            agent = current.byName().get(name);
         }
         return Optional.ofNullable(agent);
     }
 
     public Collection<AgentDefinition> all() {
-        return byName.values();
+        return current.byName().values();
+    }
+
+    /**
+     * The {@code max_concurrency} of every agent that has one, by name (sorted), of the current
+     * version: claimers read it on every claim, so a limit set, raised or removed through the
+     * agents table applies as soon as this node has re-read the table.
+     */
+    public Map<String, Integer> limits() {
+        return current.limits();
     }
 }

@@ -126,16 +126,17 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
         Output output = new Output();
         try {
             deliverInputAndStart(id, input);
-            Integer status;
-            try {
-                status = docker.waitContainerCmd(id).start()
-                        .awaitStatusCode(request.timeout().toMillis(), TimeUnit.MILLISECONDS);
-            } catch (com.github.dockerjava.api.exception.DockerClientException timeout) {
+            // awaitCompletion, not awaitStatusCode(timeout): that one reports an interrupt (the node
+            // shutting down) as the same exception as a timeout, and the attempt was failed as timed
+            // out instead of handed back to the queue.
+            var wait = docker.waitContainerCmd(id).start();
+            if (!wait.awaitCompletion(request.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
                 killQuietly(id);
                 collectLogs(id, output);
                 return ExecutionResult.failure(new ExecutionError(ExecutionError.TIMEOUT, "the container did not finish within "
                         + request.timeout().toMillis() + " ms and was killed"), env.scrub(output.logs()));
             }
+            int status = wait.awaitStatusCode();
             collectLogs(id, output);
             String logs = env.scrub(output.logs());
             if (status != 0) {
@@ -147,6 +148,11 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
             killQuietly(id);
             throw e;
         } catch (RuntimeException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                // a call to the engine cut short by the interrupt: the attempt is being stopped, not failed
+                killQuietly(id);
+                throw new InterruptedException("stopped while " + e.getMessage());
+            }
             return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, "the container engine failed: " + e.getMessage());
         } finally {
             removeQuietly(id);

@@ -3,18 +3,26 @@ package dev.pulse.executors.container;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.ContainerSpec;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -104,14 +112,66 @@ class ContainerExecutorTest {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
     }
 
+    /**
+     * A node shutting down interrupts its running attempts, which then go back to the queue: the
+     * executor must throw the interrupt (after killing and removing the container), not report a
+     * timeout, which would fail the attempt.
+     */
+    @Test
+    void anInterruptKillsAndRemovesTheContainerAndIsThrownNotReportedAsATimeout() throws Exception {
+        UUID taskId = UUID.randomUUID();
+        ExecutorService caller = Executors.newSingleThreadExecutor();
+        Future<Object> run = caller.submit(() -> {
+            try {
+                return executor.execute(request(taskId, spec(List.of("sleep", "60"), Map.of(), false), "{}", Duration.ofSeconds(90)));
+            } catch (InterruptedException e) {
+                return e;
+            }
+        });
+        try (DockerClient docker = watchingClient()) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (containersOf(docker, taskId, "running").isEmpty()) {
+                assertThat(System.nanoTime()).as("the container never ran").isLessThan(deadline);
+                assertThat(run.isDone()).as("ended before the interrupt: %s", run.isDone() ? run.get() : null).isFalse();
+                Thread.sleep(20);
+            }
+
+            caller.shutdownNow(); // interrupts the attempt's thread, as a node's shutdown does
+            assertThat(run.get(60, TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+            while (!containersOf(docker, taskId, null).isEmpty()) {
+                assertThat(System.nanoTime()).as("the container was never removed").isLessThan(deadline + Duration.ofSeconds(60).toNanos());
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    /** A client of its own on the same engine, to watch the executor's containers. */
+    private static DockerClient watchingClient() {
+        String host = System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock");
+        DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+        return DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost()).build());
+    }
+
+    /** The containers the executor made for the task, in the given state (or any state). */
+    private static List<Container> containersOf(DockerClient docker, UUID taskId, String state) {
+        var list = docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("dev.pulse.task", taskId.toString()));
+        if (state != null) {
+            list.withStatusFilter(List.of(state));
+        }
+        return list.exec();
+    }
+
     private static ContainerSpec spec(List<String> command, Map<String, String> env, boolean network) {
         return new ContainerSpec(IMAGE, command, env, 64L << 20, 0.5, 64, network);
     }
 
     private static ExecutionResult run(ContainerSpec spec, String input, Duration timeout) throws Exception {
+        return executor.execute(request(UUID.randomUUID(), spec, input, timeout));
+    }
+
+    private static ExecutionRequest request(UUID taskId, ContainerSpec spec, String input, Duration timeout) throws Exception {
         AgentDefinition agent = new AgentDefinition("c", ContainerExecutor.KIND, timeout, 1, null,
                 AgentDefinition.DEFAULT_RETRY_BASE, AgentDefinition.DEFAULT_RETRY_MAX, null, "test", null, null, spec);
-        JsonNode in = json.readTree(input);
-        return executor.execute(new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent, in, timeout));
+        return new ExecutionRequest(taskId, 1, UUID.randomUUID(), agent, json.readTree(input), timeout);
     }
 }

@@ -1,15 +1,21 @@
 package dev.pulse.server.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.PulseNode;
+import dev.pulse.server.agents.AgentStore;
 import dev.pulse.server.config.ConfigLoader;
 import dev.pulse.server.db.EmbeddedDatabase;
+import dev.pulse.server.keys.ApiKeyStore;
+import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
+import dev.pulse.workers.json.JsonMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
-import java.util.Base64;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.Map;
 import org.jdbi.v3.core.Jdbi;
@@ -17,32 +23,65 @@ import org.jdbi.v3.core.Jdbi;
 /**
  * A Pulse node started for a benchmark: on the given database, or on a fresh embedded
  * PostgreSQL, with its files in a temporary directory that is deleted afterwards. Any {@code PULSE_*} variable
- * of the environment applies, except those the benchmark must own (port, key, database).
+ * of the environment applies, except those the benchmark must own (port, database).
+ *
+ * <p>The benchmark makes its own admin key, stored under a name of its own before the node
+ * starts, and removes it when done, so it works on any database: an empty one (which then stays
+ * without keys, and the first real start generates the admin key as usual) or one that already
+ * holds Pulse and its keys. With {@code limitedAgents}, it also stores an agent with that
+ * {@code max_concurrency} before the node starts (removed afterwards), so the queue claims as it
+ * does while some agent has a limit.
  */
 final class BenchNode implements AutoCloseable {
 
     final PulseNode node;
+    /** Worker-only nodes on the same database beside {@link #node} ({@code --nodes}), as a cluster would claim. */
+    final java.util.List<PulseNode> workers = new java.util.ArrayList<>();
     final Jdbi jdbi;
     final String key;
     final CpuMeter cpu;
     private final EmbeddedDatabase embedded;
     private final Path tempDir;
+    private final Database setup;
+    private final String keyName;
+    private final String limitedAgent;
+
+    /** The agent {@code --limited-agent} stores: never given tasks, only there so that a limit exists. */
+    static final String LIMITED_AGENT = "bench-limited";
 
     BenchNode(String databaseUrl) throws IOException {
-        byte[] random = new byte[24];
-        new SecureRandom().nextBytes(random);
-        this.key = "pulse_bench_" + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+        this(databaseUrl, 0, 1);
+    }
+
+    /**
+     * @param limitedAgent the max_concurrency of an extra agent stored for the run, or 0 for none
+     * @param nodes        how many nodes claim: the first serves the API too, the others are worker-only
+     */
+    BenchNode(String databaseUrl, int limitedAgent, int nodes) throws IOException {
+        SecureRandom random = new SecureRandom();
         tempDir = Files.createTempDirectory("pulse-bench");
         // The embedded database exactly as pulse serve runs it, so the figures are what a user gets.
         embedded = databaseUrl == null ? EmbeddedDatabase.start(tempDir) : null;
         if (embedded != null) {
             databaseUrl = embedded.jdbcUrl();
         }
+        DatabaseUrl url = DatabaseUrl.parse(databaseUrl);
+        setup = Database.connect(url, 2);
+        setup.migrate();
+        keyName = "bench-" + java.util.UUID.randomUUID();
+        key = new ApiKeyStore(setup.jdbi(), random).create(keyName, EnumSet.of(Scope.ADMIN));
+        this.limitedAgent = limitedAgent > 0 ? LIMITED_AGENT : null;
+        if (limitedAgent > 0) {
+            ObjectMapper json = JsonMapper.create();
+            new AgentStore(setup.jdbi(), json).save(LIMITED_AGENT, json.readTree("""
+                    {"apiVersion": "pulse/v1", "kind": "Agent", "metadata": {"name": "%s"},
+                     "spec": {"executor": "local", "max_concurrency": %d, "local": {"command": ["cat"]}}}
+                    """.formatted(LIMITED_AGENT, limitedAgent)), null, "pulse bench --limited-agent");
+        }
         Map<String, String> overrides = new HashMap<>();
         overrides.put("PULSE_DATABASE_URL", databaseUrl);
         overrides.put("PULSE_HTTP_HOST", "127.0.0.1");
         overrides.put("PULSE_HTTP_PORT", "0");
-        overrides.put("PULSE_ADMIN_KEY", key);
         overrides.put("PULSE_RATE_LIMIT", "0");
         overrides.put("PULSE_EGRESS_ALLOW", "127.0.0.1/32");
         overrides.put("PULSE_SCHEDULES_DIR", "/nonexistent-pulse-bench");
@@ -50,10 +89,28 @@ final class BenchNode implements AutoCloseable {
         overrides.put("PULSE_DATA_DIR", tempDir.resolve("data").toString());
         java.util.function.Function<String, String> env = name -> overrides.getOrDefault(name, System.getenv(name));
         this.cpu = new CpuMeter(embedded == null ? null : CpuMeter.postmasterOf(embedded.dataDirectory()));
-        this.node = PulseNode.start(new ConfigLoader(env).load(null), Clock.systemUTC(), env);
-        DatabaseUrl url = DatabaseUrl.parse(databaseUrl);
+        try {
+            this.node = PulseNode.start(new ConfigLoader(env).load(null), Clock.systemUTC(), env);
+            Map<String, String> workerOverrides = new HashMap<>(overrides);
+            workerOverrides.put("PULSE_ROLES", "worker");
+            java.util.function.Function<String, String> workerEnv = name -> workerOverrides.getOrDefault(name, System.getenv(name));
+            for (int i = 1; i < nodes; i++) {
+                workers.add(PulseNode.start(new ConfigLoader(workerEnv).load(null), Clock.systemUTC(), workerEnv));
+            }
+        } catch (RuntimeException e) {
+            workers.forEach(PulseNode::close);
+            removeWhatTheBenchAdded();
+            throw e;
+        }
         this.jdbi = url.user() == null ? Jdbi.create(url.jdbcUrl())
                 : Jdbi.create(url.jdbcUrl(), url.user(), url.password() == null ? "" : url.password());
+    }
+
+    /** Every node of the bench, the API's first. */
+    java.util.List<PulseNode> nodes() {
+        java.util.List<PulseNode> all = new java.util.ArrayList<>(java.util.List.of(node));
+        all.addAll(workers);
+        return all;
     }
 
     String url(String path) {
@@ -89,6 +146,16 @@ final class BenchNode implements AutoCloseable {
         return -1;
     }
 
+    /** Its key and agent: the database is left as the bench found it (but for the tasks it ran). */
+    private void removeWhatTheBenchAdded() {
+        try (setup) {
+            new ApiKeyStore(setup.jdbi(), new SecureRandom()).delete(keyName);
+            if (limitedAgent != null) {
+                new AgentStore(setup.jdbi(), JsonMapper.create()).delete(limitedAgent);
+            }
+        }
+    }
+
     @Override
     public void close() throws IOException {
         synchronized (this) {
@@ -96,7 +163,9 @@ final class BenchNode implements AutoCloseable {
                 handle.close();
             }
         }
+        workers.forEach(PulseNode::close);
         node.close();
+        removeWhatTheBenchAdded();
         if (embedded != null) {
             embedded.close();
         }

@@ -45,8 +45,8 @@ final class BurnDown {
                     : "SELECT count(*) FROM tasks WHERE state = 'succeeded'";
             long finishedBefore = bench.count(finishedQuery);
             java.util.function.LongSupplier progress = callbacks
-                    ? () -> counted("pulse.callbacks", "outcome", "delivered")
-                    : () -> counted("pulse.tasks.finished", "outcome", "succeeded");
+                    ? () -> counted("pulse.callback.attempts", "outcome", "delivered")
+                    : () -> counted("pulse.attempts.finished", "outcome", "succeeded");
             long before = progress.getAsLong();
             CpuMeter.Reading cpuBefore = bench.cpu.read();
             long start = System.nanoTime();
@@ -118,8 +118,12 @@ final class BurnDown {
     }
 
     private long counted(String name, String tag, String value) {
-        return (long) bench.node.meters().find(name).tag(tag, value).counters().stream()
-                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+        long sum = 0;
+        for (var node : bench.nodes()) {
+            sum += (long) node.meters().find(name).tag(tag, value).counters().stream()
+                    .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+        }
+        return sum;
     }
 
     private void enqueue(int tasks, String callbackUrl) throws Exception {

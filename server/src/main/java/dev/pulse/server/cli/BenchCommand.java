@@ -13,7 +13,7 @@ final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        System.out.println("usage: pulse bench burn-down --tasks N [--callbacks] | pulse bench latency --samples N");
+        System.out.println("usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] [--nodes N] | pulse bench latency --samples N");
     }
 
     @Command(name = "burn-down", mixinStandardHelpOptions = true,
@@ -25,8 +25,19 @@ final class BenchCommand implements Runnable {
         @Option(names = "--callbacks", description = "deliver each result to a built-in loopback receiver")
         boolean callbacks;
 
-        @Option(names = "--database-url", description = "an empty database to run on (default: a fresh embedded one)")
+        @Option(names = "--database-url", description = "a database to run on, empty or one that holds Pulse "
+                + "(the bench makes its own admin key and removes it when done; default: a fresh embedded one)")
         String databaseUrl;
+
+        @Option(names = "--limited-agent", defaultValue = "0", paramLabel = "N",
+                description = "store an extra agent with max_concurrency N for the run (no tasks of its own), "
+                        + "to measure claims while some agent has a limit (default: none)")
+        int limitedAgent;
+
+        @Option(names = "--nodes", defaultValue = "1", paramLabel = "N",
+                description = "how many nodes claim from the one database, all in this process: one with the API, "
+                        + "the others worker-only (default ${DEFAULT-VALUE})")
+        int nodes;
 
         @Option(names = "--warmup", defaultValue = "0",
                 description = "first burn down this many tasks, untimed, so the timed run meets a warmed-up JVM (default ${DEFAULT-VALUE})")
@@ -34,7 +45,7 @@ final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            return Benchmarks.burnDown(databaseUrl, warmup, tasks, callbacks, System.out);
+            return Benchmarks.burnDown(databaseUrl, warmup, tasks, callbacks, limitedAgent, Math.max(1, nodes), System.out);
         }
     }
 
@@ -44,7 +55,7 @@ final class BenchCommand implements Runnable {
         @Option(names = "--samples", defaultValue = "1000", description = "how many tasks (default ${DEFAULT-VALUE})")
         int samples;
 
-        @Option(names = "--database-url", description = "an empty database to run on (default: a fresh embedded one)")
+        @Option(names = "--database-url", description = "a database to run on, empty or one that holds Pulse (default: a fresh embedded one)")
         String databaseUrl;
 
         @Override

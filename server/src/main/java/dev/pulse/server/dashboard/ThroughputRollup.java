@@ -130,7 +130,7 @@ public final class ThroughputRollup implements AutoCloseable {
     /** This node's cumulative finished attempts and run time per agent, from its metric registry. */
     private Map<String, Totals> read() {
         Map<String, long[]> sums = new HashMap<>();
-        for (Counter c : registry.find("pulse.tasks.finished").counters()) {
+        for (Counter c : registry.find("pulse.attempts.finished").counters()) {
             String agent = c.getId().getTag("agent");
             String outcome = c.getId().getTag("outcome");
             if (agent == null) {
@@ -143,7 +143,7 @@ public final class ThroughputRollup implements AutoCloseable {
                 s[1] += (long) c.count();
             }
         }
-        for (Timer t : registry.find("pulse.task.run").timers()) {
+        for (Timer t : registry.find("pulse.attempt.run").timers()) {
             String agent = t.getId().getTag("agent");
             if (agent != null) {
                 long[] s = sums.computeIfAbsent(agent, a -> new long[4]);

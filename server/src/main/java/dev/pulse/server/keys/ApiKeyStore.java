@@ -44,6 +44,7 @@ public final class ApiKeyStore {
     private static final String LIST = "SELECT * FROM api_keys ORDER BY name";
     private static final String COUNT = "SELECT count(*) FROM api_keys";
     private static final String REVOKE = "UPDATE api_keys SET revoked_at = now() WHERE name = :name AND revoked_at IS NULL";
+    private static final String DELETE = "DELETE FROM api_keys WHERE name = :name";
 
     private final Jdbi jdbi;
     private final RandomGenerator random;
@@ -101,6 +102,11 @@ public final class ApiKeyStore {
 
     public boolean revoke(String name) {
         return jdbi.withHandle(h -> h.createUpdate(REVOKE).bind("name", name).execute()) > 0;
+    }
+
+    /** Removes the key for good (a key made for one job, such as a benchmark's); false when there was none. */
+    public boolean delete(String name) {
+        return jdbi.withHandle(h -> h.createUpdate(DELETE).bind("name", name).execute()) > 0;
     }
 
     static String hash(String key) {

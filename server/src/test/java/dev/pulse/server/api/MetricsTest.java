@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.TestNode;
+import dev.pulse.workers.metrics.QueueMetrics;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -44,12 +45,66 @@ class MetricsTest {
         assertThat(scrape.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
         String text = scrape.body();
         assertThat(text).contains("pulse_tasks_queued_total{agent=\"echo\"} 3.0")
-                .contains("pulse_tasks_finished_total{agent=\"echo\",outcome=\"succeeded\"} 3.0")
-                .contains("pulse_tasks_finished_total{agent=\"sleep\",outcome=\"failed\"} 1.0")
-                .contains("pulse_task_run_seconds_bucket{agent=\"echo\"")
+                .contains("pulse_attempts_finished_total{agent=\"echo\",outcome=\"succeeded\"} 3.0")
+                .contains("pulse_attempts_finished_total{agent=\"sleep\",outcome=\"failed\"} 1.0")
+                .contains("pulse_attempts_started_total{agent=\"echo\"} 3.0")
+                .contains("pulse_attempt_run_seconds_bucket{agent=\"echo\",le=\"604800.0\"} 3")
                 .contains("pulse_queue_lag_seconds")
                 .contains("jvm_memory_used_bytes")
-                .contains("hikaricp_connections");
+                .contains("hikaricp_connections")
+                .as("names that said tasks where they count attempts")
+                .doesNotContain("pulse_tasks_started").doesNotContain("pulse_tasks_finished")
+                .doesNotContain("pulse_task_run").doesNotContain("pulse_callbacks_total");
+    }
+
+    @Test
+    void theRunTimeHistogramsBucketsReachTheLongestTimeoutATaskMayHave() throws Exception {
+        HttpResponse<String> tooLong = pulse.post("/v1/tasks", "{\"agent\": \"echo\", \"timeout_seconds\": "
+                + (QueueMetrics.LONGEST_RUN.toSeconds() + 1) + "}");
+        assertThat(tooLong.statusCode()).as("the API's longest timeout is the histogram's: " + tooLong.body()).isBetween(400, 499);
+        assertThat(pulse.post("/v1/tasks", "{\"agent\": \"echo\", \"timeout_seconds\": "
+                + QueueMetrics.LONGEST_RUN.toSeconds() + "}").statusCode()).isEqualTo(201);
+    }
+
+    /**
+     * {@code promtool check metrics} (Prometheus's own linter) has nothing to say about any
+     * {@code pulse_} metric of a real node's scrape after tasks ran, callbacks included.
+     */
+    @Test
+    void promtoolFindsNoProblemWithPulsesMetrics() throws Exception {
+        String promtool = promtoolOrSkip();
+        pulse.post("/v1/tasks", "{\"agent\": \"echo\", \"callback_url\": \"http://127.0.0.1:9/nowhere\"}");
+        pulse.post("/v1/tasks", "{\"agent\": \"echo\"}");
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (pulse.count("SELECT count(*) FROM tasks WHERE state NOT IN ('succeeded', 'failed')") > 0
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        String scrape = pulse.get("/metrics").body();
+        assertThat(scrape).contains("pulse_attempts_finished_total").contains("pulse_attempt_run_seconds_bucket");
+
+        Process check = new ProcessBuilder(promtool, "check", "metrics").redirectErrorStream(true).start();
+        try (var stdin = check.getOutputStream()) {
+            stdin.write(scrape.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        String said = new String(check.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(check.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        System.err.println("promtool check metrics on /metrics said (lines about other metrics are not Pulse's to fix):\n" + said);
+        assertThat(said.lines().filter(line -> line.contains("pulse_")).toList()).as("promtool said:%n%s", said).isEmpty();
+    }
+
+    private static String promtoolOrSkip() {
+        String configured = System.getenv("PULSE_PROMTOOL");
+        for (String candidate : new String[] {configured, "/usr/bin/promtool", "/usr/local/bin/promtool"}) {
+            if (candidate != null && java.nio.file.Files.isExecutable(java.nio.file.Path.of(candidate))) {
+                return candidate;
+            }
+        }
+        String reason = "!!! promtool is not available: the PROMTOOL CHECK OF /metrics IS SKIPPED. "
+                + "Install it with scripts/promtool.sh (as .ci/run does; it runs apt-get install prometheus).";
+        System.err.println(reason);
+        org.junit.jupiter.api.Assumptions.assumeTrue(false, reason);
+        return null;
     }
 
     @Test

@@ -2,7 +2,12 @@ package dev.pulse.server.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pulse.server.TestNode;
+import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.testing.TestDatabase;
+import java.util.List;
+import java.util.Map;
+import org.jdbi.v3.core.Jdbi;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -41,6 +46,38 @@ class BenchmarksTest {
         assertThat(out.toString(StandardCharsets.UTF_8)).containsPattern(
                 "(?m)^cpu while timed: this process \\(node and load generator\\) [0-9.]+ s \\+ embedded database [0-9.]+ s"
                         + " = [0-9]+ \\+ [0-9]+ µs per task$");
+    }
+
+    @Test
+    void onADatabaseThatAlreadyHoldsPulseTheBenchUsesAKeyOfItsOwnAndRemovesItAndItsLimitedAgent() throws Exception {
+        DatabaseUrl database = TestDatabase.create();
+        try (TestNode before = new TestNode(database, Map.of())) {
+            assertThat(before.count("SELECT count(*) FROM api_keys")).as("the node's own admin key").isEqualTo(1);
+        }
+        for (int run = 0; run < 2; run++) { // a second run meets what the first left
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            Benchmarks.burnDown(database.jdbcUrl(), 0, 300, false, 1, 2, new PrintStream(out, true, StandardCharsets.UTF_8));
+            assertThat(out.toString(StandardCharsets.UTF_8))
+                    .contains("agent bench-limited with max_concurrency 1 present")
+                    .contains("2 nodes claim")
+                    .containsPattern("(?m)^burn-down: 300 tasks in [0-9.]+ s = [0-9]+ tasks/s$")
+                    .doesNotContain("warning:");
+        }
+        Jdbi jdbi = Jdbi.create(database.jdbcUrl());
+        List<String> keys = jdbi.withHandle(h -> h.createQuery("SELECT name FROM api_keys").mapTo(String.class).list());
+        assertThat(keys)
+                .as("the bench's keys removed, the node's kept").containsExactly("admin-from-config");
+        long agents = jdbi.withHandle(h -> h.createQuery("SELECT count(*) FROM agents WHERE name = 'bench-limited'").mapTo(Long.class).one());
+        assertThat(agents).isZero();
+    }
+
+    @Test
+    void onAnEmptyDatabaseTheBenchLeavesNoKeySoThatTheFirstRealStartGeneratesOne() throws Exception {
+        DatabaseUrl database = TestDatabase.create();
+        Benchmarks.burnDown(database.jdbcUrl(), 0, 100, false, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        long keys = Jdbi.create(database.jdbcUrl()).withHandle(h -> h.createQuery("SELECT count(*) FROM api_keys")
+                .mapTo(Long.class).one());
+        assertThat(keys).isZero();
     }
 
     @Test

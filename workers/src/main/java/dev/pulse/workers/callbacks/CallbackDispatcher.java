@@ -81,7 +81,7 @@ public final class CallbackDispatcher implements AutoCloseable {
     private final Thread loop;
     private final Thread recorder;
     private final BlockingQueue<DeliveryStore.Outcome> outcomes = new LinkedBlockingQueue<>();
-    private final ConcurrentHashMap<String, Semaphore> destinations = new ConcurrentHashMap<>();
+    private final DestinationLimits destinations;
     private final ConcurrentHashMap<String, Target> targets = new ConcurrentHashMap<>();
     private volatile boolean running = true;
     private volatile boolean recording = true;
@@ -108,6 +108,7 @@ public final class CallbackDispatcher implements AutoCloseable {
         this.wakeUp = wakeUp;
         this.settings = settings;
         this.slots = new Semaphore(settings.concurrency());
+        this.destinations = new DestinationLimits(settings.perDestination());
         this.senders = Executors.newFixedThreadPool(settings.concurrency(), r -> new Thread(r, "pulse-callback-sender"));
         this.loop = new Thread(this::run, "pulse-callback-dispatcher");
         this.recorder = new Thread(this::record, "pulse-callback-recorder");
@@ -165,12 +166,7 @@ public final class CallbackDispatcher implements AutoCloseable {
             senders.execute(() -> {
                 Target target = target(delivery.url());
                 try {
-                    target.destination().acquire();
-                    try {
-                        deliver(delivery, target.url());
-                    } finally {
-                        target.destination().release();
-                    }
+                    destinations.run(target.destination(), () -> deliver(delivery, target.url()));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt(); // stopping: the claim lease passes, another sender retries
                 } finally {
@@ -182,8 +178,8 @@ public final class CallbackDispatcher implements AutoCloseable {
         return deliveries.size();
     }
 
-    /** A callback URL parsed (null when it does not parse), and the limit of requests in flight to its host and port. */
-    private record Target(HttpUrl url, Semaphore destination) {
+    /** A callback URL parsed (null when it does not parse), and its destination: the key of its limit of requests in flight. */
+    private record Target(HttpUrl url, String destination) {
     }
 
     /** Most callback URLs kept parsed; past it the cache starts afresh. */
@@ -200,10 +196,9 @@ public final class CallbackDispatcher implements AutoCloseable {
         });
     }
 
-    /** The limit of requests in flight to the URL's host and port (one shared limit for unparseable URLs). */
-    private Semaphore destination(HttpUrl url) {
-        String key = url == null ? "" : url.scheme() + "://" + url.host() + ":" + url.port();
-        return destinations.computeIfAbsent(key, k -> new Semaphore(settings.perDestination()));
+    /** The URL's scheme, host and port, which share a limit of requests in flight (one shared limit for unparseable URLs). */
+    private static String destination(HttpUrl url) {
+        return url == null ? "" : url.scheme() + "://" + url.host() + ":" + url.port();
     }
 
     /** Records delivery outcomes in batches until closed, then whatever is left. */

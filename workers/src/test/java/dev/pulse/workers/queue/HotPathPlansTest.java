@@ -30,6 +30,7 @@ class HotPathPlansTest {
         return List.of(
                 new Object[] {"claim from the start of the index", TaskClaimer.CLAIM},
                 new Object[] {"claim resuming past a position", TaskClaimer.CLAIM_RESUMING},
+                new Object[] {"claim of agents without limits while some have one", TaskClaimer.CLAIM_UNLIMITED},
                 new Object[] {"claim within agent limits", TaskClaimer.CLAIM_WITHIN_LIMITS},
                 new Object[] {"finish", TaskCompleter.FINISH},
                 new Object[] {"finish returning rows", TaskCompleter.FINISH_RETURNING_ROWS},
