@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /** The task API end to end: one real node, a real database, a real callback receiver on loopback. */
 class TaskApiTest {
 
-    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final Duration WAIT = Duration.ofMinutes(2);
     private static final ObjectMapper json = new ObjectMapper();
     private static TestNode pulse;
     private static CallbackReceiver receiver;
