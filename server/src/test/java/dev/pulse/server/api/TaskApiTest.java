@@ -130,7 +130,7 @@ class TaskApiTest {
             assertThat(json.readTree(again.body()).path("detail").asText()).contains("cancelled");
 
             String running = json.readTree(pulse.post("/v1/tasks", """
-                    {"agent": "sleep", "input": {"ms": 60000}, "callback_url": "%s"}
+                    {"agent": "sleep", "input": {"ms": 600000}, "callback_url": "%s"}
                     """.formatted(cancels.url("/stopped"))).body()).path("id").asText();
             awaitState(running, "running");
             HttpResponse<String> requested = pulse.post("/v1/tasks/" + running + "/cancel", "");
