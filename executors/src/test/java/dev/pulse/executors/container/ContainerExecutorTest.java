@@ -70,12 +70,12 @@ class ContainerExecutorTest {
 
     @Test
     void theInputArrivesOnStdinAndInTheEnvironmentAndTheLastJsonLineIsTheResult() throws Exception {
-        ExecutionResult fromStdin = run(spec(List.of("cat"), Map.of(), false), "{\"a\": [1, 2]}", Duration.ofSeconds(30));
+        ExecutionResult fromStdin = run(spec(List.of("cat"), Map.of(), false), "{\"a\": [1, 2]}", Duration.ofSeconds(120));
         assertThat(fromStdin.succeeded()).as("%s", fromStdin).isTrue();
         assertThat(fromStdin.output()).isEqualTo(json.readTree("{\"a\": [1, 2]}"));
 
         ExecutionResult fromEnv = run(spec(List.of("sh", "-c", "echo working >&2; echo 'not json'; echo \"$PULSE_INPUT\""),
-                Map.of(), false), "{\"b\": true}", Duration.ofSeconds(30));
+                Map.of(), false), "{\"b\": true}", Duration.ofSeconds(120));
         assertThat(fromEnv.output()).isEqualTo(json.readTree("{\"b\": true}"));
         assertThat(fromEnv.logs()).contains("working");
     }
@@ -83,7 +83,7 @@ class ContainerExecutorTest {
     @Test
     void aFailingContainerFailsTheAttemptWithItsLogsAndSecretsRedacted() throws Exception {
         ExecutionResult result = run(spec(List.of("sh", "-c", "echo \"token is $TOKEN\" >&2; exit 3"),
-                Map.of("TOKEN", "${env:GREETING_SECRET}"), false), "{}", Duration.ofSeconds(30));
+                Map.of("TOKEN", "${env:GREETING_SECRET}"), false), "{}", Duration.ofSeconds(120));
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
         assertThat(result.error().message()).contains("code 3");
         assertThat(result.logs()).contains("token is [redacted]").doesNotContain("s3cr3t-value-42");
@@ -92,7 +92,7 @@ class ContainerExecutorTest {
     @Test
     void theNetworkIsOffUnlessAskedFor() throws Exception {
         ExecutionResult off = run(spec(List.of("sh", "-c", "echo \"{\\\"ifaces\\\": \\\"$(ls /sys/class/net | tr '\\n' ' ')\\\"}\""),
-                Map.of(), false), "{}", Duration.ofSeconds(30));
+                Map.of(), false), "{}", Duration.ofSeconds(120));
         assertThat(off.output().path("ifaces").asText().trim()).as("%s", off).isEqualTo("lo");
     }
 
@@ -106,10 +106,11 @@ class ContainerExecutorTest {
 
     @Test
     void aTimeoutKillsAndRemovesTheContainer() throws Exception {
+        // The container sleeps an hour, so ending in a fraction of that (however busy the machine) means it was killed.
         long start = System.nanoTime();
-        ExecutionResult result = run(spec(List.of("sleep", "60"), Map.of(), false), "{}", Duration.ofMillis(1500));
+        ExecutionResult result = run(spec(List.of("sleep", "3600"), Map.of(), false), "{}", Duration.ofMillis(1500));
         assertThat(result.error().code()).isEqualTo(ExecutionError.TIMEOUT);
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMinutes(5));
     }
 
     /**

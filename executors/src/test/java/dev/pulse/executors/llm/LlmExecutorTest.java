@@ -163,17 +163,18 @@ class LlmExecutorTest {
 
     @Test
     void aSlowModelTimesOutAtTheRequestTimeout() throws Exception {
-        openAi.delay(Duration.ofSeconds(10));
+        // The model answers after ten minutes, so ending in a fraction of that (however busy the machine) is the timeout's doing.
+        openAi.delay(Duration.ofMinutes(10));
         long start = System.nanoTime();
         ExecutionResult result = executor.execute(new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent(spec("Hi")),
                 json.createObjectNode(), Duration.ofMillis(400)));
         assertThat(result.error().code()).as("%s", result).isEqualTo(ExecutionError.TIMEOUT);
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMinutes(2));
     }
 
     @Test
     void anInterruptCancelsTheCallAndThrows() throws Exception {
-        openAi.delay(Duration.ofSeconds(30));
+        openAi.delay(Duration.ofMinutes(10));
         ExecutorService caller = Executors.newSingleThreadExecutor();
         Future<Object> run = caller.submit(() -> {
             try {
@@ -182,12 +183,12 @@ class LlmExecutorTest {
                 return e;
             }
         });
-        assertThat(openAi.awaitFirstRequest(Duration.ofSeconds(5))).isTrue();
+        assertThat(openAi.awaitFirstRequest(Duration.ofMinutes(2))).isTrue();
         assertThat(http.dispatcher().runningCallsCount()).isEqualTo(1);
 
         caller.shutdownNow();
-        assertThat(run.get(3, TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
-        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        assertThat(run.get(2, TimeUnit.MINUTES)).isInstanceOf(InterruptedException.class);
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         while (http.dispatcher().runningCallsCount() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
@@ -243,6 +244,6 @@ class LlmExecutorTest {
     }
 
     private ExecutionRequest request(LlmSpec spec, String input) throws Exception {
-        return new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent(spec), json.readTree(input), Duration.ofSeconds(10));
+        return new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent(spec), json.readTree(input), Duration.ofSeconds(60));
     }
 }

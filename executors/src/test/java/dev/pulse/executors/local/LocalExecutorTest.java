@@ -11,6 +11,7 @@ import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentFileLoader;
 import dev.pulse.executors.agents.LocalSpec;
+import dev.pulse.executors.builtin.SleepAgent;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,31 +48,47 @@ class LocalExecutorTest {
     @Test
     void echoReturnsItsInput() throws Exception {
         JsonNode input = json.readTree("{\"text\": \"hi\", \"n\": [1, 2]}");
-        ExecutionResult result = executor.execute(request(inJvm("echo"), input, Duration.ofSeconds(5)));
+        ExecutionResult result = executor.execute(request(inJvm("echo"), input, Duration.ofSeconds(60)));
         assertThat(result.succeeded()).isTrue();
         assertThat(result.output()).isEqualTo(input);
     }
 
     @Test
     void sleepIsInterruptedAtItsTimeout() throws Exception {
+        // The sleep is ten minutes, so ending in a fraction of that (however busy the machine) means it was interrupted.
         long start = System.nanoTime();
-        ExecutionResult result = executor.execute(request(inJvm("sleep"), json.readTree("{\"ms\": 10000}"),
+        ExecutionResult result = executor.execute(request(inJvm("sleep"), json.readTree("{\"ms\": 600000}"),
                 Duration.ofMillis(200)));
         assertThat(result.succeeded()).isFalse();
         assertThat(result.error().code()).isEqualTo(ExecutionError.TIMEOUT);
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMinutes(2));
     }
 
     @Test
     void anInJvmAgentRunsOnTheCallersThreadAndItsTimeoutLeavesNoInterruptBehind() throws Exception {
         Thread caller = Thread.currentThread();
-        ExecutionResult quick = runTestAgent(input -> json.createObjectNode()
-                .put("sameThread", Thread.currentThread() == caller), Duration.ofMillis(100));
-        assertThat(quick.output().path("sameThread").asBoolean()).isTrue();
-        Thread.sleep(100 + 3 * AgentTimeouts.TICK.toMillis()); // past the finished run's deadline
-        assertThat(Thread.currentThread().isInterrupted()).as("a finished run's timeout fired anyway").isFalse();
+        JavaAgent sameThread = testAgent(input -> json.createObjectNode().put("sameThread", Thread.currentThread() == caller));
+        try (LocalExecutor local = new LocalExecutor(new JavaAgents(List.of(sameThread, new SleepAgent())), json,
+                fakeEnvironment::get)) {
+            ExecutionResult quick = local.execute(request(inJvm(sameThread.name()), json.createObjectNode(), Duration.ofSeconds(2)));
+            assertThat(quick.output().path("sameThread").asBoolean()).as("result: %s", quick).isTrue();
+            // Past the finished run's deadline by the timer's own account, not by a guess at how long
+            // that takes: on another thread, one run whose deadline comes after it times out, then a
+            // second, which the timer can only fire on a later pass than the one that fired the first.
+            ExecutorService other = Executors.newSingleThreadExecutor();
+            try {
+                for (Duration timeout : List.of(Duration.ofMillis(2100), Duration.ofMillis(100))) {
+                    ExecutionResult later = other.submit(() -> local.execute(request(inJvm("sleep"),
+                            json.readTree("{\"ms\": 600000}"), timeout))).get();
+                    assertThat(later.error().code()).isEqualTo(ExecutionError.TIMEOUT);
+                }
+            } finally {
+                other.shutdownNow();
+            }
+            assertThat(Thread.currentThread().isInterrupted()).as("a finished run's timeout fired anyway").isFalse();
+        }
 
-        ExecutionResult slow = executor.execute(request(inJvm("sleep"), json.readTree("{\"ms\": 10000}"),
+        ExecutionResult slow = executor.execute(request(inJvm("sleep"), json.readTree("{\"ms\": 600000}"),
                 Duration.ofMillis(100)));
         assertThat(slow.error().code()).isEqualTo(ExecutionError.TIMEOUT);
         assertThat(Thread.currentThread().isInterrupted()).as("the timeout's interrupt was left on the caller").isFalse();
@@ -94,7 +111,7 @@ class LocalExecutorTest {
     @Test
     void anInJvmAgentThatThrowsFailsWithItsMessage() throws Exception {
         ExecutionResult result = executor.execute(request(inJvm("sleep"), json.readTree("{\"ms\": \"soon\"}"),
-                Duration.ofSeconds(5)));
+                Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
         assertThat(result.error().message()).contains("input.ms");
     }
@@ -107,7 +124,7 @@ class LocalExecutorTest {
                 printf '{"got": %s, "token": "%s"}' "$input" "$TOKEN"
                 """);
         AgentDefinition agent = process(List.of("sh", script.toString()), Map.of("TOKEN", "${env:GREETING_TOKEN}"));
-        ExecutionRequest request = request(agent, json.readTree("{\"a\": 1}"), Duration.ofSeconds(10));
+        ExecutionRequest request = request(agent, json.readTree("{\"a\": 1}"), Duration.ofSeconds(60));
 
         ExecutionResult result = executor.execute(request);
 
@@ -120,7 +137,7 @@ class LocalExecutorTest {
     void aNonZeroExitFailsTheAttemptAndKeepsStderr() throws Exception {
         Path script = script("fail.sh", "echo 'model quota exceeded' >&2; exit 3");
         ExecutionResult result = executor.execute(request(process(List.of("sh", script.toString()), Map.of()),
-                json.createObjectNode(), Duration.ofSeconds(10)));
+                json.createObjectNode(), Duration.ofSeconds(60)));
         assertThat(result.succeeded()).isFalse();
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
         assertThat(result.error().message()).contains("code 3").contains("model quota exceeded");
@@ -131,7 +148,7 @@ class LocalExecutorTest {
     void stdoutThatIsNotJsonFailsWithAnExplanation() throws Exception {
         Path script = script("chatty.sh", "echo 'hello, I am not JSON'");
         ExecutionResult result = executor.execute(request(process(List.of("sh", script.toString()), Map.of()),
-                json.createObjectNode(), Duration.ofSeconds(10)));
+                json.createObjectNode(), Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.INVALID_OUTPUT);
         assertThat(result.error().message()).contains("not JSON");
     }
@@ -139,14 +156,17 @@ class LocalExecutorTest {
     @Test
     void aTimeoutKillsTheWholeProcessTree() throws Exception {
         Path childPid = dir.resolve("child.pid");
-        Path script = script("hang.sh", "sleep 60 & echo $! > " + childPid + "; wait");
+        Path script = script("hang.sh", "sleep 600 & echo $! > " + childPid + "; wait");
         long start = System.nanoTime();
 
+        // The timeout leaves the shell seconds to start its child even on a busy machine; the child
+        // sleeps ten minutes, so ending in a fraction of that means the tree was killed.
         ExecutionResult result = executor.execute(request(process(List.of("sh", script.toString()), Map.of()),
-                json.createObjectNode(), Duration.ofMillis(500)));
+                json.createObjectNode(), Duration.ofSeconds(3)));
 
         assertThat(result.error().code()).isEqualTo(ExecutionError.TIMEOUT);
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMinutes(2));
+        assertThat(childPid).as("the shell started its child before the timeout").exists();
         long pid = Long.parseLong(Files.readString(childPid).trim());
         assertThat(awaitGone(pid)).as("the agent's child process (pid %d) was killed too", pid).isTrue();
     }
@@ -154,7 +174,7 @@ class LocalExecutorTest {
     @Test
     void anInterruptCancelsTheRunAndKillsTheProcess() throws Exception {
         Path started = dir.resolve("started");
-        Path script = script("slow.sh", "touch " + started + "; sleep 60");
+        Path script = script("slow.sh", "touch " + started + "; sleep 600");
         ExecutorService caller = Executors.newSingleThreadExecutor();
         Future<ExecutionResult> run = caller.submit(() -> executor.execute(
                 request(process(List.of("sh", script.toString()), Map.of()), json.createObjectNode(), Duration.ofSeconds(60))));
@@ -166,8 +186,8 @@ class LocalExecutorTest {
 
         run.cancel(true);
         caller.shutdown();
-        assertThat(caller.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        assertThat(caller.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         while (ProcessHandle.current().descendants().anyMatch(p -> p.info().command().orElse("").contains("sleep"))
                 && System.nanoTime() < deadline) {
             Thread.sleep(20);
@@ -179,7 +199,7 @@ class LocalExecutorTest {
     @Test
     void aMissingSecretReferenceFailsWithoutStartingTheProcess() throws Exception {
         AgentDefinition agent = process(List.of("sh", "-c", "echo '{}'"), Map.of("KEY", "${env:NOT_SET_ANYWHERE}"));
-        ExecutionResult result = executor.execute(request(agent, json.createObjectNode(), Duration.ofSeconds(5)));
+        ExecutionResult result = executor.execute(request(agent, json.createObjectNode(), Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.EXECUTOR_UNAVAILABLE);
         assertThat(result.error().message()).contains("NOT_SET_ANYWHERE");
     }
@@ -187,7 +207,7 @@ class LocalExecutorTest {
     @Test
     void aCommandThatDoesNotExistSaysSo() throws Exception {
         ExecutionResult result = executor.execute(request(process(List.of("/no/such/program"), Map.of()),
-                json.createObjectNode(), Duration.ofSeconds(5)));
+                json.createObjectNode(), Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.EXECUTOR_UNAVAILABLE);
         assertThat(result.error().message()).contains("/no/such/program");
     }
@@ -200,7 +220,7 @@ class LocalExecutorTest {
         AgentDefinition wordCount = loaded.agents().stream().filter(a -> a.name().equals("word-count")).findFirst().orElseThrow();
 
         ExecutionResult result = executor.execute(request(wordCount,
-                json.readTree("{\"text\": \"the cat and the hat\"}"), Duration.ofSeconds(20)));
+                json.readTree("{\"text\": \"the cat and the hat\"}"), Duration.ofSeconds(60)));
 
         assertThat(result.succeeded()).as("result: %s", result).isTrue();
         assertThat(result.output().path("words").asInt()).isEqualTo(5);
@@ -209,7 +229,14 @@ class LocalExecutorTest {
     }
 
     private ExecutionResult runTestAgent(AgentBody body, Duration timeout) throws InterruptedException {
-        JavaAgent agent = new JavaAgent() {
+        JavaAgent agent = testAgent(body);
+        try (LocalExecutor local = new LocalExecutor(new JavaAgents(List.of(agent)), json, fakeEnvironment::get)) {
+            return local.execute(request(inJvm(agent.name()), json.createObjectNode(), timeout));
+        }
+    }
+
+    private static JavaAgent testAgent(AgentBody body) {
+        return new JavaAgent() {
             @Override
             public String name() {
                 return "test-agent";
@@ -220,9 +247,6 @@ class LocalExecutorTest {
                 return body.run(input);
             }
         };
-        try (LocalExecutor local = new LocalExecutor(new JavaAgents(List.of(agent)), json, fakeEnvironment::get)) {
-            return local.execute(request(inJvm(agent.name()), json.createObjectNode(), timeout));
-        }
     }
 
     private interface AgentBody {
@@ -246,7 +270,7 @@ class LocalExecutorTest {
     }
 
     private static boolean awaitGone(long pid) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         while (System.nanoTime() < deadline) {
             if (ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true)) {
                 return true;

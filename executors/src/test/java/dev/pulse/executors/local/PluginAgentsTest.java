@@ -38,7 +38,7 @@ class PluginAgentsTest {
         try (LocalExecutor executor = new LocalExecutor(agents, json, Map.<String, String>of()::get)) {
             ExecutionResult result = executor.execute(new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(),
                     AgentDefinition.withDefaults("shout", LocalExecutor.KIND, LocalSpec.inJvm("shout"), "plugin"),
-                    json.readTree("{\"text\": \"hello\"}"), Duration.ofSeconds(5)));
+                    json.readTree("{\"text\": \"hello\"}"), Duration.ofSeconds(60)));
             assertThat(result.output().asText()).isEqualTo("HELLO");
         }
     }

@@ -79,7 +79,7 @@ class AgentsApiTest {
     }
 
     private static JsonNode await(TestNode node, String id, String state) throws Exception {
-        long deadline = System.nanoTime() + 20_000_000_000L;
+        long deadline = System.nanoTime() + 120_000_000_000L;
         JsonNode task = null;
         while (System.nanoTime() < deadline) {
             task = json.readTree(node.get("/v1/tasks/" + id).body());

@@ -58,7 +58,7 @@ class BatchApiTest {
         assertThat(again.path("items").get(0).path("status").asText()).isEqualTo("duplicate");
         assertThat(again.path("items").get(0).path("id")).isEqualTo(items.get(4).path("id"));
 
-        long deadline = System.nanoTime() + 20_000_000_000L;
+        long deadline = System.nanoTime() + 120_000_000_000L;
         while (pulse.count("SELECT count(*) FROM tasks WHERE state = 'succeeded'") < 3 && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }

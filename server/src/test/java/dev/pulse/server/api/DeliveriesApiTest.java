@@ -33,7 +33,7 @@ class DeliveriesApiTest {
             receiver.respondWith(status::get);
             String id = json.readTree(pulse.post("/v1/tasks", "{\"agent\": \"echo\", \"input\": {\"n\": 1}, \"callback_url\": \""
                     + receiver.url("/hook") + "\"}").body()).path("id").asText();
-            String firstWebhookId = receiver.next(Duration.ofSeconds(20)).header("webhook-id");
+            String firstWebhookId = receiver.next(Duration.ofMinutes(2)).header("webhook-id");
 
             JsonNode dead = awaitDelivery(pulse, id, "dead");
             assertThat(dead.path("last_status").asInt()).isEqualTo(500);
@@ -49,7 +49,7 @@ class DeliveriesApiTest {
             HttpResponse<String> again = pulse.post(dead.path("redeliver").asText(), "");
             assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
             assertThat(json.readTree(again.body()).path("state").asText()).isIn("pending", "delivered");
-            assertThat(receiver.next(Duration.ofSeconds(20)).header("webhook-id")).as("the same event").isEqualTo(firstWebhookId);
+            assertThat(receiver.next(Duration.ofMinutes(2)).header("webhook-id")).as("the same event").isEqualTo(firstWebhookId);
             assertThat(awaitDelivery(pulse, id, "delivered").path("last_status").asInt()).isEqualTo(204);
 
             assertThat(pulse.post("/v1/deliveries/" + UUID.randomUUID() + "/redeliver", "").statusCode()).isEqualTo(404);
@@ -59,7 +59,7 @@ class DeliveriesApiTest {
     }
 
     private static JsonNode awaitDelivery(TestNode pulse, String taskId, String state) throws Exception {
-        long deadline = System.nanoTime() + 30_000_000_000L;
+        long deadline = System.nanoTime() + 120_000_000_000L;
         JsonNode items = null;
         while (System.nanoTime() < deadline) {
             items = json.readTree(pulse.get("/v1/tasks/" + taskId + "/deliveries").body()).path("items");

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /** The task API end to end: one real node, a real database, a real callback receiver on loopback. */
 class TaskApiTest {
 
-    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final Duration WAIT = Duration.ofMinutes(2);
     private static final ObjectMapper json = new ObjectMapper();
     private static TestNode pulse;
     private static CallbackReceiver receiver;
@@ -130,7 +130,7 @@ class TaskApiTest {
             assertThat(json.readTree(again.body()).path("detail").asText()).contains("cancelled");
 
             String running = json.readTree(pulse.post("/v1/tasks", """
-                    {"agent": "sleep", "input": {"ms": 60000}, "callback_url": "%s"}
+                    {"agent": "sleep", "input": {"ms": 600000}, "callback_url": "%s"}
                     """.formatted(cancels.url("/stopped"))).body()).path("id").asText();
             awaitState(running, "running");
             HttpResponse<String> requested = pulse.post("/v1/tasks/" + running + "/cancel", "");

@@ -28,7 +28,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -43,25 +43,49 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Three real {@code pulse serve} processes share 3,000 tasks while the test {@code kill -9}s a
- * random one every few seconds (and starts a new one in its place) and restarts PostgreSQL once
- * midway. In the end every task succeeded with its result written once, nothing is left
- * running, every task's callback arrived (retries under one {@code webhook-id}), and each
- * attempt lost to a crash was rescued within a bound set by the lease.
+ * Three real {@code pulse serve} processes share 3,000 tasks while the test {@code kill -9}s four
+ * of them (starting a new one in each one's place) and restarts PostgreSQL once midway. Every
+ * fault is injected on an event, never on a clock: the tasks are queued in waves, and each fault
+ * waits until enough of its wave's tasks have started and the victim holds running attempts, and
+ * the next wave is queued only after it (and once the replacement node is ready). So the faults
+ * happen, all of them, however fast or slow the machine is. In the end every task succeeded with
+ * its result written once, nothing is left running, every task's callback arrived (retries
+ * under one {@code webhook-id}), and each attempt lost to a crash was rescued within a bound set
+ * by the lease.
  */
 class CrashTest {
 
     private static final int TASKS = 3_000;
     private static final int NODES = 3;
-    private static final Duration LEASE = Duration.ofSeconds(2);
-    /** Kill to rescue: the lease runs out (at most one lease after the last renewal), then a rescuer pass (every lease/2). */
-    private static final Duration RESCUE_BOUND = LEASE.multipliedBy(3).plusSeconds(3);
-    /** Work, kills and callbacks must be over by then; the rest of the 5 minutes is for checks and clean-up. */
-    private static final Duration WORK_CAP = Duration.ofMinutes(4);
+    /** Tasks queued per wave; a wave is released only once the previous wave's fault happened. */
+    private static final int WAVE = 300;
+
+    private enum Fault { KILL, RESTART_DATABASE }
+
+    /** In order, each during its own wave; the waves left over (at least five) run undisturbed. */
+    private static final List<Fault> FAULTS = List.of(Fault.KILL, Fault.KILL, Fault.RESTART_DATABASE, Fault.KILL, Fault.KILL);
+    /** A fault waits until this many attempts started since its wave was released... */
+    private static final int STARTED_BEFORE_FAULT = 60;
+    /** ...and its victim (the node, or for a database restart all nodes) holds this many running attempts. */
+    private static final int RUNNING_AT_FAULT = 3;
+    /**
+     * Short, so rescues come quickly; not so short that a live node starved of CPU for a moment
+     * (three JVMs, PostgreSQL and the load generator on a busy two-core machine) misses every
+     * renewal of a lease and has its attempts rescued while it is alive.
+     */
+    private static final Duration LEASE = Duration.ofSeconds(4);
+    /**
+     * Kill to rescue: the lease runs out (at most one lease after the last renewal), then a rescuer
+     * pass (every lease/2); the rest is room for a machine so busy that a pass runs late. The bound
+     * still tells a lease-driven rescue from none (the task would wait forever).
+     */
+    private static final Duration RESCUE_BOUND = LEASE.multipliedBy(3).plusSeconds(30);
+    /** How long any one awaited condition (a node ready, a fault's event, all tasks done) may take. */
+    private static final Duration PATIENCE = Duration.ofMinutes(3);
 
     private final ObjectMapper json = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2)).build();
+            .connectTimeout(Duration.ofSeconds(10)).build();
 
     @TempDir
     Path work;
@@ -81,15 +105,15 @@ class CrashTest {
 
     private final List<Incarnation> incarnations = Collections.synchronizedList(new ArrayList<>());
     private final AtomicReferenceArray<Incarnation> slots = new AtomicReferenceArray<>(NODES);
-    private final List<CompletableFuture<Void>> starting = new ArrayList<>();
-    private final ExecutorService starter = Executors.newCachedThreadPool();
     private final List<Long> startupMillis = Collections.synchronizedList(new ArrayList<>());
+    /** Permits to queue one task each; the test hands them out a wave at a time. */
+    private final Semaphore queueable = new Semaphore(0);
+    private int released;
 
     @Test
-    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    @Timeout(value = 20, unit = TimeUnit.MINUTES)
     void killedNodesAndARestartedDatabaseLoseNoTaskAndWriteEveryResultOnce() throws Exception {
         long testStart = System.nanoTime();
-        long workDeadline = testStart + WORK_CAP.toNanos();
         // Kept after the run (CI can archive them): one log per process life.
         Path logs = Path.of("target", "crash-test-logs", Long.toString(System.currentTimeMillis()));
         java.nio.file.Files.createDirectories(logs);
@@ -116,13 +140,13 @@ class CrashTest {
                 incarnations.add(slots.get(i));
             }
             for (int i = 0; i < NODES; i++) {
-                slots.get(i).process.awaitReady(Duration.ofSeconds(90));
+                slots.get(i).process.awaitReady(PATIENCE);
                 slots.get(i).up = true;
             }
             long startedMs = millisSince(testStart);
 
-            // Queue the tasks while the chaos below runs; a POST a dying node drops is retried on another
-            // node under the same Idempotency-Key, so a request that did land is not queued twice.
+            // The enqueuers queue whatever the test has released; a POST a dying node drops is retried on
+            // another node under the same Idempotency-Key, so a request that did land is not queued twice.
             AtomicInteger next = new AtomicInteger();
             AtomicInteger created = new AtomicInteger();
             AtomicInteger retried = new AtomicInteger();
@@ -131,73 +155,82 @@ class CrashTest {
             List<Future<?>> enqueueing = new ArrayList<>();
             for (int t = 0; t < 16; t++) {
                 enqueueing.add(enqueuers.submit(() -> {
-                    for (int i = next.getAndIncrement(); i < TASKS; i = next.getAndIncrement()) {
-                        enqueue(i, callbackUrl, workDeadline, created, retried, serverErrors);
+                    while (true) {
+                        queueable.acquire();
+                        int i = next.getAndIncrement();
+                        if (i >= TASKS) {
+                            return null;
+                        }
+                        enqueue(i, callbackUrl, created, retried, serverErrors);
                     }
-                    return null;
                 }));
             }
 
-            // Chaos: a kill -9 every 3-4 s while work remains; once, midway, a PostgreSQL restart.
+            // The faults, each on its event during its own wave.
             int kills = 0;
             Duration pgOutage = null;
-            long nextKill = System.nanoTime() + randomKillGap();
-            long finished = 0;
-            long allFinishedMs;
-            while (true) {
-                finished = countOr(jdbi, "SELECT count(*) FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled')", finished);
-                boolean enqueued = enqueueing.stream().allMatch(Future::isDone);
-                if (enqueued && finished >= TASKS) {
-                    allFinishedMs = millisSince(testStart);
-                    break;
+            List<String> faultLog = new ArrayList<>();
+            for (Fault fault : FAULTS) {
+                assertAllNodesUp();
+                if (fault == Fault.RESTART_DATABASE) {
+                    // No rescue may overlap the outage: the measured rescue latencies are the nodes', not the outage's.
+                    awaitKilledNodesRescued(jdbi);
                 }
-                if (System.nanoTime() > workDeadline) {
-                    throw new AssertionError("tasks still unfinished at the cap: " + finished + " of " + TASKS
-                            + " finished, " + created.get() + " queued\n" + tails());
-                }
-                rethrowStartFailures();
-                if (pgOutage == null && finished >= TASKS / 2) {
-                    if (upNodes().size() < NODES) {
-                        Thread.sleep(100); // no node may be starting: it would find no database to migrate
-                        continue;
-                    }
-                    awaitKilledNodesRescued(jdbi, workDeadline);
+                Map<Integer, Long> runningByNode = awaitFaultEvent(jdbi, fault, created, enqueueing);
+                if (fault == Fault.KILL) {
+                    int slot = busiestNode(runningByNode);
+                    faultLog.add("kill " + slots.get(slot).name + " holding " + runningByNode.get(slot)
+                            + " running at " + runningByNode);
+                    killAndReplace(slot, ++kills, env, logs);
+                } else {
+                    faultLog.add("PostgreSQL restart with " + runningByNode + " running");
                     pgOutage = pg.restart(Duration.ofSeconds(1));
                     for (int i = 0; i < NODES; i++) {
                         Incarnation node = slots.get(i);
                         // They must come back by themselves: no restart of theirs here, only a wait.
-                        node.process.awaitReady(Duration.ofSeconds(30));
+                        node.process.awaitReady(PATIENCE);
                         assertThat(node.process.isAlive()).as(node.name + " survived the database restart").isTrue();
                     }
-                    System.out.printf("crash test: restarted PostgreSQL at %d finished (outage %d ms); all nodes ready again%n",
-                            finished, pgOutage.toMillis());
-                    nextKill = Math.max(nextKill, System.nanoTime() + randomKillGap());
-                } else if (System.nanoTime() >= nextKill) {
-                    List<Integer> up = upNodes();
-                    if (up.size() >= 2) { // one node always stays up to serve the API
-                        nextKill = System.nanoTime() + randomKillGap();
-                        killAndReplace(up.get(ThreadLocalRandom.current().nextInt(up.size())), ++kills, env, logs);
-                    }
+                    System.out.printf("crash test: restarted PostgreSQL (outage %d ms); all nodes ready again%n",
+                            pgOutage.toMillis());
+                }
+            }
+            assertAllNodesUp();
+            release(TASKS - released);
+            queueable.release(enqueueing.size()); // one more permit each, to find the work done and stop
+            faultLog.forEach(f -> System.out.println("crash test: " + f));
+
+            long finished = 0;
+            long finishDeadline = System.nanoTime() + PATIENCE.toNanos();
+            while (true) {
+                finished = countOr(jdbi, "SELECT count(*) FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled')", finished);
+                if (enqueueing.stream().allMatch(Future::isDone) && finished >= TASKS) {
+                    break;
+                }
+                rethrowEnqueueFailures(enqueueing);
+                if (System.nanoTime() > finishDeadline) {
+                    throw new AssertionError("tasks still unfinished after " + PATIENCE + " of waiting: " + finished + " of "
+                            + TASKS + " finished, " + created.get() + " queued\n" + tails());
                 }
                 Thread.sleep(100);
             }
+            long allFinishedMs = millisSince(testStart);
             for (Future<?> f : enqueueing) {
                 f.get(); // surfaces an enqueue failure
-            }
-            for (CompletableFuture<Void> start : starting) {
-                start.get(90, TimeUnit.SECONDS);
             }
 
             // Callbacks claimed by a node that was then killed wait out their delivery lease (60 s) before a retry.
             long delivered = 0;
+            long deliveryDeadline = System.nanoTime() + PATIENCE.toNanos();
             while (true) {
                 delivered = countOr(jdbi, "SELECT count(*) FROM callback_deliveries WHERE state = 'delivered'", delivered);
                 if (delivered >= TASKS) {
                     break;
                 }
-                if (System.nanoTime() > workDeadline) {
-                    throw new AssertionError("callbacks still undelivered at the cap: " + delivered + " of " + TASKS + "; "
-                            + count(jdbi, "SELECT count(*) FROM callback_deliveries WHERE state = 'dead'") + " dead\n" + tails());
+                if (System.nanoTime() > deliveryDeadline) {
+                    throw new AssertionError("callbacks still undelivered after " + PATIENCE + " of waiting: " + delivered + " of "
+                            + TASKS + "; " + count(jdbi, "SELECT count(*) FROM callback_deliveries WHERE state = 'dead'")
+                            + " dead\n" + tails());
                 }
                 Thread.sleep(200);
             }
@@ -295,7 +328,7 @@ class CrashTest {
                     startupMillis, startedMs, allFinishedMs, allDeliveredMs, millisSince(testStart));
             lostOnLiveNodes.forEach(l -> System.out.println("crash test: attempt lost on a node that was not killed: " + l));
 
-            assertThat(kills).as("kills").isGreaterThanOrEqualTo(3);
+            assertThat(kills).as("kills").isGreaterThanOrEqualTo(3).isEqualTo(FAULTS.stream().filter(f -> f == Fault.KILL).count());
             assertThat(pgOutage).as("PostgreSQL restarted midway").isNotNull();
             assertThat(latencies).as("attempts rescued from killed nodes").isNotEmpty();
             assertThat(maxRescueMs).as("max kill-to-rescue latency (ms); all: %s", sorted)
@@ -303,7 +336,6 @@ class CrashTest {
             assertThat(lostOnLiveNodes).as("attempts rescued from nodes that were alive").isEmpty();
         } finally {
             enqueuers.shutdownNow();
-            starter.shutdownNow();
             for (Incarnation node : incarnations) {
                 node.process.close();
             }
@@ -312,9 +344,7 @@ class CrashTest {
 
     /**
      * Kills the node in {@code slot} with SIGKILL and starts a fresh process in its place, which
-     * takes traffic (and may be killed in turn) once it is ready. Starting a JVM on a busy
-     * two-core machine can take far longer than the kill interval, so the wait is not the
-     * chaos loop's.
+     * takes traffic (and may be killed in turn) once it is ready.
      */
     private void killAndReplace(int slot, int kill, Map<String, String> env, Path logs) throws InterruptedException {
         Incarnation victim = slots.get(slot);
@@ -326,42 +356,95 @@ class CrashTest {
         Incarnation replacement = new Incarnation(name, PulseProcess.start(name, env, logs));
         incarnations.add(replacement);
         slots.set(slot, replacement);
-        starting.add(CompletableFuture.runAsync(() -> {
-            try {
-                replacement.process.awaitReady(Duration.ofSeconds(90));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-            replacement.up = true;
-            startupMillis.add(millisSince(startedAt));
-        }, starter));
+        replacement.process.awaitReady(PATIENCE);
+        replacement.up = true;
+        startupMillis.add(millisSince(startedAt));
     }
 
-    private void rethrowStartFailures() throws Exception {
-        for (CompletableFuture<Void> start : starting) {
-            if (start.isCompletedExceptionally()) {
-                start.get();
-            }
-        }
-    }
-
-    private List<Integer> upNodes() {
-        List<Integer> up = new ArrayList<>();
+    private void assertAllNodesUp() {
         for (int i = 0; i < NODES; i++) {
-            if (slots.get(i).up) {
-                up.add(i);
+            assertThat(slots.get(i).up).as(slots.get(i).name + " is up").isTrue();
+        }
+    }
+
+    /** Lets the enqueuers queue {@code n} more tasks. */
+    private void release(int n) {
+        released += n;
+        queueable.release(n);
+    }
+
+    /**
+     * Releases a wave and waits for the fault's event: {@link #STARTED_BEFORE_FAULT} attempts
+     * started since, and {@link #RUNNING_AT_FAULT} attempts running on one live node (a kill) or in
+     * all (a database restart). Returns the running attempts by slot at that moment. Should the
+     * wave be done before the event was seen, the next wave is released, and the fault waits on in
+     * it; only when no task is left to release does the test give up.
+     */
+    private Map<Integer, Long> awaitFaultEvent(Jdbi jdbi, Fault fault, AtomicInteger created, List<Future<?>> enqueueing)
+            throws Exception {
+        long startedBefore = count(jdbi, "SELECT coalesce(sum(attempts), 0) FROM tasks");
+        release(WAVE);
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (true) {
+            rethrowEnqueueFailures(enqueueing);
+            long started = count(jdbi, "SELECT coalesce(sum(attempts), 0) FROM tasks") - startedBefore;
+            Map<Integer, Long> running = runningBySlot(jdbi);
+            long most = running.values().stream().mapToLong(Long::longValue).max().orElse(0);
+            long all = running.values().stream().mapToLong(Long::longValue).sum();
+            if (started >= STARTED_BEFORE_FAULT && (fault == Fault.KILL ? most : all) >= RUNNING_AT_FAULT) {
+                return running;
+            }
+            boolean waveDone = created.get() >= released && count(jdbi,
+                    "SELECT count(*) FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled')") >= released;
+            if (waveDone) {
+                assertThat(released).as("tasks left to release for the fault %s", fault).isLessThan(TASKS);
+                System.out.printf("crash test: wave done before the %s event (%d started); releasing another%n", fault, started);
+                startedBefore = count(jdbi, "SELECT coalesce(sum(attempts), 0) FROM tasks");
+                release(Math.min(WAVE, TASKS - released));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no event for the fault " + fault + " within " + PATIENCE + ": " + started
+                        + " started, running by slot " + running + "\n" + tails());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Running attempts per slot whose current node is up. */
+    private Map<Integer, Long> runningBySlot(Jdbi jdbi) {
+        Map<Integer, Long> out = new TreeMap<>();
+        groupCount(jdbi, "SELECT lease_owner, count(*) FROM tasks WHERE state = 'running' GROUP BY 1").forEach((node, n) -> {
+            if (!"null".equals(node)) {
+                for (int i = 0; i < NODES; i++) {
+                    Incarnation holder = slots.get(i);
+                    if (holder.up && holder.process.pid() == pidOf(node)) {
+                        out.put(i, n);
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    private static int busiestNode(Map<Integer, Long> runningBySlot) {
+        return runningBySlot.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+    }
+
+    private static void rethrowEnqueueFailures(List<Future<?>> enqueueing) throws Exception {
+        for (Future<?> f : enqueueing) {
+            if (f.isDone()) {
+                f.get();
             }
         }
-        return up;
     }
 
     /**
      * Waits until no unfinished attempt belongs to a killed node, so the database restart doesn't
      * overlap a rescue and the measured rescue latencies are the nodes', not the outage's.
      */
-    private void awaitKilledNodesRescued(Jdbi jdbi, long deadline) throws InterruptedException {
-        while (System.nanoTime() < deadline) {
+    private void awaitKilledNodesRescued(Jdbi jdbi) throws InterruptedException {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (true) {
             Set<Long> killed = new HashSet<>();
             synchronized (incarnations) {
                 incarnations.stream().filter(n -> n.killedAt != null).forEach(n -> killed.add(n.process.pid()));
@@ -371,13 +454,17 @@ class CrashTest {
             if (open.stream().noneMatch(node -> killed.contains(pidOf(node)))) {
                 return;
             }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("attempts of killed nodes still running after " + PATIENCE + ": " + open);
+            }
             Thread.sleep(100);
         }
     }
 
     /** POSTs task {@code i} to a live node, retrying on another one until it is accepted. */
-    private void enqueue(int i, String callbackUrl, long deadline, AtomicInteger created, AtomicInteger retried,
+    private void enqueue(int i, String callbackUrl, AtomicInteger created, AtomicInteger retried,
                          AtomicInteger serverErrors) throws InterruptedException {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
         int ms = ThreadLocalRandom.current().nextInt(20, 301);
         String body = "{\"agent\": \"sleep\", \"input\": {\"ms\": " + ms + "}, \"max_attempts\": 10, \"callback_url\": \""
                 + callbackUrl + "\"}";
@@ -390,7 +477,7 @@ class CrashTest {
             }
             try {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(node.process.url("/v1/tasks")))
-                        .timeout(Duration.ofSeconds(15))
+                        .timeout(Duration.ofSeconds(60))
                         .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
                         .header("Content-Type", "application/json")
                         .header("Idempotency-Key", "crash-" + i)
@@ -410,7 +497,7 @@ class CrashTest {
             retried.incrementAndGet();
             Thread.sleep(50);
         }
-        throw new AssertionError("task " + i + " could not be queued before the cap; last failure: " + failure);
+        throw new AssertionError("task " + i + " could not be queued within " + PATIENCE + "; last failure: " + failure);
     }
 
     private Incarnation liveNode(int hint) {
@@ -427,10 +514,6 @@ class CrashTest {
     private static long pidOf(String nodeId) {
         String[] parts = nodeId.split("-");
         return Long.parseLong(parts[parts.length - 2]);
-    }
-
-    private static long randomKillGap() {
-        return TimeUnit.MILLISECONDS.toNanos(ThreadLocalRandom.current().nextLong(3_000, 4_001));
     }
 
     private String tails() {

@@ -36,16 +36,18 @@ class DatabaseOutageTest {
     private static final int TASKS = 20;
     private static final int SLEEP_MS = 500;
     private static final Duration OUTAGE_AT_LEAST = Duration.ofSeconds(8);
+    /** How long anything awaited here may take on a busy machine; the happy path returns as soon as it holds. */
+    private static final Duration PATIENCE = Duration.ofMinutes(2);
 
     private final ObjectMapper json = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
+            .connectTimeout(Duration.ofSeconds(30)).build();
 
     @TempDir
     Path work;
 
     @Test
-    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void aNodeRidesOutADatabaseOutageAndFinishesEveryTaskQueuedBeforeIt() throws Exception {
         long testStart = System.nanoTime();
         try (RestartablePostgres pg = RestartablePostgres.start(work.resolve("pg"))) {
@@ -58,7 +60,7 @@ class DatabaseOutageTest {
             env.put("PULSE_WORKER_CONCURRENCY", "4");
 
             try (PulseProcess node = PulseProcess.start("outage-node", env, work)) {
-                node.awaitReady(Duration.ofSeconds(90));
+                node.awaitReady(PATIENCE);
 
                 List<String> ids = new ArrayList<>();
                 for (int i = 0; i < TASKS; i++) {
@@ -67,7 +69,7 @@ class DatabaseOutageTest {
                     ids.add(json.readTree(created.body()).path("id").asText());
                 }
                 // Cut the database while the first tasks are done, some run and the rest wait.
-                awaitCount(jdbi, "SELECT count(*) FROM tasks WHERE state = 'succeeded'", 4, Duration.ofSeconds(30), node);
+                awaitCount(jdbi, "SELECT count(*) FROM tasks WHERE state = 'succeeded'", 4, PATIENCE, node);
                 long runningAtCut = count(jdbi, "SELECT count(*) FROM tasks WHERE state = 'running'");
                 long queuedAtCut = count(jdbi, "SELECT count(*) FROM tasks WHERE state = 'queued'");
                 long downAt = System.nanoTime();
@@ -103,18 +105,18 @@ class DatabaseOutageTest {
                 long outageMs = millisSince(downAt);
                 long upAt = System.nanoTime();
                 long readyAgainMs = -1;
-                while (millisSince(upAt) < 30_000) {
+                while (millisSince(upAt) < PATIENCE.toMillis()) {
                     if (get(node, "/health/ready").statusCode() == 200) {
                         readyAgainMs = millisSince(upAt);
                         break;
                     }
                     Thread.sleep(100);
                 }
-                assertThat(readyAgainMs).as("ready again by itself within 30 s of the database's return:\n%s", node.logTail())
+                assertThat(readyAgainMs).as("ready again by itself within %s of the database's return:\n%s", PATIENCE, node.logTail())
                         .isNotNegative();
 
                 awaitCount(jdbi, "SELECT count(*) FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled')", TASKS,
-                        Duration.ofSeconds(60), node);
+                        PATIENCE, node);
                 long allDoneMs = millisSince(upAt);
 
                 assertThat(count(jdbi, "SELECT count(*) FROM tasks")).as("nothing was stored by the refused POST").isEqualTo(TASKS);
@@ -140,7 +142,7 @@ class DatabaseOutageTest {
                 HttpResponse<String> after = post(node, "{\"agent\": \"echo\", \"input\": {\"after\": \"outage\"}}");
                 assertThat(after.statusCode()).as("POST after the outage: %s", after.body()).isEqualTo(201);
 
-                int exit = node.terminate(Duration.ofSeconds(30));
+                int exit = node.terminate(PATIENCE);
                 assertThat(exit).as("exit status after SIGTERM").isZero();
 
                 System.out.printf("database outage test: tasks=%d running_at_cut=%d queued_at_cut=%d outage_ms=%d "
@@ -160,7 +162,7 @@ class DatabaseOutageTest {
      * alone never fails a task, not even one with a single attempt.
      */
     @Test
-    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void aShortOutageDoesNotMakeARescuerTakeAttemptsFromLiveNodes() throws Exception {
         long testStart = System.nanoTime();
         int tasks = 16;
@@ -175,21 +177,24 @@ class DatabaseOutageTest {
 
             try (PulseProcess a = PulseProcess.start("short-outage-a", env, work);
                  PulseProcess b = PulseProcess.start("short-outage-b", env, work)) {
-                a.awaitReady(Duration.ofSeconds(90));
-                b.awaitReady(Duration.ofSeconds(90));
+                a.awaitReady(PATIENCE);
+                b.awaitReady(PATIENCE);
                 for (int i = 0; i < tasks; i++) {
                     HttpResponse<String> created = post(i % 2 == 0 ? a : b, "{\"agent\": \"sleep\", \"input\": {\"ms\": 12000}, \"max_attempts\": 1}");
                     assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
                 }
-                awaitCount(jdbi, "SELECT count(*) FROM tasks WHERE state = 'running'", tasks, Duration.ofSeconds(30), a);
+                // The outage comes once every task has started (not after a guess at how long that takes); the
+                // attempts sleep 12 s, so those started last are surely still running when it lands.
+                awaitCount(jdbi, "SELECT count(*) FROM tasks WHERE attempts >= 1", tasks, PATIENCE, a);
+                long runningAtCut = count(jdbi, "SELECT count(*) FROM tasks WHERE state = 'running'");
 
                 Duration outage = pg.restart(Duration.ofSeconds(2));
                 assertThat(a.isAlive() && b.isAlive()).as("both nodes survive").isTrue();
-                a.awaitReady(Duration.ofSeconds(30));
-                b.awaitReady(Duration.ofSeconds(30));
+                a.awaitReady(PATIENCE);
+                b.awaitReady(PATIENCE);
 
                 awaitCount(jdbi, "SELECT count(*) FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled')", tasks,
-                        Duration.ofSeconds(90), a);
+                        PATIENCE, a);
                 Map<String, Long> outcomes = outcomes(jdbi);
                 Map<String, Long> states = new HashMap<>();
                 jdbi.withHandle(h -> h.createQuery("SELECT state || coalesce(' ' || (error->>'code'), '') AS s, count(*) AS n FROM tasks GROUP BY 1")
@@ -198,10 +203,12 @@ class DatabaseOutageTest {
                         SELECT a.node || ' task ' || a.task_id || ' started ' || a.started_at || ' lost ' || a.finished_at
                           FROM task_attempts a WHERE a.outcome = 'lost' ORDER BY a.finished_at
                         """).mapTo(String.class).list());
-                System.out.printf("short database outage: tasks=%d outage_ms=%d task_states=%s attempt_outcomes=%s wall_ms=%d%n",
-                        tasks, outage.toMillis(), states, outcomes, millisSince(testStart));
+                System.out.printf("short database outage: tasks=%d running_at_cut=%d outage_ms=%d task_states=%s "
+                                + "attempt_outcomes=%s wall_ms=%d%n",
+                        tasks, runningAtCut, outage.toMillis(), states, outcomes, millisSince(testStart));
                 lost.forEach(l -> System.out.println("short database outage: attempt of a live node rescued: " + l));
 
+                assertThat(runningAtCut).as("attempts running when the database went away").isPositive();
                 assertThat(lost).as("attempts rescued from nodes that never died").isEmpty();
                 assertThat(states).as("task states (single-attempt tasks)").isEqualTo(Map.of("succeeded", (long) tasks));
                 assertThat(count(jdbi, "SELECT count(*) FROM task_attempts")).as("one attempt per task").isEqualTo(tasks);
@@ -211,14 +218,14 @@ class DatabaseOutageTest {
 
     private HttpResponse<String> post(PulseProcess node, String body) throws IOException, InterruptedException {
         return DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(node.url("/v1/tasks")))
-                .timeout(Duration.ofSeconds(20))
+                .timeout(Duration.ofSeconds(60))
                 .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString()));
     }
 
     private HttpResponse<String> get(PulseProcess node, String path) throws IOException, InterruptedException {
-        return DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(node.url(path))).timeout(Duration.ofSeconds(20))
+        return DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(node.url(path))).timeout(Duration.ofSeconds(60))
                         .header("Authorization", "Bearer " + TestNode.ADMIN_KEY).build(),
                 HttpResponse.BodyHandlers.ofString()));
     }

@@ -8,6 +8,9 @@ import dev.pulse.server.TestNode;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.testing.TestDatabase;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,6 +22,10 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
@@ -28,7 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * SIGTERM on a real {@code pulse serve}: it stops claiming, lets running attempts finish within
  * {@code PULSE_SHUTDOWN_GRACE}, hands back what is still running after it, leaves the
- * {@code nodes} table, and exits 0.
+ * {@code nodes} table, and exits 0. The attempts are ended by events the test controls, not by
+ * how long they sleep: one is held by a stand-in endpoint until after the SIGTERM, the other
+ * sleeps far longer than anything here waits.
  */
 class GracefulShutdownTest {
 
@@ -39,23 +48,61 @@ class GracefulShutdownTest {
     @TempDir
     Path logs;
 
+    /** How long anything awaited here may take on a busy machine; the happy path returns as soon as it holds. */
+    private static final Duration PATIENCE = Duration.ofMinutes(2);
+
     @Test
-    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void anAttemptThatEndsWithinTheGraceFinishesAndTheProcessExitsZero() throws Exception {
         long testStart = System.nanoTime();
         DatabaseUrl database = migratedDatabase();
         Jdbi jdbi = Jdbi.create(database.jdbcUrl());
         Map<String, String> env = new HashMap<>(TestNode.baseEnvironment(database));
-        env.put("PULSE_SHUTDOWN_GRACE", "10s");
+        env.put("PULSE_SHUTDOWN_GRACE", "120s");
 
-        try (PulseProcess node = PulseProcess.start("grace-finishes", env, logs).awaitReady(Duration.ofSeconds(90))) {
-            String id = create(node, "{\"agent\": \"sleep\", \"input\": {\"ms\": 1500}}");
+        // The attempt's function answers only when the test says so: after the SIGTERM.
+        CountDownLatch called = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        HttpServer function = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        function.setExecutor(Executors.newCachedThreadPool());
+        function.createContext("/held", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            called.countDown();
+            try {
+                answer.await(5, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            byte[] body = "{\"answered\": true}".getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        function.start();
+
+        try (PulseProcess node = PulseProcess.start("grace-finishes", env, logs).awaitReady(PATIENCE)) {
+            putAgent(node, "held", "{\"executor\": \"serverless\", \"timeout\": \"5m\", \"serverless\": {\"url\": "
+                    + "\"http://127.0.0.1:" + function.getAddress().getPort() + "/held\", \"retries\": 0}}");
+            String id = create(node, "{\"agent\": \"held\", \"input\": {}}");
+            assertThat(called.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS)).as("the attempt called its function:\n%s",
+                    node.logTail()).isTrue();
             awaitState(node, id, "running");
             awaitNodeRow(jdbi, node);
 
             Instant sigterm = Instant.now();
             long stopStart = System.nanoTime();
-            int exit = node.terminate(Duration.ofSeconds(30));
+            CompletableFuture<Integer> stopped = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return node.terminate(PATIENCE);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            awaitLog(node, "shutting down"); // the node got the SIGTERM and is draining
+            assertThat(stopped).as("the node waits for its running attempt").isNotDone();
+            answer.countDown();
+            int exit = stopped.get(PATIENCE.toMillis() + 10_000, TimeUnit.MILLISECONDS);
             long stopMs = millisSince(stopStart);
 
             assertThat(exit).as("exit status after SIGTERM:\n%s", node.logTail()).isZero();
@@ -71,11 +118,14 @@ class GracefulShutdownTest {
             System.out.printf("graceful shutdown (finishes in grace): exit=%d stop_ms=%d task=succeeded "
                             + "finished_after_sigterm_ms=%d wall_ms=%d%n",
                     exit, stopMs, Duration.between(sigterm, finished).toMillis(), millisSince(testStart));
+        } finally {
+            answer.countDown();
+            function.stop(0);
         }
     }
 
     @Test
-    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void anAttemptStillRunningAfterTheGraceIsReleasedBackToTheQueue() throws Exception {
         long testStart = System.nanoTime();
         DatabaseUrl database = migratedDatabase();
@@ -83,13 +133,14 @@ class GracefulShutdownTest {
         Map<String, String> env = new HashMap<>(TestNode.baseEnvironment(database));
         env.put("PULSE_SHUTDOWN_GRACE", "1s");
 
-        try (PulseProcess node = PulseProcess.start("grace-releases", env, logs).awaitReady(Duration.ofSeconds(90))) {
-            String id = create(node, "{\"agent\": \"sleep\", \"input\": {\"ms\": 30000}}");
+        try (PulseProcess node = PulseProcess.start("grace-releases", env, logs).awaitReady(PATIENCE)) {
+            // Sleeps far longer than the stop may take, so a node that waited for it would be caught by the outcome.
+            String id = create(node, "{\"agent\": \"sleep\", \"input\": {\"ms\": 240000}}");
             awaitState(node, id, "running");
             awaitNodeRow(jdbi, node);
 
             long stopStart = System.nanoTime();
-            int exit = node.terminate(Duration.ofSeconds(10)); // fails the test if it takes longer
+            int exit = node.terminate(PATIENCE); // fails the test if it takes longer
             long stopMs = millisSince(stopStart);
 
             assertThat(exit).as("exit status after SIGTERM:\n%s", node.logTail()).isZero();
@@ -126,7 +177,7 @@ class GracefulShutdownTest {
     }
 
     private void awaitState(PulseProcess node, String id, String state) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
         String seen = null;
         while (System.nanoTime() < deadline) {
             JsonNode task = json.readTree(http.send(HttpRequest.newBuilder(URI.create(node.url("/v1/tasks/" + id)))
@@ -142,13 +193,33 @@ class GracefulShutdownTest {
     }
 
     private static void awaitNodeRow(Jdbi jdbi, PulseProcess node) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
         while (nodeRows(jdbi, node) == 0) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("no nodes row for pid " + node.pid() + ":\n" + node.logTail());
             }
             Thread.sleep(50);
         }
+    }
+
+    private static void awaitLog(PulseProcess node, String text) throws InterruptedException {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (!node.logContains(text)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no \"" + text + "\" in the log of " + node.name() + ":\n" + node.logTail());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private void putAgent(PulseProcess node, String name, String spec) throws Exception {
+        HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(node.url("/v1/agents/" + name)))
+                .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"apiVersion\": \"pulse/v1\", \"kind\": \"Agent\", "
+                        + "\"metadata\": {\"name\": \"" + name + "\"}, \"spec\": " + spec + "}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(put.statusCode()).as(put.body()).isIn(200, 201);
     }
 
     private static long nodeRows(Jdbi jdbi, PulseProcess node) {

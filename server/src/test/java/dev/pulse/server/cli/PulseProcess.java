@@ -106,6 +106,15 @@ public final class PulseProcess implements AutoCloseable {
         return name;
     }
 
+    /** Whether the process has written {@code text} to its log so far. */
+    public boolean logContains(String text) {
+        try {
+            return Files.readString(log).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     public String logTail() {
         try {
             List<String> lines = Files.readAllLines(log);

@@ -71,8 +71,8 @@ class TwoNodesTest {
             assertThat(count(jdbi, "SELECT count(DISTINCT node) FROM task_attempts")).as("both nodes worked").isEqualTo(2);
             assertThat(count(jdbi, "SELECT count(*) FROM tasks WHERE result->>'n' IS NULL")).isZero();
 
-            a.terminate(Duration.ofSeconds(30));
-            b.terminate(Duration.ofSeconds(30));
+            a.terminate(Duration.ofMinutes(2));
+            b.terminate(Duration.ofMinutes(2));
         }
     }
 

@@ -201,7 +201,7 @@ class DashboardBrowserTest {
         field.sendKeys(key);
         browser.driver.findElement(By.id("sign-in")).click();
         try {
-            browser.waitUpTo(Duration.ofSeconds(20)).until(ExpectedConditions.presenceOfElementLocated(By.id("signed-in-as")));
+            browser.waitUpTo(PATIENCE).until(ExpectedConditions.presenceOfElementLocated(By.id("signed-in-as")));
         } catch (org.openqa.selenium.TimeoutException e) {
             throw new AssertionError("not signed in; at " + browser.driver.getCurrentUrl() + ": " + browser.driver.getPageSource(), e);
         }

@@ -81,7 +81,7 @@ class ExampleAgentsTest {
     }
 
     private static JsonNode await(TestNode pulse, String id) throws Exception {
-        long deadline = System.nanoTime() + 30_000_000_000L;
+        long deadline = System.nanoTime() + 120_000_000_000L;
         JsonNode task = null;
         while (System.nanoTime() < deadline) {
             task = json.readTree(pulse.get("/v1/tasks/" + id).body());

@@ -23,7 +23,7 @@ class LlmPathTest {
     static void start() throws Exception {
         OpenAiStandIn answering = new OpenAiStandIn().reply("A short summary.").usage(12, 5);
         OpenAiStandIn failing = new OpenAiStandIn().fail(500, "{\"error\": {\"message\": \"the model is overloaded\"}}");
-        OpenAiStandIn slow = new OpenAiStandIn().delay(Duration.ofSeconds(10));
+        OpenAiStandIn slow = new OpenAiStandIn().delay(Duration.ofSeconds(90));
         standIns[0] = answering;
         standIns[1] = failing;
         standIns[2] = slow;
@@ -36,11 +36,13 @@ class LlmPathTest {
         path.agent("llm-claude", "{\"executor\": \"llm\", \"llm\": {\"provider\": \"anthropic\", \"base_url\": \""
                 + claude.baseUrl() + "\", \"model\": \"claude-stand-in\", \"api_key\": \"${env:STAND_IN_KEY}\","
                 + " \"prompt\": \"Summarise: {{input.text}}\"}}");
-        agent("llm-ok", answering.baseUrl(), false);
-        agent("llm-json", answering.baseUrl(), true);
-        agent("llm-failing", failing.baseUrl(), false);
-        agent("llm-slow", slow.baseUrl(), false);
-        agent("llm-gone", "http://127.0.0.1:" + closedPort + "/v1", false);
+        // Only the slow agent's timeout is short (its stand-in answers long after it); the others get
+        // all the time a busy machine may need.
+        agent("llm-ok", answering.baseUrl(), false, "60s");
+        agent("llm-json", answering.baseUrl(), true, "60s");
+        agent("llm-failing", failing.baseUrl(), false, "60s");
+        agent("llm-slow", slow.baseUrl(), false, "2s");
+        agent("llm-gone", "http://127.0.0.1:" + closedPort + "/v1", false, "60s");
     }
 
     @AfterAll
@@ -88,8 +90,8 @@ class LlmPathTest {
         }
     }
 
-    private static void agent(String name, String baseUrl, boolean jsonOutput) {
-        path.agent(name, "{\"executor\": \"llm\", \"timeout\": \"2s\", \"llm\": {\"provider\": \"openai\", \"base_url\": \""
+    private static void agent(String name, String baseUrl, boolean jsonOutput, String timeout) {
+        path.agent(name, "{\"executor\": \"llm\", \"timeout\": \"" + timeout + "\", \"llm\": {\"provider\": \"openai\", \"base_url\": \""
                 + baseUrl + "\", \"model\": \"stand-in-model\", \"api_key\": \"${env:STAND_IN_KEY}\", \"system\": \"Be brief.\","
                 + " \"prompt\": \"Summarise: {{input.text}}\", \"json\": " + jsonOutput + "}}");
     }

@@ -29,7 +29,7 @@ class ServerlessPathTest {
         answer("/ok", 200, "{\"output\": {\"summary\": \"short\"}, \"debug\": 1}", 0);
         answer("/broken", 500, "{\"error\": \"database on fire\"}", 0);
         answer("/garbled", 200, "<html>not json</html>", 0);
-        answer("/slow", 200, "{}", 10_000);
+        answer("/slow", 200, "{}", 90_000);
         functions.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         functions.start();
         path = new WholePath(Map.of());
@@ -37,11 +37,13 @@ class ServerlessPathTest {
         try (ServerSocket socket = new ServerSocket(0)) {
             closedPort = socket.getLocalPort();
         }
-        agent("fn-ok", url("/ok"), ", \"result\": \"/output\"");
-        agent("fn-broken", url("/broken"), "");
-        agent("fn-garbled", url("/garbled"), "");
-        agent("fn-slow", url("/slow"), "");
-        agent("fn-gone", "http://127.0.0.1:" + closedPort + "/nobody-home", "");
+        // Only the slow agent's timeout is short (its function answers long after it); the others get
+        // all the time a busy machine may need.
+        agent("fn-ok", url("/ok"), ", \"result\": \"/output\"", "60s");
+        agent("fn-broken", url("/broken"), "", "60s");
+        agent("fn-garbled", url("/garbled"), "", "60s");
+        agent("fn-slow", url("/slow"), "", "2s");
+        agent("fn-gone", "http://127.0.0.1:" + closedPort + "/nobody-home", "", "60s");
     }
 
     @AfterAll
@@ -74,8 +76,8 @@ class ServerlessPathTest {
         WholePath.assertFailedAndCalledBack(ended, List.of(broken, garbled, slow, gone));
     }
 
-    private static void agent(String name, String url, String more) {
-        path.agent(name, "{\"executor\": \"serverless\", \"timeout\": \"2s\", \"serverless\": {\"url\": \"" + url
+    private static void agent(String name, String url, String more, String timeout) {
+        path.agent(name, "{\"executor\": \"serverless\", \"timeout\": \"" + timeout + "\", \"serverless\": {\"url\": \"" + url
                 + "\", \"retries\": 0" + more + "}}");
     }
 

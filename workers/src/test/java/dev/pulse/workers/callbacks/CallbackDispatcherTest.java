@@ -33,7 +33,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** Outbox delivery to a real HTTP receiver on loopback, verified with the Standard Webhooks library. */
 class CallbackDispatcherTest {
 
-    private static final Duration WAIT = Duration.ofSeconds(15);
+    private static final Duration WAIT = Duration.ofMinutes(2);
+    /** The request timeout: on a busy machine a loopback answer may take seconds, never this long. */
+    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
+    /** The lease of deliveries written claimed for this node's memory; far longer than any test takes. */
+    private static final Duration LOCAL_LEASE = Duration.ofMinutes(5);
 
     private final WebhookSecret secret = WebhookSecret.generate(new Random(1));
     @RegisterExtension
@@ -61,7 +65,7 @@ class CallbackDispatcherTest {
     }
 
     private void startDispatcher(int maxAttempts, EgressPolicy egress) {
-        startDispatcher(egress, new CallbackDispatcher.Settings(2, maxAttempts, Duration.ofMillis(100), Duration.ofSeconds(5)));
+        startDispatcher(egress, new CallbackDispatcher.Settings(2, maxAttempts, Duration.ofMillis(100), REQUEST_TIMEOUT));
     }
 
     private void startDispatcher(EgressPolicy egress, CallbackDispatcher.Settings settings) {
@@ -95,15 +99,15 @@ class CallbackDispatcherTest {
     }
 
     private static final String CLAIMED_AT_INSERT =
-            "SELECT count(*) FROM callback_deliveries WHERE attempts = 1 AND next_attempt_at > now() + interval '20 seconds'";
+            "SELECT count(*) FROM callback_deliveries WHERE attempts = 1 AND next_attempt_at > now() + interval '4 minutes'";
     private static final String DUE_AT_INSERT =
             "SELECT count(*) FROM callback_deliveries WHERE attempts = 0 AND next_attempt_at <= now()";
 
     @Test
     void deliveriesWrittenOnThisNodeAreSentFromMemoryWithoutAClaim() throws Exception {
-        local = new LocalDeliveries(10, Duration.ofSeconds(30), Clock.systemUTC());
+        local = new LocalDeliveries(10, LOCAL_LEASE, Clock.systemUTC());
         finishTasksWithCallbacks(5, kit.completerHandingOverTo(local));
-        // Written claimed for a lease of 30 s: no claim can take them before it passes.
+        // Written claimed for a lease of five minutes: no claim can take them before it passes.
         assertThat(kit.count(CLAIMED_AT_INSERT)).isEqualTo(5);
 
         startDispatcher(5);
@@ -115,7 +119,7 @@ class CallbackDispatcherTest {
 
     @Test
     void pastItsRoomTheOutboxWritesDeliveriesDueForAClaim() throws Exception {
-        local = new LocalDeliveries(3, Duration.ofSeconds(30), Clock.systemUTC());
+        local = new LocalDeliveries(3, LOCAL_LEASE, Clock.systemUTC());
         finishTasksWithCallbacks(5, kit.completerHandingOverTo(local));
         assertThat(kit.count(CLAIMED_AT_INSERT)).isEqualTo(3);
         assertThat(kit.count(DUE_AT_INSERT)).isEqualTo(2);
@@ -128,7 +132,7 @@ class CallbackDispatcherTest {
 
     @Test
     void aRolledBackTransactionHandsNothingOver() {
-        local = new LocalDeliveries(10, Duration.ofSeconds(30), Clock.systemUTC());
+        local = new LocalDeliveries(10, LOCAL_LEASE, Clock.systemUTC());
         TaskCompleter completer = kit.completerHandingOverTo(local);
         kit.insert(kit.withCallback("echo", receiver.url("/hooks/pulse"), 1));
         ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
@@ -147,7 +151,7 @@ class CallbackDispatcherTest {
 
     @Test
     void deliveriesInMemoryAreSentWhileTheOutboxCannotBeClaimed() throws Exception {
-        local = new LocalDeliveries(10, Duration.ofSeconds(30), Clock.systemUTC());
+        local = new LocalDeliveries(10, LOCAL_LEASE, Clock.systemUTC());
         CallbackDelivery inMemory = new CallbackDelivery(UUID.randomUUID(), UUID.randomUUID(),
                 receiver.url("/hooks/pulse"), "{\"type\": \"task.succeeded\"}", 1);
         local.handOver(List.of(inMemory));
@@ -155,7 +159,7 @@ class CallbackDispatcherTest {
         // from memory, and would have waited for its claim lease to pass.
         dispatcher = newDispatcher(Jdbi.create("jdbc:postgresql://127.0.0.1:1/unreachable"),
                 EgressPolicy.allowing("127.0.0.1/32"),
-                new CallbackDispatcher.Settings(2, 5, Duration.ofMillis(100), Duration.ofSeconds(5)));
+                new CallbackDispatcher.Settings(2, 5, Duration.ofMillis(100), REQUEST_TIMEOUT));
         dispatcher.start();
 
         CallbackReceiver.Received call = receiver.next(WAIT);
@@ -165,10 +169,10 @@ class CallbackDispatcherTest {
 
     @Test
     void closingTheDispatcherMakesDeliveriesNeverSentDueAgain() throws Exception {
-        local = new LocalDeliveries(10, Duration.ofSeconds(30), Clock.systemUTC());
+        local = new LocalDeliveries(10, LOCAL_LEASE, Clock.systemUTC());
         finishTasksWithCallbacks(3, kit.completerHandingOverTo(local));
         dispatcher = newDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
-                new CallbackDispatcher.Settings(2, 5, Duration.ofMillis(100), Duration.ofSeconds(5)));
+                new CallbackDispatcher.Settings(2, 5, Duration.ofMillis(100), REQUEST_TIMEOUT));
 
         dispatcher.close(); // never started: the three wait in memory
         dispatcher = null;
@@ -182,7 +186,7 @@ class CallbackDispatcherTest {
     void manyDeliveriesAreSentOnceEachAndRecordedInBatches() throws Exception {
         finishTasksWithCallbacks(60);
         startDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
-                new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), Duration.ofSeconds(5)));
+                new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), REQUEST_TIMEOUT));
 
         awaitDeliveries("delivered", 60);
         assertThat(receiver.count()).isEqualTo(60);
@@ -194,7 +198,7 @@ class CallbackDispatcherTest {
     void closingTheDispatcherRecordsEveryOutcomeAlreadyReceived() throws Exception {
         finishTasksWithCallbacks(30);
         startDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
-                new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), Duration.ofSeconds(5)));
+                new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), REQUEST_TIMEOUT));
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (receiver.count() < 30 && System.nanoTime() < deadline) {
             Thread.sleep(1);
@@ -224,7 +228,7 @@ class CallbackDispatcherTest {
         });
         finishTasksWithCallbacks(16);
         startDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
-                new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), Duration.ofSeconds(5), 2));
+                new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), REQUEST_TIMEOUT, 2));
 
         awaitDeliveries("delivered", 16);
         assertThat(most.get()).isBetween(1, 2);

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** The outbox's claim, on a real PostgreSQL: due order, and resuming after a full claim. */
 class DeliveryStoreTest {
 
-    private static final Duration LEASE = Duration.ofSeconds(20);
+    /** Far longer than the test: a claimed delivery must not come due again while it runs, however slowly. */
+    private static final Duration LEASE = Duration.ofMinutes(10);
 
     @RegisterExtension
     final QueueKit kit = new QueueKit();

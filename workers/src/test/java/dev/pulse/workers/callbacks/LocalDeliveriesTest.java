@@ -22,7 +22,8 @@ class LocalDeliveriesTest {
 
     @Test
     void roomShrinksAsDeliveriesWaitAndGrowsAsTheyAreTaken() {
-        LocalDeliveries local = new LocalDeliveries(3, Duration.ofSeconds(20), Clock.systemUTC());
+        // A frozen clock: however slowly the test runs, no delivery waits past half its lease.
+        LocalDeliveries local = new LocalDeliveries(3, Duration.ofSeconds(20), new MutableClock(Instant.parse("2026-11-21T12:00:00Z")));
         CallbackDelivery a = delivery();
         CallbackDelivery b = delivery();
 
@@ -53,7 +54,7 @@ class LocalDeliveriesTest {
 
     @Test
     void closedItTakesNoMoreAndGivesBackWhatWaits() {
-        LocalDeliveries local = new LocalDeliveries(10, Duration.ofSeconds(20), Clock.systemUTC());
+        LocalDeliveries local = new LocalDeliveries(10, Duration.ofSeconds(20), new MutableClock(Instant.parse("2026-11-21T12:00:00Z")));
         CallbackDelivery waiting = delivery();
         local.handOver(List.of(waiting));
 

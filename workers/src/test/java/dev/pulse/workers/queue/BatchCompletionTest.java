@@ -195,9 +195,9 @@ class BatchCompletionTest {
         TaskRunner runner = new TaskRunner(new AgentRegistry(JavaAgents.discover().definitions()),
                 new ExecutorFactory(List.of(gated)), kit.completer, completions, QueueMetrics.discarded());
         Worker worker = new Worker(kit.claimer("node-a"), runner, completions, running, wakeUp,
-                new Worker.Settings(n, Duration.ofMillis(100), Duration.ofSeconds(30)));
+                new Worker.Settings(n, Duration.ofMillis(100), Duration.ofMinutes(2)));
         worker.start();
-        assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(started.await(2, TimeUnit.MINUTES)).isTrue();
 
         Thread closing = new Thread(() -> {
             try {

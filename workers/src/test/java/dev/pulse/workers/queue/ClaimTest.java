@@ -125,15 +125,16 @@ class ClaimTest {
 
     @Test
     void aDelayedTaskIsNotClaimedBeforeItsRunAtByTheDatabaseClock() throws Exception {
-        Task delayed = kit.insert(kit.delayed("echo", 1.5));
+        // Due in 5 s: room for the first claim below to come before it on a busy machine.
+        Task delayed = kit.insert(kit.delayed("echo", 5));
         assertThat(delayed.state()).isEqualTo(TaskState.SCHEDULED);
-        assertThat(Duration.between(delayed.createdAt(), delayed.runAt())).isEqualTo(Duration.ofMillis(1500));
+        assertThat(Duration.between(delayed.createdAt(), delayed.runAt())).isEqualTo(Duration.ofMillis(5000));
 
         TaskClaimer claimer = kit.claimer("node-a");
         assertThat(claimer.claim(10)).isEmpty();
 
         List<ClaimedTask> claimed = List.of();
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         while (claimed.isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(50);
             claimed = claimer.claim(10);

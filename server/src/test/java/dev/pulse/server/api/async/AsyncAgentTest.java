@@ -11,6 +11,9 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.EnumSet;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -22,6 +25,11 @@ import org.junit.jupiter.api.Test;
  * reports the result to {@code POST /v1/tasks/{id}/complete} with the lease token it was sent.
  */
 class AsyncAgentTest {
+
+    /** The lease test nodes hold ({@code PULSE_LEASE_SECONDS} in {@link TestNode#baseEnvironment}). */
+    private static final Duration LEASE = Duration.ofSeconds(2);
+    /** How long anything awaited here may take on a busy machine; the happy path returns as soon as it holds. */
+    private static final Duration PATIENCE = Duration.ofMinutes(2);
 
     private static final ObjectMapper json = new ObjectMapper();
     private static AsyncFunctionStandIn function;
@@ -81,11 +89,23 @@ class AsyncAgentTest {
 
     @Test
     void theLeaseIsRenewedWhileTheAgentWorks() throws Exception {
-        // Test nodes lease for 2 s: waiting 5 s would let the rescuer take the task if the wait
-        // did not renew the lease.
-        String id = enqueue("{\"agent\": \"later\", \"timeout_seconds\": 30}");
+        // Test nodes lease for 2 s. The report waits (however long that takes) until the lease has
+        // been renewed past five of them: by then a lease that was not renewed would be over three
+        // leases overdue, which the rescuer takes even from a node that still beats.
+        String id = enqueue("{\"agent\": \"later\", \"timeout_seconds\": 600}");
         AsyncFunctionStandIn.Accepted run = function.nextRun();
-        Thread.sleep(5_000);
+        Instant firstExpiry = leaseExpiry(id);
+        Instant renewedPast = firstExpiry.plus(LEASE.multipliedBy(5));
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        Instant expiry = firstExpiry;
+        while (expiry.isBefore(renewedPast)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("lease of " + id + " not renewed past " + renewedPast + " within " + PATIENCE
+                        + " (first expiry " + firstExpiry + ", now " + expiry + ")");
+            }
+            Thread.sleep(100);
+            expiry = leaseExpiry(id);
+        }
         HttpResponse<String> reported = report(run.completeUrl(), reporterKey,
                 "{\"lease_token\": \"" + run.leaseToken() + "\", \"result\": \"done\"}");
         assertThat(reported.statusCode()).as(reported.body()).isEqualTo(200);
@@ -180,8 +200,17 @@ class AsyncAgentTest {
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build());
     }
 
+    /** The attempt's lease expiry by the database; fails if the task is no longer running. */
+    private static Instant leaseExpiry(String id) {
+        OffsetDateTime expiry = pulse.jdbi.withHandle(h -> h.createQuery(
+                        "SELECT lease_expires_at FROM tasks WHERE id = CAST(:id AS uuid) AND state = 'running'")
+                .bind("id", id).mapTo(OffsetDateTime.class).findOne()
+                .orElseThrow(() -> new AssertionError("task " + id + " is no longer running")));
+        return expiry.toInstant();
+    }
+
     private static JsonNode awaitState(String id, String state) throws Exception {
-        long deadline = System.nanoTime() + 30_000_000_000L;
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
         JsonNode task = null;
         while (System.nanoTime() < deadline) {
             task = task(id);
@@ -195,7 +224,7 @@ class AsyncAgentTest {
 
     /** The worker lets go of the attempt once it sees the report (its slot is free again). */
     private static void awaitFreeSlot(String id) throws Exception {
-        long deadline = System.nanoTime() + 10_000_000_000L;
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
         while (System.nanoTime() < deadline) {
             Long running = pulse.jdbi.withHandle(h -> h.createQuery("SELECT running FROM nodes").mapTo(Long.class).one());
             if (running == 0) {

@@ -42,9 +42,9 @@ final class AsyncFunctionStandIn implements AutoCloseable {
         exchange.close();
     }
 
-    /** The next run Pulse started here; fails after 20 s without one. */
+    /** The next run Pulse started here; fails after two minutes without one. */
     Accepted nextRun() throws InterruptedException {
-        Accepted run = accepted.poll(20, TimeUnit.SECONDS);
+        Accepted run = accepted.poll(2, TimeUnit.MINUTES);
         if (run == null) {
             throw new AssertionError("Pulse never called the async function stand-in");
         }
