@@ -39,6 +39,9 @@ final class FireTimes {
      */
     List<Instant> next(Instant after, int count) {
         TreeSet<Instant> found = new TreeSet<>();
+        if (count <= 0) {
+            return List.of();
+        }
         Duration slack = overlapAround(after);
         LocalDateTime wall = LocalDateTime.ofInstant(after, zone).minus(slack).minusNanos(1);
         while ((wall = pattern.nextAfter(wall)) != null) {
