@@ -52,8 +52,8 @@ final class FireTimes {
                     found.add(t);
                 }
             }
-            if (found.size() > count) {
-                found.pollLast();
+            while (found.size() > count) {
+                found.pollLast(); // a repeated wall time adds two
             }
             if (found.size() == count && earliest != null
                     && earliest.minus(overlapAround(found.last())).isAfter(found.last())) {

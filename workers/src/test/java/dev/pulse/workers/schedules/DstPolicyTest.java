@@ -1,15 +1,18 @@
 package dev.pulse.workers.schedules;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.pulse.workers.schedules.DstPolicy.Gap;
 import dev.pulse.workers.schedules.DstPolicy.Repeat;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -22,6 +25,17 @@ import org.junit.jupiter.params.provider.CsvSource;
  * 4 April 2027; Pacific/Chatham: 02:45 → 03:45 on 26 September 2027).
  */
 class DstPolicyTest {
+
+    /** Found by CronOracleTest: a repeated wall time adds two instants, and the search once never stopped. */
+    @Test
+    void aMinutelyLineThroughAFallBackStopsAtTheCountItWasAskedFor() {
+        ZoneId lordHowe = ZoneId.of("Australia/Lord_Howe");
+        List<Instant> next = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> CronSpec.parse("* 1 * * *")
+                .nextFireTimes(lordHowe, Instant.parse("2035-03-31T14:20:30Z"), 12));
+        // 01:21 to 01:32 on summer time (+11:00); the second 01:30-01:59 (+10:30) comes half an hour later
+        Instant first = OffsetDateTime.parse("2035-04-01T01:21+11:00").toInstant();
+        assertThat(next).isEqualTo(java.util.stream.IntStream.range(0, 12).mapToObj(i -> first.plusSeconds(60L * i)).toList());
+    }
 
     @ParameterizedTest(name = "{1} in {0} on {2} 00:00-04:59, gap {3}, repeat {4}")
     @CsvSource(delimiter = '|', value = {
