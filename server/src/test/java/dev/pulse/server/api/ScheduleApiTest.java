@@ -42,6 +42,7 @@ class ScheduleApiTest {
                   timezone: Europe/Berlin
                   agent: echo
                   input: {report: nightly}
+                  dst: {repeat: second}
                 """);
         pulse = new TestNode(dev.pulse.workers.testing.TestDatabase.create(),
                 Map.of("PULSE_SCHEDULES_DIR", schedulesDir.toString()));
@@ -106,6 +107,8 @@ class ScheduleApiTest {
         JsonNode schedule = json.readTree(pulse.get("/v1/schedules/from-file").body());
         assertThat(schedule.path("timezone").asText()).isEqualTo("Europe/Berlin");
         assertThat(schedule.path("input").path("report").asText()).isEqualTo("nightly");
+        assertThat(schedule.path("dst").path("repeat").asText()).isEqualTo("second");
+        assertThat(schedule.path("dst").path("gap").asText()).as("the default").isEqualTo("run_after");
     }
 
     @Test

@@ -82,6 +82,15 @@ public final class CronTicker implements AutoCloseable {
             reload(store.list());
             syncedVersion = version;
         }
+        // Missed ticks first: firing a fresh tick moves fired_through past the ones before it.
+        if (!now.isBefore(lastMaintenance.plus(syncInterval))) {
+            firer.releaseWaiting();
+            int recovered = firer.recoverMissedTicks(MISFIRE_THRESHOLD);
+            if (recovered > 0) {
+                log.info("fired {} missed schedule tick(s) per their misfire policy", recovered);
+            }
+            lastMaintenance = now;
+        }
         Instant earliestNext = now.plus(syncInterval);
         for (Schedule schedule : schedules) {
             ScheduleDefinition d = schedule.definition();
@@ -93,14 +102,6 @@ public final class CronTicker implements AutoCloseable {
             if (!next.isEmpty() && next.get(0).isBefore(earliestNext)) {
                 earliestNext = next.get(0);
             }
-        }
-        if (!now.isBefore(lastMaintenance.plus(syncInterval))) {
-            firer.releaseWaiting();
-            int recovered = firer.recoverMissedTicks(MISFIRE_THRESHOLD);
-            if (recovered > 0) {
-                log.info("fired {} missed schedule tick(s) per their misfire policy", recovered);
-            }
-            lastMaintenance = now;
         }
         Duration sleep = Duration.between(now, earliestNext).plus(WAKE_MARGIN);
         return sleep.isNegative() ? WAKE_MARGIN : sleep;
