@@ -49,8 +49,8 @@ final class CrontabPattern implements WallClockPattern {
     static CrontabPattern parse(String[] fields) {
         CrontabPattern pattern = new CrontabPattern(fields);
         if (!pattern.canEverMatchADay()) {
-            throw new IllegalArgumentException("never fires: no month in \"" + fields[3] + "\" has a day in \""
-                    + fields[2] + "\"");
+            throw new IllegalArgumentException("never fires: no month in \"" + shown(fields[3]) + "\" has a day in \""
+                    + shown(fields[2]) + "\"");
         }
         return pattern;
     }
@@ -116,6 +116,11 @@ final class CrontabPattern implements WallClockPattern {
         return false;
     }
 
+    /** Enough of what the user wrote to find it, however long it is. */
+    private static String shown(String text) {
+        return text.length() <= 40 ? text : text.substring(0, 40) + "…";
+    }
+
     private static boolean bit(long bits, int n) {
         return (bits & (1L << n)) != 0;
     }
@@ -168,8 +173,8 @@ final class CrontabPattern implements WallClockPattern {
                 int dash = span.indexOf('-');
                 if (dash < 0) {
                     if (slash >= 0) {
-                        throw bad(field, "has a step on a single value (\"" + range + "\"); crontab steps a range: "
-                                + "write \"" + span + "-" + high + "/" + step + "\" or \"*/" + step + "\"");
+                        throw bad(field, "has a step on a single value (\"" + shown(range) + "\"); crontab steps a range: "
+                                + "write \"" + shown(span) + "-" + high + "/" + step + "\" or \"*/" + step + "\"");
                     }
                     first = value(span, field);
                     last = first;
@@ -177,7 +182,7 @@ final class CrontabPattern implements WallClockPattern {
                     first = value(span.substring(0, dash), field);
                     last = value(span.substring(dash + 1), field);
                     if (first > last) {
-                        throw bad(field, "has the range " + span + ", which runs backwards"
+                        throw bad(field, "has the range " + shown(span) + ", which runs backwards"
                                 + (this == DAY_OF_WEEK ? " (Sunday is 0, or 7 at the end of a range: FRI-7)" : ""));
                     }
                 }
@@ -191,7 +196,7 @@ final class CrontabPattern implements WallClockPattern {
 
         private int step(String text, String field) {
             if (!text.matches("[0-9]{1,3}")) {
-                throw bad(field, "has a step \"" + text + "\" that is not a number");
+                throw bad(field, "has a step \"" + shown(text) + "\" that is not a number");
             }
             int step = Integer.parseInt(text);
             if (step < 1 || step > high - low + 1) {
@@ -207,7 +212,7 @@ final class CrontabPattern implements WallClockPattern {
             } else {
                 n = names.indexOf(text.toUpperCase(Locale.ROOT));
                 if (n < 0) {
-                    throw bad(field, "has \"" + text + "\", which is neither a number"
+                    throw bad(field, "has \"" + shown(text) + "\", which is neither a number"
                             + (names.isEmpty() ? "" : " nor one of " + String.join(" ", names)));
                 }
                 n += low;
@@ -219,7 +224,7 @@ final class CrontabPattern implements WallClockPattern {
         }
 
         private IllegalArgumentException bad(String field, String what) {
-            return new IllegalArgumentException(label + " \"" + field + "\" " + what);
+            return new IllegalArgumentException(label + " \"" + shown(field) + "\" " + what);
         }
     }
 }
