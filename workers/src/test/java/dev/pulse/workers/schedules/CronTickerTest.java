@@ -58,6 +58,27 @@ class CronTickerTest {
                 .hasSize((int) Duration.between(ticks.get(0), ticks.get(ticks.size() - 1)).toSeconds() + 1);
     }
 
+    /** A node starting after every scheduler was down: the misfire policy gets the missed ticks, then fresh ticks fire. */
+    @Test
+    void missedTicksFollowTheMisfirePolicyBeforeFreshTicksFire() throws Exception {
+        ScheduleStore store = new ScheduleStore(kit.database.jdbi(), kit.json, UUID::randomUUID);
+        store.save(new ScheduleDefinition("minutely", CronSpec.parse("* * * * *"), ZoneId.of("UTC"), "echo",
+                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.CATCH_UP, 3, Overlap.ALLOW, true));
+        kit.database.jdbi().useHandle(h -> h.execute(
+                "UPDATE schedules SET fired_through = now() - interval '10 minutes' WHERE name = 'minutely'"));
+        ScheduleFirer firer = firer(store);
+        try (CronTicker ticker = new CronTicker("node-a", store, firer, Duration.ofSeconds(2))) {
+            ticker.round(firer.databaseNow());
+        }
+        // catch_up_max 3 older ticks, and the tick of the last minute unless it is the newest of them
+        assertThat(kit.count("SELECT count(*) FROM tasks WHERE schedule_name = 'minutely'")).isBetween(3L, 4L);
+    }
+
+    private ScheduleFirer firer(ScheduleStore store) {
+        return new ScheduleFirer(kit.database.jdbi(), store, kit.tasks,
+                new AgentRegistry(JavaAgents.discover().definitions()), new WakeUp());
+    }
+
     private CronTicker ticker(ScheduleStore store, String node) {
         ScheduleFirer firer = new ScheduleFirer(kit.database.jdbi(), store, kit.tasks,
                 new AgentRegistry(JavaAgents.discover().definitions()), new WakeUp());
