@@ -193,7 +193,7 @@ public final class PulseNode implements AutoCloseable {
         Runnable schedulesChanged = () -> { };
         if (config.runs(Role.SCHEDULER)) {
             applyScheduleFiles(config, scheduleParser, schedules);
-            CronTicker ticker = started(new CronTicker(database.dataSource(), nodeId, schedules, firer, Duration.ofSeconds(2)));
+            CronTicker ticker = started(new CronTicker(nodeId, schedules, firer, Duration.ofSeconds(2)));
             ticker.start();
             schedulesChanged = ticker::changed;
         }

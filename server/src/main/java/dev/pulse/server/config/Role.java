@@ -8,7 +8,7 @@ public enum Role {
     API,
     /** Claims and runs tasks, renews leases, rescues expired ones, delivers callbacks. */
     WORKER,
-    /** Fires cron ticks (Quartz) and applies schedule files. */
+    /** Fires cron ticks (CronTicker) and applies schedule files. */
     SCHEDULER;
 
     public String wire() {

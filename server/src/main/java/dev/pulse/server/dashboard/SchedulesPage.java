@@ -1,6 +1,7 @@
 package dev.pulse.server.dashboard;
 
 import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.schedules.DstPolicy;
 import dev.pulse.workers.schedules.Schedule;
 import dev.pulse.workers.schedules.ScheduleFirer;
 import dev.pulse.workers.schedules.ScheduleStore;
@@ -76,9 +77,11 @@ final class SchedulesPage {
         row.put("timezone", s.timezone().getId());
         row.put("agent", s.definition().agent());
         row.put("enabled", s.definition().enabled());
+        row.put("dst", s.cron().periodic() ? "every real hour"
+                : "gap: " + DstPolicy.wire(s.dst().gap()) + ", repeat: " + DstPolicy.wire(s.dst().repeat()));
         row.put("overlap", s.definition().overlap().name().toLowerCase(Locale.ROOT));
         row.put("next", s.definition().enabled()
-                ? s.cron().nextFireTimes(s.timezone(), now, 3).stream()
+                ? s.definition().nextFireTimes(now, 3).stream()
                         .map(t -> IN_ZONE.format(ZonedDateTime.ofInstant(t, s.timezone())) + " (" + Formats.relative(t, now) + ")")
                         .toList()
                 : List.of());

@@ -158,7 +158,7 @@ class HostileInputTest {
     }
 
     private static String badCron(Random random, String quoted) {
-        return pick(random, quoted, "\"* * *\"", "\"61 * * * *\"", "\"@never\"", "\"0 9 1 * 1\"", "42", "\"* * * * * * * *\"");
+        return pick(random, quoted, "\"* * *\"", "\"61 * * * *\"", "\"@never\"", "\"0 9 * * FRI-SUN\"", "42", "\"* * * * * * * *\"");
     }
 
     private static String randomBytes(Random random) {

@@ -22,7 +22,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** {@code /v1/schedules} end to end on one node, with Quartz firing real ticks. */
+/** {@code /v1/schedules} end to end on one node, with its ticker firing real ticks. */
 class ScheduleApiTest {
 
     /** How long anything awaited here may take on a busy machine; the happy path returns as soon as it holds. */
@@ -45,6 +45,7 @@ class ScheduleApiTest {
                   timezone: Europe/Berlin
                   agent: echo
                   input: {report: nightly}
+                  dst: {repeat: second}
                 """);
         pulse = new TestNode(dev.pulse.workers.testing.TestDatabase.create(),
                 Map.of("PULSE_SCHEDULES_DIR", schedulesDir.toString()));
@@ -64,7 +65,10 @@ class ScheduleApiTest {
         assertThat(created.statusCode()).isEqualTo(201);
 
         JsonNode schedule = json.readTree(pulse.get("/v1/schedules/digest").body());
-        assertThat(schedule.path("quartz_cron").asText()).isEqualTo("0 30 7 ? * MON-FRI");
+        assertThat(schedule.path("quartz_cron").isNull()).as("a crontab line is read as crontab, not translated to Quartz")
+                .isTrue();
+        assertThat(schedule.path("dst").path("gap").asText()).isEqualTo("run_after");
+        assertThat(schedule.path("dst").path("repeat").asText()).isEqualTo("first");
         assertThat(schedule.path("misfire").asText()).isEqualTo("run_once");
         JsonNode next = schedule.path("next_fire_times");
         assertThat(next).hasSize(5);
@@ -83,10 +87,31 @@ class ScheduleApiTest {
     }
 
     @Test
+    void bothDayFieldsAndADstPolicyAreAcceptedAndShown() throws Exception {
+        HttpResponse<String> created = pulse.post("/v1/schedules", """
+                {"name": "payday", "cron": "0 0 1,15 * 5", "timezone": "Europe/Berlin", "agent": "echo",
+                 "dst": {"gap": "skip", "repeat": "second"}}
+                """);
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        JsonNode schedule = json.readTree(pulse.get("/v1/schedules/payday").body());
+        assertThat(schedule.path("dst").path("gap").asText()).isEqualTo("skip");
+        assertThat(schedule.path("dst").path("repeat").asText()).isEqualTo("second");
+        schedule.path("next_fire_times").forEach(t -> {
+            OffsetDateTime local = OffsetDateTime.parse(t.asText());
+            assertThat(local.getDayOfMonth() == 1 || local.getDayOfMonth() == 15 || local.getDayOfWeek().getValue() == 5)
+                    .as("%s is the 1st, the 15th or a Friday (crontab: either day field)", local).isTrue();
+        });
+        assertThat(pulse.count("SELECT count(*) FROM schedules WHERE name = 'payday' AND dst_gap = 'skip' AND dst_repeat = 'second'"))
+                .isEqualTo(1);
+    }
+
+    @Test
     void schedulesFromFilesAreAppliedAtStart() throws Exception {
         JsonNode schedule = json.readTree(pulse.get("/v1/schedules/from-file").body());
         assertThat(schedule.path("timezone").asText()).isEqualTo("Europe/Berlin");
         assertThat(schedule.path("input").path("report").asText()).isEqualTo("nightly");
+        assertThat(schedule.path("dst").path("repeat").asText()).isEqualTo("second");
+        assertThat(schedule.path("dst").path("gap").asText()).as("the default").isEqualTo("run_after");
     }
 
     @Test
@@ -142,7 +167,12 @@ class ScheduleApiTest {
         return Stream.of(
                 Arguments.of("{\"name\": \"a\", \"agent\": \"echo\"}", "cron"),
                 Arguments.of("{\"name\": \"a\", \"cron\": \"61 * * * *\", \"agent\": \"echo\"}", "cron"),
-                Arguments.of("{\"name\": \"a\", \"cron\": \"0 9 1 * 1\", \"agent\": \"echo\"}", "cron"),
+                Arguments.of("{\"name\": \"a\", \"cron\": \"0 9 * * 1/2\", \"agent\": \"echo\"}", "cron"),
+                Arguments.of("{\"name\": \"a\", \"cron\": \"0 9 * * FRI-SUN\", \"agent\": \"echo\"}", "cron"),
+                Arguments.of("{\"name\": \"a\", \"cron\": \"@daily\", \"agent\": \"echo\", \"dst\": \"skip\"}", "dst"),
+                Arguments.of("{\"name\": \"a\", \"cron\": \"@daily\", \"agent\": \"echo\", \"dst\": {\"gap\": \"later\"}}", "dst.gap"),
+                Arguments.of("{\"name\": \"a\", \"cron\": \"@daily\", \"agent\": \"echo\", \"dst\": {\"repeat\": \"both\"}}", "dst.repeat"),
+                Arguments.of("{\"name\": \"a\", \"cron\": \"@daily\", \"agent\": \"echo\", \"dst\": {\"fold\": \"first\"}}", "dst.fold"),
                 Arguments.of("{\"name\": \"a\", \"cron\": \"@sometimes\", \"agent\": \"echo\"}", "cron"),
                 Arguments.of("{\"name\": \"a\", \"cron\": \"@daily\", \"agent\": \"echo\", \"timezone\": \"Mars/Olympus\"}", "timezone"),
                 Arguments.of("{\"name\": \"a\", \"cron\": \"@daily\", \"agent\": \"ghost\"}", "agent"),

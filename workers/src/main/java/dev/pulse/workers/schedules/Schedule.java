@@ -25,6 +25,10 @@ public record Schedule(
         return definition.timezone();
     }
 
+    public DstPolicy dst() {
+        return definition.dst();
+    }
+
     public JsonNode input() {
         return definition.input();
     }

@@ -6,8 +6,8 @@ import java.time.ZoneId;
 /**
  * What a user declares for a schedule, validated: when it fires (cron in a time zone), what
  * each tick runs (agent, input, metadata, callback), what happens to ticks missed while no
- * scheduler ran ({@code misfire}), and to a tick that comes while the previous run is still
- * going ({@code overlap}).
+ * scheduler ran ({@code misfire}), to a tick that comes while the previous run is still
+ * going ({@code overlap}), and to a fixed-time tick on a day the clocks change ({@code dst}).
  */
 public record ScheduleDefinition(
         String name,
@@ -20,7 +20,21 @@ public record ScheduleDefinition(
         Misfire misfire,
         int catchUpMax,
         Overlap overlap,
-        boolean enabled) {
+        boolean enabled,
+        DstPolicy dst) {
+
+    /** A definition under the default DST policy. */
+    public ScheduleDefinition(String name, CronSpec cron, ZoneId timezone, String agent, JsonNode input,
+                              JsonNode metadata, String callbackUrl, Misfire misfire, int catchUpMax, Overlap overlap,
+                              boolean enabled) {
+        this(name, cron, timezone, agent, input, metadata, callbackUrl, misfire, catchUpMax, overlap, enabled,
+                DstPolicy.DEFAULT);
+    }
+
+    /** The next {@code count} fire times strictly after {@code after}, as this schedule's zone and DST policy run them. */
+    public java.util.List<java.time.Instant> nextFireTimes(java.time.Instant after, int count) {
+        return cron.nextFireTimes(timezone, dst, after, count);
+    }
 
     public enum Misfire {
         /** Missed ticks are dropped; the schedule goes on with its next tick. */

@@ -88,6 +88,11 @@ public final class ScheduleFirer {
         this.workerWakeUp = workerWakeUp;
     }
 
+    /** The database's clock, which decides which ticks are due. */
+    public Instant databaseNow() {
+        return jdbi.withHandle(h -> h.createQuery(DB_NOW).map((rs, ctx) -> Columns.instant(rs, "now")).one());
+    }
+
     /** Fires one tick of a schedule. A disabled or deleted schedule does not fire. */
     public Fired fire(String name, Instant tick) {
         return fire(name, tick, false);
@@ -95,8 +100,7 @@ public final class ScheduleFirer {
 
     /** Fires a run now, whatever the cron says ({@code POST /v1/schedules/{name}/trigger}); overlap still applies. */
     public Optional<Fired> triggerNow(String name) {
-        Instant now = jdbi.withHandle(h -> h.createQuery(DB_NOW).map((rs, ctx) -> Columns.instant(rs, "now")).one());
-        Fired fired = fire(name, now, true);
+        Fired fired = fire(name, databaseNow(), true);
         return fired.outcome() == Outcome.NOT_FIRED ? Optional.empty() : Optional.of(fired);
     }
 
@@ -189,12 +193,11 @@ public final class ScheduleFirer {
     /**
      * Applies each enabled schedule's misfire policy to ticks in ({@code fired_through},
      * now − {@code grace}] by the database clock: ticks that no scheduler fired. Ticks younger
-     * than the grace are left to Quartz, which fires late ticks itself within its threshold.
+     * than the grace are left to {@link CronTicker}, which fires late ticks itself within that threshold.
      * Returns how many ticks it fired.
      */
     public int recoverMissedTicks(Duration grace) {
-        Instant now = jdbi.withHandle(h -> h.createQuery(DB_NOW).map((rs, ctx) -> Columns.instant(rs, "now")).one());
-        Instant until = now.minus(grace);
+        Instant until = databaseNow().minus(grace);
         int fired = 0;
         for (Schedule schedule : schedules.list()) {
             ScheduleDefinition d = schedule.definition();
@@ -202,7 +205,7 @@ public final class ScheduleFirer {
                 continue;
             }
             int keep = d.misfire() == Misfire.CATCH_UP ? d.catchUpMax() : 1;
-            List<Instant> missed = d.cron().fireTimesBetween(d.timezone(), schedule.firedThrough(), until, keep);
+            List<Instant> missed = d.cron().fireTimesBetween(d.timezone(), d.dst(), schedule.firedThrough(), until, keep);
             if (missed.isEmpty()) {
                 continue;
             }

@@ -35,24 +35,26 @@ public final class ScheduleStore {
     // schedule never "catches up" ticks of its old form. Writing the same values changes nothing.
     private static final String UPSERT = """
             INSERT INTO schedules AS s (id, name, cron, quartz_cron, timezone, agent, input, metadata, callback_url,
-                                        misfire, catch_up_max, overlap, enabled)
+                                        misfire, catch_up_max, overlap, enabled, dst_gap, dst_repeat)
             VALUES (:id, :name, :cron, :quartz_cron, :timezone, :agent, CAST(:input AS jsonb), CAST(:metadata AS jsonb),
-                    :callback_url, :misfire, :catch_up_max, :overlap, :enabled)
+                    :callback_url, :misfire, :catch_up_max, :overlap, :enabled, :dst_gap, :dst_repeat)
             ON CONFLICT (name) DO UPDATE
                SET cron = EXCLUDED.cron, quartz_cron = EXCLUDED.quartz_cron, timezone = EXCLUDED.timezone,
                    agent = EXCLUDED.agent, input = EXCLUDED.input, metadata = EXCLUDED.metadata,
                    callback_url = EXCLUDED.callback_url, misfire = EXCLUDED.misfire,
                    catch_up_max = EXCLUDED.catch_up_max, overlap = EXCLUDED.overlap, enabled = EXCLUDED.enabled,
-                   fired_through = CASE WHEN (s.quartz_cron, s.timezone, s.enabled)
-                                             IS DISTINCT FROM (EXCLUDED.quartz_cron, EXCLUDED.timezone, EXCLUDED.enabled)
+                   dst_gap = EXCLUDED.dst_gap, dst_repeat = EXCLUDED.dst_repeat,
+                   fired_through = CASE WHEN (s.cron, s.timezone, s.enabled, s.dst_gap, s.dst_repeat)
+                                             IS DISTINCT FROM (EXCLUDED.cron, EXCLUDED.timezone, EXCLUDED.enabled,
+                                                               EXCLUDED.dst_gap, EXCLUDED.dst_repeat)
                                         THEN now() ELSE s.fired_through END,
                    updated_at = now()
              WHERE (s.cron, s.quartz_cron, s.timezone, s.agent, s.input, s.metadata, s.callback_url,
-                    s.misfire, s.catch_up_max, s.overlap, s.enabled)
+                    s.misfire, s.catch_up_max, s.overlap, s.enabled, s.dst_gap, s.dst_repeat)
                    IS DISTINCT FROM
                    (EXCLUDED.cron, EXCLUDED.quartz_cron, EXCLUDED.timezone, EXCLUDED.agent, EXCLUDED.input,
                     EXCLUDED.metadata, EXCLUDED.callback_url, EXCLUDED.misfire, EXCLUDED.catch_up_max,
-                    EXCLUDED.overlap, EXCLUDED.enabled)
+                    EXCLUDED.overlap, EXCLUDED.enabled, EXCLUDED.dst_gap, EXCLUDED.dst_repeat)
             RETURNING *, (xmax = 0) AS inserted
             """;
 
@@ -92,7 +94,8 @@ public final class ScheduleStore {
 
     /** Changes whenever anything that decides firing changes; schedulers compare it to know when to resync. */
     private static final String VERSION = """
-            SELECT coalesce(md5(string_agg(name || '|' || quartz_cron || '|' || timezone || '|' || enabled, ',' ORDER BY name)), '')
+            SELECT coalesce(md5(string_agg(name || '|' || cron || '|' || timezone || '|' || enabled || '|' || dst_gap || '|' || dst_repeat,
+                                      ',' ORDER BY name)), '')
               FROM schedules
             """;
 
@@ -122,6 +125,8 @@ public final class ScheduleStore {
                     .bind("catch_up_max", d.catchUpMax())
                     .bind("overlap", ScheduleDefinition.wire(d.overlap()))
                     .bind("enabled", d.enabled())
+                    .bind("dst_gap", DstPolicy.wire(d.dst().gap()))
+                    .bind("dst_repeat", DstPolicy.wire(d.dst().repeat()))
                     .map((rs, ctx) -> new Saved(map(rs), rs.getBoolean("inserted") ? Change.CREATED : Change.UPDATED))
                     .findOne();
             return written.orElseGet(() -> new Saved(h.createQuery(FIND).bind("name", d.name())
@@ -174,7 +179,7 @@ public final class ScheduleStore {
     Schedule map(ResultSet rs) throws SQLException {
         ScheduleDefinition definition = new ScheduleDefinition(
                 rs.getString("name"),
-                new CronSpec(rs.getString("cron"), rs.getString("quartz_cron")),
+                CronSpec.parse(rs.getString("cron")),
                 ZoneId.of(rs.getString("timezone")),
                 rs.getString("agent"),
                 read(rs.getString("input")),
@@ -183,7 +188,9 @@ public final class ScheduleStore {
                 Misfire.valueOf(rs.getString("misfire").toUpperCase(Locale.ROOT)),
                 rs.getInt("catch_up_max"),
                 Overlap.valueOf(rs.getString("overlap").toUpperCase(Locale.ROOT)),
-                rs.getBoolean("enabled"));
+                rs.getBoolean("enabled"),
+                new DstPolicy(DstPolicy.parse(DstPolicy.Gap.class, rs.getString("dst_gap")),
+                        DstPolicy.parse(DstPolicy.Repeat.class, rs.getString("dst_repeat"))));
         return new Schedule(rs.getObject("id", UUID.class), definition, Columns.instant(rs, "fired_through"),
                 Columns.instant(rs, "created_at"), Columns.instant(rs, "updated_at"));
     }

@@ -4,6 +4,7 @@ import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.workers.schedules.DstPolicy;
 import dev.pulse.workers.schedules.Schedule;
 import dev.pulse.workers.schedules.ScheduleDefinition;
 import java.time.Clock;
@@ -36,6 +37,9 @@ final class ScheduleJson {
         node.put("catch_up_max", d.catchUpMax());
         node.put("overlap", ScheduleDefinition.wire(d.overlap()));
         node.put("enabled", d.enabled());
+        ObjectNode dst = node.putObject("dst");
+        dst.put("gap", DstPolicy.wire(d.dst().gap()));
+        dst.put("repeat", DstPolicy.wire(d.dst().repeat()));
         List<Instant> next = nextFireTimes(s, 1);
         node.put("next_fire_time", next.isEmpty() ? null : local(s, next.get(0)));
         node.put("created_at", Timestamps.rfc3339(s.createdAt()));
@@ -64,7 +68,7 @@ final class ScheduleJson {
         if (!s.definition().enabled()) {
             return List.of();
         }
-        return s.cron().nextFireTimes(s.timezone(), clock.instant(), count);
+        return s.definition().nextFireTimes(clock.instant(), count);
     }
 
     private static String local(Schedule s, Instant t) {

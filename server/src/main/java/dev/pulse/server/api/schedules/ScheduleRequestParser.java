@@ -9,6 +9,7 @@ import dev.pulse.executors.http.EgressPolicy;
 import dev.pulse.server.api.FieldChecks;
 import dev.pulse.server.api.Problem.FieldError;
 import dev.pulse.workers.schedules.CronSpec;
+import dev.pulse.workers.schedules.DstPolicy;
 import dev.pulse.workers.schedules.ScheduleDefinition.Misfire;
 import dev.pulse.workers.schedules.ScheduleDefinition.Overlap;
 import dev.pulse.workers.schedules.ScheduleDefinition;
@@ -28,7 +29,7 @@ import java.util.TreeSet;
 public final class ScheduleRequestParser {
 
     static final Set<String> FIELDS = new TreeSet<>(Set.of("name", "cron", "timezone", "agent", "input", "metadata",
-            "callback_url", "misfire", "catch_up_max", "overlap", "enabled"));
+            "callback_url", "misfire", "catch_up_max", "overlap", "enabled", "dst"));
     static final int DEFAULT_CATCH_UP_MAX = 10;
 
     /** A parsed schedule, or the problems that kept it from parsing. */
@@ -100,11 +101,12 @@ public final class ScheduleRequestParser {
                 enabled = enabledNode.asBoolean();
             }
         }
+        DstPolicy dst = dst(root.get("dst"), errors);
         if (!errors.isEmpty()) {
             return new Parsed(null, errors);
         }
         return new Parsed(new ScheduleDefinition(name, cron, zone, agent, input, metadata, callbackUrl, misfire,
-                catchUpMax, overlap, enabled), List.of());
+                catchUpMax, overlap, enabled, dst), List.of());
     }
 
     private static String name(JsonNode node, String fromPath, List<FieldError> errors) {
@@ -136,6 +138,20 @@ public final class ScheduleRequestParser {
             return null;
         }
         return node.asText();
+    }
+
+    /** {@code {"gap": "run_after" | "skip", "repeat": "first" | "second"}}, either member optional. */
+    private static DstPolicy dst(JsonNode node, List<FieldError> errors) {
+        if (node == null || node.isNull()) {
+            return DstPolicy.DEFAULT;
+        }
+        if (!node.isObject()) {
+            errors.add(new FieldError("dst", "must be an object such as {\"gap\": \"run_after\", \"repeat\": \"first\"}"));
+            return DstPolicy.DEFAULT;
+        }
+        FieldChecks.noUnknownFields(node, Set.of("gap", "repeat"), "dst.", errors);
+        return new DstPolicy(choice(node.get("gap"), "dst.gap", DstPolicy.Gap.class, DstPolicy.DEFAULT.gap(), errors),
+                choice(node.get("repeat"), "dst.repeat", DstPolicy.Repeat.class, DstPolicy.DEFAULT.repeat(), errors));
     }
 
     private static <E extends Enum<E>> E choice(JsonNode node, String field, Class<E> type, E fallback, List<FieldError> errors) {
