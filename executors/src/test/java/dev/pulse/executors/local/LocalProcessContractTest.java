@@ -59,6 +59,7 @@ class LocalProcessContractTest extends ExecutorContract {
                         Map.of("TOKEN", "${env:" + SECRET_VARIABLE + "}")), JSON.createObjectNode(), AMPLE);
             }
 
+            /** Was LocalExecutorTest#aCommandThatDoesNotExistSaysSo: the same attempt, the same assertions. */
             @Override
             public Missing missingAgentPrerequisite() {
                 AgentDefinition agent = AgentDefinition.withDefaults("proc", LocalExecutor.KIND,
