@@ -152,7 +152,7 @@ public abstract class ExecutorContract {
 
     @AfterEach
     void closeFixture() throws Exception {
-        Thread.interrupted();
+        Thread.interrupted(); // a failed case may leave one, which would cut the clean-up short
         if (fixture != null) {
             fixture.close();
         }
