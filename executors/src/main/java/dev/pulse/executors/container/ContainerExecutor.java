@@ -23,6 +23,8 @@ import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.ContainerSpec;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -224,7 +226,7 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
         boolean interrupted = Thread.interrupted();
         for (Throwable t = e; t != null && !interrupted; t = t.getCause() == t ? null : t.getCause()) {
             interrupted = t instanceof InterruptedException
-                    || (t instanceof java.io.InterruptedIOException && !(t instanceof java.net.SocketTimeoutException));
+                    || (t instanceof InterruptedIOException && !(t instanceof SocketTimeoutException));
         }
         return interrupted;
     }
