@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.ListContainersCmd;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
@@ -93,7 +94,7 @@ class ContainerContractTest extends ExecutorContract {
                 return new Missing(ExecutorContract.request(agent(spec), JSON.createObjectNode(), AMPLE), image);
             }
 
-            private com.github.dockerjava.api.command.ListContainersCmd containers(String task) {
+            private ListContainersCmd containers(String task) {
                 return docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("dev.pulse.task", task));
             }
 
