@@ -23,6 +23,8 @@ import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.ContainerSpec;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -120,6 +122,11 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
             CreateContainerResponse created = create.exec();
             id = created.getId();
         } catch (RuntimeException e) {
+            if (cutShortByInterrupt(e)) {
+                // the engine may have made the container before the call was cut short: find it by its label
+                removeContainersOf(request);
+                throw new InterruptedException("stopped while creating the container: " + e.getMessage());
+            }
             return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, "cannot create a container of "
                     + spec.image() + ": " + e.getMessage() + " (is the image present on the engine at " + host + "?)");
         }
@@ -148,7 +155,7 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
             killQuietly(id);
             throw e;
         } catch (RuntimeException e) {
-            if (Thread.currentThread().isInterrupted()) {
+            if (cutShortByInterrupt(e)) {
                 // a call to the engine cut short by the interrupt: the attempt is being stopped, not failed
                 killQuietly(id);
                 throw new InterruptedException("stopped while " + e.getMessage());
@@ -208,6 +215,30 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
         }
         return ExecutionResult.failure(new ExecutionError(ExecutionError.INVALID_OUTPUT,
                 "the container printed no JSON line on stdout; its last JSON line is its result"), logs);
+    }
+
+    /**
+     * Whether an engine call failed because the calling thread was interrupted (the attempt is being
+     * cancelled or handed back), not because the engine did. Clears the interrupt, so that the
+     * clean-up calls that follow are not cut short too; the caller throws it on.
+     */
+    private static boolean cutShortByInterrupt(RuntimeException e) {
+        boolean interrupted = Thread.interrupted();
+        for (Throwable t = e; t != null && !interrupted; t = t.getCause() == t ? null : t.getCause()) {
+            interrupted = t instanceof InterruptedException
+                    || (t instanceof InterruptedIOException && !(t instanceof SocketTimeoutException));
+        }
+        return interrupted;
+    }
+
+    private void removeContainersOf(ExecutionRequest request) {
+        try {
+            docker.listContainersCmd().withShowAll(true)
+                    .withLabelFilter(Map.of("dev.pulse.task", request.taskId().toString())).exec()
+                    .forEach(c -> removeQuietly(c.getId()));
+        } catch (RuntimeException ignored) {
+            // nothing to remove, or the engine is gone
+        }
     }
 
     private void killQuietly(String id) {

@@ -7,9 +7,11 @@ import dev.pulse.executors.EnvReferences;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
+import dev.pulse.executors.Redactor;
 import dev.pulse.executors.agents.LocalSpec;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -21,7 +23,7 @@ import java.util.function.Function;
 /**
  * Runs an agent as a subprocess: the input JSON on stdin, the result JSON on stdout, stderr kept
  * as logs. A non-zero exit fails the attempt; a timeout or an interrupt kills the whole process
- * tree.
+ * tree. The secrets its environment resolved are redacted from the errors and logs it reports.
  */
 final class ProcessRunner {
 
@@ -40,12 +42,26 @@ final class ProcessRunner {
     }
 
     ExecutionResult run(ExecutionRequest request, LocalSpec spec) throws InterruptedException {
-        Map<String, String> env;
+        EnvReferences.Resolver resolver = new EnvReferences.Resolver(environment);
+        Map<String, String> env = new LinkedHashMap<>();
         try {
-            env = EnvReferences.resolve(spec.env(), "env.", environment);
+            spec.env().forEach((key, value) -> env.put(key, resolver.resolve(value, "env." + key)));
         } catch (IllegalStateException e) {
             return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, e.getMessage());
         }
+        ExecutionResult result = run(request, spec, env);
+        return redacted(result, Redactor.of(resolver.substituted()));
+    }
+
+    private static ExecutionResult redacted(ExecutionResult result, Redactor secrets) {
+        ExecutionError error = result.error() == null ? null
+                : new ExecutionError(result.error().code(), secrets.scrub(result.error().message()));
+        return new ExecutionResult(result.succeeded(), result.output(), error, secrets.scrub(result.logs()),
+                result.alreadyRecorded());
+    }
+
+    private ExecutionResult run(ExecutionRequest request, LocalSpec spec, Map<String, String> env)
+            throws InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(spec.command());
         if (spec.workdir() != null) {
             builder.directory(spec.workdir().toFile());
