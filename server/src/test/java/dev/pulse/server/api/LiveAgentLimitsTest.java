@@ -37,11 +37,11 @@ class LiveAgentLimitsTest {
             Path inside = dir.resolve("inside");
             Path overlaps = dir.resolve("overlaps");
             Path entries = dir.resolve("entries");
-            HttpResponse<String> created = put(a, agent("one-at-a-time", 1, """
+            HttpResponse<String> created = put(a, agent("one-at-a-time", 1, 60, """
                     echo x >> %2$s; if mkdir %1$s 2>/dev/null; then sleep 0.2; rmdir %1$s; else echo x >> %3$s; fi; cat"""
                     .formatted(inside, entries, overlaps)));
             assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-            awaitKnown(b, "one-at-a-time"); // the other node has re-read the agents table
+            awaitVersion(b, "one-at-a-time", 60); // the other node has re-read the agents table
 
             List<String> ids = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
@@ -60,12 +60,14 @@ class LiveAgentLimitsTest {
             assertThat(mostRunning).as("running tasks of the agent sampled in the database").isLessThanOrEqualTo(1);
 
             // Raised to 2: each run waits until two are inside, so the tasks finish only if two run at once.
-            assertThat(put(a, agent("one-at-a-time", 2, barrier(dir.resolve("two"), 2))).statusCode()).isEqualTo(200);
+            assertThat(put(a, agent("one-at-a-time", 2, 61, barrier(dir.resolve("two"), 2))).statusCode()).isEqualTo(200);
+            awaitVersion(b, "one-at-a-time", 61);
             assertThat(allSucceed(a, List.of(create(a, "one-at-a-time"), create(b, "one-at-a-time"))))
                     .as("two ran at once under the raised limit").isTrue();
 
             // Removed: three at once.
-            assertThat(put(a, agent("one-at-a-time", null, barrier(dir.resolve("three"), 3))).statusCode()).isEqualTo(200);
+            assertThat(put(a, agent("one-at-a-time", null, 62, barrier(dir.resolve("three"), 3))).statusCode()).isEqualTo(200);
+            awaitVersion(b, "one-at-a-time", 62);
             assertThat(allSucceed(a, List.of(create(a, "one-at-a-time"), create(b, "one-at-a-time"), create(a, "one-at-a-time"))))
                     .as("three ran at once without a limit").isTrue();
         }
@@ -77,8 +79,9 @@ class LiveAgentLimitsTest {
                 .formatted(dir, n);
     }
 
-    private static String agent(String name, Integer maxConcurrency, String script) throws Exception {
-        var spec = json.createObjectNode().put("executor", "local").put("timeout", "60s").put("max_attempts", 1);
+    /** Each version of the agent has its own timeout, so a node's answer shows which version it runs. */
+    private static String agent(String name, Integer maxConcurrency, int timeoutSeconds, String script) throws Exception {
+        var spec = json.createObjectNode().put("executor", "local").put("timeout", timeoutSeconds + "s").put("max_attempts", 1);
         if (maxConcurrency != null) {
             spec.put("max_concurrency", maxConcurrency);
         }
@@ -97,10 +100,18 @@ class LiveAgentLimitsTest {
         return put(node, json.readTree(body).path("metadata").path("name").asText(), body);
     }
 
-    private static void awaitKnown(TestNode node, String agent) throws Exception {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (node.get("/v1/agents/" + agent).statusCode() != 200) {
-            assertThat(System.nanoTime()).as("node never learned of agent " + agent).isLessThan(deadline);
+    /**
+     * Waits until {@code node} runs the version of {@code agent} whose timeout is {@code timeoutSeconds}:
+     * a task queued before the other node has re-read the agents table could run its previous version.
+     */
+    private static void awaitVersion(TestNode node, String agent, int timeoutSeconds) throws Exception {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (true) {
+            HttpResponse<String> answer = node.get("/v1/agents/" + agent);
+            if (answer.statusCode() == 200 && json.readTree(answer.body()).path("timeout_seconds").asInt() == timeoutSeconds) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("node never learned of version " + timeoutSeconds + " of " + agent).isLessThan(deadline);
             Thread.sleep(50);
         }
     }

@@ -9,7 +9,8 @@ class OpenApiResponseCheckTest {
 
     private static final OpenApiResponseCheck CHECK = new OpenApiResponseCheck(ApiDocsRoutes.document());
     private static final String SCHEDULE = """
-            {"name": "nightly", "cron": "30 2 * * *", "quartz_cron": "0 30 2 ? * *", "timezone": "Europe/Berlin",
+            {"name": "nightly", "cron": "30 2 * * *", "quartz_cron": null, "timezone": "Europe/Berlin",
+             "dst": {"gap": "run_after", "repeat": "first"},
              "agent": "echo", "enabled": true, "input": {}, "metadata": {}, "callback_url": null,
              "next_fire_time": "%s", "created_at": "2026-12-07T03:00:00Z", "updated_at": "2026-12-07T03:00:00Z",
              "next_fire_times": ["%s"], "recent_fires": []}
