@@ -35,7 +35,8 @@ class CronTickerTest {
     void twoNodesInOneJvmTickOnTheirOwnAndEachTickIsOneTask() throws Exception {
         ScheduleStore store = new ScheduleStore(kit.database.jdbi(), kit.json, UUID::randomUUID);
         store.save(new ScheduleDefinition("every-second", CronSpec.parse("* * * * * ?"), ZoneId.of("UTC"), "echo",
-                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.SKIP, 10, Overlap.ALLOW, true));
+                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.SKIP, 10, Overlap.ALLOW, true,
+                DstPolicy.DEFAULT));
         LongSupplier tasks = () -> kit.count("SELECT count(*) FROM tasks WHERE schedule_name = 'every-second'");
 
         CronTicker a = ticker(store, "node-a");
@@ -63,7 +64,8 @@ class CronTickerTest {
     void missedTicksFollowTheMisfirePolicyBeforeFreshTicksFire() throws Exception {
         ScheduleStore store = new ScheduleStore(kit.database.jdbi(), kit.json, UUID::randomUUID);
         store.save(new ScheduleDefinition("minutely", CronSpec.parse("* * * * *"), ZoneId.of("UTC"), "echo",
-                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.CATCH_UP, 3, Overlap.ALLOW, true));
+                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.CATCH_UP, 3, Overlap.ALLOW, true,
+                DstPolicy.DEFAULT));
         kit.database.jdbi().useHandle(h -> h.execute(
                 "UPDATE schedules SET fired_through = now() - interval '10 minutes' WHERE name = 'minutely'"));
         ScheduleFirer firer = firer(store);
