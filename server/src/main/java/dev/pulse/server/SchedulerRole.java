@@ -20,7 +20,7 @@ final class SchedulerRole {
     /** Starts the role; returns what tells it a schedule changed (so the change applies at once). */
     static Runnable start(NodeCore core, ScheduleRequestParser parser) {
         applyScheduleFiles(core, parser);
-        CronTicker ticker = core.parts.start(new CronTicker(core.nodeId, core.schedules, core.firer, Duration.ofSeconds(2)));
+        CronTicker ticker = core.parts.start(new CronTicker(core.schedules, core.firer, Duration.ofSeconds(2)));
         return ticker::changed;
     }
 

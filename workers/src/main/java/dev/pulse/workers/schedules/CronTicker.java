@@ -41,8 +41,8 @@ public final class CronTicker extends PeriodicDuty {
     private final Map<String, Instant> firedUpTo = new HashMap<>();
     private Instant lastMaintenance = Instant.EPOCH;
 
-    public CronTicker(String nodeId, ScheduleStore store, ScheduleFirer firer, Duration syncInterval) {
-        super("cron-" + nodeId, syncInterval, Duration.ZERO);
+    public CronTicker(ScheduleStore store, ScheduleFirer firer, Duration syncInterval) {
+        super("cron", syncInterval, Duration.ZERO);
         this.store = store;
         this.firer = firer;
         this.syncInterval = syncInterval;
