@@ -40,12 +40,6 @@ public record AgentDefinition(
         Objects.requireNonNull(retryMax, "retryMax");
     }
 
-    /** An agent without serverless or llm settings. */
-    public AgentDefinition(String name, String executor, Duration timeout, int maxAttempts, Integer maxConcurrency,
-            Duration retryBase, Duration retryMax, LocalSpec local, String source) {
-        this(name, executor, timeout, maxAttempts, maxConcurrency, retryBase, retryMax, local, source, null, null, null);
-    }
-
     /** An agent with every default: no concurrency limit, the default timeout, attempts and backoff. */
     public static AgentDefinition withDefaults(String name, String executor, LocalSpec local, String source) {
         return withDefaults(name, executor, local, null, null, source);

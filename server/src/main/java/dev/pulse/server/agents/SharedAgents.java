@@ -6,15 +6,13 @@ import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentFileLoader;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.local.JavaAgents;
+import dev.pulse.workers.maintenance.PeriodicDuty;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * kept current on this node by re-reading the table when it changes (every few seconds, at once
  * after a change made through this node, and when asked for an agent it doesn't know).
  */
-public final class SharedAgents implements AutoCloseable {
+public final class SharedAgents extends PeriodicDuty {
 
     private static final Logger log = LoggerFactory.getLogger(SharedAgents.class);
     static final Duration MISS_CHECK_EVERY = Duration.ofMillis(100);
@@ -34,16 +32,13 @@ public final class SharedAgents implements AutoCloseable {
     private final ExecutorFactory executors;
     private final AgentRegistry registry;
     private final AgentFileLoader loader = new AgentFileLoader();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "pulse-agent-sync");
-        t.setDaemon(true);
-        return t;
-    });
     private volatile String loadedVersion = "";
     private final Clock clock;
     private final AtomicLong lastMissCheck = new AtomicLong(Long.MIN_VALUE / 2);
 
-    public SharedAgents(AgentStore store, JavaAgents javaAgents, ExecutorFactory executors, Clock clock) {
+    /** @param every how often the table is looked at once {@link #start() started} */
+    public SharedAgents(AgentStore store, JavaAgents javaAgents, ExecutorFactory executors, Clock clock, Duration every) {
+        super("agent-sync", every, every);
         this.store = store;
         this.javaAgents = javaAgents;
         this.executors = executors;
@@ -56,8 +51,16 @@ public final class SharedAgents implements AutoCloseable {
         return registry;
     }
 
-    public void start(Duration every) {
-        timer.scheduleWithFixedDelay(this::reloadIfChanged, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+    @Override
+    protected void pass() {
+        if (!store.version().equals(loadedVersion)) {
+            reload();
+        }
+    }
+
+    @Override
+    protected void failed(RuntimeException e) {
+        log.debug("agent sync failed; retrying", e);
     }
 
     /**
@@ -74,11 +77,9 @@ public final class SharedAgents implements AutoCloseable {
 
     private void reloadIfChanged() {
         try {
-            if (!store.version().equals(loadedVersion)) {
-                reload();
-            }
+            pass();
         } catch (RuntimeException e) {
-            log.debug("agent sync failed; retrying", e);
+            failed(e);
         }
     }
 
@@ -118,10 +119,5 @@ public final class SharedAgents implements AutoCloseable {
         }
         registry.replace(all);
         loadedVersion = version;
-    }
-
-    @Override
-    public void close() {
-        timer.shutdownNow();
     }
 }

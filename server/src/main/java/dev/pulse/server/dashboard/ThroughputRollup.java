@@ -1,5 +1,6 @@
 package dev.pulse.server.dashboard;
 
+import dev.pulse.workers.maintenance.PeriodicDuty;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -8,8 +9,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -22,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * database clock and per agent. Rows older than {@link #KEEP} are pruned now and then. Runs on
  * every node; a node without workers finishes nothing and writes nothing.
  */
-public final class ThroughputRollup implements AutoCloseable {
+public final class ThroughputRollup extends PeriodicDuty {
 
     private static final Logger log = LoggerFactory.getLogger(ThroughputRollup.class);
     static final Duration KEEP = Duration.ofHours(3);
@@ -54,35 +53,25 @@ public final class ThroughputRollup implements AutoCloseable {
     private final Jdbi jdbi;
     private final MeterRegistry registry;
     private final String node;
-    private final Duration interval;
-    private final ScheduledExecutorService timer;
     private Map<String, Totals> recorded = new HashMap<>();
     private long lastPruneNanos = System.nanoTime() - PRUNE_EVERY.toNanos();
 
     public ThroughputRollup(Jdbi jdbi, MeterRegistry registry, String node, Duration interval) {
+        super("dashboard-rollup", interval, interval);
         this.jdbi = jdbi;
         this.registry = registry;
         this.node = node;
-        this.interval = interval;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "pulse-dashboard-rollup");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
-    public ThroughputRollup start() {
-        timer.scheduleWithFixedDelay(this::flushQuietly, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
-        return this;
+    @Override
+    protected void pass() {
+        flush();
     }
 
-    private void flushQuietly() {
-        try {
-            flush();
-        } catch (RuntimeException e) {
-            // the figures stay counted in memory and are added on the next successful flush
-            log.debug("dashboard rollup not written this time: {}", e.getMessage());
-        }
+    @Override
+    protected void failed(RuntimeException e) {
+        // the figures stay counted in memory and are added on the next successful flush
+        log.debug("dashboard rollup not written this time: {}", e.getMessage());
     }
 
     /** Adds what finished since the last flush; synchronized so a closing flush never races the timer's. */
@@ -158,12 +147,9 @@ public final class ThroughputRollup implements AutoCloseable {
 
     @Override
     public void close() {
-        timer.shutdownNow();
+        super.close();
         try {
-            timer.awaitTermination(5, TimeUnit.SECONDS);
             flush();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             log.debug("last dashboard rollup not written: {}", e.getMessage());
         }

@@ -9,6 +9,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,22 @@ class MetricsTest {
         assertThat(tooLong.statusCode()).as("the API's longest timeout is the histogram's: " + tooLong.body()).isBetween(400, 499);
         assertThat(pulse.post("/v1/tasks", "{\"agent\": \"echo\", \"timeout_seconds\": "
                 + QueueMetrics.LONGEST_RUN.toSeconds() + "}").statusCode()).isEqualTo(201);
+    }
+
+    /** Every background duty of a node with all roles reports its passes; the heartbeat beats at once. */
+    @Test
+    void reportsThePassesOfEveryBackgroundDuty() throws Exception {
+        Pattern beaten = Pattern.compile(Pattern.quote("pulse_duty_passes_total{duty=\"heartbeat\",outcome=\"succeeded\"}") + " [1-9]");
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        String scrape = pulse.get("/metrics").body();
+        while (!beaten.matcher(scrape).find() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            scrape = pulse.get("/metrics").body();
+        }
+        assertThat(scrape).as("the heartbeat has beaten").containsPattern(beaten);
+        for (String duty : new String[] {"agent-reports", "agent-sync", "dashboard-rollup", "heartbeat", "rescuer", "cron"}) {
+            assertThat(scrape).contains("pulse_duty_passes_total{duty=\"" + duty + "\",outcome=\"failed\"}");
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.pulse.workers.queue;
 
 import dev.pulse.executors.CompletionReports;
 import dev.pulse.workers.db.FixedPlans;
+import dev.pulse.workers.maintenance.PeriodicDuty;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Arrays;
@@ -11,8 +12,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
@@ -26,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * attempt ended, so it watches every attempt it waits for with one query per interval, however
  * many there are.
  */
-public final class AgentReports implements CompletionReports, AutoCloseable {
+public final class AgentReports extends PeriodicDuty implements CompletionReports {
 
     private static final Logger log = LoggerFactory.getLogger(AgentReports.class);
 
@@ -44,11 +43,6 @@ public final class AgentReports implements CompletionReports, AutoCloseable {
     private final Jdbi jdbi;
     private final Supplier<Optional<URI>> apiUrl;
     private final Map<UUID, Waiter> waiting = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "pulse-agent-reports");
-        t.setDaemon(true);
-        return t;
-    });
 
     /**
      * @param apiUrl the base URL agents reach this Pulse's API at (asked for each attempt, as the
@@ -56,9 +50,9 @@ public final class AgentReports implements CompletionReports, AutoCloseable {
      * @param every  how often the awaited attempts are looked up
      */
     public AgentReports(Jdbi jdbi, Supplier<Optional<URI>> apiUrl, Duration every) {
+        super("agent-reports", every, every);
         this.jdbi = jdbi;
         this.apiUrl = apiUrl;
-        timer.scheduleWithFixedDelay(this::check, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -81,27 +75,24 @@ public final class AgentReports implements CompletionReports, AutoCloseable {
         }
     }
 
-    private void check() {
+    @Override
+    protected void pass() {
         if (waiting.isEmpty()) {
             return;
         }
         Map<UUID, Waiter> now = Map.copyOf(waiting);
         UUID[] ids = now.keySet().toArray(UUID[]::new);
         UUID[] tokens = Arrays.stream(ids).map(id -> now.get(id).token()).toArray(UUID[]::new);
-        try {
-            jdbi.useTransaction(h -> FixedPlans.forThisTransaction(h).createQuery(ENDED)
-                    .bind("ids", ids)
-                    .bind("tokens", tokens)
-                    .map((rs, ctx) -> now.get(rs.getObject("id", UUID.class)).ended().complete(rs.getString("state")))
-                    .list());
-        } catch (RuntimeException e) {
-            // The attempts keep waiting (their leases are the heartbeat's business); look again next time.
-            log.debug("could not look up awaited agent reports; retrying", e);
-        }
+        jdbi.useTransaction(h -> FixedPlans.forThisTransaction(h).createQuery(ENDED)
+                .bind("ids", ids)
+                .bind("tokens", tokens)
+                .map((rs, ctx) -> now.get(rs.getObject("id", UUID.class)).ended().complete(rs.getString("state")))
+                .list());
     }
 
     @Override
-    public void close() {
-        timer.shutdownNow();
+    protected void failed(RuntimeException e) {
+        // The attempts keep waiting (their leases are the heartbeat's business); look again next time.
+        log.debug("could not look up awaited agent reports; retrying", e);
     }
 }

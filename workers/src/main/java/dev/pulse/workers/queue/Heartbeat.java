@@ -1,14 +1,12 @@
 package dev.pulse.workers.queue;
 
 import dev.pulse.workers.db.FixedPlans;
+import dev.pulse.workers.maintenance.PeriodicDuty;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * is gone (rescued elsewhere) is stopped; an attempt whose task was asked to cancel is stopped
  * as cancelled, so cancellation reaches a worker within one heartbeat.
  */
-public final class Heartbeat implements AutoCloseable {
+public final class Heartbeat extends PeriodicDuty {
 
     private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
 
@@ -47,36 +45,31 @@ public final class Heartbeat implements AutoCloseable {
     private final Node node;
     private final RunningAttempts running;
     private final Duration lease;
-    private final Duration interval;
-    private final ScheduledExecutorService timer;
     private volatile boolean failing;
 
     public Heartbeat(Jdbi jdbi, Node node, RunningAttempts running, Duration lease) {
+        // Three beats per lease: a lease survives two missed beats.
+        super("heartbeat", lease.dividedBy(3), Duration.ZERO);
         this.jdbi = jdbi;
         this.node = node;
         this.running = running;
         this.lease = lease;
-        // Three beats per lease: a lease survives two missed beats.
-        this.interval = lease.dividedBy(3);
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "pulse-heartbeat"));
     }
 
-    public void start() {
-        timer.scheduleWithFixedDelay(this::beatQuietly, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    @Override
+    protected void pass() {
+        beat();
+        if (failing) {
+            log.info("heartbeat reaches the database again");
+            failing = false;
+        }
     }
 
-    private void beatQuietly() {
-        try {
-            beat();
-            if (failing) {
-                log.info("heartbeat reaches the database again");
-                failing = false;
-            }
-        } catch (RuntimeException e) {
-            if (!failing) {
-                log.warn("heartbeat failed; leases are not being renewed until the database answers: {}", e.getMessage());
-                failing = true;
-            }
+    @Override
+    protected void failed(RuntimeException e) {
+        if (!failing) {
+            log.warn("heartbeat failed; leases are not being renewed until the database answers: {}", e.getMessage());
+            failing = true;
         }
     }
 
@@ -114,9 +107,8 @@ public final class Heartbeat implements AutoCloseable {
 
     /** Stops beating and removes this node from {@code nodes}; call after the worker has stopped. */
     @Override
-    public void close() throws InterruptedException {
-        timer.shutdown();
-        timer.awaitTermination(5, TimeUnit.SECONDS);
+    public void close() {
+        super.close();
         try {
             jdbi.useHandle(h -> h.createUpdate(LEAVE).bind("id", node.id()).execute());
         } catch (RuntimeException e) {

@@ -3,6 +3,7 @@ package dev.pulse.workers.queue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.db.Columns;
+import dev.pulse.workers.maintenance.PeriodicDuty;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
 import java.time.Clock;
@@ -10,9 +11,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * pass that stalled (the pool blocked on a database that was away, without failing) counts as
  * regaining it.
  */
-public final class Rescuer implements AutoCloseable {
+public final class Rescuer extends PeriodicDuty {
 
     private static final Logger log = LoggerFactory.getLogger(Rescuer.class);
     /** Advisory lock key: "pulse" + 1 for the rescuer. */
@@ -94,40 +92,41 @@ public final class Rescuer implements AutoCloseable {
     private final CallbackOutbox outbox;
     private final Clock clock;
     private final Duration lease;
-    private final ScheduledExecutorService timer;
     private final Duration interval;
     private Instant connectedSince;
     private Instant lastPass;
 
     public Rescuer(Jdbi jdbi, ObjectMapper json, CallbackOutbox outbox, Clock clock, Duration lease) {
+        this(jdbi, json, outbox, clock, lease, Duration.ofMillis(Math.max(200, lease.toMillis() / 2)));
+    }
+
+    private Rescuer(Jdbi jdbi, ObjectMapper json, CallbackOutbox outbox, Clock clock, Duration lease, Duration interval) {
+        super("rescuer", interval, interval);
         this.jdbi = jdbi;
         this.mapper = new TaskRowMapper(json);
         this.outbox = outbox;
         this.clock = clock;
         this.lease = lease;
-        this.interval = Duration.ofMillis(Math.max(200, lease.toMillis() / 2));
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "pulse-rescuer"));
+        this.interval = interval;
     }
 
-    public void start() {
-        timer.scheduleWithFixedDelay(this::passQuietly, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    private void passQuietly() {
-        try {
-            int rescued = pass();
-            if (rescued > 0) {
-                log.warn("rescued {} task(s) whose lease expired", rescued);
-            }
-        } catch (RuntimeException e) {
-            connectedSince = null;
-            lastPass = null;
-            log.debug("rescuer pass failed; retrying on the next tick", e);
+    @Override
+    protected void pass() {
+        int rescued = rescue();
+        if (rescued > 0) {
+            log.warn("rescued {} task(s) whose lease expired", rescued);
         }
     }
 
+    @Override
+    protected void failed(RuntimeException e) {
+        connectedSince = null;
+        lastPass = null;
+        log.debug("rescuer pass failed; retrying on the next tick", e);
+    }
+
     /** One pass; returns how many tasks it rescued (0 while it waits out a lease after connecting). */
-    int pass() {
+    int rescue() {
         jdbi.useHandle(h -> h.execute("SELECT 1"));
         Instant now = clock.instant();
         boolean stalled = lastPass != null && Duration.between(lastPass, now).compareTo(interval.multipliedBy(2)) > 0;
@@ -167,11 +166,5 @@ public final class Rescuer implements AutoCloseable {
             return rows;
         });
         return rescued.size();
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-        timer.shutdownNow();
-        timer.awaitTermination(5, TimeUnit.SECONDS);
     }
 }

@@ -1,6 +1,6 @@
 package dev.pulse.workers.schedules;
 
-import dev.pulse.workers.timing.WakeUp;
+import dev.pulse.workers.maintenance.PeriodicDuty;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * their own (the Quartz scheduler it replaced was shared by name through Quartz's static
  * SchedulerRepository).
  */
-public final class CronTicker implements AutoCloseable {
+public final class CronTicker extends PeriodicDuty {
 
     private static final Logger log = LoggerFactory.getLogger(CronTicker.class);
     /** A tick up to this late is still fired; older missed ticks follow the misfire policy. */
@@ -34,45 +34,40 @@ public final class CronTicker implements AutoCloseable {
     private final ScheduleStore store;
     private final ScheduleFirer firer;
     private final Duration syncInterval;
-    private final WakeUp wakeUp = new WakeUp();
-    private final Thread loop;
-    private volatile boolean running = true;
+    private Duration untilNextRound;
     private String syncedVersion = "";
     private List<Schedule> schedules = List.of();
     /** Per schedule, the latest instant up to which this node has fired its ticks. */
     private final Map<String, Instant> firedUpTo = new HashMap<>();
     private Instant lastMaintenance = Instant.EPOCH;
 
-    public CronTicker(String nodeId, ScheduleStore store, ScheduleFirer firer, Duration syncInterval) {
+    public CronTicker(ScheduleStore store, ScheduleFirer firer, Duration syncInterval) {
+        super("cron", syncInterval, Duration.ZERO);
         this.store = store;
         this.firer = firer;
         this.syncInterval = syncInterval;
-        this.loop = new Thread(this::loop, "pulse-cron-" + nodeId);
-    }
-
-    public void start() {
-        loop.start();
+        this.untilNextRound = syncInterval;
     }
 
     /** Tells the loop a schedule changed, so the change takes effect now rather than at the next sync. */
     public void changed() {
-        wakeUp.signal();
+        wakeUp();
     }
 
-    private void loop() {
-        while (running) {
-            Duration sleep = syncInterval;
-            try {
-                sleep = round(firer.databaseNow());
-            } catch (RuntimeException e) {
-                log.warn("schedule round failed; retrying in {}: {}", syncInterval, e.getMessage());
-            }
-            try {
-                wakeUp.await(sleep);
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
+    @Override
+    protected void pass() {
+        untilNextRound = syncInterval;
+        untilNextRound = round(firer.databaseNow());
+    }
+
+    @Override
+    protected Duration untilNextPass() {
+        return untilNextRound;
+    }
+
+    @Override
+    protected void failed(RuntimeException e) {
+        log.warn("schedule round failed; retrying in {}: {}", syncInterval, e.getMessage());
     }
 
     /** One round at database time {@code now}: fires due ticks; returns how long to sleep before the next. */
@@ -138,12 +133,5 @@ public final class CronTicker implements AutoCloseable {
         firedUpTo.clear();
         firedUpTo.putAll(kept);
         schedules = latest;
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-        running = false;
-        wakeUp.signal();
-        loop.join(5_000);
     }
 }

@@ -23,14 +23,6 @@ public record ScheduleDefinition(
         boolean enabled,
         DstPolicy dst) {
 
-    /** A definition under the default DST policy. */
-    public ScheduleDefinition(String name, CronSpec cron, ZoneId timezone, String agent, JsonNode input,
-                              JsonNode metadata, String callbackUrl, Misfire misfire, int catchUpMax, Overlap overlap,
-                              boolean enabled) {
-        this(name, cron, timezone, agent, input, metadata, callbackUrl, misfire, catchUpMax, overlap, enabled,
-                DstPolicy.DEFAULT);
-    }
-
     /** The next {@code count} fire times strictly after {@code after}, as this schedule's zone and DST policy run them. */
     public java.util.List<java.time.Instant> nextFireTimes(java.time.Instant after, int count) {
         return cron.nextFireTimes(timezone, dst, after, count);

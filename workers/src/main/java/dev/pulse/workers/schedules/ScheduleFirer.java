@@ -158,9 +158,9 @@ public final class ScheduleFirer {
         Duration timeout = agent.map(AgentDefinition::timeout).orElse(AgentDefinition.DEFAULT_TIMEOUT);
         Duration retryBase = agent.map(AgentDefinition::retryBase).orElse(AgentDefinition.DEFAULT_RETRY_BASE);
         Duration retryMax = agent.map(AgentDefinition::retryMax).orElse(AgentDefinition.DEFAULT_RETRY_MAX);
-        return new NewTask(d.agent(), d.input(), d.metadata(), d.callbackUrl(), null, null, 0, maxAttempts,
-                (int) Math.max(1, (timeout.toMillis() + 999) / 1000), retryBase.toMillis(), retryMax.toMillis(), null,
-                schedule.name(), tick);
+        return NewTask.builder(d.agent(), d.input(), d.metadata()).callbackUrl(d.callbackUrl()).maxAttempts(maxAttempts)
+                .timeoutSeconds((int) Math.max(1, (timeout.toMillis() + 999) / 1000))
+                .retry(retryBase.toMillis(), retryMax.toMillis()).tick(schedule.name(), tick).build();
     }
 
     /** Enqueues, per schedule, the earliest tick held behind a run that has since ended; returns how many. */

@@ -1,5 +1,6 @@
 package dev.pulse.workers.tasks;
 
+import dev.pulse.workers.maintenance.PeriodicDuty;
 import java.time.Duration;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
@@ -20,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * the database clock. Any node may run it; a transaction-scoped advisory lock lets one node at a
  * time prune.
  */
-public final class Retention implements AutoCloseable {
+public final class Retention extends PeriodicDuty {
 
     private static final Logger log = LoggerFactory.getLogger(Retention.class);
 
@@ -61,8 +62,6 @@ public final class Retention implements AutoCloseable {
     private final Duration retention;
     private final Duration every;
     private final Duration pauseBetweenBatches;
-    private final Thread thread;
-    private volatile boolean running = true;
 
     /**
      * @param retention how long terminal tasks are kept after they finished
@@ -73,6 +72,7 @@ public final class Retention implements AutoCloseable {
     }
 
     Retention(Jdbi jdbi, Duration retention, Duration every, Duration pauseBetweenBatches) {
+        super("retention", every, every);
         if (retention.isNegative() || retention.isZero()) {
             throw new IllegalArgumentException("retention must be positive");
         }
@@ -80,35 +80,25 @@ public final class Retention implements AutoCloseable {
         this.retention = retention;
         this.every = every;
         this.pauseBetweenBatches = pauseBetweenBatches;
-        this.thread = new Thread(this::run, "pulse-retention");
-        this.thread.setDaemon(true);
     }
 
-    public Retention start() {
-        thread.start();
-        return this;
-    }
-
-    private void run() {
-        while (running) {
-            try {
-                Thread.sleep(every.toMillis());
-                long deleted = pruneAll();
-                if (deleted > 0) {
-                    log.info("retention: deleted {} task(s) finished more than {} ago", deleted, retention);
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                log.warn("retention pass failed, trying again in {}: {}", every, e.getMessage());
-            }
+    @Override
+    protected void pass() throws InterruptedException {
+        long deleted = pruneAll();
+        if (deleted > 0) {
+            log.info("retention: deleted {} task(s) finished more than {} ago", deleted, retention);
         }
+    }
+
+    @Override
+    protected void failed(RuntimeException e) {
+        log.warn("retention pass failed, trying again in {}: {}", every, e.getMessage());
     }
 
     /** One pass: deletes batch after batch until nothing more is due; returns how many tasks it deleted. */
     public long pruneAll() throws InterruptedException {
         long total = 0;
-        while (running) {
+        while (running()) {
             int deleted = pruneBatch();
             total += deleted;
             if (deleted < BATCH) {
@@ -137,12 +127,5 @@ public final class Retention implements AutoCloseable {
     /** The greatest UUIDv7 of the given millisecond: every task id created at or before it is smaller. */
     static UUID idBound(long epochMillis) {
         return new UUID((Math.max(0, epochMillis) << 16) | 0x7FFFL, -1L);
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-        running = false;
-        thread.interrupt();
-        thread.join(5_000);
     }
 }

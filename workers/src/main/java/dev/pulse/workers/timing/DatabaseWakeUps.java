@@ -1,6 +1,7 @@
 package dev.pulse.workers.timing;
 
 import dev.pulse.workers.db.DatabaseUrl;
+import dev.pulse.workers.maintenance.Duty;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -35,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * <p>Behind a transaction-pooling PgBouncer, LISTEN does not work: run such nodes with
  * {@code PULSE_WAKEUPS=poll}, which uses neither this class nor NOTIFY.
  */
-public final class DatabaseWakeUps implements AutoCloseable {
+public final class DatabaseWakeUps implements Duty {
 
     private static final Logger log = LoggerFactory.getLogger(DatabaseWakeUps.class);
 
@@ -53,6 +54,8 @@ public final class DatabaseWakeUps implements AutoCloseable {
     private final AtomicLong lastNotify = new AtomicLong(System.nanoTime() - Long.MAX_VALUE / 4);
     private final AtomicLong connections = new AtomicLong();
     private final AtomicLong received = new AtomicLong();
+    private final AtomicLong lost = new AtomicLong();
+    private volatile boolean failing;
     private volatile boolean running = true;
     private volatile Connection current;
 
@@ -76,9 +79,21 @@ public final class DatabaseWakeUps implements AutoCloseable {
         });
     }
 
-    public DatabaseWakeUps start() {
+    @Override
+    public String name() {
+        return "wake-ups";
+    }
+
+    /** Starts listening; without it, this node only sends notifications. */
+    @Override
+    public void start() {
         listener.start();
-        return this;
+    }
+
+    /** Connections made count as successes, connections lost (or refused) as failures. */
+    @Override
+    public Status status() {
+        return new Status(connections.get(), lost.get(), failing);
     }
 
     /** Tells the other nodes that tasks were queued; call after the transaction committed. Never blocks. */
@@ -108,7 +123,6 @@ public final class DatabaseWakeUps implements AutoCloseable {
 
     private void listen() {
         long pause = 100;
-        boolean failing = false;
         while (running) {
             try (Connection c = connect()) {
                 current = c;
@@ -142,6 +156,7 @@ public final class DatabaseWakeUps implements AutoCloseable {
                 if (!running) {
                     return;
                 }
+                lost.incrementAndGet();
                 if (!failing) {
                     log.warn("lost the wake-up connection ({}); polling meanwhile, reconnecting", e.getMessage());
                     failing = true;
@@ -183,7 +198,7 @@ public final class DatabaseWakeUps implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         running = false;
         notifier.shutdownNow();
         Connection c = current;
@@ -195,6 +210,10 @@ public final class DatabaseWakeUps implements AutoCloseable {
             }
         }
         listener.interrupt();
-        listener.join(5_000);
+        try {
+            listener.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -106,15 +106,15 @@ class LeaseTest {
         ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
         expireLease(claimed.id(), LEASE.plusSeconds(1));
         Rescuer rescuer = rescuer();
-        assertThat(rescuer.pass()).isZero();
+        assertThat(rescuer.rescue()).isZero();
         clock.advance(Duration.ofSeconds(14));
-        assertThat(rescuer.pass()).isZero();
+        assertThat(rescuer.rescue()).isZero();
         clock.advance(Duration.ofSeconds(45)); // the next pass came late: it sat blocked on an unreachable database
-        assertThat(rescuer.pass()).as("waits a lease again after the stall").isZero();
+        assertThat(rescuer.rescue()).as("waits a lease again after the stall").isZero();
         clock.advance(Duration.ofSeconds(14));
-        assertThat(rescuer.pass()).isZero();
+        assertThat(rescuer.rescue()).isZero();
         clock.advance(Duration.ofSeconds(16));
-        assertThat(rescuer.pass()).isEqualTo(1);
+        assertThat(rescuer.rescue()).isEqualTo(1);
     }
 
     @Test
@@ -139,11 +139,11 @@ class LeaseTest {
         expireLease(claimed.id(), LEASE.plusSeconds(1));
         Rescuer rescuer = rescuer();
 
-        assertThat(rescuer.pass()).isZero();
+        assertThat(rescuer.rescue()).isZero();
         clock.advance(LEASE.minusSeconds(1));
-        assertThat(rescuer.pass()).isZero();
+        assertThat(rescuer.rescue()).isZero();
         clock.advance(Duration.ofSeconds(1));
-        assertThat(rescuer.pass()).isEqualTo(1);
+        assertThat(rescuer.rescue()).isEqualTo(1);
     }
 
     @Test

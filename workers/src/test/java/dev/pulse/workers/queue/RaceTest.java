@@ -89,8 +89,8 @@ class RaceTest {
     void concurrentEnqueuesWithOneIdempotencyKeyMakeOneTask() throws Exception {
         for (int round = 0; round < 10; round++) {
             String key = "order-" + round;
-            NewTask request = new NewTask("echo", kit.json.createObjectNode(), kit.json.createObjectNode(), null,
-                    null, null, 0, 3, 60, 1000, 600_000, key, null, null);
+            NewTask request = NewTask.builder("echo", kit.json.createObjectNode(), kit.json.createObjectNode())
+                    .maxAttempts(3).timeoutSeconds(60).retry(1000, 600_000).idempotencyKey(key).build();
             List<Callable<Object>> calls = new ArrayList<>();
             for (int i = 0; i < 16; i++) {
                 calls.add(() -> kit.tasks.enqueue(request));

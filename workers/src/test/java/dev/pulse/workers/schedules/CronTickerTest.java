@@ -35,11 +35,12 @@ class CronTickerTest {
     void twoNodesInOneJvmTickOnTheirOwnAndEachTickIsOneTask() throws Exception {
         ScheduleStore store = new ScheduleStore(kit.database.jdbi(), kit.json, UUID::randomUUID);
         store.save(new ScheduleDefinition("every-second", CronSpec.parse("* * * * * ?"), ZoneId.of("UTC"), "echo",
-                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.SKIP, 10, Overlap.ALLOW, true));
+                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.SKIP, 10, Overlap.ALLOW, true,
+                DstPolicy.DEFAULT));
         LongSupplier tasks = () -> kit.count("SELECT count(*) FROM tasks WHERE schedule_name = 'every-second'");
 
-        CronTicker a = ticker(store, "node-a");
-        try (CronTicker b = ticker(store, "node-b")) {
+        CronTicker a = ticker(store);
+        try (CronTicker b = ticker(store)) {
             a.start();
             b.start();
             awaitAtLeast(tasks, 3);
@@ -63,11 +64,12 @@ class CronTickerTest {
     void missedTicksFollowTheMisfirePolicyBeforeFreshTicksFire() throws Exception {
         ScheduleStore store = new ScheduleStore(kit.database.jdbi(), kit.json, UUID::randomUUID);
         store.save(new ScheduleDefinition("minutely", CronSpec.parse("* * * * *"), ZoneId.of("UTC"), "echo",
-                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.CATCH_UP, 3, Overlap.ALLOW, true));
+                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.CATCH_UP, 3, Overlap.ALLOW, true,
+                DstPolicy.DEFAULT));
         kit.database.jdbi().useHandle(h -> h.execute(
                 "UPDATE schedules SET fired_through = now() - interval '10 minutes' WHERE name = 'minutely'"));
         ScheduleFirer firer = firer(store);
-        try (CronTicker ticker = new CronTicker("node-a", store, firer, Duration.ofSeconds(2))) {
+        try (CronTicker ticker = new CronTicker(store, firer, Duration.ofSeconds(2))) {
             ticker.round(firer.databaseNow());
         }
         // catch_up_max 3 older ticks, and the tick of the last minute unless it is the newest of them
@@ -79,10 +81,10 @@ class CronTickerTest {
                 new AgentRegistry(JavaAgents.discover().definitions()), new WakeUp());
     }
 
-    private CronTicker ticker(ScheduleStore store, String node) {
+    private CronTicker ticker(ScheduleStore store) {
         ScheduleFirer firer = new ScheduleFirer(kit.database.jdbi(), store, kit.tasks,
                 new AgentRegistry(JavaAgents.discover().definitions()), new WakeUp());
-        return new CronTicker(node, store, firer, Duration.ofSeconds(2));
+        return new CronTicker(store, firer, Duration.ofSeconds(2));
     }
 
     private static void awaitAtLeast(LongSupplier count, long atLeast) throws InterruptedException {

@@ -174,7 +174,8 @@ class ScheduleFirerTest {
 
     private void missedTenMinutes(String name, Misfire misfire, int catchUpMax) {
         ScheduleDefinition d = new ScheduleDefinition(name, CronSpec.parse("* * * * *"), ZoneId.of("UTC"), "echo",
-                kit.json.createObjectNode(), kit.json.createObjectNode(), null, misfire, catchUpMax, Overlap.ALLOW, true);
+                kit.json.createObjectNode(), kit.json.createObjectNode(), null, misfire, catchUpMax, Overlap.ALLOW, true,
+                DstPolicy.DEFAULT);
         store.save(d);
         // As if every scheduler had been down for the last ten minutes.
         kit.database.jdbi().useHandle(h -> h.execute(
@@ -190,7 +191,8 @@ class ScheduleFirerTest {
 
     private ScheduleStore.Saved save(String name, String cron, Misfire misfire, Overlap overlap, boolean enabled) {
         return store.save(new ScheduleDefinition(name, CronSpec.parse(cron), ZoneId.of("UTC"), "echo",
-                kit.json.createObjectNode(), kit.json.createObjectNode(), null, misfire, 10, overlap, enabled));
+                kit.json.createObjectNode(), kit.json.createObjectNode(), null, misfire, 10, overlap, enabled,
+                DstPolicy.DEFAULT));
     }
 
     private void finishActiveRun() {

@@ -74,18 +74,18 @@ public final class QueueKit implements AutoCloseable, AfterEachCallback {
 
     /** A due task for {@code agent} with the given priority, no callback, 3 attempts. */
     public NewTask newTask(String agent, int priority) {
-        return new NewTask(agent, json.createObjectNode().put("n", priority), json.createObjectNode(), null,
-                null, null, priority, 3, 60, 1000, 600_000, null, null, null);
+        return NewTask.builder(agent, json.createObjectNode().put("n", priority), json.createObjectNode())
+                .priority(priority).maxAttempts(3).timeoutSeconds(60).retry(1000, 600_000).build();
     }
 
     public NewTask delayed(String agent, double seconds) {
-        return new NewTask(agent, json.createObjectNode(), json.createObjectNode(), null,
-                null, BigDecimal.valueOf(seconds), 0, 3, 60, 1000, 600_000, null, null, null);
+        return NewTask.builder(agent, json.createObjectNode(), json.createObjectNode())
+                .delaySeconds(BigDecimal.valueOf(seconds)).maxAttempts(3).timeoutSeconds(60).retry(1000, 600_000).build();
     }
 
     public NewTask withCallback(String agent, String url, int maxAttempts) {
-        return new NewTask(agent, json.createObjectNode(), json.createObjectNode(), url, null, null, 0, maxAttempts, 60,
-                1000, 600_000, null, null, null);
+        return NewTask.builder(agent, json.createObjectNode(), json.createObjectNode()).callbackUrl(url)
+                .maxAttempts(maxAttempts).timeoutSeconds(60).retry(1000, 600_000).build();
     }
 
     public long count(String sql) {

@@ -26,7 +26,8 @@ class DatabaseWakeUpsTest {
         url = TestDatabase.create();
         database = Database.connect(url, 4);
         listenerWorker = new WakeUp();
-        listening = new DatabaseWakeUps(url, database.jdbi(), listenerWorker, Duration.ofMillis(10)).start();
+        listening = new DatabaseWakeUps(url, database.jdbi(), listenerWorker, Duration.ofMillis(10));
+        listening.start();
         sending = new DatabaseWakeUps(url, database.jdbi(), new WakeUp(), Duration.ofMillis(10));
     }
 

@@ -94,8 +94,9 @@ public final class TaskRequestParser {
         if (!errors.isEmpty()) {
             throw new ProblemException(Problem.invalid(422, errors));
         }
-        return new NewTask(agent.name(), input, metadata, callbackUrl, runAt, delay, priority, maxAttempts, timeout,
-                retry[0], retry[1], idempotencyKey, null, null);
+        return NewTask.builder(agent.name(), input, metadata).callbackUrl(callbackUrl).runAt(runAt).delaySeconds(delay)
+                .priority(priority).maxAttempts(maxAttempts).timeoutSeconds(timeout).retry(retry[0], retry[1])
+                .idempotencyKey(idempotencyKey).build();
     }
 
     private void tooLarge(JsonNode value, String field, List<FieldError> errors) {
