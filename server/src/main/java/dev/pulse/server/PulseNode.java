@@ -244,7 +244,7 @@ public final class PulseNode implements AutoCloseable {
         BatchCompleter completions = new BatchCompleter(completer, BatchCompleter.Settings.DEFAULT, workerWakeUp::signal);
         started(new Worker(
                 new TaskClaimer(database.jdbi(), json, nodeId, config.leaseDuration(), agents::limits),
-                new TaskRunner(agents, executors, completer, completions, metrics), completions, running, workerWakeUp,
+                new TaskRunner(agents, executors, completions, metrics), completions, running, workerWakeUp,
                 new Worker.Settings(config.workerConcurrency(), config.workerPollInterval(), config.shutdownGrace())))
                 .start();
     }
