@@ -94,7 +94,8 @@ public final class CallbackDispatcher implements AutoCloseable {
         this.clock = clock;
         this.settings = settings;
         this.destinations = new DestinationLimits(settings.perDestination());
-        // Unbounded, as a sender must never wait to record; the senders are what bounds it.
+        // Unbounded, as a sender must never wait to record; the senders are what bounds it. Its
+        // retry policy (flush) counts attempts rather than time, so no flush deadline.
         this.outcomes = new BatchRecorder<>(new BatchRecorder.Settings("pulse-callback-recorder",
                 BatchRecorder.UNBOUNDED, RECORD_AT_MOST, RECORD_EVERY, Duration.ZERO), this::flush);
         this.loop = new ClaimLoop<>(this::sendUpTo, this::send, outcomes::room, wakeUp,

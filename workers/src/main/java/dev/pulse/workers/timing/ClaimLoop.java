@@ -49,9 +49,10 @@ public final class ClaimLoop<T> {
     }
 
     /**
-     * @param duty     what the loop is called in the log, e.g. "worker"
-     * @param items    what it claims, in the log, e.g. "tasks"
-     * @param loopThread and {@code slotThread}: the names of the claiming thread and of the slots' threads
+     * @param duty       what the loop is called in the log, e.g. "worker"
+     * @param items      what it claims, in the log, e.g. "tasks"
+     * @param loopThread the name of the claiming thread
+     * @param slotThread the name of the slots' threads
      */
     public record Settings(String duty, String items, int concurrency, Duration pollInterval, String loopThread,
                            String slotThread) {
