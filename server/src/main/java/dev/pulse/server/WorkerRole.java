@@ -32,7 +32,7 @@ final class WorkerRole {
         BatchCompleter completions = new BatchCompleter(core.completer, BatchCompleter.Settings.DEFAULT, core.workerWakeUp::signal);
         core.parts.add(new Worker(
                 new TaskClaimer(core.database.jdbi(), core.json, core.nodeId, config.leaseDuration(), core.agents::limits),
-                new TaskRunner(core.agents, core.executors, core.completer, completions, core.metrics), completions,
+                new TaskRunner(core.agents, core.executors, completions, core.metrics), completions,
                 core.running, core.workerWakeUp,
                 new Worker.Settings(config.workerConcurrency(), config.workerPollInterval(), config.shutdownGrace())))
                 .start();

@@ -2,19 +2,14 @@ package dev.pulse.workers.callbacks;
 
 import dev.pulse.workers.metrics.QueueMetrics;
 import dev.pulse.workers.timing.Backoff;
-import dev.pulse.workers.timing.Batches;
+import dev.pulse.workers.timing.BatchRecorder;
+import dev.pulse.workers.timing.ClaimLoop;
 import dev.pulse.workers.timing.WakeUp;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
@@ -33,10 +28,10 @@ import org.slf4j.MDC;
  * is marked dead. Redirects are not followed: a callback URL must answer itself.
  *
  * <p>Deliveries written on this node are taken straight from memory ({@link LocalDeliveries});
- * the others are claimed in batches (as many as there are free senders). All are sent over kept-alive
+ * the others are claimed in batches (as many as there are free senders: a {@link ClaimLoop}). All are sent over kept-alive
  * connections (a connection pool sized to the concurrency; HTTP/2 where a TLS server offers it),
  * at most {@code perDestination} at a time to one host and port, and their outcomes are recorded
- * in batches: one UPDATE every {@link #RECORD_EVERY} or {@link #RECORD_AT_MOST} outcomes. An
+ * in batches by a {@link BatchRecorder}: one UPDATE every {@link #RECORD_EVERY} or {@link #RECORD_AT_MOST} outcomes. An
  * outcome not yet recorded when the process dies leaves its delivery pending; it is sent again
  * once its claim lease passes, under the same {@code webhook-id} (at least once, as before).
  */
@@ -48,8 +43,6 @@ public final class CallbackDispatcher implements AutoCloseable {
 
     static final Duration RECORD_EVERY = Duration.ofMillis(10);
     static final int RECORD_AT_MOST = 200;
-    /** Under a backlog, how long the loop may wait for more free senders so that one claim moves more rows. */
-    static final Duration GATHER_SENDERS_FOR_AT_MOST = Duration.ofMillis(5);
     /**
      * While deliveries handed over in memory keep every sender busy, the outbox is still claimed
      * from at least this often, so that retries falling due are not starved.
@@ -74,17 +67,11 @@ public final class CallbackDispatcher implements AutoCloseable {
     private final WebhookSigner signer;
     private final Backoff backoff;
     private final Clock clock;
-    private final WakeUp wakeUp;
     private final Settings settings;
-    private final Semaphore slots;
-    private final ExecutorService senders;
-    private final Thread loop;
-    private final Thread recorder;
-    private final BlockingQueue<DeliveryStore.Outcome> outcomes = new LinkedBlockingQueue<>();
+    private final ClaimLoop<CallbackDelivery> loop;
+    private final BatchRecorder<DeliveryStore.Outcome> outcomes;
     private final DestinationLimits destinations;
     private final ConcurrentHashMap<String, Target> targets = new ConcurrentHashMap<>();
-    private volatile boolean running = true;
-    private volatile boolean recording = true;
     private long lastOutboxClaimMillis; // the loop's own
 
     private final QueueMetrics metrics;
@@ -105,42 +92,20 @@ public final class CallbackDispatcher implements AutoCloseable {
         this.signer = signer;
         this.backoff = backoff;
         this.clock = clock;
-        this.wakeUp = wakeUp;
         this.settings = settings;
-        this.slots = new Semaphore(settings.concurrency());
         this.destinations = new DestinationLimits(settings.perDestination());
-        this.senders = Executors.newFixedThreadPool(settings.concurrency(), r -> new Thread(r, "pulse-callback-sender"));
-        this.loop = new Thread(this::run, "pulse-callback-dispatcher");
-        this.recorder = new Thread(this::record, "pulse-callback-recorder");
+        // Unbounded, as a sender must never wait to record; the senders are what bounds it. Its
+        // retry policy (flush) counts attempts rather than time, so no flush deadline.
+        this.outcomes = new BatchRecorder<>(new BatchRecorder.Settings("pulse-callback-recorder",
+                BatchRecorder.UNBOUNDED, RECORD_AT_MOST, RECORD_EVERY, Duration.ZERO), this::flush);
+        this.loop = new ClaimLoop<>(this::sendUpTo, this::send, outcomes::room, wakeUp,
+                new ClaimLoop.Settings("callback dispatcher", "deliveries", settings.concurrency(),
+                        settings.pollInterval(), "pulse-callback-dispatcher", "pulse-callback-sender"));
     }
 
     public void start() {
-        recorder.start();
+        outcomes.start();
         loop.start();
-    }
-
-    private void run() {
-        boolean backlog = false;
-        int batch = Math.max(1, settings.concurrency() / 2);
-        while (running) {
-            try {
-                // After a full claim, let senders free up (briefly) and claim for them together:
-                // one claim per freed sender was 7 deliveries per claim on the benchmark.
-                int free = backlog
-                        ? Batches.awaitFree(slots::availablePermits, batch, GATHER_SENDERS_FOR_AT_MOST, wakeUp)
-                        : slots.availablePermits();
-                int sent = free == 0 ? 0 : sendUpTo(free);
-                backlog = free == 0 ? backlog : sent == free;
-                if (sent < free || free == 0) {
-                    wakeUp.await(settings.pollInterval());
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                log.warn("callback dispatcher could not claim deliveries; retrying in {}", settings.pollInterval(), e);
-                sleepQuietly(settings.pollInterval());
-            }
-        }
     }
 
     /**
@@ -149,33 +114,32 @@ public final class CallbackDispatcher implements AutoCloseable {
      * taken, so a claim that fails loses nothing already taken from memory (such a delivery would
      * wait for its claim lease to pass, 20 s by default, before any node sent it).
      */
-    private int sendUpTo(int free) throws InterruptedException {
+    private int sendUpTo(int free, ClaimLoop.Slots<CallbackDelivery> senders) {
         boolean outboxTurn = clock.millis() - lastOutboxClaimMillis >= CLAIM_FROM_THE_OUTBOX_EVERY.toMillis();
-        int sent = send(local.take(outboxTurn ? free / 2 : free));
+        int sent = handOver(local.take(outboxTurn ? free / 2 : free), senders);
         if (sent < free) {
-            sent += send(store.claim(free - sent, claimLease(settings.requestTimeout())));
+            sent += handOver(store.claim(free - sent, claimLease(settings.requestTimeout())), senders);
             lastOutboxClaimMillis = clock.millis();
-            sent += send(local.take(free - sent));
+            sent += handOver(local.take(free - sent), senders);
         }
         return sent;
     }
 
-    private int send(List<CallbackDelivery> deliveries) throws InterruptedException {
+    private static int handOver(List<CallbackDelivery> deliveries, ClaimLoop.Slots<CallbackDelivery> senders) {
         for (CallbackDelivery delivery : deliveries) {
-            slots.acquire();
-            senders.execute(() -> {
-                Target target = target(delivery.url());
-                try {
-                    destinations.run(target.destination(), () -> deliver(delivery, target.url()));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt(); // stopping: the claim lease passes, another sender retries
-                } finally {
-                    slots.release();
-                    wakeUp.signal();
-                }
-            });
+            senders.run(delivery);
         }
         return deliveries.size();
+    }
+
+    /** One sender's work: one delivery, within its destination's limit of requests in flight. */
+    private void send(CallbackDelivery delivery) {
+        Target target = target(delivery.url());
+        try {
+            destinations.run(target.destination(), () -> deliver(delivery, target.url()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // stopping: the claim lease passes, another sender retries
+        }
     }
 
     /** A callback URL parsed (null when it does not parse), and its destination: the key of its limit of requests in flight. */
@@ -201,34 +165,23 @@ public final class CallbackDispatcher implements AutoCloseable {
         return url == null ? "" : url.scheme() + "://" + url.host() + ":" + url.port();
     }
 
-    /** Records delivery outcomes in batches until closed, then whatever is left. */
-    private void record() {
-        List<DeliveryStore.Outcome> batch = new ArrayList<>();
-        while (recording || !outcomes.isEmpty()) {
-            try {
-                Batches.gather(outcomes, batch, RECORD_AT_MOST, Duration.ofMillis(100), RECORD_EVERY, () -> !recording);
-            } catch (InterruptedException e) {
-                recording = false;
-            }
-            outcomes.drainTo(batch, recording ? 0 : Integer.MAX_VALUE);
-            flush(batch);
-            batch.clear();
-        }
-    }
-
-    private void flush(List<DeliveryStore.Outcome> batch) {
+    /**
+     * The recorder's retry policy: a batch that cannot be written is tried up to five times (twice
+     * when stopping), then given up; its deliveries stay pending and are sent again once their
+     * claim lease passes.
+     */
+    private void flush(List<DeliveryStore.Outcome> batch, long deadline, boolean closing) throws InterruptedException {
         for (int attempt = 1; !batch.isEmpty(); attempt++) {
             try {
-                store.recordAll(batch, settings.maxAttempts());
+                store.recordAll(batch);
                 return;
             } catch (RuntimeException e) {
-                if (attempt >= 5 || !recording && attempt >= 2) {
-                    // The deliveries stay pending and are sent again once their claim lease passes.
+                if (attempt >= 5 || closing && attempt >= 2) {
                     log.warn("could not record {} callback outcome(s); they will be sent again: {}", batch.size(),
                             e.getMessage());
                     return;
                 }
-                sleepQuietly(Duration.ofMillis(100L * attempt));
+                Thread.sleep(100L * attempt);
             }
         }
     }
@@ -257,7 +210,7 @@ public final class CallbackDispatcher implements AutoCloseable {
                     .build();
             try (Response response = http.newCall(request).execute()) {
                 if (response.isSuccessful()) {
-                    outcomes.add(new DeliveryStore.Outcome(delivery.id(), true, response.code(), null, 0));
+                    outcomes.submit(DeliveryStore.Outcome.delivered(delivery.id(), response.code()));
                     metrics.callback("delivered");
                     log.debug("callback delivered to {} (HTTP {})", delivery.url(), response.code());
                 } else {
@@ -266,15 +219,18 @@ public final class CallbackDispatcher implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 failed(delivery, null, e.getClass().getSimpleName() + ": " + e.getMessage());
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the recorder never blocks a sender: not reached
         } finally {
             MDC.remove("task_id");
         }
     }
 
-    private void failed(CallbackDelivery delivery, Integer status, String error) {
+    /** The one place that decides between another attempt (after the backoff) and a dead delivery. */
+    private void failed(CallbackDelivery delivery, Integer status, String error) throws InterruptedException {
         Duration retryIn = backoff.delayAfter(delivery.attempts());
         boolean dead = delivery.attempts() >= settings.maxAttempts();
-        outcomes.add(new DeliveryStore.Outcome(delivery.id(), false, status, error, retryIn.toMillis() / 1000.0));
+        outcomes.submit(DeliveryStore.Outcome.failed(delivery.id(), dead, status, error, retryIn));
         metrics.callback(dead ? "dead" : "retrying");
         if (dead) {
             log.warn("callback to {} failed {} times and is now dead: {}", delivery.url(), delivery.attempts(), error);
@@ -284,23 +240,9 @@ public final class CallbackDispatcher implements AutoCloseable {
         }
     }
 
-    private static void sleepQuietly(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     @Override
     public void close() throws InterruptedException {
-        running = false;
-        loop.interrupt();
-        loop.join(5_000);
-        senders.shutdown();
-        if (!senders.awaitTermination(settings.requestTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS)) {
-            senders.shutdownNow();
-        }
+        loop.close(settings.requestTimeout().plusSeconds(1), () -> { }, Duration.ZERO);
         List<CallbackDelivery> neverSent = local.close();
         try {
             store.release(neverSent);
@@ -309,11 +251,6 @@ public final class CallbackDispatcher implements AutoCloseable {
                     neverSent.size(), e.getMessage());
         }
         // Every sender has stopped: record the outcomes still queued, then stop the recorder.
-        recording = false;
-        recorder.join(30_000);
-        if (recorder.isAlive()) {
-            recorder.interrupt();
-            recorder.join(5_000);
-        }
+        outcomes.close();
     }
 }

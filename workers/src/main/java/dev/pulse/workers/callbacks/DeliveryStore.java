@@ -40,21 +40,21 @@ final class DeliveryStore {
     }
 
     /**
-     * Many delivery outcomes in one statement: delivered, or failed (pending again after its
-     * backoff, or dead after its last attempt). Only rows still pending change.
+     * Many delivery outcomes in one statement, each as the dispatcher decided it: delivered, or
+     * failed (pending again after its backoff, or dead after its last attempt). Only rows still
+     * pending change.
      */
     static final String RECORD_MANY = """
             UPDATE callback_deliveries c
-               SET state = CASE WHEN d.delivered THEN 'delivered'
-                                WHEN c.attempts >= :max_attempts THEN 'dead' ELSE 'pending' END,
-                   delivered_at = CASE WHEN d.delivered THEN now() ELSE c.delivered_at END,
-                   next_attempt_at = CASE WHEN d.delivered THEN c.next_attempt_at
+               SET state = d.state,
+                   delivered_at = CASE WHEN d.state = 'delivered' THEN now() ELSE c.delivered_at END,
+                   next_attempt_at = CASE WHEN d.state = 'delivered' THEN c.next_attempt_at
                                           ELSE now() + make_interval(secs => d.retry_seconds) END,
                    last_status = d.status,
                    last_error = d.error
-              FROM unnest(CAST(:ids AS uuid[]), CAST(:delivered AS boolean[]), CAST(:statuses AS integer[]),
+              FROM unnest(CAST(:ids AS uuid[]), CAST(:states AS text[]), CAST(:statuses AS integer[]),
                           CAST(:errors AS text[]), CAST(:retry_seconds AS float8[]))
-                   AS d (id, delivered, status, error, retry_seconds)
+                   AS d (id, state, status, error, retry_seconds)
              WHERE c.id = ANY(CAST(:ids AS uuid[])) AND c.id = d.id AND c.state = 'pending'
             """;
 
@@ -64,8 +64,21 @@ final class DeliveryStore {
              WHERE id = ANY(:ids) AND state = 'pending'
             """;
 
-    /** How one delivery attempt ended, to be recorded with others by {@link #recordAll}. */
-    record Outcome(UUID id, boolean delivered, Integer status, String error, double retrySeconds) {
+    /**
+     * How one delivery attempt ended, to be recorded with others by {@link #recordAll}: the
+     * delivery's new {@code state} (delivered, pending or dead) and, unless delivered, when it is
+     * due again.
+     */
+    record Outcome(UUID id, String state, Integer status, String error, double retrySeconds) {
+
+        static Outcome delivered(UUID id, int status) {
+            return new Outcome(id, "delivered", status, null, 0);
+        }
+
+        /** @param dead whether that was its last attempt */
+        static Outcome failed(UUID id, boolean dead, Integer status, String error, Duration retryIn) {
+            return new Outcome(id, dead ? "dead" : "pending", status, error, retryIn.toMillis() / 1000.0);
+        }
     }
 
     /** Under a backlog, the longest the dispatcher goes on resuming before it scans the due index from its start. */
@@ -118,17 +131,16 @@ final class DeliveryStore {
     }
 
     /** Records many outcomes in one statement (and one commit). */
-    void recordAll(java.util.List<Outcome> outcomes, int maxAttempts) {
+    void recordAll(List<Outcome> outcomes) {
         if (outcomes.isEmpty()) {
             return;
         }
         jdbi.useTransaction(h -> FixedPlans.forThisTransaction(h).createUpdate(RECORD_MANY)
                 .bind("ids", outcomes.stream().map(Outcome::id).toArray(UUID[]::new))
-                .bind("delivered", outcomes.stream().map(Outcome::delivered).toArray(Boolean[]::new))
+                .bind("states", outcomes.stream().map(Outcome::state).toArray(String[]::new))
                 .bind("statuses", outcomes.stream().map(Outcome::status).toArray(Integer[]::new))
                 .bind("errors", outcomes.stream().map(Outcome::error).toArray(String[]::new))
                 .bind("retry_seconds", outcomes.stream().map(Outcome::retrySeconds).toArray(Double[]::new))
-                .bind("max_attempts", maxAttempts)
                 .execute());
     }
 }

@@ -1,24 +1,23 @@
 package dev.pulse.workers.queue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.workers.db.DatabaseErrors;
 import dev.pulse.workers.queue.TaskCompleter.Completion;
 import dev.pulse.workers.tasks.TaskState;
-import dev.pulse.workers.timing.Batches;
+import dev.pulse.workers.timing.BatchRecorder;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Records ended attempts in batches: slots hand their completion over with {@link #submit} and
- * are free again; one thread flushes the queue every {@code maxLinger} or {@code maxBatch}
- * items, whichever comes first, in one transaction through {@link TaskCompleter#recordAll}
- * (the same fenced updates, stale recording and outbox rows as one at a time).
+ * Records ended attempts in batches ({@link EndedAttempts}, what the runner sees): slots hand
+ * their attempt's end over and are free again; a {@link BatchRecorder} flushes the queue every
+ * {@code maxLinger} or {@code maxBatch} items, whichever comes first, in one transaction through
+ * {@link TaskCompleter#recordStates} (the same fenced updates, stale recording and outbox rows as
+ * one at a time). This class is the recorder's retry policy.
  *
  * <p>The queue is bounded: when the database falls behind, {@link #submit} blocks the slot, and
  * {@link #room} tells the worker to claim no more than can be recorded. A flush that fails
@@ -26,13 +25,10 @@ import org.slf4j.LoggerFactory;
  * for another reason is recorded item by item, so one bad result cannot sink the others.
  * {@link #close} flushes everything still queued.
  */
-public final class BatchCompleter implements AutoCloseable {
+public final class BatchCompleter implements EndedAttempts, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(BatchCompleter.class);
     private static final Duration RECORD_FOR_AT_MOST = Duration.ofMinutes(10);
-    private static final Duration FINAL_FLUSH_FOR_AT_MOST = Duration.ofSeconds(30);
-    /** How long an idle recorder waits for work before it looks whether it is closing. */
-    private static final Duration IDLE_POLL = Duration.ofMillis(100);
 
     /** Queue capacity, largest batch, and the longest a completion waits for others to join it. */
     public record Settings(int capacity, int maxBatch, Duration maxLinger) {
@@ -46,79 +42,63 @@ public final class BatchCompleter implements AutoCloseable {
     }
 
     private final TaskCompleter completer;
-    private final Settings settings;
     private final Runnable onFlushed;
-    private final BlockingQueue<Completion> queue;
-    private final Thread thread;
-    private volatile boolean closing;
-    private volatile boolean stopped;
-    private volatile List<Completion> unfinished = List.of();
+    private final BatchRecorder<Completion> recorder;
 
     /** {@code onFlushed} runs after every flush, e.g. to wake the claim loop now that there is room. */
     public BatchCompleter(TaskCompleter completer, Settings settings, Runnable onFlushed) {
         this.completer = completer;
-        this.settings = settings;
         this.onFlushed = onFlushed;
-        this.queue = new ArrayBlockingQueue<>(settings.capacity());
-        this.thread = new Thread(this::run, "pulse-completer");
+        this.recorder = new BatchRecorder<>(new BatchRecorder.Settings("pulse-completer", settings.capacity(),
+                settings.maxBatch(), settings.maxLinger(), RECORD_FOR_AT_MOST), (batch, deadline, closing) -> flush(batch, deadline));
     }
 
     public void start() {
-        thread.start();
+        recorder.start();
+    }
+
+    @Override
+    public void succeeded(ClaimedTask claimed, JsonNode output, String logs) throws InterruptedException {
+        // A result the database refuses (e.g. a string with a NUL character) is recorded as an
+        // invalid_output failure (see refused).
+        submit(completer.succeeded(claimed, output, logs));
+    }
+
+    @Override
+    public void failed(ClaimedTask claimed, ExecutionError error, String logs) throws InterruptedException {
+        submit(completer.failed(claimed, error, logs));
+    }
+
+    @Override
+    public void cancelled(ClaimedTask claimed, String logs) throws InterruptedException {
+        submit(completer.cancellation(claimed, logs));
+    }
+
+    @Override
+    public void released(ClaimedTask claimed) throws InterruptedException {
+        submit(completer.released(claimed));
     }
 
     /** Queues an ended attempt for recording; blocks while the queue is full. */
     public void submit(Completion completion) throws InterruptedException {
-        queue.put(completion);
-        if (stopped) {
-            // Closed meanwhile: nobody flushes any more, so record it here.
-            flushRemaining(FINAL_FLUSH_FOR_AT_MOST);
-        }
+        recorder.submit(completion);
     }
 
     /** How many more completions can be queued without blocking: the most the worker should claim. */
     public int room() {
-        return queue.remainingCapacity();
+        return recorder.room();
     }
 
     /** Completions queued and not yet recorded. */
     public int pending() {
-        return queue.size();
+        return recorder.pending();
     }
 
-    private void run() {
-        List<Completion> batch = new ArrayList<>(settings.maxBatch());
-        try {
-            while (!closing || !queue.isEmpty()) {
-                if (Batches.gather(queue, batch, settings.maxBatch(), IDLE_POLL, settings.maxLinger(), () -> closing)) {
-                    flush(batch, System.nanoTime() + RECORD_FOR_AT_MOST.toNanos());
-                    batch.clear();
-                }
-            }
-        } catch (InterruptedException e) {
-            // Stopped by close while a flush waited for the database: close records what is left.
-            // Recording a completion twice is harmless: the fence turns the second into a no-op.
-            unfinished = List.copyOf(batch);
-        }
-    }
-
-    private synchronized void flushRemaining(Duration atMost) {
-        List<Completion> rest = new ArrayList<>(unfinished);
-        unfinished = List.of();
-        queue.drainTo(rest);
-        long deadline = System.nanoTime() + atMost.toNanos();
-        try {
-            for (int i = 0; i < rest.size(); i += settings.maxBatch()) {
-                flush(rest.subList(i, Math.min(rest.size(), i + settings.maxBatch())), deadline);
-            }
-        } catch (InterruptedException e) {
-            log.warn("gave up recording {} attempt(s): the node is stopping; their leases will expire and the tasks be rescued",
-                    rest.size());
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** Records one batch, retrying while the database is unreachable (until the deadline). */
+    /**
+     * Records one batch. A flush that fails because the database is unreachable is retried (until
+     * the deadline), never dropped; a batch the database refuses for another reason is recorded
+     * item by item, so one bad result cannot sink the others.
+     */
     private void flush(List<Completion> batch, long deadline) throws InterruptedException {
         long pause = 100;
         while (true) {
@@ -182,15 +162,6 @@ public final class BatchCompleter implements AutoCloseable {
     /** Flushes every queued completion, then stops; call once no slot can submit any more. */
     @Override
     public void close() throws InterruptedException {
-        closing = true;
-        if (thread.isAlive()) {
-            thread.join(FINAL_FLUSH_FOR_AT_MOST.toMillis());
-            if (thread.isAlive()) {
-                thread.interrupt();
-                thread.join(5_000);
-            }
-        }
-        stopped = true;
-        flushRemaining(FINAL_FLUSH_FOR_AT_MOST);
+        recorder.close();
     }
 }

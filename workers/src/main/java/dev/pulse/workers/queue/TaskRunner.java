@@ -14,8 +14,8 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Runs one claimed attempt on its agent's executor and hands how it ended to the
- * {@link BatchCompleter}. If the database is unreachable, the completer retries recording until it
+ * Runs one claimed attempt on its agent's executor and hands how it ended to {@link EndedAttempts}
+ * (the {@link BatchCompleter}). If the database is unreachable, the completer retries recording until it
  * answers again (the lease is not given up for an outage), so an outage never turns a finished run
  * into a failure.
  */
@@ -25,16 +25,13 @@ public final class TaskRunner {
 
     private final AgentRegistry agents;
     private final ExecutorFactory executors;
-    private final TaskCompleter completer;
-    private final BatchCompleter completions;
+    private final EndedAttempts ended;
     private final QueueMetrics metrics;
 
-    public TaskRunner(AgentRegistry agents, ExecutorFactory executors, TaskCompleter completer,
-                      BatchCompleter completions, QueueMetrics metrics) {
+    public TaskRunner(AgentRegistry agents, ExecutorFactory executors, EndedAttempts ended, QueueMetrics metrics) {
         this.agents = agents;
         this.executors = executors;
-        this.completer = completer;
-        this.completions = completions;
+        this.ended = ended;
         this.metrics = metrics;
     }
 
@@ -110,24 +107,24 @@ public final class TaskRunner {
         return choice.reason() == null ? result : result.withNote(choice.reason());
     }
 
-    /** Hands the attempt's end to the batch completer; blocks while its queue is full (back-pressure). */
+    /** Hands the attempt's end over for recording; blocks while the recording falls behind (back-pressure). */
     private void record(ClaimedTask claimed, ExecutionResult result, StopReason reason) throws InterruptedException {
         if (result != null && result.alreadyRecorded()) {
             log.debug("attempt {}: the agent reported its result itself", claimed.attempt());
         } else if (reason == StopReason.CANCELLED && (result == null || !result.succeeded())) {
-            completions.submit(completer.cancellation(claimed, result == null ? null : result.logs()));
+            ended.cancelled(claimed, result == null ? null : result.logs());
         } else if (result == null) {
             if (reason == StopReason.LEASE_LOST) {
                 log.warn("attempt {} stopped: it no longer holds the lease (the task was completed or rescued elsewhere)", claimed.attempt());
             } else {
-                completions.submit(completer.released(claimed));
+                ended.released(claimed);
             }
         } else if (result.succeeded()) {
             // A result the database refuses (e.g. a string with a NUL character) is recorded by the
             // completer as an invalid_output failure.
-            completions.submit(completer.succeeded(claimed, result.output(), result.logs()));
+            ended.succeeded(claimed, result.output(), result.logs());
         } else {
-            completions.submit(completer.failed(claimed, result.error(), result.logs()));
+            ended.failed(claimed, result.error(), result.logs());
         }
     }
 }

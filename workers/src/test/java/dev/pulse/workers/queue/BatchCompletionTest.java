@@ -193,7 +193,7 @@ class BatchCompletionTest {
         BatchCompleter completions = new BatchCompleter(kit.completer,
                 new BatchCompleter.Settings(100, 100, Duration.ofMillis(50)), wakeUp::signal);
         TaskRunner runner = new TaskRunner(new AgentRegistry(JavaAgents.discover().definitions()),
-                new ExecutorFactory(List.of(gated)), kit.completer, completions, QueueMetrics.discarded());
+                new ExecutorFactory(List.of(gated)), completions, QueueMetrics.discarded());
         Worker worker = new Worker(kit.claimer("node-a"), runner, completions, running, wakeUp,
                 new Worker.Settings(n, Duration.ofMillis(100), Duration.ofMinutes(2)));
         worker.start();
