@@ -19,8 +19,8 @@ final class WorkerRole {
 
     static void start(NodeCore core) {
         PulseConfig config = core.config;
-        core.parts.add(new CallbackDispatcher(core.database.jdbi(), core.http, core.signer,
-                new Backoff(Duration.ofSeconds(2), Duration.ofMinutes(30), core.random), core.clock, core.dispatcherWakeUp,
+        core.parts.add(new CallbackDispatcher(core.database.jdbi(), new CallbackDispatcher.Sending(core.http, core.signer,
+                new Backoff(Duration.ofSeconds(2), Duration.ofMinutes(30), core.random)), core.clock, core.dispatcherWakeUp,
                 new CallbackDispatcher.Settings(config.callbackConcurrency(), config.callbackMaxAttempts(),
                         config.workerPollInterval(), config.callbackTimeout(), config.callbackPerDestination()),
                 core.localDeliveries, core.metrics))

@@ -76,12 +76,16 @@ public final class CallbackDispatcher implements AutoCloseable {
 
     private final QueueMetrics metrics;
 
-    public CallbackDispatcher(Jdbi jdbi, OkHttpClient http, WebhookSigner signer, Backoff backoff, Clock clock,
-                              WakeUp wakeUp, Settings settings, LocalDeliveries local, QueueMetrics metrics) {
+    /** How deliveries go out: the HTTP client (egress policy applied), the signer, and the backoff between tries. */
+    public record Sending(OkHttpClient http, WebhookSigner signer, Backoff backoff) {
+    }
+
+    public CallbackDispatcher(Jdbi jdbi, Sending sending, Clock clock, WakeUp wakeUp, Settings settings,
+                              LocalDeliveries local, QueueMetrics metrics) {
         this.metrics = metrics;
         this.store = new DeliveryStore(jdbi);
         this.local = local;
-        this.http = http.newBuilder()
+        this.http = sending.http().newBuilder()
                 .followRedirects(false)
                 .followSslRedirects(false)
                 .callTimeout(settings.requestTimeout())
@@ -89,8 +93,8 @@ public final class CallbackDispatcher implements AutoCloseable {
                 // deliveries reuse connections instead of opening one each.
                 .connectionPool(new okhttp3.ConnectionPool(settings.concurrency(), 5, TimeUnit.MINUTES))
                 .build();
-        this.signer = signer;
-        this.backoff = backoff;
+        this.signer = sending.signer();
+        this.backoff = sending.backoff();
         this.clock = clock;
         this.settings = settings;
         this.destinations = new DestinationLimits(settings.perDestination());

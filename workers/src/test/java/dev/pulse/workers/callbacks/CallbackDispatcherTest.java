@@ -78,9 +78,9 @@ class CallbackDispatcherTest {
     }
 
     private CallbackDispatcher newDispatcher(Jdbi jdbi, EgressPolicy egress, CallbackDispatcher.Settings settings) {
-        return new CallbackDispatcher(jdbi, PolicyEnforcement.apply(new OkHttpClient(), egress),
+        return new CallbackDispatcher(jdbi, new CallbackDispatcher.Sending(PolicyEnforcement.apply(new OkHttpClient(), egress),
                 new WebhookSigner(secret),
-                new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3)), Clock.systemUTC(),
+                new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3))), Clock.systemUTC(),
                 kit.dispatcherWakeUp, settings, local, dev.pulse.workers.metrics.QueueMetrics.discarded());
     }
 
