@@ -6,6 +6,7 @@ import dev.pulse.executors.agents.AgentFileLoader;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.local.JavaAgents;
 import dev.pulse.server.config.ConfigException;
+import dev.pulse.workers.agents.AgentStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

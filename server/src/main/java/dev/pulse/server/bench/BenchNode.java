@@ -2,7 +2,7 @@ package dev.pulse.server.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.PulseNode;
-import dev.pulse.server.agents.AgentStore;
+import dev.pulse.workers.agents.AgentStore;
 import dev.pulse.server.config.ConfigLoader;
 import dev.pulse.server.db.EmbeddedDatabase;
 import dev.pulse.server.keys.ApiKeyStore;

@@ -5,7 +5,7 @@ import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.local.JavaAgents;
 import dev.pulse.server.agents.AgentCatalog;
-import dev.pulse.server.agents.NodeExecutors;
+import dev.pulse.workers.agents.NodeExecutors;
 import dev.pulse.server.api.schedules.ScheduleRequestParser;
 import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;

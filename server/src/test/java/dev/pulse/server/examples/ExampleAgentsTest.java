@@ -10,7 +10,7 @@ import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentFileLoader;
 import dev.pulse.executors.local.JavaAgents;
 import dev.pulse.server.TestNode;
-import dev.pulse.server.agents.NodeExecutors;
+import dev.pulse.workers.agents.NodeExecutors;
 import dev.pulse.server.keys.ApiKeyStore;
 import dev.pulse.server.keys.Scope;
 import java.io.BufferedReader;
