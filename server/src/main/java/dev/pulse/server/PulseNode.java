@@ -22,7 +22,7 @@ import dev.pulse.server.api.tasks.ReportRoutes;
 import dev.pulse.server.api.tasks.TaskBatchRoutes;
 import dev.pulse.server.api.tasks.TaskRequestParser;
 import dev.pulse.server.api.tasks.TaskRoutes;
-import dev.pulse.server.callbacks.CallbackDeliveries;
+import dev.pulse.workers.callbacks.CallbackDeliveries;
 import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;

@@ -1,6 +1,6 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.server.callbacks.CallbackDeliveries;
+import dev.pulse.workers.callbacks.CallbackDeliveries;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentRegistry;

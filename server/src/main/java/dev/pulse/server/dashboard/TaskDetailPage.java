@@ -1,7 +1,7 @@
 package dev.pulse.server.dashboard;
 
 import dev.pulse.server.api.PathIds;
-import dev.pulse.server.callbacks.CallbackDeliveries;
+import dev.pulse.workers.callbacks.CallbackDeliveries;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.keys.Scope;

@@ -6,7 +6,7 @@ import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
-import dev.pulse.server.callbacks.CallbackDeliveries;
+import dev.pulse.workers.callbacks.CallbackDeliveries;
 import dev.pulse.server.keys.Scope;
 import dev.pulse.workers.json.Timestamps;
 import dev.pulse.workers.tasks.TaskStore;

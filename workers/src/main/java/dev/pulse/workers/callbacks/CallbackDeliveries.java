@@ -1,4 +1,4 @@
-package dev.pulse.server.callbacks;
+package dev.pulse.workers.callbacks;
 
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.timing.WakeUp;
