@@ -27,7 +27,7 @@ import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;
 import dev.pulse.server.dashboard.Dashboard;
-import dev.pulse.server.dashboard.ThroughputRollup;
+import dev.pulse.workers.tasks.ThroughputRollup;
 import dev.pulse.server.db.EmbeddedDatabase;
 import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.server.keys.ApiKeyStore;

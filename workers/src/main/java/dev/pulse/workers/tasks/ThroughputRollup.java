@@ -1,4 +1,4 @@
-package dev.pulse.server.dashboard;
+package dev.pulse.workers.tasks;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
