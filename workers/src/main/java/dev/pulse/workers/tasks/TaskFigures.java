@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -53,6 +54,18 @@ public final class TaskFigures {
              LIMIT 1
             """;
 
+    private static final String SUCCEEDED = "SELECT count(*) FROM tasks WHERE state = 'succeeded'";
+
+    // Through the partial indexes on unfinished tasks: never a count of rows.
+    private static final String ANY_UNFINISHED = """
+            SELECT EXISTS (SELECT 1 FROM tasks WHERE state IN ('scheduled', 'queued'))
+                OR EXISTS (SELECT 1 FROM tasks WHERE state = 'running')
+            """;
+
+    private static final String START_DELAY_MS = """
+            SELECT extract(epoch FROM started_at - created_at) * 1000 FROM tasks WHERE id = :id AND started_at IS NOT NULL
+            """;
+
     /** Unfinished tasks of one agent: waiting (scheduled or queued) and running. */
     public record AgentLoad(String agent, long waiting, long running) {
     }
@@ -91,6 +104,21 @@ public final class TaskFigures {
                 .map((rs, ctx) -> new RunningNow(rs.getObject("id", UUID.class), rs.getString("agent"), rs.getInt("attempts"),
                         rs.getString("lease_owner"), Columns.instant(rs, "started_at")))
                 .list());
+    }
+
+    /** Every succeeded task, counted (a benchmark's before and after; a full count, so never on a page). */
+    public static long succeeded(Handle h) {
+        return h.createQuery(SUCCEEDED).mapTo(Long.class).one();
+    }
+
+    /** Whether any task is still scheduled, queued or running. */
+    public static boolean anyUnfinished(Handle h) {
+        return h.createQuery(ANY_UNFINISHED).mapTo(Boolean.class).one();
+    }
+
+    /** How long, by the database clock, the task waited from enqueue to its start; empty until it started. */
+    public static Optional<Double> startDelayMillis(Handle h, UUID id) {
+        return h.createQuery(START_DELAY_MS).bind("id", id).mapTo(Double.class).findOne();
     }
 
     /** How long, in seconds by the database clock, the next task to claim has been due; empty when none is due. */
