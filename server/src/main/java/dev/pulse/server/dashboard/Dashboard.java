@@ -4,7 +4,7 @@ import dev.pulse.workers.callbacks.CallbackDeliveries;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentRegistry;
-import dev.pulse.server.keys.ApiKeyStore;
+import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.schedules.ScheduleFirer;
 import dev.pulse.workers.schedules.ScheduleStore;
 import dev.pulse.workers.tasks.TaskStore;

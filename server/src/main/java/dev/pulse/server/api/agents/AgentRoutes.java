@@ -13,7 +13,8 @@ import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.keys.Scope;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 
@@ -39,10 +40,10 @@ public final class AgentRoutes {
     }
 
     public void register(RoutesConfig routes) {
-        routes.get("/v1/agents", this::list, Scope.AGENTS_READ);
-        routes.get("/v1/agents/{name}", this::get, Scope.AGENTS_READ);
-        routes.put("/v1/agents/{name}", this::put, Scope.ADMIN);
-        routes.delete("/v1/agents/{name}", this::delete, Scope.ADMIN);
+        routes.get("/v1/agents", this::list, ScopeRole.of(Scope.AGENTS_READ));
+        routes.get("/v1/agents/{name}", this::get, ScopeRole.of(Scope.AGENTS_READ));
+        routes.put("/v1/agents/{name}", this::put, ScopeRole.of(Scope.ADMIN));
+        routes.delete("/v1/agents/{name}", this::delete, ScopeRole.of(Scope.ADMIN));
     }
 
     /** The same document as an agent file, as JSON; 201 created, 200 replaced or unchanged. */

@@ -8,7 +8,8 @@ import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.schedules.Schedule;
 import dev.pulse.workers.schedules.ScheduleDefinition;
 import dev.pulse.workers.schedules.ScheduleFirer;
@@ -42,14 +43,14 @@ public final class ScheduleRoutes {
     }
 
     public void register(RoutesConfig routes) {
-        routes.post("/v1/schedules", this::create, Scope.SCHEDULES_WRITE);
-        routes.get("/v1/schedules", this::list, Scope.SCHEDULES_READ);
-        routes.get("/v1/schedules/{name}", this::get, Scope.SCHEDULES_READ);
-        routes.put("/v1/schedules/{name}", this::put, Scope.SCHEDULES_WRITE);
-        routes.delete("/v1/schedules/{name}", this::delete, Scope.SCHEDULES_WRITE);
-        routes.post("/v1/schedules/{name}/pause", ctx -> setEnabled(ctx, false), Scope.SCHEDULES_WRITE);
-        routes.post("/v1/schedules/{name}/resume", ctx -> setEnabled(ctx, true), Scope.SCHEDULES_WRITE);
-        routes.post("/v1/schedules/{name}/trigger", this::trigger, Scope.SCHEDULES_WRITE);
+        routes.post("/v1/schedules", this::create, ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.get("/v1/schedules", this::list, ScopeRole.of(Scope.SCHEDULES_READ));
+        routes.get("/v1/schedules/{name}", this::get, ScopeRole.of(Scope.SCHEDULES_READ));
+        routes.put("/v1/schedules/{name}", this::put, ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.delete("/v1/schedules/{name}", this::delete, ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.post("/v1/schedules/{name}/pause", ctx -> setEnabled(ctx, false), ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.post("/v1/schedules/{name}/resume", ctx -> setEnabled(ctx, true), ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.post("/v1/schedules/{name}/trigger", this::trigger, ScopeRole.of(Scope.SCHEDULES_WRITE));
     }
 
     private void create(Context ctx) {
