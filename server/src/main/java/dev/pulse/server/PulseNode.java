@@ -16,7 +16,7 @@ import dev.pulse.server.api.agents.AgentRoutes;
 import dev.pulse.server.api.callbacks.DeliveryRoutes;
 import dev.pulse.server.api.docs.ApiDocsRoutes;
 import dev.pulse.server.api.health.HealthRoutes;
-import dev.pulse.server.api.schedules.ScheduleRequestParser;
+import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.server.api.schedules.ScheduleRoutes;
 import dev.pulse.server.api.tasks.ReportRoutes;
 import dev.pulse.server.api.tasks.TaskBatchRoutes;
@@ -35,7 +35,7 @@ import dev.pulse.server.keys.RateLimits;
 import dev.pulse.workers.keys.Scope;
 import dev.pulse.server.metrics.MetricsRoutes;
 import dev.pulse.server.metrics.NodeMetrics;
-import dev.pulse.server.schedules.ScheduleFiles;
+import dev.pulse.workers.schedules.ScheduleFiles;
 import dev.pulse.workers.callbacks.CallbackDispatcher;
 import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.callbacks.LocalDeliveries;
@@ -189,7 +189,7 @@ public final class PulseNode implements AutoCloseable {
 
         ScheduleStore schedules = new ScheduleStore(database.jdbi(), json, ids::next);
         ScheduleFirer firer = new ScheduleFirer(database.jdbi(), schedules, tasks, agents, queuedWakeUp);
-        ScheduleRequestParser scheduleParser = new ScheduleRequestParser(json, agents, config.egress());
+        ScheduleParser scheduleParser = new ScheduleParser(json, agents, config.egress());
         Runnable schedulesChanged = () -> { };
         if (config.runs(Role.SCHEDULER)) {
             applyScheduleFiles(config, scheduleParser, schedules);
@@ -288,7 +288,7 @@ public final class PulseNode implements AutoCloseable {
         }
     }
 
-    private static void applyScheduleFiles(PulseConfig config, ScheduleRequestParser parser, ScheduleStore schedules) {
+    private static void applyScheduleFiles(PulseConfig config, ScheduleParser parser, ScheduleStore schedules) {
         if (!java.nio.file.Files.exists(config.schedulesDir())) {
             return;
         }

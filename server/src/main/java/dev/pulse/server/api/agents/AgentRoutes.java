@@ -6,14 +6,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
-import dev.pulse.workers.agents.AgentStore;
-import dev.pulse.workers.agents.SharedAgents;
 import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.agents.AgentStore;
+import dev.pulse.workers.agents.SharedAgents;
+import dev.pulse.workers.json.FieldError;
 import dev.pulse.workers.keys.Scope;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -79,10 +80,10 @@ public final class AgentRoutes {
         ctx.status(204);
     }
 
-    private static Problem.FieldError fieldError(String problem) {
+    private static FieldError fieldError(String problem) {
         int colon = problem.indexOf(": ");
-        return colon < 0 ? new Problem.FieldError("spec", problem)
-                : new Problem.FieldError(problem.substring(0, colon), problem.substring(colon + 2));
+        return colon < 0 ? new FieldError("spec", problem)
+                : new FieldError(problem.substring(0, colon), problem.substring(colon + 2));
     }
 
     private void list(Context ctx) {

@@ -13,6 +13,7 @@ import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.schedules.Schedule;
 import dev.pulse.workers.schedules.ScheduleDefinition;
 import dev.pulse.workers.schedules.ScheduleFirer;
+import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.workers.schedules.ScheduleStore;
 import dev.pulse.workers.tasks.TaskJson;
 import io.javalin.config.RoutesConfig;
@@ -24,14 +25,14 @@ public final class ScheduleRoutes {
 
     private final ScheduleStore store;
     private final ScheduleFirer firer;
-    private final ScheduleRequestParser parser;
+    private final ScheduleParser parser;
     private final ScheduleJson scheduleJson;
     private final TaskJson taskJson;
     private final JsonResponses responses;
     private final Runnable changed;
 
     /** @param changed told after every change, so schedulers pick it up at once */
-    public ScheduleRoutes(ScheduleStore store, ScheduleFirer firer, ScheduleRequestParser parser, TaskJson taskJson,
+    public ScheduleRoutes(ScheduleStore store, ScheduleFirer firer, ScheduleParser parser, TaskJson taskJson,
                           JsonResponses responses, Clock clock, Runnable changed) {
         this.store = store;
         this.firer = firer;
@@ -117,7 +118,7 @@ public final class ScheduleRoutes {
     private ScheduleDefinition parse(Context ctx, String nameFromPath) {
         JsonNode root = JsonBodies.object(responses.mapper(), JsonContentType.body(ctx),
                 "{\"name\": \"nightly\", \"cron\": \"0 2 * * *\", \"agent\": \"echo\"}");
-        ScheduleRequestParser.Parsed parsed = parser.parse(root, nameFromPath);
+        ScheduleParser.Parsed parsed = parser.parse(root, nameFromPath);
         if (!parsed.errors().isEmpty()) {
             throw new ProblemException(Problem.invalid(422, parsed.errors()));
         }

@@ -1,8 +1,7 @@
-package dev.pulse.server.api;
+package dev.pulse.workers.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pulse.executors.http.EgressPolicy;
-import dev.pulse.server.api.Problem.FieldError;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Iterator;
