@@ -1,7 +1,7 @@
 package dev.pulse.server.cli;
 
-import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
+import dev.pulse.workers.config.ConfigException;
 import dev.pulse.workers.keys.ApiKey;
 import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.keys.Scope;

@@ -2,10 +2,10 @@ package dev.pulse.server.cli;
 
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.local.JavaAgents;
-import dev.pulse.server.agents.AgentCatalog;
-import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
+import dev.pulse.workers.agents.AgentCatalog;
 import dev.pulse.workers.agents.NodeExecutors;
+import dev.pulse.workers.config.ConfigException;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.schedules.ScheduleFiles;
 import dev.pulse.workers.schedules.ScheduleParser;
