@@ -2,14 +2,14 @@ package dev.pulse.server.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.PulseNode;
-import dev.pulse.workers.agents.AgentStore;
 import dev.pulse.server.config.ConfigLoader;
 import dev.pulse.server.db.EmbeddedDatabase;
-import dev.pulse.workers.keys.ApiKeyStore;
-import dev.pulse.workers.keys.Scope;
+import dev.pulse.workers.agents.AgentStore;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.keys.ApiKeyStore;
+import dev.pulse.workers.keys.Scope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

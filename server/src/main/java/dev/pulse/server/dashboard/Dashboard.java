@@ -1,9 +1,9 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.workers.callbacks.CallbackDeliveries;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.workers.callbacks.CallbackDeliveries;
 import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.schedules.ScheduleFirer;
 import dev.pulse.workers.schedules.ScheduleStore;

@@ -1,6 +1,5 @@
 package dev.pulse.server.api.tasks;
 
-import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,6 +10,7 @@ import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.json.Timestamps;
 import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.tasks.NewTask;
 import dev.pulse.workers.tasks.Queued;

@@ -1,6 +1,5 @@
 package dev.pulse.server.api.tasks;
 
-import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -12,6 +11,7 @@ import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.json.Timestamps;
 import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.tasks.CancelOutcome;
 import dev.pulse.workers.tasks.Enqueued;
