@@ -54,6 +54,52 @@ class ArchitectureTest {
                 .isEmpty();
     }
 
+    /** Which packages of {@code workers/} may name each table in SQL: the feature that owns it. */
+    private static final Map<String, Set<String>> OWNERS = Map.ofEntries(
+            Map.entry("tasks", Set.of("tasks", "queue")),
+            Map.entry("task_attempts", Set.of("tasks", "queue")),
+            Map.entry("dashboard_minutes", Set.of("tasks")),
+            // The queue's heartbeat writes a node's row with its leases; the rescuer removes dead ones.
+            Map.entry("nodes", Set.of("nodes", "queue")),
+            Map.entry("callback_deliveries", Set.of("callbacks")),
+            Map.entry("schedules", Set.of("schedules")),
+            Map.entry("schedule_fires", Set.of("schedules")),
+            Map.entry("agents", Set.of("agents")),
+            Map.entry("api_keys", Set.of("keys")),
+            Map.entry("settings", Set.of("settings")));
+
+    /** Reads across features, each kept in one statement on purpose. */
+    private static final Set<String> CROSS_FEATURE_SQL = Set.of(
+            // a held tick is released only when no run of its schedule is unfinished, decided where it is fired
+            "schedules/ScheduleFirer.java: FROM tasks",
+            // a fire's history shows its task's state
+            "schedules/ScheduleStore.java: JOIN tasks",
+            // retention deletes a finished task's deliveries with it (no foreign key on the hot path, V9)
+            "tasks/Retention.java: FROM callback_deliveries");
+
+    @Test
+    void eachTableIsNamedInSqlOnlyByTheFeatureThatOwnsIt() throws IOException {
+        Set<String> tables = new TreeSet<>(migrationTables());
+        tables.removeIf(t -> t.startsWith("qrtz_"));
+        tables.removeAll(SERVER_OWNED_TABLES.keySet());
+        assertThat(OWNERS.keySet()).as("every table has an owning feature").containsExactlyInAnyOrderElementsOf(tables);
+
+        Path workers = ROOT.resolve("workers/src/main/java/dev/pulse/workers");
+        List<String> violations = new ArrayList<>();
+        for (Path source : javaSources(workers)) {
+            String where = workers.relativize(source).toString().replace('\\', '/');
+            String feature = where.contains("/") ? where.substring(0, where.indexOf('/')) : "";
+            for (String statement : sqlNamingTables(Files.readString(source), tables)) {
+                String table = statement.substring(statement.indexOf(' ') + 1);
+                String found = where + ": " + statement;
+                if (!OWNERS.get(table).contains(feature) && !CROSS_FEATURE_SQL.contains(found)) {
+                    violations.add(found);
+                }
+            }
+        }
+        assertThat(violations).as("SQL on a table outside the feature that owns it; add a query to the owner instead").isEmpty();
+    }
+
     @Test
     void theTableGuardSeesSqlSpreadOverTextBlockLines() {
         String source = """
