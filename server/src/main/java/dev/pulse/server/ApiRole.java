@@ -6,7 +6,7 @@ import dev.pulse.server.api.agents.AgentRoutes;
 import dev.pulse.server.api.callbacks.DeliveryRoutes;
 import dev.pulse.server.api.docs.ApiDocsRoutes;
 import dev.pulse.server.api.health.HealthRoutes;
-import dev.pulse.server.api.schedules.ScheduleRequestParser;
+import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.server.api.schedules.ScheduleRoutes;
 import dev.pulse.server.api.tasks.ReportRoutes;
 import dev.pulse.server.api.tasks.TaskBatchRoutes;
@@ -16,9 +16,9 @@ import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;
 import dev.pulse.server.dashboard.Dashboard;
 import dev.pulse.server.keys.ApiKeyAuth;
-import dev.pulse.server.keys.ApiKeyStore;
+import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.server.keys.RateLimits;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.keys.Scope;
 import dev.pulse.server.metrics.MetricsRoutes;
 import io.javalin.config.RoutesConfig;
 import java.net.URI;
@@ -44,7 +44,7 @@ final class ApiRole {
      *
      * @param schedulesChanged tells the scheduler role that a schedule changed (nothing without it)
      */
-    static ApiServer start(NodeCore core, ScheduleRequestParser scheduleParser, Runnable schedulesChanged,
+    static ApiServer start(NodeCore core, ScheduleParser scheduleParser, Runnable schedulesChanged,
                            Consumer<RoutesConfig> httpHooks) {
         PulseConfig config = core.config;
         ApiKeyStore keys = new ApiKeyStore(core.database.jdbi(), core.random);

@@ -2,7 +2,7 @@ package dev.pulse.server;
 
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.server.api.ApiServer;
-import dev.pulse.server.api.schedules.ScheduleRequestParser;
+import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;
 import dev.pulse.server.metrics.NodeMetrics;
@@ -62,7 +62,7 @@ public final class PulseNode implements AutoCloseable {
         if (config.runs(Role.WORKER)) {
             WorkerRole.start(core);
         }
-        ScheduleRequestParser scheduleParser = new ScheduleRequestParser(core.json, core.agents, config.egress());
+        ScheduleParser scheduleParser = new ScheduleParser(core.json, core.agents, config.egress());
         Runnable schedulesChanged = config.runs(Role.SCHEDULER) ? SchedulerRole.start(core, scheduleParser) : () -> { };
         api = ApiRole.start(core, scheduleParser, schedulesChanged, httpHooks);
         log.info("Pulse node {} ({}) listening on http://{}:{} with {} agent(s): {}", core.nodeId, String.join(", ", core.roles),

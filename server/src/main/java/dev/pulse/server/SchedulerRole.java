@@ -1,8 +1,8 @@
 package dev.pulse.server;
 
-import dev.pulse.server.api.schedules.ScheduleRequestParser;
-import dev.pulse.server.config.ConfigException;
-import dev.pulse.server.schedules.ScheduleFiles;
+import dev.pulse.workers.schedules.ScheduleParser;
+import dev.pulse.workers.config.ConfigException;
+import dev.pulse.workers.schedules.ScheduleFiles;
 import dev.pulse.workers.schedules.CronTicker;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -18,13 +18,13 @@ final class SchedulerRole {
     }
 
     /** Starts the role; returns what tells it a schedule changed (so the change applies at once). */
-    static Runnable start(NodeCore core, ScheduleRequestParser parser) {
+    static Runnable start(NodeCore core, ScheduleParser parser) {
         applyScheduleFiles(core, parser);
         CronTicker ticker = core.parts.start(new CronTicker(core.schedules, core.firer, Duration.ofSeconds(2)));
         return ticker::changed;
     }
 
-    private static void applyScheduleFiles(NodeCore core, ScheduleRequestParser parser) {
+    private static void applyScheduleFiles(NodeCore core, ScheduleParser parser) {
         if (!Files.exists(core.config.schedulesDir())) {
             return;
         }

@@ -1,5 +1,6 @@
 package dev.pulse.server.api;
 
+import dev.pulse.workers.json.FieldError;
 import io.javalin.http.Context;
 import java.util.List;
 import java.util.Locale;
@@ -25,7 +26,7 @@ public final class JsonContentType {
         throw new ProblemException(new Problem("/problems/unsupported-media-type", "Unsupported media type", 415,
                 (declared == null || declared.isBlank() ? "the request body has no Content-Type" : "the request body is "
                         + mediaType(declared)) + "; send it as " + EXPECTED + " (header Content-Type: " + EXPECTED + ")",
-                List.of(new Problem.FieldError("Content-Type", "must be " + EXPECTED))));
+                List.of(new FieldError("Content-Type", "must be " + EXPECTED))));
     }
 
     /** {@code application/json} or a {@code +json} type such as {@code application/merge-patch+json}, any parameters. */

@@ -1,5 +1,6 @@
 package dev.pulse.server.api;
 
+import dev.pulse.workers.json.FieldError;
 import java.util.List;
 
 /**
@@ -7,9 +8,6 @@ import java.util.List;
  * invalid input the {@code errors} that name each offending field.
  */
 public record Problem(String type, String title, int status, String detail, List<FieldError> errors) {
-
-    public record FieldError(String field, String message) {
-    }
 
     public static Problem invalid(int status, List<FieldError> errors) {
         String detail = errors.size() == 1

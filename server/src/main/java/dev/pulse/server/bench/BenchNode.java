@@ -2,14 +2,14 @@ package dev.pulse.server.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.PulseNode;
-import dev.pulse.server.agents.AgentStore;
 import dev.pulse.server.config.ConfigLoader;
 import dev.pulse.server.db.EmbeddedDatabase;
-import dev.pulse.server.keys.ApiKeyStore;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.agents.AgentStore;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.keys.ApiKeyStore;
+import dev.pulse.workers.keys.Scope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,12 +120,13 @@ final class BenchNode implements AutoCloseable {
     /** One connection kept open for the benchmark's own queries: a new connection per poll costs a backend start. */
     private org.jdbi.v3.core.Handle handle;
 
-    synchronized long count(String sql) {
-        return handle().createQuery(sql).mapTo(Long.class).one();
+    /** Runs one of the owning features' read queries on the benchmark's connection. */
+    synchronized <T> T query(java.util.function.Function<org.jdbi.v3.core.Handle, T> read) {
+        return read.apply(handle());
     }
 
     /** The benchmark's own connection, opened once. */
-    synchronized org.jdbi.v3.core.Handle handle() {
+    private synchronized org.jdbi.v3.core.Handle handle() {
         if (handle == null) {
             handle = jdbi.open();
         }

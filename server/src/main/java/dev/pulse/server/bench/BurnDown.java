@@ -1,6 +1,8 @@
 package dev.pulse.server.bench;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.pulse.workers.callbacks.CallbackDeliveries;
+import dev.pulse.workers.tasks.TaskFigures;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -16,6 +18,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
+import org.jdbi.v3.core.Handle;
 
 /**
  * Enqueues N no-op ({@code echo}) tasks through the batch API, then times until every one has
@@ -40,10 +45,8 @@ final class BurnDown {
         String callbackUrl = callbacks ? "http://127.0.0.1:" + receiver.server().getAddress().getPort() + "/bench" : null;
         try {
             // Finished rows already there (history) are counted once, outside the timed part.
-            String finishedQuery = callbacks
-                    ? "SELECT count(*) FROM callback_deliveries WHERE state = 'delivered'"
-                    : "SELECT count(*) FROM tasks WHERE state = 'succeeded'";
-            long finishedBefore = bench.count(finishedQuery);
+            ToLongFunction<Handle> finishedCount = callbacks ? CallbackDeliveries::delivered : TaskFigures::succeeded;
+            long finishedBefore = bench.query(finishedCount::applyAsLong);
             java.util.function.LongSupplier progress = callbacks
                     ? () -> counted("pulse.callback.attempts", "outcome", "delivered")
                     : () -> counted("pulse.attempts.finished", "outcome", "succeeded");
@@ -58,17 +61,14 @@ final class BurnDown {
             // nothing is left, through the partial indexes on unfinished tasks and pending
             // deliveries. (Counting finished rows every poll took a third of the database's time on
             // this 2-core machine, and would also count the history of a database that has one.)
-            String anyLeftQuery = callbacks
-                    ? "SELECT CAST(EXISTS (SELECT 1 FROM tasks WHERE state IN ('scheduled', 'queued'))"
-                            + " OR EXISTS (SELECT 1 FROM tasks WHERE state = 'running')"
-                            + " OR EXISTS (SELECT 1 FROM callback_deliveries WHERE state = 'pending') AS integer)"
-                    : "SELECT CAST(EXISTS (SELECT 1 FROM tasks WHERE state IN ('scheduled', 'queued'))"
-                            + " OR EXISTS (SELECT 1 FROM tasks WHERE state = 'running') AS integer)";
+            Predicate<Handle> anyLeft = callbacks
+                    ? h -> TaskFigures.anyUnfinished(h) || CallbackDeliveries.anyPending(h)
+                    : TaskFigures::anyUnfinished;
             long lastReport = System.nanoTime();
             long lastDone = 0;
             while (true) {
                 long done = progress.getAsLong() - before;
-                if (done >= tasks && bench.count(anyLeftQuery) == 0) {
+                if (done >= tasks && !bench.query(anyLeft::test)) {
                     break;
                 }
                 if (System.nanoTime() - lastReport >= 2_000_000_000L) {
@@ -88,7 +88,7 @@ final class BurnDown {
                 out.printf(linePrefix + "  of which the loopback receiver's handler threads (load generator, not Pulse): %.0f µs per task%n",
                         receiver.handlerCpuNanos() / 1e3 / tasks);
             }
-            long finished = bench.count(finishedQuery) - finishedBefore;
+            long finished = bench.query(finishedCount::applyAsLong) - finishedBefore;
             out.printf(linePrefix + "peak RSS of the node's process (JVM; the embedded database runs apart): %d MiB%n",
                     BenchNode.peakRssMiB());
             if (finished < tasks) {

@@ -1,5 +1,6 @@
 package dev.pulse.server.bench;
 
+import dev.pulse.workers.tasks.TaskFigures;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,10 +14,6 @@ import java.util.UUID;
  * by the database's own clock ({@code started_at - created_at} of each task).
  */
 final class Latency {
-
-    private static final String START_DELAY = """
-            SELECT extract(epoch FROM started_at - created_at) * 1000 FROM tasks WHERE id = :id AND started_at IS NOT NULL
-            """;
 
     private final BenchNode bench;
     private final PrintStream out;
@@ -38,8 +35,7 @@ final class Latency {
             Double delay;
             // One connection for all the polling: a new connection per poll (a backend process each)
             // loaded the very machine whose latency is measured.
-            while ((delay = bench.handle().createQuery(START_DELAY).bind("id", id).mapTo(Double.class)
-                    .findOne().orElse(null)) == null) {
+            while ((delay = bench.query(h -> TaskFigures.startDelayMillis(h, id)).orElse(null)) == null) {
                 Thread.sleep(0, 200_000);
             }
             ms[i] = delay;

@@ -1,11 +1,11 @@
 package dev.pulse.server.cli;
 
 import dev.pulse.executors.local.JavaAgents;
-import dev.pulse.server.agents.AgentCatalog;
-import dev.pulse.server.agents.AgentStore;
-import dev.pulse.server.agents.NodeExecutors;
-import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
+import dev.pulse.workers.agents.AgentCatalog;
+import dev.pulse.workers.agents.AgentStore;
+import dev.pulse.workers.agents.NodeExecutors;
+import dev.pulse.workers.config.ConfigException;
 import dev.pulse.workers.json.JsonMapper;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -4,15 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.local.JavaAgents;
-import dev.pulse.server.agents.AgentCatalog;
-import dev.pulse.server.agents.NodeExecutors;
-import dev.pulse.server.api.schedules.ScheduleRequestParser;
-import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;
-import dev.pulse.server.schedules.ScheduleFiles;
+import dev.pulse.workers.agents.AgentCatalog;
+import dev.pulse.workers.agents.NodeExecutors;
+import dev.pulse.workers.config.ConfigException;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.schedules.ScheduleFiles;
+import dev.pulse.workers.schedules.ScheduleParser;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,7 +80,7 @@ final class ConfigCommand implements Runnable {
                 if (agents == null) {
                     problems.add(cfg.schedulesDir() + ": not checked: schedules name agents, so fix the agent files first");
                 } else {
-                    schedules = new ScheduleFiles(new ScheduleRequestParser(json, agents, cfg.egress())).load(cfg.schedulesDir());
+                    schedules = new ScheduleFiles(new ScheduleParser(json, agents, cfg.egress())).load(cfg.schedulesDir());
                     problems.addAll(schedules.problems());
                 }
             }

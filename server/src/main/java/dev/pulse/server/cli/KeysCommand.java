@@ -1,10 +1,10 @@
 package dev.pulse.server.cli;
 
-import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
-import dev.pulse.server.keys.ApiKey;
-import dev.pulse.server.keys.ApiKeyStore;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.config.ConfigException;
+import dev.pulse.workers.keys.ApiKey;
+import dev.pulse.workers.keys.ApiKeyStore;
+import dev.pulse.workers.keys.Scope;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.EnumSet;

@@ -1,7 +1,7 @@
 package dev.pulse.server.cli;
 
-import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
+import dev.pulse.workers.config.ConfigException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

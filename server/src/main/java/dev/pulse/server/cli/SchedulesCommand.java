@@ -2,13 +2,13 @@ package dev.pulse.server.cli;
 
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.local.JavaAgents;
-import dev.pulse.server.agents.AgentCatalog;
-import dev.pulse.server.agents.NodeExecutors;
-import dev.pulse.server.api.schedules.ScheduleRequestParser;
-import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
-import dev.pulse.server.schedules.ScheduleFiles;
+import dev.pulse.workers.agents.AgentCatalog;
+import dev.pulse.workers.agents.NodeExecutors;
+import dev.pulse.workers.config.ConfigException;
 import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.schedules.ScheduleFiles;
+import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.workers.schedules.ScheduleStore;
 import java.nio.file.Path;
 import java.util.UUID;
@@ -48,7 +48,7 @@ final class SchedulesCommand implements Runnable {
                 JavaAgents javaAgents = JavaAgents.discover(cfg.pluginsDir());
                 try (NodeExecutors executors = new NodeExecutors(javaAgents, new OkHttpClient(), json, System::getenv)) {
                     AgentRegistry agents = AgentCatalog.load(cfg.agentsDir(), javaAgents, executors.factory());
-                    loaded = new ScheduleFiles(new ScheduleRequestParser(json, agents, cfg.egress())).load(path);
+                    loaded = new ScheduleFiles(new ScheduleParser(json, agents, cfg.egress())).load(path);
                 }
             } catch (ConfigException e) {
                 System.err.println("pulse: " + e.getMessage());

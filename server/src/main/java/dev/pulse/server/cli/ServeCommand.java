@@ -1,8 +1,8 @@
 package dev.pulse.server.cli;
 
 import dev.pulse.server.PulseNode;
-import dev.pulse.server.config.ConfigException;
 import dev.pulse.server.config.PulseConfig;
+import dev.pulse.workers.config.ConfigException;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.pulse.executors.agents.Durations;
 import dev.pulse.executors.http.EgressPolicy;
 import dev.pulse.workers.callbacks.WebhookSecret;
+import dev.pulse.workers.config.ConfigException;
 import dev.pulse.workers.db.DatabaseUrl;
 import java.io.IOException;
 import java.net.URI;

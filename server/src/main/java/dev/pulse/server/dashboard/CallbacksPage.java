@@ -1,6 +1,6 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.server.callbacks.CallbackDeliveries;
+import dev.pulse.workers.callbacks.CallbackDeliveries;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;

@@ -1,10 +1,10 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.server.callbacks.CallbackDeliveries;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentRegistry;
-import dev.pulse.server.keys.ApiKeyStore;
+import dev.pulse.workers.callbacks.CallbackDeliveries;
+import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.schedules.ScheduleFirer;
 import dev.pulse.workers.schedules.ScheduleStore;
 import dev.pulse.workers.tasks.TaskStore;

@@ -1,6 +1,6 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.server.keys.ApiKeyStore;
+import dev.pulse.workers.keys.ApiKeyStore;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
 import java.util.Optional;

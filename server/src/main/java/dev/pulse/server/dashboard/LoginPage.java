@@ -1,8 +1,8 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.server.keys.ApiKey;
-import dev.pulse.server.keys.ApiKeyStore;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.keys.ApiKey;
+import dev.pulse.workers.keys.ApiKeyStore;
+import dev.pulse.workers.keys.Scope;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;

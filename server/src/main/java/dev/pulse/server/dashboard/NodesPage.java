@@ -1,6 +1,7 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.workers.db.Columns;
+import dev.pulse.workers.nodes.NodeDirectory;
+import dev.pulse.workers.tasks.TaskFigures;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
@@ -10,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -20,29 +20,15 @@ import org.jdbi.v3.core.Jdbi;
  */
 final class NodesPage {
 
-    private static final String NODES = """
-            SELECT id, host, pid, roles, started_at, heartbeat_at, running,
-                   heartbeat_at > now() - make_interval(secs => :lease_seconds) AS alive
-              FROM nodes ORDER BY id
-            """;
-
-    /** Running tasks with their current attempt's start (the task's own started_at is its first attempt's). */
-    private static final String RUNNING = """
-            SELECT id, agent, attempts, lease_owner, COALESCE(attempt_started_at, started_at) AS started_at,
-                   lease_expires_at
-              FROM tasks
-             WHERE state = 'running'
-             ORDER BY lease_expires_at
-             LIMIT 500
-            """;
-
-    private final Jdbi jdbi;
+    private final TaskFigures tasks;
+    private final NodeDirectory nodes;
     private final Templates templates;
     private final Duration lease;
     private final Clock clock;
 
     NodesPage(Jdbi jdbi, Templates templates, Duration lease, Clock clock) {
-        this.jdbi = jdbi;
+        this.tasks = new TaskFigures(jdbi);
+        this.nodes = new NodeDirectory(jdbi);
         this.templates = templates;
         this.lease = lease;
         this.clock = clock;
@@ -55,31 +41,28 @@ final class NodesPage {
     private void list(Context ctx) {
         Instant now = clock.instant();
         Map<String, List<Map<String, Object>>> runningByNode = new HashMap<>();
-        jdbi.useHandle(h -> h.createQuery(RUNNING).map((rs, c) -> {
+        for (TaskFigures.RunningNow r : tasks.running()) {
             Map<String, Object> a = new HashMap<>();
-            a.put("taskId", rs.getObject("id", UUID.class).toString());
-            a.put("agent", rs.getString("agent"));
-            a.put("attempt", rs.getInt("attempts"));
-            a.put("runningFor", Formats.between(Columns.instant(rs, "started_at"), now));
-            runningByNode.computeIfAbsent(rs.getString("lease_owner"), n -> new ArrayList<>()).add(a);
-            return a;
-        }).list());
-        List<Map<String, Object>> nodes = jdbi.withHandle(h -> h.createQuery(NODES)
-                .bind("lease_seconds", (double) lease.toSeconds())
-                .map((rs, c) -> {
-                    Map<String, Object> n = new HashMap<>();
-                    String id = rs.getString("id");
-                    n.put("id", id);
-                    n.put("host", rs.getString("host"));
-                    n.put("pid", rs.getLong("pid"));
-                    n.put("roles", String.join(", ", (String[]) rs.getArray("roles").getArray()));
-                    n.put("started", Formats.relative(Columns.instant(rs, "started_at"), now));
-                    n.put("heartbeat", Formats.relative(Columns.instant(rs, "heartbeat_at"), now));
-                    n.put("alive", rs.getBoolean("alive"));
-                    n.put("running", rs.getInt("running"));
-                    n.put("attempts", runningByNode.getOrDefault(id, List.of()));
-                    return n;
-                }).list());
+            a.put("taskId", r.taskId().toString());
+            a.put("agent", r.agent());
+            a.put("attempt", r.attempt());
+            a.put("runningFor", Formats.between(r.startedAt(), now));
+            runningByNode.computeIfAbsent(r.leaseOwner(), n -> new ArrayList<>()).add(a);
+        }
+        List<Map<String, Object>> nodes = new ArrayList<>();
+        for (NodeDirectory.Node node : this.nodes.all(lease)) {
+            Map<String, Object> n = new HashMap<>();
+            n.put("id", node.id());
+            n.put("host", node.host());
+            n.put("pid", node.pid());
+            n.put("roles", String.join(", ", node.roles()));
+            n.put("started", Formats.relative(node.startedAt(), now));
+            n.put("heartbeat", Formats.relative(node.heartbeatAt(), now));
+            n.put("alive", node.alive());
+            n.put("running", node.running());
+            n.put("attempts", runningByNode.getOrDefault(node.id(), List.of()));
+            nodes.add(n);
+        }
         templates.render(ctx, "nodes", Map.of("nav", "nodes", "nodes", nodes));
     }
 }

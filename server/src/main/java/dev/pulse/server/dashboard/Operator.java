@@ -1,7 +1,7 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.server.keys.ApiKey;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.keys.ApiKey;
+import dev.pulse.workers.keys.Scope;
 
 /**
  * Who is signed in: the API key the session was opened with (as stored, re-read on every page,

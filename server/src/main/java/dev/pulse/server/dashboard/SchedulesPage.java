@@ -1,6 +1,6 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.schedules.DstPolicy;
 import dev.pulse.workers.schedules.Schedule;
 import dev.pulse.workers.schedules.ScheduleFirer;

@@ -1,10 +1,10 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.server.api.PathIds;
-import dev.pulse.server.callbacks.CallbackDeliveries;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.api.PathIds;
+import dev.pulse.workers.callbacks.CallbackDeliveries;
+import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.tasks.CancelOutcome;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskAttempt;

@@ -1,6 +1,6 @@
 package dev.pulse.server.dashboard;
 
-import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.tasks.TaskPage;
 import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.tasks.TaskStore;

@@ -2,6 +2,9 @@ package dev.pulse.server.keys;
 
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
+import dev.pulse.workers.keys.ApiKey;
+import dev.pulse.workers.keys.ApiKeyStore;
+import dev.pulse.workers.keys.Scope;
 import io.javalin.http.Context;
 import java.util.List;
 
@@ -24,7 +27,8 @@ public final class ApiKeyAuth {
 
     public void check(Context ctx) {
         // Only scopes concern API keys; other roles (the dashboard's pages) are checked by their own guard.
-        List<Scope> required = ctx.routeRoles().stream().filter(Scope.class::isInstance).map(Scope.class::cast).toList();
+        List<Scope> required = ctx.routeRoles().stream().filter(ScopeRole.class::isInstance).map(r -> ((ScopeRole) r).scope())
+                .toList();
         if (required.isEmpty()) {
             return;
         }

@@ -1,6 +1,7 @@
 package dev.pulse.server.metrics;
 
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.keys.Scope;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -15,7 +16,7 @@ public final class MetricsRoutes {
     }
 
     public void register(RoutesConfig routes) {
-        routes.get("/metrics", this::scrape, Scope.METRICS_READ);
+        routes.get("/metrics", this::scrape, ScopeRole.of(Scope.METRICS_READ));
     }
 
     private void scrape(Context ctx) {

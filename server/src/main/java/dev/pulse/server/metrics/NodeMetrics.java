@@ -1,5 +1,6 @@
 package dev.pulse.server.metrics;
 
+import dev.pulse.workers.tasks.TaskFigures;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -16,23 +17,16 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * The node's metric registry: JVM and process metrics, plus queue lag, the age of the task at
- * the head of the claim order (one index probe, cached a few seconds, never a count of rows).
+ * the head of the claim order ({@link TaskFigures#headOfQueueAge}: one index probe, cached a few
+ * seconds, never a count of rows).
  */
 public final class NodeMetrics implements AutoCloseable {
 
     private static final Duration LAG_CACHE = Duration.ofSeconds(5);
 
-    private static final String HEAD_OF_QUEUE_AGE = """
-            SELECT extract(epoch FROM now() - run_at) AS lag
-              FROM tasks
-             WHERE state IN ('scheduled', 'queued') AND run_at <= now()
-             ORDER BY priority, run_at, id
-             LIMIT 1
-            """;
-
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
-    private Jdbi jdbi;
+    private TaskFigures tasks;
     private Clock clock;
     private Instant lagReadAt = Instant.EPOCH;
     private double lag;
@@ -48,7 +42,7 @@ public final class NodeMetrics implements AutoCloseable {
 
     /** Adds the queue-lag gauge, read from {@code jdbi}. */
     public void watchQueue(Jdbi jdbi, Clock clock) {
-        this.jdbi = jdbi;
+        this.tasks = new TaskFigures(jdbi);
         this.clock = clock;
         Gauge.builder("pulse.queue.lag", this, NodeMetrics::queueLag).baseUnit("seconds")
                 .description("How long the next task to claim has been due (0 when none is due)").register(registry);
@@ -58,7 +52,7 @@ public final class NodeMetrics implements AutoCloseable {
         Instant now = clock.instant();
         if (Duration.between(lagReadAt, now).compareTo(LAG_CACHE) >= 0) {
             try {
-                lag = jdbi.withHandle(h -> h.createQuery(HEAD_OF_QUEUE_AGE).mapTo(Double.class).findOne()).orElse(0.0);
+                lag = tasks.headOfQueueAge().orElse(0.0);
             } catch (RuntimeException e) {
                 lag = Double.NaN; // the database is unreachable: say so rather than report a stale figure
             }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.TestNode;
-import dev.pulse.server.keys.ApiKeyStore;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.workers.keys.ApiKeyStore;
+import dev.pulse.workers.keys.Scope;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;

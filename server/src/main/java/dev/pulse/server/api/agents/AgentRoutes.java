@@ -6,14 +6,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
-import dev.pulse.server.agents.AgentStore;
-import dev.pulse.server.agents.SharedAgents;
 import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.agents.AgentStore;
+import dev.pulse.workers.agents.SharedAgents;
+import dev.pulse.workers.json.FieldError;
+import dev.pulse.workers.keys.Scope;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 
@@ -39,10 +41,10 @@ public final class AgentRoutes {
     }
 
     public void register(RoutesConfig routes) {
-        routes.get("/v1/agents", this::list, Scope.AGENTS_READ);
-        routes.get("/v1/agents/{name}", this::get, Scope.AGENTS_READ);
-        routes.put("/v1/agents/{name}", this::put, Scope.ADMIN);
-        routes.delete("/v1/agents/{name}", this::delete, Scope.ADMIN);
+        routes.get("/v1/agents", this::list, ScopeRole.of(Scope.AGENTS_READ));
+        routes.get("/v1/agents/{name}", this::get, ScopeRole.of(Scope.AGENTS_READ));
+        routes.put("/v1/agents/{name}", this::put, ScopeRole.of(Scope.ADMIN));
+        routes.delete("/v1/agents/{name}", this::delete, ScopeRole.of(Scope.ADMIN));
     }
 
     /** The same document as an agent file, as JSON; 201 created, 200 replaced or unchanged. */
@@ -78,10 +80,10 @@ public final class AgentRoutes {
         ctx.status(204);
     }
 
-    private static Problem.FieldError fieldError(String problem) {
+    private static FieldError fieldError(String problem) {
         int colon = problem.indexOf(": ");
-        return colon < 0 ? new Problem.FieldError("spec", problem)
-                : new Problem.FieldError(problem.substring(0, colon), problem.substring(colon + 2));
+        return colon < 0 ? new FieldError("spec", problem)
+                : new FieldError(problem.substring(0, colon), problem.substring(colon + 2));
     }
 
     private void list(Context ctx) {

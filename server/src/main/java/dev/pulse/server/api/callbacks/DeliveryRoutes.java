@@ -6,9 +6,10 @@ import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
-import dev.pulse.server.callbacks.CallbackDeliveries;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.callbacks.CallbackDeliveries;
 import dev.pulse.workers.json.Timestamps;
+import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.tasks.TaskStore;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -33,8 +34,8 @@ public final class DeliveryRoutes {
     }
 
     public void register(RoutesConfig routes) {
-        routes.get("/v1/tasks/{id}/deliveries", this::list, Scope.TASKS_READ);
-        routes.post("/v1/deliveries/{id}/redeliver", this::redeliver, Scope.TASKS_WRITE);
+        routes.get("/v1/tasks/{id}/deliveries", this::list, ScopeRole.of(Scope.TASKS_READ));
+        routes.post("/v1/deliveries/{id}/redeliver", this::redeliver, ScopeRole.of(Scope.TASKS_WRITE));
     }
 
     private void list(Context ctx) {

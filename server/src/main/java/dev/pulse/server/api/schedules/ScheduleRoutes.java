@@ -8,10 +8,12 @@ import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.schedules.Schedule;
 import dev.pulse.workers.schedules.ScheduleDefinition;
 import dev.pulse.workers.schedules.ScheduleFirer;
+import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.workers.schedules.ScheduleStore;
 import dev.pulse.workers.tasks.TaskJson;
 import io.javalin.config.RoutesConfig;
@@ -23,14 +25,14 @@ public final class ScheduleRoutes {
 
     private final ScheduleStore store;
     private final ScheduleFirer firer;
-    private final ScheduleRequestParser parser;
+    private final ScheduleParser parser;
     private final ScheduleJson scheduleJson;
     private final TaskJson taskJson;
     private final JsonResponses responses;
     private final Runnable changed;
 
     /** @param changed told after every change, so schedulers pick it up at once */
-    public ScheduleRoutes(ScheduleStore store, ScheduleFirer firer, ScheduleRequestParser parser, TaskJson taskJson,
+    public ScheduleRoutes(ScheduleStore store, ScheduleFirer firer, ScheduleParser parser, TaskJson taskJson,
                           JsonResponses responses, Clock clock, Runnable changed) {
         this.store = store;
         this.firer = firer;
@@ -42,14 +44,14 @@ public final class ScheduleRoutes {
     }
 
     public void register(RoutesConfig routes) {
-        routes.post("/v1/schedules", this::create, Scope.SCHEDULES_WRITE);
-        routes.get("/v1/schedules", this::list, Scope.SCHEDULES_READ);
-        routes.get("/v1/schedules/{name}", this::get, Scope.SCHEDULES_READ);
-        routes.put("/v1/schedules/{name}", this::put, Scope.SCHEDULES_WRITE);
-        routes.delete("/v1/schedules/{name}", this::delete, Scope.SCHEDULES_WRITE);
-        routes.post("/v1/schedules/{name}/pause", ctx -> setEnabled(ctx, false), Scope.SCHEDULES_WRITE);
-        routes.post("/v1/schedules/{name}/resume", ctx -> setEnabled(ctx, true), Scope.SCHEDULES_WRITE);
-        routes.post("/v1/schedules/{name}/trigger", this::trigger, Scope.SCHEDULES_WRITE);
+        routes.post("/v1/schedules", this::create, ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.get("/v1/schedules", this::list, ScopeRole.of(Scope.SCHEDULES_READ));
+        routes.get("/v1/schedules/{name}", this::get, ScopeRole.of(Scope.SCHEDULES_READ));
+        routes.put("/v1/schedules/{name}", this::put, ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.delete("/v1/schedules/{name}", this::delete, ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.post("/v1/schedules/{name}/pause", ctx -> setEnabled(ctx, false), ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.post("/v1/schedules/{name}/resume", ctx -> setEnabled(ctx, true), ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.post("/v1/schedules/{name}/trigger", this::trigger, ScopeRole.of(Scope.SCHEDULES_WRITE));
     }
 
     private void create(Context ctx) {
@@ -116,7 +118,7 @@ public final class ScheduleRoutes {
     private ScheduleDefinition parse(Context ctx, String nameFromPath) {
         JsonNode root = JsonBodies.object(responses.mapper(), JsonContentType.body(ctx),
                 "{\"name\": \"nightly\", \"cron\": \"0 2 * * *\", \"agent\": \"echo\"}");
-        ScheduleRequestParser.Parsed parsed = parser.parse(root, nameFromPath);
+        ScheduleParser.Parsed parsed = parser.parse(root, nameFromPath);
         if (!parsed.errors().isEmpty()) {
             throw new ProblemException(Problem.invalid(422, parsed.errors()));
         }

@@ -5,7 +5,8 @@ import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.queue.ClaimedTask;
 import dev.pulse.workers.queue.TaskCompleter;
 import dev.pulse.workers.tasks.Task;
@@ -40,7 +41,7 @@ public final class ReportRoutes {
     }
 
     public void register(RoutesConfig routes) {
-        routes.post("/v1/tasks/{id}/complete", this::complete, Scope.TASKS_COMPLETE);
+        routes.post("/v1/tasks/{id}/complete", this::complete, ScopeRole.of(Scope.TASKS_COMPLETE));
     }
 
     private void complete(Context ctx) {

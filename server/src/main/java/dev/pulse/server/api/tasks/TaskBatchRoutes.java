@@ -1,6 +1,5 @@
 package dev.pulse.server.api.tasks;
 
-import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -10,7 +9,9 @@ import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.keys.ApiKeyAuth;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.json.Timestamps;
+import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.tasks.NewTask;
 import dev.pulse.workers.tasks.Queued;
 import dev.pulse.workers.tasks.TaskStore;
@@ -38,7 +39,7 @@ public final class TaskBatchRoutes {
     }
 
     public void register(RoutesConfig routes) {
-        routes.post("/v1/tasks/batch", this::createBatch, Scope.TASKS_WRITE);
+        routes.post("/v1/tasks/batch", this::createBatch, ScopeRole.of(Scope.TASKS_WRITE));
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.pulse.server.api.tasks;
 
-import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,7 +10,9 @@ import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.keys.ApiKeyAuth;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.json.Timestamps;
+import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.tasks.CancelOutcome;
 import dev.pulse.workers.tasks.Enqueued;
 import dev.pulse.workers.tasks.Task;
@@ -49,12 +50,12 @@ public final class TaskRoutes {
     }
 
     public void register(RoutesConfig routes) {
-        routes.post("/v1/tasks", this::create, Scope.TASKS_WRITE);
-        routes.get("/v1/tasks", this::list, Scope.TASKS_READ);
-        routes.get("/v1/tasks/{id}", this::get, Scope.TASKS_READ);
-        routes.get("/v1/tasks/{id}/attempts", this::attempts, Scope.TASKS_READ);
-        routes.post("/v1/tasks/{id}/cancel", this::cancel, Scope.TASKS_WRITE);
-        routes.post("/v1/tasks/{id}/retry", this::retry, Scope.TASKS_WRITE);
+        routes.post("/v1/tasks", this::create, ScopeRole.of(Scope.TASKS_WRITE));
+        routes.get("/v1/tasks", this::list, ScopeRole.of(Scope.TASKS_READ));
+        routes.get("/v1/tasks/{id}", this::get, ScopeRole.of(Scope.TASKS_READ));
+        routes.get("/v1/tasks/{id}/attempts", this::attempts, ScopeRole.of(Scope.TASKS_READ));
+        routes.post("/v1/tasks/{id}/cancel", this::cancel, ScopeRole.of(Scope.TASKS_WRITE));
+        routes.post("/v1/tasks/{id}/retry", this::retry, ScopeRole.of(Scope.TASKS_WRITE));
     }
 
     /** 201 with a new task; 200 with the original when the idempotency key was seen before. */

@@ -8,7 +8,7 @@ import dev.pulse.server.TestNode;
 import dev.pulse.server.api.ApiServer;
 import dev.pulse.server.dashboard.Dashboard;
 import dev.pulse.server.dashboard.DashboardRole;
-import dev.pulse.server.keys.Scope;
+import dev.pulse.server.keys.ScopeRole;
 import io.swagger.parser.OpenAPIParser;
 import io.swagger.v3.parser.core.models.ParseOptions;
 import io.swagger.v3.parser.core.models.SwaggerParseResult;
@@ -57,7 +57,7 @@ class OpenApiDocumentTest {
     void everyRegisteredRouteIsDocumentedWithItsScopeAndNothingElseIs() {
         Map<String, String> registered = new TreeMap<>();
         for (ApiServer.Route route : apiRoutes()) {
-            String scopes = route.roles().stream().map(r -> ((Scope) r).wire()).sorted().collect(Collectors.joining(","));
+            String scopes = route.roles().stream().map(r -> ((ScopeRole) r).scope().wire()).sorted().collect(Collectors.joining(","));
             registered.put(route.method() + " " + route.path(), scopes.isEmpty() ? "public" : scopes);
         }
         Map<String, String> documented = new TreeMap<>();
@@ -82,7 +82,7 @@ class OpenApiDocumentTest {
         });
         assertThat(apiRoutes()).allSatisfy(r -> {
             assertThat(r.path()).doesNotStartWith(Dashboard.ROOT);
-            assertThat(r.roles()).allSatisfy(role -> assertThat(role).isInstanceOf(Scope.class));
+            assertThat(r.roles()).allSatisfy(role -> assertThat(role).isInstanceOf(ScopeRole.class));
         });
         assertThat(document.path("paths").fieldNames()).toIterable().noneMatch(p -> p.startsWith(Dashboard.ROOT));
     }

@@ -1,6 +1,5 @@
-package dev.pulse.server.keys;
+package dev.pulse.workers.keys;
 
-import io.javalin.security.RouteRole;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;
@@ -8,8 +7,9 @@ import java.util.Optional;
 /**
  * What a key may do. {@code admin} may do everything; {@code tasks:write} includes
  * {@code tasks:complete}, the narrow scope an asynchronous agent needs to report its results.
+ * (The HTTP layer names the scope a route needs through its own role type.)
  */
-public enum Scope implements RouteRole {
+public enum Scope {
     TASKS_READ("tasks:read"),
     TASKS_WRITE("tasks:write"),
     TASKS_COMPLETE("tasks:complete"),

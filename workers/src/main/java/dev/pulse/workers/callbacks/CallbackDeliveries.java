@@ -1,4 +1,4 @@
-package dev.pulse.server.callbacks;
+package dev.pulse.workers.callbacks;
 
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.timing.WakeUp;
@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -44,6 +45,10 @@ public final class CallbackDeliveries {
              WHERE id = :id
             """ + "RETURNING " + COLUMNS;
 
+    private static final String DELIVERED = "SELECT count(*) FROM callback_deliveries WHERE state = 'delivered'";
+
+    private static final String ANY_PENDING = "SELECT EXISTS (SELECT 1 FROM callback_deliveries WHERE state = 'pending')";
+
     public record Delivery(UUID id, UUID taskId, String eventType, String url, String state, int attempts,
                     Instant nextAttemptAt, Integer lastStatus, String lastError, Instant createdAt, Instant deliveredAt) {
     }
@@ -74,6 +79,16 @@ public final class CallbackDeliveries {
         Optional<Delivery> due = jdbi.withHandle(h -> h.createQuery(REDELIVER).bind("id", id).map((rs, ctx) -> map(rs)).findOne());
         due.ifPresent(d -> dispatcherWakeUp.signal());
         return due;
+    }
+
+    /** Every delivered callback, counted (a benchmark's before and after; a full count, so never on a page). */
+    public static long delivered(Handle h) {
+        return h.createQuery(DELIVERED).mapTo(Long.class).one();
+    }
+
+    /** Whether any delivery is still pending (through the outbox's index on pending rows). */
+    public static boolean anyPending(Handle h) {
+        return h.createQuery(ANY_PENDING).mapTo(Boolean.class).one();
     }
 
     private static Delivery map(ResultSet rs) throws SQLException {

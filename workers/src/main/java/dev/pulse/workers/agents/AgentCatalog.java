@@ -1,11 +1,11 @@
-package dev.pulse.server.agents;
+package dev.pulse.workers.agents;
 
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentFileLoader;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.local.JavaAgents;
-import dev.pulse.server.config.ConfigException;
+import dev.pulse.workers.config.ConfigException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

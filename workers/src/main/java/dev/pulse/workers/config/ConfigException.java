@@ -1,8 +1,11 @@
-package dev.pulse.server.config;
+package dev.pulse.workers.config;
 
 import java.util.List;
 
-/** A configuration that can't be used; the message lists every problem with its key. */
+/**
+ * A configuration that can't be used (pulse.yaml, agent or schedule files); the message lists every
+ * problem with its key or file.
+ */
 public final class ConfigException extends RuntimeException {
 
     private final List<String> problems;

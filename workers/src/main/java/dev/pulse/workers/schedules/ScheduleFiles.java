@@ -1,12 +1,9 @@
-package dev.pulse.server.schedules;
+package dev.pulse.workers.schedules;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import dev.pulse.server.api.schedules.ScheduleRequestParser;
-import dev.pulse.workers.schedules.ScheduleDefinition;
-import dev.pulse.workers.schedules.ScheduleStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,10 +23,10 @@ public final class ScheduleFiles {
     public record Loaded(List<ScheduleDefinition> schedules, List<String> problems) {
     }
 
-    private final ScheduleRequestParser parser;
+    private final ScheduleParser parser;
     private final YAMLMapper yaml = new YAMLMapper();
 
-    public ScheduleFiles(ScheduleRequestParser parser) {
+    public ScheduleFiles(ScheduleParser parser) {
         this.parser = parser;
     }
 
@@ -72,7 +69,7 @@ public final class ScheduleFiles {
                     problems.add(where + ": spec: is required and must be a mapping");
                     continue;
                 }
-                ScheduleRequestParser.Parsed parsed = parser.parse(spec, name);
+                ScheduleParser.Parsed parsed = parser.parse(spec, name);
                 parsed.errors().forEach(e -> problems.add(where + ": " + (e.field().equals("name") ? "metadata.name" : "spec." + e.field())
                         + ": " + e.message()));
                 if (parsed.schedule() != null) {

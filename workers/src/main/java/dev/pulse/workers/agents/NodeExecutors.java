@@ -1,4 +1,4 @@
-package dev.pulse.server.agents;
+package dev.pulse.workers.agents;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.CompletionReports;

@@ -1,4 +1,4 @@
-package dev.pulse.server.keys;
+package dev.pulse.workers.keys;
 
 import dev.pulse.workers.db.Columns;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.pulse.server.dashboard;
+package dev.pulse.workers.tasks;
 
 import dev.pulse.workers.maintenance.PeriodicDuty;
 import io.micrometer.core.instrument.Counter;

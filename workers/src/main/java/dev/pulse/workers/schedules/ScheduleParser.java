@@ -1,4 +1,4 @@
-package dev.pulse.server.api.schedules;
+package dev.pulse.workers.schedules;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -6,13 +6,10 @@ import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentFileLoader;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.http.EgressPolicy;
-import dev.pulse.server.api.FieldChecks;
-import dev.pulse.server.api.Problem.FieldError;
-import dev.pulse.workers.schedules.CronSpec;
-import dev.pulse.workers.schedules.DstPolicy;
+import dev.pulse.workers.json.FieldChecks;
+import dev.pulse.workers.json.FieldError;
 import dev.pulse.workers.schedules.ScheduleDefinition.Misfire;
 import dev.pulse.workers.schedules.ScheduleDefinition.Overlap;
-import dev.pulse.workers.schedules.ScheduleDefinition;
 import java.time.DateTimeException;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -23,10 +20,11 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Validates a schedule, from the API ({@code POST/PUT /v1/schedules}) or a schedule file
- * ({@code spec} of a {@code kind: Schedule} document), reporting every bad field.
+ * Validates a schedule definition, from the API ({@code POST/PUT /v1/schedules}) or a schedule
+ * file ({@code spec} of a {@code kind: Schedule} document), reporting every bad field; the API
+ * turns the errors into problem+json, {@link ScheduleFiles} into lines naming file and field.
  */
-public final class ScheduleRequestParser {
+public final class ScheduleParser {
 
     static final Set<String> FIELDS = new TreeSet<>(Set.of("name", "cron", "timezone", "agent", "input", "metadata",
             "callback_url", "misfire", "catch_up_max", "overlap", "enabled", "dst"));
@@ -40,7 +38,7 @@ public final class ScheduleRequestParser {
     private final AgentRegistry agents;
     private final EgressPolicy egress;
 
-    public ScheduleRequestParser(ObjectMapper json, AgentRegistry agents, EgressPolicy egress) {
+    public ScheduleParser(ObjectMapper json, AgentRegistry agents, EgressPolicy egress) {
         this.json = json;
         this.agents = agents;
         this.egress = egress;

@@ -1,4 +1,4 @@
-package dev.pulse.server.keys;
+package dev.pulse.workers.keys;
 
 import java.time.Instant;
 import java.util.Set;

@@ -1,8 +1,7 @@
-package dev.pulse.server.api;
+package dev.pulse.workers.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pulse.executors.http.EgressPolicy;
-import dev.pulse.server.api.Problem.FieldError;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Iterator;
@@ -10,7 +9,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
-/** Checks shared by the request parsers; each adds a {@link FieldError} naming the field it rejects. */
+/**
+ * Checks shared by the parsers of JSON input (API bodies, schedule definitions); each adds a
+ * {@link FieldError} naming the field it rejects.
+ */
 public final class FieldChecks {
 
     private FieldChecks() {

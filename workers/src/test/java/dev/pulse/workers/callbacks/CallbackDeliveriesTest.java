@@ -1,4 +1,4 @@
-package dev.pulse.server.callbacks;
+package dev.pulse.workers.callbacks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
