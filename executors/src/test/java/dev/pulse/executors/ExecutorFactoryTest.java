@@ -15,6 +15,10 @@ import java.util.List;
 import java.util.Map;
 import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.Test;
+import dev.pulse.executors.agents.AgentFileLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Collectors;
 
 class ExecutorFactoryTest {
 
@@ -23,8 +27,8 @@ class ExecutorFactoryTest {
         ObjectMapper json = new ObjectMapper();
         OkHttpClient http = new OkHttpClient();
         Map<String, String> env = Map.of();
-        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("auto");
-        java.nio.file.Files.writeString(dir.resolve("agents.yaml"), """
+        Path dir = Files.createTempDirectory("auto");
+        Files.writeString(dir.resolve("agents.yaml"), """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: both}
@@ -45,12 +49,12 @@ class ExecutorFactoryTest {
                 metadata: {name: neither}
                 spec: {executor: auto, llm: {provider: openai, model: m, prompt: "x"}}
                 """);
-        var loaded = new dev.pulse.executors.agents.AgentFileLoader().loadFile(dir.resolve("agents.yaml"));
+        var loaded = new AgentFileLoader().loadFile(dir.resolve("agents.yaml"));
         assertThat(String.join("\n", loaded.problems())).contains("auto picks the first available").contains("spec.llm:");
         try (LocalExecutor local = new LocalExecutor(JavaAgents.discover(), json, env::get);
                 ServerlessExecutor serverless = new ServerlessExecutor(http, json, env::get, CompletionReports.NONE)) {
             ExecutorFactory factory = new ExecutorFactory(List.of(local, serverless));
-            var agents = loaded.agents().stream().collect(java.util.stream.Collectors.toMap(AgentDefinition::name, a -> a));
+            var agents = loaded.agents().stream().collect(Collectors.toMap(AgentDefinition::name, a -> a));
             assertThat(factory.executorFor(agents.get("both"))).containsSame(serverless);
             assertThat(factory.executorFor(agents.get("only-local"))).containsSame(local);
             assertThat(factory.choose(agents.get("both")).reason()).isEqualTo("executor auto chose serverless");

@@ -2,6 +2,7 @@ package dev.pulse.executors.agents;
 
 import java.util.Map;
 import java.util.Objects;
+import java.util.Locale;
 
 /**
  * Settings of the {@code serverless} executor: the task input is sent as JSON to {@code url}
@@ -63,7 +64,7 @@ public record ServerlessSpec(String url, String method, Map<String, String> head
         ASYNC;
 
         public String yamlName() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 

@@ -32,6 +32,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * The {@code container} executor: runs an image through the Docker Engine API ({@code DOCKER_HOST},
@@ -171,10 +175,10 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
      * sees end-of-input (engines differ in passing on a half-closed stream, but all see a hang-up).
      */
     private void deliverInputAndStart(String id, String input) throws InterruptedException {
-        java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(1);
-        java.io.InputStream stdin = new java.io.FilterInputStream(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8))) {
+        CountDownLatch written = new CountDownLatch(1);
+        InputStream stdin = new FilterInputStream(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8))) {
             @Override
-            public int read(byte[] b, int off, int len) throws java.io.IOException {
+            public int read(byte[] b, int off, int len) throws IOException {
                 int n = super.read(b, off, len);
                 if (n < 0) {
                     written.countDown();
@@ -189,7 +193,7 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
         written.await(5, TimeUnit.SECONDS);
         try {
             attach.close();
-        } catch (java.io.IOException ignored) {
+        } catch (IOException ignored) {
             // the hang-up is the point
         }
     }
@@ -266,7 +270,7 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
     }
 
     @Override
-    public void close() throws java.io.IOException {
+    public void close() throws IOException {
         docker.close();
     }
 

@@ -41,6 +41,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
+import dev.pulse.executors.http.EgressRefusedException;
 
 /**
  * The {@code llm} executor: renders the agent's prompt template with the task input, sends it
@@ -265,7 +266,7 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         }
         if (PolicyEnforcement.isRefusal(error)) {
             return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
-                    describe(find(error, dev.pulse.executors.http.EgressRefusedException.class)));
+                    describe(find(error, EgressRefusedException.class)));
         }
         IOException io = find(error, IOException.class);
         if (io != null) {

@@ -25,6 +25,8 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 
 class LocalExecutorTest {
 
@@ -186,7 +188,7 @@ class LocalExecutorTest {
 
         run.cancel(true);
         caller.shutdown();
-        assertThat(caller.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+        assertThat(caller.awaitTermination(2, TimeUnit.MINUTES)).isTrue();
         long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         while (ProcessHandle.current().descendants().anyMatch(p -> p.info().command().orElse("").contains("sleep"))
                 && System.nanoTime() < deadline) {
@@ -273,7 +275,7 @@ class LocalExecutorTest {
     }
 
     private static boolean onPath(String program) {
-        return java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+        return Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
                 .anyMatch(d -> Files.isExecutable(Path.of(d, program)));
     }
 }

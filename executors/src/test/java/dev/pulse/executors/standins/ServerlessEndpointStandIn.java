@@ -16,6 +16,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.LinkedHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Stands in for a serverless function endpoint (which tests cannot reach): a real HTTP server
@@ -32,7 +34,7 @@ public final class ServerlessEndpointStandIn implements AutoCloseable {
         }
 
         public Answer withHeader(String name, String value) {
-            Map<String, String> more = new java.util.LinkedHashMap<>(headers);
+            Map<String, String> more = new LinkedHashMap<>(headers);
             more.put(name, value);
             return new Answer(status, more, body, delay);
         }
@@ -81,7 +83,7 @@ public final class ServerlessEndpointStandIn implements AutoCloseable {
     }
 
     public boolean awaitFirstRequest(Duration timeout) throws InterruptedException {
-        return firstRequest.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        return firstRequest.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void handle(HttpExchange exchange) throws IOException {

@@ -16,6 +16,7 @@ import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import io.javalin.http.Handler;
 
 /** The HTTP server: Javalin with problem+json for every error, and the routes it is given. */
 public final class ApiServer implements AutoCloseable {
@@ -30,7 +31,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** @param authenticate runs before every matched route; routes that name a scope need a key with it */
-    public ApiServer(String host, int port, JsonResponses responses, io.javalin.http.Handler authenticate,
+    public ApiServer(String host, int port, JsonResponses responses, Handler authenticate,
                      List<Consumer<RoutesConfig>> routeGroups) {
         this.app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;

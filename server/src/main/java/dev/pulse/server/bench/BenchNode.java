@@ -19,6 +19,12 @@ import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.Map;
 import org.jdbi.v3.core.Jdbi;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Function;
+import org.jdbi.v3.core.Handle;
 
 /**
  * A Pulse node started for a benchmark: on the given database, or on a fresh embedded
@@ -36,7 +42,7 @@ final class BenchNode implements AutoCloseable {
 
     final PulseNode node;
     /** Worker-only nodes on the same database beside {@link #node} ({@code --nodes}), as a cluster would claim. */
-    final java.util.List<PulseNode> workers = new java.util.ArrayList<>();
+    final List<PulseNode> workers = new ArrayList<>();
     final Jdbi jdbi;
     final String key;
     final CpuMeter cpu;
@@ -68,7 +74,7 @@ final class BenchNode implements AutoCloseable {
         DatabaseUrl url = DatabaseUrl.parse(databaseUrl);
         setup = Database.connect(url, 2);
         setup.migrate();
-        keyName = "bench-" + java.util.UUID.randomUUID();
+        keyName = "bench-" + UUID.randomUUID();
         key = new ApiKeyStore(setup.jdbi(), random).create(keyName, EnumSet.of(Scope.ADMIN));
         this.limitedAgent = limitedAgent > 0 ? LIMITED_AGENT : null;
         if (limitedAgent > 0) {
@@ -87,13 +93,13 @@ final class BenchNode implements AutoCloseable {
         overrides.put("PULSE_SCHEDULES_DIR", "/nonexistent-pulse-bench");
         // Files a first start writes (the generated webhook secret) go with the bench, not into the working directory.
         overrides.put("PULSE_DATA_DIR", tempDir.resolve("data").toString());
-        java.util.function.Function<String, String> env = name -> overrides.getOrDefault(name, System.getenv(name));
+        Function<String, String> env = name -> overrides.getOrDefault(name, System.getenv(name));
         this.cpu = new CpuMeter(embedded == null ? null : CpuMeter.postmasterOf(embedded.dataDirectory()));
         try {
             this.node = PulseNode.start(new ConfigLoader(env).load(null), Clock.systemUTC(), env);
             Map<String, String> workerOverrides = new HashMap<>(overrides);
             workerOverrides.put("PULSE_ROLES", "worker");
-            java.util.function.Function<String, String> workerEnv = name -> workerOverrides.getOrDefault(name, System.getenv(name));
+            Function<String, String> workerEnv = name -> workerOverrides.getOrDefault(name, System.getenv(name));
             for (int i = 1; i < nodes; i++) {
                 workers.add(PulseNode.start(new ConfigLoader(workerEnv).load(null), Clock.systemUTC(), workerEnv));
             }
@@ -107,8 +113,8 @@ final class BenchNode implements AutoCloseable {
     }
 
     /** Every node of the bench, the API's first. */
-    java.util.List<PulseNode> nodes() {
-        java.util.List<PulseNode> all = new java.util.ArrayList<>(java.util.List.of(node));
+    List<PulseNode> nodes() {
+        List<PulseNode> all = new ArrayList<>(List.of(node));
         all.addAll(workers);
         return all;
     }
@@ -118,15 +124,15 @@ final class BenchNode implements AutoCloseable {
     }
 
     /** One connection kept open for the benchmark's own queries: a new connection per poll costs a backend start. */
-    private org.jdbi.v3.core.Handle handle;
+    private Handle handle;
 
     /** Runs one of the owning features' read queries on the benchmark's connection. */
-    synchronized <T> T query(java.util.function.Function<org.jdbi.v3.core.Handle, T> read) {
+    synchronized <T> T query(Function<Handle, T> read) {
         return read.apply(handle());
     }
 
     /** The benchmark's own connection, opened once. */
-    private synchronized org.jdbi.v3.core.Handle handle() {
+    private synchronized Handle handle() {
         if (handle == null) {
             handle = jdbi.open();
         }
@@ -171,7 +177,7 @@ final class BenchNode implements AutoCloseable {
             embedded.close();
         }
         try (var files = Files.walk(tempDir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 }

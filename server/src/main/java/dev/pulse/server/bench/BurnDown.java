@@ -21,6 +21,10 @@ import java.util.concurrent.Future;
 import java.util.function.Predicate;
 import java.util.function.ToLongFunction;
 import org.jdbi.v3.core.Handle;
+import io.micrometer.core.instrument.Counter;
+import java.io.IOException;
+import java.util.Collections;
+import java.util.function.LongSupplier;
 
 /**
  * Enqueues N no-op ({@code echo}) tasks through the batch API, then times until every one has
@@ -47,7 +51,7 @@ final class BurnDown {
             // Finished rows already there (history) are counted once, outside the timed part.
             ToLongFunction<Handle> finishedCount = callbacks ? CallbackDeliveries::delivered : TaskFigures::succeeded;
             long finishedBefore = bench.query(finishedCount::applyAsLong);
-            java.util.function.LongSupplier progress = callbacks
+            LongSupplier progress = callbacks
                     ? () -> counted("pulse.callback.attempts", "outcome", "delivered")
                     : () -> counted("pulse.attempts.finished", "outcome", "succeeded");
             long before = progress.getAsLong();
@@ -121,7 +125,7 @@ final class BurnDown {
         long sum = 0;
         for (var node : bench.nodes()) {
             sum += (long) node.meters().find(name).tag(tag, value).counters().stream()
-                    .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+                    .mapToDouble(Counter::count).sum();
         }
         return sum;
     }
@@ -133,7 +137,7 @@ final class BurnDown {
         List<Future<?>> sent = new ArrayList<>();
         for (int from = 0; from < tasks; from += BATCH) {
             int size = Math.min(BATCH, tasks - from);
-            String body = "{\"tasks\": [" + String.join(",", java.util.Collections.nCopies(size, item)) + "]}";
+            String body = "{\"tasks\": [" + String.join(",", Collections.nCopies(size, item)) + "]}";
             sent.add(senders.submit(() -> {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(bench.url("/v1/tasks/batch")))
                         .header("Authorization", "Bearer " + bench.key).header("Content-Type", "application/json")
@@ -153,7 +157,7 @@ final class BurnDown {
     /** The loopback receiver of the callbacks, with its handler threads, whose CPU the bench tells apart. */
     private record Receiver(HttpServer server, ExecutorService pool, List<Thread> handlers) {
 
-        static Receiver start() throws java.io.IOException {
+        static Receiver start() throws IOException {
             HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
             server.createContext("/", exchange -> {
                 exchange.getRequestBody().readAllBytes();

@@ -5,6 +5,8 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import com.sun.management.OperatingSystemMXBean;
+import java.util.List;
 
 /**
  * CPU time spent by this process and by the embedded database, for per-task figures: on a shared
@@ -34,7 +36,7 @@ final class CpuMeter {
     }
 
     private static double nodeSeconds() {
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os) {
             return os.getProcessCpuTime() / 1e9;
         }
         return -1;
@@ -46,7 +48,7 @@ final class CpuMeter {
             return -1;
         }
         long ticks = own.get()[0] + own.get()[1] + own.get()[2] + own.get()[3];
-        for (ProcessHandle child : ProcessHandle.of(postmaster).map(p -> p.children().toList()).orElse(java.util.List.of())) {
+        for (ProcessHandle child : ProcessHandle.of(postmaster).map(p -> p.children().toList()).orElse(List.of())) {
             ticks += stat(child.pid()).map(t -> t[0] + t[1]).orElse(0L);
         }
         return ticks / TICKS_PER_SECOND;

@@ -20,6 +20,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * Reads configuration: built-in defaults, then the YAML file (nested keys such as
@@ -190,7 +194,7 @@ public final class ConfigLoader {
         /** Durations such as 500ms, 30s, 5m; a bare number means seconds (PULSE_LEASE_SECONDS=2). */
         Duration duration(String path, boolean positive) {
             String v = values.get(path);
-            var parsed = v.matches("\\d{1,9}") ? java.util.Optional.of(Duration.ofSeconds(Long.parseLong(v))) : Durations.parse(v);
+            var parsed = v.matches("\\d{1,9}") ? Optional.of(Duration.ofSeconds(Long.parseLong(v))) : Durations.parse(v);
             if (parsed.isEmpty() || (positive && parsed.get().isZero())) {
                 problem(path, "must be a " + (positive ? "positive " : "") + "duration such as 500ms, 30s or 5m (a bare number is seconds), got '" + v + "'");
                 return Duration.ofSeconds(1);
@@ -243,16 +247,16 @@ public final class ConfigLoader {
             return v;
         }
 
-        java.util.Set<Role> roles(String path) {
-            java.util.Set<Role> roles = java.util.EnumSet.noneOf(Role.class);
+        Set<Role> roles(String path) {
+            Set<Role> roles = EnumSet.noneOf(Role.class);
             for (String part : values.get(path).split(",")) {
                 String name = part.trim();
-                java.util.Arrays.stream(Role.values()).filter(r -> r.wire().equals(name)).findFirst()
+                Arrays.stream(Role.values()).filter(r -> r.wire().equals(name)).findFirst()
                         .ifPresentOrElse(roles::add, () -> problem(path, "unknown role '" + name + "'; use any of api, worker, scheduler"));
             }
             if (roles.isEmpty()) {
                 problem(path, "must name at least one of api, worker, scheduler");
-                return java.util.EnumSet.allOf(Role.class);
+                return EnumSet.allOf(Role.class);
             }
             return roles;
         }

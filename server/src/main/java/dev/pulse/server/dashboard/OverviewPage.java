@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.DoubleSupplier;
+import java.util.Locale;
 
 /**
  * {@code /dashboard}: counts per state and agent, the last hour's throughput and failure rate,
@@ -57,7 +58,7 @@ final class OverviewPage {
         model.put("hourSucceeded", Formats.number(succeeded));
         model.put("hourFailed", Formats.number(failed));
         model.put("hourFailureRate", Formats.percent(failed, succeeded + failed));
-        model.put("perMinute", String.format(java.util.Locale.ROOT, "%.1f", (succeeded + failed) / 60.0));
+        model.put("perMinute", String.format(Locale.ROOT, "%.1f", (succeeded + failed) / 60.0));
         double lag = queueLagSeconds.getAsDouble();
         model.put("queueLag", Double.isNaN(lag) ? "unknown" : Formats.duration(Duration.ofMillis((long) (lag * 1000))));
         List<OverviewQueries.LiveNode> nodes = queries.liveNodes(lease);

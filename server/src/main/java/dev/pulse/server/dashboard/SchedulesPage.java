@@ -16,6 +16,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 
 /**
  * {@code /dashboard/schedules}: each schedule's cron, time zone, next fire times (in its zone)
@@ -112,7 +114,7 @@ final class SchedulesPage {
     }
 
     private static void back(Context ctx, String done, String name) {
-        ctx.redirect(PATH + "?done=" + done + "&name=" + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8),
+        ctx.redirect(PATH + "?done=" + done + "&name=" + URLEncoder.encode(name, StandardCharsets.UTF_8),
                 HttpStatus.SEE_OTHER);
     }
 }

@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import dev.pulse.workers.tasks.CancelOutcome;
 
 /**
  * {@code /dashboard/tasks}: the filtered task list with keyset pages, and bulk retry or cancel of
@@ -105,8 +106,8 @@ final class TasksPage {
             // One at a time: a cancellation also ends running attempts and queues callbacks.
             for (UUID id : chosen) {
                 var outcome = tasks.cancel(id);
-                done += outcome instanceof dev.pulse.workers.tasks.CancelOutcome.Cancelled
-                        || outcome instanceof dev.pulse.workers.tasks.CancelOutcome.Requested ? 1 : 0;
+                done += outcome instanceof CancelOutcome.Cancelled
+                        || outcome instanceof CancelOutcome.Requested ? 1 : 0;
             }
         }
         if (retry && done > 0) {

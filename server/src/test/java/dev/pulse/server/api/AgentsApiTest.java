@@ -15,6 +15,7 @@ import java.security.SecureRandom;
 import java.util.EnumSet;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import java.net.URI;
 
 /** Shared agents managed through {@code PUT/DELETE /v1/agents/{name}}, seen by every node. */
 class AgentsApiTest {
@@ -67,7 +68,7 @@ class AgentsApiTest {
     void changingAgentsNeedsTheAdminScope() throws Exception {
         try (TestNode pulse = new TestNode()) {
             String reader = new ApiKeyStore(pulse.jdbi, new SecureRandom()).create("agent-reader", EnumSet.of(Scope.AGENTS_READ));
-            HttpResponse<String> refused = pulse.send(HttpRequest.newBuilder(java.net.URI.create(pulse.url("/v1/agents/cat")))
+            HttpResponse<String> refused = pulse.send(HttpRequest.newBuilder(URI.create(pulse.url("/v1/agents/cat")))
                     .header("Authorization", "Bearer " + reader)
                     .PUT(HttpRequest.BodyPublishers.ofString(CAT_AGENT)).build());
             assertThat(refused.statusCode()).isEqualTo(403);

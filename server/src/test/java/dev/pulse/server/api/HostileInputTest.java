@@ -18,6 +18,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.regex.Pattern;
 
 /**
  * Size limits, rate limits, and a fuzz run of 10,000 malformed or hostile requests: no 5xx, no
@@ -30,9 +35,9 @@ class HostileInputTest {
             "${jndi:ldap://127.0.0.1/x}", "\\u0000", "%00", "\\ud800", "Robert'); DELETE FROM api_keys;--", "☃".repeat(300),
             "A".repeat(70_000), "-1", "1e309", "NaN", "null", "[]", "{}", "true", "0x7fffffff", "9".repeat(400)};
     /** What parser and framework messages look like: class and token names, character codes. */
-    private static final java.util.regex.Pattern LIBRARY_INTERNALS = java.util.regex.Pattern.compile(
+    private static final Pattern LIBRARY_INTERNALS = Pattern.compile(
             "jackson|javalin|jetty|com\\.fasterxml|java\\.lang|Exception|JsonToken|START_OBJECT|\\(code \\d+\\)|Trailing token"
-                    + "|Source: |REDACTED|StreamReadConstraints|org\\.quartz", java.util.regex.Pattern.CASE_INSENSITIVE);
+                    + "|Source: |REDACTED|StreamReadConstraints|org\\.quartz", Pattern.CASE_INSENSITIVE);
     private static TestNode pulse;
 
     @BeforeAll
@@ -64,7 +69,7 @@ class HostileInputTest {
         try (TestNode limited = new TestNode(TestDatabase.create(), Map.of("PULSE_RATE_LIMIT", "1"))) {
             List<Integer> statuses = new ArrayList<>();
             String retryAfter = null;
-            long deadline = System.nanoTime() + java.time.Duration.ofMinutes(2).toNanos();
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
             while (retryAfter == null && System.nanoTime() < deadline) {
                 HttpResponse<String> r = limited.get("/v1/agents");
                 statuses.add(r.statusCode());
@@ -87,8 +92,8 @@ class HostileInputTest {
             requests.add(hostileRequest(random));
         }
         AtomicInteger serverErrors = new AtomicInteger();
-        List<String> leaks = java.util.Collections.synchronizedList(new ArrayList<>());
-        List<String> examples = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> leaks = Collections.synchronizedList(new ArrayList<>());
+        List<String> examples = Collections.synchronizedList(new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(4);
         List<Future<?>> runs = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
@@ -186,6 +191,6 @@ class HostileInputTest {
     }
 
     private static String encode(String s) {
-        return java.net.URLEncoder.encode(s.length() > 200 ? s.substring(0, 200) : s, java.nio.charset.StandardCharsets.UTF_8);
+        return URLEncoder.encode(s.length() > 200 ? s.substring(0, 200) : s, StandardCharsets.UTF_8);
     }
 }

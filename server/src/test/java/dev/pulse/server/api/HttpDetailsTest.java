@@ -12,6 +12,16 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.Socket;
+import java.net.URI;
+import java.util.Collections;
+import org.assertj.core.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 
 /** 415 for bodies not sent as JSON, 405 with Allow, parser complaints in plain words, and an optional body that may be null. */
 class HttpDetailsTest {
@@ -33,7 +43,7 @@ class HttpDetailsTest {
     @CsvSource({"text/plain", "application/x-www-form-urlencoded", "''"})
     void aBodyNotDeclaredJsonIs415AndNothingIsStored(String contentType) throws Exception {
         long before = pulse.count("SELECT count(*) FROM tasks");
-        HttpRequest.Builder request = HttpRequest.newBuilder(java.net.URI.create(pulse.url("/v1/tasks")))
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(pulse.url("/v1/tasks")))
                 .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
                 .POST(HttpRequest.BodyPublishers.ofString("{\"agent\": \"echo\"}"));
         if (!contentType.isEmpty()) {
@@ -90,17 +100,17 @@ class HttpDetailsTest {
     @Test
     void theNodeListensOnlyOnTheConfiguredAddress() throws Exception {
         assertThat(pulse.get("/health/live").statusCode()).isEqualTo(200);
-        java.net.InetAddress other = java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces()).stream()
+        InetAddress other = Collections.list(NetworkInterface.getNetworkInterfaces()).stream()
                 .filter(i -> !i.getName().startsWith("lo"))
-                .flatMap(i -> java.util.Collections.list(i.getInetAddresses()).stream())
-                .filter(a -> a instanceof java.net.Inet4Address && !a.isLoopbackAddress())
+                .flatMap(i -> Collections.list(i.getInetAddresses()).stream())
+                .filter(a -> a instanceof Inet4Address && !a.isLoopbackAddress())
                 .findFirst().orElse(null);
-        org.junit.jupiter.api.Assumptions.assumeTrue(other != null,
+        Assumptions.assumeTrue(other != null,
                 "SKIPPED the other-address half: this machine has no non-loopback IPv4 address");
-        try (java.net.Socket socket = new java.net.Socket()) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> socket.connect(
-                    new java.net.InetSocketAddress(other, pulse.node.port()), 2_000))
-                    .as("connecting on " + other.getHostAddress()).isInstanceOf(java.io.IOException.class);
+        try (Socket socket = new Socket()) {
+            Assertions.assertThatThrownBy(() -> socket.connect(
+                    new InetSocketAddress(other, pulse.node.port()), 2_000))
+                    .as("connecting on " + other.getHostAddress()).isInstanceOf(IOException.class);
         }
     }
 

@@ -13,6 +13,11 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 
 /** {@code /metrics} in Prometheus format: queue counters per agent, run durations, lag, JVM and pool. */
 class MetricsTest {
@@ -102,10 +107,10 @@ class MetricsTest {
 
         Process check = new ProcessBuilder(promtool, "check", "metrics").redirectErrorStream(true).start();
         try (var stdin = check.getOutputStream()) {
-            stdin.write(scrape.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            stdin.write(scrape.getBytes(StandardCharsets.UTF_8));
         }
-        String said = new String(check.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(check.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String said = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(check.waitFor(60, TimeUnit.SECONDS)).isTrue();
         System.err.println("promtool check metrics on /metrics said (lines about other metrics are not Pulse's to fix):\n" + said);
         assertThat(said.lines().filter(line -> line.contains("pulse_")).toList()).as("promtool said:%n%s", said).isEmpty();
     }
@@ -113,14 +118,14 @@ class MetricsTest {
     private static String promtoolOrSkip() {
         String configured = System.getenv("PULSE_PROMTOOL");
         for (String candidate : new String[] {configured, "/usr/bin/promtool", "/usr/local/bin/promtool"}) {
-            if (candidate != null && java.nio.file.Files.isExecutable(java.nio.file.Path.of(candidate))) {
+            if (candidate != null && Files.isExecutable(Path.of(candidate))) {
                 return candidate;
             }
         }
         String reason = "!!! promtool is not available: the PROMTOOL CHECK OF /metrics IS SKIPPED. "
                 + "Install it with scripts/promtool.sh (as .ci/run does; it runs apt-get install prometheus).";
         System.err.println(reason);
-        org.junit.jupiter.api.Assumptions.assumeTrue(false, reason);
+        Assumptions.assumeTrue(false, reason);
         return null;
     }
 

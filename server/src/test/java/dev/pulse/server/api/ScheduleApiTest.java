@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import dev.pulse.workers.testing.TestDatabase;
 
 /** {@code /v1/schedules} end to end on one node, with its ticker firing real ticks. */
 class ScheduleApiTest {
@@ -47,7 +48,7 @@ class ScheduleApiTest {
                   input: {report: nightly}
                   dst: {repeat: second}
                 """);
-        pulse = new TestNode(dev.pulse.workers.testing.TestDatabase.create(),
+        pulse = new TestNode(TestDatabase.create(),
                 Map.of("PULSE_SCHEDULES_DIR", schedulesDir.toString()));
     }
 

@@ -21,6 +21,9 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.net.http.HttpRequest;
+import java.util.Comparator;
+import java.util.UUID;
 
 /** The task API end to end: one real node, a real database, a real callback receiver on loopback. */
 class TaskApiTest {
@@ -176,7 +179,7 @@ class TaskApiTest {
         assertThat(seen).hasSize((int) expected);
         assertThat(new HashSet<>(seen)).hasSize(seen.size());
         List<String> newestFirst = new ArrayList<>(seen);
-        newestFirst.sort(java.util.Comparator.comparing(java.util.UUID::fromString).reversed());
+        newestFirst.sort(Comparator.comparing(UUID::fromString).reversed());
         assertThat(seen).isEqualTo(newestFirst);
     }
 
@@ -184,10 +187,10 @@ class TaskApiTest {
     void aRepeatedIdempotencyKeyReturnsTheOriginalTaskWith200() throws Exception {
         HttpResponse<String> first = pulse.send(pulse.request("/v1/tasks")
                 .header("Idempotency-Key", "invoice-7731")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"agent\": \"echo\", \"input\": {\"n\": 1}}")).build());
+                .POST(HttpRequest.BodyPublishers.ofString("{\"agent\": \"echo\", \"input\": {\"n\": 1}}")).build());
         HttpResponse<String> repeat = pulse.send(pulse.request("/v1/tasks")
                 .header("Idempotency-Key", "invoice-7731")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"agent\": \"echo\", \"input\": {\"n\": 1}}")).build());
+                .POST(HttpRequest.BodyPublishers.ofString("{\"agent\": \"echo\", \"input\": {\"n\": 1}}")).build());
         HttpResponse<String> asField = pulse.post("/v1/tasks", "{\"agent\": \"echo\", \"idempotency_key\": \"invoice-7731\"}");
 
         assertThat(first.statusCode()).isEqualTo(201);

@@ -41,6 +41,7 @@ import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import java.nio.file.Files;
 
 /**
  * Three real {@code pulse serve} processes share 3,000 tasks while the test {@code kill -9}s four
@@ -116,7 +117,7 @@ class CrashTest {
         long testStart = System.nanoTime();
         // Kept after the run (CI can archive them): one log per process life.
         Path logs = Path.of("target", "crash-test-logs", Long.toString(System.currentTimeMillis()));
-        java.nio.file.Files.createDirectories(logs);
+        Files.createDirectories(logs);
         System.out.println("crash test: process logs in " + logs.toAbsolutePath());
 
         ExecutorService enqueuers = Executors.newFixedThreadPool(16);

@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.util.HashMap;
 
 /**
  * Two real {@code pulse serve} processes on one database share 5,000 tasks: every task runs
@@ -40,7 +41,7 @@ class TwoNodesTest {
         try (Database db = Database.connect(database, 2)) {
             db.migrate(); // once up front, so the two nodes don't race to create the schema
         }
-        Map<String, String> env = new java.util.HashMap<>(TestNode.baseEnvironment(database));
+        Map<String, String> env = new HashMap<>(TestNode.baseEnvironment(database));
         env.put("PULSE_WORKER_CONCURRENCY", "8");
         env.put("PULSE_DATABASE_POOL_SIZE", "12");
 

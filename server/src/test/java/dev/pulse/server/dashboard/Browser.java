@@ -16,6 +16,9 @@ import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
+import java.util.Base64;
+import java.util.Comparator;
+import org.openqa.selenium.StaleElementReferenceException;
 
 /**
  * A real headless Chromium for the dashboard's end-to-end tests: Debian's {@code chromium},
@@ -74,7 +77,7 @@ final class Browser implements AutoCloseable {
     WebDriverWait waitUpTo(Duration timeout) {
         // htmx swaps the overview's live part every few seconds: an element read mid-swap is simply read again
         WebDriverWait wait = new WebDriverWait(driver, timeout, Duration.ofMillis(200));
-        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+        wait.ignoring(StaleElementReferenceException.class);
         return wait;
     }
 
@@ -95,7 +98,7 @@ final class Browser implements AutoCloseable {
             Map<String, Object> shot = driver.executeCdpCommand("Page.captureScreenshot",
                     Map.of("format", "png", "captureBeyondViewport", true, "clip", clip));
             Files.createDirectories(file.getParent());
-            Files.write(file, java.util.Base64.getDecoder().decode((String) shot.get("data")));
+            Files.write(file, Base64.getDecoder().decode((String) shot.get("data")));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -111,7 +114,7 @@ final class Browser implements AutoCloseable {
             driver.quit();
         } finally {
             try (var files = Files.walk(profile)) {
-                files.sorted(java.util.Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+                files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
             } catch (IOException ignored) {
                 // a temporary profile left behind is harmless
             }

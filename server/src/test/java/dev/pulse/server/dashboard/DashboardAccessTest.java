@@ -15,6 +15,11 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The dashboard's access rules over plain HTTP (no browser): sign-in into a hardened session
@@ -90,7 +95,7 @@ class DashboardAccessTest {
         HttpResponse<String> task = browser.get("/dashboard/tasks/" + taskId);
         assertThat(task.statusCode()).isEqualTo(200);
         assertThat(task.body()).contains(taskId, "Copy as curl", "$PULSE_KEY", "id=\"cancel\"").doesNotContain(TestNode.ADMIN_KEY);
-        assertThat(browser.get("/dashboard/tasks/" + java.util.UUID.randomUUID()).statusCode()).isEqualTo(404);
+        assertThat(browser.get("/dashboard/tasks/" + UUID.randomUUID()).statusCode()).isEqualTo(404);
         assertThat(browser.get("/dashboard/tasks/not-a-uuid").statusCode()).isEqualTo(404);
 
         DashboardClient behindTls = new DashboardClient(node);
@@ -163,7 +168,7 @@ class DashboardAccessTest {
         assertThat(reader.act("/dashboard/tasks/bulk", Map.of("action", "cancel", "confirm", "yes")).statusCode()).isEqualTo(403);
         assertThat(reader.act("/dashboard/schedules/nightly/pause", Map.of()).statusCode()).isEqualTo(403);
         assertThat(reader.act("/dashboard/schedules/nightly/trigger", Map.of()).statusCode()).isEqualTo(403);
-        assertThat(reader.act("/dashboard/callbacks/" + java.util.UUID.randomUUID() + "/redeliver", Map.of()).statusCode())
+        assertThat(reader.act("/dashboard/callbacks/" + UUID.randomUUID() + "/redeliver", Map.of()).statusCode())
                 .isEqualTo(403);
         assertThat(state(taskId)).isEqualTo("scheduled");
         assertThat(enabled("nightly")).isTrue();
@@ -233,13 +238,13 @@ class DashboardAccessTest {
         browser.signIn(TestNode.ADMIN_KEY);
         String first = browser.get("/dashboard/tasks?q=" + marker).body();
         assertThat(first.split("data-task=").length - 1).isEqualTo(50);
-        java.util.regex.Matcher next = java.util.regex.Pattern.compile("href=\"([^\"]+)\" id=\"next-page\"").matcher(first);
+        Matcher next = Pattern.compile("href=\"([^\"]+)\" id=\"next-page\"").matcher(first);
         assertThat(next.find()).isTrue();
         String second = browser.get(next.group(1).replace("&amp;", "&")).body();
         assertThat(second.split("data-task=").length - 1).isEqualTo(5);
         assertThat(second).doesNotContain("id=\"next-page\"").contains("id=\"first-page\"");
 
-        String future = java.time.LocalDateTime.now(java.time.ZoneOffset.UTC).plusHours(1).withNano(0).toString();
+        String future = LocalDateTime.now(ZoneOffset.UTC).plusHours(1).withNano(0).toString();
         assertThat(browser.get("/dashboard/tasks?q=" + marker + "&from=" + future).body()).contains("No task matches.");
         assertThat(browser.get("/dashboard/tasks?q=" + marker + "&to=" + future).body().split("data-task=").length - 1).isEqualTo(50);
         assertThat(browser.get("/dashboard/tasks?from=yesterday").body()).contains("is not a date and time");
@@ -264,7 +269,7 @@ class DashboardAccessTest {
         assertThat(redelivered.statusCode()).isEqualTo(303);
         assertThat(redelivered.headers().firstValue("Location")).hasValue("/dashboard/callbacks?done=redelivered");
         assertThat(node.count("SELECT count(*) FROM callback_deliveries WHERE task_id = '" + id + "' AND state <> 'dead'")).isEqualTo(1);
-        assertThat(browser.act("/dashboard/callbacks/" + java.util.UUID.randomUUID() + "/redeliver", Map.of()).statusCode())
+        assertThat(browser.act("/dashboard/callbacks/" + UUID.randomUUID() + "/redeliver", Map.of()).statusCode())
                 .isEqualTo(404);
     }
 

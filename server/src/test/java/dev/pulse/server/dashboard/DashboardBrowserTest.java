@@ -19,6 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.ExpectedConditions;
+import dev.pulse.workers.testing.TestDatabase;
+import org.openqa.selenium.TimeoutException;
+import org.openqa.selenium.support.ui.Select;
 
 /**
  * The dashboard in a real headless Chromium (see {@link Browser}): an operator signs in, queues
@@ -36,7 +39,7 @@ class DashboardBrowserTest {
 
     @BeforeAll
     static void start() {
-        node = new TestNode(dev.pulse.workers.testing.TestDatabase.create(), Map.of("PULSE_SHUTDOWN_GRACE", "1s"));
+        node = new TestNode(TestDatabase.create(), Map.of("PULSE_SHUTDOWN_GRACE", "1s"));
         readerKey = new ApiKeyStore(node.jdbi, new SecureRandom()).create("viewer", EnumSet.of(Scope.TASKS_READ, Scope.SCHEDULES_READ));
         assertThat(node.post("/v1/schedules", "{\"name\": \"nightly-digest\", \"cron\": \"30 2 * * *\", \"timezone\": \"Europe/Berlin\","
                 + " \"agent\": \"echo\", \"input\": {\"text\": \"nightly\"}}").statusCode()).isEqualTo(201);
@@ -73,7 +76,7 @@ class DashboardBrowserTest {
                     "{\"agent\": \"echo\", \"input\": {\"again\": true}, \"delay_seconds\": 3600}").body()).path("id").asText();
             assertThat(node.post("/v1/tasks/" + id + "/cancel", "").statusCode()).isEqualTo(200);
             browser.driver.findElement(By.linkText("Tasks")).click();
-            new org.openqa.selenium.support.ui.Select(browser.driver.findElement(By.id("filter-state"))).selectByValue("cancelled");
+            new Select(browser.driver.findElement(By.id("filter-state"))).selectByValue("cancelled");
             browser.driver.findElement(By.id("apply-filter")).click();
             browser.waitUpTo(PATIENCE).until(ExpectedConditions.urlContains("state=cancelled"));
             browser.waitUpTo(PATIENCE).until(d -> {
@@ -202,7 +205,7 @@ class DashboardBrowserTest {
         browser.driver.findElement(By.id("sign-in")).click();
         try {
             browser.waitUpTo(PATIENCE).until(ExpectedConditions.presenceOfElementLocated(By.id("signed-in-as")));
-        } catch (org.openqa.selenium.TimeoutException e) {
+        } catch (TimeoutException e) {
             throw new AssertionError("not signed in; at " + browser.driver.getCurrentUrl() + ": " + browser.driver.getPageSource(), e);
         }
         assertThat(browser.driver.manage().getCookieNamed(Cookies.SESSION).isHttpOnly()).isTrue();

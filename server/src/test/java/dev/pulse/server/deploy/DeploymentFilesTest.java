@@ -19,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import java.util.TreeMap;
 
 /**
  * The Dockerfile, docker-compose.yaml and the Kubernetes manifests can't be run here, so this
@@ -200,7 +201,7 @@ class DeploymentFilesTest {
     }
 
     private static Map<String, JsonNode> byName(String kind) throws IOException {
-        Map<String, JsonNode> found = new java.util.TreeMap<>();
+        Map<String, JsonNode> found = new TreeMap<>();
         for (Path file : manifestFiles()) {
             for (JsonNode doc : documents(file)) {
                 if (doc.path("kind").asText().equals(kind)) {

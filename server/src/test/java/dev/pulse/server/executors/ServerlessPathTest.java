@@ -12,6 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.util.concurrent.Executors;
 
 /** The serverless executor through the whole path, against a loopback stand-in for the functions. */
 class ServerlessPathTest {
@@ -30,7 +31,7 @@ class ServerlessPathTest {
         answer("/broken", 500, "{\"error\": \"database on fire\"}", 0);
         answer("/garbled", 200, "<html>not json</html>", 0);
         answer("/slow", 200, "{}", 90_000);
-        functions.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        functions.setExecutor(Executors.newCachedThreadPool());
         functions.start();
         path = new WholePath(Map.of());
         int closedPort;

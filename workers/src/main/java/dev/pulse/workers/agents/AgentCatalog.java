@@ -9,6 +9,9 @@ import dev.pulse.workers.config.ConfigException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.nio.file.Files;
+import java.util.EnumMap;
+import java.util.Map;
 
 /** Agents declared as code: the in-JVM ones plus those in agent files, all validated. */
 public final class AgentCatalog {
@@ -38,15 +41,15 @@ public final class AgentCatalog {
      *
      * @throws ConfigException listing every problem; nothing is stored then
      */
-    public static java.util.Map<AgentStore.Change, Integer> apply(Path agentsDir, JavaAgents javaAgents,
+    public static Map<AgentStore.Change, Integer> apply(Path agentsDir, JavaAgents javaAgents,
                                                                  ExecutorFactory executors, AgentStore store) {
         AgentFileLoader.Loaded loaded = validFiles(agentsDir, executors);
         registry(loaded, javaAgents); // a clash with a built-in is a problem too
-        java.util.Map<AgentStore.Change, Integer> counts = new java.util.EnumMap<>(AgentStore.Change.class);
+        Map<AgentStore.Change, Integer> counts = new EnumMap<>(AgentStore.Change.class);
         for (AgentStore.Change c : AgentStore.Change.values()) {
             counts.put(c, 0);
         }
-        String base = (java.nio.file.Files.isDirectory(agentsDir) ? agentsDir : agentsDir.toAbsolutePath().getParent())
+        String base = (Files.isDirectory(agentsDir) ? agentsDir : agentsDir.toAbsolutePath().getParent())
                 .toAbsolutePath().normalize().toString();
         for (int i = 0; i < loaded.agents().size(); i++) {
             AgentDefinition agent = loaded.agents().get(i);
@@ -57,7 +60,7 @@ public final class AgentCatalog {
 
     private static AgentFileLoader.Loaded validFiles(Path agentsDir, ExecutorFactory executors) {
         AgentFileLoader loader = new AgentFileLoader();
-        AgentFileLoader.Loaded loaded = java.nio.file.Files.isRegularFile(agentsDir)
+        AgentFileLoader.Loaded loaded = Files.isRegularFile(agentsDir)
                 ? loader.loadFile(agentsDir) : loader.loadDirectory(agentsDir);
         List<String> problems = new ArrayList<>(loaded.problems());
         for (AgentDefinition agent : loaded.agents()) {

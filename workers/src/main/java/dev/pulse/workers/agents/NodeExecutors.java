@@ -11,6 +11,7 @@ import dev.pulse.executors.serverless.ServerlessExecutor;
 import java.util.List;
 import java.util.function.Function;
 import okhttp3.OkHttpClient;
+import java.io.IOException;
 
 /** Every executor a node has (local, serverless, llm, container), for the server and the commands that validate agents. */
 public final class NodeExecutors implements AutoCloseable {
@@ -46,7 +47,7 @@ public final class NodeExecutors implements AutoCloseable {
         llm.close();
         try {
             container.close();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             // the engine connection is going away with the node anyway
         }
     }

@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.pulse.executors.Executor;
 
 /**
  * The agents every node shares: the built-ins plus the documents in the {@code agents} table,
@@ -88,7 +89,7 @@ public final class SharedAgents extends PeriodicDuty {
         List<String> problems = new ArrayList<>();
         AgentDefinition agent = loader.parseDocument(document, baseDir, source, problems);
         if (agent != null && problems.isEmpty()) {
-            Optional<dev.pulse.executors.Executor> executor = executors.executorFor(agent);
+            Optional<Executor> executor = executors.executorFor(agent);
             if (executor.isEmpty()) {
                 problems.add("spec.executor: no executor of kind " + agent.executor() + " on this node");
             } else {

@@ -21,6 +21,7 @@ import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import okhttp3.ConnectionPool;
 
 /**
  * Sends outbox rows to their callback URLs, signed per Standard Webhooks. Any 2xx answer
@@ -91,7 +92,7 @@ public final class CallbackDispatcher implements AutoCloseable {
                 .callTimeout(settings.requestTimeout())
                 // Keep one idle connection per sender alive (OkHttp keeps 5 by default), so
                 // deliveries reuse connections instead of opening one each.
-                .connectionPool(new okhttp3.ConnectionPool(settings.concurrency(), 5, TimeUnit.MINUTES))
+                .connectionPool(new ConnectionPool(settings.concurrency(), 5, TimeUnit.MINUTES))
                 .build();
         this.signer = sending.signer();
         this.backoff = sending.backoff();

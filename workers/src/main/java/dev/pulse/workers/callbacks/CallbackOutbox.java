@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.function.Supplier;
 import org.jdbi.v3.core.Handle;
+import dev.pulse.workers.json.Timestamps;
 
 /**
  * Writes the callback delivery for a task that just became terminal, inside the caller's
@@ -99,7 +100,7 @@ public final class CallbackOutbox {
     private ObjectNode event(Task task, String type) {
         ObjectNode event = json.createObjectNode();
         event.put("type", type);
-        event.put("timestamp", dev.pulse.workers.json.Timestamps.rfc3339(task.finishedAt()));
+        event.put("timestamp", Timestamps.rfc3339(task.finishedAt()));
         event.set("data", taskJson.toJson(task));
         return event;
     }

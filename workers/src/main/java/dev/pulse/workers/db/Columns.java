@@ -4,6 +4,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 
 /** Reading column types JDBC has no direct getter for. */
 public final class Columns {
@@ -34,7 +36,7 @@ public final class Columns {
         if (seconds < -62_167_219_200L || seconds > 253_402_300_799L) {
             return instant.toString();
         }
-        java.time.LocalDateTime t = java.time.LocalDateTime.ofEpochSecond(seconds, 0, java.time.ZoneOffset.UTC);
+        LocalDateTime t = LocalDateTime.ofEpochSecond(seconds, 0, ZoneOffset.UTC);
         int nano = instant.getNano();
         StringBuilder b = new StringBuilder(30);
         pad(b, t.getYear(), 4).append('-');

@@ -8,6 +8,8 @@ import java.sql.Statement;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import io.micrometer.core.instrument.MeterRegistry;
 
 /** The connection pool to Pulse's PostgreSQL and the schema migrations that go with it. */
 public final class Database implements AutoCloseable {
@@ -28,7 +30,7 @@ public final class Database implements AutoCloseable {
     }
 
     /** @param metrics where the pool reports its metrics, or null */
-    public static Database connect(DatabaseUrl url, int poolSize, io.micrometer.core.instrument.MeterRegistry metrics) {
+    public static Database connect(DatabaseUrl url, int poolSize, MeterRegistry metrics) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(url.jdbcUrl());
         if (url.user() != null) {
@@ -43,7 +45,7 @@ public final class Database implements AutoCloseable {
         // Start even when the database is down; calls fail until it is back, and /health/ready says so.
         config.setInitializationFailTimeout(-1);
         if (metrics != null) {
-            config.setMetricsTrackerFactory(new com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory(metrics));
+            config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(metrics));
         }
         return new Database(new HikariDataSource(config));
     }

@@ -8,6 +8,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.Map;
 
 /**
  * Checks shared by the parsers of JSON input (API bodies, schedule definitions); each adds a
@@ -78,7 +79,7 @@ public final class FieldChecks {
         if (node.isTextual()) {
             return node.asText().indexOf('\0') >= 0;
         }
-        for (Iterator<java.util.Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             var e = it.next();
             if (e.getKey().indexOf('\0') >= 0 || containsNul(e.getValue())) {
                 return true;

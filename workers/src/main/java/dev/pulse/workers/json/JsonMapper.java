@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import com.fasterxml.jackson.core.JsonProcessingException;
 
 /** The one JSON configuration Pulse uses everywhere: ISO-8601 instants, exact decimals. */
 public final class JsonMapper {
@@ -15,7 +16,7 @@ public final class JsonMapper {
     public static String write(ObjectMapper json, Object value) {
         try {
             return json.writeValueAsString(value);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException("a value Pulse built is not serialisable as JSON", e);
         }
     }

@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.random.RandomGenerator;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.Update;
 
 /** Creating, checking, listing and revoking API keys. The key itself exists only in the creator's hands. */
 public final class ApiKeyStore {
@@ -68,7 +69,7 @@ public final class ApiKeyStore {
         jdbi.useHandle(h -> bind(h.createUpdate(INSERT_IF_ABSENT), name, key, scopes).execute());
     }
 
-    private static org.jdbi.v3.core.statement.Update bind(org.jdbi.v3.core.statement.Update update, String name,
+    private static Update bind(Update update, String name,
                                                         String key, Set<Scope> scopes) {
         return update.bind("id", UUID.randomUUID())
                 .bind("name", name)

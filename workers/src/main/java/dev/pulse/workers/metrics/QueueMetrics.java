@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /**
  * The queue's own metrics, counted by this node as things happen (never by counting rows):
@@ -19,7 +21,7 @@ public final class QueueMetrics {
      * have (7 days, the API's largest {@code timeout_seconds}): a run of any allowed length lands
      * in a bucket of its size, not only in {@code +Inf}.
      */
-    static final Duration[] RUN_BUCKETS = java.util.stream.Stream.of(
+    static final Duration[] RUN_BUCKETS = Stream.of(
                     "PT0.005S", "PT0.01S", "PT0.025S", "PT0.05S", "PT0.1S", "PT0.25S", "PT0.5S", "PT1S", "PT2.5S", "PT5S",
                     "PT10S", "PT30S", "PT1M", "PT2M", "PT5M", "PT10M", "PT30M", "PT1H", "PT2H", "PT6H", "PT12H",
                     "P1D", "P2D", "P4D", "P7D")
@@ -30,7 +32,7 @@ public final class QueueMetrics {
 
     private final MeterRegistry registry;
     /** Meters already registered, by name and tags: a builder and a registry look-up per task added up under load. */
-    private final java.util.concurrent.ConcurrentHashMap<String, Object> meters = new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Object> meters = new ConcurrentHashMap<>();
 
     public QueueMetrics(MeterRegistry registry) {
         this.registry = registry;

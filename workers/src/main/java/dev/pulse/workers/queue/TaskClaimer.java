@@ -27,6 +27,7 @@ import org.jdbi.v3.core.statement.Query;
 import org.jdbi.v3.core.statement.StatementContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.Arrays;
 
 /**
  * Claims due tasks in one statement (docs/architecture.md invariant 2). The MATERIALIZED CTE makes
@@ -293,7 +294,7 @@ public final class TaskClaimer {
         Limits only(Set<String> names) {
             Map<String, Integer> some = new TreeMap<>();
             for (String name : names) {
-                int i = java.util.Arrays.binarySearch(agents, name);
+                int i = Arrays.binarySearch(agents, name);
                 if (i >= 0) {
                     some.put(name, maxRunning[i]);
                 }
@@ -303,7 +304,7 @@ public final class TaskClaimer {
 
         /** Distinct: two names may share a key, which only makes their claimers skip each other's rows. */
         Integer[] lockKeys() {
-            return java.util.Arrays.stream(agents).map(TaskClaimer::lockKey).sorted().distinct().toArray(Integer[]::new);
+            return Arrays.stream(agents).map(TaskClaimer::lockKey).sorted().distinct().toArray(Integer[]::new);
         }
 
         Query bind(Query query) {

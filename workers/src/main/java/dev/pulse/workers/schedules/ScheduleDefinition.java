@@ -2,6 +2,9 @@ package dev.pulse.workers.schedules;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.ZoneId;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * What a user declares for a schedule, validated: when it fires (cron in a time zone), what
@@ -24,7 +27,7 @@ public record ScheduleDefinition(
         DstPolicy dst) {
 
     /** The next {@code count} fire times strictly after {@code after}, as this schedule's zone and DST policy run them. */
-    public java.util.List<java.time.Instant> nextFireTimes(java.time.Instant after, int count) {
+    public List<Instant> nextFireTimes(Instant after, int count) {
         return cron.nextFireTimes(timezone, dst, after, count);
     }
 
@@ -47,6 +50,6 @@ public record ScheduleDefinition(
     }
 
     public static String wire(Enum<?> value) {
-        return value.name().toLowerCase(java.util.Locale.ROOT);
+        return value.name().toLowerCase(Locale.ROOT);
     }
 }

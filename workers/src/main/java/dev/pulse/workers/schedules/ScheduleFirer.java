@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import java.time.OffsetDateTime;
 
 /**
  * Turns a schedule's tick into at most one task (docs/architecture.md invariant 6): the
@@ -113,7 +114,7 @@ public final class ScheduleFirer {
             }
             Schedule schedule = locked.get();
             boolean fresh = h.createQuery(INSERT_FIRE).bind("id", schedule.id()).bind("fire_time", Timestamp.from(tick))
-                    .bind("outcome", manual ? "manual" : "enqueued").mapTo(java.time.OffsetDateTime.class).findOne().isPresent();
+                    .bind("outcome", manual ? "manual" : "enqueued").mapTo(OffsetDateTime.class).findOne().isPresent();
             if (!fresh) {
                 return new Fired(Outcome.DUPLICATE, null);
             }

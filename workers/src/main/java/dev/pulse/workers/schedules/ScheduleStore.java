@@ -18,6 +18,8 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Supplier;
 import org.jdbi.v3.core.Jdbi;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
 
 /** Stored schedules: what the API and schedule files change, and what the schedulers read. */
 public final class ScheduleStore {
@@ -28,7 +30,7 @@ public final class ScheduleStore {
     }
 
     /** A tick as recorded: when, what became of it, and the task it produced. */
-    public record Fire(java.time.Instant fireTime, String outcome, UUID taskId, String taskState) {
+    public record Fire(Instant fireTime, String outcome, UUID taskId, String taskState) {
     }
 
     // A change to when or whether it fires restarts its tick accounting from now, so editing a
@@ -195,7 +197,7 @@ public final class ScheduleStore {
                 Columns.instant(rs, "created_at"), Columns.instant(rs, "updated_at"));
     }
 
-    private com.fasterxml.jackson.databind.JsonNode read(String text) throws SQLException {
+    private JsonNode read(String text) throws SQLException {
         try {
             return json.readTree(text);
         } catch (JsonProcessingException e) {

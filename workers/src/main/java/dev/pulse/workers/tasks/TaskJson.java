@@ -3,6 +3,7 @@ package dev.pulse.workers.tasks;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
+import dev.pulse.workers.json.Timestamps;
 
 /** The JSON form of a task, shared by the API and callback payloads. */
 public final class TaskJson {
@@ -41,6 +42,6 @@ public final class TaskJson {
     }
 
     private static String iso(Instant instant) {
-        return dev.pulse.workers.json.Timestamps.rfc3339(instant);
+        return Timestamps.rfc3339(instant);
     }
 }

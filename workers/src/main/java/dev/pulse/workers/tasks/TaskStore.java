@@ -237,7 +237,7 @@ public final class TaskStore {
         return result;
     }
 
-    private static String iso(java.time.Instant instant) {
+    private static String iso(Instant instant) {
         return instant == null ? null : instant.toString();
     }
 

@@ -18,6 +18,7 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Wake-ups across nodes through PostgreSQL LISTEN/NOTIFY (docs/architecture.md, Traps avoided: a hint only, polling
@@ -104,7 +105,7 @@ public final class DatabaseWakeUps implements Duty {
         long wait = lastNotify.get() + debounceNanos - System.nanoTime();
         try {
             notifier.schedule(this::sendNotify, Math.max(0, wait), TimeUnit.NANOSECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             notifyPending.set(false); // closing
         }
     }

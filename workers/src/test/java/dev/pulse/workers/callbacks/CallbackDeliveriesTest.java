@@ -8,6 +8,7 @@ import dev.pulse.workers.timing.WakeUp;
 import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import java.time.Instant;
 
 /**
  * Redelivery, whoever asks for it (API or dashboard): the delivery is due again at once with a
@@ -39,7 +40,7 @@ class CallbackDeliveriesTest {
             assertThat(due.taskId()).isEqualTo(task);
             assertThat(due.state()).isEqualTo("pending");
             assertThat(due.attempts()).isZero();
-            assertThat(due.nextAttemptAt()).isBefore(java.time.Instant.now().plusSeconds(5));
+            assertThat(due.nextAttemptAt()).isBefore(Instant.now().plusSeconds(5));
             assertThat(dispatcher.await(Duration.ZERO)).as("the dispatcher is woken").isTrue();
         }
     }

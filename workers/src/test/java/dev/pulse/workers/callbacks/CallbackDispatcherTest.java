@@ -29,6 +29,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import com.standardwebhooks.exceptions.WebhookVerificationException;
+import dev.pulse.workers.metrics.QueueMetrics;
+import org.assertj.core.api.Assertions;
 
 /** Outbox delivery to a real HTTP receiver on loopback, verified with the Standard Webhooks library. */
 class CallbackDispatcherTest {
@@ -81,7 +84,7 @@ class CallbackDispatcherTest {
         return new CallbackDispatcher(jdbi, new CallbackDispatcher.Sending(PolicyEnforcement.apply(new OkHttpClient(), egress),
                 new WebhookSigner(secret),
                 new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3))), Clock.systemUTC(),
-                kit.dispatcherWakeUp, settings, local, dev.pulse.workers.metrics.QueueMetrics.discarded());
+                kit.dispatcherWakeUp, settings, local, QueueMetrics.discarded());
     }
 
     private void finishTasksWithCallbacks(int n) {
@@ -279,9 +282,9 @@ class CallbackDispatcherTest {
         startDispatcher(5);
         CallbackReceiver.Received call = receiver.next(WAIT);
 
-        org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+        Assertions.assertThatThrownBy(() ->
                 new Webhook(secret.reveal()).verify(call.body().replace("true", "false"), lowerCase(call.headers())))
-                .isInstanceOf(com.standardwebhooks.exceptions.WebhookVerificationException.class);
+                .isInstanceOf(WebhookVerificationException.class);
     }
 
     @Test

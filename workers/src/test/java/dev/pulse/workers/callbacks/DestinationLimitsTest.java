@@ -8,6 +8,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import java.util.function.BooleanSupplier;
 
 /** Per-destination limits hold while senders use a destination, and are gone once none does. */
 class DestinationLimitsTest {
@@ -99,7 +100,7 @@ class DestinationLimitsTest {
         }
     }
 
-    private static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    private static void waitUntil(BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + DEADLINE_NANOS;
         while (!condition.getAsBoolean()) {
             assertThat(System.nanoTime()).as("condition never held").isLessThan(deadline);

@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.time.Clock;
 
 /** Invariants 3 (fencing) and 5 (outbox) when completions are recorded in batches, on a real PostgreSQL. */
 class BatchCompletionTest {
@@ -220,7 +221,7 @@ class BatchCompletionTest {
         kit.database.jdbi().useHandle(h -> h.createUpdate(
                 "UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = ANY(:ids)")
                 .bind("ids", ids.toArray(UUID[]::new)).execute());
-        Rescuer rescuer = new Rescuer(kit.database.jdbi(), kit.json, kit.outbox, java.time.Clock.systemUTC(),
+        Rescuer rescuer = new Rescuer(kit.database.jdbi(), kit.json, kit.outbox, Clock.systemUTC(),
                 Duration.ofSeconds(30));
         assertThat(rescuer.rescueBatch()).isEqualTo(ids.size());
         assertThat(kit.claimer("node-b").claim(10)).extracting(ClaimedTask::id).containsExactlyInAnyOrderElementsOf(ids);

@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.time.OffsetDateTime;
 
 /** docs/architecture.md invariants 1 and 2: the claim statement, on a real PostgreSQL. */
 class ClaimTest {
@@ -144,7 +145,7 @@ class ClaimTest {
         kit.completer.succeed(claimed.get(0), kit.jsonOf("{}"), null);
         Instant attemptStart = kit.database.jdbi().withHandle(h -> h.createQuery(
                         "SELECT started_at FROM task_attempts WHERE task_id = :id").bind("id", delayed.id())
-                .mapTo(java.time.OffsetDateTime.class).one()).toInstant();
+                .mapTo(OffsetDateTime.class).one()).toInstant();
         assertThat(attemptStart).isEqualTo(claimed.get(0).startedAt());
     }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.util.UUID;
 
 /** docs/architecture.md invariants 3 (fencing) and 5 (outbox), on a real PostgreSQL. */
 class CompletionTest {
@@ -146,7 +147,7 @@ class CompletionTest {
                 c -> assertThat(c.task().state()).isEqualTo(TaskState.CANCELLED));
         assertThat(kit.tasks.cancel(other.id())).isInstanceOfSatisfying(CancelOutcome.Requested.class,
                 r -> assertThat(r.task().cancelRequestedAt()).isNotNull());
-        assertThat(kit.tasks.cancel(java.util.UUID.randomUUID())).isInstanceOf(CancelOutcome.NotFound.class);
+        assertThat(kit.tasks.cancel(UUID.randomUUID())).isInstanceOf(CancelOutcome.NotFound.class);
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE event_type = 'task.cancelled'")).isEqualTo(1);
         assertThat(kit.claimer("node-a").claim(5)).as("a cancelled task is never claimed").isEmpty();
 

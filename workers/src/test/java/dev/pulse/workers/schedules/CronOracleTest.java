@@ -21,6 +21,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * Property test: thousands of random crontab lines, each in random zones from random start
@@ -62,7 +63,7 @@ class CronOracleTest {
     @Test
     void pulseReadsRandomCrontabLinesAsCronUtilsDoes() {
         // cron-utils logs every candidate it rejects at DEBUG: millions of lines here.
-        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("com.cronutils"))
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("com.cronutils"))
                 .setLevel(ch.qos.logback.classic.Level.WARN);
         long seed = Long.getLong("cron.oracle.seed", 20271031L);
         System.out.println("CronOracleTest seed " + seed + " (rerun with -Dcron.oracle.seed=" + seed + ")");

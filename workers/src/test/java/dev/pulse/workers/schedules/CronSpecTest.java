@@ -14,6 +14,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import java.util.function.Predicate;
 
 /**
  * Cron lines as crontab(5) and cronie read them, checked against days worked out by hand from a
@@ -80,7 +81,7 @@ class CronSpecTest {
         return days;
     }
 
-    private static Set<LocalDate> januaryAndFebruary(java.util.function.Predicate<LocalDate> which) {
+    private static Set<LocalDate> januaryAndFebruary(Predicate<LocalDate> which) {
         Set<LocalDate> days = new TreeSet<>();
         for (LocalDate d = LocalDate.of(2027, 1, 1); d.getYear() == 2027 && d.getMonthValue() <= 2; d = d.plusDays(1)) {
             if (which.test(d)) {

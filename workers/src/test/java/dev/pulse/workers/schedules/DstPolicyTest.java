@@ -15,6 +15,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import java.util.stream.IntStream;
 
 /**
  * The DST policy on the days clocks change, as the table in docs/api.md ("Time zones and DST")
@@ -34,7 +35,7 @@ class DstPolicyTest {
                 .nextFireTimes(lordHowe, Instant.parse("2035-03-31T14:20:30Z"), 12));
         // 01:21 to 01:32 on summer time (+11:00); the second 01:30-01:59 (+10:30) comes half an hour later
         Instant first = OffsetDateTime.parse("2035-04-01T01:21+11:00").toInstant();
-        assertThat(next).isEqualTo(java.util.stream.IntStream.range(0, 12).mapToObj(i -> first.plusSeconds(60L * i)).toList());
+        assertThat(next).isEqualTo(IntStream.range(0, 12).mapToObj(i -> first.plusSeconds(60L * i)).toList());
     }
 
     @ParameterizedTest(name = "{1} in {0} on {2} 00:00-04:59, gap {3}, repeat {4}")

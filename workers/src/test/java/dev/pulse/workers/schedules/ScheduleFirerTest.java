@@ -24,6 +24,8 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.time.OffsetDateTime;
+import org.assertj.core.groups.Tuple;
 
 /** Invariant 6 and the overlap and misfire policies, on a real PostgreSQL. */
 class ScheduleFirerTest {
@@ -130,8 +132,8 @@ class ScheduleFirerTest {
         // CI), not a tick fired twice. (A fixed longer grace only narrows that window.)
         assertThat(firer.recoverMissedTicks(sinceLastTick("catcher"))).isZero();
         List<Instant> ticks = kit.database.jdbi().withHandle(h -> h.createQuery(
-                "SELECT fire_time FROM tasks ORDER BY fire_time").mapTo(java.time.OffsetDateTime.class).list())
-                .stream().map(java.time.OffsetDateTime::toInstant).toList();
+                "SELECT fire_time FROM tasks ORDER BY fire_time").mapTo(OffsetDateTime.class).list())
+                .stream().map(OffsetDateTime::toInstant).toList();
         assertThat(ticks).hasSize(3);
         assertThat(Duration.between(ticks.get(0), ticks.get(2))).isEqualTo(Duration.ofMinutes(2));
     }
@@ -169,7 +171,7 @@ class ScheduleFirerTest {
                 .containsExactly(TICK.plusSeconds(120), TICK.plusSeconds(60));
         assertThat(fires.get("every-minute")).isEqualTo(store.recentFires("every-minute", 2));
         assertThat(fires.get("once")).extracting(ScheduleStore.Fire::outcome, ScheduleStore.Fire::taskState)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("enqueued", "queued"));
+                .containsExactly(Tuple.tuple("enqueued", "queued"));
     }
 
     private void missedTenMinutes(String name, Misfire misfire, int catchUpMax) {

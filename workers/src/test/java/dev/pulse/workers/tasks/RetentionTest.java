@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.util.Random;
 
 /** Retention deletes old terminal tasks with their attempts and deliveries, and nothing else. */
 class RetentionTest {
@@ -83,8 +84,8 @@ class RetentionTest {
     void theIdBoundIsAboveEveryUuidV7OfThatMillisecondAndBelowTheNext() {
         long ms = 1_763_700_000_000L;
         UUID bound = Retention.idBound(ms);
-        UUID sameMs = new TaskIds(Clock.fixed(Instant.ofEpochMilli(ms), ZoneOffset.UTC), new java.util.Random(1)).next();
-        UUID nextMs = new TaskIds(Clock.fixed(Instant.ofEpochMilli(ms + 1), ZoneOffset.UTC), new java.util.Random(1)).next();
+        UUID sameMs = new TaskIds(Clock.fixed(Instant.ofEpochMilli(ms), ZoneOffset.UTC), new Random(1)).next();
+        UUID nextMs = new TaskIds(Clock.fixed(Instant.ofEpochMilli(ms + 1), ZoneOffset.UTC), new Random(1)).next();
         assertThat(kit.count("SELECT CAST(CAST('" + sameMs + "' AS uuid) < CAST('" + bound + "' AS uuid) AS integer)")).isEqualTo(1);
         assertThat(kit.count("SELECT CAST(CAST('" + nextMs + "' AS uuid) > CAST('" + bound + "' AS uuid) AS integer)")).isEqualTo(1);
     }

@@ -14,6 +14,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * Stand-in for a client's callback endpoint: a real HTTP server on loopback that records every
@@ -32,7 +34,7 @@ public final class CallbackReceiver implements AutoCloseable {
     }
 
     private final HttpServer server;
-    private final java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(4);
+    private final ExecutorService threads = Executors.newFixedThreadPool(4);
     private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
     private final AtomicInteger count = new AtomicInteger();
     private volatile IntSupplier status = () -> 200;

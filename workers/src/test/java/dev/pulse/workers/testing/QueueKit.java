@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import dev.pulse.workers.metrics.QueueMetrics;
 
 /**
  * The queue's real parts on a fresh, migrated test database: what a worker node uses, built the
@@ -46,7 +47,7 @@ public final class QueueKit implements AutoCloseable, AfterEachCallback {
         database.migrate();
         ids = new TaskIds(clock, new Random(42));
         outbox = outboxHandingOverTo(LocalDeliveries.none());
-        tasks = new TaskStore(database.jdbi(), json, ids, outbox, dev.pulse.workers.metrics.QueueMetrics.discarded());
+        tasks = new TaskStore(database.jdbi(), json, ids, outbox, QueueMetrics.discarded());
         completer = new TaskCompleter(database.jdbi(), json, outbox, new Random(7));
     }
 

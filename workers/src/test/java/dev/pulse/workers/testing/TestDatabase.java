@@ -14,6 +14,8 @@ import java.util.Locale;
 import java.util.UUID;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 
 /**
  * A real PostgreSQL for integration tests (docs/architecture.md, Testing), chosen in this order:
@@ -68,7 +70,7 @@ public final class TestDatabase {
         }
 
         private static String encode(String s) {
-            return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8);
+            return URLEncoder.encode(s, StandardCharsets.UTF_8);
         }
     }
 

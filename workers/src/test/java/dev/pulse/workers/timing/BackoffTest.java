@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import java.util.stream.IntStream;
 
 class BackoffTest {
 
@@ -23,7 +24,7 @@ class BackoffTest {
 
     @Test
     void jitterSpreadsRetriesOfTasksThatFailedTogether() {
-        long distinct = java.util.stream.IntStream.range(0, 100)
+        long distinct = IntStream.range(0, 100)
                 .mapToLong(i -> backoff.delayAfter(5).toMillis()).distinct().count();
         assertThat(distinct).isGreaterThan(50);
     }

@@ -10,6 +10,7 @@ import dev.pulse.workers.schedules.ScheduleDefinition;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import dev.pulse.workers.schedules.ScheduleStore;
 
 /** The JSON form of a schedule; fire times are shown in the schedule's own time zone. */
 final class ScheduleJson {
@@ -51,7 +52,7 @@ final class ScheduleJson {
         return node;
     }
 
-    ObjectNode detail(Schedule s, List<dev.pulse.workers.schedules.ScheduleStore.Fire> fires) {
+    ObjectNode detail(Schedule s, List<ScheduleStore.Fire> fires) {
         ObjectNode node = summary(s);
         ArrayNode next = node.putArray("next_fire_times");
         nextFireTimes(s, 5).forEach(t -> next.add(local(s, t)));

@@ -19,6 +19,7 @@ import dev.pulse.workers.tasks.TaskJson;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
+import java.util.Locale;
 
 /** {@code /v1/schedules}: cron schedules that queue agent runs. */
 public final class ScheduleRoutes {
@@ -102,7 +103,7 @@ public final class ScheduleRoutes {
     private void trigger(Context ctx) {
         ScheduleFirer.Fired fired = firer.triggerNow(ctx.pathParam("name")).orElseThrow(() -> notFound(ctx));
         ObjectNode body = responses.mapper().createObjectNode();
-        body.put("outcome", fired.outcome().name().toLowerCase(java.util.Locale.ROOT));
+        body.put("outcome", fired.outcome().name().toLowerCase(Locale.ROOT));
         body.set("task", fired.task() == null ? null : taskJson.toJson(fired.task()));
         responses.send(ctx, fired.task() == null ? 200 : 201, body);
     }

@@ -19,6 +19,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.util.UUID;
 
 /**
  * Serverless agents in {@code mode: async}: the endpoint accepts the run with 202 and later
@@ -64,7 +65,7 @@ class AsyncAgentTest {
         assertThat(task(id).path("state").asText()).as("waits for the report").isEqualTo("running");
 
         HttpResponse<String> wrongToken = report(run.completeUrl(), reporterKey,
-                "{\"lease_token\": \"" + java.util.UUID.randomUUID() + "\", \"result\": {\"forged\": true}}");
+                "{\"lease_token\": \"" + UUID.randomUUID() + "\", \"result\": {\"forged\": true}}");
         assertThat(wrongToken.statusCode()).as(wrongToken.body()).isEqualTo(409);
         assertThat(wrongToken.body()).contains("lease token");
         assertThat(task(id).path("state").asText()).isEqualTo("running");
@@ -175,7 +176,7 @@ class AsyncAgentTest {
         String reader = new ApiKeyStore(pulse.jdbi, new SecureRandom()).create("reader", EnumSet.of(Scope.TASKS_READ));
         assertThat(report(run.completeUrl(), reader, "{\"lease_token\": \"" + token + "\", \"result\": 1}").statusCode())
                 .as("a key without tasks:complete").isEqualTo(403);
-        assertThat(report(pulse.url("/v1/tasks/" + java.util.UUID.randomUUID() + "/complete"), reporterKey,
+        assertThat(report(pulse.url("/v1/tasks/" + UUID.randomUUID() + "/complete"), reporterKey,
                 "{\"lease_token\": \"" + token + "\", \"result\": 1}").statusCode()).isEqualTo(404);
         assertThat(task(id).path("state").asText()).as("nothing recorded").isEqualTo("running");
 

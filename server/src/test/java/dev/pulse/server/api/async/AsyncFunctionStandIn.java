@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Stands in for an asynchronous serverless function (which tests cannot reach): a real HTTP
@@ -34,7 +35,7 @@ final class AsyncFunctionStandIn implements AutoCloseable {
     }
 
     private void accept(HttpExchange exchange) throws IOException {
-        String body = new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
         var h = exchange.getRequestHeaders();
         accepted.add(new Accepted(h.getFirst("Pulse-Task-Id"), h.getFirst("Pulse-Attempt"), h.getFirst("Pulse-Lease-Token"),
                 h.getFirst("Pulse-Complete-Url"), body));
