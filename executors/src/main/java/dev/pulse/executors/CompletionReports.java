@@ -12,7 +12,10 @@ import java.util.UUID;
  */
 public interface CompletionReports {
 
-    /** Where the agent reports the result of {@code taskId}; empty when this node does not know its public address. */
+    /**
+     * Where the agent reports the result of {@code taskId}; empty when this node does not know its
+     * public address.
+     */
     Optional<URI> url(UUID taskId);
 
     /**
@@ -20,18 +23,20 @@ public interface CompletionReports {
      * reported (and recorded), or the task left it some other way. Returns the task's state then,
      * or empty if {@code timeout} passed first.
      */
-    Optional<String> await(UUID taskId, UUID leaseToken, Duration timeout) throws InterruptedException;
+    Optional<String> await(UUID taskId, UUID leaseToken, Duration timeout)
+            throws InterruptedException;
 
     /** For a node that cannot take reports (a command that only validates agents). */
-    CompletionReports NONE = new CompletionReports() {
-        @Override
-        public Optional<URI> url(UUID taskId) {
-            return Optional.empty();
-        }
+    CompletionReports NONE =
+            new CompletionReports() {
+                @Override
+                public Optional<URI> url(UUID taskId) {
+                    return Optional.empty();
+                }
 
-        @Override
-        public Optional<String> await(UUID taskId, UUID leaseToken, Duration timeout) {
-            return Optional.empty();
-        }
-    };
+                @Override
+                public Optional<String> await(UUID taskId, UUID leaseToken, Duration timeout) {
+                    return Optional.empty();
+                }
+            };
 }

@@ -11,26 +11,26 @@ import java.util.regex.Pattern;
 
 /**
  * Resolves {@code ${env:NAME}} references in agent settings at run time, so secrets are never
- * stored resolved. A {@link Resolver} remembers every value it substituted, so callers can
- * redact them from anything they report.
+ * stored resolved. A {@link Resolver} remembers every value it substituted, so callers can redact
+ * them from anything they report.
  */
 public final class EnvReferences {
 
     private static final Pattern REF = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
 
-    private EnvReferences() {
-    }
+    private EnvReferences() {}
 
     /**
      * Resolves every value of a map; {@code pathPrefix} plus the key names the setting in errors.
      *
      * @throws IllegalStateException naming the first variable that is not set (never its value)
      */
-    public static Map<String, String> resolve(Map<String, String> values, String pathPrefix,
-            Function<String, String> environment) {
+    public static Map<String, String> resolve(
+            Map<String, String> values, String pathPrefix, Function<String, String> environment) {
         Resolver resolver = new Resolver(environment);
         Map<String, String> resolved = new LinkedHashMap<>();
-        values.forEach((key, value) -> resolved.put(key, resolver.resolve(value, pathPrefix + key)));
+        values.forEach(
+                (key, value) -> resolved.put(key, resolver.resolve(value, pathPrefix + key)));
         return resolved;
     }
 
@@ -73,8 +73,12 @@ public final class EnvReferences {
             while (m.find()) {
                 String v = environment.apply(m.group(1));
                 if (v == null) {
-                    throw new IllegalStateException("environment variable " + m.group(1)
-                            + " (referenced by " + path + ") is not set on this node");
+                    throw new IllegalStateException(
+                            "environment variable "
+                                    + m.group(1)
+                                    + " (referenced by "
+                                    + path
+                                    + ") is not set on this node");
                 }
                 substituted.add(v);
                 m.appendReplacement(out, Matcher.quoteReplacement(v));

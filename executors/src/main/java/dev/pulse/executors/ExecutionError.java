@@ -1,9 +1,9 @@
 package dev.pulse.executors;
 
 /**
- * Why an attempt failed. Codes are stable and documented: {@code agent_error} (the agent
- * reported a failure or exited non-zero), {@code timeout}, {@code invalid_output},
- * {@code executor_unavailable}, {@code cancelled}.
+ * Why an attempt failed. Codes are stable and documented: {@code agent_error} (the agent reported a
+ * failure or exited non-zero), {@code timeout}, {@code invalid_output}, {@code
+ * executor_unavailable}, {@code cancelled}.
  */
 public record ExecutionError(String code, String message) {
 

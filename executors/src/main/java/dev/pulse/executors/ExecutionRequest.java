@@ -10,6 +10,10 @@ import java.util.UUID;
  * keep it to themselves, except for handing it to an asynchronous agent, which needs it to report
  * its own result.
  */
-public record ExecutionRequest(UUID taskId, int attempt, UUID leaseToken, AgentDefinition agent, JsonNode input,
-                               Duration timeout) {
-}
+public record ExecutionRequest(
+        UUID taskId,
+        int attempt,
+        UUID leaseToken,
+        AgentDefinition agent,
+        JsonNode input,
+        Duration timeout) {}

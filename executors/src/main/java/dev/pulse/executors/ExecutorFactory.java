@@ -8,8 +8,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Resolves the executor an agent declares. For {@code auto} it picks the first available kind
- * in the order serverless, local, container, and says why, for the attempt's record.
+ * Resolves the executor an agent declares. For {@code auto} it picks the first available kind in
+ * the order serverless, local, container, and says why, for the attempt's record.
  */
 public final class ExecutorFactory {
 
@@ -26,9 +26,11 @@ public final class ExecutorFactory {
         }
     }
 
-    /** The executor an agent runs on (empty if none can run it), and for {@code auto} how it was chosen. */
-    public record Choice(Optional<Executor> executor, String reason) {
-    }
+    /**
+     * The executor an agent runs on (empty if none can run it), and for {@code auto} how it was
+     * chosen.
+     */
+    public record Choice(Optional<Executor> executor, String reason) {}
 
     public Optional<Executor> executorFor(AgentDefinition agent) {
         return choose(agent).executor();
@@ -43,15 +45,25 @@ public final class ExecutorFactory {
             Executor executor = byKind.get(kind);
             String why = executor == null ? "not on this node" : whyNot(executor, agent);
             if (why == null) {
-                return new Choice(Optional.of(executor), "executor auto chose " + kind
-                        + (passedOver.isEmpty() ? "" : " (passed over " + String.join("; ", passedOver) + ")"));
+                return new Choice(
+                        Optional.of(executor),
+                        "executor auto chose "
+                                + kind
+                                + (passedOver.isEmpty()
+                                        ? ""
+                                        : " (passed over " + String.join("; ", passedOver) + ")"));
             }
             passedOver.add(kind + ": " + why);
         }
-        return new Choice(Optional.empty(), "executor auto found no executor for this agent: " + String.join("; ", passedOver));
+        return new Choice(
+                Optional.empty(),
+                "executor auto found no executor for this agent: " + String.join("; ", passedOver));
     }
 
-    /** Why {@code executor} can't run {@code agent}, or null; the settings first, as availability may ask an engine. */
+    /**
+     * Why {@code executor} can't run {@code agent}, or null; the settings first, as availability
+     * may ask an engine.
+     */
     private static String whyNot(Executor executor, AgentDefinition agent) {
         List<String> problems = executor.validate(agent);
         if (!problems.isEmpty()) {

@@ -12,6 +12,7 @@ import java.util.Objects;
 public final class Redactor {
 
     public static final String MARK = "[redacted]";
+
     /** Shorter values are not treated as secrets: replacing them would mangle ordinary text. */
     static final int MIN_LENGTH = 4;
 
@@ -22,12 +23,13 @@ public final class Redactor {
     }
 
     public static Redactor of(Collection<String> secrets) {
-        return new Redactor(secrets.stream()
-                .filter(Objects::nonNull)
-                .filter(s -> s.length() >= MIN_LENGTH)
-                .distinct()
-                .sorted(Comparator.comparingInt(String::length).reversed())
-                .toList());
+        return new Redactor(
+                secrets.stream()
+                        .filter(Objects::nonNull)
+                        .filter(s -> s.length() >= MIN_LENGTH)
+                        .distinct()
+                        .sorted(Comparator.comparingInt(String::length).reversed())
+                        .toList());
     }
 
     public String scrub(String text) {

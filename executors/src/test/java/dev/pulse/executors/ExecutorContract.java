@@ -17,25 +17,29 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * What every {@link Executor} promises, run against each one through a small subclass that says
- * how to make its agents behave (a {@link Fixture}): JobRunr's one storage contract test, for
- * executors. A new executor joins by extending this class; a case that genuinely cannot apply to
- * it is aborted by its fixture with {@link #doesNotApply}, which names the reason in the report.
+ * What every {@link Executor} promises, run against each one through a small subclass that says how
+ * to make its agents behave (a {@link Fixture}): JobRunr's one storage contract test, for
+ * executors. A new executor joins by extending this class; a case that genuinely cannot apply to it
+ * is aborted by its fixture with {@link #doesNotApply}, which names the reason in the report.
  *
- * <p>Timing never depends on the machine's speed: an agent that must be stopped runs for
- * {@link #HANGS_FOR} (an hour), the timeouts are {@link #TIMEOUT} (two seconds), and the executor
- * passes when it ends within {@link #PROMPTLY}, which it can only do if it stopped the agent.
- * Waits are on conditions (the stand-in saw the request, the process wrote its pid).
+ * <p>Timing never depends on the machine's speed: an agent that must be stopped runs for {@link
+ * #HANGS_FOR} (an hour), the timeouts are {@link #TIMEOUT} (two seconds), and the executor passes
+ * when it ends within {@link #PROMPTLY}, which it can only do if it stopped the agent. Waits are on
+ * conditions (the stand-in saw the request, the process wrote its pid).
  */
 public abstract class ExecutorContract {
 
     /** How long a hanging agent runs if nobody stops it: far longer than any bound below. */
     public static final Duration HANGS_FOR = Duration.ofHours(1);
+
     public static final Duration TIMEOUT = Duration.ofSeconds(2);
+
     /** Generous for a loaded machine, yet a small fraction of {@link #HANGS_FOR}. */
     public static final Duration PROMPTLY = Duration.ofMinutes(5);
+
     /** The ordinary timeout of runs that are not meant to time out. */
     public static final Duration AMPLE = Duration.ofMinutes(2);
+
     public static final String SECRET_VARIABLE = "PULSE_CONTRACT_SECRET";
     public static final String UNSET_VARIABLE = "PULSE_CONTRACT_NOT_SET_ANYWHERE";
 
@@ -43,6 +47,7 @@ public abstract class ExecutorContract {
 
     /** A resolved secret unlikely to appear anywhere by chance. */
     private final String secret = "s3cret-" + UUID.randomUUID().toString().substring(0, 13);
+
     private Fixture fixture;
 
     /**
@@ -53,34 +58,46 @@ public abstract class ExecutorContract {
 
     /**
      * The executor set up without something it needs from the node (an engine, a socket), and a
-     * word its unavailability reason must contain; {@link #doesNotApply} if it needs nothing node-wide.
+     * word its unavailability reason must contain; {@link #doesNotApply} if it needs nothing
+     * node-wide.
      */
-    protected abstract Unavailable withoutNodePrerequisite(Function<String, String> environment) throws Exception;
+    protected abstract Unavailable withoutNodePrerequisite(Function<String, String> environment)
+            throws Exception;
 
     /** How one executor's agents are made to behave for each case. Closed after the case. */
     public interface Fixture extends AutoCloseable {
 
         Executor executor();
 
-        /** An attempt whose agent succeeds; {@code output} must appear in the result as {@link Success#expected}. */
+        /**
+         * An attempt whose agent succeeds; {@code output} must appear in the result as {@link
+         * Success#expected}.
+         */
         Success succeeding(JsonNode output) throws Exception;
 
-        /** An attempt whose agent fails (exits non-zero, answers 500, throws), saying {@code words}. */
+        /**
+         * An attempt whose agent fails (exits non-zero, answers 500, throws), saying {@code words}.
+         */
         ExecutionRequest failing(String words) throws Exception;
 
         /** An attempt whose agent ends normally but leaves no JSON result. */
         ExecutionRequest malformed() throws Exception;
 
-        /** An attempt whose agent runs for {@link #HANGS_FOR} unless stopped, watched by a probe. */
+        /**
+         * An attempt whose agent runs for {@link #HANGS_FOR} unless stopped, watched by a probe.
+         */
         Hanging hanging(Duration timeout) throws Exception;
 
         /**
-         * An attempt whose agent fails after putting the value of {@code ${env:}{@link #SECRET_VARIABLE}}
-         * in what it answers or writes (its error, its stderr).
+         * An attempt whose agent fails after putting the value of {@code ${env:}{@link
+         * #SECRET_VARIABLE}} in what it answers or writes (its error, its stderr).
          */
         ExecutionRequest leakingSecret() throws Exception;
 
-        /** An attempt whose agent needs something this node lacks (a command, a variable, an image), and its name. */
+        /**
+         * An attempt whose agent needs something this node lacks (a command, a variable, an image),
+         * and its name.
+         */
         Missing missingAgentPrerequisite() throws Exception;
 
         @Override
@@ -88,38 +105,49 @@ public abstract class ExecutorContract {
     }
 
     /** A succeeding attempt and the result output it must produce. */
-    public record Success(ExecutionRequest request, JsonNode expected) {
-    }
+    public record Success(ExecutionRequest request, JsonNode expected) {}
 
-    /** A hanging attempt and how to see that its run started, and later that nothing of it is left. */
-    public record Hanging(ExecutionRequest request, Probe probe) {
-    }
+    /**
+     * A hanging attempt and how to see that its run started, and later that nothing of it is left.
+     */
+    public record Hanging(ExecutionRequest request, Probe probe) {}
 
-    /** An attempt that cannot run here and the name of what is missing, which the error must contain. */
-    public record Missing(ExecutionRequest request, String named) {
-    }
+    /**
+     * An attempt that cannot run here and the name of what is missing, which the error must
+     * contain.
+     */
+    public record Missing(ExecutionRequest request, String named) {}
 
     /** An executor without a node prerequisite and a word its reason must contain. */
-    public record Unavailable(Executor executor, String reasonContains) {
-    }
+    public record Unavailable(Executor executor, String reasonContains) {}
 
     /** Watches one agent run from outside the executor. */
     public interface Probe {
-        /** Whether the run started (the process wrote its pid, the stand-in saw the request) within {@code limit}. */
+        /**
+         * Whether the run started (the process wrote its pid, the stand-in saw the request) within
+         * {@code limit}.
+         */
         boolean awaitStarted(Duration limit) throws Exception;
 
-        /** Whether, within {@code limit}, nothing of the run is left (process gone, call cancelled, container removed). */
+        /**
+         * Whether, within {@code limit}, nothing of the run is left (process gone, call cancelled,
+         * container removed).
+         */
         boolean awaitGone(Duration limit) throws Exception;
     }
 
-    /** Aborts the case (reported as skipped with the reason) when it genuinely cannot apply to an executor. */
+    /**
+     * Aborts the case (reported as skipped with the reason) when it genuinely cannot apply to an
+     * executor.
+     */
     public static <T> T doesNotApply(String why) {
         Assumptions.abort("does not apply: " + why);
         throw new AssertionError("unreachable");
     }
 
     /** An attempt of {@code agent} with the given input and timeout. */
-    public static ExecutionRequest request(AgentDefinition agent, JsonNode input, Duration timeout) {
+    public static ExecutionRequest request(
+            AgentDefinition agent, JsonNode input, Duration timeout) {
         return new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent, input, timeout);
     }
 
@@ -160,7 +188,9 @@ public abstract class ExecutorContract {
 
     @Test
     void aSucceedingAgentsOutputIsTheResult() throws Exception {
-        JsonNode output = JSON.readTree("{\"summary\": \"naïve café, 3 words\", \"n\": [1, 2.5, -3], \"ok\": true, \"none\": null}");
+        JsonNode output =
+                JSON.readTree(
+                        "{\"summary\": \"naïve café, 3 words\", \"n\": [1, 2.5, -3], \"ok\": true, \"none\": null}");
         Success success = fixture().succeeding(output);
         Executor executor = fixture().executor();
         assertThat(success.request().agent().executor()).isEqualTo(executor.kind());
@@ -176,13 +206,15 @@ public abstract class ExecutorContract {
 
     @Test
     void aFailingAgentIsAFailedResultWithItsWordsNotAnException() throws Exception {
-        ExecutionResult result = fixture().executor().execute(fixture().failing("model quota exceeded"));
+        ExecutionResult result =
+                fixture().executor().execute(fixture().failing("model quota exceeded"));
 
         assertThat(result.succeeded()).isFalse();
         assertThat(result.error()).as("%s", result).isNotNull();
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
         assertThat(result.error().message()).isNotBlank();
-        assertThat(result.error().message() + "\n" + result.logs()).as("the error or the logs say what the agent said")
+        assertThat(result.error().message() + "\n" + result.logs())
+                .as("the error or the logs say what the agent said")
                 .contains("model quota exceeded");
     }
 
@@ -196,7 +228,10 @@ public abstract class ExecutorContract {
         assertThat(result.error().message()).contains("JSON");
     }
 
-    /** The executor's own deadline: a TIMEOUT result (the attempt failed), the run stopped, no interrupt left behind. */
+    /**
+     * The executor's own deadline: a TIMEOUT result (the attempt failed), the run stopped, no
+     * interrupt left behind.
+     */
     @Test
     void anAgentThatOutlivesItsTimeoutIsStoppedAndTimesOut() throws Exception {
         Hanging hanging = fixture().hanging(TIMEOUT);
@@ -204,14 +239,19 @@ public abstract class ExecutorContract {
 
         ExecutionResult result = fixture().executor().execute(hanging.request());
 
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("ended long before the agent would have")
+        assertThat(Duration.ofNanos(System.nanoTime() - start))
+                .as("ended long before the agent would have")
                 .isLessThan(PROMPTLY);
         assertThat(result.succeeded()).isFalse();
         assertThat(result.error()).as("%s", result).isNotNull();
         assertThat(result.error().code()).isEqualTo(ExecutionError.TIMEOUT);
         assertThat(result.error().message()).contains(TIMEOUT.toMillis() + " ms");
-        assertThat(Thread.currentThread().isInterrupted()).as("the timeout left an interrupt on the caller").isFalse();
-        assertThat(hanging.probe().awaitGone(PROMPTLY)).as("the timed-out run was stopped").isTrue();
+        assertThat(Thread.currentThread().isInterrupted())
+                .as("the timeout left an interrupt on the caller")
+                .isFalse();
+        assertThat(hanging.probe().awaitGone(PROMPTLY))
+                .as("the timed-out run was stopped")
+                .isTrue();
     }
 
     /**
@@ -224,19 +264,25 @@ public abstract class ExecutorContract {
         Hanging hanging = fixture().hanging(AMPLE.plus(PROMPTLY));
         Run run = Run.inBackground(fixture().executor(), hanging.request());
 
-        assertThat(hanging.probe().awaitStarted(AMPLE)).as("the agent started: %s", run.outcomeIfDone()).isTrue();
+        assertThat(hanging.probe().awaitStarted(AMPLE))
+                .as("the agent started: %s", run.outcomeIfDone())
+                .isTrue();
         assertThat(run.outcomeIfDone()).as("ended before the interrupt").isNull();
         run.interrupt();
 
-        assertThat(run.outcome(PROMPTLY)).as("what execute ended with").isInstanceOf(InterruptedException.class);
-        assertThat(hanging.probe().awaitGone(PROMPTLY)).as("the interrupted run was stopped").isTrue();
+        assertThat(run.outcome(PROMPTLY))
+                .as("what execute ended with")
+                .isInstanceOf(InterruptedException.class);
+        assertThat(hanging.probe().awaitGone(PROMPTLY))
+                .as("the interrupted run was stopped")
+                .isTrue();
     }
 
     /**
      * Cancelling a task interrupts its attempt too (StopReason.CANCELLED), and may land at any
-     * moment, also before the agent has started: the interrupt is then pending when execute
-     * begins. The executor must not start (or must stop) the agent and throw; afterwards it runs
-     * the next attempt on the same thread as usual.
+     * moment, also before the agent has started: the interrupt is then pending when execute begins.
+     * The executor must not start (or must stop) the agent and throw; afterwards it runs the next
+     * attempt on the same thread as usual.
      */
     @Test
     void aCancellationPendingWhenTheRunBeginsIsThrownAndTheExecutorCarriesOn() throws Exception {
@@ -246,18 +292,24 @@ public abstract class ExecutorContract {
         CompletableFuture<Object> cancelled = new CompletableFuture<>();
         CompletableFuture<Object> after = new CompletableFuture<>();
         Executor executor = fixture().executor();
-        Thread caller = new Thread(() -> {
-            Thread.currentThread().interrupt();
-            cancelled.complete(outcomeOf(executor, hanging.request()));
-            Thread.interrupted(); // as the runner does before it records anything
-            after.complete(outcomeOf(executor, next.request()));
-        }, "contract-cancelled-caller");
+        Thread caller =
+                new Thread(
+                        () -> {
+                            Thread.currentThread().interrupt();
+                            cancelled.complete(outcomeOf(executor, hanging.request()));
+                            Thread.interrupted(); // as the runner does before it records anything
+                            after.complete(outcomeOf(executor, next.request()));
+                        },
+                        "contract-cancelled-caller");
         caller.setDaemon(true);
         caller.start();
 
-        assertThat(cancelled.get(PROMPTLY.toMillis(), TimeUnit.MILLISECONDS)).as("what the cancelled execute ended with")
+        assertThat(cancelled.get(PROMPTLY.toMillis(), TimeUnit.MILLISECONDS))
+                .as("what the cancelled execute ended with")
                 .isInstanceOf(InterruptedException.class);
-        assertThat(hanging.probe().awaitGone(PROMPTLY)).as("nothing of the cancelled run is left").isTrue();
+        assertThat(hanging.probe().awaitGone(PROMPTLY))
+                .as("nothing of the cancelled run is left")
+                .isTrue();
         Object nextOutcome = after.get(PROMPTLY.toMillis(), TimeUnit.MILLISECONDS);
         assertThat(nextOutcome).as("the next attempt").isInstanceOf(ExecutionResult.class);
         ExecutionResult result = (ExecutionResult) nextOutcome;
@@ -310,13 +362,19 @@ public abstract class ExecutorContract {
         }
     }
 
-    /** {@code auto} and the agent checks ask validate(); an agent without the executor's settings names the block. */
+    /**
+     * {@code auto} and the agent checks ask validate(); an agent without the executor's settings
+     * names the block.
+     */
     @Test
     void anAgentWithoutTheExecutorsSettingsIsRefusedNamingTheBlock() throws Exception {
         Executor executor = fixture().executor();
-        AgentDefinition bare = AgentDefinition.withDefaults("bare", executor.kind(), null, "contract");
+        AgentDefinition bare =
+                AgentDefinition.withDefaults("bare", executor.kind(), null, "contract");
 
-        assertThat(executor.validate(bare)).isNotEmpty().allSatisfy(problem -> assertThat(problem).startsWith("spec."));
+        assertThat(executor.validate(bare))
+                .isNotEmpty()
+                .allSatisfy(problem -> assertThat(problem).startsWith("spec."));
     }
 
     /** What execute returned, or what it threw. */
@@ -334,7 +392,10 @@ public abstract class ExecutorContract {
         private final CompletableFuture<Object> outcome = new CompletableFuture<>();
 
         private Run(Executor executor, ExecutionRequest request) {
-            thread = new Thread(() -> outcome.complete(outcomeOf(executor, request)), "contract-caller");
+            thread =
+                    new Thread(
+                            () -> outcome.complete(outcomeOf(executor, request)),
+                            "contract-caller");
             thread.setDaemon(true);
         }
 

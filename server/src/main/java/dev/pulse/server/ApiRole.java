@@ -6,7 +6,6 @@ import dev.pulse.server.api.agents.AgentRoutes;
 import dev.pulse.server.api.callbacks.DeliveryRoutes;
 import dev.pulse.server.api.docs.ApiDocsRoutes;
 import dev.pulse.server.api.health.HealthRoutes;
-import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.server.api.schedules.ScheduleRoutes;
 import dev.pulse.server.api.tasks.ReportRoutes;
 import dev.pulse.server.api.tasks.TaskBatchRoutes;
@@ -16,10 +15,11 @@ import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;
 import dev.pulse.server.dashboard.Dashboard;
 import dev.pulse.server.keys.ApiKeyAuth;
-import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.server.keys.RateLimits;
-import dev.pulse.workers.keys.Scope;
 import dev.pulse.server.metrics.MetricsRoutes;
+import dev.pulse.workers.keys.ApiKeyStore;
+import dev.pulse.workers.keys.Scope;
+import dev.pulse.workers.schedules.ScheduleParser;
 import io.javalin.config.RoutesConfig;
 import java.net.URI;
 import java.util.ArrayList;
@@ -29,52 +29,100 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The node's HTTP server: health and metrics on every node; with the api role, the task,
- * schedule, delivery and agent API, the API document and the dashboard.
+ * The node's HTTP server: health and metrics on every node; with the api role, the task, schedule,
+ * delivery and agent API, the API document and the dashboard.
  */
 final class ApiRole {
 
     static final String ADMIN_KEY_FILE = "generated-admin-key";
 
-    private ApiRole() {
-    }
+    private ApiRole() {}
 
     /**
      * Starts the HTTP server; {@code httpHooks} are registered after the node's routes.
      *
      * @param schedulesChanged tells the scheduler role that a schedule changed (nothing without it)
      */
-    static ApiServer start(NodeCore core, ScheduleParser scheduleParser, Runnable schedulesChanged,
-                           Consumer<RoutesConfig> httpHooks) {
+    static ApiServer start(
+            NodeCore core,
+            ScheduleParser scheduleParser,
+            Runnable schedulesChanged,
+            Consumer<RoutesConfig> httpHooks) {
         PulseConfig config = core.config;
         ApiKeyStore keys = new ApiKeyStore(core.database.jdbi(), core.random);
         JsonResponses responses = new JsonResponses(core.json);
-        List<Consumer<RoutesConfig>> routes = new ArrayList<>(List.of(
-                new HealthRoutes(core.database, responses)::register,
-                new MetricsRoutes(core.nodeMetrics.registry())::register));
+        List<Consumer<RoutesConfig>> routes =
+                new ArrayList<>(
+                        List.of(
+                                new HealthRoutes(core.database, responses)::register,
+                                new MetricsRoutes(core.nodeMetrics.registry())::register));
         if (config.runs(Role.API)) {
-            TaskRequestParser taskParser = new TaskRequestParser(core.json, core.agents, config.egress());
-            routes.add(new TaskRoutes(core.tasks, taskParser, core.taskJson, responses, core.queuedWakeUp)::register);
-            routes.add(new TaskBatchRoutes(core.tasks, taskParser, responses, core.queuedWakeUp)::register);
+            TaskRequestParser taskParser =
+                    new TaskRequestParser(core.json, core.agents, config.egress());
+            routes.add(
+                    new TaskRoutes(
+                                    core.tasks,
+                                    taskParser,
+                                    core.taskJson,
+                                    responses,
+                                    core.queuedWakeUp)
+                            ::register);
+            routes.add(
+                    new TaskBatchRoutes(core.tasks, taskParser, responses, core.queuedWakeUp)
+                            ::register);
             routes.add(new DeliveryRoutes(core.deliveries, core.tasks, responses)::register);
-            routes.add(new ReportRoutes(core.tasks, core.completer, core.taskJson, responses)::register);
-            routes.add(new ScheduleRoutes(core.schedules, core.firer, scheduleParser, core.taskJson, responses, core.clock,
-                    schedulesChanged)::register);
-            routes.add(new AgentRoutes(core.sharedAgents, core.agentStore, core.executors, responses)::register);
+            routes.add(
+                    new ReportRoutes(core.tasks, core.completer, core.taskJson, responses)
+                            ::register);
+            routes.add(
+                    new ScheduleRoutes(
+                                    core.schedules,
+                                    core.firer,
+                                    scheduleParser,
+                                    core.taskJson,
+                                    responses,
+                                    core.clock,
+                                    schedulesChanged)
+                            ::register);
+            routes.add(
+                    new AgentRoutes(core.sharedAgents, core.agentStore, core.executors, responses)
+                            ::register);
             routes.add(new ApiDocsRoutes(core.json)::register);
-            routes.add(new Dashboard(new Dashboard.Parts(core.database.jdbi(), core.json, keys, core.tasks, core.deliveries,
-                    core.schedules, core.firer, schedulesChanged, core.agents, core.executors, core.nodeMetrics.registry(),
-                    core.queuedWakeUp::signal, config.leaseDuration(), core.clock, core.random))::register);
+            routes.add(
+                    new Dashboard(
+                                    new Dashboard.Parts(
+                                            core.database.jdbi(),
+                                            core.json,
+                                            keys,
+                                            core.tasks,
+                                            core.deliveries,
+                                            core.schedules,
+                                            core.firer,
+                                            schedulesChanged,
+                                            core.agents,
+                                            core.executors,
+                                            core.nodeMetrics.registry(),
+                                            core.queuedWakeUp::signal,
+                                            config.leaseDuration(),
+                                            core.clock,
+                                            core.random))
+                            ::register);
         }
         routes.add(httpHooks);
         bootstrapAdminKey(config, keys);
-        return core.parts.add(new ApiServer(config.httpHost(), config.httpPort(), responses,
-                new ApiKeyAuth(keys, new RateLimits(config.rateLimit()))::check, routes).start());
+        return core.parts.add(
+                new ApiServer(
+                                config.httpHost(),
+                                config.httpPort(),
+                                responses,
+                                new ApiKeyAuth(keys, new RateLimits(config.rateLimit()))::check,
+                                routes)
+                        .start());
     }
 
     /**
-     * Where asynchronous agents report results: the configured public URL, else this node's own
-     * API when it serves one (fine on one machine), else nowhere (a worker-only node must be told).
+     * Where asynchronous agents report results: the configured public URL, else this node's own API
+     * when it serves one (fine on one machine), else nowhere (a worker-only node must be told).
      */
     static Optional<URI> reportBaseUrl(PulseConfig config, ApiServer server) {
         if (config.publicUrl() != null) {
@@ -83,8 +131,16 @@ final class ApiRole {
         if (server == null || !config.runs(Role.API)) {
             return Optional.empty();
         }
-        String host = config.httpHost().equals("0.0.0.0") || config.httpHost().equals("::") ? "127.0.0.1" : config.httpHost();
-        return Optional.of(URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + server.port()));
+        String host =
+                config.httpHost().equals("0.0.0.0") || config.httpHost().equals("::")
+                        ? "127.0.0.1"
+                        : config.httpHost();
+        return Optional.of(
+                URI.create(
+                        "http://"
+                                + (host.contains(":") ? "[" + host + "]" : host)
+                                + ":"
+                                + server.port()));
     }
 
     /**
@@ -96,8 +152,12 @@ final class ApiRole {
             keys.ensure("admin-from-config", config.adminKey(), EnumSet.of(Scope.ADMIN));
         } else if (keys.count() == 0) {
             String key = keys.create("admin", EnumSet.of(Scope.ADMIN));
-            new GeneratedSecrets(config.dataDir()).reveal(ADMIN_KEY_FILE, key, "an admin API key",
-                    "create another with: pulse keys create --name admin --scopes admin");
+            new GeneratedSecrets(config.dataDir())
+                    .reveal(
+                            ADMIN_KEY_FILE,
+                            key,
+                            "an admin API key",
+                            "create another with: pulse keys create --name admin --scopes admin");
         }
     }
 }

@@ -10,9 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Hands a secret Pulse generated on first start to the operator: written once to a file in the
- * data directory that only its owner can read, never to the log, which is shipped and kept
- * where secrets must not be.
+ * Hands a secret Pulse generated on first start to the operator: written once to a file in the data
+ * directory that only its owner can read, never to the log, which is shipped and kept where secrets
+ * must not be.
  */
 final class GeneratedSecrets {
 
@@ -24,18 +24,36 @@ final class GeneratedSecrets {
         this.dir = dir;
     }
 
-    /** Writes {@code value} to {@code dir/fileName}; says where in the log, or what to do if it can't. */
+    /**
+     * Writes {@code value} to {@code dir/fileName}; says where in the log, or what to do if it
+     * can't.
+     */
     void reveal(String fileName, String value, String what, String ifLost) {
         Path file = dir.resolve(fileName);
         try {
             Files.createDirectories(dir);
             Files.deleteIfExists(file);
-            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(file, value + "\n", StandardCharsets.UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
-            log.warn("Generated {}: written to {} (readable only by this user); {}", what, file.toAbsolutePath().normalize(),
+            Files.createFile(
+                    file,
+                    PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(
+                    file,
+                    value + "\n",
+                    StandardCharsets.UTF_8,
+                    StandardOpenOption.TRUNCATE_EXISTING);
+            log.warn(
+                    "Generated {}: written to {} (readable only by this user); {}",
+                    what,
+                    file.toAbsolutePath().normalize(),
                     "move it somewhere safe and delete the file");
         } catch (IOException | UnsupportedOperationException e) {
-            log.error("Generated {} but could not write it to {} ({}); {}", what, file, e.getMessage(), ifLost);
+            log.error(
+                    "Generated {} but could not write it to {} ({}); {}",
+                    what,
+                    file,
+                    e.getMessage(),
+                    ifLost);
         }
     }
 }

@@ -5,16 +5,15 @@ import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.http.PolicyEnforcement;
 import dev.pulse.executors.local.JavaAgents;
+import dev.pulse.server.config.PulseConfig;
+import dev.pulse.server.config.Role;
+import dev.pulse.server.db.EmbeddedDatabase;
+import dev.pulse.server.metrics.NodeMetrics;
 import dev.pulse.workers.agents.AgentCatalog;
 import dev.pulse.workers.agents.AgentStore;
 import dev.pulse.workers.agents.NodeExecutors;
 import dev.pulse.workers.agents.SharedAgents;
 import dev.pulse.workers.callbacks.CallbackDeliveries;
-import dev.pulse.server.config.PulseConfig;
-import dev.pulse.server.config.Role;
-import dev.pulse.workers.tasks.ThroughputRollup;
-import dev.pulse.server.db.EmbeddedDatabase;
-import dev.pulse.server.metrics.NodeMetrics;
 import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.callbacks.LocalDeliveries;
 import dev.pulse.workers.callbacks.WebhookSecret;
@@ -34,6 +33,7 @@ import dev.pulse.workers.settings.SettingsStore;
 import dev.pulse.workers.tasks.TaskIds;
 import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.tasks.TaskStore;
+import dev.pulse.workers.tasks.ThroughputRollup;
 import dev.pulse.workers.timing.DatabaseWakeUps;
 import dev.pulse.workers.timing.WakeUp;
 import java.net.URI;
@@ -49,11 +49,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What every node has whatever its roles: the database, JSON, metrics, the agents, the stores,
- * the wake-ups, and the duties every node runs (agent sync, async reports, the throughput rollup,
- * the heartbeat). The roles ({@link ApiRole}, {@link WorkerRole}, {@link SchedulerRole}) are
- * built on it; everything it starts is closed through {@link #parts}, which also reports the
- * duties to {@code /metrics}.
+ * What every node has whatever its roles: the database, JSON, metrics, the agents, the stores, the
+ * wake-ups, and the duties every node runs (agent sync, async reports, the throughput rollup, the
+ * heartbeat). The roles ({@link ApiRole}, {@link WorkerRole}, {@link SchedulerRole}) are built on
+ * it; everything it starts is closed through {@link #parts}, which also reports the duties to
+ * {@code /metrics}.
  */
 final class NodeCore {
 
@@ -77,10 +77,16 @@ final class NodeCore {
     final SharedAgents sharedAgents;
     final AgentRegistry agents;
     final WebhookSigner signer;
+
     /** Wakes this node's worker: a task was queued here, or (through LISTEN) on another node. */
     final WakeUp workerWakeUp = new WakeUp();
-    /** Signalled when tasks are queued on this node: wakes its worker and, through NOTIFY, every other node's. */
+
+    /**
+     * Signalled when tasks are queued on this node: wakes its worker and, through NOTIFY, every
+     * other node's.
+     */
     final WakeUp queuedWakeUp;
+
     final WakeUp dispatcherWakeUp = new WakeUp();
     final TaskJson taskJson;
     final LocalDeliveries localDeliveries;
@@ -98,24 +104,42 @@ final class NodeCore {
      *
      * @param reportBaseUrl where asynchronous agents report (known once the HTTP server listens)
      */
-    NodeCore(PulseConfig config, Clock clock, Function<String, String> environment, NodeMetrics nodeMetrics,
-             Duties parts, Supplier<Optional<URI>> reportBaseUrl) {
+    NodeCore(
+            PulseConfig config,
+            Clock clock,
+            Function<String, String> environment,
+            NodeMetrics nodeMetrics,
+            Duties parts,
+            Supplier<Optional<URI>> reportBaseUrl) {
         this.config = config;
         this.clock = clock;
         this.parts = parts;
         this.nodeMetrics = nodeMetrics;
         this.metrics = new QueueMetrics(nodeMetrics.registry());
         this.databaseUrl = databaseUrl();
-        this.database = parts.add(Database.connect(databaseUrl, config.databasePoolSize(), nodeMetrics.registry()));
+        this.database =
+                parts.add(
+                        Database.connect(
+                                databaseUrl, config.databasePoolSize(), nodeMetrics.registry()));
         log.info("database ready ({} migration(s) applied)", database.migrate());
 
         JavaAgents javaAgents = JavaAgents.discover(config.pluginsDir());
         this.http = PolicyEnforcement.apply(new OkHttpClient(), config.egress());
-        AgentReports reports = parts.start(new AgentReports(database.jdbi(), reportBaseUrl, Duration.ofMillis(250)));
-        this.executors = parts.add(new NodeExecutors(javaAgents, http, json, environment, reports)).factory();
+        AgentReports reports =
+                parts.start(
+                        new AgentReports(database.jdbi(), reportBaseUrl, Duration.ofMillis(250)));
+        this.executors =
+                parts.add(new NodeExecutors(javaAgents, http, json, environment, reports))
+                        .factory();
         this.agentStore = new AgentStore(database.jdbi(), json);
-        log.info("agent files in {}: {}", config.agentsDir(), AgentCatalog.apply(config.agentsDir(), javaAgents, executors, agentStore));
-        this.sharedAgents = parts.start(new SharedAgents(agentStore, javaAgents, executors, clock, Duration.ofSeconds(2)));
+        log.info(
+                "agent files in {}: {}",
+                config.agentsDir(),
+                AgentCatalog.apply(config.agentsDir(), javaAgents, executors, agentStore));
+        this.sharedAgents =
+                parts.start(
+                        new SharedAgents(
+                                agentStore, javaAgents, executors, clock, Duration.ofSeconds(2)));
         this.agents = sharedAgents.registry();
 
         this.signer = new WebhookSigner(webhookSecret());
@@ -123,21 +147,31 @@ final class NodeCore {
         TaskIds ids = new TaskIds(clock, random);
         this.taskJson = new TaskJson(json);
         // A worker's dispatcher takes the callbacks its own completer writes straight from memory.
-        this.localDeliveries = config.runs(Role.WORKER)
-                ? LocalDeliveries.forDispatcher(config.callbackConcurrency(), config.callbackTimeout(), clock)
-                : LocalDeliveries.none();
-        this.outbox = new CallbackOutbox(json, taskJson, ids::next, dispatcherWakeUp, localDeliveries);
+        this.localDeliveries =
+                config.runs(Role.WORKER)
+                        ? LocalDeliveries.forDispatcher(
+                                config.callbackConcurrency(), config.callbackTimeout(), clock)
+                        : LocalDeliveries.none();
+        this.outbox =
+                new CallbackOutbox(json, taskJson, ids::next, dispatcherWakeUp, localDeliveries);
         this.tasks = new TaskStore(database.jdbi(), json, ids, outbox, metrics);
         this.completer = new TaskCompleter(database.jdbi(), json, outbox, random);
         this.deliveries = new CallbackDeliveries(database.jdbi(), dispatcherWakeUp);
         this.schedules = new ScheduleStore(database.jdbi(), json, ids::next);
         this.firer = new ScheduleFirer(database.jdbi(), schedules, tasks, agents, queuedWakeUp);
         nodeMetrics.watchQueue(database.jdbi(), clock);
-        parts.start(new ThroughputRollup(database.jdbi(), nodeMetrics.registry(), nodeId, Duration.ofSeconds(5)));
+        parts.start(
+                new ThroughputRollup(
+                        database.jdbi(), nodeMetrics.registry(), nodeId, Duration.ofSeconds(5)));
 
         this.roles = config.roles().stream().map(Role::wire).toList();
-        parts.start(new Heartbeat(database.jdbi(), new Heartbeat.Node(nodeId, NodeIds.host(), ProcessHandle.current().pid(),
-                roles), running, config.leaseDuration()));
+        parts.start(
+                new Heartbeat(
+                        database.jdbi(),
+                        new Heartbeat.Node(
+                                nodeId, NodeIds.host(), ProcessHandle.current().pid(), roles),
+                        running,
+                        config.leaseDuration()));
     }
 
     /**
@@ -146,24 +180,28 @@ final class NodeCore {
      * listens.
      */
     private WakeUp notifyingWakeUp() {
-        DatabaseWakeUps wakeUps = new DatabaseWakeUps(databaseUrl, database.jdbi(), workerWakeUp,
-                Duration.ofMillis(10));
+        DatabaseWakeUps wakeUps =
+                new DatabaseWakeUps(
+                        databaseUrl, database.jdbi(), workerWakeUp, Duration.ofMillis(10));
         if (config.runs(Role.WORKER)) {
             parts.start(wakeUps);
         } else {
             parts.add(wakeUps);
         }
-        return new WakeUp(() -> {
-            workerWakeUp.signal();
-            wakeUps.queued();
-        });
+        return new WakeUp(
+                () -> {
+                    workerWakeUp.signal();
+                    wakeUps.queued();
+                });
     }
 
     private DatabaseUrl databaseUrl() {
         if (!config.usesEmbeddedDatabase()) {
             return DatabaseUrl.parse(config.databaseUrl());
         }
-        log.info("no database URL configured: starting the embedded PostgreSQL in {}", config.dataDir().toAbsolutePath().normalize());
+        log.info(
+                "no database URL configured: starting the embedded PostgreSQL in {}",
+                config.dataDir().toAbsolutePath().normalize());
         return parts.add(EmbeddedDatabase.start(config.dataDir())).url();
     }
 
@@ -171,12 +209,18 @@ final class NodeCore {
         if (config.webhookSecret() != null) {
             return WebhookSecret.parse(config.webhookSecret());
         }
-        SettingsStore.Value stored = new SettingsStore(database.jdbi())
-                .getOrCreate(WEBHOOK_SECRET_SETTING, () -> WebhookSecret.generate(random).reveal());
+        SettingsStore.Value stored =
+                new SettingsStore(database.jdbi())
+                        .getOrCreate(
+                                WEBHOOK_SECRET_SETTING,
+                                () -> WebhookSecret.generate(random).reveal());
         if (stored.created()) {
-            new GeneratedSecrets(config.dataDir()).reveal(WEBHOOK_SECRET_FILE, stored.value(),
-                    "the webhook signing secret callback receivers verify signatures with",
-                    "set PULSE_WEBHOOK_SECRET to a secret of your own (whsec_<base64>) and restart");
+            new GeneratedSecrets(config.dataDir())
+                    .reveal(
+                            WEBHOOK_SECRET_FILE,
+                            stored.value(),
+                            "the webhook signing secret callback receivers verify signatures with",
+                            "set PULSE_WEBHOOK_SECRET to a secret of your own (whsec_<base64>) and restart");
         }
         return WebhookSecret.parse(stored.value());
     }

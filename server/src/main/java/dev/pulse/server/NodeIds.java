@@ -8,13 +8,16 @@ import java.util.random.RandomGenerator;
 /** Names this process in leases and attempt history: host, pid and a random suffix. */
 final class NodeIds {
 
-    private NodeIds() {
-    }
+    private NodeIds() {}
 
     static String forThisProcess(RandomGenerator random) {
         byte[] suffix = new byte[2];
         random.nextBytes(suffix);
-        return host() + "-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(suffix);
+        return host()
+                + "-"
+                + ProcessHandle.current().pid()
+                + "-"
+                + HexFormat.of().formatHex(suffix);
     }
 
     static String host() {

@@ -1,9 +1,9 @@
 package dev.pulse.server;
 
-import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.workers.config.ConfigException;
-import dev.pulse.workers.schedules.ScheduleFiles;
 import dev.pulse.workers.schedules.CronTicker;
+import dev.pulse.workers.schedules.ScheduleFiles;
+import dev.pulse.workers.schedules.ScheduleParser;
 import java.nio.file.Files;
 import java.time.Duration;
 import org.slf4j.Logger;
@@ -14,13 +14,15 @@ final class SchedulerRole {
 
     private static final Logger log = LoggerFactory.getLogger(SchedulerRole.class);
 
-    private SchedulerRole() {
-    }
+    private SchedulerRole() {}
 
-    /** Starts the role; returns what tells it a schedule changed (so the change applies at once). */
+    /**
+     * Starts the role; returns what tells it a schedule changed (so the change applies at once).
+     */
     static Runnable start(NodeCore core, ScheduleParser parser) {
         applyScheduleFiles(core, parser);
-        CronTicker ticker = core.parts.start(new CronTicker(core.schedules, core.firer, Duration.ofSeconds(2)));
+        CronTicker ticker =
+                core.parts.start(new CronTicker(core.schedules, core.firer, Duration.ofSeconds(2)));
         return ticker::changed;
     }
 

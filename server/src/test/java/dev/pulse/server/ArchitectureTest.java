@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The layout's rules, read from the sources: each feature's home in {@code workers/} owns its
- * tables' SQL, so {@code server/} (HTTP, dashboard rendering, the CLI, the wiring) names no
- * domain table in SQL; and the dependency points from server to workers to executors, so
- * nothing below {@code server/} knows Javalin.
+ * tables' SQL, so {@code server/} (HTTP, dashboard rendering, the CLI, the wiring) names no domain
+ * table in SQL; and the dependency points from server to workers to executors, so nothing below
+ * {@code server/} knows Javalin.
  */
 class ArchitectureTest {
 
@@ -30,16 +30,28 @@ class ArchitectureTest {
      * Tables that {@code server/} may name, each with the reason. The dashboard is the HTTP
      * module's own feature: its sign-in sessions are a web concern, not a domain one.
      */
-    private static final Map<String, String> SERVER_OWNED_TABLES = Map.of(
-            "dashboard_sessions", "the dashboard's sign-in sessions (server/dashboard/SessionStore)");
+    private static final Map<String, String> SERVER_OWNED_TABLES =
+            Map.of(
+                    "dashboard_sessions",
+                    "the dashboard's sign-in sessions (server/dashboard/SessionStore)");
 
-    private static final Pattern CREATE_TABLE = Pattern.compile("(?i)CREATE\\s+TABLE\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?([a-z_][a-z0-9_]*)");
+    private static final Pattern CREATE_TABLE =
+            Pattern.compile(
+                    "(?i)CREATE\\s+TABLE\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?([a-z_][a-z0-9_]*)");
 
     @Test
     void serverNamesNoDomainTableInSql() throws IOException {
         Set<String> domainTables = new TreeSet<>(migrationTables());
-        assertThat(domainTables).as("tables read from migrations/").contains("tasks", "agents", "api_keys", "nodes",
-                "callback_deliveries", "schedules", "dashboard_minutes");
+        assertThat(domainTables)
+                .as("tables read from migrations/")
+                .contains(
+                        "tasks",
+                        "agents",
+                        "api_keys",
+                        "nodes",
+                        "callback_deliveries",
+                        "schedules",
+                        "dashboard_minutes");
         domainTables.removeAll(SERVER_OWNED_TABLES.keySet());
 
         List<String> violations = new ArrayList<>();
@@ -49,40 +61,48 @@ class ArchitectureTest {
             }
         }
         assertThat(violations)
-                .as("SQL on a domain table belongs in the owning feature's package in workers/ "
-                        + "(a read query there for a page or a metric); see docs/architecture.md, 'Where a change goes'")
+                .as(
+                        "SQL on a domain table belongs in the owning feature's package in workers/ "
+                                + "(a read query there for a page or a metric); see docs/architecture.md, 'Where a change goes'")
                 .isEmpty();
     }
 
     /** Which packages of {@code workers/} may name each table in SQL: the feature that owns it. */
-    private static final Map<String, Set<String>> OWNERS = Map.ofEntries(
-            Map.entry("tasks", Set.of("tasks", "queue")),
-            Map.entry("task_attempts", Set.of("tasks", "queue")),
-            Map.entry("dashboard_minutes", Set.of("tasks")),
-            // The queue's heartbeat writes a node's row with its leases; the rescuer removes dead ones.
-            Map.entry("nodes", Set.of("nodes", "queue")),
-            Map.entry("callback_deliveries", Set.of("callbacks")),
-            Map.entry("schedules", Set.of("schedules")),
-            Map.entry("schedule_fires", Set.of("schedules")),
-            Map.entry("agents", Set.of("agents")),
-            Map.entry("api_keys", Set.of("keys")),
-            Map.entry("settings", Set.of("settings")));
+    private static final Map<String, Set<String>> OWNERS =
+            Map.ofEntries(
+                    Map.entry("tasks", Set.of("tasks", "queue")),
+                    Map.entry("task_attempts", Set.of("tasks", "queue")),
+                    Map.entry("dashboard_minutes", Set.of("tasks")),
+                    // The queue's heartbeat writes a node's row with its leases; the rescuer
+                    // removes dead ones.
+                    Map.entry("nodes", Set.of("nodes", "queue")),
+                    Map.entry("callback_deliveries", Set.of("callbacks")),
+                    Map.entry("schedules", Set.of("schedules")),
+                    Map.entry("schedule_fires", Set.of("schedules")),
+                    Map.entry("agents", Set.of("agents")),
+                    Map.entry("api_keys", Set.of("keys")),
+                    Map.entry("settings", Set.of("settings")));
 
     /** Reads across features, each kept in one statement on purpose. */
-    private static final Set<String> CROSS_FEATURE_SQL = Set.of(
-            // a held tick is released only when no run of its schedule is unfinished, decided where it is fired
-            "schedules/ScheduleFirer.java: FROM tasks",
-            // a fire's history shows its task's state
-            "schedules/ScheduleStore.java: JOIN tasks",
-            // retention deletes a finished task's deliveries with it (no foreign key on the hot path, V9)
-            "tasks/Retention.java: FROM callback_deliveries");
+    private static final Set<String> CROSS_FEATURE_SQL =
+            Set.of(
+                    // a held tick is released only when no run of its schedule is unfinished,
+                    // decided where it is fired
+                    "schedules/ScheduleFirer.java: FROM tasks",
+                    // a fire's history shows its task's state
+                    "schedules/ScheduleStore.java: JOIN tasks",
+                    // retention deletes a finished task's deliveries with it (no foreign key on the
+                    // hot path, V9)
+                    "tasks/Retention.java: FROM callback_deliveries");
 
     @Test
     void eachTableIsNamedInSqlOnlyByTheFeatureThatOwnsIt() throws IOException {
         Set<String> tables = new TreeSet<>(migrationTables());
         tables.removeIf(t -> t.startsWith("qrtz_"));
         tables.removeAll(SERVER_OWNED_TABLES.keySet());
-        assertThat(OWNERS.keySet()).as("every table has an owning feature").containsExactlyInAnyOrderElementsOf(tables);
+        assertThat(OWNERS.keySet())
+                .as("every table has an owning feature")
+                .containsExactlyInAnyOrderElementsOf(tables);
 
         Path workers = ROOT.resolve("workers/src/main/java/dev/pulse/workers");
         List<String> violations = new ArrayList<>();
@@ -97,12 +117,16 @@ class ArchitectureTest {
                 }
             }
         }
-        assertThat(violations).as("SQL on a table outside the feature that owns it; add a query to the owner instead").isEmpty();
+        assertThat(violations)
+                .as(
+                        "SQL on a table outside the feature that owns it; add a query to the owner instead")
+                .isEmpty();
     }
 
     @Test
     void theTableGuardSeesSqlSpreadOverTextBlockLines() {
-        String source = """
+        String source =
+                """
                 private static final String RUNNING = \"""
                         SELECT id
                           FROM
@@ -142,13 +166,21 @@ class ArchitectureTest {
         return tables;
     }
 
-    /** Each {@code FROM|JOIN|INTO|UPDATE <table>} in the text, for the given tables, whitespace collapsed. */
+    /**
+     * Each {@code FROM|JOIN|INTO|UPDATE <table>} in the text, for the given tables, whitespace
+     * collapsed.
+     */
     private static List<String> sqlNamingTables(String text, Set<String> tables) {
-        Pattern p = Pattern.compile("(?i)\\b(FROM|JOIN|INTO|UPDATE)\\s+(" + String.join("|", tables) + ")\\b");
+        Pattern p =
+                Pattern.compile(
+                        "(?i)\\b(FROM|JOIN|INTO|UPDATE)\\s+(" + String.join("|", tables) + ")\\b");
         List<String> found = new ArrayList<>();
         Matcher m = p.matcher(text);
         while (m.find()) {
-            found.add(m.group(1).toUpperCase(Locale.ROOT) + " " + m.group(2).toLowerCase(Locale.ROOT));
+            found.add(
+                    m.group(1).toUpperCase(Locale.ROOT)
+                            + " "
+                            + m.group(2).toLowerCase(Locale.ROOT));
         }
         return found;
     }

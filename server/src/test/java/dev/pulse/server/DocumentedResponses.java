@@ -8,10 +8,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A test node's check that every response it sends, to any client of any test, is what
- * {@code openapi.yaml} says: installed as a Javalin after-handler, it judges each response with
- * {@link OpenApiResponseCheck} and keeps the mismatches, which {@link TestNode} turns into a
- * failure at the next request it sends and when it closes.
+ * A test node's check that every response it sends, to any client of any test, is what {@code
+ * openapi.yaml} says: installed as a Javalin after-handler, it judges each response with {@link
+ * OpenApiResponseCheck} and keeps the mismatches, which {@link TestNode} turns into a failure at
+ * the next request it sends and when it closes.
  */
 public final class DocumentedResponses {
 
@@ -22,12 +22,20 @@ public final class DocumentedResponses {
         routes.after(this::judge);
     }
 
-    /** Only requests a route took: a path no route serves (on this node's roles) is not an operation. */
+    /**
+     * Only requests a route took: a path no route serves (on this node's roles) is not an
+     * operation.
+     */
     private void judge(Context ctx) {
         if (ctx.endpoints().matchedHttpEndpoint() == null) {
             return;
         }
-        check.mismatch(ctx.method().name(), ctx.path(), ctx.statusCode(), ctx.res().getContentType(), ctx.result())
+        check.mismatch(
+                        ctx.method().name(),
+                        ctx.path(),
+                        ctx.statusCode(),
+                        ctx.res().getContentType(),
+                        ctx.result())
                 .ifPresent(this::add);
     }
 
@@ -44,7 +52,8 @@ public final class DocumentedResponses {
         if (!mismatches.isEmpty()) {
             List<String> seen = new ArrayList<>(mismatches);
             mismatches.clear();
-            throw new AssertionError("responses that do not match openapi.yaml:\n  " + String.join("\n  ", seen));
+            throw new AssertionError(
+                    "responses that do not match openapi.yaml:\n  " + String.join("\n  ", seen));
         }
     }
 }

@@ -16,21 +16,29 @@ import java.util.HashMap;
 import java.util.Map;
 import org.jdbi.v3.core.Jdbi;
 
-/** A whole Pulse node started in this JVM on a fresh test database, with an HTTP client for its API. */
+/**
+ * A whole Pulse node started in this JVM on a fresh test database, with an HTTP client for its API.
+ */
 public final class TestNode implements AutoCloseable {
 
     /** The webhook secret test nodes sign with, so receivers in tests can verify callbacks. */
-    public static final String WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwWu0EYEXUWNc=";
+    public static final String WEBHOOK_SECRET =
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwWu0EYEXUWNc=";
+
     public static final Path SHIPPED_AGENTS = Path.of("..", "config", "agents");
+
     /** The admin key test nodes accept (PULSE_ADMIN_KEY); their HTTP helpers send it. */
     public static final String ADMIN_KEY = "pulse_test_admin_key_0123456789abcdef";
 
     public final DatabaseUrl database;
     public final PulseNode node;
     public final Jdbi jdbi;
+
     /** Every response this node sends, checked against openapi.yaml; a mismatch fails the test. */
     public final DocumentedResponses responses = new DocumentedResponses();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public TestNode() {
         this(TestDatabase.create(), Map.of());
@@ -45,7 +53,10 @@ public final class TestNode implements AutoCloseable {
         this.jdbi = Jdbi.create(database.jdbcUrl());
     }
 
-    /** The environment of a node on {@code database}: any free port, fast polling, the shipped agents. */
+    /**
+     * The environment of a node on {@code database}: any free port, fast polling, the shipped
+     * agents.
+     */
     public static Map<String, String> baseEnvironment(DatabaseUrl database) {
         Map<String, String> env = new HashMap<>();
         if (database != null) {
@@ -58,7 +69,9 @@ public final class TestNode implements AutoCloseable {
         env.put("PULSE_LEASE_SECONDS", "2");
         env.put("PULSE_AGENTS_DIR", SHIPPED_AGENTS.toString());
         env.put("PULSE_ADMIN_KEY", ADMIN_KEY);
-        env.put("PULSE_EGRESS_ALLOW", "127.0.0.1/32"); // callback receivers in tests are loopback stand-ins
+        env.put(
+                "PULSE_EGRESS_ALLOW",
+                "127.0.0.1/32"); // callback receivers in tests are loopback stand-ins
         env.put("PULSE_RATE_LIMIT", "0"); // load tests hammer one key; the limit has its own test
         return env;
     }
@@ -83,7 +96,8 @@ public final class TestNode implements AutoCloseable {
 
     public HttpResponse<String> send(HttpRequest request) {
         try {
-            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response =
+                    http.send(request, HttpResponse.BodyHandlers.ofString());
             responses.assertAllMatched();
             return response;
         } catch (IOException e) {

@@ -4,11 +4,11 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * An agent as Pulse runs it: its name, the executor kind that runs it, its defaults for tasks
- * that don't set their own (timeout, attempts, retry backoff), how many of its tasks may run at
- * once across all nodes ({@code maxConcurrency}, null for no limit), and the settings of its
- * executor: {@code local}, {@code serverless} or {@code llm}, each null unless the agent declares
- * it. {@code source} says where it was declared (a file, or "built-in").
+ * An agent as Pulse runs it: its name, the executor kind that runs it, its defaults for tasks that
+ * don't set their own (timeout, attempts, retry backoff), how many of its tasks may run at once
+ * across all nodes ({@code maxConcurrency}, null for no limit), and the settings of its executor:
+ * {@code local}, {@code serverless} or {@code llm}, each null unless the agent declares it. {@code
+ * source} says where it was declared (a file, or "built-in").
  *
  * <p>{@code serverless} and {@code llm} come after {@code source} because they were added later;
  * the nine-argument constructor (without them) is kept for existing callers.
@@ -40,15 +40,37 @@ public record AgentDefinition(
         Objects.requireNonNull(retryMax, "retryMax");
     }
 
-    /** An agent with every default: no concurrency limit, the default timeout, attempts and backoff. */
-    public static AgentDefinition withDefaults(String name, String executor, LocalSpec local, String source) {
+    /**
+     * An agent with every default: no concurrency limit, the default timeout, attempts and backoff.
+     */
+    public static AgentDefinition withDefaults(
+            String name, String executor, LocalSpec local, String source) {
         return withDefaults(name, executor, local, null, null, source);
     }
 
-    /** Like {@link #withDefaults(String, String, LocalSpec, String)}, with any of the executors' settings. */
-    public static AgentDefinition withDefaults(String name, String executor, LocalSpec local, ServerlessSpec serverless,
-            LlmSpec llm, String source) {
-        return new AgentDefinition(name, executor, DEFAULT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, null,
-                DEFAULT_RETRY_BASE, DEFAULT_RETRY_MAX, local, source, serverless, llm, null);
+    /**
+     * Like {@link #withDefaults(String, String, LocalSpec, String)}, with any of the executors'
+     * settings.
+     */
+    public static AgentDefinition withDefaults(
+            String name,
+            String executor,
+            LocalSpec local,
+            ServerlessSpec serverless,
+            LlmSpec llm,
+            String source) {
+        return new AgentDefinition(
+                name,
+                executor,
+                DEFAULT_TIMEOUT,
+                DEFAULT_MAX_ATTEMPTS,
+                null,
+                DEFAULT_RETRY_BASE,
+                DEFAULT_RETRY_MAX,
+                local,
+                source,
+                serverless,
+                llm,
+                null);
     }
 }

@@ -27,21 +27,36 @@ public final class AgentFileLoader {
 
     public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Set<String> TOP_LEVEL = Set.of("apiVersion", "kind", "metadata", "spec");
+
     /** The executor kinds an agent file may name, each with its settings block of the same name. */
     public static final List<String> EXECUTORS = List.of("local", "serverless", "llm", "container");
-    /** {@code executor: auto} runs on the first available of these (docs/architecture.md, Executors), in this order. */
+
+    /**
+     * {@code executor: auto} runs on the first available of these (docs/architecture.md,
+     * Executors), in this order.
+     */
     static final String AUTO = "auto";
+
     static final List<String> AUTO_CANDIDATES = List.of("serverless", "local", "container");
-    private static final Set<String> SPEC_KEYS = Set.of("executor", "timeout", "max_attempts", "max_concurrency", "retry",
-            "local", "serverless", "llm", "container");
+    private static final Set<String> SPEC_KEYS =
+            Set.of(
+                    "executor",
+                    "timeout",
+                    "max_attempts",
+                    "max_concurrency",
+                    "retry",
+                    "local",
+                    "serverless",
+                    "llm",
+                    "container");
     private static final Set<String> RETRY_KEYS = Set.of("base", "max");
     private static final Set<String> LOCAL_KEYS = Set.of("command", "workdir", "env");
 
     private final ObjectReader yaml = new YAMLMapper().readerFor(JsonNode.class);
 
     /** The valid agents, each with the document it was read from (same order), or every problem. */
-    public record Loaded(List<AgentDefinition> agents, List<JsonNode> documents, List<String> problems) {
-    }
+    public record Loaded(
+            List<AgentDefinition> agents, List<JsonNode> documents, List<String> problems) {}
 
     public Loaded loadDirectory(Path dir) {
         if (!Files.isDirectory(dir)) {
@@ -60,7 +75,9 @@ public final class AgentFileLoader {
         } catch (IOException e) {
             problems.add(dir + ": cannot list directory: " + e.getMessage());
         }
-        return problems.isEmpty() ? new Loaded(agents, documents, List.of()) : new Loaded(List.of(), List.of(), problems);
+        return problems.isEmpty()
+                ? new Loaded(agents, documents, List.of())
+                : new Loaded(List.of(), List.of(), problems);
     }
 
     public Loaded loadFile(Path file) {
@@ -73,7 +90,8 @@ public final class AgentFileLoader {
                 JsonNode doc = docs.nextValue();
                 String where = file + (index > 0 ? " (document " + (index + 1) + ")" : "");
                 List<String> docProblems = new ArrayList<>();
-                AgentDefinition agent = parseDocument(doc, file.toAbsolutePath().getParent(), where, docProblems);
+                AgentDefinition agent =
+                        parseDocument(doc, file.toAbsolutePath().getParent(), where, docProblems);
                 docProblems.forEach(p -> problems.add(where + ": " + p));
                 if (agent != null && docProblems.isEmpty()) {
                     agents.add(agent);
@@ -93,7 +111,8 @@ public final class AgentFileLoader {
      * Validates one agent document (as YAML or JSON); adds a problem per bad path. Relative paths
      * in it resolve against {@code baseDir}.
      */
-    public AgentDefinition parseDocument(JsonNode doc, Path baseDir, String source, List<String> problems) {
+    public AgentDefinition parseDocument(
+            JsonNode doc, Path baseDir, String source, List<String> problems) {
         if (doc == null || !doc.isObject()) {
             problems.add("must be a mapping with apiVersion, kind, metadata and spec");
             return null;
@@ -107,7 +126,8 @@ public final class AgentFileLoader {
         }
         String name = doc.path("metadata").path("name").asText("");
         if (!NAME.matcher(name).matches()) {
-            problems.add("metadata.name: must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
+            problems.add(
+                    "metadata.name: must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
         }
         JsonNode spec = doc.path("spec");
         if (!spec.isObject()) {
@@ -118,18 +138,24 @@ public final class AgentFileLoader {
         String executor = spec.path("executor").isTextual() ? spec.path("executor").asText() : "";
         boolean auto = executor.equals(AUTO);
         if (!EXECUTORS.contains(executor) && !auto) {
-            problems.add("spec.executor: must be one of " + String.join(", ", EXECUTORS) + " or " + AUTO
-                    + (executor.isEmpty() ? "" : "; got '" + executor + "'"));
+            problems.add(
+                    "spec.executor: must be one of "
+                            + String.join(", ", EXECUTORS)
+                            + " or "
+                            + AUTO
+                            + (executor.isEmpty() ? "" : "; got '" + executor + "'"));
         }
         if (auto && AUTO_CANDIDATES.stream().noneMatch(spec::has)) {
-            problems.add("spec.executor: auto picks the first available of spec.serverless, spec.local and spec.container;"
-                    + " give at least one");
+            problems.add(
+                    "spec.executor: auto picks the first available of spec.serverless, spec.local and spec.container;"
+                            + " give at least one");
         }
         Duration timeout = AgentDefinition.DEFAULT_TIMEOUT;
         if (spec.has("timeout")) {
             var parsed = Durations.parse(spec.get("timeout").asText(""));
             if (parsed.isEmpty() || parsed.get().isZero()) {
-                problems.add("spec.timeout: must be a positive duration such as 500ms, 30s, 5m or 2h");
+                problems.add(
+                        "spec.timeout: must be a positive duration such as 500ms, 30s, 5m or 2h");
             } else {
                 timeout = parsed.get();
             }
@@ -147,7 +173,8 @@ public final class AgentFileLoader {
         if (spec.has("max_concurrency")) {
             JsonNode n = spec.get("max_concurrency");
             if (!n.isIntegralNumber() || n.asInt() < 1 || n.asInt() > 100_000) {
-                problems.add("spec.max_concurrency: must be an integer from 1 to 100000 (leave it out for no limit)");
+                problems.add(
+                        "spec.max_concurrency: must be an integer from 1 to 100000 (leave it out for no limit)");
             } else {
                 maxConcurrency = n.asInt();
             }
@@ -157,7 +184,8 @@ public final class AgentFileLoader {
         JsonNode retry = spec.path("retry");
         if (!retry.isMissingNode()) {
             if (!retry.isObject()) {
-                problems.add("spec.retry: must be a mapping with base and/or max, e.g. {base: 1s, max: 10m}");
+                problems.add(
+                        "spec.retry: must be a mapping with base and/or max, e.g. {base: 1s, max: 10m}");
             } else {
                 unknownKeys(retry, RETRY_KEYS, "spec.retry.", problems);
                 retryBase = duration(retry, "base", "spec.retry.base", retryBase, problems);
@@ -170,28 +198,54 @@ public final class AgentFileLoader {
         for (String other : EXECUTORS) {
             boolean usable = other.equals(executor) || (auto && AUTO_CANDIDATES.contains(other));
             if (!usable && (EXECUTORS.contains(executor) || auto) && spec.has(other)) {
-                problems.add("spec." + other + ": is only used with executor " + other + " (spec.executor is "
-                        + executor + "); remove it or change spec.executor");
+                problems.add(
+                        "spec."
+                                + other
+                                + ": is only used with executor "
+                                + other
+                                + " (spec.executor is "
+                                + executor
+                                + "); remove it or change spec.executor");
             }
         }
-        LocalSpec local = executor.equals("local") || (auto && spec.has("local"))
-                ? parseLocal(spec.path("local"), baseDir, problems) : null;
-        ServerlessSpec serverless = executor.equals("serverless") || (auto && spec.has("serverless"))
-                ? ServerlessSpecParser.parse(spec.path("serverless"), problems) : null;
-        LlmSpec llm = executor.equals("llm") ? LlmSpecParser.parse(spec.path("llm"), problems) : null;
-        ContainerSpec container = executor.equals("container") || (auto && spec.has("container"))
-                ? ContainerSpecParser.parse(spec.path("container"), problems) : null;
-        return new AgentDefinition(name, executor, timeout, maxAttempts, maxConcurrency, retryBase, retryMax, local, source,
-                serverless, llm, container);
+        LocalSpec local =
+                executor.equals("local") || (auto && spec.has("local"))
+                        ? parseLocal(spec.path("local"), baseDir, problems)
+                        : null;
+        ServerlessSpec serverless =
+                executor.equals("serverless") || (auto && spec.has("serverless"))
+                        ? ServerlessSpecParser.parse(spec.path("serverless"), problems)
+                        : null;
+        LlmSpec llm =
+                executor.equals("llm") ? LlmSpecParser.parse(spec.path("llm"), problems) : null;
+        ContainerSpec container =
+                executor.equals("container") || (auto && spec.has("container"))
+                        ? ContainerSpecParser.parse(spec.path("container"), problems)
+                        : null;
+        return new AgentDefinition(
+                name,
+                executor,
+                timeout,
+                maxAttempts,
+                maxConcurrency,
+                retryBase,
+                retryMax,
+                local,
+                source,
+                serverless,
+                llm,
+                container);
     }
 
-    private static Duration duration(JsonNode parent, String key, String path, Duration fallback, List<String> problems) {
+    private static Duration duration(
+            JsonNode parent, String key, String path, Duration fallback, List<String> problems) {
         if (!parent.has(key)) {
             return fallback;
         }
         var parsed = Durations.parse(parent.get(key).asText(""));
         if (parsed.isEmpty() || parsed.get().toMillis() > Integer.MAX_VALUE) {
-            problems.add(path + ": must be a duration such as 500ms, 30s, 5m or 2h (at most 24 days)");
+            problems.add(
+                    path + ": must be a duration such as 500ms, 30s, 5m or 2h (at most 24 days)");
             return fallback;
         }
         return parsed.get();
@@ -199,14 +253,16 @@ public final class AgentFileLoader {
 
     private LocalSpec parseLocal(JsonNode local, Path baseDir, List<String> problems) {
         if (!local.isObject()) {
-            problems.add("spec.local: is required for executor local and must be a mapping with command");
+            problems.add(
+                    "spec.local: is required for executor local and must be a mapping with command");
             return null;
         }
         unknownKeys(local, LOCAL_KEYS, "spec.local.", problems);
         List<String> command = new ArrayList<>();
         JsonNode cmd = local.path("command");
         if (!cmd.isArray() || cmd.isEmpty()) {
-            problems.add("spec.local.command: must be a non-empty list of strings, e.g. [\"python3\", \"agent.py\"]");
+            problems.add(
+                    "spec.local.command: must be a non-empty list of strings, e.g. [\"python3\", \"agent.py\"]");
         } else {
             for (int i = 0; i < cmd.size(); i++) {
                 if (!cmd.get(i).isTextual()) {
@@ -219,7 +275,8 @@ public final class AgentFileLoader {
         Path workdir = baseDir;
         if (local.has("workdir")) {
             if (!local.get("workdir").isTextual()) {
-                problems.add("spec.local.workdir: must be a string (a path, relative to the agent file)");
+                problems.add(
+                        "spec.local.workdir: must be a string (a path, relative to the agent file)");
             } else {
                 workdir = baseDir.resolve(local.get("workdir").asText()).normalize();
             }
@@ -230,23 +287,34 @@ public final class AgentFileLoader {
             if (!envNode.isObject()) {
                 problems.add("spec.local.env: must be a mapping of names to strings");
             } else {
-                envNode.fields().forEachRemaining(e -> {
-                    if (e.getValue().isValueNode() && !e.getValue().isNull()) {
-                        env.put(e.getKey(), e.getValue().asText());
-                    } else {
-                        problems.add("spec.local.env." + e.getKey() + ": must be a string");
-                    }
-                });
+                envNode.fields()
+                        .forEachRemaining(
+                                e -> {
+                                    if (e.getValue().isValueNode() && !e.getValue().isNull()) {
+                                        env.put(e.getKey(), e.getValue().asText());
+                                    } else {
+                                        problems.add(
+                                                "spec.local.env."
+                                                        + e.getKey()
+                                                        + ": must be a string");
+                                    }
+                                });
             }
         }
         return LocalSpec.process(command, workdir, env);
     }
 
-    static void unknownKeys(JsonNode node, Set<String> allowed, String prefix, List<String> problems) {
+    static void unknownKeys(
+            JsonNode node, Set<String> allowed, String prefix, List<String> problems) {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
             String key = it.next();
             if (!allowed.contains(key)) {
-                problems.add(prefix + key + ": unknown field (allowed: " + String.join(", ", allowed.stream().sorted().toList()) + ")");
+                problems.add(
+                        prefix
+                                + key
+                                + ": unknown field (allowed: "
+                                + String.join(", ", allowed.stream().sorted().toList())
+                                + ")");
             }
         }
     }

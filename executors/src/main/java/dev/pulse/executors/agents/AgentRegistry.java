@@ -14,14 +14,13 @@ import java.util.TreeMap;
 public final class AgentRegistry {
 
     /** One version of the agents, with their limits worked out once rather than on every claim. */
-    private record Version(Map<String, AgentDefinition> byName, Map<String, Integer> limits) {
-    }
+    private record Version(Map<String, AgentDefinition> byName, Map<String, Integer> limits) {}
 
     private final Runnable refreshOnMiss;
     private volatile Version current;
 
     public AgentRegistry(Collection<AgentDefinition> agents) {
-        this(agents, () -> { });
+        this(agents, () -> {});
     }
 
     public AgentRegistry(Collection<AgentDefinition> agents, Runnable refreshOnMiss) {
@@ -37,7 +36,8 @@ public final class AgentRegistry {
     private static Version version(Collection<AgentDefinition> agents) {
         Map<String, AgentDefinition> byName = index(agents);
         Map<String, Integer> limits = new TreeMap<>();
-        byName.values().stream().filter(a -> a.maxConcurrency() != null)
+        byName.values().stream()
+                .filter(a -> a.maxConcurrency() != null)
                 .forEach(a -> limits.put(a.name(), a.maxConcurrency()));
         return new Version(byName, Collections.unmodifiableMap(limits));
     }
@@ -47,8 +47,14 @@ public final class AgentRegistry {
         for (AgentDefinition agent : agents) {
             AgentDefinition previous = map.put(agent.name(), agent);
             if (previous != null) {
-                throw new IllegalArgumentException("agent '" + agent.name() + "' is declared twice: in "
-                        + previous.source() + " and in " + agent.source() + "; rename or remove one of them");
+                throw new IllegalArgumentException(
+                        "agent '"
+                                + agent.name()
+                                + "' is declared twice: in "
+                                + previous.source()
+                                + " and in "
+                                + agent.source()
+                                + "; rename or remove one of them");
             }
         }
         return Collections.unmodifiableMap(map);

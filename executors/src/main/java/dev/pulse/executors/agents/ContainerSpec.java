@@ -4,11 +4,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Settings of the {@code container} executor: the image to run, its command, environment
- * (values may be {@code ${env:NAME}} references), and limits. The network is off unless asked for.
+ * Settings of the {@code container} executor: the image to run, its command, environment (values
+ * may be {@code ${env:NAME}} references), and limits. The network is off unless asked for.
  */
-public record ContainerSpec(String image, List<String> command, Map<String, String> env, long memoryBytes,
-                            double cpus, long pids, boolean network) {
+public record ContainerSpec(
+        String image,
+        List<String> command,
+        Map<String, String> env,
+        long memoryBytes,
+        double cpus,
+        long pids,
+        boolean network) {
 
     public static final long DEFAULT_MEMORY = 256L << 20;
     public static final double DEFAULT_CPUS = 1.0;
@@ -16,7 +22,20 @@ public record ContainerSpec(String image, List<String> command, Map<String, Stri
 
     @Override
     public String toString() {
-        return "ContainerSpec[image=" + image + ", command=" + command + ", env=" + env.keySet() + ", memory=" + memoryBytes
-                + ", cpus=" + cpus + ", pids=" + pids + ", network=" + network + "]";
+        return "ContainerSpec[image="
+                + image
+                + ", command="
+                + command
+                + ", env="
+                + env.keySet()
+                + ", memory="
+                + memoryBytes
+                + ", cpus="
+                + cpus
+                + ", pids="
+                + pids
+                + ", network="
+                + network
+                + "]";
     }
 }

@@ -14,15 +14,16 @@ import java.util.regex.Pattern;
 final class ContainerSpecParser {
 
     private static final String AT = "spec.container";
-    private static final Set<String> KEYS = Set.of("image", "command", "env", "memory", "cpus", "pids", "network");
+    private static final Set<String> KEYS =
+            Set.of("image", "command", "env", "memory", "cpus", "pids", "network");
     private static final Pattern SIZE = Pattern.compile("(\\d{1,12})([kmg]?)b?");
 
-    private ContainerSpecParser() {
-    }
+    private ContainerSpecParser() {}
 
     static ContainerSpec parse(JsonNode node, List<String> problems) {
         if (!node.isObject()) {
-            problems.add(AT + ": is required for executor container and must be a mapping with image");
+            problems.add(
+                    AT + ": is required for executor container and must be a mapping with image");
             return null;
         }
         AgentFileLoader.unknownKeys(node, KEYS, AT + ".", problems);
@@ -31,7 +32,9 @@ final class ContainerSpecParser {
         JsonNode cmd = node.path("command");
         if (!cmd.isMissingNode()) {
             if (!cmd.isArray()) {
-                problems.add(AT + ".command: must be a list of strings, e.g. [\"python3\", \"agent.py\"]");
+                problems.add(
+                        AT
+                                + ".command: must be a list of strings, e.g. [\"python3\", \"agent.py\"]");
             } else {
                 for (int i = 0; i < cmd.size(); i++) {
                     if (cmd.get(i).isTextual()) {
@@ -48,23 +51,31 @@ final class ContainerSpecParser {
             if (!envNode.isObject()) {
                 problems.add(AT + ".env: must be a mapping of names to strings");
             } else {
-                envNode.fieldNames().forEachRemaining(k -> {
-                    String v = SpecValues.string(envNode, k, AT + ".env." + k, false, problems);
-                    if (v != null) {
-                        env.put(k, v);
-                    }
-                });
+                envNode.fieldNames()
+                        .forEachRemaining(
+                                k -> {
+                                    String v =
+                                            SpecValues.string(
+                                                    envNode, k, AT + ".env." + k, false, problems);
+                                    if (v != null) {
+                                        env.put(k, v);
+                                    }
+                                });
             }
         }
         long memory = ContainerSpec.DEFAULT_MEMORY;
         if (node.has("memory")) {
             Matcher m = SIZE.matcher(node.get("memory").asText("").trim().toLowerCase(Locale.ROOT));
-            long bytes = !m.matches() ? -1 : Long.parseLong(m.group(1)) << switch (m.group(2)) {
-                case "k" -> 10;
-                case "m" -> 20;
-                case "g" -> 30;
-                default -> 0;
-            };
+            long bytes =
+                    !m.matches()
+                            ? -1
+                            : Long.parseLong(m.group(1))
+                                    << switch (m.group(2)) {
+                                        case "k" -> 10;
+                                        case "m" -> 20;
+                                        case "g" -> 30;
+                                        default -> 0;
+                                    };
             if (bytes < (6L << 20)) {
                 problems.add(AT + ".memory: must be a size of at least 6m, such as 256m or 1g");
             } else {
@@ -97,6 +108,7 @@ final class ContainerSpecParser {
                 network = node.get("network").asBoolean();
             }
         }
-        return new ContainerSpec(image, List.copyOf(command), Map.copyOf(env), memory, cpus, pids, network);
+        return new ContainerSpec(
+                image, List.copyOf(command), Map.copyOf(env), memory, cpus, pids, network);
     }
 }

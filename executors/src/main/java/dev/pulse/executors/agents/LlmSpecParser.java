@@ -9,17 +9,27 @@ import java.util.Set;
 final class LlmSpecParser {
 
     private static final String AT = "spec.llm";
-    private static final Set<String> KEYS = Set.of("provider", "base_url", "model", "api_key", "system", "prompt", "json",
-            "temperature", "max_tokens");
+    private static final Set<String> KEYS =
+            Set.of(
+                    "provider",
+                    "base_url",
+                    "model",
+                    "api_key",
+                    "system",
+                    "prompt",
+                    "json",
+                    "temperature",
+                    "max_tokens");
     static final int MAX_TOKENS = 10_000_000;
 
-    private LlmSpecParser() {
-    }
+    private LlmSpecParser() {}
 
     static LlmSpec parse(JsonNode node, List<String> problems) {
         if (!node.isObject()) {
-            problems.add(AT + ": is required for executor llm and must be a mapping with model and prompt,"
-                    + " e.g. {provider: openai, model: gpt-4o-mini, api_key: \"${env:OPENAI_API_KEY}\", prompt: \"…\"}");
+            problems.add(
+                    AT
+                            + ": is required for executor llm and must be a mapping with model and prompt,"
+                            + " e.g. {provider: openai, model: gpt-4o-mini, api_key: \"${env:OPENAI_API_KEY}\", prompt: \"…\"}");
             return null;
         }
         int before = problems.size();
@@ -28,22 +38,33 @@ final class LlmSpecParser {
         String provider = LlmSpec.OPENAI;
         if (node.has("provider")) {
             JsonNode p = node.get("provider");
-            if (p.isTextual() && (p.asText().equals(LlmSpec.OPENAI) || p.asText().equals(LlmSpec.ANTHROPIC))) {
+            if (p.isTextual()
+                    && (p.asText().equals(LlmSpec.OPENAI)
+                            || p.asText().equals(LlmSpec.ANTHROPIC))) {
                 provider = p.asText();
             } else {
-                problems.add(AT + ".provider: must be openai (any OpenAI-compatible chat completions API, including"
-                        + " Ollama and vLLM through base_url) or anthropic"
-                        + (p.isTextual() ? "; '" + p.asText() + "' is not supported" : ""));
+                problems.add(
+                        AT
+                                + ".provider: must be openai (any OpenAI-compatible chat completions API, including"
+                                + " Ollama and vLLM through base_url) or anthropic"
+                                + (p.isTextual() ? "; '" + p.asText() + "' is not supported" : ""));
             }
         }
-        String baseUrl = provider.equals(LlmSpec.ANTHROPIC) ? LlmSpec.ANTHROPIC_BASE_URL : LlmSpec.DEFAULT_BASE_URL;
+        String baseUrl =
+                provider.equals(LlmSpec.ANTHROPIC)
+                        ? LlmSpec.ANTHROPIC_BASE_URL
+                        : LlmSpec.DEFAULT_BASE_URL;
         if (node.has("base_url")) {
             baseUrl = SpecValues.string(node, "base_url", AT + ".base_url", true, problems);
             if (baseUrl != null) {
                 String problem = SpecValues.httpUrlProblem(baseUrl);
                 if (problem != null) {
-                    problems.add(AT + ".base_url: " + problem.replace("https://agents.example.com/run",
-                            "http://localhost:11434/v1"));
+                    problems.add(
+                            AT
+                                    + ".base_url: "
+                                    + problem.replace(
+                                            "https://agents.example.com/run",
+                                            "http://localhost:11434/v1"));
                 }
             }
         }
@@ -81,10 +102,12 @@ final class LlmSpecParser {
         if (problems.size() > before) {
             return null;
         }
-        return new LlmSpec(provider, baseUrl, model, apiKey, system, prompt, json, temperature, maxTokens);
+        return new LlmSpec(
+                provider, baseUrl, model, apiKey, system, prompt, json, temperature, maxTokens);
     }
 
-    private static String template(JsonNode node, String key, boolean required, List<String> problems) {
+    private static String template(
+            JsonNode node, String key, boolean required, List<String> problems) {
         String path = AT + "." + key;
         JsonNode value = node.path(key);
         if (value.isMissingNode() || value.isNull()) {

@@ -1,19 +1,24 @@
 package dev.pulse.executors.agents;
 
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Locale;
 
 /**
- * Settings of the {@code serverless} executor: the task input is sent as JSON to {@code url}
- * with {@code method}; in {@code sync} mode the response (or the part of it at the JSON pointer
- * {@code result}) is the result. Values of {@code url}, {@code headers} and {@code auth} may
- * reference secrets as {@code ${env:NAME}}; they are resolved only when a request is sent.
- * {@code retries} is how many more times one attempt retries after a connection error, a 5xx or
- * a 429.
+ * Settings of the {@code serverless} executor: the task input is sent as JSON to {@code url} with
+ * {@code method}; in {@code sync} mode the response (or the part of it at the JSON pointer {@code
+ * result}) is the result. Values of {@code url}, {@code headers} and {@code auth} may reference
+ * secrets as {@code ${env:NAME}}; they are resolved only when a request is sent. {@code retries} is
+ * how many more times one attempt retries after a connection error, a 5xx or a 429.
  */
-public record ServerlessSpec(String url, String method, Map<String, String> headers, Auth auth, String result,
-        Mode mode, int retries) {
+public record ServerlessSpec(
+        String url,
+        String method,
+        Map<String, String> headers,
+        Auth auth,
+        String result,
+        Mode mode,
+        int retries) {
 
     public static final String DEFAULT_METHOD = "POST";
     public static final int DEFAULT_RETRIES = 2;
@@ -26,9 +31,13 @@ public record ServerlessSpec(String url, String method, Map<String, String> head
         headers = headers == null ? Map.of() : Map.copyOf(headers);
     }
 
-    /** A synchronous POST to {@code url} with no extra headers, no auth and the whole response as result. */
+    /**
+     * A synchronous POST to {@code url} with no extra headers, no auth and the whole response as
+     * result.
+     */
     public static ServerlessSpec sync(String url) {
-        return new ServerlessSpec(url, DEFAULT_METHOD, Map.of(), null, null, Mode.SYNC, DEFAULT_RETRIES);
+        return new ServerlessSpec(
+                url, DEFAULT_METHOD, Map.of(), null, null, Mode.SYNC, DEFAULT_RETRIES);
     }
 
     public ServerlessSpec withAuth(Auth auth) {
@@ -53,8 +62,21 @@ public record ServerlessSpec(String url, String method, Map<String, String> head
 
     @Override
     public String toString() {
-        return "ServerlessSpec[url=" + url + ", method=" + method + ", headers=" + headers.keySet() + ", auth="
-                + auth + ", result=" + result + ", mode=" + mode + ", retries=" + retries + "]";
+        return "ServerlessSpec[url="
+                + url
+                + ", method="
+                + method
+                + ", headers="
+                + headers.keySet()
+                + ", auth="
+                + auth
+                + ", result="
+                + result
+                + ", mode="
+                + mode
+                + ", retries="
+                + retries
+                + "]";
     }
 
     public enum Mode {
@@ -69,8 +91,7 @@ public record ServerlessSpec(String url, String method, Map<String, String> head
     }
 
     /** How the request authenticates. {@code toString} never shows a credential. */
-    public sealed interface Auth permits BearerAuth, HeaderAuth, BasicAuth {
-    }
+    public sealed interface Auth permits BearerAuth, HeaderAuth, BasicAuth {}
 
     /** {@code Authorization: Bearer <token>}. */
     public record BearerAuth(String token) implements Auth {

@@ -14,14 +14,15 @@ final class SpecValues {
     /** An HTTP header name (an RFC 9110 token). */
     static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
-    private SpecValues() {
-    }
+    private SpecValues() {}
 
     /**
      * A string setting that may hold {@code ${env:NAME}} references: null (with a problem) if it is
-     * not a string or a reference is malformed; {@code required} also rejects a missing or blank value.
+     * not a string or a reference is malformed; {@code required} also rejects a missing or blank
+     * value.
      */
-    static String string(JsonNode parent, String key, String path, boolean required, List<String> problems) {
+    static String string(
+            JsonNode parent, String key, String path, boolean required, List<String> problems) {
         JsonNode node = parent.path(key);
         if (node.isMissingNode() || node.isNull()) {
             if (required) {
@@ -35,7 +36,9 @@ final class SpecValues {
         }
         String value = node.asText();
         if (!EnvReferences.isWellFormed(value)) {
-            problems.add(path + ": has a malformed secret reference; write ${env:NAME} (letters, digits and '_')");
+            problems.add(
+                    path
+                            + ": has a malformed secret reference; write ${env:NAME} (letters, digits and '_')");
             return null;
         }
         return value;
@@ -60,7 +63,9 @@ final class SpecValues {
             }
             return null;
         } catch (URISyntaxException e) {
-            return "must be an absolute http(s) URL such as https://agents.example.com/run (" + e.getReason() + ")";
+            return "must be an absolute http(s) URL such as https://agents.example.com/run ("
+                    + e.getReason()
+                    + ")";
         }
     }
 }

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.pulse.executors.local.JavaAgent;
 
-/** Sleeps {@code input.ms} milliseconds, then returns {@code {"slept_ms": ms}}; for tests and demos. */
+/**
+ * Sleeps {@code input.ms} milliseconds, then returns {@code {"slept_ms": ms}}; for tests and demos.
+ */
 public final class SleepAgent implements JavaAgent {
 
     @Override
@@ -16,7 +18,8 @@ public final class SleepAgent implements JavaAgent {
     public JsonNode run(JsonNode input) throws InterruptedException {
         JsonNode ms = input.path("ms");
         if (!ms.canConvertToLong() || !ms.isIntegralNumber() || ms.asLong() < 0) {
-            throw new IllegalArgumentException("input.ms must be a non-negative integer number of milliseconds");
+            throw new IllegalArgumentException(
+                    "input.ms must be a non-negative integer number of milliseconds");
         }
         Thread.sleep(ms.asLong());
         return JsonNodeFactory.instance.objectNode().put("slept_ms", ms.asLong());

@@ -23,6 +23,9 @@ import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.ContainerSpec;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -30,19 +33,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.io.FilterInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * The {@code container} executor: runs an image through the Docker Engine API ({@code DOCKER_HOST},
  * e.g. podman's compatible socket). The input arrives on stdin and in {@code PULSE_INPUT}; the
- * result is the last line of stdout that is JSON; stderr (and the rest of stdout) are kept as
- * logs. Memory, CPU and process limits apply, the network is off unless the agent asks for it,
- * a timeout or an interrupt kills the container, and the container is always removed.
+ * result is the last line of stdout that is JSON; stderr (and the rest of stdout) are kept as logs.
+ * Memory, CPU and process limits apply, the network is off unless the agent asks for it, a timeout
+ * or an interrupt kills the container, and the container is always removed.
  */
 public final class ContainerExecutor implements Executor, AutoCloseable {
 
@@ -58,13 +58,20 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
         this.json = json;
         this.environment = environment;
         String configured = environment.apply("DOCKER_HOST");
-        this.host = configured == null || configured.isBlank() ? "unix:///var/run/docker.sock" : configured;
-        DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
-        this.docker = DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder()
-                .dockerHost(config.getDockerHost())
-                .connectionTimeout(Duration.ofSeconds(3))
-                .responseTimeout(Duration.ofMinutes(10))
-                .build());
+        this.host =
+                configured == null || configured.isBlank()
+                        ? "unix:///var/run/docker.sock"
+                        : configured;
+        DefaultDockerClientConfig config =
+                DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+        this.docker =
+                DockerClientImpl.getInstance(
+                        config,
+                        new ZerodepDockerHttpClient.Builder()
+                                .dockerHost(config.getDockerHost())
+                                .connectionTimeout(Duration.ofSeconds(3))
+                                .responseTimeout(Duration.ofMinutes(10))
+                                .build());
     }
 
     @Override
@@ -78,14 +85,18 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
             docker.pingCmd().exec();
             return Availability.AVAILABLE;
         } catch (RuntimeException e) {
-            return Availability.unavailable("no Docker-API engine answers at " + host
-                    + " (set DOCKER_HOST, or run scripts/container-engine.sh)");
+            return Availability.unavailable(
+                    "no Docker-API engine answers at "
+                            + host
+                            + " (set DOCKER_HOST, or run scripts/container-engine.sh)");
         }
     }
 
     @Override
     public List<String> validate(AgentDefinition agent) {
-        return agent.container() == null ? List.of("spec.container: is required for executor container") : List.of();
+        return agent.container() == null
+                ? List.of("spec.container: is required for executor container")
+                : List.of();
     }
 
     @Override
@@ -94,7 +105,14 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
         EnvReferences.Resolver resolver = new EnvReferences.Resolver(environment);
         List<String> variables = new ArrayList<>();
         try {
-            spec.env().forEach((k, v) -> variables.add(k + "=" + resolver.resolve(v, "spec.container.env." + k)));
+            spec.env()
+                    .forEach(
+                            (k, v) ->
+                                    variables.add(
+                                            k
+                                                    + "="
+                                                    + resolver.resolve(
+                                                            v, "spec.container.env." + k)));
         } catch (IllegalStateException e) {
             return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, e.getMessage());
         }
@@ -103,23 +121,25 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
         variables.add("PULSE_INPUT=" + input);
         variables.add("PULSE_TASK_ID=" + request.taskId());
         variables.add("PULSE_ATTEMPT=" + request.attempt());
-        HostConfig limits = HostConfig.newHostConfig()
-                .withMemory(spec.memoryBytes())
-                .withMemorySwap(spec.memoryBytes())
-                .withNanoCPUs((long) (spec.cpus() * 1_000_000_000L))
-                .withPidsLimit(spec.pids())
-                .withNetworkMode(spec.network() ? "bridge" : "none");
+        HostConfig limits =
+                HostConfig.newHostConfig()
+                        .withMemory(spec.memoryBytes())
+                        .withMemorySwap(spec.memoryBytes())
+                        .withNanoCPUs((long) (spec.cpus() * 1_000_000_000L))
+                        .withPidsLimit(spec.pids())
+                        .withNetworkMode(spec.network() ? "bridge" : "none");
         String id;
         try {
-            var create = docker.createContainerCmd(spec.image())
-                    .withEnv(variables)
-                    .withHostConfig(limits)
-                    .withStdinOpen(true)
-                    .withStdInOnce(true)
-                    .withAttachStdin(true)
-                    .withAttachStdout(true)
-                    .withAttachStderr(true)
-                    .withLabels(Map.of("dev.pulse.task", request.taskId().toString()));
+            var create =
+                    docker.createContainerCmd(spec.image())
+                            .withEnv(variables)
+                            .withHostConfig(limits)
+                            .withStdinOpen(true)
+                            .withStdInOnce(true)
+                            .withAttachStdin(true)
+                            .withAttachStdout(true)
+                            .withAttachStderr(true)
+                            .withLabels(Map.of("dev.pulse.task", request.taskId().toString()));
             if (!spec.command().isEmpty()) {
                 create.withCmd(spec.command());
             }
@@ -127,32 +147,55 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
             id = created.getId();
         } catch (RuntimeException e) {
             if (cutShortByInterrupt(e)) {
-                // the engine may have made the container before the call was cut short: find it by its label
+                // the engine may have made the container before the call was cut short: find it by
+                // its label
                 removeContainersOf(request);
-                throw new InterruptedException("stopped while creating the container: " + e.getMessage());
+                throw new InterruptedException(
+                        "stopped while creating the container: " + e.getMessage());
             }
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, "cannot create a container of "
-                    + spec.image() + ": " + e.getMessage() + " (is the image present on the engine at " + host + "?)");
+            return ExecutionResult.failure(
+                    ExecutionError.EXECUTOR_UNAVAILABLE,
+                    "cannot create a container of "
+                            + spec.image()
+                            + ": "
+                            + e.getMessage()
+                            + " (is the image present on the engine at "
+                            + host
+                            + "?)");
         }
         Output output = new Output();
         try {
             deliverInputAndStart(id, input);
-            // awaitCompletion, not awaitStatusCode(timeout): that one reports an interrupt (the node
-            // shutting down) as the same exception as a timeout, and the attempt was failed as timed
+            // awaitCompletion, not awaitStatusCode(timeout): that one reports an interrupt (the
+            // node
+            // shutting down) as the same exception as a timeout, and the attempt was failed as
+            // timed
             // out instead of handed back to the queue.
             var wait = docker.waitContainerCmd(id).start();
             if (!wait.awaitCompletion(request.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
                 killQuietly(id);
                 collectLogs(id, output);
-                return ExecutionResult.failure(new ExecutionError(ExecutionError.TIMEOUT, "the container did not finish within "
-                        + request.timeout().toMillis() + " ms and was killed"), env.scrub(output.logs()));
+                return ExecutionResult.failure(
+                        new ExecutionError(
+                                ExecutionError.TIMEOUT,
+                                "the container did not finish within "
+                                        + request.timeout().toMillis()
+                                        + " ms and was killed"),
+                        env.scrub(output.logs()));
             }
             int status = wait.awaitStatusCode();
             collectLogs(id, output);
             String logs = env.scrub(output.logs());
             if (status != 0) {
-                return ExecutionResult.failure(new ExecutionError(ExecutionError.AGENT_ERROR, "the container exited with code "
-                        + status + (status == 137 ? " (killed: out of memory, or over its limits?)" : "")), logs);
+                return ExecutionResult.failure(
+                        new ExecutionError(
+                                ExecutionError.AGENT_ERROR,
+                                "the container exited with code "
+                                        + status
+                                        + (status == 137
+                                                ? " (killed: out of memory, or over its limits?)"
+                                                : "")),
+                        logs);
             }
             return result(output.stdout(), logs);
         } catch (InterruptedException e) {
@@ -160,34 +203,42 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
             throw e;
         } catch (RuntimeException e) {
             if (cutShortByInterrupt(e)) {
-                // a call to the engine cut short by the interrupt: the attempt is being stopped, not failed
+                // a call to the engine cut short by the interrupt: the attempt is being stopped,
+                // not failed
                 killQuietly(id);
                 throw new InterruptedException("stopped while " + e.getMessage());
             }
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, "the container engine failed: " + e.getMessage());
+            return ExecutionResult.failure(
+                    ExecutionError.EXECUTOR_UNAVAILABLE,
+                    "the container engine failed: " + e.getMessage());
         } finally {
             removeQuietly(id);
         }
     }
 
     /**
-     * Writes the input to the container's stdin and then hangs up, which is how the process
-     * sees end-of-input (engines differ in passing on a half-closed stream, but all see a hang-up).
+     * Writes the input to the container's stdin and then hangs up, which is how the process sees
+     * end-of-input (engines differ in passing on a half-closed stream, but all see a hang-up).
      */
     private void deliverInputAndStart(String id, String input) throws InterruptedException {
         CountDownLatch written = new CountDownLatch(1);
-        InputStream stdin = new FilterInputStream(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8))) {
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                int n = super.read(b, off, len);
-                if (n < 0) {
-                    written.countDown();
-                }
-                return n;
-            }
-        };
-        ResultCallback.Adapter<Frame> attach = docker.attachContainerCmd(id).withStdIn(stdin).withFollowStream(true)
-                .exec(new ResultCallback.Adapter<>());
+        InputStream stdin =
+                new FilterInputStream(
+                        new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8))) {
+                    @Override
+                    public int read(byte[] b, int off, int len) throws IOException {
+                        int n = super.read(b, off, len);
+                        if (n < 0) {
+                            written.countDown();
+                        }
+                        return n;
+                    }
+                };
+        ResultCallback.Adapter<Frame> attach =
+                docker.attachContainerCmd(id)
+                        .withStdIn(stdin)
+                        .withFollowStream(true)
+                        .exec(new ResultCallback.Adapter<>());
         attach.awaitStarted(5, TimeUnit.SECONDS);
         docker.startContainerCmd(id).exec();
         written.await(5, TimeUnit.SECONDS);
@@ -199,7 +250,11 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
     }
 
     private void collectLogs(String id, Output output) throws InterruptedException {
-        docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(false).exec(output)
+        docker.logContainerCmd(id)
+                .withStdOut(true)
+                .withStdErr(true)
+                .withFollowStream(false)
+                .exec(output)
                 .awaitCompletion(10, TimeUnit.SECONDS);
     }
 
@@ -217,28 +272,37 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
                 // an earlier line may be the result
             }
         }
-        return ExecutionResult.failure(new ExecutionError(ExecutionError.INVALID_OUTPUT,
-                "the container printed no JSON line on stdout; its last JSON line is its result"), logs);
+        return ExecutionResult.failure(
+                new ExecutionError(
+                        ExecutionError.INVALID_OUTPUT,
+                        "the container printed no JSON line on stdout; its last JSON line is its result"),
+                logs);
     }
 
     /**
-     * Whether an engine call failed because the calling thread was interrupted (the attempt is being
-     * cancelled or handed back), not because the engine did. Clears the interrupt, so that the
-     * clean-up calls that follow are not cut short too; the caller throws it on.
+     * Whether an engine call failed because the calling thread was interrupted (the attempt is
+     * being cancelled or handed back), not because the engine did. Clears the interrupt, so that
+     * the clean-up calls that follow are not cut short too; the caller throws it on.
      */
     private static boolean cutShortByInterrupt(RuntimeException e) {
         boolean interrupted = Thread.interrupted();
-        for (Throwable t = e; t != null && !interrupted; t = t.getCause() == t ? null : t.getCause()) {
-            interrupted = t instanceof InterruptedException
-                    || (t instanceof InterruptedIOException && !(t instanceof SocketTimeoutException));
+        for (Throwable t = e;
+                t != null && !interrupted;
+                t = t.getCause() == t ? null : t.getCause()) {
+            interrupted =
+                    t instanceof InterruptedException
+                            || (t instanceof InterruptedIOException
+                                    && !(t instanceof SocketTimeoutException));
         }
         return interrupted;
     }
 
     private void removeContainersOf(ExecutionRequest request) {
         try {
-            docker.listContainersCmd().withShowAll(true)
-                    .withLabelFilter(Map.of("dev.pulse.task", request.taskId().toString())).exec()
+            docker.listContainersCmd()
+                    .withShowAll(true)
+                    .withLabelFilter(Map.of("dev.pulse.task", request.taskId().toString()))
+                    .exec()
                     .forEach(c -> removeQuietly(c.getId()));
         } catch (RuntimeException ignored) {
             // nothing to remove, or the engine is gone
@@ -282,7 +346,8 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
         @Override
         public void onNext(Frame frame) {
             synchronized (this) {
-                if (frame.getStreamType() == StreamType.STDOUT || frame.getStreamType() == StreamType.RAW) {
+                if (frame.getStreamType() == StreamType.STDOUT
+                        || frame.getStreamType() == StreamType.RAW) {
                     stdout.writeBytes(frame.getPayload());
                 }
                 if (logs.length() < MAX_LOG_CHARS) {

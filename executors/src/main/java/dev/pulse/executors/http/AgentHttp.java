@@ -13,13 +13,13 @@ public final class AgentHttp {
     /** Responses larger than this are refused (the same limit as a local agent's stdout). */
     public static final int MAX_BODY_BYTES = 1 << 20;
 
-    private AgentHttp() {
-    }
+    private AgentHttp() {}
 
     /**
      * A client sharing {@code base}'s connection pool and dispatcher, without read, write or call
      * timeouts (each call gets the time left of its attempt as its call timeout) and without
-     * following redirects (a redirect would resend the input, and maybe the credentials, elsewhere).
+     * following redirects (a redirect would resend the input, and maybe the credentials,
+     * elsewhere).
      */
     public static OkHttpClient client(OkHttpClient base) {
         return base.newBuilder()
@@ -31,13 +31,17 @@ public final class AgentHttp {
                 .build();
     }
 
-    /** Daemon threads that make blocking calls, so the calling thread stays free to notice an interrupt. */
+    /**
+     * Daemon threads that make blocking calls, so the calling thread stays free to notice an
+     * interrupt.
+     */
     public static ExecutorService callThreads(String name) {
-        return Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        });
+        return Executors.newCachedThreadPool(
+                r -> {
+                    Thread t = new Thread(r, name);
+                    t.setDaemon(true);
+                    return t;
+                });
     }
 
     /** Reads at most {@code limit} bytes; {@code truncated} says whether there was more. */
@@ -56,6 +60,5 @@ public final class AgentHttp {
         return oneLine.length() <= maxChars ? oneLine : oneLine.substring(0, maxChars) + "…";
     }
 
-    public record Body(byte[] bytes, boolean truncated) {
-    }
+    public record Body(byte[] bytes, boolean truncated) {}
 }

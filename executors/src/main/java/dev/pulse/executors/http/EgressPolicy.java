@@ -7,20 +7,33 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Where Pulse may send requests (callbacks, serverless endpoints, LLM servers). Loopback,
- * private, link-local (cloud metadata included), carrier-grade NAT, multicast and reserved
- * addresses are refused unless allowed: by CIDR ({@code 10.1.0.0/16}), address, or host name
- * ({@code hooks.internal}, {@code *.corp.example}). Addresses are judged after DNS resolution,
- * so a public name that resolves to a private address is refused too.
+ * Where Pulse may send requests (callbacks, serverless endpoints, LLM servers). Loopback, private,
+ * link-local (cloud metadata included), carrier-grade NAT, multicast and reserved addresses are
+ * refused unless allowed: by CIDR ({@code 10.1.0.0/16}), address, or host name ({@code
+ * hooks.internal}, {@code *.corp.example}). Addresses are judged after DNS resolution, so a public
+ * name that resolves to a private address is refused too.
  */
 public final class EgressPolicy {
 
-    private static final List<Cidr> DENIED = List.of(
-            Cidr.parse("0.0.0.0/8"), Cidr.parse("10.0.0.0/8"), Cidr.parse("100.64.0.0/10"), Cidr.parse("127.0.0.0/8"),
-            Cidr.parse("169.254.0.0/16"), Cidr.parse("172.16.0.0/12"), Cidr.parse("192.0.0.0/24"),
-            Cidr.parse("192.168.0.0/16"), Cidr.parse("198.18.0.0/15"), Cidr.parse("224.0.0.0/4"), Cidr.parse("240.0.0.0/4"),
-            Cidr.parse("::/128"), Cidr.parse("::1/128"), Cidr.parse("fc00::/7"), Cidr.parse("fe80::/10"),
-            Cidr.parse("ff00::/8"), Cidr.parse("64:ff9b::/96"));
+    private static final List<Cidr> DENIED =
+            List.of(
+                    Cidr.parse("0.0.0.0/8"),
+                    Cidr.parse("10.0.0.0/8"),
+                    Cidr.parse("100.64.0.0/10"),
+                    Cidr.parse("127.0.0.0/8"),
+                    Cidr.parse("169.254.0.0/16"),
+                    Cidr.parse("172.16.0.0/12"),
+                    Cidr.parse("192.0.0.0/24"),
+                    Cidr.parse("192.168.0.0/16"),
+                    Cidr.parse("198.18.0.0/15"),
+                    Cidr.parse("224.0.0.0/4"),
+                    Cidr.parse("240.0.0.0/4"),
+                    Cidr.parse("::/128"),
+                    Cidr.parse("::1/128"),
+                    Cidr.parse("fc00::/7"),
+                    Cidr.parse("fe80::/10"),
+                    Cidr.parse("ff00::/8"),
+                    Cidr.parse("64:ff9b::/96"));
 
     private final List<Cidr> allowedRanges;
     private final List<String> allowedHosts;
@@ -30,7 +43,10 @@ public final class EgressPolicy {
         this.allowedHosts = allowedHosts;
     }
 
-    /** Parses {@code PULSE_EGRESS_ALLOW}: comma-separated CIDRs, addresses or host names (may start with {@code *.}). */
+    /**
+     * Parses {@code PULSE_EGRESS_ALLOW}: comma-separated CIDRs, addresses or host names (may start
+     * with {@code *.}).
+     */
     public static EgressPolicy allowing(String commaSeparated) {
         List<Cidr> ranges = new ArrayList<>();
         List<String> hosts = new ArrayList<>();
@@ -41,11 +57,16 @@ public final class EgressPolicy {
                     continue;
                 }
                 if (Cidr.looksLikeAddress(entry)) {
-                    ranges.add(Cidr.parse(entry.contains("/") ? entry : entry + (entry.contains(":") ? "/128" : "/32")));
+                    ranges.add(
+                            Cidr.parse(
+                                    entry.contains("/")
+                                            ? entry
+                                            : entry + (entry.contains(":") ? "/128" : "/32")));
                 } else if (entry.matches("(\\*\\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?")) {
                     hosts.add(entry);
                 } else {
-                    throw new IllegalArgumentException("'" + raw.trim() + "' is neither a CIDR, an address nor a host name");
+                    throw new IllegalArgumentException(
+                            "'" + raw.trim() + "' is neither a CIDR, an address nor a host name");
                 }
             }
         }
@@ -61,9 +82,15 @@ public final class EgressPolicy {
         return DENIED.stream().noneMatch(r -> r.contains(effective));
     }
 
-    /** For a host written as an IP literal, whether it is permitted; null when the host is a name (judged after DNS). */
+    /**
+     * For a host written as an IP literal, whether it is permitted; null when the host is a name
+     * (judged after DNS).
+     */
     public Boolean permitsLiteral(String host) {
-        String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        String bare =
+                host.startsWith("[") && host.endsWith("]")
+                        ? host.substring(1, host.length() - 1)
+                        : host;
         if (!Cidr.looksLikeAddress(bare)) {
             return null;
         }
@@ -76,12 +103,15 @@ public final class EgressPolicy {
 
     private boolean hostAllowed(String host) {
         String h = host.toLowerCase(Locale.ROOT);
-        return allowedHosts.stream().anyMatch(a -> a.startsWith("*.") ? h.endsWith(a.substring(1)) : h.equals(a));
+        return allowedHosts.stream()
+                .anyMatch(a -> a.startsWith("*.") ? h.endsWith(a.substring(1)) : h.equals(a));
     }
 
     /** The message every refusal carries, naming the way out. */
     public static String refusal(String host) {
-        return "destination " + host + " is refused by the egress policy (loopback, private, link-local and metadata"
+        return "destination "
+                + host
+                + " is refused by the egress policy (loopback, private, link-local and metadata"
                 + " addresses are blocked); allow it with PULSE_EGRESS_ALLOW";
     }
 
@@ -103,7 +133,8 @@ public final class EgressPolicy {
                 }
                 return new Cidr(network, bits);
             } catch (UnknownHostException | NumberFormatException e) {
-                throw new IllegalArgumentException("'" + cidr + "' is not a CIDR such as 10.0.0.0/8");
+                throw new IllegalArgumentException(
+                        "'" + cidr + "' is not a CIDR such as 10.0.0.0/8");
             }
         }
 

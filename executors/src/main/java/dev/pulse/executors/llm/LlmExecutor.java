@@ -26,6 +26,7 @@ import dev.pulse.executors.Redactor;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.LlmSpec;
 import dev.pulse.executors.http.AgentHttp;
+import dev.pulse.executors.http.EgressRefusedException;
 import dev.pulse.executors.http.PolicyEnforcement;
 import java.io.IOException;
 import java.time.Duration;
@@ -41,14 +42,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
-import dev.pulse.executors.http.EgressRefusedException;
 
 /**
  * The {@code llm} executor: renders the agent's prompt template with the task input, sends it
  * (after the optional system message) to an OpenAI-compatible chat completions API through
- * LangChain4j's {@link OpenAiChatModel}, or to Anthropic's messages API through its
- * {@link AnthropicChatModel}, and returns {@code {"text", "usage", "model"}}, or with
- * {@code json: true} the reply parsed as JSON: {@code {"output", "usage", "model"}}.
+ * LangChain4j's {@link OpenAiChatModel}, or to Anthropic's messages API through its {@link
+ * AnthropicChatModel}, and returns {@code {"text", "usage", "model"}}, or with {@code json: true}
+ * the reply parsed as JSON: {@code {"output", "usage", "model"}}.
  *
  * <p>HTTP goes through Pulse's shared OkHttp client, bounded by the attempt's timeout; an interrupt
  * aborts the request in flight. LangChain4j's own retries are off: a failed call fails the attempt
@@ -61,7 +61,8 @@ public final class LlmExecutor implements Executor, AutoCloseable {
     static final int EXCERPT_CHARS = 300;
     static final int MAX_LOG_CHARS = 64 << 10;
     private static final long GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
-    private static final Pattern FENCED = Pattern.compile("\\A\\s*```[A-Za-z]*\\s*\\n(.*?)\\n?```\\s*\\z", Pattern.DOTALL);
+    private static final Pattern FENCED =
+            Pattern.compile("\\A\\s*```[A-Za-z]*\\s*\\n(.*?)\\n?```\\s*\\z", Pattern.DOTALL);
 
     private final OkHttpClient http;
     private final ObjectMapper json;
@@ -70,9 +71,10 @@ public final class LlmExecutor implements Executor, AutoCloseable {
     private final ExecutorService threads = AgentHttp.callThreads("pulse-llm-call");
 
     /**
-     * @param http        shared client; its connection pool is reused, its timeouts are replaced by the
-     *                    attempt's timeout
-     * @param environment where {@code ${env:NAME}} references are looked up (normally {@code System::getenv})
+     * @param http shared client; its connection pool is reused, its timeouts are replaced by the
+     *     attempt's timeout
+     * @param environment where {@code ${env:NAME}} references are looked up (normally {@code
+     *     System::getenv})
      */
     public LlmExecutor(OkHttpClient http, ObjectMapper json, Function<String, String> environment) {
         this.http = AgentHttp.client(http);
@@ -94,11 +96,15 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         }
         List<String> problems = new ArrayList<>();
         if (!LlmSpec.OPENAI.equals(spec.provider()) && !LlmSpec.ANTHROPIC.equals(spec.provider())) {
-            problems.add("spec.llm.provider: must be openai or anthropic; '" + spec.provider() + "' is not supported");
+            problems.add(
+                    "spec.llm.provider: must be openai or anthropic; '"
+                            + spec.provider()
+                            + "' is not supported");
         }
         PromptTemplate.problems(spec.prompt()).forEach(p -> problems.add("spec.llm.prompt: " + p));
         if (spec.system() != null) {
-            PromptTemplate.problems(spec.system()).forEach(p -> problems.add("spec.llm.system: " + p));
+            PromptTemplate.problems(spec.system())
+                    .forEach(p -> problems.add("spec.llm.system: " + p));
         }
         return problems;
     }
@@ -107,7 +113,8 @@ public final class LlmExecutor implements Executor, AutoCloseable {
     public ExecutionResult execute(ExecutionRequest request) throws InterruptedException {
         LlmSpec spec = request.agent().llm();
         if (spec == null || !validate(request.agent()).isEmpty()) {
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
+            return ExecutionResult.failure(
+                    ExecutionError.EXECUTOR_UNAVAILABLE,
                     "agent '" + request.agent().name() + "' has no usable spec.llm settings");
         }
         long deadline = System.nanoTime() + request.timeout().toNanos();
@@ -127,18 +134,23 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         Redactor redactor = Redactor.of(secrets);
         HttpUrl url = HttpUrl.parse(baseUrl);
         if (url == null) {
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
+            return ExecutionResult.failure(
+                    ExecutionError.EXECUTOR_UNAVAILABLE,
                     "spec.llm.base_url: does not resolve to an absolute http(s) URL");
         }
 
         List<ChatMessage> messages = new ArrayList<>();
         try {
             if (spec.system() != null && !spec.system().isBlank()) {
-                messages.add(SystemMessage.from(PromptTemplate.render(spec.system(), request.input(), json)));
+                messages.add(
+                        SystemMessage.from(
+                                PromptTemplate.render(spec.system(), request.input(), json)));
             }
-            messages.add(UserMessage.from(PromptTemplate.render(spec.prompt(), request.input(), json)));
+            messages.add(
+                    UserMessage.from(PromptTemplate.render(spec.prompt(), request.input(), json)));
         } catch (PromptTemplate.MissingField e) {
-            return ExecutionResult.failure(ExecutionError.AGENT_ERROR,
+            return ExecutionResult.failure(
+                    ExecutionError.AGENT_ERROR,
                     redactor.scrub("cannot render the prompt: " + e.getMessage()));
         }
 
@@ -147,7 +159,8 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         try {
             model = model(spec, url, apiKey, transport, request.timeout());
         } catch (RuntimeException e) {
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
+            return ExecutionResult.failure(
+                    ExecutionError.EXECUTOR_UNAVAILABLE,
                     redactor.scrub("cannot configure the model client: " + describe(e)));
         }
 
@@ -155,7 +168,10 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         Future<ChatResponse> pending = threads.submit(() -> model.chat(chat));
         ChatResponse response;
         try {
-            response = pending.get(Math.max(0, deadline - System.nanoTime()) + GRACE_NANOS, TimeUnit.NANOSECONDS);
+            response =
+                    pending.get(
+                            Math.max(0, deadline - System.nanoTime()) + GRACE_NANOS,
+                            TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             transport.cancel();
             pending.cancel(true);
@@ -170,8 +186,12 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         return result(spec, response, redactor);
     }
 
-    /** The provider's LangChain4j model, talking through Pulse's HTTP client, with LangChain4j's retries and logging off. */
-    private static ChatModel model(LlmSpec spec, HttpUrl url, String apiKey, OkHttpTransport transport, Duration timeout) {
+    /**
+     * The provider's LangChain4j model, talking through Pulse's HTTP client, with LangChain4j's
+     * retries and logging off.
+     */
+    private static ChatModel model(
+            LlmSpec spec, HttpUrl url, String apiKey, OkHttpTransport transport, Duration timeout) {
         // Without a key (Ollama, vLLM without authentication) no credentials header is sent.
         String key = apiKey == null || apiKey.isBlank() ? null : apiKey;
         if (LlmSpec.ANTHROPIC.equals(spec.provider())) {
@@ -181,7 +201,10 @@ public final class LlmExecutor implements Executor, AutoCloseable {
                     .apiKey(key)
                     .modelName(spec.model())
                     .temperature(spec.temperature())
-                    .maxTokens(spec.maxTokens() == null ? LlmSpec.ANTHROPIC_DEFAULT_MAX_TOKENS : spec.maxTokens())
+                    .maxTokens(
+                            spec.maxTokens() == null
+                                    ? LlmSpec.ANTHROPIC_DEFAULT_MAX_TOKENS
+                                    : spec.maxTokens())
                     .timeout(timeout)
                     .maxRetries(0)
                     .logRequests(false)
@@ -206,16 +229,26 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         AiMessage message = response.aiMessage();
         String text = message == null ? null : message.text();
         if (text == null) {
-            return ExecutionResult.failure(ExecutionError.INVALID_OUTPUT,
-                    "the model's reply has no text (finish reason " + response.finishReason() + ")");
+            return ExecutionResult.failure(
+                    ExecutionError.INVALID_OUTPUT,
+                    "the model's reply has no text (finish reason "
+                            + response.finishReason()
+                            + ")");
         }
         ObjectNode result = json.createObjectNode();
         if (spec.json()) {
             JsonNode parsed = parseJson(text);
             if (parsed == null) {
-                return ExecutionResult.failure(new ExecutionError(ExecutionError.INVALID_OUTPUT, redactor.scrub(
-                        "the model's reply is not JSON (spec.llm.json is true): " + AgentHttp.excerpt(text, EXCERPT_CHARS))),
-                        redactor.scrub(text.length() <= MAX_LOG_CHARS ? text : text.substring(0, MAX_LOG_CHARS)));
+                return ExecutionResult.failure(
+                        new ExecutionError(
+                                ExecutionError.INVALID_OUTPUT,
+                                redactor.scrub(
+                                        "the model's reply is not JSON (spec.llm.json is true): "
+                                                + AgentHttp.excerpt(text, EXCERPT_CHARS))),
+                        redactor.scrub(
+                                text.length() <= MAX_LOG_CHARS
+                                        ? text
+                                        : text.substring(0, MAX_LOG_CHARS)));
             }
             result.set("output", parsed);
         } else {
@@ -236,7 +269,10 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         return ExecutionResult.success(result, null);
     }
 
-    /** The reply as JSON, also when the model wrapped it in a Markdown code fence; null if it is not JSON. */
+    /**
+     * The reply as JSON, also when the model wrapped it in a Markdown code fence; null if it is not
+     * JSON.
+     */
     private JsonNode parseJson(String text) {
         Matcher fenced = FENCED.matcher(text);
         String candidate = fenced.matches() ? fenced.group(1) : text;
@@ -252,33 +288,55 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         HttpException http = find(error, HttpException.class);
         if (http != null) {
             int status = http.statusCode();
-            String hint = status == 401 || status == 403 ? " (check spec.llm.api_key and the secret it references)"
-                    : status == 404 ? " (check spec.llm.base_url and spec.llm.model)" : "";
-            return ExecutionResult.failure(ExecutionError.AGENT_ERROR, redactor.scrub("the model endpoint answered HTTP "
-                    + status + hint + ": " + AgentHttp.excerpt(http.getMessage(), EXCERPT_CHARS)));
+            String hint =
+                    status == 401 || status == 403
+                            ? " (check spec.llm.api_key and the secret it references)"
+                            : status == 404 ? " (check spec.llm.base_url and spec.llm.model)" : "";
+            return ExecutionResult.failure(
+                    ExecutionError.AGENT_ERROR,
+                    redactor.scrub(
+                            "the model endpoint answered HTTP "
+                                    + status
+                                    + hint
+                                    + ": "
+                                    + AgentHttp.excerpt(http.getMessage(), EXCERPT_CHARS)));
         }
         if (find(error, dev.langchain4j.exception.TimeoutException.class) != null) {
             return timedOut(request);
         }
         if (find(error, JsonProcessingException.class) != null) {
-            return ExecutionResult.failure(ExecutionError.INVALID_OUTPUT, redactor.scrub(
-                    "the model endpoint's answer is not a chat completion: " + describe(find(error, JsonProcessingException.class))));
+            return ExecutionResult.failure(
+                    ExecutionError.INVALID_OUTPUT,
+                    redactor.scrub(
+                            "the model endpoint's answer is not a chat completion: "
+                                    + describe(find(error, JsonProcessingException.class))));
         }
         if (PolicyEnforcement.isRefusal(error)) {
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
+            return ExecutionResult.failure(
+                    ExecutionError.EXECUTOR_UNAVAILABLE,
                     describe(find(error, EgressRefusedException.class)));
         }
         IOException io = find(error, IOException.class);
         if (io != null) {
-            return ExecutionResult.failure(ExecutionError.AGENT_ERROR, redactor.scrub(
-                    "cannot reach the model endpoint (spec.llm.base_url " + request.agent().llm().baseUrl() + "): " + describe(io)));
+            return ExecutionResult.failure(
+                    ExecutionError.AGENT_ERROR,
+                    redactor.scrub(
+                            "cannot reach the model endpoint (spec.llm.base_url "
+                                    + request.agent().llm().baseUrl()
+                                    + "): "
+                                    + describe(io)));
         }
-        return ExecutionResult.failure(ExecutionError.AGENT_ERROR, redactor.scrub("the model call failed: " + describe(error)));
+        return ExecutionResult.failure(
+                ExecutionError.AGENT_ERROR,
+                redactor.scrub("the model call failed: " + describe(error)));
     }
 
     private static ExecutionResult timedOut(ExecutionRequest request) {
-        return ExecutionResult.failure(ExecutionError.TIMEOUT, "the model did not answer within the attempt's timeout of "
-                + request.timeout().toMillis() + " ms; the request was abandoned");
+        return ExecutionResult.failure(
+                ExecutionError.TIMEOUT,
+                "the model did not answer within the attempt's timeout of "
+                        + request.timeout().toMillis()
+                        + " ms; the request was abandoned");
     }
 
     private static <T extends Throwable> T find(Throwable error, Class<T> type) {
@@ -291,7 +349,10 @@ public final class LlmExecutor implements Executor, AutoCloseable {
     }
 
     private static String describe(Throwable e) {
-        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + AgentHttp.excerpt(e.getMessage(), EXCERPT_CHARS));
+        return e.getClass().getSimpleName()
+                + (e.getMessage() == null
+                        ? ""
+                        : ": " + AgentHttp.excerpt(e.getMessage(), EXCERPT_CHARS));
     }
 
     @Override

@@ -22,9 +22,9 @@ import okhttp3.RequestBody;
 import okhttp3.Response;
 
 /**
- * LangChain4j's HTTP client SPI on Pulse's shared OkHttp client, for one model call: every
- * request gets the time left until {@code deadline} as its call timeout, and {@link #cancel()}
- * (from the thread waiting for the result) aborts the request in flight at once.
+ * LangChain4j's HTTP client SPI on Pulse's shared OkHttp client, for one model call: every request
+ * gets the time left until {@code deadline} as its call timeout, and {@link #cancel()} (from the
+ * thread waiting for the result) aborts the request in flight at once.
  */
 final class OkHttpTransport implements HttpClientBuilder, HttpClient {
 
@@ -36,7 +36,9 @@ final class OkHttpTransport implements HttpClientBuilder, HttpClient {
     private Duration connectTimeout;
     private Duration readTimeout;
 
-    /** @param deadline {@link System#nanoTime()} by which every request must have finished */
+    /**
+     * @param deadline {@link System#nanoTime()} by which every request must have finished
+     */
     OkHttpTransport(OkHttpClient http, long deadline) {
         this.http = http;
         this.deadline = deadline;
@@ -54,15 +56,21 @@ final class OkHttpTransport implements HttpClientBuilder, HttpClient {
     @Override
     public SuccessfulHttpResponse execute(HttpRequest request) {
         if (!request.formDataFields().isEmpty() || !request.formDataFiles().isEmpty()) {
-            throw new UnsupportedOperationException("multipart requests are not used by Pulse's llm executor");
+            throw new UnsupportedOperationException(
+                    "multipart requests are not used by Pulse's llm executor");
         }
         Request.Builder builder = new Request.Builder().url(request.url());
-        request.headers().forEach((name, values) -> {
-            if (values != null) {
-                values.forEach(value -> builder.addHeader(name, value));
-            }
-        });
-        RequestBody body = request.body() == null ? null : RequestBody.create(request.body().getBytes(StandardCharsets.UTF_8), null);
+        request.headers()
+                .forEach(
+                        (name, values) -> {
+                            if (values != null) {
+                                values.forEach(value -> builder.addHeader(name, value));
+                            }
+                        });
+        RequestBody body =
+                request.body() == null
+                        ? null
+                        : RequestBody.create(request.body().getBytes(StandardCharsets.UTF_8), null);
         if (body == null && request.method().name().equals("POST")) {
             body = RequestBody.create(new byte[0], null);
         }
@@ -81,14 +89,18 @@ final class OkHttpTransport implements HttpClientBuilder, HttpClient {
             current = call;
         }
         try (Response response = call.execute()) {
-            AgentHttp.Body read = AgentHttp.readAtMost(response.body().byteStream(), AgentHttp.MAX_BODY_BYTES);
+            AgentHttp.Body read =
+                    AgentHttp.readAtMost(response.body().byteStream(), AgentHttp.MAX_BODY_BYTES);
             String text = new String(read.bytes(), StandardCharsets.UTF_8);
             if (!response.isSuccessful()) {
                 throw new HttpException(response.code(), text);
             }
             if (read.truncated()) {
-                throw new UncheckedIOException(new IOException("the model's response is larger than "
-                        + AgentHttp.MAX_BODY_BYTES + " bytes"));
+                throw new UncheckedIOException(
+                        new IOException(
+                                "the model's response is larger than "
+                                        + AgentHttp.MAX_BODY_BYTES
+                                        + " bytes"));
             }
             return SuccessfulHttpResponse.builder()
                     .statusCode(response.code())
@@ -110,11 +122,13 @@ final class OkHttpTransport implements HttpClientBuilder, HttpClient {
     }
 
     @Override
-    public void execute(HttpRequest request, ServerSentEventParser parser, ServerSentEventListener listener) {
+    public void execute(
+            HttpRequest request, ServerSentEventParser parser, ServerSentEventListener listener) {
         throw new UnsupportedOperationException("streaming is not used by Pulse's llm executor");
     }
 
-    // HttpClientBuilder: LangChain4j passes its timeouts here; the attempt's deadline governs instead.
+    // HttpClientBuilder: LangChain4j passes its timeouts here; the attempt's deadline governs
+    // instead.
 
     @Override
     public Duration connectTimeout() {

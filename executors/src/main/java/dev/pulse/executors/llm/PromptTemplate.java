@@ -9,9 +9,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The prompt templates of {@code llm} agents: {@code {{input.path.to.field}}} is replaced by
- * that field of the task input (text as is, numbers and booleans as written, objects and arrays
- * as JSON), {@code {{input}}} by the whole input as JSON. Array elements are addressed by index
+ * The prompt templates of {@code llm} agents: {@code {{input.path.to.field}}} is replaced by that
+ * field of the task input (text as is, numbers and booleans as written, objects and arrays as
+ * JSON), {@code {{input}}} by the whole input as JSON. Array elements are addressed by index
  * ({@code {{input.items.0}}}). Replacement is one pass: text coming from the input is never
  * expanded again.
  */
@@ -20,8 +20,7 @@ public final class PromptTemplate {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{\\s*(.*?)\\s*}}");
     private static final Pattern PATH = Pattern.compile("input(\\.[A-Za-z0-9_-]+)*");
 
-    private PromptTemplate() {
-    }
+    private PromptTemplate() {}
 
     /** A field the template refers to is not in the task input. */
     public static final class MissingField extends Exception {
@@ -29,8 +28,14 @@ public final class PromptTemplate {
         private final String path;
 
         MissingField(String path) {
-            super((path.equals("input") ? "the task has no input" : "the task input has no field "
-                    + path.substring("input.".length())) + " (the template uses {{" + path + "}})");
+            super(
+                    (path.equals("input")
+                                    ? "the task has no input"
+                                    : "the task input has no field "
+                                            + path.substring("input.".length()))
+                            + " (the template uses {{"
+                            + path
+                            + "}})");
             this.path = path;
         }
 
@@ -40,14 +45,20 @@ public final class PromptTemplate {
         }
     }
 
-    /** Problems with the placeholders of a template, e.g. {@code {{ text }}} instead of {@code {{input.text}}}. */
+    /**
+     * Problems with the placeholders of a template, e.g. {@code {{ text }}} instead of {@code
+     * {{input.text}}}.
+     */
     public static List<String> problems(String template) {
         List<String> problems = new ArrayList<>();
         Matcher m = PLACEHOLDER.matcher(template);
         while (m.find()) {
             if (!PATH.matcher(m.group(1)).matches()) {
-                problems.add("placeholder " + m.group() + " must be {{input}} or {{input.path.to.field}}"
-                        + " (letters, digits, '_' and '-' between the dots)");
+                problems.add(
+                        "placeholder "
+                                + m.group()
+                                + " must be {{input}} or {{input.path.to.field}}"
+                                + " (letters, digits, '_' and '-' between the dots)");
             }
         }
         return problems;
@@ -57,7 +68,8 @@ public final class PromptTemplate {
      * @throws MissingField naming the first placeholder whose field the input does not have
      * @throws IllegalArgumentException if the template has a placeholder {@link #problems} rejects
      */
-    public static String render(String template, JsonNode input, ObjectMapper json) throws MissingField {
+    public static String render(String template, JsonNode input, ObjectMapper json)
+            throws MissingField {
         Matcher m = PLACEHOLDER.matcher(template);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
@@ -79,7 +91,10 @@ public final class PromptTemplate {
             JsonNode next = null;
             if (node != null && node.isObject()) {
                 next = node.get(segment);
-            } else if (node != null && node.isArray() && segment.chars().allMatch(Character::isDigit) && segment.length() < 10) {
+            } else if (node != null
+                    && node.isArray()
+                    && segment.chars().allMatch(Character::isDigit)
+                    && segment.length() < 10) {
                 next = node.get(Integer.parseInt(segment));
             }
             if (next == null || next.isMissingNode()) {

@@ -6,10 +6,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Interrupts in-JVM agents that outlive their timeout. One daemon thread sweeps the running
- * agents every {@link #TICK}, so a timeout fires up to one tick late; a scheduled task per run
- * would instead wake a timer thread for every short agent run, which at thousands of runs a
- * second costs more than the runs themselves. With nothing running the thread parks.
+ * Interrupts in-JVM agents that outlive their timeout. One daemon thread sweeps the running agents
+ * every {@link #TICK}, so a timeout fires up to one tick late; a scheduled task per run would
+ * instead wake a timer thread for every short agent run, which at thousands of runs a second costs
+ * more than the runs themselves. With nothing running the thread parks.
  */
 final class AgentTimeouts implements AutoCloseable {
 
@@ -26,7 +26,10 @@ final class AgentTimeouts implements AutoCloseable {
         timer.start();
     }
 
-    /** Starts watching the calling thread; the caller must {@link Watch#stop()} it when the agent returns. */
+    /**
+     * Starts watching the calling thread; the caller must {@link Watch#stop()} it when the agent
+     * returns.
+     */
     Watch start(Duration timeout) {
         Watch watch = new Watch(Thread.currentThread(), System.nanoTime() + timeout.toNanos());
         running.add(watch);
@@ -40,7 +43,8 @@ final class AgentTimeouts implements AutoCloseable {
         while (!closed) {
             if (running.isEmpty()) {
                 idle = true;
-                if (running.isEmpty()) { // a watch added before idle was set would not have woken us
+                if (running
+                        .isEmpty()) { // a watch added before idle was set would not have woken us
                     LockSupport.park(this);
                 }
                 idle = false;
@@ -83,8 +87,8 @@ final class AgentTimeouts implements AutoCloseable {
         }
 
         /**
-         * Stops watching; returns whether the deadline passed first. The interrupt a timeout
-         * sent is cleared here, so it never reaches whatever the thread does next.
+         * Stops watching; returns whether the deadline passed first. The interrupt a timeout sent
+         * is cleared here, so it never reaches whatever the thread does next.
          */
         boolean stop() {
             running.remove(this);

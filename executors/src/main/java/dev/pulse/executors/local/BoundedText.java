@@ -6,13 +6,12 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reads a stream to its end, keeping at most {@code limit} bytes: the head for results, the
- * tail for logs (the end of a log is usually what explains a failure).
+ * Reads a stream to its end, keeping at most {@code limit} bytes: the head for results, the tail
+ * for logs (the end of a log is usually what explains a failure).
  */
 final class BoundedText {
 
-    private BoundedText() {
-    }
+    private BoundedText() {}
 
     static Captured readHead(InputStream in, int limit) throws IOException {
         ByteArrayOutputStream kept = new ByteArrayOutputStream();
@@ -42,9 +41,11 @@ final class BoundedText {
         byte[] ordered = new byte[limit];
         System.arraycopy(ring, start, ordered, 0, limit - start);
         System.arraycopy(ring, 0, ordered, limit - start, start);
-        return "[… " + (total - limit) + " earlier bytes dropped]\n" + new String(ordered, StandardCharsets.UTF_8);
+        return "[… "
+                + (total - limit)
+                + " earlier bytes dropped]\n"
+                + new String(ordered, StandardCharsets.UTF_8);
     }
 
-    record Captured(String text, boolean truncated) {
-    }
+    record Captured(String text, boolean truncated) {}
 }

@@ -17,8 +17,8 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * The in-JVM agents found with {@link ServiceLoader}: on the class path (the built-ins) and in
- * the jars of a plugins directory.
+ * The in-JVM agents found with {@link ServiceLoader}: on the class path (the built-ins) and in the
+ * jars of a plugins directory.
  */
 public final class JavaAgents {
 
@@ -27,7 +27,8 @@ public final class JavaAgents {
     public JavaAgents(List<JavaAgent> agents) {
         for (JavaAgent agent : agents) {
             if (byName.putIfAbsent(agent.name(), agent) != null) {
-                throw new IllegalStateException("two in-JVM agents are named '" + agent.name() + "'");
+                throw new IllegalStateException(
+                        "two in-JVM agents are named '" + agent.name() + "'");
             }
         }
     }
@@ -44,23 +45,31 @@ public final class JavaAgents {
         List<URL> jars = new ArrayList<>();
         if (Files.isDirectory(pluginsDir)) {
             try (Stream<Path> files = Files.list(pluginsDir)) {
-                for (Path jar : files.filter(f -> f.toString().endsWith(".jar")).sorted().toList()) {
+                for (Path jar :
+                        files.filter(f -> f.toString().endsWith(".jar")).sorted().toList()) {
                     jars.add(jar.toUri().toURL());
                 }
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot read the plugins directory " + pluginsDir, e);
+                throw new UncheckedIOException(
+                        "cannot read the plugins directory " + pluginsDir, e);
             }
         }
         if (jars.isEmpty()) {
             return discover();
         }
         // The loader lives as long as the agents it loaded, i.e. the process.
-        URLClassLoader plugins = new URLClassLoader("pulse-plugins", jars.toArray(URL[]::new), JavaAgents.class.getClassLoader());
+        URLClassLoader plugins =
+                new URLClassLoader(
+                        "pulse-plugins",
+                        jars.toArray(URL[]::new),
+                        JavaAgents.class.getClassLoader());
         return new JavaAgents(load(plugins));
     }
 
     private static List<JavaAgent> load(ClassLoader loader) {
-        return ServiceLoader.load(JavaAgent.class, loader).stream().map(ServiceLoader.Provider::get).toList();
+        return ServiceLoader.load(JavaAgent.class, loader).stream()
+                .map(ServiceLoader.Provider::get)
+                .toList();
     }
 
     public Optional<JavaAgent> find(String name) {
@@ -70,7 +79,13 @@ public final class JavaAgents {
     /** Each in-JVM agent as an agent definition run by the local executor with default settings. */
     public List<AgentDefinition> definitions() {
         return byName.keySet().stream()
-                .map(name -> AgentDefinition.withDefaults(name, LocalExecutor.KIND, LocalSpec.inJvm(name), "built-in"))
+                .map(
+                        name ->
+                                AgentDefinition.withDefaults(
+                                        name,
+                                        LocalExecutor.KIND,
+                                        LocalSpec.inJvm(name),
+                                        "built-in"))
                 .toList();
     }
 }

@@ -21,9 +21,9 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
- * Runs an agent as a subprocess: the input JSON on stdin, the result JSON on stdout, stderr kept
- * as logs. A non-zero exit fails the attempt; a timeout or an interrupt kills the whole process
- * tree. The secrets its environment resolved are redacted from the errors and logs it reports.
+ * Runs an agent as a subprocess: the input JSON on stdin, the result JSON on stdout, stderr kept as
+ * logs. A non-zero exit fails the attempt; a timeout or an interrupt kills the whole process tree.
+ * The secrets its environment resolved are redacted from the errors and logs it reports.
  */
 final class ProcessRunner {
 
@@ -54,9 +54,16 @@ final class ProcessRunner {
     }
 
     private static ExecutionResult redacted(ExecutionResult result, Redactor secrets) {
-        ExecutionError error = result.error() == null ? null
-                : new ExecutionError(result.error().code(), secrets.scrub(result.error().message()));
-        return new ExecutionResult(result.succeeded(), result.output(), error, secrets.scrub(result.logs()),
+        ExecutionError error =
+                result.error() == null
+                        ? null
+                        : new ExecutionError(
+                                result.error().code(), secrets.scrub(result.error().message()));
+        return new ExecutionResult(
+                result.succeeded(),
+                result.output(),
+                error,
+                secrets.scrub(result.logs()),
                 result.alreadyRecorded());
     }
 
@@ -74,14 +81,22 @@ final class ProcessRunner {
         try {
             process = builder.start();
         } catch (IOException e) {
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
-                    "cannot start " + spec.command() + " in " + spec.workdir() + ": " + e.getMessage()
+            return ExecutionResult.failure(
+                    ExecutionError.EXECUTOR_UNAVAILABLE,
+                    "cannot start "
+                            + spec.command()
+                            + " in "
+                            + spec.workdir()
+                            + ": "
+                            + e.getMessage()
                             + "; check spec.local.command and that the program is installed on this node");
         }
         byte[] stdin = toBytes(request.input());
         Future<?> writer = io.submit(() -> writeStdin(process, stdin));
-        Future<BoundedText.Captured> stdout = io.submit(() -> BoundedText.readHead(process.getInputStream(), MAX_RESULT_BYTES));
-        Future<String> stderr = io.submit(() -> BoundedText.readTail(process.getErrorStream(), MAX_LOG_BYTES));
+        Future<BoundedText.Captured> stdout =
+                io.submit(() -> BoundedText.readHead(process.getInputStream(), MAX_RESULT_BYTES));
+        Future<String> stderr =
+                io.submit(() -> BoundedText.readTail(process.getErrorStream(), MAX_LOG_BYTES));
 
         boolean finished;
         try {
@@ -92,8 +107,12 @@ final class ProcessRunner {
         }
         if (!finished) {
             killTree(process);
-            return ExecutionResult.failure(new ExecutionError(ExecutionError.TIMEOUT,
-                    "the agent did not finish within " + request.timeout().toMillis() + " ms; its process was killed"),
+            return ExecutionResult.failure(
+                    new ExecutionError(
+                            ExecutionError.TIMEOUT,
+                            "the agent did not finish within "
+                                    + request.timeout().toMillis()
+                                    + " ms; its process was killed"),
                     drain(stderr, ""));
         }
         writer.cancel(true);
@@ -101,27 +120,43 @@ final class ProcessRunner {
         BoundedText.Captured out = drain(stdout, new BoundedText.Captured("", false));
         int exit = process.exitValue();
         if (exit != 0) {
-            return ExecutionResult.failure(new ExecutionError(ExecutionError.AGENT_ERROR,
-                    "the agent process exited with code " + exit + lastLine(logs)), logs);
+            return ExecutionResult.failure(
+                    new ExecutionError(
+                            ExecutionError.AGENT_ERROR,
+                            "the agent process exited with code " + exit + lastLine(logs)),
+                    logs);
         }
         return parseResult(out, logs);
     }
 
     private ExecutionResult parseResult(BoundedText.Captured out, String logs) {
         if (out.truncated()) {
-            return ExecutionResult.failure(new ExecutionError(ExecutionError.INVALID_OUTPUT,
-                    "the agent wrote more than " + MAX_RESULT_BYTES + " bytes on stdout; results must be smaller"), logs);
+            return ExecutionResult.failure(
+                    new ExecutionError(
+                            ExecutionError.INVALID_OUTPUT,
+                            "the agent wrote more than "
+                                    + MAX_RESULT_BYTES
+                                    + " bytes on stdout; results must be smaller"),
+                    logs);
         }
         if (out.text().isBlank()) {
-            return ExecutionResult.failure(new ExecutionError(ExecutionError.INVALID_OUTPUT,
-                    "the agent exited 0 but wrote nothing on stdout; it must print its result as JSON"), logs);
+            return ExecutionResult.failure(
+                    new ExecutionError(
+                            ExecutionError.INVALID_OUTPUT,
+                            "the agent exited 0 but wrote nothing on stdout; it must print its result as JSON"),
+                    logs);
         }
         try {
             return ExecutionResult.success(json.readTree(out.text()), logs);
         } catch (JsonProcessingException e) {
-            return ExecutionResult.failure(new ExecutionError(ExecutionError.INVALID_OUTPUT,
-                    "the agent's stdout is not JSON (" + e.getOriginalMessage() + "); print the result as one JSON value"
-                            + " and send anything else to stderr"), logs);
+            return ExecutionResult.failure(
+                    new ExecutionError(
+                            ExecutionError.INVALID_OUTPUT,
+                            "the agent's stdout is not JSON ("
+                                    + e.getOriginalMessage()
+                                    + "); print the result as one JSON value"
+                                    + " and send anything else to stderr"),
+                    logs);
         }
     }
 

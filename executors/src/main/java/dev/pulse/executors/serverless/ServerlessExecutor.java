@@ -48,16 +48,16 @@ import okhttp3.Response;
  * The {@code serverless} executor: sends the task input as JSON to an HTTP endpoint (a function
  * URL, a webhook-style agent platform) and, in {@code sync} mode, takes the JSON response, or the
  * part of it at {@code spec.serverless.result}, as the result. In {@code async} mode the endpoint
- * only accepts the task (any 2xx, normally 202) and reports the result later itself, to the URL
- * in the {@code Pulse-Complete-Url} header with the {@code Pulse-Lease-Token} it was sent; the
- * attempt waits for that report (its lease renewed meanwhile) until the attempt's timeout.
+ * only accepts the task (any 2xx, normally 202) and reports the result later itself, to the URL in
+ * the {@code Pulse-Complete-Url} header with the {@code Pulse-Lease-Token} it was sent; the attempt
+ * waits for that report (its lease renewed meanwhile) until the attempt's timeout.
  *
- * <p>Within one attempt it retries connection errors, 5xx and 429 answers up to
- * {@code spec.serverless.retries} times, waiting as the endpoint's {@code Retry-After} asks (or
- * with exponential backoff), but never past the attempt's timeout. Other 4xx answers fail the
- * attempt with {@code agent_error}. Redirects are not followed. Credentials ({@code auth}, and
- * every {@code ${env:…}} value) are resolved per request and redacted from everything reported.
- * The request carries {@code Pulse-Task-Id} and {@code Pulse-Attempt} headers.
+ * <p>Within one attempt it retries connection errors, 5xx and 429 answers up to {@code
+ * spec.serverless.retries} times, waiting as the endpoint's {@code Retry-After} asks (or with
+ * exponential backoff), but never past the attempt's timeout. Other 4xx answers fail the attempt
+ * with {@code agent_error}. Redirects are not followed. Credentials ({@code auth}, and every {@code
+ * ${env:…}} value) are resolved per request and redacted from everything reported. The request
+ * carries {@code Pulse-Task-Id} and {@code Pulse-Attempt} headers.
  */
 public final class ServerlessExecutor implements Executor, AutoCloseable {
 
@@ -78,18 +78,27 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
     private final ExecutorService threads = AgentHttp.callThreads("pulse-serverless-call");
 
     /**
-     * @param http        shared client; its connection pool is reused, its timeouts are replaced by the
-     *                    attempt's timeout
-     * @param environment where {@code ${env:NAME}} references are looked up (normally {@code System::getenv})
-     * @param reports     where asynchronous agents report their results, and how to wait for them
+     * @param http shared client; its connection pool is reused, its timeouts are replaced by the
+     *     attempt's timeout
+     * @param environment where {@code ${env:NAME}} references are looked up (normally {@code
+     *     System::getenv})
+     * @param reports where asynchronous agents report their results, and how to wait for them
      */
-    public ServerlessExecutor(OkHttpClient http, ObjectMapper json, Function<String, String> environment,
+    public ServerlessExecutor(
+            OkHttpClient http,
+            ObjectMapper json,
+            Function<String, String> environment,
             CompletionReports reports) {
         this(http, json, environment, reports, Clock.systemUTC(), Duration.ofMillis(500));
     }
 
-    ServerlessExecutor(OkHttpClient http, ObjectMapper json, Function<String, String> environment,
-            CompletionReports reports, Clock clock, Duration backoffBase) {
+    ServerlessExecutor(
+            OkHttpClient http,
+            ObjectMapper json,
+            Function<String, String> environment,
+            CompletionReports reports,
+            Clock clock,
+            Duration backoffBase) {
         this.http = AgentHttp.client(http);
         this.json = json;
         this.reader = json.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
@@ -116,15 +125,18 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
     public ExecutionResult execute(ExecutionRequest request) throws InterruptedException {
         ServerlessSpec spec = request.agent().serverless();
         if (spec == null) {
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
+            return ExecutionResult.failure(
+                    ExecutionError.EXECUTOR_UNAVAILABLE,
                     "agent '" + request.agent().name() + "' has no spec.serverless settings");
         }
         URI reportTo = null;
         if (spec.mode() == ServerlessSpec.Mode.ASYNC) {
             reportTo = reports.url(request.taskId()).orElse(null);
             if (reportTo == null) {
-                return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, "spec.serverless.mode async needs"
-                        + " the address where the agent reports its result: set PULSE_PUBLIC_URL to this Pulse's API URL");
+                return ExecutionResult.failure(
+                        ExecutionError.EXECUTOR_UNAVAILABLE,
+                        "spec.serverless.mode async needs"
+                                + " the address where the agent reports its result: set PULSE_PUBLIC_URL to this Pulse's API URL");
             }
         }
         EnvReferences.Resolver resolver = new EnvReferences.Resolver(environment);
@@ -140,32 +152,43 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
         return new Run(request, spec, httpRequest, Redactor.of(secrets)).run();
     }
 
-    private Request buildRequest(ExecutionRequest request, ServerlessSpec spec, URI reportTo,
-            EnvReferences.Resolver resolver, List<String> credentials) {
+    private Request buildRequest(
+            ExecutionRequest request,
+            ServerlessSpec spec,
+            URI reportTo,
+            EnvReferences.Resolver resolver,
+            List<String> credentials) {
         HttpUrl url = HttpUrl.parse(resolver.resolve(spec.url(), "spec.serverless.url"));
         if (url == null) {
-            throw new IllegalStateException("spec.serverless.url: does not resolve to an absolute http(s) URL");
+            throw new IllegalStateException(
+                    "spec.serverless.url: does not resolve to an absolute http(s) URL");
         }
         byte[] body;
         try {
-            body = json.writeValueAsBytes(request.input() == null ? NullNode.getInstance() : request.input());
+            body =
+                    json.writeValueAsBytes(
+                            request.input() == null ? NullNode.getInstance() : request.input());
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot serialise the task input: " + e.getOriginalMessage());
+            throw new IllegalStateException(
+                    "cannot serialise the task input: " + e.getOriginalMessage());
         }
-        Request.Builder builder = new Request.Builder()
-                .url(url)
-                .method(spec.method(), RequestBody.create(body, JSON))
-                .header("Accept", "application/json")
-                .header("Pulse-Task-Id", request.taskId().toString())
-                .header("Pulse-Attempt", Integer.toString(request.attempt()));
+        Request.Builder builder =
+                new Request.Builder()
+                        .url(url)
+                        .method(spec.method(), RequestBody.create(body, JSON))
+                        .header("Accept", "application/json")
+                        .header("Pulse-Task-Id", request.taskId().toString())
+                        .header("Pulse-Attempt", Integer.toString(request.attempt()));
         if (reportTo != null) {
             builder.header("Pulse-Complete-Url", reportTo.toString())
                     .header("Pulse-Lease-Token", request.leaseToken().toString());
         }
-        spec.headers().forEach((name, value) -> {
-            String path = "spec.serverless.headers." + name;
-            header(builder, name, resolver.resolve(value, path), path);
-        });
+        spec.headers()
+                .forEach(
+                        (name, value) -> {
+                            String path = "spec.serverless.headers." + name;
+                            header(builder, name, resolver.resolve(value, path), path);
+                        });
         ServerlessSpec.Auth auth = spec.auth();
         if (auth instanceof ServerlessSpec.BearerAuth bearer) {
             String token = resolver.resolve(bearer.token(), "spec.serverless.auth.bearer");
@@ -176,8 +199,10 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
             credentials.add(value);
             header(builder, custom.name(), value, "spec.serverless.auth.header.value");
         } else if (auth instanceof ServerlessSpec.BasicAuth basic) {
-            String username = resolver.resolve(basic.username(), "spec.serverless.auth.basic.username");
-            String password = resolver.resolve(basic.password(), "spec.serverless.auth.basic.password");
+            String username =
+                    resolver.resolve(basic.username(), "spec.serverless.auth.basic.username");
+            String password =
+                    resolver.resolve(basic.password(), "spec.serverless.auth.basic.password");
             String value = Credentials.basic(username, password, StandardCharsets.UTF_8);
             credentials.add(password);
             credentials.add(value.substring("Basic ".length()));
@@ -191,8 +216,10 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
             builder.header(name, value);
         } catch (IllegalArgumentException e) {
             // OkHttp's message quotes the value: never pass it on.
-            throw new IllegalStateException(path + ": the value (after resolving ${env:…} references) is not a valid"
-                    + " HTTP header value; use printable ASCII without line breaks");
+            throw new IllegalStateException(
+                    path
+                            + ": the value (after resolving ${env:…} references) is not a valid"
+                            + " HTTP header value; use printable ASCII without line breaks");
         }
     }
 
@@ -227,32 +254,57 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
                     return timedOut();
                 } else if (outcome.error() != null) {
                     if (PolicyEnforcement.isRefusal(outcome.error())) {
-                        return failure(ExecutionError.EXECUTOR_UNAVAILABLE, describe(outcome.error()));
+                        return failure(
+                                ExecutionError.EXECUTOR_UNAVAILABLE, describe(outcome.error()));
                     }
                     if (!(outcome.error() instanceof IOException)) {
-                        return failure(ExecutionError.AGENT_ERROR, "the request failed: " + describe(outcome.error()));
+                        return failure(
+                                ExecutionError.AGENT_ERROR,
+                                "the request failed: " + describe(outcome.error()));
                     }
                     reason = "cannot reach the endpoint: " + describe(outcome.error());
                 } else if (outcome.status() >= 200 && outcome.status() < 300) {
-                    return spec.mode() == ServerlessSpec.Mode.ASYNC ? awaitReport(outcome) : result(outcome);
+                    return spec.mode() == ServerlessSpec.Mode.ASYNC
+                            ? awaitReport(outcome)
+                            : result(outcome);
                 } else if (outcome.status() == 429 || outcome.status() >= 500) {
-                    reason = "the endpoint answered HTTP " + outcome.status() + bodyExcerpt(outcome);
+                    reason =
+                            "the endpoint answered HTTP " + outcome.status() + bodyExcerpt(outcome);
                     retryAfter = retryAfter(outcome.headers());
                 } else {
                     return failure(ExecutionError.AGENT_ERROR, refusal(outcome));
                 }
                 if (tryNo > spec.retries()) {
-                    return failure(ExecutionError.AGENT_ERROR, reason + " (gave up after " + tryNo
-                            + (tryNo == 1 ? " try" : " tries") + ")");
+                    return failure(
+                            ExecutionError.AGENT_ERROR,
+                            reason
+                                    + " (gave up after "
+                                    + tryNo
+                                    + (tryNo == 1 ? " try" : " tries")
+                                    + ")");
                 }
                 Duration wait = retryAfter != null ? retryAfter : backoff(tryNo);
                 if (wait.toNanos() >= deadline - System.nanoTime()) {
-                    return failure(ExecutionError.AGENT_ERROR, reason + "; not retried: "
-                            + (retryAfter != null ? "its Retry-After (" + wait.toSeconds() + " s)" : "the next try")
-                            + " is later than the attempt's timeout of " + request.timeout().toMillis() + " ms allows");
+                    return failure(
+                            ExecutionError.AGENT_ERROR,
+                            reason
+                                    + "; not retried: "
+                                    + (retryAfter != null
+                                            ? "its Retry-After (" + wait.toSeconds() + " s)"
+                                            : "the next try")
+                                    + " is later than the attempt's timeout of "
+                                    + request.timeout().toMillis()
+                                    + " ms allows");
                 }
-                logs.append("try ").append(tryNo).append(": ").append(reason).append("; retrying in ")
-                        .append(wait.toMillis()).append(" ms").append(retryAfter != null ? " (Retry-After)" : "").append('\n');
+                logs.append("try ")
+                        .append(tryNo)
+                        .append(": ")
+                        .append(reason)
+                        .append("; retrying in ")
+                        .append(wait.toMillis())
+                        .append(" ms")
+                        .append(retryAfter != null ? " (Retry-After)" : "")
+                        .append('\n');
                 Thread.sleep(wait.toMillis());
             }
         }
@@ -278,7 +330,9 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
 
         private Outcome perform(Call call) {
             try (Response response = call.execute()) {
-                AgentHttp.Body body = AgentHttp.readAtMost(response.body().byteStream(), AgentHttp.MAX_BODY_BYTES);
+                AgentHttp.Body body =
+                        AgentHttp.readAtMost(
+                                response.body().byteStream(), AgentHttp.MAX_BODY_BYTES);
                 return new Outcome(response.code(), response.headers(), body, null, false);
             } catch (IOException e) {
                 boolean outOfTime = System.nanoTime() >= deadline - SLACK_NANOS;
@@ -292,28 +346,43 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
         private ExecutionResult result(Outcome outcome) {
             AgentHttp.Body body = outcome.body();
             if (body.truncated()) {
-                return failure(ExecutionError.INVALID_OUTPUT, "the endpoint's response is larger than "
-                        + AgentHttp.MAX_BODY_BYTES + " bytes; results must be smaller");
+                return failure(
+                        ExecutionError.INVALID_OUTPUT,
+                        "the endpoint's response is larger than "
+                                + AgentHttp.MAX_BODY_BYTES
+                                + " bytes; results must be smaller");
             }
             JsonNode tree;
             try {
                 tree = reader.readTree(body.bytes());
             } catch (IOException e) {
                 String type = outcome.headers().get("Content-Type");
-                return failure(ExecutionError.INVALID_OUTPUT, "the endpoint answered HTTP " + outcome.status()
-                        + " but its body is not JSON" + (type == null ? "" : " (Content-Type " + type + ")")
-                        + bodyExcerpt(outcome) + "; it must answer with the result as JSON");
+                return failure(
+                        ExecutionError.INVALID_OUTPUT,
+                        "the endpoint answered HTTP "
+                                + outcome.status()
+                                + " but its body is not JSON"
+                                + (type == null ? "" : " (Content-Type " + type + ")")
+                                + bodyExcerpt(outcome)
+                                + "; it must answer with the result as JSON");
             }
             if (tree == null || tree.isMissingNode()) {
-                return failure(ExecutionError.INVALID_OUTPUT, "the endpoint answered HTTP " + outcome.status()
-                        + " with an empty body; it must answer with the result as JSON");
+                return failure(
+                        ExecutionError.INVALID_OUTPUT,
+                        "the endpoint answered HTTP "
+                                + outcome.status()
+                                + " with an empty body; it must answer with the result as JSON");
             }
             JsonNode output = tree;
             if (spec.result() != null) {
                 output = tree.at(spec.result());
                 if (output.isMissingNode()) {
-                    return failure(ExecutionError.INVALID_OUTPUT, "the endpoint's response has nothing at "
-                            + spec.result() + " (spec.serverless.result)" + bodyExcerpt(outcome));
+                    return failure(
+                            ExecutionError.INVALID_OUTPUT,
+                            "the endpoint's response has nothing at "
+                                    + spec.result()
+                                    + " (spec.serverless.result)"
+                                    + bodyExcerpt(outcome));
                 }
             }
             return ExecutionResult.success(output, logs());
@@ -321,14 +390,19 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
 
         /** The endpoint accepted the task; its result comes through the completion endpoint. */
         private ExecutionResult awaitReport(Outcome accepted) throws InterruptedException {
-            logs.append("the endpoint accepted the task (HTTP ").append(accepted.status())
+            logs.append("the endpoint accepted the task (HTTP ")
+                    .append(accepted.status())
                     .append("); waiting for it to report the result\n");
             Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
             Optional<String> state = reports.await(request.taskId(), request.leaseToken(), left);
             if (state.isEmpty()) {
-                return failure(ExecutionError.TIMEOUT, "the endpoint accepted the task (HTTP " + accepted.status()
-                        + ") but did not report its result within the attempt's timeout of " + request.timeout().toMillis()
-                        + " ms; it must POST the result to the Pulse-Complete-Url it was sent, with its Pulse-Lease-Token");
+                return failure(
+                        ExecutionError.TIMEOUT,
+                        "the endpoint accepted the task (HTTP "
+                                + accepted.status()
+                                + ") but did not report its result within the attempt's timeout of "
+                                + request.timeout().toMillis()
+                                + " ms; it must POST the result to the Pulse-Complete-Url it was sent, with its Pulse-Lease-Token");
             }
             return ExecutionResult.reportedByAgent("succeeded".equals(state.get()));
         }
@@ -340,8 +414,12 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
                 hint = " (check spec.serverless.auth and the secrets it references)";
             } else if (status >= 300 && status < 400) {
                 String location = outcome.headers().get("Location");
-                hint = " (a redirect" + (location == null ? "" : " to " + AgentHttp.excerpt(location, EXCERPT_CHARS))
-                        + "; Pulse does not follow redirects: set spec.serverless.url to the final URL)";
+                hint =
+                        " (a redirect"
+                                + (location == null
+                                        ? ""
+                                        : " to " + AgentHttp.excerpt(location, EXCERPT_CHARS))
+                                + "; Pulse does not follow redirects: set spec.serverless.url to the final URL)";
             }
             return "the endpoint answered HTTP " + status + hint + bodyExcerpt(outcome);
         }
@@ -360,12 +438,16 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
         }
 
         private ExecutionResult timedOut() {
-            return failure(ExecutionError.TIMEOUT, "the endpoint did not answer within the attempt's timeout of "
-                    + request.timeout().toMillis() + " ms; the request was abandoned");
+            return failure(
+                    ExecutionError.TIMEOUT,
+                    "the endpoint did not answer within the attempt's timeout of "
+                            + request.timeout().toMillis()
+                            + " ms; the request was abandoned");
         }
 
         private ExecutionResult failure(String code, String message) {
-            return ExecutionResult.failure(new ExecutionError(code, redactor.scrub(message)), logs());
+            return ExecutionResult.failure(
+                    new ExecutionError(code, redactor.scrub(message)), logs());
         }
 
         private String logs() {
@@ -373,7 +455,10 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
         }
 
         private Duration backoff(int tryNo) {
-            long cap = Math.min(MAX_BACKOFF.toMillis(), backoffBase.toMillis() << Math.min(tryNo - 1, 20));
+            long cap =
+                    Math.min(
+                            MAX_BACKOFF.toMillis(),
+                            backoffBase.toMillis() << Math.min(tryNo - 1, 20));
             return Duration.ofMillis(ThreadLocalRandom.current().nextLong(cap / 2, cap + 1));
         }
 
@@ -395,7 +480,8 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
     }
 
     /** What one request got: an answer, a transport error, or no answer in time. */
-    private record Outcome(int status, Headers headers, AgentHttp.Body body, Throwable error, boolean timedOut) {
+    private record Outcome(
+            int status, Headers headers, AgentHttp.Body body, Throwable error, boolean timedOut) {
         static final Outcome TIMED_OUT = new Outcome(0, null, null, null, true);
     }
 

@@ -12,14 +12,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 class AgentFileLoaderTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private final AgentFileLoader loader = new AgentFileLoader();
 
     @Test
     void loadsALocalAgentWithItsDefaultsAndResolvesItsWorkdirAgainstTheFile() throws IOException {
-        write("summarize.yaml", """
+        write(
+                "summarize.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: summarize}
@@ -50,13 +51,17 @@ class AgentFileLoaderTest {
 
     @Test
     void reportsEveryProblemWithItsFileAndPathAndLoadsNothing() throws IOException {
-        write("good.yaml", """
+        write(
+                "good.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: good}
                 spec: {executor: local, local: {command: ["true"]}}
                 """);
-        write("bad.yml", """
+        write(
+                "bad.yml",
+                """
                 apiVersion: pulse/v2
                 kind: Agent
                 metadata: {name: "Bad Name"}
@@ -86,7 +91,9 @@ class AgentFileLoaderTest {
 
     @Test
     void loadsAServerlessAgentWithEverySetting() throws IOException {
-        write("classify.yaml", """
+        write(
+                "classify.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: classify}
@@ -109,14 +116,23 @@ class AgentFileLoaderTest {
         assertThat(agent.executor()).isEqualTo("serverless");
         assertThat(agent.local()).isNull();
         assertThat(agent.llm()).isNull();
-        assertThat(agent.serverless()).isEqualTo(new ServerlessSpec("https://fn.example.com/classify?code=${env:FN_CODE}",
-                "PUT", Map.of("X-Tenant", "acme", "X-Version", "2"), new ServerlessSpec.HeaderAuth("X-Api-Key", "${env:FN_KEY}"),
-                "/output", ServerlessSpec.Mode.SYNC, 4));
+        assertThat(agent.serverless())
+                .isEqualTo(
+                        new ServerlessSpec(
+                                "https://fn.example.com/classify?code=${env:FN_CODE}",
+                                "PUT",
+                                Map.of("X-Tenant", "acme", "X-Version", "2"),
+                                new ServerlessSpec.HeaderAuth("X-Api-Key", "${env:FN_KEY}"),
+                                "/output",
+                                ServerlessSpec.Mode.SYNC,
+                                4));
     }
 
     @Test
     void serverlessDefaultsAndTheOtherAuthKinds() throws IOException {
-        write("agents.yaml", """
+        write(
+                "agents.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: bearer}
@@ -143,13 +159,16 @@ class AgentFileLoaderTest {
         assertThat(bearer.auth()).isEqualTo(new ServerlessSpec.BearerAuth("${env:TOKEN}"));
         ServerlessSpec basic = loaded.agents().get(1).serverless();
         assertThat(basic.mode()).isEqualTo(ServerlessSpec.Mode.ASYNC);
-        assertThat(basic.auth()).isEqualTo(new ServerlessSpec.BasicAuth("pulse", "${env:FN_PASSWORD}"));
+        assertThat(basic.auth())
+                .isEqualTo(new ServerlessSpec.BasicAuth("pulse", "${env:FN_PASSWORD}"));
         assertThat(basic.toString()).doesNotContain("FN_PASSWORD");
     }
 
     @Test
     void reportsEveryServerlessProblemWithItsPath() throws IOException {
-        write("bad.yaml", """
+        write(
+                "bad.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: bad}
@@ -183,7 +202,9 @@ class AgentFileLoaderTest {
 
     @Test
     void serverlessNeedsItsBlockAndAUrlWithoutCredentials() throws IOException {
-        write("a.yaml", """
+        write(
+                "a.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: a}
@@ -202,7 +223,9 @@ class AgentFileLoaderTest {
 
     @Test
     void loadsAnLlmAgent() throws IOException {
-        write("summarise.yaml", """
+        write(
+                "summarise.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: summarise}
@@ -222,13 +245,25 @@ class AgentFileLoaderTest {
         AgentFileLoader.Loaded loaded = loader.loadDirectory(dir);
 
         assertThat(loaded.problems()).isEmpty();
-        assertThat(loaded.agents().get(0).llm()).isEqualTo(new LlmSpec("openai", "http://localhost:11434/v1", "llama3.1",
-                "${env:OPENAI_API_KEY}", "You are terse.", "Summarise: {{input.text}}", true, 0.3, 200));
+        assertThat(loaded.agents().get(0).llm())
+                .isEqualTo(
+                        new LlmSpec(
+                                "openai",
+                                "http://localhost:11434/v1",
+                                "llama3.1",
+                                "${env:OPENAI_API_KEY}",
+                                "You are terse.",
+                                "Summarise: {{input.text}}",
+                                true,
+                                0.3,
+                                200));
     }
 
     @Test
     void llmDefaultsToOpenAi() throws IOException {
-        write("a.yaml", """
+        write(
+                "a.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: a}
@@ -245,7 +280,9 @@ class AgentFileLoaderTest {
 
     @Test
     void reportsEveryLlmProblemWithItsPath() throws IOException {
-        write("bad.yaml", """
+        write(
+                "bad.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: bad}
@@ -271,7 +308,8 @@ class AgentFileLoaderTest {
                 .contains("spec.llm.base_url: must be an absolute http(s) URL")
                 .contains("spec.llm.model: is required")
                 .contains("spec.llm.prompt: is required")
-                .contains("spec.llm.system: placeholder {{ style }} must be {{input}} or {{input.path.to.field}}")
+                .contains(
+                        "spec.llm.system: placeholder {{ style }} must be {{input}} or {{input.path.to.field}}")
                 .contains("spec.llm.json: must be true or false")
                 .contains("spec.llm.temperature: must be a number from 0 to 2")
                 .contains("spec.llm.max_tokens: must be an integer from 1")
@@ -280,7 +318,9 @@ class AgentFileLoaderTest {
 
     @Test
     void containerAgentsAreReadWithTheirLimitsAndBadOnesReportedByPath() throws IOException {
-        write("c.yaml", """
+        write(
+                "c.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: boxed}
@@ -296,34 +336,47 @@ class AgentFileLoaderTest {
         assertThat(spec.pids()).isEqualTo(32);
         assertThat(spec.network()).isFalse();
 
-        write("c.yaml", """
+        write(
+                "c.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: boxed}
                 spec: {executor: container, container: {command: "cat", memory: lots, cpus: 0, network: "on", gpu: 1}}
                 """);
         assertThat(String.join("\n", loader.loadDirectory(dir).problems()))
-                .contains("spec.container.image: is required").contains("spec.container.command:")
-                .contains("spec.container.memory:").contains("spec.container.cpus:")
-                .contains("spec.container.network:").contains("spec.container.gpu: unknown field");
+                .contains("spec.container.image: is required")
+                .contains("spec.container.command:")
+                .contains("spec.container.memory:")
+                .contains("spec.container.cpus:")
+                .contains("spec.container.network:")
+                .contains("spec.container.gpu: unknown field");
     }
 
     @Test
     void anUnknownExecutorIsReported() throws IOException {
-        write("a.yaml", """
+        write(
+                "a.yaml",
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: a}
                 spec: {executor: kubernetes}
                 """);
-        assertThat(loader.loadDirectory(dir).problems()).singleElement().asString()
-                .contains("spec.executor: must be one of local, serverless, llm, container or auto; got 'kubernetes'");
+        assertThat(loader.loadDirectory(dir).problems())
+                .singleElement()
+                .asString()
+                .contains(
+                        "spec.executor: must be one of local, serverless, llm, container or auto; got 'kubernetes'");
     }
 
     @Test
     void invalidYamlIsReportedNotThrown() throws IOException {
         write("broken.yaml", "apiVersion: [unclosed");
-        assertThat(loader.loadDirectory(dir).problems()).singleElement().asString().contains("not valid YAML");
+        assertThat(loader.loadDirectory(dir).problems())
+                .singleElement()
+                .asString()
+                .contains("not valid YAML");
     }
 
     @Test

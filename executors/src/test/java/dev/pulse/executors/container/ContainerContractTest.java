@@ -29,8 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ContainerContractTest extends ExecutorContract {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Override
     protected Fixture start(Function<String, String> environment) throws Exception {
@@ -39,8 +38,12 @@ class ContainerContractTest extends ExecutorContract {
         if (!engine.available()) {
             executor.close();
         }
-        assumeTrue(engine.available(), () -> "!!! SKIPPED: no Docker-API engine (" + engine.reason()
-                + "); run eval \"$(scripts/container-engine.sh)\" as .ci/run does");
+        assumeTrue(
+                engine.available(),
+                () ->
+                        "!!! SKIPPED: no Docker-API engine ("
+                                + engine.reason()
+                                + "); run eval \"$(scripts/container-engine.sh)\" as .ci/run does");
         DockerClient docker = client(environment.apply("DOCKER_HOST"));
         return new Fixture() {
             @Override
@@ -55,47 +58,75 @@ class ContainerContractTest extends ExecutorContract {
 
             @Override
             public ExecutionRequest failing(String words) {
-                return request(List.of("sh", "-c", "echo '" + words + "' >&2; exit 3"), Map.of(), JSON.createObjectNode(), AMPLE);
+                return request(
+                        List.of("sh", "-c", "echo '" + words + "' >&2; exit 3"),
+                        Map.of(),
+                        JSON.createObjectNode(),
+                        AMPLE);
             }
 
             @Override
             public ExecutionRequest malformed() {
-                return request(List.of("sh", "-c", "echo 'done, no JSON from me'"), Map.of(), JSON.createObjectNode(), AMPLE);
+                return request(
+                        List.of("sh", "-c", "echo 'done, no JSON from me'"),
+                        Map.of(),
+                        JSON.createObjectNode(),
+                        AMPLE);
             }
 
             @Override
             public Hanging hanging(Duration timeout) {
-                ExecutionRequest request = request(List.of("sleep", Long.toString(HANGS_FOR.toSeconds())), Map.of(),
-                        JSON.createObjectNode(), timeout);
+                ExecutionRequest request =
+                        request(
+                                List.of("sleep", Long.toString(HANGS_FOR.toSeconds())),
+                                Map.of(),
+                                JSON.createObjectNode(),
+                                timeout);
                 String task = request.taskId().toString();
-                return new Hanging(request, new Probe() {
-                    @Override
-                    public boolean awaitStarted(Duration limit) throws Exception {
-                        return await(limit, () -> !containers(task).withStatusFilter(List.of("running")).exec().isEmpty());
-                    }
+                return new Hanging(
+                        request,
+                        new Probe() {
+                            @Override
+                            public boolean awaitStarted(Duration limit) throws Exception {
+                                return await(
+                                        limit,
+                                        () ->
+                                                !containers(task)
+                                                        .withStatusFilter(List.of("running"))
+                                                        .exec()
+                                                        .isEmpty());
+                            }
 
-                    @Override
-                    public boolean awaitGone(Duration limit) throws Exception {
-                        return await(limit, () -> containers(task).exec().isEmpty());
-                    }
-                });
+                            @Override
+                            public boolean awaitGone(Duration limit) throws Exception {
+                                return await(limit, () -> containers(task).exec().isEmpty());
+                            }
+                        });
             }
 
             @Override
             public ExecutionRequest leakingSecret() {
-                return request(List.of("sh", "-c", "echo \"login failed with token $TOKEN\" >&2; exit 1"),
-                        Map.of("TOKEN", "${env:" + SECRET_VARIABLE + "}"), JSON.createObjectNode(), AMPLE);
+                return request(
+                        List.of("sh", "-c", "echo \"login failed with token $TOKEN\" >&2; exit 1"),
+                        Map.of("TOKEN", "${env:" + SECRET_VARIABLE + "}"),
+                        JSON.createObjectNode(),
+                        AMPLE);
             }
 
             @Override
             public Missing missingAgentPrerequisite() {
                 String image = "localhost/pulse-contract-no-such-image:" + UUID.randomUUID();
-                ContainerSpec spec = new ContainerSpec(image, List.of(), Map.of(), 64L << 20, 0.5, 64, false);
-                return new Missing(ExecutorContract.request(agent(spec), JSON.createObjectNode(), AMPLE), image);
+                ContainerSpec spec =
+                        new ContainerSpec(image, List.of(), Map.of(), 64L << 20, 0.5, 64, false);
+                return new Missing(
+                        ExecutorContract.request(agent(spec), JSON.createObjectNode(), AMPLE),
+                        image);
             }
 
             private ListContainersCmd containers(String task) {
-                return docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("dev.pulse.task", task));
+                return docker.listContainersCmd()
+                        .withShowAll(true)
+                        .withLabelFilter(Map.of("dev.pulse.task", task));
             }
 
             @Override
@@ -109,24 +140,45 @@ class ContainerContractTest extends ExecutorContract {
     @Override
     protected Unavailable withoutNodePrerequisite(Function<String, String> environment) {
         String nowhere = "unix://" + dir.resolve("no-engine.sock");
-        return new Unavailable(new ContainerExecutor(JSON, name -> "DOCKER_HOST".equals(name) ? nowhere : environment.apply(name)),
+        return new Unavailable(
+                new ContainerExecutor(
+                        JSON,
+                        name -> "DOCKER_HOST".equals(name) ? nowhere : environment.apply(name)),
                 "DOCKER_HOST");
     }
 
-    private static ExecutionRequest request(List<String> command, Map<String, String> env, JsonNode input, Duration timeout) {
-        ContainerSpec spec = new ContainerSpec(ContainerExecutorTest.IMAGE, command, env, 64L << 20, 0.5, 64, false);
+    private static ExecutionRequest request(
+            List<String> command, Map<String, String> env, JsonNode input, Duration timeout) {
+        ContainerSpec spec =
+                new ContainerSpec(
+                        ContainerExecutorTest.IMAGE, command, env, 64L << 20, 0.5, 64, false);
         return ExecutorContract.request(agent(spec), input, timeout);
     }
 
     private static AgentDefinition agent(ContainerSpec spec) {
-        return new AgentDefinition("c", ContainerExecutor.KIND, AMPLE, 1, null, AgentDefinition.DEFAULT_RETRY_BASE,
-                AgentDefinition.DEFAULT_RETRY_MAX, null, "contract", null, null, spec);
+        return new AgentDefinition(
+                "c",
+                ContainerExecutor.KIND,
+                AMPLE,
+                1,
+                null,
+                AgentDefinition.DEFAULT_RETRY_BASE,
+                AgentDefinition.DEFAULT_RETRY_MAX,
+                null,
+                "contract",
+                null,
+                null,
+                spec);
     }
 
     /** A client of its own on the same engine, to watch the executor's containers. */
     private static DockerClient client(String host) {
-        DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
-                .withDockerHost(host == null ? "unix:///var/run/docker.sock" : host).build();
-        return DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost()).build());
+        DefaultDockerClientConfig config =
+                DefaultDockerClientConfig.createDefaultConfigBuilder()
+                        .withDockerHost(host == null ? "unix:///var/run/docker.sock" : host)
+                        .build();
+        return DockerClientImpl.getInstance(
+                config,
+                new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost()).build());
     }
 }

@@ -4,16 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pulse.executors.ExecutionError;
-import dev.pulse.executors.ExecutionRequest;
-import dev.pulse.executors.ExecutionResult;
-import dev.pulse.executors.agents.AgentDefinition;
-import dev.pulse.executors.agents.ContainerSpec;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import dev.pulse.executors.ExecutionError;
+import dev.pulse.executors.ExecutionRequest;
+import dev.pulse.executors.ExecutionResult;
+import dev.pulse.executors.agents.AgentDefinition;
+import dev.pulse.executors.agents.ContainerSpec;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -37,6 +37,7 @@ class ContainerExecutorTest {
     static final String IMAGE = "localhost/pulse-test-busybox:1";
     private static final ObjectMapper json = new ObjectMapper();
     private static ContainerExecutor executor;
+
     /** Why the engine cannot be used, or null when it can. */
     private static String skipReason;
 
@@ -46,8 +47,10 @@ class ContainerExecutorTest {
         env.put("GREETING_SECRET", "s3cr3t-value-42");
         executor = new ContainerExecutor(json, env::get);
         if (!executor.availability().available()) {
-            skipReason = "!!! SKIPPED: no Docker-API engine (" + executor.availability().reason()
-                    + "); run eval \"$(scripts/container-engine.sh)\" as .ci/run does";
+            skipReason =
+                    "!!! SKIPPED: no Docker-API engine ("
+                            + executor.availability().reason()
+                            + "); run eval \"$(scripts/container-engine.sh)\" as .ci/run does";
             System.err.println(skipReason);
         }
     }
@@ -70,20 +73,39 @@ class ContainerExecutorTest {
 
     @Test
     void theInputArrivesOnStdinAndInTheEnvironmentAndTheLastJsonLineIsTheResult() throws Exception {
-        ExecutionResult fromStdin = run(spec(List.of("cat"), Map.of(), false), "{\"a\": [1, 2]}", Duration.ofSeconds(120));
+        ExecutionResult fromStdin =
+                run(
+                        spec(List.of("cat"), Map.of(), false),
+                        "{\"a\": [1, 2]}",
+                        Duration.ofSeconds(120));
         assertThat(fromStdin.succeeded()).as("%s", fromStdin).isTrue();
         assertThat(fromStdin.output()).isEqualTo(json.readTree("{\"a\": [1, 2]}"));
 
-        ExecutionResult fromEnv = run(spec(List.of("sh", "-c", "echo working >&2; echo 'not json'; echo \"$PULSE_INPUT\""),
-                Map.of(), false), "{\"b\": true}", Duration.ofSeconds(120));
+        ExecutionResult fromEnv =
+                run(
+                        spec(
+                                List.of(
+                                        "sh",
+                                        "-c",
+                                        "echo working >&2; echo 'not json'; echo \"$PULSE_INPUT\""),
+                                Map.of(),
+                                false),
+                        "{\"b\": true}",
+                        Duration.ofSeconds(120));
         assertThat(fromEnv.output()).isEqualTo(json.readTree("{\"b\": true}"));
         assertThat(fromEnv.logs()).contains("working");
     }
 
     @Test
     void aFailingContainerFailsTheAttemptWithItsLogsAndSecretsRedacted() throws Exception {
-        ExecutionResult result = run(spec(List.of("sh", "-c", "echo \"token is $TOKEN\" >&2; exit 3"),
-                Map.of("TOKEN", "${env:GREETING_SECRET}"), false), "{}", Duration.ofSeconds(120));
+        ExecutionResult result =
+                run(
+                        spec(
+                                List.of("sh", "-c", "echo \"token is $TOKEN\" >&2; exit 3"),
+                                Map.of("TOKEN", "${env:GREETING_SECRET}"),
+                                false),
+                        "{}",
+                        Duration.ofSeconds(120));
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
         assertThat(result.error().message()).contains("code 3");
         assertThat(result.logs()).contains("token is [redacted]").doesNotContain("s3cr3t-value-42");
@@ -91,24 +113,46 @@ class ContainerExecutorTest {
 
     @Test
     void theNetworkIsOffUnlessAskedFor() throws Exception {
-        ExecutionResult off = run(spec(List.of("sh", "-c", "echo \"{\\\"ifaces\\\": \\\"$(ls /sys/class/net | tr '\\n' ' ')\\\"}\""),
-                Map.of(), false), "{}", Duration.ofSeconds(120));
+        ExecutionResult off =
+                run(
+                        spec(
+                                List.of(
+                                        "sh",
+                                        "-c",
+                                        "echo \"{\\\"ifaces\\\": \\\"$(ls /sys/class/net | tr '\\n' ' ')\\\"}\""),
+                                Map.of(),
+                                false),
+                        "{}",
+                        Duration.ofSeconds(120));
         assertThat(off.output().path("ifaces").asText().trim()).as("%s", off).isEqualTo("lo");
     }
 
     @Test
     void theMemoryLimitHolds() throws Exception {
-        ExecutionResult result = run(spec(List.of("sh", "-c", "a=$(head -c 300000000 /dev/zero | tr '\\000' x); echo '{}'"),
-                Map.of(), false), "{}", Duration.ofSeconds(60));
-        assertThat(result.succeeded()).as("a 300 MB string in a 64 MB container: %s", result).isFalse();
+        ExecutionResult result =
+                run(
+                        spec(
+                                List.of(
+                                        "sh",
+                                        "-c",
+                                        "a=$(head -c 300000000 /dev/zero | tr '\\000' x); echo '{}'"),
+                                Map.of(),
+                                false),
+                        "{}",
+                        Duration.ofSeconds(60));
+        assertThat(result.succeeded())
+                .as("a 300 MB string in a 64 MB container: %s", result)
+                .isFalse();
         assertThat(result.error().message()).contains("137");
     }
 
     @Test
     void aTimeoutKillsAndRemovesTheContainer() throws Exception {
-        // The container sleeps an hour, so ending in a fraction of that (however busy the machine) means it was killed.
+        // The container sleeps an hour, so ending in a fraction of that (however busy the machine)
+        // means it was killed.
         long start = System.nanoTime();
-        ExecutionResult result = run(spec(List.of("sleep", "3600"), Map.of(), false), "{}", Duration.ofMillis(1500));
+        ExecutionResult result =
+                run(spec(List.of("sleep", "3600"), Map.of(), false), "{}", Duration.ofMillis(1500));
         assertThat(result.error().code()).isEqualTo(ExecutionError.TIMEOUT);
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMinutes(5));
     }
@@ -122,25 +166,36 @@ class ContainerExecutorTest {
     void anInterruptKillsAndRemovesTheContainerAndIsThrownNotReportedAsATimeout() throws Exception {
         UUID taskId = UUID.randomUUID();
         ExecutorService caller = Executors.newSingleThreadExecutor();
-        Future<Object> run = caller.submit(() -> {
-            try {
-                return executor.execute(request(taskId, spec(List.of("sleep", "60"), Map.of(), false), "{}", Duration.ofSeconds(90)));
-            } catch (InterruptedException e) {
-                return e;
-            }
-        });
+        Future<Object> run =
+                caller.submit(
+                        () -> {
+                            try {
+                                return executor.execute(
+                                        request(
+                                                taskId,
+                                                spec(List.of("sleep", "60"), Map.of(), false),
+                                                "{}",
+                                                Duration.ofSeconds(90)));
+                            } catch (InterruptedException e) {
+                                return e;
+                            }
+                        });
         try (DockerClient docker = watchingClient()) {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (containersOf(docker, taskId, "running").isEmpty()) {
                 assertThat(System.nanoTime()).as("the container never ran").isLessThan(deadline);
-                assertThat(run.isDone()).as("ended before the interrupt: %s", run.isDone() ? run.get() : null).isFalse();
+                assertThat(run.isDone())
+                        .as("ended before the interrupt: %s", run.isDone() ? run.get() : null)
+                        .isFalse();
                 Thread.sleep(20);
             }
 
             caller.shutdownNow(); // interrupts the attempt's thread, as a node's shutdown does
             assertThat(run.get(60, TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
             while (!containersOf(docker, taskId, null).isEmpty()) {
-                assertThat(System.nanoTime()).as("the container was never removed").isLessThan(deadline + Duration.ofSeconds(60).toNanos());
+                assertThat(System.nanoTime())
+                        .as("the container was never removed")
+                        .isLessThan(deadline + Duration.ofSeconds(60).toNanos());
                 Thread.sleep(50);
             }
         }
@@ -149,30 +204,52 @@ class ContainerExecutorTest {
     /** A client of its own on the same engine, to watch the executor's containers. */
     private static DockerClient watchingClient() {
         String host = System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock");
-        DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
-        return DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost()).build());
+        DefaultDockerClientConfig config =
+                DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+        return DockerClientImpl.getInstance(
+                config,
+                new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost()).build());
     }
 
     /** The containers the executor made for the task, in the given state (or any state). */
     private static List<Container> containersOf(DockerClient docker, UUID taskId, String state) {
-        var list = docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("dev.pulse.task", taskId.toString()));
+        var list =
+                docker.listContainersCmd()
+                        .withShowAll(true)
+                        .withLabelFilter(Map.of("dev.pulse.task", taskId.toString()));
         if (state != null) {
             list.withStatusFilter(List.of(state));
         }
         return list.exec();
     }
 
-    private static ContainerSpec spec(List<String> command, Map<String, String> env, boolean network) {
+    private static ContainerSpec spec(
+            List<String> command, Map<String, String> env, boolean network) {
         return new ContainerSpec(IMAGE, command, env, 64L << 20, 0.5, 64, network);
     }
 
-    private static ExecutionResult run(ContainerSpec spec, String input, Duration timeout) throws Exception {
+    private static ExecutionResult run(ContainerSpec spec, String input, Duration timeout)
+            throws Exception {
         return executor.execute(request(UUID.randomUUID(), spec, input, timeout));
     }
 
-    private static ExecutionRequest request(UUID taskId, ContainerSpec spec, String input, Duration timeout) throws Exception {
-        AgentDefinition agent = new AgentDefinition("c", ContainerExecutor.KIND, timeout, 1, null,
-                AgentDefinition.DEFAULT_RETRY_BASE, AgentDefinition.DEFAULT_RETRY_MAX, null, "test", null, null, spec);
-        return new ExecutionRequest(taskId, 1, UUID.randomUUID(), agent, json.readTree(input), timeout);
+    private static ExecutionRequest request(
+            UUID taskId, ContainerSpec spec, String input, Duration timeout) throws Exception {
+        AgentDefinition agent =
+                new AgentDefinition(
+                        "c",
+                        ContainerExecutor.KIND,
+                        timeout,
+                        1,
+                        null,
+                        AgentDefinition.DEFAULT_RETRY_BASE,
+                        AgentDefinition.DEFAULT_RETRY_MAX,
+                        null,
+                        "test",
+                        null,
+                        null,
+                        spec);
+        return new ExecutionRequest(
+                taskId, 1, UUID.randomUUID(), agent, json.readTree(input), timeout);
     }
 }

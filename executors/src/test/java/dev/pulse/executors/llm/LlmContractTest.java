@@ -33,17 +33,23 @@ class LlmContractTest extends ExecutorContract {
 
             @Override
             public Success succeeding(JsonNode output) throws Exception {
-                OpenAiStandIn model = standIn().reply(output.toString()).usage(12, 5).model("contract-model");
+                OpenAiStandIn model =
+                        standIn().reply(output.toString()).usage(12, 5).model("contract-model");
                 ObjectNode expected = JSON.createObjectNode();
                 expected.set("output", output);
-                expected.set("usage", JSON.readTree("{\"input_tokens\": 12, \"output_tokens\": 5, \"total_tokens\": 17}"));
+                expected.set(
+                        "usage",
+                        JSON.readTree(
+                                "{\"input_tokens\": 12, \"output_tokens\": 5, \"total_tokens\": 17}"));
                 expected.put("model", "contract-model");
-                return new Success(request(spec(model, "${env:" + SECRET_VARIABLE + "}"), AMPLE), expected);
+                return new Success(
+                        request(spec(model, "${env:" + SECRET_VARIABLE + "}"), AMPLE), expected);
             }
 
             @Override
             public ExecutionRequest failing(String words) throws Exception {
-                OpenAiStandIn model = standIn().fail(500, "{\"error\": {\"message\": \"" + words + "\"}}");
+                OpenAiStandIn model =
+                        standIn().fail(500, "{\"error\": {\"message\": \"" + words + "\"}}");
                 return request(spec(model, "${env:" + SECRET_VARIABLE + "}"), AMPLE);
             }
 
@@ -55,29 +61,40 @@ class LlmContractTest extends ExecutorContract {
             @Override
             public Hanging hanging(Duration timeout) throws Exception {
                 OpenAiStandIn model = standIn().delay(HANGS_FOR);
-                return new Hanging(request(spec(model, null), timeout), new Probe() {
-                    @Override
-                    public boolean awaitStarted(Duration limit) throws InterruptedException {
-                        return model.awaitFirstRequest(limit);
-                    }
+                return new Hanging(
+                        request(spec(model, null), timeout),
+                        new Probe() {
+                            @Override
+                            public boolean awaitStarted(Duration limit)
+                                    throws InterruptedException {
+                                return model.awaitFirstRequest(limit);
+                            }
 
-                    @Override
-                    public boolean awaitGone(Duration limit) throws Exception {
-                        return await(limit, () -> http.dispatcher().runningCallsCount() == 0);
-                    }
-                });
+                            @Override
+                            public boolean awaitGone(Duration limit) throws Exception {
+                                return await(
+                                        limit, () -> http.dispatcher().runningCallsCount() == 0);
+                            }
+                        });
             }
 
             @Override
             public ExecutionRequest leakingSecret() throws Exception {
-                OpenAiStandIn model = standIn().fail(401, "{\"error\": {\"message\": \"Incorrect API key provided: "
-                        + environment.apply(SECRET_VARIABLE) + "\"}}");
+                OpenAiStandIn model =
+                        standIn()
+                                .fail(
+                                        401,
+                                        "{\"error\": {\"message\": \"Incorrect API key provided: "
+                                                + environment.apply(SECRET_VARIABLE)
+                                                + "\"}}");
                 return request(spec(model, "${env:" + SECRET_VARIABLE + "}"), AMPLE);
             }
 
             @Override
             public Missing missingAgentPrerequisite() throws Exception {
-                return new Missing(request(spec(standIn(), "${env:" + UNSET_VARIABLE + "}"), AMPLE), UNSET_VARIABLE);
+                return new Missing(
+                        request(spec(standIn(), "${env:" + UNSET_VARIABLE + "}"), AMPLE),
+                        UNSET_VARIABLE);
             }
 
             private OpenAiStandIn standIn() throws Exception {
@@ -96,16 +113,21 @@ class LlmContractTest extends ExecutorContract {
 
     @Override
     protected Unavailable withoutNodePrerequisite(Function<String, String> environment) {
-        return doesNotApply("the llm executor needs nothing node-wide; a model endpoint that cannot be reached"
-                + " or an API key that is not set is the agent's prerequisite, checked by the case for those");
+        return doesNotApply(
+                "the llm executor needs nothing node-wide; a model endpoint that cannot be reached"
+                        + " or an API key that is not set is the agent's prerequisite, checked by the case for those");
     }
 
     private static LlmSpec spec(OpenAiStandIn model, String apiKey) {
-        return LlmSpec.openAi(model.baseUrl(), "contract-model", apiKey, "Classify: {{input.text}}").withJson(true);
+        return LlmSpec.openAi(model.baseUrl(), "contract-model", apiKey, "Classify: {{input.text}}")
+                .withJson(true);
     }
 
     private static ExecutionRequest request(LlmSpec spec, Duration timeout) {
-        AgentDefinition agent = AgentDefinition.withDefaults("llm-agent", LlmExecutor.KIND, null, null, spec, "contract");
-        return ExecutorContract.request(agent, JSON.createObjectNode().put("text", "great"), timeout);
+        AgentDefinition agent =
+                AgentDefinition.withDefaults(
+                        "llm-agent", LlmExecutor.KIND, null, null, spec, "contract");
+        return ExecutorContract.request(
+                agent, JSON.createObjectNode().put("text", "great"), timeout);
     }
 }

@@ -19,10 +19,15 @@ class InJvmAgentContractTest extends ExecutorContract {
     @Override
     protected Fixture start(Function<String, String> environment) {
         HangingAgent hang = new HangingAgent();
-        JavaAgent fail = agent("contract-fail", input -> {
-            throw new IllegalStateException(input.path("words").asText());
-        });
-        LocalExecutor executor = new LocalExecutor(new JavaAgents(List.of(new EchoAgent(), hang, fail)), JSON, environment);
+        JavaAgent fail =
+                agent(
+                        "contract-fail",
+                        input -> {
+                            throw new IllegalStateException(input.path("words").asText());
+                        });
+        LocalExecutor executor =
+                new LocalExecutor(
+                        new JavaAgents(List.of(new EchoAgent(), hang, fail)), JSON, environment);
         return new Fixture() {
             @Override
             public Executor executor() {
@@ -36,28 +41,33 @@ class InJvmAgentContractTest extends ExecutorContract {
 
             @Override
             public ExecutionRequest failing(String words) {
-                return request(inJvm(fail.name()), JSON.createObjectNode().put("words", words), AMPLE);
+                return request(
+                        inJvm(fail.name()), JSON.createObjectNode().put("words", words), AMPLE);
             }
 
             @Override
             public ExecutionRequest malformed() {
-                return doesNotApply("an in-JVM agent returns a parsed JsonNode: there is no text to be malformed");
+                return doesNotApply(
+                        "an in-JVM agent returns a parsed JsonNode: there is no text to be malformed");
             }
 
             @Override
             public Hanging hanging(Duration timeout) {
-                return new Hanging(request(inJvm(hang.name()), JSON.createObjectNode(), timeout), hang);
+                return new Hanging(
+                        request(inJvm(hang.name()), JSON.createObjectNode(), timeout), hang);
             }
 
             @Override
             public ExecutionRequest leakingSecret() {
-                return doesNotApply("in-JVM agents have no ${env:…} settings (spec.local.env is for processes);"
-                        + " they read their own configuration");
+                return doesNotApply(
+                        "in-JVM agents have no ${env:…} settings (spec.local.env is for processes);"
+                                + " they read their own configuration");
             }
 
             @Override
             public Missing missingAgentPrerequisite() {
-                return new Missing(request(inJvm("contract-not-installed"), JSON.createObjectNode(), AMPLE),
+                return new Missing(
+                        request(inJvm("contract-not-installed"), JSON.createObjectNode(), AMPLE),
                         "contract-not-installed");
             }
 
@@ -70,12 +80,14 @@ class InJvmAgentContractTest extends ExecutorContract {
 
     @Override
     protected Unavailable withoutNodePrerequisite(Function<String, String> environment) {
-        return doesNotApply("in-JVM agents need nothing node-wide; a missing agent class is the agent's"
-                + " prerequisite, checked by the case for those");
+        return doesNotApply(
+                "in-JVM agents need nothing node-wide; a missing agent class is the agent's"
+                        + " prerequisite, checked by the case for those");
     }
 
     private static AgentDefinition inJvm(String name) {
-        return AgentDefinition.withDefaults(name, LocalExecutor.KIND, LocalSpec.inJvm(name), "contract");
+        return AgentDefinition.withDefaults(
+                name, LocalExecutor.KIND, LocalSpec.inJvm(name), "contract");
     }
 
     private static JavaAgent agent(String name, Body body) {

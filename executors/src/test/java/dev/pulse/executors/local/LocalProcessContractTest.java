@@ -17,8 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The local executor running agents as subprocesses (sh scripts) through the executor contract. */
 class LocalProcessContractTest extends ExecutorContract {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Override
     protected Fixture start(Function<String, String> environment) {
@@ -36,35 +35,64 @@ class LocalProcessContractTest extends ExecutorContract {
 
             @Override
             public ExecutionRequest failing(String words) throws Exception {
-                return request(script("echo '" + words + "' >&2; exit 3", Map.of()), JSON.createObjectNode(), AMPLE);
+                return request(
+                        script("echo '" + words + "' >&2; exit 3", Map.of()),
+                        JSON.createObjectNode(),
+                        AMPLE);
             }
 
             @Override
             public ExecutionRequest malformed() throws Exception {
-                return request(script("echo 'done, no JSON from me'", Map.of()), JSON.createObjectNode(), AMPLE);
+                return request(
+                        script("echo 'done, no JSON from me'", Map.of()),
+                        JSON.createObjectNode(),
+                        AMPLE);
             }
 
             @Override
             public Hanging hanging(Duration timeout) throws Exception {
                 Path pid = Files.createTempFile(dir, "agent", ".pid");
                 Files.delete(pid);
-                AgentDefinition agent = script("echo $$ > " + pid + ".tmp && mv " + pid + ".tmp " + pid
-                        + "; exec sleep " + HANGS_FOR.toSeconds(), Map.of());
-                return new Hanging(request(agent, JSON.createObjectNode(), timeout), new PidFileProbe(pid, agent.local().command()));
+                AgentDefinition agent =
+                        script(
+                                "echo $$ > "
+                                        + pid
+                                        + ".tmp && mv "
+                                        + pid
+                                        + ".tmp "
+                                        + pid
+                                        + "; exec sleep "
+                                        + HANGS_FOR.toSeconds(),
+                                Map.of());
+                return new Hanging(
+                        request(agent, JSON.createObjectNode(), timeout),
+                        new PidFileProbe(pid, agent.local().command()));
             }
 
             @Override
             public ExecutionRequest leakingSecret() throws Exception {
-                return request(script("echo \"login failed with token $TOKEN\" >&2; exit 1",
-                        Map.of("TOKEN", "${env:" + SECRET_VARIABLE + "}")), JSON.createObjectNode(), AMPLE);
+                return request(
+                        script(
+                                "echo \"login failed with token $TOKEN\" >&2; exit 1",
+                                Map.of("TOKEN", "${env:" + SECRET_VARIABLE + "}")),
+                        JSON.createObjectNode(),
+                        AMPLE);
             }
 
-            /** Was LocalExecutorTest#aCommandThatDoesNotExistSaysSo: the same attempt, the same assertions. */
+            /**
+             * Was LocalExecutorTest#aCommandThatDoesNotExistSaysSo: the same attempt, the same
+             * assertions.
+             */
             @Override
             public Missing missingAgentPrerequisite() {
-                AgentDefinition agent = AgentDefinition.withDefaults("proc", LocalExecutor.KIND,
-                        LocalSpec.process(List.of("/no/such/program"), dir, Map.of()), "contract");
-                return new Missing(request(agent, JSON.createObjectNode(), AMPLE), "/no/such/program");
+                AgentDefinition agent =
+                        AgentDefinition.withDefaults(
+                                "proc",
+                                LocalExecutor.KIND,
+                                LocalSpec.process(List.of("/no/such/program"), dir, Map.of()),
+                                "contract");
+                return new Missing(
+                        request(agent, JSON.createObjectNode(), AMPLE), "/no/such/program");
             }
 
             @Override
@@ -76,17 +104,24 @@ class LocalProcessContractTest extends ExecutorContract {
 
     @Override
     protected Unavailable withoutNodePrerequisite(Function<String, String> environment) {
-        return doesNotApply("the local executor needs nothing node-wide (any node can start processes);"
-                + " a missing command is the agent's prerequisite, checked by the case for those");
+        return doesNotApply(
+                "the local executor needs nothing node-wide (any node can start processes);"
+                        + " a missing command is the agent's prerequisite, checked by the case for those");
     }
 
     private AgentDefinition script(String body, Map<String, String> env) throws Exception {
         Path script = Files.writeString(Files.createTempFile(dir, "agent", ".sh"), body);
-        return AgentDefinition.withDefaults("proc", LocalExecutor.KIND,
-                LocalSpec.process(List.of("sh", script.toString()), dir, env), "contract");
+        return AgentDefinition.withDefaults(
+                "proc",
+                LocalExecutor.KIND,
+                LocalSpec.process(List.of("sh", script.toString()), dir, env),
+                "contract");
     }
 
-    /** The script writes its pid, then becomes the hour-long sleep: started when the file appears, gone when that pid is. */
+    /**
+     * The script writes its pid, then becomes the hour-long sleep: started when the file appears,
+     * gone when that pid is.
+     */
     private record PidFileProbe(Path pid, List<String> command) implements Probe {
 
         @Override
@@ -96,14 +131,25 @@ class LocalProcessContractTest extends ExecutorContract {
 
         @Override
         public boolean awaitGone(Duration limit) throws Exception {
-            return await(limit, () -> ProcessHandle.current().descendants().noneMatch(this::ours)
-                    && (!Files.exists(pid) || ProcessHandle.of(Long.parseLong(Files.readString(pid).trim()))
-                            .map(p -> !p.isAlive()).orElse(true)));
+            return await(
+                    limit,
+                    () ->
+                            ProcessHandle.current().descendants().noneMatch(this::ours)
+                                    && (!Files.exists(pid)
+                                            || ProcessHandle.of(
+                                                            Long.parseLong(
+                                                                    Files.readString(pid).trim()))
+                                                    .map(p -> !p.isAlive())
+                                                    .orElse(true)));
         }
 
         /** The script's shell before it wrote its pid (its arguments name the script). */
         private boolean ours(ProcessHandle process) {
-            return process.info().arguments().map(List::of).map(args -> args.contains(command.get(1))).orElse(false);
+            return process.info()
+                    .arguments()
+                    .map(List::of)
+                    .map(args -> args.contains(command.get(1)))
+                    .orElse(false);
         }
     }
 }

@@ -20,11 +20,12 @@ import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** In-JVM agents from jars in a plugins directory, found with ServiceLoader next to the built-ins. */
+/**
+ * In-JVM agents from jars in a plugins directory, found with ServiceLoader next to the built-ins.
+ */
 class PluginAgentsTest {
 
-    @TempDir
-    Path work;
+    @TempDir Path work;
 
     @Test
     void anAgentInAPluginJarIsDiscoveredAndRuns() throws Exception {
@@ -33,26 +34,45 @@ class PluginAgentsTest {
 
         JavaAgents agents = JavaAgents.discover(plugins);
 
-        assertThat(agents.definitions()).extracting(AgentDefinition::name).contains("echo", "sleep", "shout");
+        assertThat(agents.definitions())
+                .extracting(AgentDefinition::name)
+                .contains("echo", "sleep", "shout");
         ObjectMapper json = new ObjectMapper();
-        try (LocalExecutor executor = new LocalExecutor(agents, json, Map.<String, String>of()::get)) {
-            ExecutionResult result = executor.execute(new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(),
-                    AgentDefinition.withDefaults("shout", LocalExecutor.KIND, LocalSpec.inJvm("shout"), "plugin"),
-                    json.readTree("{\"text\": \"hello\"}"), Duration.ofSeconds(60)));
+        try (LocalExecutor executor =
+                new LocalExecutor(agents, json, Map.<String, String>of()::get)) {
+            ExecutionResult result =
+                    executor.execute(
+                            new ExecutionRequest(
+                                    UUID.randomUUID(),
+                                    1,
+                                    UUID.randomUUID(),
+                                    AgentDefinition.withDefaults(
+                                            "shout",
+                                            LocalExecutor.KIND,
+                                            LocalSpec.inJvm("shout"),
+                                            "plugin"),
+                                    json.readTree("{\"text\": \"hello\"}"),
+                                    Duration.ofSeconds(60)));
             assertThat(result.output().asText()).isEqualTo("HELLO");
         }
     }
 
     @Test
     void aMissingPluginsDirectoryMeansBuiltInsOnly() {
-        assertThat(JavaAgents.discover(work.resolve("absent")).definitions()).extracting(AgentDefinition::name)
+        assertThat(JavaAgents.discover(work.resolve("absent")).definitions())
+                .extracting(AgentDefinition::name)
                 .containsExactly("echo", "sleep");
     }
 
-    /** Compiles a tiny agent against this test's class path and packs it the way a plugin author would. */
+    /**
+     * Compiles a tiny agent against this test's class path and packs it the way a plugin author
+     * would.
+     */
     private void buildPluginJar(Path jar) throws Exception {
         Path src = Files.createDirectories(work.resolve("src/demo"));
-        Files.writeString(src.resolve("ShoutAgent.java"), """
+        Files.writeString(
+                src.resolve("ShoutAgent.java"),
+                """
                 package demo;
                 import com.fasterxml.jackson.databind.JsonNode;
                 import com.fasterxml.jackson.databind.node.TextNode;
@@ -63,8 +83,16 @@ class PluginAgentsTest {
                 """);
         Path classes = Files.createDirectories(work.resolve("classes"));
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        int status = javac.run(null, null, null, "-d", classes.toString(), "-cp", System.getProperty("java.class.path"),
-                src.resolve("ShoutAgent.java").toString());
+        int status =
+                javac.run(
+                        null,
+                        null,
+                        null,
+                        "-d",
+                        classes.toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        src.resolve("ShoutAgent.java").toString());
         assertThat(status).as("the test plugin compiles").isZero();
         try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
             out.putNextEntry(new JarEntry("demo/ShoutAgent.class"));

@@ -16,13 +16,17 @@ import java.util.Map;
 import java.util.function.Function;
 import okhttp3.OkHttpClient;
 
-/** The serverless executor in sync mode, against a stand-in endpoint per attempt, through the executor contract. */
+/**
+ * The serverless executor in sync mode, against a stand-in endpoint per attempt, through the
+ * executor contract.
+ */
 class ServerlessContractTest extends ExecutorContract {
 
     @Override
     protected Fixture start(Function<String, String> environment) {
         OkHttpClient http = new OkHttpClient();
-        ServerlessExecutor executor = new ServerlessExecutor(http, JSON, environment, CompletionReports.NONE);
+        ServerlessExecutor executor =
+                new ServerlessExecutor(http, JSON, environment, CompletionReports.NONE);
         List<ServerlessEndpointStandIn> endpoints = new ArrayList<>();
         return new Fixture() {
             @Override
@@ -32,7 +36,8 @@ class ServerlessContractTest extends ExecutorContract {
 
             @Override
             public Success succeeding(JsonNode output) throws Exception {
-                return new Success(request(endpoint(Answer.json(200, output.toString())), AMPLE), output);
+                return new Success(
+                        request(endpoint(Answer.json(200, output.toString())), AMPLE), output);
             }
 
             @Override
@@ -42,37 +47,64 @@ class ServerlessContractTest extends ExecutorContract {
 
             @Override
             public ExecutionRequest malformed() throws Exception {
-                return request(endpoint(new Answer(200, Map.of("Content-Type", "text/html"), "<p>done</p>", Duration.ZERO)), AMPLE);
+                return request(
+                        endpoint(
+                                new Answer(
+                                        200,
+                                        Map.of("Content-Type", "text/html"),
+                                        "<p>done</p>",
+                                        Duration.ZERO)),
+                        AMPLE);
             }
 
             @Override
             public Hanging hanging(Duration timeout) throws Exception {
-                ServerlessEndpointStandIn endpoint = standIn(Answer.json(200, "{}").after(HANGS_FOR));
-                return new Hanging(request(ServerlessSpec.sync(endpoint.url("/slow")), timeout), new Probe() {
-                    @Override
-                    public boolean awaitStarted(Duration limit) throws InterruptedException {
-                        return endpoint.awaitFirstRequest(limit);
-                    }
+                ServerlessEndpointStandIn endpoint =
+                        standIn(Answer.json(200, "{}").after(HANGS_FOR));
+                return new Hanging(
+                        request(ServerlessSpec.sync(endpoint.url("/slow")), timeout),
+                        new Probe() {
+                            @Override
+                            public boolean awaitStarted(Duration limit)
+                                    throws InterruptedException {
+                                return endpoint.awaitFirstRequest(limit);
+                            }
 
-                    @Override
-                    public boolean awaitGone(Duration limit) throws Exception {
-                        return await(limit, () -> http.dispatcher().runningCallsCount() == 0);
-                    }
-                });
+                            @Override
+                            public boolean awaitGone(Duration limit) throws Exception {
+                                return await(
+                                        limit, () -> http.dispatcher().runningCallsCount() == 0);
+                            }
+                        });
             }
 
             @Override
             public ExecutionRequest leakingSecret() throws Exception {
-                ServerlessEndpointStandIn endpoint = standIn(Answer.json(401, "{\"error\": \"bad token in Bearer "
-                        + environment.apply(SECRET_VARIABLE) + "\"}"));
-                return request(ServerlessSpec.sync(endpoint.url("/"))
-                        .withAuth(new ServerlessSpec.BearerAuth("${env:" + SECRET_VARIABLE + "}")), AMPLE);
+                ServerlessEndpointStandIn endpoint =
+                        standIn(
+                                Answer.json(
+                                        401,
+                                        "{\"error\": \"bad token in Bearer "
+                                                + environment.apply(SECRET_VARIABLE)
+                                                + "\"}"));
+                return request(
+                        ServerlessSpec.sync(endpoint.url("/"))
+                                .withAuth(
+                                        new ServerlessSpec.BearerAuth(
+                                                "${env:" + SECRET_VARIABLE + "}")),
+                        AMPLE);
             }
 
             @Override
             public Missing missingAgentPrerequisite() throws Exception {
-                return new Missing(request(endpoint(Answer.json(200, "{}"))
-                        .withAuth(new ServerlessSpec.BearerAuth("${env:" + UNSET_VARIABLE + "}")), AMPLE), UNSET_VARIABLE);
+                return new Missing(
+                        request(
+                                endpoint(Answer.json(200, "{}"))
+                                        .withAuth(
+                                                new ServerlessSpec.BearerAuth(
+                                                        "${env:" + UNSET_VARIABLE + "}")),
+                                AMPLE),
+                        UNSET_VARIABLE);
             }
 
             private ServerlessSpec endpoint(Answer answer) throws Exception {
@@ -95,12 +127,16 @@ class ServerlessContractTest extends ExecutorContract {
 
     @Override
     protected Unavailable withoutNodePrerequisite(Function<String, String> environment) {
-        return doesNotApply("the serverless executor needs nothing node-wide; an endpoint that cannot be reached"
-                + " or a secret that is not set is the agent's prerequisite, checked by the case for those");
+        return doesNotApply(
+                "the serverless executor needs nothing node-wide; an endpoint that cannot be reached"
+                        + " or a secret that is not set is the agent's prerequisite, checked by the case for those");
     }
 
     private static ExecutionRequest request(ServerlessSpec spec, Duration timeout) {
-        AgentDefinition agent = AgentDefinition.withDefaults("fn", ServerlessExecutor.KIND, null, spec, null, "contract");
-        return ExecutorContract.request(agent, JSON.createObjectNode().put("text", "a b c"), timeout);
+        AgentDefinition agent =
+                AgentDefinition.withDefaults(
+                        "fn", ServerlessExecutor.KIND, null, spec, null, "contract");
+        return ExecutorContract.request(
+                agent, JSON.createObjectNode().put("text", "a b c"), timeout);
     }
 }

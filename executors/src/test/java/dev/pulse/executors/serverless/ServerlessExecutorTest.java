@@ -10,8 +10,8 @@ import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.ServerlessSpec;
-import dev.pulse.executors.standins.ServerlessEndpointStandIn.Answer;
 import dev.pulse.executors.standins.ServerlessEndpointStandIn;
+import dev.pulse.executors.standins.ServerlessEndpointStandIn.Answer;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -38,10 +38,17 @@ class ServerlessExecutorTest {
     private static final String PASSWORD = "pw-correct-horse-battery";
 
     private final ObjectMapper json = new ObjectMapper();
-    private final Map<String, String> environment = Map.of("FN_TOKEN", TOKEN, "FN_KEY", API_KEY, "FN_PASSWORD", PASSWORD);
+    private final Map<String, String> environment =
+            Map.of("FN_TOKEN", TOKEN, "FN_KEY", API_KEY, "FN_PASSWORD", PASSWORD);
     private final OkHttpClient http = new OkHttpClient();
-    private final ServerlessExecutor executor = new ServerlessExecutor(http, json, environment::get, CompletionReports.NONE, Clock.systemUTC(),
-            Duration.ofMillis(10));
+    private final ServerlessExecutor executor =
+            new ServerlessExecutor(
+                    http,
+                    json,
+                    environment::get,
+                    CompletionReports.NONE,
+                    Clock.systemUTC(),
+                    Duration.ofMillis(10));
     private final ServerlessEndpointStandIn endpoint;
 
     ServerlessExecutorTest() throws Exception {
@@ -57,12 +64,17 @@ class ServerlessExecutorTest {
     @Test
     void postsTheInputAsJsonAndReturnsTheWholeResponse() throws Exception {
         endpoint.answer(Answer.json(200, "{\"summary\": \"short\", \"words\": 3}"));
-        ExecutionRequest request = request(ServerlessSpec.sync(endpoint.url("/run")), "{\"text\": \"a b c\"}", Duration.ofSeconds(60));
+        ExecutionRequest request =
+                request(
+                        ServerlessSpec.sync(endpoint.url("/run")),
+                        "{\"text\": \"a b c\"}",
+                        Duration.ofSeconds(60));
 
         ExecutionResult result = executor.execute(request);
 
         assertThat(result.succeeded()).as("%s", result).isTrue();
-        assertThat(result.output()).isEqualTo(json.readTree("{\"summary\": \"short\", \"words\": 3}"));
+        assertThat(result.output())
+                .isEqualTo(json.readTree("{\"summary\": \"short\", \"words\": 3}"));
         ServerlessEndpointStandIn.Received got = endpoint.received().get(0);
         assertThat(got.method()).isEqualTo("POST");
         assertThat(got.path()).isEqualTo("/run");
@@ -74,9 +86,15 @@ class ServerlessExecutorTest {
 
     @Test
     void aJsonPointerSelectsThePartOfTheResponseThatIsTheResult() throws Exception {
-        endpoint.answer(Answer.json(200, "{\"output\": {\"label\": \"spam\"}, \"billing\": {\"ms\": 12}}"));
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/classify")).withResult("/output"),
-                "{}", Duration.ofSeconds(60)));
+        endpoint.answer(
+                Answer.json(200, "{\"output\": {\"label\": \"spam\"}, \"billing\": {\"ms\": 12}}"));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/classify"))
+                                        .withResult("/output"),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.succeeded()).isTrue();
         assertThat(result.output()).isEqualTo(json.readTree("{\"label\": \"spam\"}"));
     }
@@ -84,23 +102,38 @@ class ServerlessExecutorTest {
     @Test
     void aPointerToNothingIsInvalidOutput() throws Exception {
         endpoint.answer(Answer.json(200, "{\"data\": 1}"));
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")).withResult("/output"),
-                "{}", Duration.ofSeconds(60)));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")).withResult("/output"),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.INVALID_OUTPUT);
         assertThat(result.error().message()).contains("/output");
     }
 
     @Test
     void bearerAuthIsResolvedFromTheEnvironmentAtRunTime() throws Exception {
-        executor.execute(request(ServerlessSpec.sync(endpoint.url("/"))
-                .withAuth(new ServerlessSpec.BearerAuth("${env:FN_TOKEN}")), "{}", Duration.ofSeconds(60)));
+        executor.execute(
+                request(
+                        ServerlessSpec.sync(endpoint.url("/"))
+                                .withAuth(new ServerlessSpec.BearerAuth("${env:FN_TOKEN}")),
+                        "{}",
+                        Duration.ofSeconds(60)));
         assertThat(endpoint.received().get(0).header("Authorization")).isEqualTo("Bearer " + TOKEN);
     }
 
     @Test
     void headerAuthAndExtraHeadersAreSent() throws Exception {
-        ServerlessSpec spec = new ServerlessSpec(endpoint.url("/put"), "PUT", Map.of("X-Tenant", "acme", "X-Trace", "t-${env:FN_KEY}"),
-                new ServerlessSpec.HeaderAuth("X-Api-Key", "${env:FN_KEY}"), null, ServerlessSpec.Mode.SYNC, 2);
+        ServerlessSpec spec =
+                new ServerlessSpec(
+                        endpoint.url("/put"),
+                        "PUT",
+                        Map.of("X-Tenant", "acme", "X-Trace", "t-${env:FN_KEY}"),
+                        new ServerlessSpec.HeaderAuth("X-Api-Key", "${env:FN_KEY}"),
+                        null,
+                        ServerlessSpec.Mode.SYNC,
+                        2);
         ExecutionResult result = executor.execute(request(spec, "{}", Duration.ofSeconds(60)));
         assertThat(result.succeeded()).isTrue();
         ServerlessEndpointStandIn.Received got = endpoint.received().get(0);
@@ -113,16 +146,32 @@ class ServerlessExecutorTest {
 
     @Test
     void basicAuthIsSent() throws Exception {
-        executor.execute(request(ServerlessSpec.sync(endpoint.url("/"))
-                .withAuth(new ServerlessSpec.BasicAuth("pulse", "${env:FN_PASSWORD}")), "{}", Duration.ofSeconds(60)));
-        String expected = Base64.getEncoder().encodeToString(("pulse:" + PASSWORD).getBytes(StandardCharsets.UTF_8));
-        assertThat(endpoint.received().get(0).header("Authorization")).isEqualTo("Basic " + expected);
+        executor.execute(
+                request(
+                        ServerlessSpec.sync(endpoint.url("/"))
+                                .withAuth(
+                                        new ServerlessSpec.BasicAuth(
+                                                "pulse", "${env:FN_PASSWORD}")),
+                        "{}",
+                        Duration.ofSeconds(60)));
+        String expected =
+                Base64.getEncoder()
+                        .encodeToString(("pulse:" + PASSWORD).getBytes(StandardCharsets.UTF_8));
+        assertThat(endpoint.received().get(0).header("Authorization"))
+                .isEqualTo("Basic " + expected);
     }
 
     @Test
     void a503IsRetriedWithinTheAttempt() throws Exception {
-        endpoint.answer(Answer.json(503, "{\"error\": \"cold start\"}"), Answer.json(200, "{\"ok\": true}"));
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")), "{}", Duration.ofSeconds(60)));
+        endpoint.answer(
+                Answer.json(503, "{\"error\": \"cold start\"}"),
+                Answer.json(200, "{\"ok\": true}"));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.succeeded()).as("%s", result).isTrue();
         assertThat(result.output().path("ok").asBoolean()).isTrue();
         assertThat(endpoint.received()).hasSize(2);
@@ -131,13 +180,20 @@ class ServerlessExecutorTest {
 
     @Test
     void a429WaitsAsItsRetryAfterSecondsAsk() throws Exception {
-        endpoint.answer(Answer.json(429, "{\"error\": \"slow down\"}").withHeader("Retry-After", "1"),
+        endpoint.answer(
+                Answer.json(429, "{\"error\": \"slow down\"}").withHeader("Retry-After", "1"),
                 Answer.json(200, "{\"ok\": true}"));
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")), "{}", Duration.ofSeconds(60)));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.succeeded()).as("%s", result).isTrue();
         var received = endpoint.received();
         assertThat(received).hasSize(2);
-        assertThat(Duration.ofNanos(received.get(1).atNanos() - received.get(0).atNanos())).isGreaterThanOrEqualTo(Duration.ofMillis(950));
+        assertThat(Duration.ofNanos(received.get(1).atNanos() - received.get(0).atNanos()))
+                .isGreaterThanOrEqualTo(Duration.ofMillis(950));
         assertThat(result.logs()).contains("Retry-After");
     }
 
@@ -145,16 +201,27 @@ class ServerlessExecutorTest {
     void a429WaitsUntilItsRetryAfterDate() throws Exception {
         Instant wallAtStart = Instant.now();
         long nanosAtStart = System.nanoTime();
-        ZonedDateTime retryAt = ZonedDateTime.now(ZoneOffset.UTC).plusSeconds(2).withNano(0); // the header has whole seconds
+        ZonedDateTime retryAt =
+                ZonedDateTime.now(ZoneOffset.UTC)
+                        .plusSeconds(2)
+                        .withNano(0); // the header has whole seconds
         String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(retryAt);
-        endpoint.answer(Answer.json(429, "{}").withHeader("Retry-After", date), Answer.json(200, "{\"ok\": true}"));
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")), "{}", Duration.ofSeconds(60)));
+        endpoint.answer(
+                Answer.json(429, "{}").withHeader("Retry-After", date),
+                Answer.json(200, "{\"ok\": true}"));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.succeeded()).as("%s", result).isTrue();
         var received = endpoint.received();
         // Measured against the date itself, not against the first request: a slow first request
         // leaves less to wait, never less than the date.
         Instant retried = wallAtStart.plusNanos(received.get(1).atNanos() - nanosAtStart);
-        assertThat(retried).as("the retry, against the Retry-After date %s", date)
+        assertThat(retried)
+                .as("the retry, against the Retry-After date %s", date)
                 .isAfterOrEqualTo(retryAt.toInstant().minusMillis(50));
     }
 
@@ -162,8 +229,14 @@ class ServerlessExecutorTest {
     void aRetryAfterBeyondTheTimeoutFailsAtOnceInsteadOfWaiting() throws Exception {
         endpoint.answer(Answer.json(429, "{}").withHeader("Retry-After", "3600"));
         long start = System.nanoTime();
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")), "{}", Duration.ofSeconds(60)));
-        // Half the timeout: a run that waited for the Retry-After, or for its timeout, would take longer.
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")),
+                                "{}",
+                                Duration.ofSeconds(60)));
+        // Half the timeout: a run that waited for the Retry-After, or for its timeout, would take
+        // longer.
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
         assertThat(result.error().message()).contains("HTTP 429").contains("Retry-After");
@@ -173,10 +246,17 @@ class ServerlessExecutorTest {
     @Test
     void retriesAreBoundedAndTheLastAnswerIsReported() throws Exception {
         endpoint.answer(Answer.json(500, "{\"error\": \"boom\"}"));
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")).withRetries(1), "{}",
-                Duration.ofSeconds(60)));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")).withRetries(1),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
-        assertThat(result.error().message()).contains("HTTP 500").contains("boom").contains("2 tries");
+        assertThat(result.error().message())
+                .contains("HTTP 500")
+                .contains("boom")
+                .contains("2 tries");
         assertThat(endpoint.received()).hasSize(2);
     }
 
@@ -186,36 +266,63 @@ class ServerlessExecutorTest {
         try (ServerSocket socket = new ServerSocket(0)) {
             closedPort = socket.getLocalPort();
         }
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync("http://127.0.0.1:" + closedPort + "/"), "{}",
-                Duration.ofSeconds(60)));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync("http://127.0.0.1:" + closedPort + "/"),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
-        assertThat(result.error().message()).contains("cannot reach the endpoint").contains("3 tries");
+        assertThat(result.error().message())
+                .contains("cannot reach the endpoint")
+                .contains("3 tries");
     }
 
     @Test
     void a400IsAnAgentErrorWithTheStatusAndAnExcerptAndIsNotRetried() throws Exception {
         endpoint.answer(Answer.json(400, "{\"error\": \"field 'text' is required\"}"));
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")), "{}", Duration.ofSeconds(60)));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
-        assertThat(result.error().message()).contains("HTTP 400").contains("field 'text' is required");
+        assertThat(result.error().message())
+                .contains("HTTP 400")
+                .contains("field 'text' is required");
         assertThat(endpoint.received()).hasSize(1);
     }
 
     @Test
     void redirectsAreNotFollowed() throws Exception {
-        endpoint.answer(new Answer(302, Map.of("Location", endpoint.url("/elsewhere")), "", Duration.ZERO));
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")), "{}", Duration.ofSeconds(60)));
+        endpoint.answer(
+                new Answer(302, Map.of("Location", endpoint.url("/elsewhere")), "", Duration.ZERO));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
-        assertThat(result.error().message()).contains("HTTP 302").contains("does not follow redirects");
+        assertThat(result.error().message())
+                .contains("HTTP 302")
+                .contains("does not follow redirects");
         assertThat(endpoint.received()).hasSize(1);
     }
 
     @Test
     void aSlowEndpointTimesOutAtTheRequestTimeout() throws Exception {
-        // The endpoint answers after ten minutes, so ending in a fraction of that (however busy the machine) is the timeout's doing.
+        // The endpoint answers after ten minutes, so ending in a fraction of that (however busy the
+        // machine) is the timeout's doing.
         endpoint.answer(Answer.json(200, "{}").after(Duration.ofMinutes(10)));
         long start = System.nanoTime();
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")), "{}", Duration.ofMillis(400)));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")),
+                                "{}",
+                                Duration.ofMillis(400)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.TIMEOUT);
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMinutes(2));
         assertThat(endpoint.received()).hasSize(1);
@@ -225,13 +332,19 @@ class ServerlessExecutorTest {
     void anInterruptCancelsTheCallAndThrows() throws Exception {
         endpoint.answer(Answer.json(200, "{}").after(Duration.ofMinutes(10)));
         ExecutorService caller = Executors.newSingleThreadExecutor();
-        Future<Object> run = caller.submit(() -> {
-            try {
-                return executor.execute(request(ServerlessSpec.sync(endpoint.url("/")), "{}", Duration.ofMinutes(20)));
-            } catch (InterruptedException e) {
-                return e;
-            }
-        });
+        Future<Object> run =
+                caller.submit(
+                        () -> {
+                            try {
+                                return executor.execute(
+                                        request(
+                                                ServerlessSpec.sync(endpoint.url("/")),
+                                                "{}",
+                                                Duration.ofMinutes(20)));
+                            } catch (InterruptedException e) {
+                                return e;
+                            }
+                        });
         assertThat(endpoint.awaitFirstRequest(Duration.ofMinutes(2))).isTrue();
         assertThat(http.dispatcher().runningCallsCount()).isEqualTo(1);
 
@@ -241,21 +354,41 @@ class ServerlessExecutorTest {
         while (http.dispatcher().runningCallsCount() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
-        assertThat(http.dispatcher().runningCallsCount()).as("the HTTP call was cancelled").isZero();
+        assertThat(http.dispatcher().runningCallsCount())
+                .as("the HTTP call was cancelled")
+                .isZero();
     }
 
     @Test
     void aResponseThatIsNotJsonIsInvalidOutput() throws Exception {
-        endpoint.answer(new Answer(200, Map.of("Content-Type", "text/html"), "<html>It works!</html>", Duration.ZERO));
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")), "{}", Duration.ofSeconds(60)));
+        endpoint.answer(
+                new Answer(
+                        200,
+                        Map.of("Content-Type", "text/html"),
+                        "<html>It works!</html>",
+                        Duration.ZERO));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.INVALID_OUTPUT);
-        assertThat(result.error().message()).contains("not JSON").contains("text/html").contains("It works!");
+        assertThat(result.error().message())
+                .contains("not JSON")
+                .contains("text/html")
+                .contains("It works!");
     }
 
     @Test
     void anEmptyResponseIsInvalidOutput() throws Exception {
         endpoint.answer(new Answer(204, Map.of(), "", Duration.ZERO));
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")), "{}", Duration.ofSeconds(60)));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/")),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.INVALID_OUTPUT);
         assertThat(result.error().message()).contains("empty body");
     }
@@ -263,20 +396,35 @@ class ServerlessExecutorTest {
     @Test
     void secretsEchoedByTheEndpointNeverReachTheResult() throws Exception {
         // A misbehaving endpoint that quotes the credentials it was sent in its error body.
-        endpoint.answer(Answer.json(401, "{\"error\": \"bad token Bearer " + TOKEN + " with key " + API_KEY + "\"}"));
-        ServerlessSpec spec = ServerlessSpec.sync(endpoint.url("/")).withAuth(new ServerlessSpec.BearerAuth("${env:FN_TOKEN}"))
-                .withHeaders(Map.of("X-Key", "${env:FN_KEY}"));
+        endpoint.answer(
+                Answer.json(
+                        401,
+                        "{\"error\": \"bad token Bearer "
+                                + TOKEN
+                                + " with key "
+                                + API_KEY
+                                + "\"}"));
+        ServerlessSpec spec =
+                ServerlessSpec.sync(endpoint.url("/"))
+                        .withAuth(new ServerlessSpec.BearerAuth("${env:FN_TOKEN}"))
+                        .withHeaders(Map.of("X-Key", "${env:FN_KEY}"));
         ExecutionResult result = executor.execute(request(spec, "{}", Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.AGENT_ERROR);
-        assertThat(result.error().message()).contains("HTTP 401").contains("[redacted]")
-                .doesNotContain(TOKEN).doesNotContain(API_KEY);
+        assertThat(result.error().message())
+                .contains("HTTP 401")
+                .contains("[redacted]")
+                .doesNotContain(TOKEN)
+                .doesNotContain(API_KEY);
         assertThat(String.valueOf(result)).doesNotContain(TOKEN).doesNotContain(API_KEY);
     }
 
     @Test
     void secretsInRetryLogsAreRedacted() throws Exception {
-        endpoint.answer(Answer.json(503, "{\"echo\": \"" + PASSWORD + "\"}"), Answer.json(200, "{}"));
-        ServerlessSpec spec = ServerlessSpec.sync(endpoint.url("/")).withAuth(new ServerlessSpec.BasicAuth("u", "${env:FN_PASSWORD}"));
+        endpoint.answer(
+                Answer.json(503, "{\"echo\": \"" + PASSWORD + "\"}"), Answer.json(200, "{}"));
+        ServerlessSpec spec =
+                ServerlessSpec.sync(endpoint.url("/"))
+                        .withAuth(new ServerlessSpec.BasicAuth("u", "${env:FN_PASSWORD}"));
         ExecutionResult result = executor.execute(request(spec, "{}", Duration.ofSeconds(60)));
         assertThat(result.succeeded()).isTrue();
         assertThat(result.logs()).contains("HTTP 503").doesNotContain(PASSWORD);
@@ -284,17 +432,31 @@ class ServerlessExecutorTest {
 
     @Test
     void aMissingSecretFailsWithoutCallingAndNamesOnlyTheVariable() throws Exception {
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/"))
-                .withAuth(new ServerlessSpec.BearerAuth("${env:NOT_SET_ANYWHERE}")), "{}", Duration.ofSeconds(60)));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/"))
+                                        .withAuth(
+                                                new ServerlessSpec.BearerAuth(
+                                                        "${env:NOT_SET_ANYWHERE}")),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.EXECUTOR_UNAVAILABLE);
-        assertThat(result.error().message()).contains("NOT_SET_ANYWHERE").contains("spec.serverless.auth.bearer");
+        assertThat(result.error().message())
+                .contains("NOT_SET_ANYWHERE")
+                .contains("spec.serverless.auth.bearer");
         assertThat(endpoint.received()).isEmpty();
     }
 
     @Test
     void asyncModeOnANodeWithoutAReportAddressFailsWithoutCalling() throws Exception {
-        ExecutionResult result = executor.execute(request(ServerlessSpec.sync(endpoint.url("/")).withMode(ServerlessSpec.Mode.ASYNC),
-                "{}", Duration.ofSeconds(60)));
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                ServerlessSpec.sync(endpoint.url("/"))
+                                        .withMode(ServerlessSpec.Mode.ASYNC),
+                                "{}",
+                                Duration.ofSeconds(60)));
         assertThat(result.error().code()).isEqualTo(ExecutionError.EXECUTOR_UNAVAILABLE);
         assertThat(result.error().message()).contains("async").contains("PULSE_PUBLIC_URL");
         assertThat(endpoint.received()).isEmpty();
@@ -302,12 +464,20 @@ class ServerlessExecutorTest {
 
     @Test
     void validationRequiresTheServerlessBlock() {
-        assertThat(executor.validate(AgentDefinition.withDefaults("x", ServerlessExecutor.KIND, null, "test")))
-                .singleElement().asString().startsWith("spec.serverless:");
+        assertThat(
+                        executor.validate(
+                                AgentDefinition.withDefaults(
+                                        "x", ServerlessExecutor.KIND, null, "test")))
+                .singleElement()
+                .asString()
+                .startsWith("spec.serverless:");
     }
 
-    private ExecutionRequest request(ServerlessSpec spec, String input, Duration timeout) throws Exception {
-        AgentDefinition agent = AgentDefinition.withDefaults("fn", ServerlessExecutor.KIND, null, spec, null, "test");
+    private ExecutionRequest request(ServerlessSpec spec, String input, Duration timeout)
+            throws Exception {
+        AgentDefinition agent =
+                AgentDefinition.withDefaults(
+                        "fn", ServerlessExecutor.KIND, null, spec, null, "test");
         JsonNode in = json.readTree(input);
         return new ExecutionRequest(UUID.randomUUID(), 1, UUID.randomUUID(), agent, in, timeout);
     }

@@ -12,14 +12,13 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Stands in for Anthropic's messages API (which tests cannot reach): a real HTTP server on
- * loopback that answers {@code POST /v1/messages} in Anthropic's wire format with a set reply
- * and token counts, and records what it was sent.
+ * Stands in for Anthropic's messages API (which tests cannot reach): a real HTTP server on loopback
+ * that answers {@code POST /v1/messages} in Anthropic's wire format with a set reply and token
+ * counts, and records what it was sent.
  */
 public final class AnthropicStandIn implements AutoCloseable {
 
-    public record Received(String path, String apiKey, String version, JsonNode body) {
-    }
+    public record Received(String path, String apiKey, String version, JsonNode body) {}
 
     private final ObjectMapper json = new ObjectMapper();
     private final HttpServer server;
@@ -60,12 +59,22 @@ public final class AnthropicStandIn implements AutoCloseable {
     private void handle(HttpExchange exchange) throws IOException {
         try (exchange) {
             byte[] in = exchange.getRequestBody().readAllBytes();
-            received.add(new Received(exchange.getRequestURI().getPath(), exchange.getRequestHeaders().getFirst("x-api-key"),
-                    exchange.getRequestHeaders().getFirst("anthropic-version"), in.length == 0 ? json.nullNode() : json.readTree(in)));
+            received.add(
+                    new Received(
+                            exchange.getRequestURI().getPath(),
+                            exchange.getRequestHeaders().getFirst("x-api-key"),
+                            exchange.getRequestHeaders().getFirst("anthropic-version"),
+                            in.length == 0 ? json.nullNode() : json.readTree(in)));
             if (!exchange.getRequestURI().getPath().equals("/v1/messages")) {
-                JsonAnswers.send(exchange, 404, "{\"type\": \"error\", \"error\": {\"type\": \"not_found_error\", \"message\": \"no route\"}}");
+                JsonAnswers.send(
+                        exchange,
+                        404,
+                        "{\"type\": \"error\", \"error\": {\"type\": \"not_found_error\", \"message\": \"no route\"}}");
             } else if (errorStatus != 0) {
-                JsonAnswers.send(exchange, errorStatus, "{\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}");
+                JsonAnswers.send(
+                        exchange,
+                        errorStatus,
+                        "{\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}");
             } else {
                 JsonAnswers.send(exchange, 200, json.writeValueAsString(message()));
             }
@@ -84,7 +93,6 @@ public final class AnthropicStandIn implements AutoCloseable {
         m.putObject("usage").put("input_tokens", inputTokens).put("output_tokens", outputTokens);
         return m;
     }
-
 
     @Override
     public void close() {

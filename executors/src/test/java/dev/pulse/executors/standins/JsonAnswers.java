@@ -8,8 +8,7 @@ import java.nio.charset.StandardCharsets;
 /** How the stand-ins answer: one JSON body with its status. */
 final class JsonAnswers {
 
-    private JsonAnswers() {
-    }
+    private JsonAnswers() {}
 
     static void send(HttpExchange exchange, int status, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);

@@ -17,15 +17,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Stands in for an OpenAI-compatible chat completions API (which tests cannot reach): a real
- * HTTP server on loopback serving {@code POST /v1/chat/completions} with a chat completion that
- * carries the scripted reply and token usage, and recording every request body and its
- * {@code Authorization} header.
+ * Stands in for an OpenAI-compatible chat completions API (which tests cannot reach): a real HTTP
+ * server on loopback serving {@code POST /v1/chat/completions} with a chat completion that carries
+ * the scripted reply and token usage, and recording every request body and its {@code
+ * Authorization} header.
  */
 public final class OpenAiStandIn implements AutoCloseable {
 
-    public record Received(String path, String authorization, JsonNode body) {
-    }
+    public record Received(String path, String authorization, JsonNode body) {}
 
     private final ObjectMapper json = new ObjectMapper();
     private final HttpServer server;
@@ -92,8 +91,11 @@ public final class OpenAiStandIn implements AutoCloseable {
         try (exchange) {
             byte[] in = exchange.getRequestBody().readAllBytes();
             JsonNode body = in.length == 0 ? json.nullNode() : json.readTree(in);
-            received.add(new Received(exchange.getRequestURI().getPath(),
-                    exchange.getRequestHeaders().getFirst("Authorization"), body));
+            received.add(
+                    new Received(
+                            exchange.getRequestURI().getPath(),
+                            exchange.getRequestHeaders().getFirst("Authorization"),
+                            body));
             firstRequest.countDown();
             if (!delay.isZero()) {
                 try {
@@ -102,8 +104,14 @@ public final class OpenAiStandIn implements AutoCloseable {
                     return;
                 }
             }
-            if (!exchange.getRequestMethod().equals("POST") || !exchange.getRequestURI().getPath().equals("/v1/chat/completions")) {
-                JsonAnswers.send(exchange, 404, "{\"error\": {\"message\": \"no route " + exchange.getRequestURI().getPath() + "\"}}");
+            if (!exchange.getRequestMethod().equals("POST")
+                    || !exchange.getRequestURI().getPath().equals("/v1/chat/completions")) {
+                JsonAnswers.send(
+                        exchange,
+                        404,
+                        "{\"error\": {\"message\": \"no route "
+                                + exchange.getRequestURI().getPath()
+                                + "\"}}");
             } else if (errorStatus != 0) {
                 JsonAnswers.send(exchange, errorStatus, errorBody);
             } else {
@@ -128,7 +136,6 @@ public final class OpenAiStandIn implements AutoCloseable {
                 .put("total_tokens", promptTokens + completionTokens);
         return c;
     }
-
 
     @Override
     public void close() {

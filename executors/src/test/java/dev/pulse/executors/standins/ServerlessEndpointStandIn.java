@@ -10,19 +10,19 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.LinkedHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Stands in for a serverless function endpoint (which tests cannot reach): a real HTTP server
- * on loopback that records every request and answers with scripted responses, in order; the
- * last one repeats.
+ * Stands in for a serverless function endpoint (which tests cannot reach): a real HTTP server on
+ * loopback that records every request and answers with scripted responses, in order; the last one
+ * repeats.
  */
 public final class ServerlessEndpointStandIn implements AutoCloseable {
 
@@ -30,7 +30,8 @@ public final class ServerlessEndpointStandIn implements AutoCloseable {
     public record Answer(int status, Map<String, String> headers, String body, Duration delay) {
 
         public static Answer json(int status, String body) {
-            return new Answer(status, Map.of("Content-Type", "application/json"), body, Duration.ZERO);
+            return new Answer(
+                    status, Map.of("Content-Type", "application/json"), body, Duration.ZERO);
         }
 
         public Answer withHeader(String name, String value) {
@@ -45,13 +46,19 @@ public final class ServerlessEndpointStandIn implements AutoCloseable {
     }
 
     /** What the endpoint received. */
-    public record Received(String method, String path, Map<String, List<String>> headers, String body, long atNanos) {
+    public record Received(
+            String method,
+            String path,
+            Map<String, List<String>> headers,
+            String body,
+            long atNanos) {
 
         public String header(String name) {
             return headers.entrySet().stream()
                     .filter(e -> e.getKey().equalsIgnoreCase(name))
                     .map(e -> e.getValue().get(0))
-                    .findFirst().orElse(null);
+                    .findFirst()
+                    .orElse(null);
         }
     }
 
@@ -88,9 +95,15 @@ public final class ServerlessEndpointStandIn implements AutoCloseable {
 
     private void handle(HttpExchange exchange) throws IOException {
         try (exchange) {
-            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-            received.add(new Received(exchange.getRequestMethod(), exchange.getRequestURI().toString(),
-                    Map.copyOf(exchange.getRequestHeaders()), body, System.nanoTime()));
+            String body =
+                    new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            received.add(
+                    new Received(
+                            exchange.getRequestMethod(),
+                            exchange.getRequestURI().toString(),
+                            Map.copyOf(exchange.getRequestHeaders()),
+                            body,
+                            System.nanoTime()));
             firstRequest.countDown();
             Answer answer = next();
             if (!answer.delay().isZero()) {

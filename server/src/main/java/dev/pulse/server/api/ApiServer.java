@@ -3,6 +3,7 @@ package dev.pulse.server.api;
 import dev.pulse.workers.db.DatabaseErrors;
 import io.javalin.Javalin;
 import io.javalin.config.RoutesConfig;
+import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
 import io.javalin.http.MethodNotAllowedResponse;
 import io.javalin.http.util.MethodNotAllowedUtil;
@@ -16,7 +17,6 @@ import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import io.javalin.http.Handler;
 
 /** The HTTP server: Javalin with problem+json for every error, and the routes it is given. */
 public final class ApiServer implements AutoCloseable {
@@ -26,58 +26,122 @@ public final class ApiServer implements AutoCloseable {
 
     private final Javalin app;
 
-    /** A registered route: its HTTP method (upper case), path ({@code /v1/tasks/{id}}) and the roles it needs. */
-    public record Route(String method, String path, Set<RouteRole> roles) {
-    }
+    /**
+     * A registered route: its HTTP method (upper case), path ({@code /v1/tasks/{id}}) and the roles
+     * it needs.
+     */
+    public record Route(String method, String path, Set<RouteRole> roles) {}
 
-    /** @param authenticate runs before every matched route; routes that name a scope need a key with it */
-    public ApiServer(String host, int port, JsonResponses responses, Handler authenticate,
-                     List<Consumer<RoutesConfig>> routeGroups) {
-        this.app = Javalin.create(config -> {
-            config.startup.showJavalinBanner = false;
-            config.jetty.host = host;
-            config.jetty.port = port;
-            config.http.maxRequestSize = MAX_REQUEST_BYTES;
-            config.http.prefer405over404 = true;
-            config.routes.beforeMatched(authenticate);
-            routeGroups.forEach(group -> group.accept(config.routes));
-            config.routes.exception(ProblemException.class, (e, ctx) -> responses.problem(ctx, e.problem()));
-            config.routes.exception(Exception.class, (e, ctx) -> {
-                if (DatabaseErrors.isConnectivity(e)) {
-                    ctx.header("Retry-After", "5");
-                    responses.problem(ctx, new Problem("/problems/unavailable", "Database unavailable", 503,
-                            "the database is unreachable, so nothing was done; retry in a few seconds", List.of()));
-                    return;
-                }
-                log.error("unhandled error on {} {}", ctx.method(), ctx.path(), e);
-                responses.problem(ctx, new Problem("/problems/internal", "Internal error", 500,
-                        "the server failed to handle this request; it was logged. Retry later, and report it if it persists",
-                        List.of()));
-            });
-            config.routes.error(404, ctx -> {
-                if (!"application/problem+json".equals(ctx.res().getContentType())) {
-                    responses.problem(ctx, Problem.notFound("no route " + ctx.method() + " " + ctx.path()
-                            + "; the API is under /v1 (GET /docs lists every route)"));
-                }
-            });
-            config.routes.exception(MethodNotAllowedResponse.class, (e, ctx) -> {
-                String allow = allowedMethods(ctx.path());
-                ctx.header("Allow", allow);
-                responses.problem(ctx, new Problem("/problems/method-not-allowed", "Method not allowed", 405,
-                        ctx.method() + " is not allowed on " + ctx.path() + "; allowed: " + allow, List.of()));
-            });
-            config.routes.error(413, ctx -> {
-                if (!"application/problem+json".equals(ctx.res().getContentType())) {
-                    responses.problem(ctx, new Problem("/problems/too-large", "Request body too large", 413,
-                            "request bodies are limited to " + MAX_REQUEST_BYTES + " bytes", List.of()));
-                }
-            });
-        });
+    /**
+     * @param authenticate runs before every matched route; routes that name a scope need a key with
+     *     it
+     */
+    public ApiServer(
+            String host,
+            int port,
+            JsonResponses responses,
+            Handler authenticate,
+            List<Consumer<RoutesConfig>> routeGroups) {
+        this.app =
+                Javalin.create(
+                        config -> {
+                            config.startup.showJavalinBanner = false;
+                            config.jetty.host = host;
+                            config.jetty.port = port;
+                            config.http.maxRequestSize = MAX_REQUEST_BYTES;
+                            config.http.prefer405over404 = true;
+                            config.routes.beforeMatched(authenticate);
+                            routeGroups.forEach(group -> group.accept(config.routes));
+                            config.routes.exception(
+                                    ProblemException.class,
+                                    (e, ctx) -> responses.problem(ctx, e.problem()));
+                            config.routes.exception(
+                                    Exception.class,
+                                    (e, ctx) -> {
+                                        if (DatabaseErrors.isConnectivity(e)) {
+                                            ctx.header("Retry-After", "5");
+                                            responses.problem(
+                                                    ctx,
+                                                    new Problem(
+                                                            "/problems/unavailable",
+                                                            "Database unavailable",
+                                                            503,
+                                                            "the database is unreachable, so nothing was done; retry in a few seconds",
+                                                            List.of()));
+                                            return;
+                                        }
+                                        log.error(
+                                                "unhandled error on {} {}",
+                                                ctx.method(),
+                                                ctx.path(),
+                                                e);
+                                        responses.problem(
+                                                ctx,
+                                                new Problem(
+                                                        "/problems/internal",
+                                                        "Internal error",
+                                                        500,
+                                                        "the server failed to handle this request; it was logged. Retry later, and report it if it persists",
+                                                        List.of()));
+                                    });
+                            config.routes.error(
+                                    404,
+                                    ctx -> {
+                                        if (!"application/problem+json"
+                                                .equals(ctx.res().getContentType())) {
+                                            responses.problem(
+                                                    ctx,
+                                                    Problem.notFound(
+                                                            "no route "
+                                                                    + ctx.method()
+                                                                    + " "
+                                                                    + ctx.path()
+                                                                    + "; the API is under /v1 (GET /docs lists every route)"));
+                                        }
+                                    });
+                            config.routes.exception(
+                                    MethodNotAllowedResponse.class,
+                                    (e, ctx) -> {
+                                        String allow = allowedMethods(ctx.path());
+                                        ctx.header("Allow", allow);
+                                        responses.problem(
+                                                ctx,
+                                                new Problem(
+                                                        "/problems/method-not-allowed",
+                                                        "Method not allowed",
+                                                        405,
+                                                        ctx.method()
+                                                                + " is not allowed on "
+                                                                + ctx.path()
+                                                                + "; allowed: "
+                                                                + allow,
+                                                        List.of()));
+                                    });
+                            config.routes.error(
+                                    413,
+                                    ctx -> {
+                                        if (!"application/problem+json"
+                                                .equals(ctx.res().getContentType())) {
+                                            responses.problem(
+                                                    ctx,
+                                                    new Problem(
+                                                            "/problems/too-large",
+                                                            "Request body too large",
+                                                            413,
+                                                            "request bodies are limited to "
+                                                                    + MAX_REQUEST_BYTES
+                                                                    + " bytes",
+                                                            List.of()));
+                                        }
+                                    });
+                        });
     }
 
     /** The methods some route takes on {@code path}, as an {@code Allow} header value. */
     private String allowedMethods(String path) {
-        return MethodNotAllowedUtil.INSTANCE.findAvailableHttpHandlerTypes(app.unsafe.internalRouter, path).stream()
+        return MethodNotAllowedUtil.INSTANCE
+                .findAvailableHttpHandlerTypes(app.unsafe.internalRouter, path)
+                .stream()
                 .filter(HandlerType::isHttpMethod)
                 .map(HandlerType::name)
                 .distinct()
@@ -95,8 +159,8 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /**
-     * Every HTTP route registered in Javalin (not before/after handlers), as Javalin's router
-     * holds them; the OpenAPI test compares them with the document.
+     * Every HTTP route registered in Javalin (not before/after handlers), as Javalin's router holds
+     * them; the OpenAPI test compares them with the document.
      */
     public List<Route> routes() {
         return app.unsafe.internalRouter.allHttpHandlers().stream()

@@ -29,7 +29,12 @@ public final class JsonResponses {
         node.put("instance", ctx.path());
         if (!problem.errors().isEmpty()) {
             ArrayNode errors = node.putArray("errors");
-            problem.errors().forEach(e -> errors.addObject().put("field", e.field()).put("message", e.message()));
+            problem.errors()
+                    .forEach(
+                            e ->
+                                    errors.addObject()
+                                            .put("field", e.field())
+                                            .put("message", e.message()));
         }
         ctx.status(problem.status()).contentType("application/problem+json").result(write(node));
     }

@@ -4,16 +4,23 @@ import dev.pulse.workers.json.FieldError;
 import java.util.List;
 
 /**
- * An RFC 9457 problem: {@code type}, {@code title}, {@code status}, {@code detail}, and for
- * invalid input the {@code errors} that name each offending field.
+ * An RFC 9457 problem: {@code type}, {@code title}, {@code status}, {@code detail}, and for invalid
+ * input the {@code errors} that name each offending field.
  */
-public record Problem(String type, String title, int status, String detail, List<FieldError> errors) {
+public record Problem(
+        String type, String title, int status, String detail, List<FieldError> errors) {
 
     public static Problem invalid(int status, List<FieldError> errors) {
-        String detail = errors.size() == 1
-                ? errors.get(0).field() + ": " + errors.get(0).message()
-                : errors.size() + " fields are invalid; see errors";
-        return new Problem("/problems/invalid-request", "Invalid request", status, detail, List.copyOf(errors));
+        String detail =
+                errors.size() == 1
+                        ? errors.get(0).field() + ": " + errors.get(0).message()
+                        : errors.size() + " fields are invalid; see errors";
+        return new Problem(
+                "/problems/invalid-request",
+                "Invalid request",
+                status,
+                detail,
+                List.copyOf(errors));
     }
 
     public static Problem invalid(int status, String field, String message) {

@@ -15,34 +15,39 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
-import java.util.EnumSet;
-import java.util.HashMap;
-import java.util.Map;
-import org.jdbi.v3.core.Jdbi;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
 import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
 
 /**
- * A Pulse node started for a benchmark: on the given database, or on a fresh embedded
- * PostgreSQL, with its files in a temporary directory that is deleted afterwards. Any {@code PULSE_*} variable
+ * A Pulse node started for a benchmark: on the given database, or on a fresh embedded PostgreSQL,
+ * with its files in a temporary directory that is deleted afterwards. Any {@code PULSE_*} variable
  * of the environment applies, except those the benchmark must own (port, database).
  *
- * <p>The benchmark makes its own admin key, stored under a name of its own before the node
- * starts, and removes it when done, so it works on any database: an empty one (which then stays
- * without keys, and the first real start generates the admin key as usual) or one that already
- * holds Pulse and its keys. With {@code limitedAgents}, it also stores an agent with that
- * {@code max_concurrency} before the node starts (removed afterwards), so the queue claims as it
- * does while some agent has a limit.
+ * <p>The benchmark makes its own admin key, stored under a name of its own before the node starts,
+ * and removes it when done, so it works on any database: an empty one (which then stays without
+ * keys, and the first real start generates the admin key as usual) or one that already holds Pulse
+ * and its keys. With {@code limitedAgents}, it also stores an agent with that {@code
+ * max_concurrency} before the node starts (removed afterwards), so the queue claims as it does
+ * while some agent has a limit.
  */
 final class BenchNode implements AutoCloseable {
 
     final PulseNode node;
-    /** Worker-only nodes on the same database beside {@link #node} ({@code --nodes}), as a cluster would claim. */
+
+    /**
+     * Worker-only nodes on the same database beside {@link #node} ({@code --nodes}), as a cluster
+     * would claim.
+     */
     final List<PulseNode> workers = new ArrayList<>();
+
     final Jdbi jdbi;
     final String key;
     final CpuMeter cpu;
@@ -52,7 +57,10 @@ final class BenchNode implements AutoCloseable {
     private final String keyName;
     private final String limitedAgent;
 
-    /** The agent {@code --limited-agent} stores: never given tasks, only there so that a limit exists. */
+    /**
+     * The agent {@code --limited-agent} stores: never given tasks, only there so that a limit
+     * exists.
+     */
     static final String LIMITED_AGENT = "bench-limited";
 
     BenchNode(String databaseUrl) throws IOException {
@@ -61,12 +69,13 @@ final class BenchNode implements AutoCloseable {
 
     /**
      * @param limitedAgent the max_concurrency of an extra agent stored for the run, or 0 for none
-     * @param nodes        how many nodes claim: the first serves the API too, the others are worker-only
+     * @param nodes how many nodes claim: the first serves the API too, the others are worker-only
      */
     BenchNode(String databaseUrl, int limitedAgent, int nodes) throws IOException {
         SecureRandom random = new SecureRandom();
         tempDir = Files.createTempDirectory("pulse-bench");
-        // The embedded database exactly as pulse serve runs it, so the figures are what a user gets.
+        // The embedded database exactly as pulse serve runs it, so the figures are what a user
+        // gets.
         embedded = databaseUrl == null ? EmbeddedDatabase.start(tempDir) : null;
         if (embedded != null) {
             databaseUrl = embedded.jdbcUrl();
@@ -79,10 +88,17 @@ final class BenchNode implements AutoCloseable {
         this.limitedAgent = limitedAgent > 0 ? LIMITED_AGENT : null;
         if (limitedAgent > 0) {
             ObjectMapper json = JsonMapper.create();
-            new AgentStore(setup.jdbi(), json).save(LIMITED_AGENT, json.readTree("""
+            new AgentStore(setup.jdbi(), json)
+                    .save(
+                            LIMITED_AGENT,
+                            json.readTree(
+                                    """
                     {"apiVersion": "pulse/v1", "kind": "Agent", "metadata": {"name": "%s"},
                      "spec": {"executor": "local", "max_concurrency": %d, "local": {"command": ["cat"]}}}
-                    """.formatted(LIMITED_AGENT, limitedAgent)), null, "pulse bench --limited-agent");
+                    """
+                                            .formatted(LIMITED_AGENT, limitedAgent)),
+                            null,
+                            "pulse bench --limited-agent");
         }
         Map<String, String> overrides = new HashMap<>();
         overrides.put("PULSE_DATABASE_URL", databaseUrl);
@@ -91,25 +107,38 @@ final class BenchNode implements AutoCloseable {
         overrides.put("PULSE_RATE_LIMIT", "0");
         overrides.put("PULSE_EGRESS_ALLOW", "127.0.0.1/32");
         overrides.put("PULSE_SCHEDULES_DIR", "/nonexistent-pulse-bench");
-        // Files a first start writes (the generated webhook secret) go with the bench, not into the working directory.
+        // Files a first start writes (the generated webhook secret) go with the bench, not into the
+        // working directory.
         overrides.put("PULSE_DATA_DIR", tempDir.resolve("data").toString());
         Function<String, String> env = name -> overrides.getOrDefault(name, System.getenv(name));
-        this.cpu = new CpuMeter(embedded == null ? null : CpuMeter.postmasterOf(embedded.dataDirectory()));
+        this.cpu =
+                new CpuMeter(
+                        embedded == null ? null : CpuMeter.postmasterOf(embedded.dataDirectory()));
         try {
             this.node = PulseNode.start(new ConfigLoader(env).load(null), Clock.systemUTC(), env);
             Map<String, String> workerOverrides = new HashMap<>(overrides);
             workerOverrides.put("PULSE_ROLES", "worker");
-            Function<String, String> workerEnv = name -> workerOverrides.getOrDefault(name, System.getenv(name));
+            Function<String, String> workerEnv =
+                    name -> workerOverrides.getOrDefault(name, System.getenv(name));
             for (int i = 1; i < nodes; i++) {
-                workers.add(PulseNode.start(new ConfigLoader(workerEnv).load(null), Clock.systemUTC(), workerEnv));
+                workers.add(
+                        PulseNode.start(
+                                new ConfigLoader(workerEnv).load(null),
+                                Clock.systemUTC(),
+                                workerEnv));
             }
         } catch (RuntimeException e) {
             workers.forEach(PulseNode::close);
             removeWhatTheBenchAdded();
             throw e;
         }
-        this.jdbi = url.user() == null ? Jdbi.create(url.jdbcUrl())
-                : Jdbi.create(url.jdbcUrl(), url.user(), url.password() == null ? "" : url.password());
+        this.jdbi =
+                url.user() == null
+                        ? Jdbi.create(url.jdbcUrl())
+                        : Jdbi.create(
+                                url.jdbcUrl(),
+                                url.user(),
+                                url.password() == null ? "" : url.password());
     }
 
     /** Every node of the bench, the API's first. */
@@ -123,7 +152,10 @@ final class BenchNode implements AutoCloseable {
         return "http://127.0.0.1:" + node.port() + path;
     }
 
-    /** One connection kept open for the benchmark's own queries: a new connection per poll costs a backend start. */
+    /**
+     * One connection kept open for the benchmark's own queries: a new connection per poll costs a
+     * backend start.
+     */
     private Handle handle;
 
     /** Runs one of the owning features' read queries on the benchmark's connection. */
@@ -139,7 +171,10 @@ final class BenchNode implements AutoCloseable {
         return handle;
     }
 
-    /** The largest resident set size of this process so far (VmHWM), in MiB, or -1 where /proc is missing. */
+    /**
+     * The largest resident set size of this process so far (VmHWM), in MiB, or -1 where /proc is
+     * missing.
+     */
     static long peakRssMiB() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {

@@ -5,25 +5,41 @@ import java.io.PrintStream;
 /** Entry points of {@code pulse bench}. */
 public final class Benchmarks {
 
-    private Benchmarks() {
-    }
+    private Benchmarks() {}
 
-    /** @param warmup tasks burnt down first, untimed (their lines are marked as the warm-up), or 0 */
-    public static int burnDown(String databaseUrl, int warmup, int tasks, boolean callbacks, PrintStream out) throws Exception {
+    /**
+     * @param warmup tasks burnt down first, untimed (their lines are marked as the warm-up), or 0
+     */
+    public static int burnDown(
+            String databaseUrl, int warmup, int tasks, boolean callbacks, PrintStream out)
+            throws Exception {
         return burnDown(databaseUrl, warmup, tasks, callbacks, 0, 1, out);
     }
 
     /**
      * @param nodes how many nodes claim, in this process, on one database
-     * @param limitedAgent the max_concurrency of an extra agent present during the run (no tasks of its own), or 0 for none */
-    public static int burnDown(String databaseUrl, int warmup, int tasks, boolean callbacks, int limitedAgent,
-                               int nodes, PrintStream out) throws Exception {
+     * @param limitedAgent the max_concurrency of an extra agent present during the run (no tasks of
+     *     its own), or 0 for none
+     */
+    public static int burnDown(
+            String databaseUrl,
+            int warmup,
+            int tasks,
+            boolean callbacks,
+            int limitedAgent,
+            int nodes,
+            PrintStream out)
+            throws Exception {
         try (BenchNode bench = new BenchNode(databaseUrl, limitedAgent, nodes)) {
             if (nodes > 1) {
-                out.printf("%d nodes claim (1 with the API, %d worker-only, in this process)%n", nodes, nodes - 1);
+                out.printf(
+                        "%d nodes claim (1 with the API, %d worker-only, in this process)%n",
+                        nodes, nodes - 1);
             }
             if (limitedAgent > 0) {
-                out.printf("agent %s with max_concurrency %d present (no tasks of its own)%n", BenchNode.LIMITED_AGENT, limitedAgent);
+                out.printf(
+                        "agent %s with max_concurrency %d present (no tasks of its own)%n",
+                        BenchNode.LIMITED_AGENT, limitedAgent);
             }
             if (warmup > 0) {
                 out.printf("warm-up: %d tasks, not timed%n", warmup);

@@ -3,6 +3,8 @@ package dev.pulse.server.bench;
 import com.sun.net.httpserver.HttpServer;
 import dev.pulse.workers.callbacks.CallbackDeliveries;
 import dev.pulse.workers.tasks.TaskFigures;
+import io.micrometer.core.instrument.Counter;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -13,18 +15,16 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.function.ToLongFunction;
 import org.jdbi.v3.core.Handle;
-import io.micrometer.core.instrument.Counter;
-import java.io.IOException;
-import java.util.Collections;
-import java.util.function.LongSupplier;
 
 /**
  * Enqueues N no-op ({@code echo}) tasks through the batch API, then times until every one has
@@ -37,7 +37,10 @@ final class BurnDown {
     private final PrintStream out;
     private final String linePrefix;
 
-    /** @param linePrefix starts every line printed, e.g. to tell a warm-up's lines from the timed run's */
+    /**
+     * @param linePrefix starts every line printed, e.g. to tell a warm-up's lines from the timed
+     *     run's
+     */
     BurnDown(BenchNode bench, PrintStream out, String linePrefix) {
         this.bench = bench;
         this.out = out;
@@ -46,28 +49,38 @@ final class BurnDown {
 
     void run(int tasks, boolean callbacks) throws Exception {
         Receiver receiver = callbacks ? Receiver.start() : null;
-        String callbackUrl = callbacks ? "http://127.0.0.1:" + receiver.server().getAddress().getPort() + "/bench" : null;
+        String callbackUrl =
+                callbacks
+                        ? "http://127.0.0.1:" + receiver.server().getAddress().getPort() + "/bench"
+                        : null;
         try {
             // Finished rows already there (history) are counted once, outside the timed part.
-            ToLongFunction<Handle> finishedCount = callbacks ? CallbackDeliveries::delivered : TaskFigures::succeeded;
+            ToLongFunction<Handle> finishedCount =
+                    callbacks ? CallbackDeliveries::delivered : TaskFigures::succeeded;
             long finishedBefore = bench.query(finishedCount::applyAsLong);
-            LongSupplier progress = callbacks
-                    ? () -> counted("pulse.callback.attempts", "outcome", "delivered")
-                    : () -> counted("pulse.attempts.finished", "outcome", "succeeded");
+            LongSupplier progress =
+                    callbacks
+                            ? () -> counted("pulse.callback.attempts", "outcome", "delivered")
+                            : () -> counted("pulse.attempts.finished", "outcome", "succeeded");
             long before = progress.getAsLong();
             CpuMeter.Reading cpuBefore = bench.cpu.read();
             long start = System.nanoTime();
             enqueue(tasks, callbackUrl);
             double enqueueSeconds = (System.nanoTime() - start) / 1e9;
-            out.printf(linePrefix + "enqueue: %d tasks in %.2f s = %.0f tasks/s%n", tasks, enqueueSeconds, tasks / enqueueSeconds);
+            out.printf(
+                    linePrefix + "enqueue: %d tasks in %.2f s = %.0f tasks/s%n",
+                    tasks,
+                    enqueueSeconds,
+                    tasks / enqueueSeconds);
             // Progress is followed through this node's own counters (tasks ended, callbacks
             // delivered), which cost nothing; only at the end does the database confirm that
             // nothing is left, through the partial indexes on unfinished tasks and pending
             // deliveries. (Counting finished rows every poll took a third of the database's time on
             // this 2-core machine, and would also count the history of a database that has one.)
-            Predicate<Handle> anyLeft = callbacks
-                    ? h -> TaskFigures.anyUnfinished(h) || CallbackDeliveries.anyPending(h)
-                    : TaskFigures::anyUnfinished;
+            Predicate<Handle> anyLeft =
+                    callbacks
+                            ? h -> TaskFigures.anyUnfinished(h) || CallbackDeliveries.anyPending(h)
+                            : TaskFigures::anyUnfinished;
             long lastReport = System.nanoTime();
             long lastDone = 0;
             while (true) {
@@ -77,7 +90,11 @@ final class BurnDown {
                 }
                 if (System.nanoTime() - lastReport >= 2_000_000_000L) {
                     double window = (System.nanoTime() - lastReport) / 1e9;
-                    out.printf(linePrefix + "  %5.1f s: %d of %d done, %.0f tasks/s%n", (System.nanoTime() - start) / 1e9, done, tasks,
+                    out.printf(
+                            linePrefix + "  %5.1f s: %d of %d done, %.0f tasks/s%n",
+                            (System.nanoTime() - start) / 1e9,
+                            done,
+                            tasks,
                             (done - lastDone) / window);
                     lastReport = System.nanoTime();
                     lastDone = done;
@@ -85,18 +102,29 @@ final class BurnDown {
                 Thread.sleep(done >= tasks ? 2 : 10);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            out.printf(linePrefix + "burn-down: %d tasks in %.2f s = %.0f tasks/s%n", tasks, seconds, tasks / seconds);
+            out.printf(
+                    linePrefix + "burn-down: %d tasks in %.2f s = %.0f tasks/s%n",
+                    tasks,
+                    seconds,
+                    tasks / seconds);
             printCpu(cpuBefore, bench.cpu.read(), tasks);
             if (receiver != null) {
                 // Its threads all started during this run, so their whole CPU time is this run's.
-                out.printf(linePrefix + "  of which the loopback receiver's handler threads (load generator, not Pulse): %.0f µs per task%n",
+                out.printf(
+                        linePrefix
+                                + "  of which the loopback receiver's handler threads (load generator, not Pulse): %.0f µs per task%n",
                         receiver.handlerCpuNanos() / 1e3 / tasks);
             }
             long finished = bench.query(finishedCount::applyAsLong) - finishedBefore;
-            out.printf(linePrefix + "peak RSS of the node's process (JVM; the embedded database runs apart): %d MiB%n",
+            out.printf(
+                    linePrefix
+                            + "peak RSS of the node's process (JVM; the embedded database runs apart): %d MiB%n",
                     BenchNode.peakRssMiB());
             if (finished < tasks) {
-                out.printf(linePrefix + "warning: only %d of %d tasks ended as expected%n", finished, tasks);
+                out.printf(
+                        linePrefix + "warning: only %d of %d tasks ended as expected%n",
+                        finished,
+                        tasks);
             }
         } finally {
             if (receiver != null) {
@@ -112,41 +140,71 @@ final class BurnDown {
             return;
         }
         if (before.databaseSeconds() < 0 || after.databaseSeconds() < 0) {
-            out.printf(linePrefix + "cpu while timed: this process (node and load generator) %.1f s = %.0f µs per task; the database is not embedded, so not measured%n",
-                    node, node * 1e6 / tasks);
+            out.printf(
+                    linePrefix
+                            + "cpu while timed: this process (node and load generator) %.1f s = %.0f µs per task; the database is not embedded, so not measured%n",
+                    node,
+                    node * 1e6 / tasks);
             return;
         }
         double database = after.databaseSeconds() - before.databaseSeconds();
-        out.printf(linePrefix + "cpu while timed: this process (node and load generator) %.1f s + embedded database %.1f s = %.0f + %.0f µs per task%n",
-                node, database, node * 1e6 / tasks, database * 1e6 / tasks);
+        out.printf(
+                linePrefix
+                        + "cpu while timed: this process (node and load generator) %.1f s + embedded database %.1f s = %.0f + %.0f µs per task%n",
+                node,
+                database,
+                node * 1e6 / tasks,
+                database * 1e6 / tasks);
     }
 
     private long counted(String name, String tag, String value) {
         long sum = 0;
         for (var node : bench.nodes()) {
-            sum += (long) node.meters().find(name).tag(tag, value).counters().stream()
-                    .mapToDouble(Counter::count).sum();
+            sum +=
+                    (long)
+                            node.meters().find(name).tag(tag, value).counters().stream()
+                                    .mapToDouble(Counter::count)
+                                    .sum();
         }
         return sum;
     }
 
     private void enqueue(int tasks, String callbackUrl) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
-        String item = callbackUrl == null ? "{\"agent\": \"echo\"}" : "{\"agent\": \"echo\", \"callback_url\": \"" + callbackUrl + "\"}";
+        String item =
+                callbackUrl == null
+                        ? "{\"agent\": \"echo\"}"
+                        : "{\"agent\": \"echo\", \"callback_url\": \"" + callbackUrl + "\"}";
         ExecutorService senders = Executors.newFixedThreadPool(4);
         List<Future<?>> sent = new ArrayList<>();
         for (int from = 0; from < tasks; from += BATCH) {
             int size = Math.min(BATCH, tasks - from);
-            String body = "{\"tasks\": [" + String.join(",", Collections.nCopies(size, item)) + "]}";
-            sent.add(senders.submit(() -> {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(bench.url("/v1/tasks/batch")))
-                        .header("Authorization", "Bearer " + bench.key).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() != 200) {
-                    throw new IllegalStateException("batch refused: " + r.statusCode() + " " + r.body());
-                }
-                return null;
-            }));
+            String body =
+                    "{\"tasks\": [" + String.join(",", Collections.nCopies(size, item)) + "]}";
+            sent.add(
+                    senders.submit(
+                            () -> {
+                                HttpResponse<String> r =
+                                        http.send(
+                                                HttpRequest.newBuilder(
+                                                                URI.create(
+                                                                        bench.url(
+                                                                                "/v1/tasks/batch")))
+                                                        .header(
+                                                                "Authorization",
+                                                                "Bearer " + bench.key)
+                                                        .header("Content-Type", "application/json")
+                                                        .POST(
+                                                                HttpRequest.BodyPublishers.ofString(
+                                                                        body))
+                                                        .build(),
+                                                HttpResponse.BodyHandlers.ofString());
+                                if (r.statusCode() != 200) {
+                                    throw new IllegalStateException(
+                                            "batch refused: " + r.statusCode() + " " + r.body());
+                                }
+                                return null;
+                            }));
         }
         for (Future<?> f : sent) {
             f.get();
@@ -154,23 +212,33 @@ final class BurnDown {
         senders.shutdown();
     }
 
-    /** The loopback receiver of the callbacks, with its handler threads, whose CPU the bench tells apart. */
+    /**
+     * The loopback receiver of the callbacks, with its handler threads, whose CPU the bench tells
+     * apart.
+     */
     private record Receiver(HttpServer server, ExecutorService pool, List<Thread> handlers) {
 
         static Receiver start() throws IOException {
-            HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
-            server.createContext("/", exchange -> {
-                exchange.getRequestBody().readAllBytes();
-                exchange.sendResponseHeaders(204, -1);
-                exchange.close();
-            });
+            HttpServer server =
+                    HttpServer.create(
+                            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
+            server.createContext(
+                    "/",
+                    exchange -> {
+                        exchange.getRequestBody().readAllBytes();
+                        exchange.sendResponseHeaders(204, -1);
+                        exchange.close();
+                    });
             List<Thread> handlers = new CopyOnWriteArrayList<>();
             // Not the bottleneck: up to the dispatcher's concurrency.
-            ExecutorService pool = Executors.newFixedThreadPool(32, r -> {
-                Thread handler = new Thread(r, "bench-receiver");
-                handlers.add(handler);
-                return handler;
-            });
+            ExecutorService pool =
+                    Executors.newFixedThreadPool(
+                            32,
+                            r -> {
+                                Thread handler = new Thread(r, "bench-receiver");
+                                handlers.add(handler);
+                                return handler;
+                            });
             server.setExecutor(pool);
             server.start();
             return new Receiver(server, pool, handlers);
@@ -183,7 +251,9 @@ final class BurnDown {
 
         long handlerCpuNanos() {
             ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-            return handlers.stream().mapToLong(t -> Math.max(0, threads.getThreadCpuTime(t.getId()))).sum();
+            return handlers.stream()
+                    .mapToLong(t -> Math.max(0, threads.getThreadCpuTime(t.getId())))
+                    .sum();
         }
     }
 }

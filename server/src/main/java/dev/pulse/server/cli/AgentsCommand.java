@@ -14,7 +14,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "agents", mixinStandardHelpOptions = true, description = "Manage shared agents.",
+@Command(
+        name = "agents",
+        mixinStandardHelpOptions = true,
+        description = "Manage shared agents.",
         subcommands = {AgentsCommand.Apply.class})
 final class AgentsCommand implements Runnable {
 
@@ -23,15 +26,21 @@ final class AgentsCommand implements Runnable {
         System.out.println("usage: pulse agents apply -f FILE|DIR (see pulse agents apply --help)");
     }
 
-    @Command(name = "apply", mixinStandardHelpOptions = true,
-            description = "Validate the agents in a YAML file or directory (kind: Agent) and store them where every node "
-                    + "picks them up. Nothing is stored unless all are valid; applying the same files again changes nothing.")
+    @Command(
+            name = "apply",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Validate the agents in a YAML file or directory (kind: Agent) and store them where every node "
+                            + "picks them up. Nothing is stored unless all are valid; applying the same files again changes nothing.")
     static final class Apply implements Callable<Integer> {
 
-        @Mixin
-        ConfigOption config;
+        @Mixin ConfigOption config;
 
-        @Option(names = {"-f", "--file"}, required = true, paramLabel = "FILE|DIR", description = "agent file or directory")
+        @Option(
+                names = {"-f", "--file"},
+                required = true,
+                paramLabel = "FILE|DIR",
+                description = "agent file or directory")
         Path path;
 
         @Override
@@ -45,19 +54,34 @@ final class AgentsCommand implements Runnable {
             }
             var json = JsonMapper.create();
             JavaAgents javaAgents = JavaAgents.discover(cfg.pluginsDir());
-            try (NodeExecutors executors = new NodeExecutors(javaAgents, new OkHttpClient(), json, System::getenv)) {
-                return DatabaseTarget.with(cfg, database -> {
-                    try {
-                        var counts = AgentCatalog.apply(path, javaAgents, executors.factory(), new AgentStore(database.jdbi(), json));
-                        System.out.println("agents: " + counts.get(AgentStore.Change.CREATED) + " created, "
-                                + counts.get(AgentStore.Change.UPDATED) + " updated, "
-                                + counts.get(AgentStore.Change.UNCHANGED) + " unchanged");
-                        return 0;
-                    } catch (ConfigException e) {
-                        System.err.println("pulse: nothing applied; fix these first:\n  " + String.join("\n  ", e.problems()));
-                        return 2;
-                    }
-                });
+            try (NodeExecutors executors =
+                    new NodeExecutors(javaAgents, new OkHttpClient(), json, System::getenv)) {
+                return DatabaseTarget.with(
+                        cfg,
+                        database -> {
+                            try {
+                                var counts =
+                                        AgentCatalog.apply(
+                                                path,
+                                                javaAgents,
+                                                executors.factory(),
+                                                new AgentStore(database.jdbi(), json));
+                                System.out.println(
+                                        "agents: "
+                                                + counts.get(AgentStore.Change.CREATED)
+                                                + " created, "
+                                                + counts.get(AgentStore.Change.UPDATED)
+                                                + " updated, "
+                                                + counts.get(AgentStore.Change.UNCHANGED)
+                                                + " unchanged");
+                                return 0;
+                            } catch (ConfigException e) {
+                                System.err.println(
+                                        "pulse: nothing applied; fix these first:\n  "
+                                                + String.join("\n  ", e.problems()));
+                                return 2;
+                            }
+                        });
             }
         }
     }

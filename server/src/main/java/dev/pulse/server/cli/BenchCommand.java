@@ -5,57 +5,99 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmarks on a Pulse node started for the purpose (on a fresh embedded PostgreSQL unless "
-                + "--database-url is given). PULSE_* variables such as PULSE_WORKER_CONCURRENCY apply.",
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description =
+                "Benchmarks on a Pulse node started for the purpose (on a fresh embedded PostgreSQL unless "
+                        + "--database-url is given). PULSE_* variables such as PULSE_WORKER_CONCURRENCY apply.",
         subcommands = {BenchCommand.BurnDownCommand.class, BenchCommand.LatencyCommand.class})
 final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        System.out.println("usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] [--nodes N] | pulse bench latency --samples N");
+        System.out.println(
+                "usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] [--nodes N] | pulse bench latency --samples N");
     }
 
-    @Command(name = "burn-down", mixinStandardHelpOptions = true,
-            description = "Enqueue N no-op tasks through the batch API, then time until all are done.")
+    @Command(
+            name = "burn-down",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Enqueue N no-op tasks through the batch API, then time until all are done.")
     static final class BurnDownCommand implements Callable<Integer> {
-        @Option(names = "--tasks", defaultValue = "100000", description = "how many tasks (default ${DEFAULT-VALUE})")
+        @Option(
+                names = "--tasks",
+                defaultValue = "100000",
+                description = "how many tasks (default ${DEFAULT-VALUE})")
         int tasks;
 
-        @Option(names = "--callbacks", description = "deliver each result to a built-in loopback receiver")
+        @Option(
+                names = "--callbacks",
+                description = "deliver each result to a built-in loopback receiver")
         boolean callbacks;
 
-        @Option(names = "--database-url", description = "a database to run on, empty or one that holds Pulse "
-                + "(the bench makes its own admin key and removes it when done; default: a fresh embedded one)")
+        @Option(
+                names = "--database-url",
+                description =
+                        "a database to run on, empty or one that holds Pulse "
+                                + "(the bench makes its own admin key and removes it when done; default: a fresh embedded one)")
         String databaseUrl;
 
-        @Option(names = "--limited-agent", defaultValue = "0", paramLabel = "N",
-                description = "store an extra agent with max_concurrency N for the run (no tasks of its own), "
-                        + "to measure claims while some agent has a limit (default: none)")
+        @Option(
+                names = "--limited-agent",
+                defaultValue = "0",
+                paramLabel = "N",
+                description =
+                        "store an extra agent with max_concurrency N for the run (no tasks of its own), "
+                                + "to measure claims while some agent has a limit (default: none)")
         int limitedAgent;
 
-        @Option(names = "--nodes", defaultValue = "1", paramLabel = "N",
-                description = "how many nodes claim from the one database, all in this process: one with the API, "
-                        + "the others worker-only (default ${DEFAULT-VALUE})")
+        @Option(
+                names = "--nodes",
+                defaultValue = "1",
+                paramLabel = "N",
+                description =
+                        "how many nodes claim from the one database, all in this process: one with the API, "
+                                + "the others worker-only (default ${DEFAULT-VALUE})")
         int nodes;
 
-        @Option(names = "--warmup", defaultValue = "0",
-                description = "first burn down this many tasks, untimed, so the timed run meets a warmed-up JVM (default ${DEFAULT-VALUE})")
+        @Option(
+                names = "--warmup",
+                defaultValue = "0",
+                description =
+                        "first burn down this many tasks, untimed, so the timed run meets a warmed-up JVM (default ${DEFAULT-VALUE})")
         int warmup;
 
         @Override
         public Integer call() throws Exception {
-            return Benchmarks.burnDown(databaseUrl, warmup, tasks, callbacks, limitedAgent, Math.max(1, nodes), System.out);
+            return Benchmarks.burnDown(
+                    databaseUrl,
+                    warmup,
+                    tasks,
+                    callbacks,
+                    limitedAgent,
+                    Math.max(1, nodes),
+                    System.out);
         }
     }
 
-    @Command(name = "latency", mixinStandardHelpOptions = true,
-            description = "Sequential single tasks over HTTP on an idle node: enqueue-to-start percentiles.")
+    @Command(
+            name = "latency",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Sequential single tasks over HTTP on an idle node: enqueue-to-start percentiles.")
     static final class LatencyCommand implements Callable<Integer> {
-        @Option(names = "--samples", defaultValue = "1000", description = "how many tasks (default ${DEFAULT-VALUE})")
+        @Option(
+                names = "--samples",
+                defaultValue = "1000",
+                description = "how many tasks (default ${DEFAULT-VALUE})")
         int samples;
 
-        @Option(names = "--database-url", description = "a database to run on, empty or one that holds Pulse (default: a fresh embedded one)")
+        @Option(
+                names = "--database-url",
+                description =
+                        "a database to run on, empty or one that holds Pulse (default: a fresh embedded one)")
         String databaseUrl;
 
         @Override

@@ -26,29 +26,32 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-@Command(name = "config", mixinStandardHelpOptions = true, description = "Check the configuration.",
+@Command(
+        name = "config",
+        mixinStandardHelpOptions = true,
+        description = "Check the configuration.",
         subcommands = {ConfigCommand.Check.class})
 final class ConfigCommand implements Runnable {
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    @Command(name = "check", mixinStandardHelpOptions = true,
-            description = "Validate the configuration (file and PULSE_* variables), the agent files and the schedule "
-                    + "files as 'pulse serve' would, without touching the database. Exit status 0 when valid, "
-                    + "2 with every problem on stderr otherwise.")
+    @Command(
+            name = "check",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Validate the configuration (file and PULSE_* variables), the agent files and the schedule "
+                            + "files as 'pulse serve' would, without touching the database. Exit status 0 when valid, "
+                            + "2 with every problem on stderr otherwise.")
     static final class Check implements Callable<Integer> {
 
-        @Mixin
-        ConfigOption config;
+        @Mixin ConfigOption config;
 
-        @Spec
-        CommandSpec spec;
+        @Spec CommandSpec spec;
 
         /** Where PULSE_* variables come from; tests replace it. */
         Function<String, String> environment = System::getenv;
@@ -78,9 +81,13 @@ final class ConfigCommand implements Runnable {
             }
             if (Files.exists(cfg.schedulesDir())) {
                 if (agents == null) {
-                    problems.add(cfg.schedulesDir() + ": not checked: schedules name agents, so fix the agent files first");
+                    problems.add(
+                            cfg.schedulesDir()
+                                    + ": not checked: schedules name agents, so fix the agent files first");
                 } else {
-                    schedules = new ScheduleFiles(new ScheduleParser(json, agents, cfg.egress())).load(cfg.schedulesDir());
+                    schedules =
+                            new ScheduleFiles(new ScheduleParser(json, agents, cfg.egress()))
+                                    .load(cfg.schedulesDir());
                     problems.addAll(schedules.problems());
                 }
             }
@@ -89,26 +96,58 @@ final class ConfigCommand implements Runnable {
             }
 
             out.println("configuration OK");
-            out.println("  file:           " + (file == null ? "none (defaults and PULSE_* variables)" : file));
-            out.println("  database:       " + (cfg.usesEmbeddedDatabase()
-                    ? "embedded PostgreSQL in " + cfg.dataDir()
-                    : DatabaseUrl.parse(cfg.databaseUrl()).toString()));
+            out.println(
+                    "  file:           "
+                            + (file == null ? "none (defaults and PULSE_* variables)" : file));
+            out.println(
+                    "  database:       "
+                            + (cfg.usesEmbeddedDatabase()
+                                    ? "embedded PostgreSQL in " + cfg.dataDir()
+                                    : DatabaseUrl.parse(cfg.databaseUrl()).toString()));
             out.println("  http:           " + cfg.httpHost() + ":" + cfg.httpPort());
-            out.println("  roles:          " + String.join(", ", cfg.roles().stream().map(Role::wire).toList()));
-            out.println("  agents:         " + agents.all().size() + " " + agents.all().stream().map(AgentDefinition::name)
-                    .sorted().toList() + " (files in " + cfg.agentsDir() + ")");
-            out.println("  schedules:      " + (schedules == null
-                    ? "none (" + cfg.schedulesDir() + " does not exist)"
-                    : schedules.schedules().size() + " in " + cfg.schedulesDir()));
-            out.println("  webhook secret: " + (cfg.webhookSecret() != null ? "set" : "the stored one, generated at first start"));
-            out.println("  admin key:      " + (cfg.adminKey() != null ? "set" : "not set (one is generated at first start)"));
-            out.println("  worker:         " + cfg.workerConcurrency() + " at once, lease " + cfg.leaseDuration().toSeconds() + "s");
+            out.println(
+                    "  roles:          "
+                            + String.join(", ", cfg.roles().stream().map(Role::wire).toList()));
+            out.println(
+                    "  agents:         "
+                            + agents.all().size()
+                            + " "
+                            + agents.all().stream().map(AgentDefinition::name).sorted().toList()
+                            + " (files in "
+                            + cfg.agentsDir()
+                            + ")");
+            out.println(
+                    "  schedules:      "
+                            + (schedules == null
+                                    ? "none (" + cfg.schedulesDir() + " does not exist)"
+                                    : schedules.schedules().size() + " in " + cfg.schedulesDir()));
+            out.println(
+                    "  webhook secret: "
+                            + (cfg.webhookSecret() != null
+                                    ? "set"
+                                    : "the stored one, generated at first start"));
+            out.println(
+                    "  admin key:      "
+                            + (cfg.adminKey() != null
+                                    ? "set"
+                                    : "not set (one is generated at first start)"));
+            out.println(
+                    "  worker:         "
+                            + cfg.workerConcurrency()
+                            + " at once, lease "
+                            + cfg.leaseDuration().toSeconds()
+                            + "s");
             out.flush();
             return 0;
         }
 
         private static int fail(PrintWriter err, List<String> problems) {
-            err.println("pulse: invalid configuration (" + problems.size() + " problem" + (problems.size() == 1 ? "" : "s") + "):");
+            err.println(
+                    "pulse: invalid configuration ("
+                            + problems.size()
+                            + " problem"
+                            + (problems.size() == 1 ? "" : "s")
+                            + "):");
             problems.forEach(p -> err.println("  " + p));
             err.flush();
             return 2;

@@ -12,9 +12,12 @@ final class ConfigOption {
 
     static final Path DEFAULT_FILE = Path.of("pulse.yaml");
 
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "YAML configuration file (default: $PULSE_CONFIG, else ./pulse.yaml if it exists). "
-                    + "PULSE_* environment variables override it.")
+    @Option(
+            names = {"-c", "--config"},
+            paramLabel = "FILE",
+            description =
+                    "YAML configuration file (default: $PULSE_CONFIG, else ./pulse.yaml if it exists). "
+                            + "PULSE_* environment variables override it.")
     Path file;
 
     PulseConfig load() {
@@ -25,7 +28,10 @@ final class ConfigOption {
         return new ConfigLoader(environment).load(chosenFile(environment));
     }
 
-    /** The file that is read: --config, else $PULSE_CONFIG, else ./pulse.yaml if it exists; null for none. */
+    /**
+     * The file that is read: --config, else $PULSE_CONFIG, else ./pulse.yaml if it exists; null for
+     * none.
+     */
     Path chosenFile(Function<String, String> environment) {
         if (file != null) {
             return file;

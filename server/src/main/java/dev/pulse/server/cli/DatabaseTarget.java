@@ -12,14 +12,13 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * The database a CLI command works on: the configured URL; or the embedded PostgreSQL of a
- * running {@code pulse serve} in the same data directory (found through its postmaster.pid);
- * or, when none runs, the embedded PostgreSQL started for the length of the command.
+ * The database a CLI command works on: the configured URL; or the embedded PostgreSQL of a running
+ * {@code pulse serve} in the same data directory (found through its postmaster.pid); or, when none
+ * runs, the embedded PostgreSQL started for the length of the command.
  */
 final class DatabaseTarget {
 
-    private DatabaseTarget() {
-    }
+    private DatabaseTarget() {}
 
     static <T> T with(PulseConfig config, Function<Database, T> work) throws IOException {
         if (!config.usesEmbeddedDatabase()) {
@@ -53,7 +52,11 @@ final class DatabaseTarget {
         }
         long pid = Long.parseLong(lines.get(0).trim());
         if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-            return Optional.of(DatabaseUrl.parse("jdbc:postgresql://localhost:" + lines.get(3).trim() + "/postgres?user=postgres"));
+            return Optional.of(
+                    DatabaseUrl.parse(
+                            "jdbc:postgresql://localhost:"
+                                    + lines.get(3).trim()
+                                    + "/postgres?user=postgres"));
         }
         return Optional.empty();
     }

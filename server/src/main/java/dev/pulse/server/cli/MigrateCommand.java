@@ -6,12 +6,14 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-@Command(name = "migrate", mixinStandardHelpOptions = true,
-        description = "Apply pending database migrations and exit (pulse serve also applies them on start).")
+@Command(
+        name = "migrate",
+        mixinStandardHelpOptions = true,
+        description =
+                "Apply pending database migrations and exit (pulse serve also applies them on start).")
 final class MigrateCommand implements Callable<Integer> {
 
-    @Mixin
-    ConfigOption config;
+    @Mixin ConfigOption config;
 
     @Override
     public Integer call() throws Exception {
@@ -22,9 +24,11 @@ final class MigrateCommand implements Callable<Integer> {
             System.err.println("pulse: " + e.getMessage());
             return 2;
         }
-        return DatabaseTarget.with(cfg, database -> {
-            System.out.println("database schema is up to date");
-            return 0;
-        });
+        return DatabaseTarget.with(
+                cfg,
+                database -> {
+                    System.out.println("database schema is up to date");
+                    return 0;
+                });
     }
 }

@@ -18,24 +18,34 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "schedules", mixinStandardHelpOptions = true, description = "Manage cron schedules.",
+@Command(
+        name = "schedules",
+        mixinStandardHelpOptions = true,
+        description = "Manage cron schedules.",
         subcommands = {SchedulesCommand.Apply.class})
 final class SchedulesCommand implements Runnable {
 
     @Override
     public void run() {
-        System.out.println("usage: pulse schedules apply -f FILE|DIR (see pulse schedules apply --help)");
+        System.out.println(
+                "usage: pulse schedules apply -f FILE|DIR (see pulse schedules apply --help)");
     }
 
-    @Command(name = "apply", mixinStandardHelpOptions = true,
-            description = "Create or update the schedules declared in a YAML file or directory (kind: Schedule). "
-                    + "Applying the same files again changes nothing.")
+    @Command(
+            name = "apply",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Create or update the schedules declared in a YAML file or directory (kind: Schedule). "
+                            + "Applying the same files again changes nothing.")
     static final class Apply implements Callable<Integer> {
 
-        @Mixin
-        ConfigOption config;
+        @Mixin ConfigOption config;
 
-        @Option(names = {"-f", "--file"}, required = true, paramLabel = "FILE|DIR", description = "schedule file or directory")
+        @Option(
+                names = {"-f", "--file"},
+                required = true,
+                paramLabel = "FILE|DIR",
+                description = "schedule file or directory")
         Path path;
 
         @Override
@@ -46,26 +56,42 @@ final class SchedulesCommand implements Runnable {
             try {
                 cfg = config.load();
                 JavaAgents javaAgents = JavaAgents.discover(cfg.pluginsDir());
-                try (NodeExecutors executors = new NodeExecutors(javaAgents, new OkHttpClient(), json, System::getenv)) {
-                    AgentRegistry agents = AgentCatalog.load(cfg.agentsDir(), javaAgents, executors.factory());
-                    loaded = new ScheduleFiles(new ScheduleParser(json, agents, cfg.egress())).load(path);
+                try (NodeExecutors executors =
+                        new NodeExecutors(javaAgents, new OkHttpClient(), json, System::getenv)) {
+                    AgentRegistry agents =
+                            AgentCatalog.load(cfg.agentsDir(), javaAgents, executors.factory());
+                    loaded =
+                            new ScheduleFiles(new ScheduleParser(json, agents, cfg.egress()))
+                                    .load(path);
                 }
             } catch (ConfigException e) {
                 System.err.println("pulse: " + e.getMessage());
                 return 2;
             }
             if (!loaded.problems().isEmpty()) {
-                System.err.println("pulse: nothing applied; fix these first:\n  " + String.join("\n  ", loaded.problems()));
+                System.err.println(
+                        "pulse: nothing applied; fix these first:\n  "
+                                + String.join("\n  ", loaded.problems()));
                 return 2;
             }
             ScheduleFiles.Loaded valid = loaded;
-            return DatabaseTarget.with(cfg, database -> {
-                var counts = ScheduleFiles.apply(valid.schedules(), new ScheduleStore(database.jdbi(), json, UUID::randomUUID));
-                System.out.println("schedules: " + counts.get(ScheduleStore.Change.CREATED) + " created, "
-                        + counts.get(ScheduleStore.Change.UPDATED) + " updated, "
-                        + counts.get(ScheduleStore.Change.UNCHANGED) + " unchanged");
-                return 0;
-            });
+            return DatabaseTarget.with(
+                    cfg,
+                    database -> {
+                        var counts =
+                                ScheduleFiles.apply(
+                                        valid.schedules(),
+                                        new ScheduleStore(database.jdbi(), json, UUID::randomUUID));
+                        System.out.println(
+                                "schedules: "
+                                        + counts.get(ScheduleStore.Change.CREATED)
+                                        + " created, "
+                                        + counts.get(ScheduleStore.Change.UPDATED)
+                                        + " updated, "
+                                        + counts.get(ScheduleStore.Change.UNCHANGED)
+                                        + " unchanged");
+                        return 0;
+                    });
         }
     }
 }

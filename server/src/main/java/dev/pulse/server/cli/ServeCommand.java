@@ -11,15 +11,17 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-@Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Start a Pulse node: API, worker and callback dispatcher. Uses an embedded PostgreSQL "
-                + "under ./pulse-data unless PULSE_DATABASE_URL is set.")
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description =
+                "Start a Pulse node: API, worker and callback dispatcher. Uses an embedded PostgreSQL "
+                        + "under ./pulse-data unless PULSE_DATABASE_URL is set.")
 final class ServeCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
-    @Mixin
-    ConfigOption config;
+    @Mixin ConfigOption config;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -44,7 +46,9 @@ final class ServeCommand implements Callable<Integer> {
             sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> stopRequested.countDown());
         }
         stopRequested.await();
-        log.info("shutting down: no new claims; running attempts get up to {} to finish", cfg.shutdownGrace());
+        log.info(
+                "shutting down: no new claims; running attempts get up to {} to finish",
+                cfg.shutdownGrace());
         node.close();
         Runtime.getRuntime().removeShutdownHook(fallback);
         log.info("stopped");

@@ -15,55 +15,62 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
-import java.util.Arrays;
-import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
- * Reads configuration: built-in defaults, then the YAML file (nested keys such as
- * {@code worker.concurrency}), then {@code PULSE_*} environment variables. Unknown keys and bad
- * values are reported together, each with the key and the environment variable that sets it.
+ * Reads configuration: built-in defaults, then the YAML file (nested keys such as {@code
+ * worker.concurrency}), then {@code PULSE_*} environment variables. Unknown keys and bad values are
+ * reported together, each with the key and the environment variable that sets it.
  */
 public final class ConfigLoader {
 
-    /** A configuration key: where it sits in the YAML file, the variable that overrides it, its default. */
-    record Key(String path, String env, String defaultValue) {
-    }
+    /**
+     * A configuration key: where it sits in the YAML file, the variable that overrides it, its
+     * default.
+     */
+    record Key(String path, String env, String defaultValue) {}
 
-    static final List<Key> KEYS = List.of(
-            new Key("http.host", "PULSE_HTTP_HOST", "0.0.0.0"),
-            new Key("http.port", "PULSE_HTTP_PORT", "8080"),
-            new Key("http.public_url", "PULSE_PUBLIC_URL", null),
-            new Key("database.url", "PULSE_DATABASE_URL", null),
-            new Key("database.pool_size", "PULSE_DATABASE_POOL_SIZE", "20"),
-            new Key("data_dir", "PULSE_DATA_DIR", "./pulse-data"),
-            new Key("webhook.secret", "PULSE_WEBHOOK_SECRET", null),
-            new Key("worker.concurrency", "PULSE_WORKER_CONCURRENCY", "64"),
-            new Key("worker.poll_interval", "PULSE_WORKER_POLL_INTERVAL", "500ms"),
-            new Key("worker.lease", "PULSE_LEASE_SECONDS", "30s"),
-            new Key("worker.wakeups", "PULSE_WAKEUPS", "notify"),
-            new Key("worker.shutdown_grace", "PULSE_SHUTDOWN_GRACE", "30s"),
-            new Key("retention", "PULSE_RETENTION", "7d"),
-            new Key("callbacks.concurrency", "PULSE_CALLBACK_CONCURRENCY", "32"),
-            new Key("callbacks.per_destination", "PULSE_CALLBACK_PER_DESTINATION", "16"),
-            new Key("callbacks.max_attempts", "PULSE_CALLBACK_MAX_ATTEMPTS", "12"),
-            new Key("callbacks.timeout", "PULSE_CALLBACK_TIMEOUT", "10s"),
-            new Key("agents.dir", "PULSE_AGENTS_DIR", "config/agents"),
-            new Key("agents.plugins_dir", "PULSE_PLUGINS_DIR", "plugins"),
-            new Key("schedules.dir", "PULSE_SCHEDULES_DIR", "config/schedules"),
-            new Key("api.admin_key", "PULSE_ADMIN_KEY", null),
-            new Key("egress.allow", "PULSE_EGRESS_ALLOW", ""),
-            new Key("roles", "PULSE_ROLES", "api,worker,scheduler"),
-            new Key("api.rate_limit", "PULSE_RATE_LIMIT", "200"));
+    static final List<Key> KEYS =
+            List.of(
+                    new Key("http.host", "PULSE_HTTP_HOST", "0.0.0.0"),
+                    new Key("http.port", "PULSE_HTTP_PORT", "8080"),
+                    new Key("http.public_url", "PULSE_PUBLIC_URL", null),
+                    new Key("database.url", "PULSE_DATABASE_URL", null),
+                    new Key("database.pool_size", "PULSE_DATABASE_POOL_SIZE", "20"),
+                    new Key("data_dir", "PULSE_DATA_DIR", "./pulse-data"),
+                    new Key("webhook.secret", "PULSE_WEBHOOK_SECRET", null),
+                    new Key("worker.concurrency", "PULSE_WORKER_CONCURRENCY", "64"),
+                    new Key("worker.poll_interval", "PULSE_WORKER_POLL_INTERVAL", "500ms"),
+                    new Key("worker.lease", "PULSE_LEASE_SECONDS", "30s"),
+                    new Key("worker.wakeups", "PULSE_WAKEUPS", "notify"),
+                    new Key("worker.shutdown_grace", "PULSE_SHUTDOWN_GRACE", "30s"),
+                    new Key("retention", "PULSE_RETENTION", "7d"),
+                    new Key("callbacks.concurrency", "PULSE_CALLBACK_CONCURRENCY", "32"),
+                    new Key("callbacks.per_destination", "PULSE_CALLBACK_PER_DESTINATION", "16"),
+                    new Key("callbacks.max_attempts", "PULSE_CALLBACK_MAX_ATTEMPTS", "12"),
+                    new Key("callbacks.timeout", "PULSE_CALLBACK_TIMEOUT", "10s"),
+                    new Key("agents.dir", "PULSE_AGENTS_DIR", "config/agents"),
+                    new Key("agents.plugins_dir", "PULSE_PLUGINS_DIR", "plugins"),
+                    new Key("schedules.dir", "PULSE_SCHEDULES_DIR", "config/schedules"),
+                    new Key("api.admin_key", "PULSE_ADMIN_KEY", null),
+                    new Key("egress.allow", "PULSE_EGRESS_ALLOW", ""),
+                    new Key("roles", "PULSE_ROLES", "api,worker,scheduler"),
+                    new Key("api.rate_limit", "PULSE_RATE_LIMIT", "200"));
 
-    /** Read by logback itself (logback.xml), not by Pulse; checked here so a typo is refused at start. */
+    /**
+     * Read by logback itself (logback.xml), not by Pulse; checked here so a typo is refused at
+     * start.
+     */
     static final String LOG_FORMAT_ENV = "PULSE_LOG_FORMAT";
+
     static final List<String> LOG_FORMATS = List.of("text", "json");
 
     private final Function<String, String> environment;
@@ -72,7 +79,9 @@ public final class ConfigLoader {
         this.environment = environment;
     }
 
-    /** @param file the YAML file, or null for defaults and environment only */
+    /**
+     * @param file the YAML file, or null for defaults and environment only
+     */
     public PulseConfig load(Path file) {
         List<String> problems = new ArrayList<>();
         Map<String, String> values = new LinkedHashMap<>();
@@ -91,31 +100,32 @@ public final class ConfigLoader {
             problems.add(LOG_FORMAT_ENV + ": must be text or json, got '" + logFormat + "'");
         }
         Parser p = new Parser(values, problems);
-        PulseConfig config = new PulseConfig(
-                p.text("http.host"),
-                p.integer("http.port", 0, 65535),
-                p.publicUrl("http.public_url"),
-                p.databaseUrl("database.url"),
-                p.integer("database.pool_size", 2, 500),
-                Path.of(p.text("data_dir")),
-                p.webhookSecret("webhook.secret"),
-                p.integer("worker.concurrency", 1, 10_000),
-                p.duration("worker.poll_interval", false),
-                p.duration("worker.lease", true),
-                p.choice("worker.wakeups", List.of("notify", "poll")).equals("notify"),
-                p.duration("worker.shutdown_grace", false),
-                p.duration("retention", false),
-                p.integer("callbacks.concurrency", 1, 1_000),
-                p.integer("callbacks.per_destination", 1, 1_000),
-                p.integer("callbacks.max_attempts", 1, 100),
-                p.duration("callbacks.timeout", false),
-                Path.of(p.text("agents.dir")),
-                Path.of(p.text("agents.plugins_dir")),
-                Path.of(p.text("schedules.dir")),
-                p.secretKey("api.admin_key"),
-                p.egress("egress.allow"),
-                p.roles("roles"),
-                p.integer("api.rate_limit", 0, 1_000_000));
+        PulseConfig config =
+                new PulseConfig(
+                        p.text("http.host"),
+                        p.integer("http.port", 0, 65535),
+                        p.publicUrl("http.public_url"),
+                        p.databaseUrl("database.url"),
+                        p.integer("database.pool_size", 2, 500),
+                        Path.of(p.text("data_dir")),
+                        p.webhookSecret("webhook.secret"),
+                        p.integer("worker.concurrency", 1, 10_000),
+                        p.duration("worker.poll_interval", false),
+                        p.duration("worker.lease", true),
+                        p.choice("worker.wakeups", List.of("notify", "poll")).equals("notify"),
+                        p.duration("worker.shutdown_grace", false),
+                        p.duration("retention", false),
+                        p.integer("callbacks.concurrency", 1, 1_000),
+                        p.integer("callbacks.per_destination", 1, 1_000),
+                        p.integer("callbacks.max_attempts", 1, 100),
+                        p.duration("callbacks.timeout", false),
+                        Path.of(p.text("agents.dir")),
+                        Path.of(p.text("agents.plugins_dir")),
+                        Path.of(p.text("schedules.dir")),
+                        p.secretKey("api.admin_key"),
+                        p.egress("egress.allow"),
+                        p.roles("roles"),
+                        p.integer("api.rate_limit", 0, 1_000_000));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
@@ -139,9 +149,18 @@ public final class ConfigLoader {
         flatten("", root, values, problems, file);
     }
 
-    private static void flatten(String prefix, JsonNode node, Map<String, String> values, List<String> problems, Path file) {
+    private static void flatten(
+            String prefix,
+            JsonNode node,
+            Map<String, String> values,
+            List<String> problems,
+            Path file) {
         if (!node.isObject()) {
-            problems.add(file + ": " + (prefix.isEmpty() ? "the document" : prefix) + " must be a mapping");
+            problems.add(
+                    file
+                            + ": "
+                            + (prefix.isEmpty() ? "the document" : prefix)
+                            + " must be a mapping");
             return;
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
@@ -150,7 +169,11 @@ public final class ConfigLoader {
             if (e.getValue().isObject()) {
                 flatten(path + ".", e.getValue(), values, problems, file);
             } else if (!values.containsKey(path)) {
-                problems.add(file + ": " + path + ": unknown key; see docs/configuration.md for the keys Pulse reads");
+                problems.add(
+                        file
+                                + ": "
+                                + path
+                                + ": unknown key; see docs/configuration.md for the keys Pulse reads");
             } else if (!e.getValue().isNull()) {
                 values.put(path, e.getValue().asText());
             }
@@ -158,7 +181,11 @@ public final class ConfigLoader {
     }
 
     static String envFor(String path) {
-        return KEYS.stream().filter(k -> k.path().equals(path)).findFirst().map(Key::env).orElseThrow();
+        return KEYS.stream()
+                .filter(k -> k.path().equals(path))
+                .findFirst()
+                .map(Key::env)
+                .orElseThrow();
     }
 
     /** Converts the merged string values, collecting a problem per bad value. */
@@ -191,12 +218,23 @@ public final class ConfigLoader {
             return min;
         }
 
-        /** Durations such as 500ms, 30s, 5m; a bare number means seconds (PULSE_LEASE_SECONDS=2). */
+        /**
+         * Durations such as 500ms, 30s, 5m; a bare number means seconds (PULSE_LEASE_SECONDS=2).
+         */
         Duration duration(String path, boolean positive) {
             String v = values.get(path);
-            var parsed = v.matches("\\d{1,9}") ? Optional.of(Duration.ofSeconds(Long.parseLong(v))) : Durations.parse(v);
+            var parsed =
+                    v.matches("\\d{1,9}")
+                            ? Optional.of(Duration.ofSeconds(Long.parseLong(v)))
+                            : Durations.parse(v);
             if (parsed.isEmpty() || (positive && parsed.get().isZero())) {
-                problem(path, "must be a " + (positive ? "positive " : "") + "duration such as 500ms, 30s or 5m (a bare number is seconds), got '" + v + "'");
+                problem(
+                        path,
+                        "must be a "
+                                + (positive ? "positive " : "")
+                                + "duration such as 500ms, 30s or 5m (a bare number is seconds), got '"
+                                + v
+                                + "'");
                 return Duration.ofSeconds(1);
             }
             return parsed.get();
@@ -210,14 +248,21 @@ public final class ConfigLoader {
             }
             try {
                 URI uri = new URI(v.endsWith("/") ? v.substring(0, v.length() - 1) : v);
-                if ((uri.getScheme() != null && uri.getScheme().matches("https?")) && uri.getHost() != null
-                        && (uri.getPath() == null || uri.getPath().isEmpty()) && uri.getQuery() == null && uri.getUserInfo() == null) {
+                if ((uri.getScheme() != null && uri.getScheme().matches("https?"))
+                        && uri.getHost() != null
+                        && (uri.getPath() == null || uri.getPath().isEmpty())
+                        && uri.getQuery() == null
+                        && uri.getUserInfo() == null) {
                     return uri;
                 }
             } catch (URISyntaxException e) {
                 // reported below
             }
-            problem(path, "must be the http(s) base URL of this Pulse's API without a path, such as https://pulse.example.com, got '" + v + "'");
+            problem(
+                    path,
+                    "must be the http(s) base URL of this Pulse's API without a path, such as https://pulse.example.com, got '"
+                            + v
+                            + "'");
             return null;
         }
 
@@ -251,8 +296,17 @@ public final class ConfigLoader {
             Set<Role> roles = EnumSet.noneOf(Role.class);
             for (String part : values.get(path).split(",")) {
                 String name = part.trim();
-                Arrays.stream(Role.values()).filter(r -> r.wire().equals(name)).findFirst()
-                        .ifPresentOrElse(roles::add, () -> problem(path, "unknown role '" + name + "'; use any of api, worker, scheduler"));
+                Arrays.stream(Role.values())
+                        .filter(r -> r.wire().equals(name))
+                        .findFirst()
+                        .ifPresentOrElse(
+                                roles::add,
+                                () ->
+                                        problem(
+                                                path,
+                                                "unknown role '"
+                                                        + name
+                                                        + "'; use any of api, worker, scheduler"));
             }
             if (roles.isEmpty()) {
                 problem(path, "must name at least one of api, worker, scheduler");
@@ -265,7 +319,10 @@ public final class ConfigLoader {
             try {
                 return EgressPolicy.allowing(values.get(path));
             } catch (IllegalArgumentException e) {
-                problem(path, e.getMessage() + "; list CIDRs (10.0.0.0/8), addresses or host names (hooks.internal, *.corp.example), comma-separated");
+                problem(
+                        path,
+                        e.getMessage()
+                                + "; list CIDRs (10.0.0.0/8), addresses or host names (hooks.internal, *.corp.example), comma-separated");
                 return EgressPolicy.allowing("");
             }
         }

@@ -8,8 +8,8 @@ import java.util.Set;
 
 /**
  * Everything a node is configured with. Built by {@link ConfigLoader} from defaults, an optional
- * YAML file and {@code PULSE_*} environment variables, in that order of precedence (last wins).
- * The keys and their defaults are listed in docs/configuration.md.
+ * YAML file and {@code PULSE_*} environment variables, in that order of precedence (last wins). The
+ * keys and their defaults are listed in docs/configuration.md.
  */
 public record PulseConfig(
         String httpHost,
@@ -47,10 +47,20 @@ public record PulseConfig(
 
     @Override
     public String toString() {
-        return "PulseConfig[http=" + httpHost + ":" + httpPort
-                + ", database=" + (databaseUrl == null ? "embedded in " + dataDir : "external")
-                + ", webhookSecret=" + (webhookSecret == null ? "generated" : "configured")
-                + ", adminKey=" + (adminKey == null ? "none" : "configured")
-                + ", workerConcurrency=" + workerConcurrency + ", agentsDir=" + agentsDir + "]";
+        return "PulseConfig[http="
+                + httpHost
+                + ":"
+                + httpPort
+                + ", database="
+                + (databaseUrl == null ? "embedded in " + dataDir : "external")
+                + ", webhookSecret="
+                + (webhookSecret == null ? "generated" : "configured")
+                + ", adminKey="
+                + (adminKey == null ? "none" : "configured")
+                + ", workerConcurrency="
+                + workerConcurrency
+                + ", agentsDir="
+                + agentsDir
+                + "]";
     }
 }

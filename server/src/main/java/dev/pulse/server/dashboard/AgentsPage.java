@@ -10,8 +10,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * {@code /dashboard/agents}: each agent's executor, whether this node can run it, and its last
- * hour (success rate and average run time from the rollup). Never its command, env or secrets.
+ * {@code /dashboard/agents}: each agent's executor, whether this node can run it, and its last hour
+ * (success rate and average run time from the rollup). Never its command, env or secrets.
  */
 final class AgentsPage {
 
@@ -20,7 +20,11 @@ final class AgentsPage {
     private final OverviewQueries queries;
     private final Templates templates;
 
-    AgentsPage(AgentRegistry agents, ExecutorFactory executors, OverviewQueries queries, Templates templates) {
+    AgentsPage(
+            AgentRegistry agents,
+            ExecutorFactory executors,
+            OverviewQueries queries,
+            Templates templates) {
         this.agents = agents;
         this.executors = executors;
         this.queries = queries;
@@ -44,11 +48,17 @@ final class AgentsPage {
         row.put("source", agent.source());
         row.put("timeout", Formats.duration(agent.timeout()));
         row.put("maxAttempts", agent.maxAttempts());
-        row.put("maxConcurrency", agent.maxConcurrency() == null ? "–" : agent.maxConcurrency().toString());
-        Availability availability = executors.executorFor(agent).map(e -> e.availability()).orElse(null);
+        row.put(
+                "maxConcurrency",
+                agent.maxConcurrency() == null ? "–" : agent.maxConcurrency().toString());
+        Availability availability =
+                executors.executorFor(agent).map(e -> e.availability()).orElse(null);
         row.put("available", availability != null && availability.available());
-        row.put("reason", availability == null ? "no executor of kind '" + agent.executor() + "' on this node"
-                : availability.available() ? "" : availability.reason());
+        row.put(
+                "reason",
+                availability == null
+                        ? "no executor of kind '" + agent.executor() + "' on this node"
+                        : availability.available() ? "" : availability.reason());
         row.put("waiting", f == null ? "0" : f.waitingShown());
         row.put("running", f == null ? 0 : f.running());
         row.put("succeeded", f == null ? "0" : Formats.number(f.succeeded()));

@@ -8,7 +8,10 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 
-/** {@code /dashboard/callbacks}: deliveries that are failing (still retrying) or dead, with redeliver. */
+/**
+ * {@code /dashboard/callbacks}: deliveries that are failing (still retrying) or dead, with
+ * redeliver.
+ */
 final class CallbacksPage {
 
     static final String PATH = Dashboard.ROOT + "/callbacks";
@@ -32,8 +35,14 @@ final class CallbacksPage {
         Instant now = clock.instant();
         Map<String, Object> model = new HashMap<>();
         model.put("nav", "callbacks");
-        model.put("failing", deliveries.failing(LIMIT).stream().map(d -> TaskDetailPage.delivery(d, now)).toList());
-        model.put("dead", deliveries.dead(LIMIT).stream().map(d -> TaskDetailPage.delivery(d, now)).toList());
+        model.put(
+                "failing",
+                deliveries.failing(LIMIT).stream()
+                        .map(d -> TaskDetailPage.delivery(d, now))
+                        .toList());
+        model.put(
+                "dead",
+                deliveries.dead(LIMIT).stream().map(d -> TaskDetailPage.delivery(d, now)).toList());
         model.put("limit", LIMIT);
         if ("redelivered".equals(ctx.queryParam("done"))) {
             model.put("notice", "The callback will be sent again shortly.");

@@ -11,12 +11,19 @@ final class Cookies {
     static final String SESSION = "pulse_session";
     static final String LOGIN_CSRF = "pulse_login_csrf";
 
-    private Cookies() {
-    }
+    private Cookies() {}
 
     static void set(Context ctx, String name, String value, long maxAgeSeconds) {
-        ctx.res().addHeader("Set-Cookie", name + "=" + value + "; Path=/dashboard; Max-Age=" + maxAgeSeconds
-                + "; HttpOnly; SameSite=Strict" + (secure(ctx) ? "; Secure" : ""));
+        ctx.res()
+                .addHeader(
+                        "Set-Cookie",
+                        name
+                                + "="
+                                + value
+                                + "; Path=/dashboard; Max-Age="
+                                + maxAgeSeconds
+                                + "; HttpOnly; SameSite=Strict"
+                                + (secure(ctx) ? "; Secure" : ""));
     }
 
     static void clear(Context ctx, String name) {

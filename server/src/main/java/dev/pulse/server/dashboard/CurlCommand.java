@@ -5,13 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.workers.tasks.Task;
 
 /**
- * "Copy as curl": the command that queues the same task again through the API. The key is left
- * as {@code $PULSE_KEY}; no secret is ever written into it.
+ * "Copy as curl": the command that queues the same task again through the API. The key is left as
+ * {@code $PULSE_KEY}; no secret is ever written into it.
  */
 final class CurlCommand {
 
-    private CurlCommand() {
-    }
+    private CurlCommand() {}
 
     static String of(ObjectMapper json, Task task, String baseUrl) {
         ObjectNode body = json.createObjectNode();
@@ -28,9 +27,12 @@ final class CurlCommand {
         }
         body.put("max_attempts", task.maxAttempts());
         body.put("timeout_seconds", task.timeoutSeconds());
-        return "curl -s " + shellQuote(baseUrl + "/v1/tasks") + " \\\n"
+        return "curl -s "
+                + shellQuote(baseUrl + "/v1/tasks")
+                + " \\\n"
                 + "  -H \"Authorization: Bearer $PULSE_KEY\" -H 'content-type: application/json' \\\n"
-                + "  -d " + shellQuote(body.toString());
+                + "  -d "
+                + shellQuote(body.toString());
     }
 
     static String shellQuote(String s) {

@@ -27,11 +27,22 @@ public final class Dashboard {
     static final String LOGIN = ROOT + "/login";
 
     /** What the dashboard reads and steers; all of it already exists on an API node. */
-    public record Parts(Jdbi jdbi, ObjectMapper json, ApiKeyStore keys, TaskStore tasks, CallbackDeliveries deliveries,
-                        ScheduleStore schedules,
-                        ScheduleFirer firer, Runnable schedulesChanged, AgentRegistry agents, ExecutorFactory executors,
-                        MeterRegistry metrics, Runnable workerWakeUp, Duration lease, Clock clock, RandomGenerator random) {
-    }
+    public record Parts(
+            Jdbi jdbi,
+            ObjectMapper json,
+            ApiKeyStore keys,
+            TaskStore tasks,
+            CallbackDeliveries deliveries,
+            ScheduleStore schedules,
+            ScheduleFirer firer,
+            Runnable schedulesChanged,
+            AgentRegistry agents,
+            ExecutorFactory executors,
+            MeterRegistry metrics,
+            Runnable workerWakeUp,
+            Duration lease,
+            Clock clock,
+            RandomGenerator random) {}
 
     private final Parts parts;
 
@@ -47,17 +58,33 @@ public final class Dashboard {
         Clock clock = parts.clock();
 
         routes.beforeMatched(new DashboardGuard(sessions, parts.keys())::check);
-        routes.exception(DashboardException.class, (e, ctx) -> {
-            ctx.status(e.status());
-            templates.render(ctx, "error", Map.of("status", e.status(), "message", e.getMessage()));
-        });
+        routes.exception(
+                DashboardException.class,
+                (e, ctx) -> {
+                    ctx.status(e.status());
+                    templates.render(
+                            ctx, "error", Map.of("status", e.status(), "message", e.getMessage()));
+                });
         new Assets().register(routes);
         new LoginPage(parts.keys(), sessions, templates, parts.random()).register(routes);
-        new OverviewPage(overview, templates, this::queueLagSeconds, parts.lease(), clock).register(routes);
-        new TasksPage(parts.tasks(), templates, parts.workerWakeUp(), clock)
+        new OverviewPage(overview, templates, this::queueLagSeconds, parts.lease(), clock)
                 .register(routes);
-        new TaskDetailPage(parts.tasks(), deliveries, templates, parts.json(), parts.workerWakeUp(), clock).register(routes);
-        new SchedulesPage(parts.schedules(), parts.firer(), parts.schedulesChanged(), templates, clock).register(routes);
+        new TasksPage(parts.tasks(), templates, parts.workerWakeUp(), clock).register(routes);
+        new TaskDetailPage(
+                        parts.tasks(),
+                        deliveries,
+                        templates,
+                        parts.json(),
+                        parts.workerWakeUp(),
+                        clock)
+                .register(routes);
+        new SchedulesPage(
+                        parts.schedules(),
+                        parts.firer(),
+                        parts.schedulesChanged(),
+                        templates,
+                        clock)
+                .register(routes);
         new AgentsPage(parts.agents(), parts.executors(), overview, templates).register(routes);
         new NodesPage(parts.jdbi(), templates, parts.lease(), clock).register(routes);
         new CallbacksPage(deliveries, templates, clock).register(routes);

@@ -1,6 +1,9 @@
 package dev.pulse.server.dashboard;
 
-/** Ends a dashboard request with an HTML error page: 403 for a refused action, 404 for a missing thing, … */
+/**
+ * Ends a dashboard request with an HTML error page: 403 for a refused action, 404 for a missing
+ * thing, …
+ */
 final class DashboardException extends RuntimeException {
 
     private final int status;

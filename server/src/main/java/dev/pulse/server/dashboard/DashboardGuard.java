@@ -6,9 +6,9 @@ import io.javalin.http.HttpStatus;
 import java.util.Optional;
 
 /**
- * Runs before every dashboard route: sets the security headers, and for pages that need a
- * session finds the signed-in operator (or sends the browser to the sign-in page) and, on POST,
- * checks the CSRF token (the {@code X-CSRF-Token} header htmx sends, or the {@code _csrf} form field).
+ * Runs before every dashboard route: sets the security headers, and for pages that need a session
+ * finds the signed-in operator (or sends the browser to the sign-in page) and, on POST, checks the
+ * CSRF token (the {@code X-CSRF-Token} header htmx sends, or the {@code _csrf} form field).
  */
 final class DashboardGuard {
 
@@ -16,8 +16,9 @@ final class DashboardGuard {
     static final String CSRF_HEADER = "X-CSRF-Token";
     static final String CSRF_FIELD = "_csrf";
 
-    private static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    private static final String CSP =
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                    + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
     private final SessionStore sessions;
     private final ApiKeyStore keys;
@@ -51,18 +52,23 @@ final class DashboardGuard {
                 presented = ctx.formParam(CSRF_FIELD);
             }
             if (!SessionStore.same(presented, operator.get().csrfToken())) {
-                throw DashboardException.forbidden("the form's CSRF token is missing or belongs to another session; "
-                        + "reload the page and try again");
+                throw DashboardException.forbidden(
+                        "the form's CSRF token is missing or belongs to another session; "
+                                + "reload the page and try again");
             }
         }
     }
 
     private Optional<Operator> operator(String token) {
-        return sessions.keyOf(token).flatMap(keys::findLive)
+        return sessions.keyOf(token)
+                .flatMap(keys::findLive)
                 .map(key -> new Operator(key, token, SessionStore.csrfToken(token)));
     }
 
-    /** No session: the browser goes to sign in (htmx requests are told to load that page instead of swapping). */
+    /**
+     * No session: the browser goes to sign in (htmx requests are told to load that page instead of
+     * swapping).
+     */
     private static void toLogin(Context ctx) {
         if (ctx.header("HX-Request") != null) {
             ctx.header("HX-Redirect", Dashboard.LOGIN);
@@ -76,7 +82,8 @@ final class DashboardGuard {
     static Operator operator(Context ctx) {
         Operator operator = ctx.attribute(OPERATOR);
         if (operator == null) {
-            throw new IllegalStateException("dashboard page without a signed-in operator: route lacks DashboardRole.SIGNED_IN");
+            throw new IllegalStateException(
+                    "dashboard page without a signed-in operator: route lacks DashboardRole.SIGNED_IN");
         }
         return operator;
     }

@@ -11,9 +11,9 @@ import java.util.Optional;
 import java.util.random.RandomGenerator;
 
 /**
- * Signing in with an API key (checked like the API checks it, then forgotten: only a session
- * token goes into the cookie) and signing out. The sign-in form carries its own CSRF token,
- * matched against a short-lived cookie, so no other site can sign a browser in.
+ * Signing in with an API key (checked like the API checks it, then forgotten: only a session token
+ * goes into the cookie) and signing out. The sign-in form carries its own CSRF token, matched
+ * against a short-lived cookie, so no other site can sign a browser in.
  */
 final class LoginPage {
 
@@ -22,7 +22,8 @@ final class LoginPage {
     private final Templates templates;
     private final RandomGenerator random;
 
-    LoginPage(ApiKeyStore keys, SessionStore sessions, Templates templates, RandomGenerator random) {
+    LoginPage(
+            ApiKeyStore keys, SessionStore sessions, Templates templates, RandomGenerator random) {
         this.keys = keys;
         this.sessions = sessions;
         this.templates = templates;
@@ -44,25 +45,36 @@ final class LoginPage {
         Cookies.set(ctx, Cookies.LOGIN_CSRF, formToken, 3600);
         ctx.header("Cache-Control", "no-store");
         ctx.status(status);
-        templates.render(ctx, "login", error == null ? Map.of("formToken", formToken)
-                : Map.of("formToken", formToken, "error", error));
+        templates.render(
+                ctx,
+                "login",
+                error == null
+                        ? Map.of("formToken", formToken)
+                        : Map.of("formToken", formToken, "error", error));
     }
 
     private void signIn(Context ctx) {
-        if (!SessionStore.same(ctx.formParam(DashboardGuard.CSRF_FIELD), ctx.cookie(Cookies.LOGIN_CSRF))) {
+        if (!SessionStore.same(
+                ctx.formParam(DashboardGuard.CSRF_FIELD), ctx.cookie(Cookies.LOGIN_CSRF))) {
             show(ctx, 403, "The sign-in form expired. Please try again.");
             return;
         }
         String presented = Optional.ofNullable(ctx.formParam("api_key")).orElse("").trim();
-        Optional<ApiKey> key = presented.isEmpty() ? Optional.empty() : keys.authenticate(presented);
+        Optional<ApiKey> key =
+                presented.isEmpty() ? Optional.empty() : keys.authenticate(presented);
         if (key.isEmpty()) {
             show(ctx, 401, "That API key is unknown or revoked.");
             return;
         }
-        if (key.get().scopes().stream().allMatch(s -> s == Scope.METRICS_READ || s == Scope.TASKS_COMPLETE)) {
-            // Keys for machines (a metrics scraper, an async agent reporting results) never see the dashboard.
-            show(ctx, 403, "That key may only read metrics or report agent results; sign in with a key that has a"
-                    + " tasks:read/write, schedules, agents or admin scope.");
+        if (key.get().scopes().stream()
+                .allMatch(s -> s == Scope.METRICS_READ || s == Scope.TASKS_COMPLETE)) {
+            // Keys for machines (a metrics scraper, an async agent reporting results) never see the
+            // dashboard.
+            show(
+                    ctx,
+                    403,
+                    "That key may only read metrics or report agent results; sign in with a key that has a"
+                            + " tasks:read/write, schedules, agents or admin scope.");
             return;
         }
         String token = sessions.open(key.get().id());

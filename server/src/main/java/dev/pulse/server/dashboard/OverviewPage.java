@@ -6,15 +6,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.DoubleSupplier;
-import java.util.Locale;
 
 /**
  * {@code /dashboard}: counts per state and agent, the last hour's throughput and failure rate,
- * queue lag and live nodes. The live part re-renders itself every few seconds through htmx
- * ({@code /dashboard/overview/live}); its figures are cached for a second, so any number of open
- * dashboards cost the database the same.
+ * queue lag and live nodes. The live part re-renders itself every few seconds through htmx ({@code
+ * /dashboard/overview/live}); its figures are cached for a second, so any number of open dashboards
+ * cost the database the same.
  */
 final class OverviewPage {
 
@@ -29,7 +29,12 @@ final class OverviewPage {
     private Map<String, Object> cached;
     private Instant cachedAt = Instant.EPOCH;
 
-    OverviewPage(OverviewQueries queries, Templates templates, DoubleSupplier queueLagSeconds, Duration lease, Clock clock) {
+    OverviewPage(
+            OverviewQueries queries,
+            Templates templates,
+            DoubleSupplier queueLagSeconds,
+            Duration lease,
+            Clock clock) {
         this.queries = queries;
         this.templates = templates;
         this.queueLagSeconds = queueLagSeconds;
@@ -38,8 +43,14 @@ final class OverviewPage {
     }
 
     void register(RoutesConfig routes) {
-        routes.get(Dashboard.ROOT, ctx -> templates.render(ctx, "overview", figures()), DashboardRole.SIGNED_IN);
-        routes.get(LIVE, ctx -> templates.render(ctx, "overview-live", figures()), DashboardRole.SIGNED_IN);
+        routes.get(
+                Dashboard.ROOT,
+                ctx -> templates.render(ctx, "overview", figures()),
+                DashboardRole.SIGNED_IN);
+        routes.get(
+                LIVE,
+                ctx -> templates.render(ctx, "overview-live", figures()),
+                DashboardRole.SIGNED_IN);
     }
 
     private synchronized Map<String, Object> figures() {
@@ -60,10 +71,29 @@ final class OverviewPage {
         model.put("hourFailureRate", Formats.percent(failed, succeeded + failed));
         model.put("perMinute", String.format(Locale.ROOT, "%.1f", (succeeded + failed) / 60.0));
         double lag = queueLagSeconds.getAsDouble();
-        model.put("queueLag", Double.isNaN(lag) ? "unknown" : Formats.duration(Duration.ofMillis((long) (lag * 1000))));
+        model.put(
+                "queueLag",
+                Double.isNaN(lag)
+                        ? "unknown"
+                        : Formats.duration(Duration.ofMillis((long) (lag * 1000))));
         List<OverviewQueries.LiveNode> nodes = queries.liveNodes(lease);
-        model.put("nodes", nodes.stream().map(n -> Map.of("id", n.id(), "host", n.host(), "roles", String.join(", ", n.roles()),
-                "running", n.running(), "heartbeat", Formats.relative(n.heartbeatAt(), now))).toList());
+        model.put(
+                "nodes",
+                nodes.stream()
+                        .map(
+                                n ->
+                                        Map.of(
+                                                "id",
+                                                n.id(),
+                                                "host",
+                                                n.host(),
+                                                "roles",
+                                                String.join(", ", n.roles()),
+                                                "running",
+                                                n.running(),
+                                                "heartbeat",
+                                                Formats.relative(n.heartbeatAt(), now)))
+                        .toList());
         model.put("updatedAt", Formats.time(now));
         cached = model;
         cachedAt = now;

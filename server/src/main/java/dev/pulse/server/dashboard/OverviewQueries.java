@@ -22,15 +22,20 @@ final class OverviewQueries {
 
     static final long CAP = 10_000;
 
-    record StateCount(String state, long count, String shown) {
-    }
+    record StateCount(String state, long count, String shown) {}
 
     /** Finished attempts of one minute, across nodes and agents. */
-    record Minute(Instant start, long succeeded, long failed) {
-    }
+    record Minute(Instant start, long succeeded, long failed) {}
 
     /** Per agent: unfinished tasks now, and finished attempts in the last hour. */
-    record AgentFigures(String agent, long waiting, long running, long succeeded, long failed, long runs, long runMs) {
+    record AgentFigures(
+            String agent,
+            long waiting,
+            long running,
+            long succeeded,
+            long failed,
+            long runs,
+            long runMs) {
         public String waitingShown() {
             return Formats.capped(waiting, CAP);
         }
@@ -44,8 +49,7 @@ final class OverviewQueries {
         }
     }
 
-    record LiveNode(String id, String host, List<String> roles, int running, Instant heartbeatAt) {
-    }
+    record LiveNode(String id, String host, List<String> roles, int running, Instant heartbeatAt) {}
 
     private final TaskFigures tasks;
     private final ThroughputFigures throughput;
@@ -59,13 +63,17 @@ final class OverviewQueries {
 
     List<StateCount> stateCounts() {
         List<StateCount> counts = new ArrayList<>();
-        tasks.stateCounts(CAP).forEach((state, n) -> counts.add(new StateCount(state, n, Formats.capped(n, CAP))));
+        tasks.stateCounts(CAP)
+                .forEach(
+                        (state, n) -> counts.add(new StateCount(state, n, Formats.capped(n, CAP))));
         return counts;
     }
 
     /** The last 60 minutes, oldest first, one entry per minute (zero where nothing finished). */
     List<Minute> lastHour() {
-        return throughput.lastHour().stream().map(m -> new Minute(m.start(), m.succeeded(), m.failed())).toList();
+        return throughput.lastHour().stream()
+                .map(m -> new Minute(m.start(), m.succeeded(), m.failed()))
+                .toList();
     }
 
     /** Every agent with unfinished tasks now or finished attempts in the last hour, by name. */
@@ -84,7 +92,11 @@ final class OverviewQueries {
             f[5] = hour.runMs();
         }
         Map<String, AgentFigures> result = new LinkedHashMap<>();
-        figures.forEach((agent, f) -> result.put(agent, new AgentFigures(agent, f[0], f[1], f[2], f[3], f[4], f[5])));
+        figures.forEach(
+                (agent, f) ->
+                        result.put(
+                                agent,
+                                new AgentFigures(agent, f[0], f[1], f[2], f[3], f[4], f[5])));
         return result;
     }
 

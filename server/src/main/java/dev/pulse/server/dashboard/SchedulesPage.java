@@ -8,6 +8,8 @@ import dev.pulse.workers.schedules.ScheduleStore;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZonedDateTime;
@@ -16,17 +18,16 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 
 /**
- * {@code /dashboard/schedules}: each schedule's cron, time zone, next fire times (in its zone)
- * and last runs with their outcome; pause, resume and trigger now, as the API does them.
+ * {@code /dashboard/schedules}: each schedule's cron, time zone, next fire times (in its zone) and
+ * last runs with their outcome; pause, resume and trigger now, as the API does them.
  */
 final class SchedulesPage {
 
     static final String PATH = Dashboard.ROOT + "/schedules";
-    private static final DateTimeFormatter IN_ZONE = DateTimeFormatter.ofPattern("EEE yyyy-MM-dd HH:mm z", Locale.ROOT);
+    private static final DateTimeFormatter IN_ZONE =
+            DateTimeFormatter.ofPattern("EEE yyyy-MM-dd HH:mm z", Locale.ROOT);
 
     private final ScheduleStore schedules;
     private final ScheduleFirer firer;
@@ -34,7 +35,12 @@ final class SchedulesPage {
     private final Templates templates;
     private final Clock clock;
 
-    SchedulesPage(ScheduleStore schedules, ScheduleFirer firer, Runnable changed, Templates templates, Clock clock) {
+    SchedulesPage(
+            ScheduleStore schedules,
+            ScheduleFirer firer,
+            Runnable changed,
+            Templates templates,
+            Clock clock) {
         this.schedules = schedules;
         this.firer = firer;
         this.changed = changed;
@@ -53,21 +59,32 @@ final class SchedulesPage {
         Instant now = clock.instant();
         List<Schedule> all = schedules.list();
         Map<String, List<ScheduleStore.Fire>> fires = schedules.recentFiresOfAll(5);
-        List<Map<String, Object>> rows = all.stream().map(s -> row(s, fires.getOrDefault(s.name(), List.of()), now)).toList();
+        List<Map<String, Object>> rows =
+                all.stream()
+                        .map(s -> row(s, fires.getOrDefault(s.name(), List.of()), now))
+                        .toList();
         Map<String, Object> model = new HashMap<>();
         model.put("nav", "schedules");
         model.put("schedules", rows);
         String done = ctx.queryParam("done");
         String name = ctx.queryParam("name");
         if (done != null && name != null && all.stream().anyMatch(s -> s.name().equals(name))) {
-            model.put("notice", switch (done) {
-                case "paused" -> "Paused " + name + ".";
-                case "resumed" -> "Resumed " + name + ".";
-                case "enqueued" -> "Triggered " + name + ": a task was queued.";
-                case "waiting" -> "Triggered " + name + ": the run waits for the previous one (overlap: queue).";
-                case "skipped_overlap" -> "Triggered " + name + ": skipped, the previous run is still going (overlap: skip).";
-                default -> "Triggered " + name + ".";
-            });
+            model.put(
+                    "notice",
+                    switch (done) {
+                        case "paused" -> "Paused " + name + ".";
+                        case "resumed" -> "Resumed " + name + ".";
+                        case "enqueued" -> "Triggered " + name + ": a task was queued.";
+                        case "waiting" ->
+                                "Triggered "
+                                        + name
+                                        + ": the run waits for the previous one (overlap: queue).";
+                        case "skipped_overlap" ->
+                                "Triggered "
+                                        + name
+                                        + ": skipped, the previous run is still going (overlap: skip).";
+                        default -> "Triggered " + name + ".";
+                    });
         }
         templates.render(ctx, "schedules", model);
     }
@@ -79,29 +96,55 @@ final class SchedulesPage {
         row.put("timezone", s.timezone().getId());
         row.put("agent", s.definition().agent());
         row.put("enabled", s.definition().enabled());
-        row.put("dst", s.cron().periodic() ? "every real hour"
-                : "gap: " + DstPolicy.wire(s.dst().gap()) + ", repeat: " + DstPolicy.wire(s.dst().repeat()));
+        row.put(
+                "dst",
+                s.cron().periodic()
+                        ? "every real hour"
+                        : "gap: "
+                                + DstPolicy.wire(s.dst().gap())
+                                + ", repeat: "
+                                + DstPolicy.wire(s.dst().repeat()));
         row.put("overlap", s.definition().overlap().name().toLowerCase(Locale.ROOT));
-        row.put("next", s.definition().enabled()
-                ? s.definition().nextFireTimes(now, 3).stream()
-                        .map(t -> IN_ZONE.format(ZonedDateTime.ofInstant(t, s.timezone())) + " (" + Formats.relative(t, now) + ")")
-                        .toList()
-                : List.of());
-        row.put("fires", recentFires.stream().map(f -> {
-            Map<String, Object> fire = new HashMap<>();
-            fire.put("time", Formats.relative(f.fireTime(), now));
-            fire.put("outcome", f.outcome());
-            fire.put("taskId", f.taskId() == null ? null : f.taskId().toString());
-            fire.put("taskState", f.taskState() == null ? "" : f.taskState());
-            return fire;
-        }).toList());
+        row.put(
+                "next",
+                s.definition().enabled()
+                        ? s.definition().nextFireTimes(now, 3).stream()
+                                .map(
+                                        t ->
+                                                IN_ZONE.format(
+                                                                ZonedDateTime.ofInstant(
+                                                                        t, s.timezone()))
+                                                        + " ("
+                                                        + Formats.relative(t, now)
+                                                        + ")")
+                                .toList()
+                        : List.of());
+        row.put(
+                "fires",
+                recentFires.stream()
+                        .map(
+                                f -> {
+                                    Map<String, Object> fire = new HashMap<>();
+                                    fire.put("time", Formats.relative(f.fireTime(), now));
+                                    fire.put("outcome", f.outcome());
+                                    fire.put(
+                                            "taskId",
+                                            f.taskId() == null ? null : f.taskId().toString());
+                                    fire.put(
+                                            "taskState",
+                                            f.taskState() == null ? "" : f.taskState());
+                                    return fire;
+                                })
+                        .toList());
         return row;
     }
 
     private void setEnabled(Context ctx, boolean enabled) {
         DashboardGuard.operator(ctx).require(Scope.SCHEDULES_WRITE);
         String name = ctx.pathParam("name");
-        schedules.setEnabled(name, enabled).orElseThrow(() -> DashboardException.notFound("no schedule named " + name));
+        schedules
+                .setEnabled(name, enabled)
+                .orElseThrow(() -> DashboardException.notFound("no schedule named " + name));
         changed.run();
         back(ctx, enabled ? "resumed" : "paused", name);
     }
@@ -109,12 +152,16 @@ final class SchedulesPage {
     private void trigger(Context ctx) {
         DashboardGuard.operator(ctx).require(Scope.SCHEDULES_WRITE);
         String name = ctx.pathParam("name");
-        ScheduleFirer.Fired fired = firer.triggerNow(name).orElseThrow(() -> DashboardException.notFound("no schedule named " + name));
+        ScheduleFirer.Fired fired =
+                firer.triggerNow(name)
+                        .orElseThrow(
+                                () -> DashboardException.notFound("no schedule named " + name));
         back(ctx, fired.outcome().name().toLowerCase(Locale.ROOT), name);
     }
 
     private static void back(Context ctx, String done, String name) {
-        ctx.redirect(PATH + "?done=" + done + "&name=" + URLEncoder.encode(name, StandardCharsets.UTF_8),
+        ctx.redirect(
+                PATH + "?done=" + done + "&name=" + URLEncoder.encode(name, StandardCharsets.UTF_8),
                 HttpStatus.SEE_OTHER);
     }
 }

@@ -33,8 +33,13 @@ final class TaskDetailPage {
     private final Runnable workerWakeUp;
     private final Clock clock;
 
-    TaskDetailPage(TaskStore tasks, CallbackDeliveries deliveries, Templates templates, ObjectMapper json,
-                   Runnable workerWakeUp, Clock clock) {
+    TaskDetailPage(
+            TaskStore tasks,
+            CallbackDeliveries deliveries,
+            Templates templates,
+            ObjectMapper json,
+            Runnable workerWakeUp,
+            Clock clock) {
         this.tasks = tasks;
         this.deliveries = deliveries;
         this.templates = templates;
@@ -47,7 +52,10 @@ final class TaskDetailPage {
         routes.get(TasksPage.PATH + "/{id}", this::show, DashboardRole.SIGNED_IN);
         routes.post(TasksPage.PATH + "/{id}/retry", this::retry, DashboardRole.SIGNED_IN);
         routes.post(TasksPage.PATH + "/{id}/cancel", this::cancel, DashboardRole.SIGNED_IN);
-        routes.post(Dashboard.ROOT + "/callbacks/{id}/redeliver", this::redeliver, DashboardRole.SIGNED_IN);
+        routes.post(
+                Dashboard.ROOT + "/callbacks/{id}/redeliver",
+                this::redeliver,
+                DashboardRole.SIGNED_IN);
     }
 
     private void show(Context ctx) {
@@ -56,7 +64,11 @@ final class TaskDetailPage {
         Map<String, Object> model = new HashMap<>(TaskViews.row(task, now));
         model.put("nav", "tasks");
         model.put("input", Formats.json(json, task.input()));
-        model.put("metadata", task.metadata() == null || task.metadata().isEmpty() ? null : Formats.json(json, task.metadata()));
+        model.put(
+                "metadata",
+                task.metadata() == null || task.metadata().isEmpty()
+                        ? null
+                        : Formats.json(json, task.metadata()));
         model.put("result", Formats.json(json, task.result()));
         model.put("error", Formats.json(json, task.error()));
         model.put("callbackUrl", task.callbackUrl());
@@ -71,18 +83,32 @@ final class TaskDetailPage {
         model.put("cancellable", !task.state().isTerminal());
         List<TaskAttempt> attempts = tasks.attempts(task.id());
         model.put("attemptCount", task.attempts() + " of at most " + task.maxAttempts());
-        model.put("attemptRows", attempts.stream().map(a -> attempt(a, task, attempts.size(), now)).toList());
-        model.put("deliveries", deliveries.forTask(task.id()).stream().map(d -> delivery(d, now)).toList());
-        model.put("curl", CurlCommand.of(json, task, ctx.scheme() + "://" + Optional.ofNullable(ctx.host()).orElse("localhost:8080")));
+        model.put(
+                "attemptRows",
+                attempts.stream().map(a -> attempt(a, task, attempts.size(), now)).toList());
+        model.put(
+                "deliveries",
+                deliveries.forTask(task.id()).stream().map(d -> delivery(d, now)).toList());
+        model.put(
+                "curl",
+                CurlCommand.of(
+                        json,
+                        task,
+                        ctx.scheme()
+                                + "://"
+                                + Optional.ofNullable(ctx.host()).orElse("localhost:8080")));
         String done = ctx.queryParam("done");
         if (done != null) {
-            model.put("notice", switch (done) {
-                case "retried" -> "Queued again.";
-                case "cancelled" -> "Cancelled.";
-                case "cancel-requested" -> "Its worker was asked to stop it; it will be cancelled within a heartbeat.";
-                case "redelivered" -> "The callback will be sent again shortly.";
-                default -> null;
-            });
+            model.put(
+                    "notice",
+                    switch (done) {
+                        case "retried" -> "Queued again.";
+                        case "cancelled" -> "Cancelled.";
+                        case "cancel-requested" ->
+                                "Its worker was asked to stop it; it will be cancelled within a heartbeat.";
+                        case "redelivered" -> "The callback will be sent again shortly.";
+                        default -> null;
+                    });
         }
         templates.render(ctx, "task", model);
     }
@@ -92,12 +118,16 @@ final class TaskDetailPage {
         row.put("attempt", a.attempt());
         row.put("node", a.node());
         row.put("startedAt", Formats.time(a.startedAt()));
-        row.put("took", a.finishedAt() == null ? "running for " + Formats.between(a.startedAt(), now)
-                : Formats.between(a.startedAt(), a.finishedAt()));
+        row.put(
+                "took",
+                a.finishedAt() == null
+                        ? "running for " + Formats.between(a.startedAt(), now)
+                        : Formats.between(a.startedAt(), a.finishedAt()));
         row.put("outcome", a.outcome() == null ? "running" : a.outcome());
         row.put("error", Formats.json(json, a.error()));
         row.put("logs", a.logs() == null || a.logs().isBlank() ? null : a.logs());
-        // Token usage is reported in an LLM agent's result, so it belongs to the attempt that produced the result.
+        // Token usage is reported in an LLM agent's result, so it belongs to the attempt that
+        // produced the result.
         boolean producedResult = "succeeded".equals(a.outcome()) && a.attempt() == task.attempts();
         row.put("usage", producedResult ? usage(task.result()) : null);
         return row;
@@ -108,8 +138,13 @@ final class TaskDetailPage {
         if (usage == null || !usage.isObject()) {
             return null;
         }
-        return usage.path("input_tokens").asText("?") + " in / " + usage.path("output_tokens").asText("?") + " out"
-                + (usage.has("total_tokens") ? " (" + usage.path("total_tokens").asText() + " total)" : "");
+        return usage.path("input_tokens").asText("?")
+                + " in / "
+                + usage.path("output_tokens").asText("?")
+                + " out"
+                + (usage.has("total_tokens")
+                        ? " (" + usage.path("total_tokens").asText() + " total)"
+                        : "");
     }
 
     static Map<String, Object> delivery(CallbackDeliveries.Delivery d, Instant now) {
@@ -123,7 +158,9 @@ final class TaskDetailPage {
         row.put("status", d.lastStatus() == null ? "–" : d.lastStatus().toString());
         row.put("error", d.lastError() == null ? "" : d.lastError());
         row.put("created", Formats.relative(d.createdAt(), now));
-        row.put("next", d.state().equals("pending") ? Formats.relative(d.nextAttemptAt(), now) : "");
+        row.put(
+                "next",
+                d.state().equals("pending") ? Formats.relative(d.nextAttemptAt(), now) : "");
         return row;
     }
 
@@ -131,7 +168,11 @@ final class TaskDetailPage {
         DashboardGuard.operator(ctx).require(Scope.TASKS_WRITE);
         Task task = find(ctx);
         if (tasks.retry(task.id(), 1).isEmpty()) {
-            throw new DashboardException(409, "task is " + task.state().wire() + "; only a failed or cancelled task can be retried");
+            throw new DashboardException(
+                    409,
+                    "task is "
+                            + task.state().wire()
+                            + "; only a failed or cancelled task can be retried");
         }
         workerWakeUp.run();
         ctx.redirect(TasksPage.PATH + "/" + task.id() + "?done=retried", HttpStatus.SEE_OTHER);
@@ -147,16 +188,25 @@ final class TaskDetailPage {
         } else if (outcome instanceof CancelOutcome.Requested) {
             done = "cancel-requested";
         } else {
-            throw new DashboardException(409, "task is already finished; only a scheduled, queued or running task can be cancelled");
+            throw new DashboardException(
+                    409,
+                    "task is already finished; only a scheduled, queued or running task can be cancelled");
         }
         ctx.redirect(TasksPage.PATH + "/" + task.id() + "?done=" + done, HttpStatus.SEE_OTHER);
     }
 
     private void redeliver(Context ctx) {
         DashboardGuard.operator(ctx).require(Scope.TASKS_WRITE);
-        UUID id = PathIds.parse(ctx.pathParam("id")).orElseThrow(() -> DashboardException.notFound("no such callback delivery"));
-        UUID taskId = deliveries.redeliver(id).map(CallbackDeliveries.Delivery::taskId)
-                .orElseThrow(() -> DashboardException.notFound("no such callback delivery"));
+        UUID id =
+                PathIds.parse(ctx.pathParam("id"))
+                        .orElseThrow(
+                                () -> DashboardException.notFound("no such callback delivery"));
+        UUID taskId =
+                deliveries
+                        .redeliver(id)
+                        .map(CallbackDeliveries.Delivery::taskId)
+                        .orElseThrow(
+                                () -> DashboardException.notFound("no such callback delivery"));
         String back = ctx.formParam("return_to");
         if (back != null && back.equals(Dashboard.ROOT + "/callbacks")) {
             ctx.redirect(back + "?done=redelivered", HttpStatus.SEE_OTHER);
@@ -167,6 +217,8 @@ final class TaskDetailPage {
 
     private Task find(Context ctx) {
         String raw = ctx.pathParam("id");
-        return PathIds.parse(raw).flatMap(tasks::find).orElseThrow(() -> DashboardException.notFound("no task with id " + raw));
+        return PathIds.parse(raw)
+                .flatMap(tasks::find)
+                .orElseThrow(() -> DashboardException.notFound("no task with id " + raw));
     }
 }

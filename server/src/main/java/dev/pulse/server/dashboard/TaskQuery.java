@@ -16,12 +16,19 @@ import java.util.UUID;
 import java.util.function.Function;
 
 /**
- * The task list's filter as the operator set it: state, agent, schedule, created between
- * {@code from} and {@code to} (UTC), text in input or metadata, and the keyset cursor. Read from
- * query or form parameters; a value that doesn't parse is ignored and reported back.
+ * The task list's filter as the operator set it: state, agent, schedule, created between {@code
+ * from} and {@code to} (UTC), text in input or metadata, and the keyset cursor. Read from query or
+ * form parameters; a value that doesn't parse is ignored and reported back.
  */
-record TaskQuery(TaskState state, String agent, String schedule, Instant from, Instant to, String text, UUID before,
-                 List<String> problems) {
+record TaskQuery(
+        TaskState state,
+        String agent,
+        String schedule,
+        Instant from,
+        Instant to,
+        String text,
+        UUID before,
+        List<String> problems) {
 
     static final int PAGE = 50;
 
@@ -48,19 +55,30 @@ record TaskQuery(TaskState state, String agent, String schedule, Instant from, I
         if (text != null && text.length() > 200) {
             text = text.substring(0, 200);
         }
-        return new TaskQuery(state, blankToNull(params.apply("agent")), blankToNull(params.apply("schedule")),
-                time(params.apply("from"), "from", problems), time(params.apply("to"), "to", problems), text, before,
+        return new TaskQuery(
+                state,
+                blankToNull(params.apply("agent")),
+                blankToNull(params.apply("schedule")),
+                time(params.apply("from"), "from", problems),
+                time(params.apply("to"), "to", problems),
+                text,
+                before,
                 List.copyOf(problems));
     }
 
-    /** Accepts what a datetime-local input sends ("2026-11-21T08:20", read as UTC) or an ISO instant. */
+    /**
+     * Accepts what a datetime-local input sends ("2026-11-21T08:20", read as UTC) or an ISO
+     * instant.
+     */
     private static Instant time(String raw, String field, List<String> problems) {
         String value = blankToNull(raw);
         if (value == null) {
             return null;
         }
         try {
-            return value.endsWith("Z") ? Instant.parse(value) : LocalDateTime.parse(value).toInstant(ZoneOffset.UTC);
+            return value.endsWith("Z")
+                    ? Instant.parse(value)
+                    : LocalDateTime.parse(value).toInstant(ZoneOffset.UTC);
         } catch (DateTimeParseException e) {
             problems.add("'" + field + "' is not a date and time such as 2026-11-21T08:20");
             return null;
@@ -77,7 +95,9 @@ record TaskQuery(TaskState state, String agent, String schedule, Instant from, I
         fields.put("state", state == null ? "" : state.wire());
         fields.put("agent", agent == null ? "" : agent);
         fields.put("schedule", schedule == null ? "" : schedule);
-        fields.put("from", from == null ? "" : LocalDateTime.ofInstant(from, ZoneOffset.UTC).toString());
+        fields.put(
+                "from",
+                from == null ? "" : LocalDateTime.ofInstant(from, ZoneOffset.UTC).toString());
         fields.put("to", to == null ? "" : LocalDateTime.ofInstant(to, ZoneOffset.UTC).toString());
         fields.put("q", text == null ? "" : text);
         return fields;
@@ -86,16 +106,22 @@ record TaskQuery(TaskState state, String agent, String schedule, Instant from, I
     /** The filter as a query string (without the cursor), for links to the next page and back. */
     String queryString() {
         StringBuilder out = new StringBuilder();
-        fields().forEach((k, v) -> {
-            if (!v.isEmpty()) {
-                out.append(out.length() == 0 ? "" : "&").append(k).append('=').append(URLEncoder.encode(v, StandardCharsets.UTF_8));
-            }
-        });
+        fields().forEach(
+                        (k, v) -> {
+                            if (!v.isEmpty()) {
+                                out.append(out.length() == 0 ? "" : "&")
+                                        .append(k)
+                                        .append('=')
+                                        .append(URLEncoder.encode(v, StandardCharsets.UTF_8));
+                            }
+                        });
         return out.toString();
     }
 
-
-    /** This filter for the task store: one page from the cursor, or {@code limit} ids of the whole filtered set. */
+    /**
+     * This filter for the task store: one page from the cursor, or {@code limit} ids of the whole
+     * filtered set.
+     */
     TaskFilter filter(UUID before, int limit) {
         return new TaskFilter(state, agent, schedule, from, to, text, before, limit);
     }

@@ -1,6 +1,7 @@
 package dev.pulse.server.dashboard;
 
 import dev.pulse.workers.keys.Scope;
+import dev.pulse.workers.tasks.CancelOutcome;
 import dev.pulse.workers.tasks.TaskPage;
 import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.tasks.TaskStore;
@@ -14,12 +15,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import dev.pulse.workers.tasks.CancelOutcome;
 
 /**
  * {@code /dashboard/tasks}: the filtered task list with keyset pages, and bulk retry or cancel of
- * the filtered set (at most {@link #BULK_LIMIT} tasks at a time) after a confirmation
- * page that says how many tasks it will touch.
+ * the filtered set (at most {@link #BULK_LIMIT} tasks at a time) after a confirmation page that
+ * says how many tasks it will touch.
  */
 final class TasksPage {
 
@@ -27,7 +27,8 @@ final class TasksPage {
 
     static final int BULK_LIMIT = 1000;
     static final List<TaskState> RETRYABLE = List.of(TaskState.FAILED, TaskState.CANCELLED);
-    private static final List<TaskState> CANCELLABLE = List.of(TaskState.SCHEDULED, TaskState.QUEUED, TaskState.RUNNING);
+    private static final List<TaskState> CANCELLABLE =
+            List.of(TaskState.SCHEDULED, TaskState.QUEUED, TaskState.RUNNING);
 
     private final TaskStore tasks;
     private final Templates templates;
@@ -58,20 +59,31 @@ final class TasksPage {
         model.put("tasks", page.items().stream().map(t -> TaskViews.row(t, now)).toList());
         String qs = query.queryString();
         if (page.nextCursor() != null) {
-            model.put("nextPage", PATH + "?" + (qs.isEmpty() ? "" : qs + "&") + "cursor=" + page.nextCursor());
+            model.put(
+                    "nextPage",
+                    PATH + "?" + (qs.isEmpty() ? "" : qs + "&") + "cursor=" + page.nextCursor());
         }
         if (query.before() != null) {
             model.put("firstPage", PATH + (qs.isEmpty() ? "" : "?" + qs));
         }
         String done = ctx.queryParam("done");
         String count = ctx.queryParam("n");
-        if (("retried".equals(done) || "cancelled".equals(done)) && count != null && count.matches("\\d{1,6}")) {
-            model.put("notice", ("retried".equals(done) ? "Queued again: " : "Cancelled or asked to stop: ") + count + " task(s).");
+        if (("retried".equals(done) || "cancelled".equals(done))
+                && count != null
+                && count.matches("\\d{1,6}")) {
+            model.put(
+                    "notice",
+                    ("retried".equals(done) ? "Queued again: " : "Cancelled or asked to stop: ")
+                            + count
+                            + " task(s).");
         }
         templates.render(ctx, "tasks", model);
     }
 
-    /** First POST: the confirmation page. Second POST (confirm=yes): does it and goes back to the list. */
+    /**
+     * First POST: the confirmation page. Second POST (confirm=yes): does it and goes back to the
+     * list.
+     */
     private void bulk(Context ctx) {
         Operator operator = DashboardGuard.operator(ctx);
         operator.require(Scope.TASKS_WRITE);
@@ -88,13 +100,18 @@ final class TasksPage {
             model.put("nav", "tasks");
             model.put("action", action);
             model.put("filter", query.fields());
-            model.put("count", ids.size() > BULK_LIMIT ? Formats.number(BULK_LIMIT) + "+"
-                    : Formats.number(ids.size()));
+            model.put(
+                    "count",
+                    ids.size() > BULK_LIMIT
+                            ? Formats.number(BULK_LIMIT) + "+"
+                            : Formats.number(ids.size()));
             model.put("capped", ids.size() > BULK_LIMIT);
             model.put("limit", Formats.number(BULK_LIMIT));
             model.put("none", ids.isEmpty());
             model.put("states", String.join(", ", states.stream().map(TaskState::wire).toList()));
-            model.put("back", PATH + (query.queryString().isEmpty() ? "" : "?" + query.queryString()));
+            model.put(
+                    "back",
+                    PATH + (query.queryString().isEmpty() ? "" : "?" + query.queryString()));
             templates.render(ctx, "bulk-confirm", model);
             return;
         }
@@ -106,15 +123,25 @@ final class TasksPage {
             // One at a time: a cancellation also ends running attempts and queues callbacks.
             for (UUID id : chosen) {
                 var outcome = tasks.cancel(id);
-                done += outcome instanceof CancelOutcome.Cancelled
-                        || outcome instanceof CancelOutcome.Requested ? 1 : 0;
+                done +=
+                        outcome instanceof CancelOutcome.Cancelled
+                                        || outcome instanceof CancelOutcome.Requested
+                                ? 1
+                                : 0;
             }
         }
         if (retry && done > 0) {
             workerWakeUp.run();
         }
         String qs = query.queryString();
-        ctx.redirect(PATH + "?" + (qs.isEmpty() ? "" : qs + "&") + "done=" + (retry ? "retried" : "cancelled") + "&n=" + done,
+        ctx.redirect(
+                PATH
+                        + "?"
+                        + (qs.isEmpty() ? "" : qs + "&")
+                        + "done="
+                        + (retry ? "retried" : "cancelled")
+                        + "&n="
+                        + done,
                 HttpStatus.SEE_OTHER);
     }
 }

@@ -26,7 +26,8 @@ final class Templates {
 
     /** Renders a page or fragment to the response as HTML. */
     void render(Context ctx, String template, Map<String, Object> model) {
-        ctx.contentType("text/html; charset=utf-8").result(render(template, withCommon(ctx, model)));
+        ctx.contentType("text/html; charset=utf-8")
+                .result(render(template, withCommon(ctx, model)));
     }
 
     String render(String template, Map<String, Object> model) {

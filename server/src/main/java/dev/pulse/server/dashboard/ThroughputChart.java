@@ -17,11 +17,10 @@ final class ThroughputChart {
     private static final int LEFT = 44;
     private static final int BOTTOM = 20;
     private static final int TOP = 8;
-    private static final DateTimeFormatter HOUR_MINUTE = DateTimeFormatter.ofPattern("HH:mm", Locale.ROOT)
-            .withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter HOUR_MINUTE =
+            DateTimeFormatter.ofPattern("HH:mm", Locale.ROOT).withZone(ZoneOffset.UTC);
 
-    private ThroughputChart() {
-    }
+    private ThroughputChart() {}
 
     static String svg(List<OverviewQueries.Minute> minutes) {
         long max = minutes.stream().mapToLong(m -> m.succeeded() + m.failed()).max().orElse(0);
@@ -30,15 +29,30 @@ final class ThroughputChart {
         int plotHeight = HEIGHT - TOP - BOTTOM;
         double slot = (double) plotWidth / Math.max(1, minutes.size());
         StringBuilder svg = new StringBuilder();
-        svg.append(String.format(Locale.ROOT,
-                "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Finished attempts per minute, last hour\" "
-                        + "xmlns=\"http://www.w3.org/2000/svg\">", WIDTH, HEIGHT));
+        svg.append(
+                String.format(
+                        Locale.ROOT,
+                        "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Finished attempts per minute, last hour\" "
+                                + "xmlns=\"http://www.w3.org/2000/svg\">",
+                        WIDTH,
+                        HEIGHT));
         for (int i = 0; i <= 2; i++) {
             double y = TOP + plotHeight - plotHeight * i / 2.0;
-            svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>",
-                    LEFT, WIDTH - 4, y, y));
-            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" class=\"axis\" text-anchor=\"end\">%s</text>",
-                    LEFT - 6, y + 4, Formats.number(scale * i / 2)));
+            svg.append(
+                    String.format(
+                            Locale.ROOT,
+                            "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>",
+                            LEFT,
+                            WIDTH - 4,
+                            y,
+                            y));
+            svg.append(
+                    String.format(
+                            Locale.ROOT,
+                            "<text x=\"%d\" y=\"%.1f\" class=\"axis\" text-anchor=\"end\">%s</text>",
+                            LEFT - 6,
+                            y + 4,
+                            Formats.number(scale * i / 2)));
         }
         for (int i = 0; i < minutes.size(); i++) {
             OverviewQueries.Minute m = minutes.get(i);
@@ -47,22 +61,44 @@ final class ThroughputChart {
             double hOk = plotHeight * (double) m.succeeded() / scale;
             double hFail = plotHeight * (double) m.failed() / scale;
             double base = TOP + plotHeight;
-            svg.append("<g><title>").append(HOUR_MINUTE.format(m.start())).append(" UTC: ")
-                    .append(Formats.number(m.succeeded())).append(" succeeded, ")
-                    .append(Formats.number(m.failed())).append(" failed</title>");
+            svg.append("<g><title>")
+                    .append(HOUR_MINUTE.format(m.start()))
+                    .append(" UTC: ")
+                    .append(Formats.number(m.succeeded()))
+                    .append(" succeeded, ")
+                    .append(Formats.number(m.failed()))
+                    .append(" failed</title>");
             if (m.succeeded() > 0) {
-                svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"ok\"/>",
-                        x, base - hOk, w, hOk));
+                svg.append(
+                        String.format(
+                                Locale.ROOT,
+                                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"ok\"/>",
+                                x,
+                                base - hOk,
+                                w,
+                                hOk));
             }
             if (m.failed() > 0) {
-                svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"fail\"/>",
-                        x, base - hOk - hFail, w, hFail));
+                svg.append(
+                        String.format(
+                                Locale.ROOT,
+                                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"fail\"/>",
+                                x,
+                                base - hOk - hFail,
+                                w,
+                                hFail));
             }
             svg.append("</g>");
             boolean last = i == minutes.size() - 1;
             if (i % 15 == 0 || last) {
-                svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" class=\"axis\" text-anchor=\"%s\">%s</text>",
-                        last ? x + w : x + w / 2, HEIGHT - 4, last ? "end" : "middle", last ? "now" : HOUR_MINUTE.format(m.start())));
+                svg.append(
+                        String.format(
+                                Locale.ROOT,
+                                "<text x=\"%.1f\" y=\"%d\" class=\"axis\" text-anchor=\"%s\">%s</text>",
+                                last ? x + w : x + w / 2,
+                                HEIGHT - 4,
+                                last ? "end" : "middle",
+                                last ? "now" : HOUR_MINUTE.format(m.start())));
             }
         }
         return svg.append("</svg>").toString();

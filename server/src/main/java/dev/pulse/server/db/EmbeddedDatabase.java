@@ -8,9 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * A real PostgreSQL started from the bundled binaries, with its data kept under
- * {@code <data_dir>/postgres} so it survives restarts. For a first start with no setup; a
- * production deployment points {@code PULSE_DATABASE_URL} at its own PostgreSQL instead.
+ * A real PostgreSQL started from the bundled binaries, with its data kept under {@code
+ * <data_dir>/postgres} so it survives restarts. For a first start with no setup; a production
+ * deployment points {@code PULSE_DATABASE_URL} at its own PostgreSQL instead.
  */
 public final class EmbeddedDatabase implements AutoCloseable {
 
@@ -26,18 +26,25 @@ public final class EmbeddedDatabase implements AutoCloseable {
         Path pgData = dataDir.resolve("postgres").toAbsolutePath();
         try {
             Files.createDirectories(pgData);
-            return new EmbeddedDatabase(EmbeddedPostgres.builder()
-                    .setDataDirectory(pgData)
-                    .setCleanDataDirectory(false)
-                    // zonky's default is off, which can lose the last commits (accepted tasks among
-                    // them) when the machine crashes. On costs the burn-down about 8 %, as commits
-                    // come in batches (docs/benchmarks.md, fifth session).
-                    .setServerConfig("synchronous_commit", "on")
-                    .start(), pgData);
+            return new EmbeddedDatabase(
+                    EmbeddedPostgres.builder()
+                            .setDataDirectory(pgData)
+                            .setCleanDataDirectory(false)
+                            // zonky's default is off, which can lose the last commits (accepted
+                            // tasks among
+                            // them) when the machine crashes. On costs the burn-down about 8 %, as
+                            // commits
+                            // come in batches (docs/benchmarks.md, fifth session).
+                            .setServerConfig("synchronous_commit", "on")
+                            .start(),
+                    pgData);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot start the embedded PostgreSQL in " + pgData
-                    + " (is another Pulse using this data directory? set PULSE_DATA_DIR to another one,"
-                    + " or PULSE_DATABASE_URL to use your own PostgreSQL)", e);
+            throw new UncheckedIOException(
+                    "cannot start the embedded PostgreSQL in "
+                            + pgData
+                            + " (is another Pulse using this data directory? set PULSE_DATA_DIR to another one,"
+                            + " or PULSE_DATABASE_URL to use your own PostgreSQL)",
+                    e);
         }
     }
 

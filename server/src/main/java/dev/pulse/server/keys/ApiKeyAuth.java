@@ -9,9 +9,9 @@ import io.javalin.http.Context;
 import java.util.List;
 
 /**
- * Checks the {@code Authorization: Bearer <key>} of every request to a route that names a
- * scope; routes without one (health) are public. 401 for a missing, unknown or revoked key,
- * 403 for a key without the scope, 429 (with Retry-After) for a key over its rate limit.
+ * Checks the {@code Authorization: Bearer <key>} of every request to a route that names a scope;
+ * routes without one (health) are public. 401 for a missing, unknown or revoked key, 403 for a key
+ * without the scope, 429 (with Retry-After) for a key over its rate limit.
  */
 public final class ApiKeyAuth {
 
@@ -26,35 +26,72 @@ public final class ApiKeyAuth {
     }
 
     public void check(Context ctx) {
-        // Only scopes concern API keys; other roles (the dashboard's pages) are checked by their own guard.
-        List<Scope> required = ctx.routeRoles().stream().filter(ScopeRole.class::isInstance).map(r -> ((ScopeRole) r).scope())
-                .toList();
+        // Only scopes concern API keys; other roles (the dashboard's pages) are checked by their
+        // own guard.
+        List<Scope> required =
+                ctx.routeRoles().stream()
+                        .filter(ScopeRole.class::isInstance)
+                        .map(r -> ((ScopeRole) r).scope())
+                        .toList();
         if (required.isEmpty()) {
             return;
         }
         String header = ctx.header("Authorization");
-        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
+        if (header == null
+                || !header.regionMatches(true, 0, "Bearer ", 0, 7)
+                || header.length() <= 7) {
             ctx.header("WWW-Authenticate", "Bearer");
-            throw new ProblemException(new Problem("/problems/unauthorized", "Unauthorized", 401,
-                    "send an API key as 'Authorization: Bearer <key>'; create one with: pulse keys create --name NAME --scopes admin",
-                    List.of()));
+            throw new ProblemException(
+                    new Problem(
+                            "/problems/unauthorized",
+                            "Unauthorized",
+                            401,
+                            "send an API key as 'Authorization: Bearer <key>'; create one with: pulse keys create --name NAME --scopes admin",
+                            List.of()));
         }
-        ApiKey key = keys.authenticate(header.substring(7).trim()).orElseThrow(() -> {
-            ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-            return new ProblemException(new Problem("/problems/unauthorized", "Unauthorized", 401,
-                    "the API key is unknown or revoked; check it, or create a new one with pulse keys create", List.of()));
-        });
+        ApiKey key =
+                keys.authenticate(header.substring(7).trim())
+                        .orElseThrow(
+                                () -> {
+                                    ctx.header(
+                                            "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+                                    return new ProblemException(
+                                            new Problem(
+                                                    "/problems/unauthorized",
+                                                    "Unauthorized",
+                                                    401,
+                                                    "the API key is unknown or revoked; check it, or create a new one with pulse keys create",
+                                                    List.of()));
+                                });
         for (Scope scope : required) {
             if (!key.allows(scope)) {
-                throw new ProblemException(new Problem("/problems/forbidden", "Forbidden", 403,
-                        "key '" + key.name() + "' lacks the scope " + scope.wire() + " this route needs", List.of()));
+                throw new ProblemException(
+                        new Problem(
+                                "/problems/forbidden",
+                                "Forbidden",
+                                403,
+                                "key '"
+                                        + key.name()
+                                        + "' lacks the scope "
+                                        + scope.wire()
+                                        + " this route needs",
+                                List.of()));
             }
         }
         long waitSeconds = limits.take(key.id());
         if (waitSeconds > 0) {
             ctx.header("Retry-After", Long.toString(waitSeconds));
-            throw new ProblemException(new Problem("/problems/rate-limited", "Too many requests", 429,
-                    "key '" + key.name() + "' is over its rate limit; retry after " + waitSeconds + " s", List.of()));
+            throw new ProblemException(
+                    new Problem(
+                            "/problems/rate-limited",
+                            "Too many requests",
+                            429,
+                            "key '"
+                                    + key.name()
+                                    + "' is over its rate limit; retry after "
+                                    + waitSeconds
+                                    + " s",
+                            List.of()));
         }
         ctx.attribute(KEY_ATTRIBUTE, key);
     }

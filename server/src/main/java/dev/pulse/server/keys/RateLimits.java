@@ -8,8 +8,8 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Requests per second per key, on this node (token buckets: {@code perSecond} sustained, twice
- * that in a burst). Zero turns limiting off.
+ * Requests per second per key, on this node (token buckets: {@code perSecond} sustained, twice that
+ * in a burst). Zero turns limiting off.
  */
 public final class RateLimits {
 
@@ -20,14 +20,25 @@ public final class RateLimits {
         this.perSecond = perSecond;
     }
 
-    /** Takes one request from the key's allowance; returns 0 if allowed, else the seconds to wait. */
+    /**
+     * Takes one request from the key's allowance; returns 0 if allowed, else the seconds to wait.
+     */
     long take(UUID key) {
         if (perSecond <= 0) {
             return 0;
         }
-        Bucket bucket = buckets.computeIfAbsent(key, k -> Bucket.builder()
-                .addLimit(limit -> limit.capacity(2L * perSecond).refillGreedy(perSecond, Duration.ofSeconds(1)))
-                .build());
+        Bucket bucket =
+                buckets.computeIfAbsent(
+                        key,
+                        k ->
+                                Bucket.builder()
+                                        .addLimit(
+                                                limit ->
+                                                        limit.capacity(2L * perSecond)
+                                                                .refillGreedy(
+                                                                        perSecond,
+                                                                        Duration.ofSeconds(1)))
+                                        .build());
         ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
         if (probe.isConsumed()) {
             return 0;

@@ -6,7 +6,10 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
-/** {@code GET /metrics}: everything in Prometheus text format; needs a key with {@code metrics:read}. */
+/**
+ * {@code GET /metrics}: everything in Prometheus text format; needs a key with {@code
+ * metrics:read}.
+ */
 public final class MetricsRoutes {
 
     private final PrometheusMeterRegistry registry;

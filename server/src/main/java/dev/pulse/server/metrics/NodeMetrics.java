@@ -16,15 +16,16 @@ import java.time.Instant;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * The node's metric registry: JVM and process metrics, plus queue lag, the age of the task at
- * the head of the claim order ({@link TaskFigures#headOfQueueAge}: one index probe, cached a few
+ * The node's metric registry: JVM and process metrics, plus queue lag, the age of the task at the
+ * head of the claim order ({@link TaskFigures#headOfQueueAge}: one index probe, cached a few
  * seconds, never a count of rows).
  */
 public final class NodeMetrics implements AutoCloseable {
 
     private static final Duration LAG_CACHE = Duration.ofSeconds(5);
 
-    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final PrometheusMeterRegistry registry =
+            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private TaskFigures tasks;
     private Clock clock;
@@ -44,8 +45,10 @@ public final class NodeMetrics implements AutoCloseable {
     public void watchQueue(Jdbi jdbi, Clock clock) {
         this.tasks = new TaskFigures(jdbi);
         this.clock = clock;
-        Gauge.builder("pulse.queue.lag", this, NodeMetrics::queueLag).baseUnit("seconds")
-                .description("How long the next task to claim has been due (0 when none is due)").register(registry);
+        Gauge.builder("pulse.queue.lag", this, NodeMetrics::queueLag)
+                .baseUnit("seconds")
+                .description("How long the next task to claim has been due (0 when none is due)")
+                .register(registry);
     }
 
     private synchronized double queueLag() {
@@ -54,7 +57,8 @@ public final class NodeMetrics implements AutoCloseable {
             try {
                 lag = tasks.headOfQueueAge().orElse(0.0);
             } catch (RuntimeException e) {
-                lag = Double.NaN; // the database is unreachable: say so rather than report a stale figure
+                lag = Double.NaN; // the database is unreachable: say so rather than report a
+                // stale figure
             }
             lagReadAt = now;
         }

@@ -53,15 +53,27 @@ class AuthTest {
         long tasksBefore = pulse.count("SELECT count(*) FROM tasks");
         assertThat(call("GET", "/health/live", null, null).statusCode()).isEqualTo(200);
         assertThat(call("GET", "/health/ready", null, null).statusCode()).isEqualTo(200);
-        for (String[] route : new String[][] {{"GET", "/v1/tasks"}, {"POST", "/v1/tasks"}, {"GET", "/v1/schedules"},
-                {"POST", "/v1/schedules/x/trigger"}, {"GET", "/v1/agents"}}) {
+        for (String[] route :
+                new String[][] {
+                    {"GET", "/v1/tasks"},
+                    {"POST", "/v1/tasks"},
+                    {"GET", "/v1/schedules"},
+                    {"POST", "/v1/schedules/x/trigger"},
+                    {"GET", "/v1/agents"}
+                }) {
             HttpResponse<String> response = call(route[0], route[1], null, "{}");
             assertThat(response.statusCode()).as(route[0] + " " + route[1]).isEqualTo(401);
-            assertThat(response.headers().firstValue("Content-Type")).contains("application/problem+json");
+            assertThat(response.headers().firstValue("Content-Type"))
+                    .contains("application/problem+json");
             assertThat(response.headers().firstValue("WWW-Authenticate")).isPresent();
         }
-        assertThat(call("GET", "/v1/tasks", "pulse_not_a_real_key_at_all_123456", null).statusCode()).isEqualTo(401);
-        assertThat(pulse.count("SELECT count(*) FROM tasks")).as("nothing was written").isEqualTo(tasksBefore);
+        assertThat(
+                        call("GET", "/v1/tasks", "pulse_not_a_real_key_at_all_123456", null)
+                                .statusCode())
+                .isEqualTo(401);
+        assertThat(pulse.count("SELECT count(*) FROM tasks"))
+                .as("nothing was written")
+                .isEqualTo(tasksBefore);
     }
 
     @Test
@@ -74,7 +86,8 @@ class AuthTest {
         assertThat(call("GET", "/v1/schedules", reader, null).statusCode()).isEqualTo(403);
 
         String writer = keys.create("writer", EnumSet.of(Scope.TASKS_WRITE, Scope.TASKS_READ));
-        assertThat(call("POST", "/v1/tasks", writer, "{\"agent\": \"echo\"}").statusCode()).isEqualTo(201);
+        assertThat(call("POST", "/v1/tasks", writer, "{\"agent\": \"echo\"}").statusCode())
+                .isEqualTo(201);
     }
 
     @Test
@@ -88,7 +101,9 @@ class AuthTest {
         HttpResponse<String> aliceAgain = call("POST", "/v1/tasks", alice, body);
 
         assertThat(aliceFirst.statusCode()).isEqualTo(201);
-        assertThat(bobFirst.statusCode()).as("another client's key of the same name is another task").isEqualTo(201);
+        assertThat(bobFirst.statusCode())
+                .as("another client's key of the same name is another task")
+                .isEqualTo(201);
         assertThat(aliceAgain.statusCode()).isEqualTo(200);
         String aliceTask = json.readTree(aliceFirst.body()).path("id").asText();
         assertThat(json.readTree(bobFirst.body()).path("id").asText()).isNotEqualTo(aliceTask);
@@ -102,15 +117,20 @@ class AuthTest {
         assertThat(keys.revoke("short-lived")).isTrue();
         assertThat(call("GET", "/v1/agents", key, null).statusCode()).isEqualTo(401);
 
-        String everything = Jdbi.create(pulse.database.jdbcUrl()).withHandle(h -> h.createQuery(
-                "SELECT string_agg(name || prefix || key_hash || array_to_string(scopes, ','), ' ') FROM api_keys")
-                .mapTo(String.class).one());
+        String everything =
+                Jdbi.create(pulse.database.jdbcUrl())
+                        .withHandle(
+                                h ->
+                                        h.createQuery(
+                                                        "SELECT string_agg(name || prefix || key_hash || array_to_string(scopes, ','), ' ') FROM api_keys")
+                                                .mapTo(String.class)
+                                                .one());
         assertThat(everything).doesNotContain(key).doesNotContain(TestNode.ADMIN_KEY);
     }
 
     @Test
-    void aNewInstallationWithoutAConfiguredKeyGetsOneGeneratedAdminKeyOnceInAFileNotTheLog(@TempDir Path dataDir)
-            throws Exception {
+    void aNewInstallationWithoutAConfiguredKeyGetsOneGeneratedAdminKeyOnceInAFileNotTheLog(
+            @TempDir Path dataDir) throws Exception {
         var database = TestDatabase.create();
         Map<String, String> env = new HashMap<>();
         env.put("PULSE_ADMIN_KEY", "");
@@ -121,27 +141,51 @@ class AuthTest {
         logs.start();
         root.addAppender(logs);
         try (TestNode first = new TestNode(database, env)) {
-            assertThat(first.count("SELECT count(*) FROM api_keys WHERE 'admin' = ANY(scopes)")).isEqualTo(1);
+            assertThat(first.count("SELECT count(*) FROM api_keys WHERE 'admin' = ANY(scopes)"))
+                    .isEqualTo(1);
             Path keyFile = dataDir.resolve("generated-admin-key");
-            assertThat(Files.getPosixFilePermissions(keyFile)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+            assertThat(Files.getPosixFilePermissions(keyFile))
+                    .isEqualTo(PosixFilePermissions.fromString("rw-------"));
             String key = Files.readString(keyFile).trim();
-            assertThat(http.send(HttpRequest.newBuilder(URI.create(first.url("/v1/agents"))).header("Authorization", "Bearer " + key)
-                    .build(), HttpResponse.BodyHandlers.ofString()).statusCode()).as("the written key works").isEqualTo(200);
+            assertThat(
+                            http.send(
+                                            HttpRequest.newBuilder(
+                                                            URI.create(first.url("/v1/agents")))
+                                                    .header("Authorization", "Bearer " + key)
+                                                    .build(),
+                                            HttpResponse.BodyHandlers.ofString())
+                                    .statusCode())
+                    .as("the written key works")
+                    .isEqualTo(200);
             String secret = Files.readString(dataDir.resolve("generated-webhook-secret")).trim();
             assertThat(secret).startsWith("whsec_");
-            String logged = logs.list.stream().map(ILoggingEvent::getFormattedMessage).collect(Collectors.joining("\n"));
-            assertThat(logged).contains(keyFile.toString()).doesNotContain(key).doesNotContain(secret);
+            String logged =
+                    logs.list.stream()
+                            .map(ILoggingEvent::getFormattedMessage)
+                            .collect(Collectors.joining("\n"));
+            assertThat(logged)
+                    .contains(keyFile.toString())
+                    .doesNotContain(key)
+                    .doesNotContain(secret);
         } finally {
             root.detachAppender(logs);
         }
         try (TestNode second = new TestNode(database, env)) {
-            assertThat(second.count("SELECT count(*) FROM api_keys")).as("not generated again").isEqualTo(1);
+            assertThat(second.count("SELECT count(*) FROM api_keys"))
+                    .as("not generated again")
+                    .isEqualTo(1);
         }
     }
 
-    private static HttpResponse<String> call(String method, String path, String key, String body) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(pulse.url(path)))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    private static HttpResponse<String> call(String method, String path, String key, String body)
+            throws Exception {
+        HttpRequest.Builder request =
+                HttpRequest.newBuilder(URI.create(pulse.url(path)))
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body));
         if (key != null) {
             request.header("Authorization", "Bearer " + key);
         }

@@ -20,7 +20,10 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** A task's callback deliveries through the API: listed with their outcome, and sent again on request. */
+/**
+ * A task's callback deliveries through the API: listed with their outcome, and sent again on
+ * request.
+ */
 class DeliveriesApiTest {
 
     private static final ObjectMapper json = new ObjectMapper();
@@ -29,10 +32,21 @@ class DeliveriesApiTest {
     void aDeadDeliveryIsListedAndRedeliveredWithTheSameWebhookId() throws Exception {
         AtomicInteger status = new AtomicInteger(500);
         try (CallbackReceiver receiver = new CallbackReceiver();
-             TestNode pulse = new TestNode(TestDatabase.create(), Map.of("PULSE_CALLBACK_MAX_ATTEMPTS", "1"))) {
+                TestNode pulse =
+                        new TestNode(
+                                TestDatabase.create(),
+                                Map.of("PULSE_CALLBACK_MAX_ATTEMPTS", "1"))) {
             receiver.respondWith(status::get);
-            String id = json.readTree(pulse.post("/v1/tasks", "{\"agent\": \"echo\", \"input\": {\"n\": 1}, \"callback_url\": \""
-                    + receiver.url("/hook") + "\"}").body()).path("id").asText();
+            String id =
+                    json.readTree(
+                                    pulse.post(
+                                                    "/v1/tasks",
+                                                    "{\"agent\": \"echo\", \"input\": {\"n\": 1}, \"callback_url\": \""
+                                                            + receiver.url("/hook")
+                                                            + "\"}")
+                                            .body())
+                            .path("id")
+                            .asText();
             String firstWebhookId = receiver.next(Duration.ofMinutes(2)).header("webhook-id");
 
             JsonNode dead = awaitDelivery(pulse, id, "dead");
@@ -40,29 +54,53 @@ class DeliveriesApiTest {
             assertThat(dead.path("event_type").asText()).isEqualTo("task.succeeded");
             assertThat(dead.path("attempts").asInt()).isEqualTo(1);
 
-            String reader = new ApiKeyStore(pulse.jdbi, new SecureRandom()).create("reader", EnumSet.of(Scope.TASKS_READ));
-            assertThat(pulse.send(HttpRequest.newBuilder(URI.create(pulse.url(dead.path("redeliver").asText())))
-                    .header("Authorization", "Bearer " + reader).POST(HttpRequest.BodyPublishers.noBody()).build()).statusCode())
-                    .as("tasks:read may not redeliver").isEqualTo(403);
+            String reader =
+                    new ApiKeyStore(pulse.jdbi, new SecureRandom())
+                            .create("reader", EnumSet.of(Scope.TASKS_READ));
+            assertThat(
+                            pulse.send(
+                                            HttpRequest.newBuilder(
+                                                            URI.create(
+                                                                    pulse.url(
+                                                                            dead.path("redeliver")
+                                                                                    .asText())))
+                                                    .header("Authorization", "Bearer " + reader)
+                                                    .POST(HttpRequest.BodyPublishers.noBody())
+                                                    .build())
+                                    .statusCode())
+                    .as("tasks:read may not redeliver")
+                    .isEqualTo(403);
 
             status.set(204);
             HttpResponse<String> again = pulse.post(dead.path("redeliver").asText(), "");
             assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
-            assertThat(json.readTree(again.body()).path("state").asText()).isIn("pending", "delivered");
-            assertThat(receiver.next(Duration.ofMinutes(2)).header("webhook-id")).as("the same event").isEqualTo(firstWebhookId);
-            assertThat(awaitDelivery(pulse, id, "delivered").path("last_status").asInt()).isEqualTo(204);
+            assertThat(json.readTree(again.body()).path("state").asText())
+                    .isIn("pending", "delivered");
+            assertThat(receiver.next(Duration.ofMinutes(2)).header("webhook-id"))
+                    .as("the same event")
+                    .isEqualTo(firstWebhookId);
+            assertThat(awaitDelivery(pulse, id, "delivered").path("last_status").asInt())
+                    .isEqualTo(204);
 
-            assertThat(pulse.post("/v1/deliveries/" + UUID.randomUUID() + "/redeliver", "").statusCode()).isEqualTo(404);
-            assertThat(pulse.post("/v1/deliveries/not-an-id/redeliver", "").statusCode()).isEqualTo(404);
-            assertThat(pulse.get("/v1/tasks/" + UUID.randomUUID() + "/deliveries").statusCode()).isEqualTo(404);
+            assertThat(
+                            pulse.post("/v1/deliveries/" + UUID.randomUUID() + "/redeliver", "")
+                                    .statusCode())
+                    .isEqualTo(404);
+            assertThat(pulse.post("/v1/deliveries/not-an-id/redeliver", "").statusCode())
+                    .isEqualTo(404);
+            assertThat(pulse.get("/v1/tasks/" + UUID.randomUUID() + "/deliveries").statusCode())
+                    .isEqualTo(404);
         }
     }
 
-    private static JsonNode awaitDelivery(TestNode pulse, String taskId, String state) throws Exception {
+    private static JsonNode awaitDelivery(TestNode pulse, String taskId, String state)
+            throws Exception {
         long deadline = System.nanoTime() + 120_000_000_000L;
         JsonNode items = null;
         while (System.nanoTime() < deadline) {
-            items = json.readTree(pulse.get("/v1/tasks/" + taskId + "/deliveries").body()).path("items");
+            items =
+                    json.readTree(pulse.get("/v1/tasks/" + taskId + "/deliveries").body())
+                            .path("items");
             if (items.size() == 1 && items.get(0).path("state").asText().equals(state)) {
                 return items.get(0);
             }

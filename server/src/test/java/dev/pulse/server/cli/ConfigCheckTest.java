@@ -14,36 +14,45 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code pulse config check}: the configuration, agent files and schedule files, never the database. */
+/**
+ * {@code pulse config check}: the configuration, agent files and schedule files, never the
+ * database.
+ */
 class ConfigCheckTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private final Map<String, String> env = new HashMap<>();
 
     @Test
     void aValidConfigurationPrintsOkAndASummaryWithoutReachingTheDatabase() throws IOException {
         Path schedules = Files.createDirectories(dir.resolve("schedules"));
-        Files.writeString(schedules.resolve("nightly.yaml"), """
+        Files.writeString(
+                schedules.resolve("nightly.yaml"),
+                """
                 apiVersion: pulse/v1
                 kind: Schedule
                 metadata: {name: nightly}
                 spec: {cron: "30 2 * * *", agent: word-count}
                 """);
         // Nothing listens on port 1: a check that connected would fail.
-        Path file = Files.writeString(dir.resolve("pulse.yaml"), """
+        Path file =
+                Files.writeString(
+                        dir.resolve("pulse.yaml"),
+                        """
                 database: {url: "postgres://pulse:s3cret-pw@127.0.0.1:1/pulse"}
                 agents: {dir: %s}
                 schedules: {dir: %s}
-                """.formatted(TestNode.SHIPPED_AGENTS.toAbsolutePath(), schedules));
+                """
+                                .formatted(TestNode.SHIPPED_AGENTS.toAbsolutePath(), schedules));
         env.put("PULSE_HTTP_PORT", "9090");
 
         Result result = check("--config", file.toString());
 
         assertThat(result.exit).as(result.err).isZero();
         assertThat(result.err).isEmpty();
-        assertThat(result.out).startsWith("configuration OK")
+        assertThat(result.out)
+                .startsWith("configuration OK")
                 .contains("file:           " + file)
                 .contains("127.0.0.1:1/pulse")
                 .contains("http:           0.0.0.0:9090")
@@ -63,14 +72,20 @@ class ConfigCheckTest {
 
         assertThat(result.exit).isEqualTo(2);
         assertThat(result.out).isEmpty();
-        assertThat(result.err).contains("3 problems", "worker.concurency: unknown key", "http.port (PULSE_HTTP_PORT)",
-                "PULSE_LOG_FORMAT: must be text or json");
+        assertThat(result.err)
+                .contains(
+                        "3 problems",
+                        "worker.concurency: unknown key",
+                        "http.port (PULSE_HTTP_PORT)",
+                        "PULSE_LOG_FORMAT: must be text or json");
     }
 
     @Test
     void brokenAgentFilesAreReportedWithTheirFileAndField() throws IOException {
         Path agents = Files.createDirectories(dir.resolve("agents"));
-        Files.writeString(agents.resolve("broken.yaml"), """
+        Files.writeString(
+                agents.resolve("broken.yaml"),
+                """
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: broken}
@@ -91,7 +106,9 @@ class ConfigCheckTest {
     @Test
     void scheduleFilesAreCheckedAgainstTheAgents() throws IOException {
         Path schedules = Files.createDirectories(dir.resolve("schedules"));
-        Files.writeString(schedules.resolve("bad.yaml"), """
+        Files.writeString(
+                schedules.resolve("bad.yaml"),
+                """
                 apiVersion: pulse/v1
                 kind: Schedule
                 metadata: {name: bad}
@@ -103,11 +120,13 @@ class ConfigCheckTest {
         Result result = check();
 
         assertThat(result.exit).isEqualTo(2);
-        assertThat(result.err).contains("bad.yaml: spec.cron", "bad.yaml: spec.agent: unknown agent 'no-such-agent'");
+        assertThat(result.err)
+                .contains(
+                        "bad.yaml: spec.cron",
+                        "bad.yaml: spec.agent: unknown agent 'no-such-agent'");
     }
 
-    private record Result(int exit, String out, String err) {
-    }
+    private record Result(int exit, String out, String err) {}
 
     private Result check(String... options) {
         CommandLine cli = new CommandLine(new PulseCli());

@@ -21,14 +21,16 @@ import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** With no database URL, a node runs on an embedded PostgreSQL whose data survives a restart and a crash. */
+/**
+ * With no database URL, a node runs on an embedded PostgreSQL whose data survives a restart and a
+ * crash.
+ */
 class EmbeddedDatabaseTest {
 
     private final ObjectMapper json = new ObjectMapper();
     private final HttpClient http = HttpClient.newHttpClient();
 
-    @TempDir
-    Path dataDir;
+    @TempDir Path dataDir;
 
     @Test
     void tasksSurviveARestartOfANodeOnTheEmbeddedDatabase() throws Exception {
@@ -38,19 +40,31 @@ class EmbeddedDatabaseTest {
 
         String id;
         try (PulseNode first = start(env)) {
-            HttpResponse<String> created = DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(url(first, "/v1/tasks")))
-                    .header("Authorization", "Bearer " + TestNode.ADMIN_KEY).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"agent\": \"echo\", \"delay_seconds\": 3600}")).build(),
-                    HttpResponse.BodyHandlers.ofString()));
+            HttpResponse<String> created =
+                    DocumentedHttp.checked(
+                            http.send(
+                                    HttpRequest.newBuilder(URI.create(url(first, "/v1/tasks")))
+                                            .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
+                                            .header("Content-Type", "application/json")
+                                            .POST(
+                                                    HttpRequest.BodyPublishers.ofString(
+                                                            "{\"agent\": \"echo\", \"delay_seconds\": 3600}"))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofString()));
             assertThat(created.statusCode()).isEqualTo(201);
             id = json.readTree(created.body()).path("id").asText();
         }
         assertThat(dataDir.resolve("postgres").resolve("PG_VERSION")).exists();
 
         try (PulseNode second = start(env)) {
-            HttpResponse<String> fetched = DocumentedHttp.checked(http.send(HttpRequest.newBuilder(URI.create(url(second, "/v1/tasks/" + id)))
-                            .header("Authorization", "Bearer " + TestNode.ADMIN_KEY).build(),
-                    HttpResponse.BodyHandlers.ofString()));
+            HttpResponse<String> fetched =
+                    DocumentedHttp.checked(
+                            http.send(
+                                    HttpRequest.newBuilder(
+                                                    URI.create(url(second, "/v1/tasks/" + id)))
+                                            .header("Authorization", "Bearer " + TestNode.ADMIN_KEY)
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofString()));
             assertThat(fetched.statusCode()).isEqualTo(200);
             JsonNode task = json.readTree(fetched.body());
             assertThat(task.path("state").asText()).isEqualTo("scheduled");
@@ -60,9 +74,16 @@ class EmbeddedDatabaseTest {
     @Test
     void theEmbeddedDatabaseWaitsForItsCommitsToReachTheDisk() throws Exception {
         try (EmbeddedDatabase db = EmbeddedDatabase.start(dataDir)) {
-            String setting = Jdbi.create(db.jdbcUrl()).withHandle(h ->
-                    h.createQuery("SHOW synchronous_commit").mapTo(String.class).one());
-            assertThat(setting).as("zonky's default, off, can lose accepted tasks when the machine crashes").isEqualTo("on");
+            String setting =
+                    Jdbi.create(db.jdbcUrl())
+                            .withHandle(
+                                    h ->
+                                            h.createQuery("SHOW synchronous_commit")
+                                                    .mapTo(String.class)
+                                                    .one());
+            assertThat(setting)
+                    .as("zonky's default, off, can lose accepted tasks when the machine crashes")
+                    .isEqualTo("on");
         }
     }
 

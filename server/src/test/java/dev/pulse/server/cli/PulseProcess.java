@@ -37,11 +37,18 @@ public final class PulseProcess implements AutoCloseable {
         Path log = logDir.resolve(name + ".log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         // The launcher's JVM options (./pulse), with room for the tests' larger payloads.
-        List<String> command = List.of(java, "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), PulseCli.class.getName(), "serve");
-        ProcessBuilder builder = new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile());
+        List<String> command =
+                List.of(
+                        java,
+                        "-Xmx384m",
+                        "-XX:+UseSerialGC",
+                        "-XX:TieredStopAtLevel=1",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        PulseCli.class.getName(),
+                        "serve");
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(environment);
         builder.environment().put("PULSE_HTTP_PORT", Integer.toString(port));
         builder.environment().put("PULSE_HTTP_HOST", "127.0.0.1");
@@ -58,11 +65,20 @@ public final class PulseProcess implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new AssertionError(name + " exited with " + process.exitValue() + " before it was ready:\n" + logTail());
+                throw new AssertionError(
+                        name
+                                + " exited with "
+                                + process.exitValue()
+                                + " before it was ready:\n"
+                                + logTail());
             }
             try {
-                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(url("/health/ready")))
-                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
+                HttpResponse<Void> r =
+                        http.send(
+                                HttpRequest.newBuilder(URI.create(url("/health/ready")))
+                                        .timeout(Duration.ofSeconds(2))
+                                        .build(),
+                                HttpResponse.BodyHandlers.discarding());
                 if (r.statusCode() == 200) {
                     return this;
                 }
@@ -87,7 +103,8 @@ public final class PulseProcess implements AutoCloseable {
         process.destroy();
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly().waitFor();
-            throw new AssertionError(name + " did not stop within " + timeout + " of SIGTERM:\n" + logTail());
+            throw new AssertionError(
+                    name + " did not stop within " + timeout + " of SIGTERM:\n" + logTail());
         }
         return process.exitValue();
     }

@@ -10,8 +10,8 @@ import java.time.Duration;
 
 /**
  * A PostgreSQL owned by one test, which the test can stop and start again: same data directory,
- * same port, so the nodes pointed at it find it again by themselves. (The shared
- * {@code TestDatabase} server can't be used for that: other tests' databases live on it.)
+ * same port, so the nodes pointed at it find it again by themselves. (The shared {@code
+ * TestDatabase} server can't be used for that: other tests' databases live on it.)
  */
 final class RestartablePostgres implements AutoCloseable {
 
@@ -37,11 +37,12 @@ final class RestartablePostgres implements AutoCloseable {
         if (postgres != null) {
             throw new IllegalStateException("already running");
         }
-        postgres = EmbeddedPostgres.builder()
-                .setDataDirectory(dataDirectory)
-                .setCleanDataDirectory(false)
-                .setPort(port)
-                .start();
+        postgres =
+                EmbeddedPostgres.builder()
+                        .setDataDirectory(dataDirectory)
+                        .setCleanDataDirectory(false)
+                        .setPort(port)
+                        .start();
     }
 
     /** Stops the server ({@code pg_ctl stop -m fast}: every client connection is cut). */

@@ -1,5 +1,8 @@
 package dev.pulse.server.config;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.pulse.workers.config.ConfigException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,14 +11,10 @@ import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 
 class ConfigLoaderTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void defaultsGiveAnEmbeddedDatabaseOnPort8080() {
@@ -29,16 +28,21 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void theBindAddressIsEveryInterfaceUnlessTheFileOrPulseHttpHostSaysOtherwise() throws IOException {
+    void theBindAddressIsEveryInterfaceUnlessTheFileOrPulseHttpHostSaysOtherwise()
+            throws IOException {
         assertThat(new ConfigLoader(name -> null).load(null).httpHost()).isEqualTo("0.0.0.0");
         Path file = Files.writeString(dir.resolve("pulse.yaml"), "http: {host: 127.0.0.1}\n");
         assertThat(new ConfigLoader(name -> null).load(file).httpHost()).isEqualTo("127.0.0.1");
-        assertThat(new ConfigLoader(Map.of("PULSE_HTTP_HOST", "::1")::get).load(file).httpHost()).isEqualTo("::1");
+        assertThat(new ConfigLoader(Map.of("PULSE_HTTP_HOST", "::1")::get).load(file).httpHost())
+                .isEqualTo("::1");
     }
 
     @Test
     void theFileSetsValuesAndEnvironmentVariablesOverrideIt() throws IOException {
-        Path file = Files.writeString(dir.resolve("pulse.yaml"), """
+        Path file =
+                Files.writeString(
+                        dir.resolve("pulse.yaml"),
+                        """
                 http: {port: 9000}
                 worker:
                   concurrency: 4
@@ -59,30 +63,48 @@ class ConfigLoaderTest {
     @Test
     void everyProblemIsReportedWithItsKeyAndVariable() throws IOException {
         Path file = Files.writeString(dir.resolve("pulse.yaml"), "worker: {concurency: 4}\n");
-        Map<String, String> env = Map.of("PULSE_HTTP_PORT", "eighty", "PULSE_WEBHOOK_SECRET", "hunter2",
-                "PULSE_DATABASE_URL", "mysql://db/x", "PULSE_PUBLIC_URL", "https://pulse.example.com/api");
+        Map<String, String> env =
+                Map.of(
+                        "PULSE_HTTP_PORT",
+                        "eighty",
+                        "PULSE_WEBHOOK_SECRET",
+                        "hunter2",
+                        "PULSE_DATABASE_URL",
+                        "mysql://db/x",
+                        "PULSE_PUBLIC_URL",
+                        "https://pulse.example.com/api");
 
         assertThatThrownBy(() -> new ConfigLoader(env::get).load(file))
-                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).hasSize(5))
-                .hasMessageContaining("http.public_url (PULSE_PUBLIC_URL): must be the http(s) base URL")
+                .isInstanceOfSatisfying(
+                        ConfigException.class, e -> assertThat(e.problems()).hasSize(5))
+                .hasMessageContaining(
+                        "http.public_url (PULSE_PUBLIC_URL): must be the http(s) base URL")
                 .hasMessageContaining("worker.concurency: unknown key")
                 .hasMessageContaining("http.port (PULSE_HTTP_PORT)")
-                .hasMessageContaining("webhook.secret (PULSE_WEBHOOK_SECRET): webhook secret must start with whsec_")
+                .hasMessageContaining(
+                        "webhook.secret (PULSE_WEBHOOK_SECRET): webhook secret must start with whsec_")
                 .hasMessageContaining("database.url (PULSE_DATABASE_URL)")
                 .hasMessageNotContaining("hunter2");
     }
 
     @Test
     void thePublicUrlIsABaseUrlWithoutTrailingSlash() {
-        assertThat(new ConfigLoader(Map.of("PULSE_PUBLIC_URL", "https://pulse.example.com/")::get).load(null).publicUrl())
+        assertThat(
+                        new ConfigLoader(
+                                        Map.of("PULSE_PUBLIC_URL", "https://pulse.example.com/")
+                                                ::get)
+                                .load(null)
+                                .publicUrl())
                 .hasToString("https://pulse.example.com");
         assertThat(new ConfigLoader(Map.<String, String>of()::get).load(null).publicUrl()).isNull();
     }
 
     @Test
     void theLogFormatMustBeTextOrJson() {
-        assertThat(new ConfigLoader(Map.of("PULSE_LOG_FORMAT", "json")::get).load(null)).isNotNull();
-        assertThatThrownBy(() -> new ConfigLoader(Map.of("PULSE_LOG_FORMAT", "JSON")::get).load(null))
+        assertThat(new ConfigLoader(Map.of("PULSE_LOG_FORMAT", "json")::get).load(null))
+                .isNotNull();
+        assertThatThrownBy(
+                        () -> new ConfigLoader(Map.of("PULSE_LOG_FORMAT", "JSON")::get).load(null))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("PULSE_LOG_FORMAT: must be text or json, got 'JSON'");
     }

@@ -16,37 +16,57 @@ import org.junit.jupiter.api.Test;
 
 /**
  * No main-code method or constructor takes more than {@link #LIMIT} parameters: a longer list
- * becomes a small record or a builder. A record with more components than that offers a
- * {@code Builder}, unless it is listed in {@link #RECORDS_BUILT_IN_ONE_PLACE} with the reason.
- * The sources are read with a few regular expressions (declarations only: every parameter must
- * look like {@code Type name}), which the self-checks below keep honest.
+ * becomes a small record or a builder. A record with more components than that offers a {@code
+ * Builder}, unless it is listed in {@link #RECORDS_BUILT_IN_ONE_PLACE} with the reason. The sources
+ * are read with a few regular expressions (declarations only: every parameter must look like {@code
+ * Type name}), which the self-checks below keep honest.
  */
 class ParameterCountTest {
 
     static final int LIMIT = 8;
 
-    /** Records over the limit without a builder, each built by name-for-name mapping in one place. */
-    private static final Map<String, String> RECORDS_BUILT_IN_ONE_PLACE = Map.of(
-            "PulseConfig", "built once, by ConfigLoader, from named settings",
-            "Task", "built once, by TaskRowMapper, from a row",
-            "Parts", "Dashboard's collaborators, built once by ApiRole",
-            "ScheduleDefinition", "built by the request parser and by ScheduleStore's row mapper",
-            "AgentDefinition", "built by AgentFileLoader (and withDefaults)",
-            "Delivery", "built once, from a callback_deliveries row",
-            "LlmSpec", "built by LlmSpecParser; its with-methods name what they change");
+    /**
+     * Records over the limit without a builder, each built by name-for-name mapping in one place.
+     */
+    private static final Map<String, String> RECORDS_BUILT_IN_ONE_PLACE =
+            Map.of(
+                    "PulseConfig", "built once, by ConfigLoader, from named settings",
+                    "Task", "built once, by TaskRowMapper, from a row",
+                    "Parts", "Dashboard's collaborators, built once by ApiRole",
+                    "ScheduleDefinition",
+                            "built by the request parser and by ScheduleStore's row mapper",
+                    "AgentDefinition", "built by AgentFileLoader (and withDefaults)",
+                    "Delivery", "built once, from a callback_deliveries row",
+                    "LlmSpec", "built by LlmSpecParser; its with-methods name what they change");
 
-    private static final List<Path> MAIN_SOURCES = List.of(
-            Path.of("src/main/java"), Path.of("../workers/src/main/java"), Path.of("../executors/src/main/java"));
+    private static final List<Path> MAIN_SOURCES =
+            List.of(
+                    Path.of("src/main/java"),
+                    Path.of("../workers/src/main/java"),
+                    Path.of("../executors/src/main/java"));
 
-    private static final Pattern DECLARATION = Pattern.compile(
-            "(?<!new\\s)\\b(\\w+)\\s*\\(([^()]*)\\)\\s*(?:throws\\s+[\\w.,\\s]+)?[{;]");
-    private static final Pattern RECORD = Pattern.compile("\\brecord\\s+(\\w+)\\s*(?:<[^>]*>)?\\s*\\(([^()]*)\\)");
-    private static final Pattern PARAMETER = Pattern.compile("(?:final\\s+)?[\\w.$]+(?:\\[])*(?:\\.\\.\\.)?\\s+\\w+");
-    private static final List<String> KEYWORDS = List.of("if", "for", "while", "switch", "catch", "synchronized", "try",
-            "return", "new", "throw", "else");
+    private static final Pattern DECLARATION =
+            Pattern.compile(
+                    "(?<!new\\s)\\b(\\w+)\\s*\\(([^()]*)\\)\\s*(?:throws\\s+[\\w.,\\s]+)?[{;]");
+    private static final Pattern RECORD =
+            Pattern.compile("\\brecord\\s+(\\w+)\\s*(?:<[^>]*>)?\\s*\\(([^()]*)\\)");
+    private static final Pattern PARAMETER =
+            Pattern.compile("(?:final\\s+)?[\\w.$]+(?:\\[])*(?:\\.\\.\\.)?\\s+\\w+");
+    private static final List<String> KEYWORDS =
+            List.of(
+                    "if",
+                    "for",
+                    "while",
+                    "switch",
+                    "catch",
+                    "synchronized",
+                    "try",
+                    "return",
+                    "new",
+                    "throw",
+                    "else");
 
-    record Declaration(String file, String name, int parameters) {
-    }
+    record Declaration(String file, String name, int parameters) {}
 
     @Test
     void noMainCodeMethodOrConstructorTakesMoreThanEightParameters() {
@@ -59,28 +79,49 @@ class ParameterCountTest {
             List<Declaration> records = records(type, source);
             for (Declaration d : declarations(type, source)) {
                 declarations++;
-                boolean canonical = records.stream().anyMatch(r -> r.name().equals(d.name().substring(d.name().indexOf('.') + 1))
-                        && r.parameters() == d.parameters());
+                boolean canonical =
+                        records.stream()
+                                .anyMatch(
+                                        r ->
+                                                r.name()
+                                                                .equals(
+                                                                        d.name()
+                                                                                .substring(
+                                                                                        d.name()
+                                                                                                        .indexOf(
+                                                                                                                '.')
+                                                                                                + 1))
+                                                        && r.parameters() == d.parameters());
                 if (d.parameters() > LIMIT && !canonical) {
                     tooLong.add(d + " in " + file);
                 }
             }
             for (Declaration r : records) {
-                if (r.parameters() > LIMIT && !source.contains("class Builder") && !RECORDS_BUILT_IN_ONE_PLACE.containsKey(r.name())) {
+                if (r.parameters() > LIMIT
+                        && !source.contains("class Builder")
+                        && !RECORDS_BUILT_IN_ONE_PLACE.containsKey(r.name())) {
                     recordsWithoutBuilder.add(r + " in " + file);
                 }
             }
         }
-        assertThat(declarations).as("declarations found in the main sources (is the working directory the module?)")
+        assertThat(declarations)
+                .as("declarations found in the main sources (is the working directory the module?)")
                 .isGreaterThan(1000);
-        assertThat(tooLong).as("methods and constructors with more than %d parameters: pass a record or a builder", LIMIT)
+        assertThat(tooLong)
+                .as(
+                        "methods and constructors with more than %d parameters: pass a record or a builder",
+                        LIMIT)
                 .isEmpty();
-        assertThat(recordsWithoutBuilder).as("records with more than %d components need a Builder", LIMIT).isEmpty();
+        assertThat(recordsWithoutBuilder)
+                .as("records with more than %d components need a Builder", LIMIT)
+                .isEmpty();
     }
 
     @Test
     void theReaderCountsDeclarationsAndIgnoresCalls() {
-        String source = withoutCommentsAndStrings("""
+        String source =
+                withoutCommentsAndStrings(
+                        """
                 class Sample {
                     /** not(a, b, c, d, e, f, g, h, i) */
                     public <T extends Comparable<T>> void nine(@Named("x") final int a, Map<String, List<T>> b, long c,
@@ -93,8 +134,11 @@ class ParameterCountTest {
                 }
                 """);
         // A record's header reads as its canonical constructor; the rule checks records apart.
-        assertThat(declarations("Sample", source)).containsExactly(new Declaration("Sample", "Sample.nine", 9),
-                new Declaration("Sample", "Sample.two", 2), new Declaration("Sample", "Sample.Row", 9));
+        assertThat(declarations("Sample", source))
+                .containsExactly(
+                        new Declaration("Sample", "Sample.nine", 9),
+                        new Declaration("Sample", "Sample.two", 2),
+                        new Declaration("Sample", "Sample.Row", 9));
         assertThat(records("Sample", source)).containsExactly(new Declaration("Sample", "Row", 9));
     }
 
@@ -133,7 +177,10 @@ class ParameterCountTest {
         return plain.isBlank() ? List.of() : Stream.of(plain.split(",")).map(String::trim).toList();
     }
 
-    /** The source with comments and string, text-block and char literals emptied (annotation arguments go too). */
+    /**
+     * The source with comments and string, text-block and char literals emptied (annotation
+     * arguments go too).
+     */
     static String withoutCommentsAndStrings(String source) {
         return source.replaceAll("(?s)\"\"\".*?\"\"\"", "\"\"")
                 .replaceAll("(?s)/\\*.*?\\*/", " ")

@@ -6,26 +6,25 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Assumptions;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
-import java.util.Base64;
-import java.util.Comparator;
-import org.openqa.selenium.StaleElementReferenceException;
 
 /**
- * A real headless Chromium for the dashboard's end-to-end tests: Debian's {@code chromium},
- * driven through Debian's {@code chromedriver} (paths from {@code PULSE_CHROMIUM} and
- * {@code PULSE_CHROMEDRIVER}, as {@code scripts/browser.sh} prints them, else the usual places).
- * Selenium Manager never runs, so nothing is downloaded. Without a browser the tests are skipped
- * loudly.
+ * A real headless Chromium for the dashboard's end-to-end tests: Debian's {@code chromium}, driven
+ * through Debian's {@code chromedriver} (paths from {@code PULSE_CHROMIUM} and {@code
+ * PULSE_CHROMEDRIVER}, as {@code scripts/browser.sh} prints them, else the usual places). Selenium
+ * Manager never runs, so nothing is downloaded. Without a browser the tests are skipped loudly.
  */
 final class Browser implements AutoCloseable {
 
@@ -37,14 +36,25 @@ final class Browser implements AutoCloseable {
         this.profile = profile;
     }
 
-    /** Skips the calling test (a JUnit assumption, with the reason) when Chromium or its driver is missing. */
+    /**
+     * Skips the calling test (a JUnit assumption, with the reason) when Chromium or its driver is
+     * missing.
+     */
     static Browser startOrSkip() {
-        Optional<String> browser = find("PULSE_CHROMIUM", List.of("/usr/bin/chromium", "/usr/bin/chromium-browser"));
-        Optional<String> driver = find("PULSE_CHROMEDRIVER", List.of("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"));
+        Optional<String> browser =
+                find("PULSE_CHROMIUM", List.of("/usr/bin/chromium", "/usr/bin/chromium-browser"));
+        Optional<String> driver =
+                find(
+                        "PULSE_CHROMEDRIVER",
+                        List.of("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"));
         if (browser.isEmpty() || driver.isEmpty()) {
-            String reason = "!!! headless Chromium is not available (chromium: " + browser.orElse("missing") + ", chromedriver: "
-                    + driver.orElse("missing") + "): the dashboard's BROWSER TESTS ARE SKIPPED. "
-                    + "Install it with scripts/browser.sh (as .ci/run does).";
+            String reason =
+                    "!!! headless Chromium is not available (chromium: "
+                            + browser.orElse("missing")
+                            + ", chromedriver: "
+                            + driver.orElse("missing")
+                            + "): the dashboard's BROWSER TESTS ARE SKIPPED. "
+                            + "Install it with scripts/browser.sh (as .ci/run does).";
             System.err.println(reason);
             Assumptions.assumeTrue(false, reason);
         }
@@ -53,13 +63,27 @@ final class Browser implements AutoCloseable {
             System.setProperty("webdriver.chrome.driver", driver.get());
             ChromeOptions options = new ChromeOptions();
             options.setBinary(browser.get());
-            options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
-                    "--window-size=1440,1000", "--user-data-dir=" + profile);
-            ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(driver.get()))
-                    .usingAnyFreePort().build();
+            options.addArguments(
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--no-first-run",
+                    "--disable-sync",
+                    "--disable-dev-shm-usage",
+                    "--window-size=1440,1000",
+                    "--user-data-dir=" + profile);
+            ChromeDriverService service =
+                    new ChromeDriverService.Builder()
+                            .usingDriverExecutable(new File(driver.get()))
+                            .usingAnyFreePort()
+                            .build();
             ChromeDriver chrome = new ChromeDriver(service, options);
-            chrome.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60)).scriptTimeout(Duration.ofSeconds(30));
+            chrome.manage()
+                    .timeouts()
+                    .pageLoadTimeout(Duration.ofSeconds(60))
+                    .scriptTimeout(Duration.ofSeconds(30));
             return new Browser(chrome, profile);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -69,13 +93,16 @@ final class Browser implements AutoCloseable {
     private static Optional<String> find(String variable, List<String> candidates) {
         String configured = System.getenv(variable);
         if (configured != null && !configured.isBlank()) {
-            return Files.isExecutable(Path.of(configured)) ? Optional.of(configured) : Optional.empty();
+            return Files.isExecutable(Path.of(configured))
+                    ? Optional.of(configured)
+                    : Optional.empty();
         }
         return candidates.stream().filter(c -> Files.isExecutable(Path.of(c))).findFirst();
     }
 
     WebDriverWait waitUpTo(Duration timeout) {
-        // htmx swaps the overview's live part every few seconds: an element read mid-swap is simply read again
+        // htmx swaps the overview's live part every few seconds: an element read mid-swap is simply
+        // read again
         WebDriverWait wait = new WebDriverWait(driver, timeout, Duration.ofMillis(200));
         wait.ignoring(StaleElementReferenceException.class);
         return wait;
@@ -89,14 +116,32 @@ final class Browser implements AutoCloseable {
         return ((JavascriptExecutor) driver).executeAsyncScript(js, args);
     }
 
-    /** A screenshot of the whole page, through the DevTools protocol (beyond the window's height). */
+    /**
+     * A screenshot of the whole page, through the DevTools protocol (beyond the window's height).
+     */
     void screenshot(Path file) {
         try {
-            long height = ((Number) script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight);"))
-                    .longValue();
-            Map<String, Object> clip = Map.of("x", 0, "y", 0, "width", 1440, "height", Math.min(Math.max(height, 600), 4000), "scale", 1);
-            Map<String, Object> shot = driver.executeCdpCommand("Page.captureScreenshot",
-                    Map.of("format", "png", "captureBeyondViewport", true, "clip", clip));
+            long height =
+                    ((Number)
+                                    script(
+                                            "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight);"))
+                            .longValue();
+            Map<String, Object> clip =
+                    Map.of(
+                            "x",
+                            0,
+                            "y",
+                            0,
+                            "width",
+                            1440,
+                            "height",
+                            Math.min(Math.max(height, 600), 4000),
+                            "scale",
+                            1);
+            Map<String, Object> shot =
+                    driver.executeCdpCommand(
+                            "Page.captureScreenshot",
+                            Map.of("format", "png", "captureBeyondViewport", true, "clip", clip));
             Files.createDirectories(file.getParent());
             Files.write(file, Base64.getDecoder().decode((String) shot.get("data")));
         } catch (IOException e) {

@@ -17,14 +17,19 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
-/** A browser without a browser: signs in to a test node's dashboard and keeps its session cookie. */
+/**
+ * A browser without a browser: signs in to a test node's dashboard and keeps its session cookie.
+ */
 final class DashboardClient {
 
     private static final Pattern CSRF_FIELD = Pattern.compile("name=\"_csrf\" value=\"([^\"]+)\"");
 
     private final TestNode node;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-            .followRedirects(HttpClient.Redirect.NEVER).build();
+    private final HttpClient http =
+            HttpClient.newBuilder()
+                    .connectTimeout(Duration.ofSeconds(5))
+                    .followRedirects(HttpClient.Redirect.NEVER)
+                    .build();
     final Map<String, String> cookies = new LinkedHashMap<>();
     String csrf;
 
@@ -36,7 +41,8 @@ final class DashboardClient {
     HttpResponse<String> signIn(String key) {
         HttpResponse<String> form = get("/dashboard/login");
         String formToken = csrfIn(form.body()).orElseThrow();
-        HttpResponse<String> response = post("/dashboard/login", Map.of("_csrf", formToken, "api_key", key), Map.of());
+        HttpResponse<String> response =
+                post("/dashboard/login", Map.of("_csrf", formToken, "api_key", key), Map.of());
         if (response.statusCode() == 303) {
             csrf = csrfIn(get("/dashboard").body()).orElseThrow();
         }
@@ -66,26 +72,40 @@ final class DashboardClient {
     }
 
     HttpResponse<String> post(String path, Map<String, String> form, Map<String, String> headers) {
-        String body = form.entrySet().stream()
-                .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
-                .collect(Collectors.joining("&"));
-        HttpRequest.Builder b = request(path).header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(body));
+        String body =
+                form.entrySet().stream()
+                        .map(
+                                e ->
+                                        URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8)
+                                                + "="
+                                                + URLEncoder.encode(
+                                                        e.getValue(), StandardCharsets.UTF_8))
+                        .collect(Collectors.joining("&"));
+        HttpRequest.Builder b =
+                request(path)
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(body));
         headers.forEach(b::header);
         return send(b.build());
     }
 
     private HttpRequest.Builder request(String path) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.url(path))).timeout(Duration.ofSeconds(30));
+        HttpRequest.Builder b =
+                HttpRequest.newBuilder(URI.create(node.url(path))).timeout(Duration.ofSeconds(30));
         if (!cookies.isEmpty()) {
-            b.header("Cookie", cookies.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining("; ")));
+            b.header(
+                    "Cookie",
+                    cookies.entrySet().stream()
+                            .map(e -> e.getKey() + "=" + e.getValue())
+                            .collect(Collectors.joining("; ")));
         }
         return b;
     }
 
     private HttpResponse<String> send(HttpRequest request) {
         try {
-            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response =
+                    http.send(request, HttpResponse.BodyHandlers.ofString());
             for (String setCookie : response.headers().allValues("Set-Cookie")) {
                 String pair = setCookie.split(";", 2)[0];
                 String name = pair.substring(0, pair.indexOf('='));

@@ -9,7 +9,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Where the overview's figures come from: the per-minute rollup of finished work, and capped counts. */
+/**
+ * Where the overview's figures come from: the per-minute rollup of finished work, and capped
+ * counts.
+ */
 class DashboardFiguresTest {
 
     private static TestNode node;
@@ -27,17 +30,29 @@ class DashboardFiguresTest {
     @Test
     void finishedAttemptsAreRolledUpPerMinuteAndAgentByTheNodeThatRanThem() throws Exception {
         for (int i = 0; i < 3; i++) {
-            assertThat(node.post("/v1/tasks", "{\"agent\": \"echo\", \"input\": {}}").statusCode()).isEqualTo(201);
+            assertThat(node.post("/v1/tasks", "{\"agent\": \"echo\", \"input\": {}}").statusCode())
+                    .isEqualTo(201);
         }
-        assertThat(node.post("/v1/tasks", "{\"agent\": \"sleep\", \"input\": {\"ms\": -1}, \"max_attempts\": 1}").statusCode())
+        assertThat(
+                        node.post(
+                                        "/v1/tasks",
+                                        "{\"agent\": \"sleep\", \"input\": {\"ms\": -1}, \"max_attempts\": 1}")
+                                .statusCode())
                 .isEqualTo(201);
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         while (System.nanoTime() < deadline
-                && node.count("SELECT coalesce(sum(succeeded + failed), 0) FROM dashboard_minutes") < 4) {
+                && node.count("SELECT coalesce(sum(succeeded + failed), 0) FROM dashboard_minutes")
+                        < 4) {
             Thread.sleep(200);
         }
-        assertThat(node.count("SELECT coalesce(sum(succeeded), 0) FROM dashboard_minutes WHERE agent = 'echo'")).isEqualTo(3);
-        assertThat(node.count("SELECT coalesce(sum(failed), 0) FROM dashboard_minutes WHERE agent = 'sleep'")).isEqualTo(1);
+        assertThat(
+                        node.count(
+                                "SELECT coalesce(sum(succeeded), 0) FROM dashboard_minutes WHERE agent = 'echo'"))
+                .isEqualTo(3);
+        assertThat(
+                        node.count(
+                                "SELECT coalesce(sum(failed), 0) FROM dashboard_minutes WHERE agent = 'sleep'"))
+                .isEqualTo(1);
         assertThat(node.count("SELECT count(DISTINCT node) FROM dashboard_minutes")).isEqualTo(1);
         assertThat(node.count("SELECT sum(runs) FROM dashboard_minutes")).isEqualTo(4);
 
@@ -45,20 +60,28 @@ class DashboardFiguresTest {
         assertThat(hour).hasSize(60);
         assertThat(hour.stream().mapToLong(OverviewQueries.Minute::succeeded).sum()).isEqualTo(3);
         assertThat(hour.stream().mapToLong(OverviewQueries.Minute::failed).sum()).isEqualTo(1);
-        assertThat(new OverviewQueries(node.jdbi).byAgent().get("echo").successRate()).isEqualTo("100.0%");
+        assertThat(new OverviewQueries(node.jdbi).byAgent().get("echo").successRate())
+                .isEqualTo("100.0%");
     }
 
     @Test
     void countsStopAtTheCapInsteadOfCountingEveryRow() {
-        node.jdbi.useHandle(h -> h.execute("""
+        node.jdbi.useHandle(
+                h ->
+                        h.execute(
+                                """
                 INSERT INTO tasks (id, agent, state, input, max_attempts, timeout_seconds, run_at, finished_at)
                 SELECT gen_random_uuid(), 'bulk', 'cancelled', '{}', 1, 1, now(), now() FROM generate_series(1, 10050)
                 """));
         List<OverviewQueries.StateCount> counts = new OverviewQueries(node.jdbi).stateCounts();
-        assertThat(counts).filteredOn(c -> c.state().equals("cancelled")).singleElement()
+        assertThat(counts)
+                .filteredOn(c -> c.state().equals("cancelled"))
+                .singleElement()
                 .satisfies(c -> assertThat(c.shown()).isEqualTo("10,000+"));
-        assertThat(counts).extracting(OverviewQueries.StateCount::state)
-                .containsExactly("scheduled", "queued", "running", "succeeded", "failed", "cancelled");
+        assertThat(counts)
+                .extracting(OverviewQueries.StateCount::state)
+                .containsExactly(
+                        "scheduled", "queued", "running", "succeeded", "failed", "cancelled");
     }
 
     @Test

@@ -14,12 +14,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-import java.util.TreeMap;
 
 /**
  * The Dockerfile, docker-compose.yaml and the Kubernetes manifests can't be run here, so this
@@ -56,11 +56,14 @@ class DeploymentFilesTest {
         assertThat(compose.path("volumes").has(volume.substring(0, volume.indexOf(':')))).isTrue();
 
         assertThat(pulse.path("build").asText()).isEqualTo(".");
-        assertThat(pulse.path("depends_on").path("postgres").path("condition").asText()).isEqualTo("service_healthy");
-        assertThat(pulse.path("environment").path("PULSE_DATABASE_URL").asText()).startsWith("postgres://")
+        assertThat(pulse.path("depends_on").path("postgres").path("condition").asText())
+                .isEqualTo("service_healthy");
+        assertThat(pulse.path("environment").path("PULSE_DATABASE_URL").asText())
+                .startsWith("postgres://")
                 .contains("@postgres:5432/pulse");
         assertThat(pulse.path("environment").path("PULSE_LOG_FORMAT").asText()).contains("json");
-        assertThat(healthPathIn(pulse.path("healthcheck").path("test").toString())).isEqualTo("/health/ready");
+        assertThat(healthPathIn(pulse.path("healthcheck").path("test").toString()))
+                .isEqualTo("/health/ready");
     }
 
     @Test
@@ -72,7 +75,9 @@ class DeploymentFilesTest {
                 assertThat(doc.path("apiVersion").asText()).as(file + " apiVersion").isNotBlank();
                 assertThat(doc.path("kind").asText()).as(file + " kind").isNotBlank();
                 if (!doc.path("kind").asText().equals("Kustomization")) {
-                    assertThat(doc.path("metadata").path("name").asText()).as(file + " metadata.name").isNotBlank();
+                    assertThat(doc.path("metadata").path("name").asText())
+                            .as(file + " metadata.name")
+                            .isNotBlank();
                 }
             }
         }
@@ -89,23 +94,45 @@ class DeploymentFilesTest {
         assertThat(deployments).containsOnlyKeys("pulse-api", "pulse-worker");
         JsonNode secret = single("Secret");
         assertThat(fieldNames(secret.path("stringData")))
-                .containsExactlyInAnyOrder("PULSE_ADMIN_KEY", "PULSE_WEBHOOK_SECRET", "PULSE_DATABASE_URL");
+                .containsExactlyInAnyOrder(
+                        "PULSE_ADMIN_KEY", "PULSE_WEBHOOK_SECRET", "PULSE_DATABASE_URL");
 
         for (JsonNode deployment : deployments.values()) {
             String name = deployment.path("metadata").path("name").asText();
             JsonNode pod = deployment.path("spec").path("template");
-            deployment.path("spec").path("selector").path("matchLabels").fields().forEachRemaining(label ->
-                    assertThat(pod.path("metadata").path("labels").path(label.getKey()).asText()).as(name + " selector")
-                            .isEqualTo(label.getValue().asText()));
+            deployment
+                    .path("spec")
+                    .path("selector")
+                    .path("matchLabels")
+                    .fields()
+                    .forEachRemaining(
+                            label ->
+                                    assertThat(
+                                                    pod.path("metadata")
+                                                            .path("labels")
+                                                            .path(label.getKey())
+                                                            .asText())
+                                            .as(name + " selector")
+                                            .isEqualTo(label.getValue().asText()));
             JsonNode security = pod.path("spec").path("securityContext");
-            assertThat(security.path("runAsNonRoot").asBoolean()).as(name + " runAsNonRoot").isTrue();
-            assertThat(security.path("runAsUser").asInt()).as(name + " runAsUser").isEqualTo(imageUid());
+            assertThat(security.path("runAsNonRoot").asBoolean())
+                    .as(name + " runAsNonRoot")
+                    .isTrue();
+            assertThat(security.path("runAsUser").asInt())
+                    .as(name + " runAsUser")
+                    .isEqualTo(imageUid());
 
             JsonNode container = pod.path("spec").path("containers").get(0);
             assertThat(container.path("image").asText()).isEqualTo("pulse");
-            assertThat(container.path("securityContext").path("allowPrivilegeEscalation").asBoolean(true)).isFalse();
+            assertThat(
+                            container
+                                    .path("securityContext")
+                                    .path("allowPrivilegeEscalation")
+                                    .asBoolean(true))
+                    .isFalse();
             for (String kind : List.of("requests", "limits")) {
-                assertThat(fieldNames(container.path("resources").path(kind))).as(name + " resources." + kind)
+                assertThat(fieldNames(container.path("resources").path(kind)))
+                        .as(name + " resources." + kind)
                         .contains("cpu", "memory");
             }
             assertThat(container.path("envFrom").get(0).path("secretRef").path("name").asText())
@@ -123,31 +150,66 @@ class DeploymentFilesTest {
     void theServiceSelectsTheApiPodsAndTheAutoscalerScalesTheWorkers() throws IOException {
         Map<String, JsonNode> deployments = byName("Deployment");
         JsonNode service = single("Service");
-        JsonNode apiLabels = deployments.get("pulse-api").path("spec").path("template").path("metadata").path("labels");
-        JsonNode workerLabels = deployments.get("pulse-worker").path("spec").path("template").path("metadata").path("labels");
-        service.path("spec").path("selector").fields().forEachRemaining(s ->
-                assertThat(apiLabels.path(s.getKey()).asText()).isEqualTo(s.getValue().asText()));
-        assertThat(matches(service.path("spec").path("selector"), workerLabels)).as("the Service skips workers").isFalse();
-        assertThat(service.path("spec").path("ports").get(0).path("targetPort").asText()).isEqualTo("http");
+        JsonNode apiLabels =
+                deployments
+                        .get("pulse-api")
+                        .path("spec")
+                        .path("template")
+                        .path("metadata")
+                        .path("labels");
+        JsonNode workerLabels =
+                deployments
+                        .get("pulse-worker")
+                        .path("spec")
+                        .path("template")
+                        .path("metadata")
+                        .path("labels");
+        service.path("spec")
+                .path("selector")
+                .fields()
+                .forEachRemaining(
+                        s ->
+                                assertThat(apiLabels.path(s.getKey()).asText())
+                                        .isEqualTo(s.getValue().asText()));
+        assertThat(matches(service.path("spec").path("selector"), workerLabels))
+                .as("the Service skips workers")
+                .isFalse();
+        assertThat(service.path("spec").path("ports").get(0).path("targetPort").asText())
+                .isEqualTo("http");
 
         assertThat(env(deployments.get("pulse-api"), "PULSE_ROLES")).isEqualTo("api");
-        assertThat(env(deployments.get("pulse-worker"), "PULSE_ROLES").split(",")).contains("worker").doesNotContain("api");
+        assertThat(env(deployments.get("pulse-worker"), "PULSE_ROLES").split(","))
+                .contains("worker")
+                .doesNotContain("api");
 
         JsonNode hpa = single("HorizontalPodAutoscaler");
-        assertThat(hpa.path("spec").path("scaleTargetRef").path("kind").asText()).isEqualTo("Deployment");
-        assertThat(hpa.path("spec").path("scaleTargetRef").path("name").asText()).isEqualTo("pulse-worker");
-        assertThat(hpa.path("spec").path("minReplicas").asInt()).isPositive()
+        assertThat(hpa.path("spec").path("scaleTargetRef").path("kind").asText())
+                .isEqualTo("Deployment");
+        assertThat(hpa.path("spec").path("scaleTargetRef").path("name").asText())
+                .isEqualTo("pulse-worker");
+        assertThat(hpa.path("spec").path("minReplicas").asInt())
+                .isPositive()
                 .isLessThanOrEqualTo(hpa.path("spec").path("maxReplicas").asInt());
-        assertThat(deployments.get("pulse-worker").path("spec").has("replicas")).as("the HPA owns the replicas").isFalse();
+        assertThat(deployments.get("pulse-worker").path("spec").has("replicas"))
+                .as("the HPA owns the replicas")
+                .isFalse();
     }
 
     private static String env(JsonNode deployment, String name) {
-        for (JsonNode var : deployment.path("spec").path("template").path("spec").path("containers").get(0).path("env")) {
+        for (JsonNode var :
+                deployment
+                        .path("spec")
+                        .path("template")
+                        .path("spec")
+                        .path("containers")
+                        .get(0)
+                        .path("env")) {
             if (var.path("name").asText().equals(name)) {
                 return var.path("value").asText();
             }
         }
-        throw new AssertionError(deployment.path("metadata").path("name").asText() + " does not set " + name);
+        throw new AssertionError(
+                deployment.path("metadata").path("name").asText() + " does not set " + name);
     }
 
     private static String probe(JsonNode container, String name, Set<String> portNames) {
@@ -158,28 +220,45 @@ class DeploymentFilesTest {
 
     private static boolean matches(JsonNode selector, JsonNode labels) {
         boolean[] all = {true};
-        selector.fields().forEachRemaining(s -> all[0] &= labels.path(s.getKey()).asText().equals(s.getValue().asText()));
+        selector.fields()
+                .forEachRemaining(
+                        s ->
+                                all[0] &=
+                                        labels.path(s.getKey())
+                                                .asText()
+                                                .equals(s.getValue().asText()));
         return all[0];
     }
 
-    /** The public health routes of the API, from the OpenAPI document (which a test keeps equal to the routes). */
+    /**
+     * The public health routes of the API, from the OpenAPI document (which a test keeps equal to
+     * the routes).
+     */
     private static Set<String> healthPaths() {
         Set<String> paths = new TreeSet<>();
-        ApiDocsRoutes.document().path("paths").fieldNames().forEachRemaining(p -> {
-            if (p.startsWith("/health/")) {
-                paths.add(p);
-            }
-        });
+        ApiDocsRoutes.document()
+                .path("paths")
+                .fieldNames()
+                .forEachRemaining(
+                        p -> {
+                            if (p.startsWith("/health/")) {
+                                paths.add(p);
+                            }
+                        });
         return paths;
     }
 
     private static String healthPathIn(String text) {
-        return healthPaths().stream().filter(text::contains).findFirst()
+        return healthPaths().stream()
+                .filter(text::contains)
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no health path in " + text));
     }
 
     private static int imageUid() throws IOException {
-        Matcher user = Pattern.compile("(?m)^USER\\s+(\\d+)(:\\d+)?\\s*$").matcher(Files.readString(ROOT.resolve("Dockerfile")));
+        Matcher user =
+                Pattern.compile("(?m)^USER\\s+(\\d+)(:\\d+)?\\s*$")
+                        .matcher(Files.readString(ROOT.resolve("Dockerfile")));
         assertThat(user.find()).as("the Dockerfile has a numeric USER").isTrue();
         return Integer.parseInt(user.group(1));
     }
@@ -192,7 +271,8 @@ class DeploymentFilesTest {
 
     private static List<JsonNode> documents(Path file) throws IOException {
         List<JsonNode> docs = new ArrayList<>();
-        try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(file.toFile())) {
+        try (MappingIterator<JsonNode> it =
+                YAML.readerFor(JsonNode.class).readValues(file.toFile())) {
             while (it.hasNextValue()) {
                 docs.add(it.nextValue());
             }

@@ -27,7 +27,10 @@ import java.util.Map;
 import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.Test;
 
-/** The example agents in config/examples stay valid, and the example function works in both serverless modes. */
+/**
+ * The example agents in config/examples stay valid, and the example function works in both
+ * serverless modes.
+ */
 class ExampleAgentsTest {
 
     private static final Path EXAMPLES = Path.of("..", "config", "examples");
@@ -35,44 +38,80 @@ class ExampleAgentsTest {
 
     @Test
     void everyExampleAgentIsValidForItsExecutor() {
-        AgentFileLoader.Loaded loaded = new AgentFileLoader().loadDirectory(EXAMPLES.resolve("agents"));
+        AgentFileLoader.Loaded loaded =
+                new AgentFileLoader().loadDirectory(EXAMPLES.resolve("agents"));
         assertThat(loaded.problems()).isEmpty();
-        assertThat(loaded.agents()).extracting(AgentDefinition::executor)
+        assertThat(loaded.agents())
+                .extracting(AgentDefinition::executor)
                 .containsExactlyInAnyOrder("serverless", "serverless", "llm", "container");
-        try (NodeExecutors executors = new NodeExecutors(JavaAgents.discover(Path.of("no-plugins")), new OkHttpClient(),
-                json, Map.<String, String>of()::get)) {
+        try (NodeExecutors executors =
+                new NodeExecutors(
+                        JavaAgents.discover(Path.of("no-plugins")),
+                        new OkHttpClient(),
+                        json,
+                        Map.<String, String>of()::get)) {
             for (AgentDefinition agent : loaded.agents()) {
                 assertThat(executors.factory().executorFor(agent)).as(agent.name()).isPresent();
-                assertThat(executors.factory().executorFor(agent).get().validate(agent)).as(agent.name()).isEmpty();
+                assertThat(executors.factory().executorFor(agent).get().validate(agent))
+                        .as(agent.name())
+                        .isEmpty();
             }
         }
     }
 
     @Test
     void theExampleFunctionAnswersSyncRunsAndReportsAsyncOnes() throws Exception {
-        assumeTrue(python3(), "!!! SKIPPED: python3 is not installed; the example function is a Python script");
+        assumeTrue(
+                python3(),
+                "!!! SKIPPED: python3 is not installed; the example function is a Python script");
         try (TestNode pulse = new TestNode()) {
-            String key = new ApiKeyStore(pulse.jdbi, new SecureRandom()).create("example-function", EnumSet.of(Scope.TASKS_COMPLETE));
+            String key =
+                    new ApiKeyStore(pulse.jdbi, new SecureRandom())
+                            .create("example-function", EnumSet.of(Scope.TASKS_COMPLETE));
             int port = freePort();
-            ProcessBuilder builder = new ProcessBuilder("python3",
-                    EXAMPLES.resolve("functions/summarize_function.py").toString(), Integer.toString(port))
-                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+            ProcessBuilder builder =
+                    new ProcessBuilder(
+                                    "python3",
+                                    EXAMPLES.resolve("functions/summarize_function.py").toString(),
+                                    Integer.toString(port))
+                            .redirectError(ProcessBuilder.Redirect.INHERIT);
             builder.environment().put("PULSE_REPORT_KEY", key);
             Process function = builder.start();
             try {
-                BufferedReader out = new BufferedReader(new InputStreamReader(function.getInputStream(), StandardCharsets.UTF_8));
+                BufferedReader out =
+                        new BufferedReader(
+                                new InputStreamReader(
+                                        function.getInputStream(), StandardCharsets.UTF_8));
                 assertThat(out.readLine()).contains("listening on http://127.0.0.1:" + port);
                 for (String name : new String[] {"summarize-function", "summarize-later"}) {
-                    String yaml = Files.readString(EXAMPLES.resolve("agents/" + name + ".yaml")).replace(":8090/", ":" + port + "/");
-                    HttpResponse<String> put = pulse.send(pulse.request("/v1/agents/" + name)
-                            .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(new YAMLMapper().readTree(yaml))))
-                            .build());
+                    String yaml =
+                            Files.readString(EXAMPLES.resolve("agents/" + name + ".yaml"))
+                                    .replace(":8090/", ":" + port + "/");
+                    HttpResponse<String> put =
+                            pulse.send(
+                                    pulse.request("/v1/agents/" + name)
+                                            .PUT(
+                                                    HttpRequest.BodyPublishers.ofString(
+                                                            json.writeValueAsString(
+                                                                    new YAMLMapper()
+                                                                            .readTree(yaml))))
+                                            .build());
                     assertThat(put.statusCode()).as(put.body()).isEqualTo(201);
-                    HttpResponse<String> created = pulse.post("/v1/tasks", "{\"agent\": \"" + name
-                            + "\", \"input\": {\"text\": \"one two three\", \"work_seconds\": 0.2}}");
+                    HttpResponse<String> created =
+                            pulse.post(
+                                    "/v1/tasks",
+                                    "{\"agent\": \""
+                                            + name
+                                            + "\", \"input\": {\"text\": \"one two three\", \"work_seconds\": 0.2}}");
                     JsonNode done = await(pulse, json.readTree(created.body()).path("id").asText());
-                    assertThat(done.path("state").asText()).as(name + ": " + done).isEqualTo("succeeded");
-                    assertThat(done.path("result")).as(name).isEqualTo(json.readTree("{\"summary\": \"one two three\", \"words\": 3}"));
+                    assertThat(done.path("state").asText())
+                            .as(name + ": " + done)
+                            .isEqualTo("succeeded");
+                    assertThat(done.path("result"))
+                            .as(name)
+                            .isEqualTo(
+                                    json.readTree(
+                                            "{\"summary\": \"one two three\", \"words\": 3}"));
                 }
             } finally {
                 function.destroy();

@@ -12,7 +12,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The LLM executor through the whole path, against loopback stand-ins speaking OpenAI's and Anthropic's wire formats. */
+/**
+ * The LLM executor through the whole path, against loopback stand-ins speaking OpenAI's and
+ * Anthropic's wire formats.
+ */
 class LlmPathTest {
 
     private static final OpenAiStandIn[] standIns = new OpenAiStandIn[3];
@@ -22,7 +25,9 @@ class LlmPathTest {
     @BeforeAll
     static void start() throws Exception {
         OpenAiStandIn answering = new OpenAiStandIn().reply("A short summary.").usage(12, 5);
-        OpenAiStandIn failing = new OpenAiStandIn().fail(500, "{\"error\": {\"message\": \"the model is overloaded\"}}");
+        OpenAiStandIn failing =
+                new OpenAiStandIn()
+                        .fail(500, "{\"error\": {\"message\": \"the model is overloaded\"}}");
         OpenAiStandIn slow = new OpenAiStandIn().delay(Duration.ofSeconds(90));
         standIns[0] = answering;
         standIns[1] = failing;
@@ -33,10 +38,14 @@ class LlmPathTest {
         }
         claude = new AnthropicStandIn().reply("Claude's summary.", 30, 9);
         path = new WholePath(Map.of("STAND_IN_KEY", "sk-stand-in-secret-1234"));
-        path.agent("llm-claude", "{\"executor\": \"llm\", \"llm\": {\"provider\": \"anthropic\", \"base_url\": \""
-                + claude.baseUrl() + "\", \"model\": \"claude-stand-in\", \"api_key\": \"${env:STAND_IN_KEY}\","
-                + " \"prompt\": \"Summarise: {{input.text}}\"}}");
-        // Only the slow agent's timeout is short (its stand-in answers long after it); the others get
+        path.agent(
+                "llm-claude",
+                "{\"executor\": \"llm\", \"llm\": {\"provider\": \"anthropic\", \"base_url\": \""
+                        + claude.baseUrl()
+                        + "\", \"model\": \"claude-stand-in\", \"api_key\": \"${env:STAND_IN_KEY}\","
+                        + " \"prompt\": \"Summarise: {{input.text}}\"}}");
+        // Only the slow agent's timeout is short (its stand-in answers long after it); the others
+        // get
         // all the time a busy machine may need.
         agent("llm-ok", answering.baseUrl(), false, "60s");
         agent("llm-json", answering.baseUrl(), true, "60s");
@@ -62,22 +71,55 @@ class LlmPathTest {
         String slow = path.enqueue("llm-slow", "{\"text\": \"x\"}");
         String gone = path.enqueue("llm-gone", "{\"text\": \"x\"}");
         String anthropic = path.enqueue("llm-claude", "{\"text\": \"x\"}");
-        Map<String, WholePath.Ended> ended = path.awaitAll(List.of(ok, json, failing, slow, gone, anthropic));
+        Map<String, WholePath.Ended> ended =
+                path.awaitAll(List.of(ok, json, failing, slow, gone, anthropic));
 
         assertThat(ended.get(ok).state()).isEqualTo("succeeded");
-        assertThat(ended.get(ok).task().path("result").path("text").asText()).isEqualTo("A short summary.");
-        assertThat(ended.get(ok).task().path("result").path("usage").path("input_tokens").asInt()).isEqualTo(12);
-        assertThat(ended.get(ok).callback().path("data").path("result").path("usage").path("output_tokens").asInt()).isEqualTo(5);
-        assertThat(standIns[0].received()).anySatisfy(r -> {
-            assertThat(r.authorization()).isEqualTo("Bearer sk-stand-in-secret-1234");
-            assertThat(r.body().toString()).contains("Summarise: a very long article");
-        });
-        assertThat(ended.get(anthropic).callback().path("data").path("result").path("text").asText()).isEqualTo("Claude's summary.");
-        assertThat(ended.get(anthropic).task().path("result").path("usage").path("total_tokens").asInt()).isEqualTo(39);
+        assertThat(ended.get(ok).task().path("result").path("text").asText())
+                .isEqualTo("A short summary.");
+        assertThat(ended.get(ok).task().path("result").path("usage").path("input_tokens").asInt())
+                .isEqualTo(12);
+        assertThat(
+                        ended.get(ok)
+                                .callback()
+                                .path("data")
+                                .path("result")
+                                .path("usage")
+                                .path("output_tokens")
+                                .asInt())
+                .isEqualTo(5);
+        assertThat(standIns[0].received())
+                .anySatisfy(
+                        r -> {
+                            assertThat(r.authorization())
+                                    .isEqualTo("Bearer sk-stand-in-secret-1234");
+                            assertThat(r.body().toString())
+                                    .contains("Summarise: a very long article");
+                        });
+        assertThat(
+                        ended.get(anthropic)
+                                .callback()
+                                .path("data")
+                                .path("result")
+                                .path("text")
+                                .asText())
+                .isEqualTo("Claude's summary.");
+        assertThat(
+                        ended.get(anthropic)
+                                .task()
+                                .path("result")
+                                .path("usage")
+                                .path("total_tokens")
+                                .asInt())
+                .isEqualTo(39);
         assertThat(claude.received().get(0).apiKey()).isEqualTo("sk-stand-in-secret-1234");
         String metrics = path.pulse.get("/metrics").body();
-        assertThat(metrics).containsPattern("pulse_llm_tokens_total\\{[^}]*agent=\"llm-claude\"[^}]*kind=\"output\"[^}]*} 9\\.0");
-        assertThat(metrics).containsPattern("pulse_llm_tokens_total\\{[^}]*agent=\"llm-ok\"[^}]*kind=\"input\"[^}]*} 12\\.0");
+        assertThat(metrics)
+                .containsPattern(
+                        "pulse_llm_tokens_total\\{[^}]*agent=\"llm-claude\"[^}]*kind=\"output\"[^}]*} 9\\.0");
+        assertThat(metrics)
+                .containsPattern(
+                        "pulse_llm_tokens_total\\{[^}]*agent=\"llm-ok\"[^}]*kind=\"input\"[^}]*} 12\\.0");
 
         assertThat(ended.get(json).errorCode()).isEqualTo("invalid_output");
         assertThat(ended.get(failing).errorCode()).isEqualTo("agent_error");
@@ -86,13 +128,21 @@ class LlmPathTest {
         assertThat(ended.get(gone).state()).isEqualTo("failed");
         WholePath.assertFailedAndCalledBack(ended, List.of(json, failing, slow, gone));
         for (String failed : List.of(json, failing, slow, gone)) {
-            assertThat(ended.get(failed).task().toString()).doesNotContain("sk-stand-in-secret-1234");
+            assertThat(ended.get(failed).task().toString())
+                    .doesNotContain("sk-stand-in-secret-1234");
         }
     }
 
     private static void agent(String name, String baseUrl, boolean jsonOutput, String timeout) {
-        path.agent(name, "{\"executor\": \"llm\", \"timeout\": \"" + timeout + "\", \"llm\": {\"provider\": \"openai\", \"base_url\": \""
-                + baseUrl + "\", \"model\": \"stand-in-model\", \"api_key\": \"${env:STAND_IN_KEY}\", \"system\": \"Be brief.\","
-                + " \"prompt\": \"Summarise: {{input.text}}\", \"json\": " + jsonOutput + "}}");
+        path.agent(
+                name,
+                "{\"executor\": \"llm\", \"timeout\": \""
+                        + timeout
+                        + "\", \"llm\": {\"provider\": \"openai\", \"base_url\": \""
+                        + baseUrl
+                        + "\", \"model\": \"stand-in-model\", \"api_key\": \"${env:STAND_IN_KEY}\", \"system\": \"Be brief.\","
+                        + " \"prompt\": \"Summarise: {{input.text}}\", \"json\": "
+                        + jsonOutput
+                        + "}}");
     }
 }

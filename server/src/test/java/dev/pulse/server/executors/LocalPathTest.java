@@ -8,7 +8,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The local process executor, an in-JVM agent and {@code executor: auto} through the whole path. */
+/**
+ * The local process executor, an in-JVM agent and {@code executor: auto} through the whole path.
+ */
 class LocalPathTest {
 
     private static WholePath path;
@@ -38,16 +40,20 @@ class LocalPathTest {
         String slow = path.enqueue("proc-slow", "{}");
         String missing = path.enqueue("proc-missing", "{}");
         String auto = path.enqueue("proc-auto", "{\"n\": 3}");
-        Map<String, WholePath.Ended> ended = path.awaitAll(List.of(ok, inJvm, exit, garbled, slow, missing, auto));
+        Map<String, WholePath.Ended> ended =
+                path.awaitAll(List.of(ok, inJvm, exit, garbled, slow, missing, auto));
 
         assertThat(ended.get(ok).state()).isEqualTo("succeeded");
         assertThat(ended.get(ok).task().path("result").path("n").asInt()).isEqualTo(1);
         assertThat(ended.get(ok).logs()).contains("reading");
         assertThat(ended.get(ok).callback().path("type").asText()).isEqualTo("task.succeeded");
-        assertThat(ended.get(inJvm).callback().path("data").path("result").path("n").asInt()).isEqualTo(2);
+        assertThat(ended.get(inJvm).callback().path("data").path("result").path("n").asInt())
+                .isEqualTo(2);
         assertThat(ended.get(auto).task().path("result").path("n").asInt()).isEqualTo(3);
-        assertThat(ended.get(auto).logs()).as("the attempt says why auto chose local")
-                .startsWith("executor auto chose local (passed over serverless: spec.serverless: is required");
+        assertThat(ended.get(auto).logs())
+                .as("the attempt says why auto chose local")
+                .startsWith(
+                        "executor auto chose local (passed over serverless: spec.serverless: is required");
 
         assertThat(ended.get(exit).errorCode()).isEqualTo("agent_error");
         assertThat(ended.get(exit).errorMessage()).contains("3");
@@ -60,6 +66,10 @@ class LocalPathTest {
     }
 
     private static void agent(String name, String command) {
-        path.agent(name, "{\"executor\": \"local\", \"timeout\": \"2s\", \"local\": {\"command\": " + command + "}}");
+        path.agent(
+                name,
+                "{\"executor\": \"local\", \"timeout\": \"2s\", \"local\": {\"command\": "
+                        + command
+                        + "}}");
     }
 }

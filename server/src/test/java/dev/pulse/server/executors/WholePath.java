@@ -55,16 +55,35 @@ final class WholePath implements AutoCloseable {
 
     /** Declares an agent through {@code PUT /v1/agents/{name}} with {@code spec} (JSON). */
     void agent(String name, String spec) {
-        HttpResponse<String> put = pulse.send(pulse.request("/v1/agents/" + name).PUT(HttpRequest.BodyPublishers.ofString(
-                "{\"apiVersion\": \"pulse/v1\", \"kind\": \"Agent\", \"metadata\": {\"name\": \"" + name + "\"}, \"spec\": "
-                        + spec + "}")).build());
+        HttpResponse<String> put =
+                pulse.send(
+                        pulse.request("/v1/agents/" + name)
+                                .PUT(
+                                        HttpRequest.BodyPublishers.ofString(
+                                                "{\"apiVersion\": \"pulse/v1\", \"kind\": \"Agent\", \"metadata\": {\"name\": \""
+                                                        + name
+                                                        + "\"}, \"spec\": "
+                                                        + spec
+                                                        + "}"))
+                                .build());
         assertThat(put.statusCode()).as(put.body()).isIn(200, 201);
     }
 
-    /** Queues one attempt's worth of {@code agent} with {@code input}, its callback to the receiver; returns the id. */
+    /**
+     * Queues one attempt's worth of {@code agent} with {@code input}, its callback to the receiver;
+     * returns the id.
+     */
     String enqueue(String agent, String input) throws Exception {
-        HttpResponse<String> created = pulse.post("/v1/tasks", "{\"agent\": \"" + agent + "\", \"input\": " + input
-                + ", \"max_attempts\": 1, \"callback_url\": \"" + receiver.url("/done") + "\"}");
+        HttpResponse<String> created =
+                pulse.post(
+                        "/v1/tasks",
+                        "{\"agent\": \""
+                                + agent
+                                + "\", \"input\": "
+                                + input
+                                + ", \"max_attempts\": 1, \"callback_url\": \""
+                                + receiver.url("/done")
+                                + "\"}");
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         return json.readTree(created.body()).path("id").asText();
     }
@@ -73,15 +92,24 @@ final class WholePath implements AutoCloseable {
     Map<String, Ended> awaitAll(List<String> ids) throws Exception {
         while (!callbacks.keySet().containsAll(ids)) {
             CallbackReceiver.Received callback = receiver.next(Duration.ofSeconds(60));
-            assertThatCode(() -> new Webhook(TestNode.WEBHOOK_SECRET).verify(callback.body(), lowerCase(callback.headers())))
-                    .as("signature").doesNotThrowAnyException();
+            assertThatCode(
+                            () ->
+                                    new Webhook(TestNode.WEBHOOK_SECRET)
+                                            .verify(callback.body(), lowerCase(callback.headers())))
+                    .as("signature")
+                    .doesNotThrowAnyException();
             JsonNode event = json.readTree(callback.body());
             callbacks.put(event.path("data").path("id").asText(), event);
         }
         Map<String, Ended> ended = new HashMap<>();
         for (String id : ids) {
-            ended.put(id, new Ended(json.readTree(pulse.get("/v1/tasks/" + id).body()),
-                    json.readTree(pulse.get("/v1/tasks/" + id + "/attempts").body()).path("items"), callbacks.get(id)));
+            ended.put(
+                    id,
+                    new Ended(
+                            json.readTree(pulse.get("/v1/tasks/" + id).body()),
+                            json.readTree(pulse.get("/v1/tasks/" + id + "/attempts").body())
+                                    .path("items"),
+                            callbacks.get(id)));
         }
         return ended;
     }
@@ -92,13 +120,18 @@ final class WholePath implements AutoCloseable {
             Ended one = ended.get(id);
             assertThat(one.state()).as("%s", one.task()).isEqualTo("failed");
             assertThat(one.callback().path("type").asText()).isEqualTo("task.failed");
-            assertThat(one.callback().path("data").path("error").path("code").asText()).isEqualTo(one.errorCode());
+            assertThat(one.callback().path("data").path("error").path("code").asText())
+                    .isEqualTo(one.errorCode());
         }
     }
 
     private static Map<String, List<String>> lowerCase(Map<String, List<String>> headers) {
-        return headers.entrySet().stream().collect(Collectors.toMap(
-                e -> e.getKey().toLowerCase(Locale.ROOT), Map.Entry::getValue, (a, b) -> a));
+        return headers.entrySet().stream()
+                .collect(
+                        Collectors.toMap(
+                                e -> e.getKey().toLowerCase(Locale.ROOT),
+                                Map.Entry::getValue,
+                                (a, b) -> a));
     }
 
     @Override

@@ -16,9 +16,9 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * The shipped logback.xml, in a child JVM (logback reads PULSE_LOG_FORMAT once, at start):
- * readable lines by default, JSON lines with PULSE_LOG_FORMAT=json, on stderr either way, and
- * the task id on every line about a task.
+ * The shipped logback.xml, in a child JVM (logback reads PULSE_LOG_FORMAT once, at start): readable
+ * lines by default, JSON lines with PULSE_LOG_FORMAT=json, on stderr either way, and the task id on
+ * every line about a task.
  */
 class LogFormatTest {
 
@@ -42,9 +42,11 @@ class LogFormatTest {
         assertThat(out.stdout).isEmpty();
         assertThat(out.stderr).hasSizeGreaterThanOrEqualTo(3);
         assertThat(out.stderr.get(0)).contains("INFO", "node started").doesNotContain("task_id");
-        assertThat(out.stderr.get(1)).contains("task_id=" + TASK_ID, "attempt 1 of task finished: succeeded");
+        assertThat(out.stderr.get(1))
+                .contains("task_id=" + TASK_ID, "attempt 1 of task finished: succeeded");
         assertThat(out.stderr.get(2)).contains("WARN", "task_id=" + TASK_ID, "attempt failed");
-        assertThat(String.join("\n", out.stderr)).contains("IllegalStateException: agent exited with 3");
+        assertThat(String.join("\n", out.stderr))
+                .contains("IllegalStateException: agent exited with 3");
     }
 
     @Test
@@ -62,23 +64,29 @@ class LogFormatTest {
         assertThat(lines.get(0).path("mdc").path("task_id").isMissingNode()).isTrue();
 
         JsonNode finished = lines.get(1);
-        assertThat(finished.path("formattedMessage").asText()).isEqualTo("attempt 1 of task finished: succeeded");
+        assertThat(finished.path("formattedMessage").asText())
+                .isEqualTo("attempt 1 of task finished: succeeded");
         assertThat(finished.path("mdc").path("task_id").asText()).isEqualTo(TASK_ID);
-        assertThat(finished.path("loggerName").asText()).isEqualTo("dev.pulse.workers.queue.TaskRunner");
+        assertThat(finished.path("loggerName").asText())
+                .isEqualTo("dev.pulse.workers.queue.TaskRunner");
         assertThat(finished.path("timestamp").asLong()).isPositive();
 
         JsonNode failed = lines.get(2);
         assertThat(failed.path("level").asText()).isEqualTo("WARN");
         assertThat(failed.path("mdc").path("task_id").asText()).isEqualTo(TASK_ID);
-        assertThat(failed.path("throwable").toString()).contains("IllegalStateException", "agent exited with 3");
+        assertThat(failed.path("throwable").toString())
+                .contains("IllegalStateException", "agent exited with 3");
     }
 
-    private record Output(List<String> stdout, List<String> stderr) {
-    }
+    private record Output(List<String> stdout, List<String> stderr) {}
 
     private static Output run(String format) throws IOException, InterruptedException {
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Emit.class.getName());
+        ProcessBuilder builder =
+                new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        Emit.class.getName());
         builder.environment().remove("PULSE_LOG_FORMAT");
         if (format != null) {
             builder.environment().put("PULSE_LOG_FORMAT", format);

@@ -10,13 +10,17 @@ import org.jdbi.v3.core.Jdbi;
 /** The {@code agents} table: agent documents every node loads. */
 public final class AgentStore {
 
-    public enum Change { CREATED, UPDATED, UNCHANGED }
-
-    /** A stored document and where it came from. */
-    public record Stored(String name, JsonNode document, String baseDir, String source) {
+    public enum Change {
+        CREATED,
+        UPDATED,
+        UNCHANGED
     }
 
-    private static final String UPSERT = """
+    /** A stored document and where it came from. */
+    public record Stored(String name, JsonNode document, String baseDir, String source) {}
+
+    private static final String UPSERT =
+            """
             INSERT INTO agents AS a (name, document, base_dir, source)
             VALUES (:name, CAST(:document AS jsonb), :base_dir, :source)
             ON CONFLICT (name) DO UPDATE
@@ -26,9 +30,11 @@ public final class AgentStore {
             RETURNING (xmax = 0) AS inserted
             """;
 
-    private static final String LIST = "SELECT name, document, base_dir, source FROM agents ORDER BY name";
+    private static final String LIST =
+            "SELECT name, document, base_dir, source FROM agents ORDER BY name";
     private static final String DELETE = "DELETE FROM agents WHERE name = :name";
-    private static final String VERSION = """
+    private static final String VERSION =
+            """
             SELECT coalesce(md5(string_agg(name || '|' || updated_at::text, ',' ORDER BY name)), '') FROM agents
             """;
 
@@ -41,20 +47,31 @@ public final class AgentStore {
     }
 
     public Change save(String name, JsonNode document, String baseDir, String source) {
-        return jdbi.withHandle(h -> h.createQuery(UPSERT)
-                .bind("name", name)
-                .bind("document", write(document))
-                .bind("base_dir", baseDir)
-                .bind("source", source)
-                .mapTo(Boolean.class)
-                .findOne()
-                .map(inserted -> inserted ? Change.CREATED : Change.UPDATED)
-                .orElse(Change.UNCHANGED));
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(UPSERT)
+                                .bind("name", name)
+                                .bind("document", write(document))
+                                .bind("base_dir", baseDir)
+                                .bind("source", source)
+                                .mapTo(Boolean.class)
+                                .findOne()
+                                .map(inserted -> inserted ? Change.CREATED : Change.UPDATED)
+                                .orElse(Change.UNCHANGED));
     }
 
     public List<Stored> list() {
-        return jdbi.withHandle(h -> h.createQuery(LIST).map((rs, ctx) -> new Stored(rs.getString("name"),
-                read(rs.getString("document")), rs.getString("base_dir"), rs.getString("source"))).list());
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(LIST)
+                                .map(
+                                        (rs, ctx) ->
+                                                new Stored(
+                                                        rs.getString("name"),
+                                                        read(rs.getString("document")),
+                                                        rs.getString("base_dir"),
+                                                        rs.getString("source")))
+                                .list());
     }
 
     public boolean delete(String name) {

@@ -8,12 +8,15 @@ import dev.pulse.executors.llm.LlmExecutor;
 import dev.pulse.executors.local.JavaAgents;
 import dev.pulse.executors.local.LocalExecutor;
 import dev.pulse.executors.serverless.ServerlessExecutor;
+import java.io.IOException;
 import java.util.List;
 import java.util.function.Function;
 import okhttp3.OkHttpClient;
-import java.io.IOException;
 
-/** Every executor a node has (local, serverless, llm, container), for the server and the commands that validate agents. */
+/**
+ * Every executor a node has (local, serverless, llm, container), for the server and the commands
+ * that validate agents.
+ */
 public final class NodeExecutors implements AutoCloseable {
 
     private final LocalExecutor local;
@@ -22,13 +25,24 @@ public final class NodeExecutors implements AutoCloseable {
     private final ContainerExecutor container;
     private final ExecutorFactory factory;
 
-    /** The executors of a command that only validates agents: asynchronous agents can't report to it. */
-    public NodeExecutors(JavaAgents javaAgents, OkHttpClient http, ObjectMapper json, Function<String, String> environment) {
+    /**
+     * The executors of a command that only validates agents: asynchronous agents can't report to
+     * it.
+     */
+    public NodeExecutors(
+            JavaAgents javaAgents,
+            OkHttpClient http,
+            ObjectMapper json,
+            Function<String, String> environment) {
         this(javaAgents, http, json, environment, CompletionReports.NONE);
     }
 
-    public NodeExecutors(JavaAgents javaAgents, OkHttpClient http, ObjectMapper json, Function<String, String> environment,
-                         CompletionReports reports) {
+    public NodeExecutors(
+            JavaAgents javaAgents,
+            OkHttpClient http,
+            ObjectMapper json,
+            Function<String, String> environment,
+            CompletionReports reports) {
         this.local = new LocalExecutor(javaAgents, json, environment);
         this.serverless = new ServerlessExecutor(http, json, environment, reports);
         this.llm = new LlmExecutor(http, json, environment);

@@ -1,6 +1,7 @@
 package dev.pulse.workers.agents;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pulse.executors.Executor;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentFileLoader;
@@ -16,12 +17,11 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.pulse.executors.Executor;
 
 /**
- * The agents every node shares: the built-ins plus the documents in the {@code agents} table,
- * kept current on this node by re-reading the table when it changes (every few seconds, at once
- * after a change made through this node, and when asked for an agent it doesn't know).
+ * The agents every node shares: the built-ins plus the documents in the {@code agents} table, kept
+ * current on this node by re-reading the table when it changes (every few seconds, at once after a
+ * change made through this node, and when asked for an agent it doesn't know).
  */
 public final class SharedAgents extends PeriodicDuty {
 
@@ -37,8 +37,15 @@ public final class SharedAgents extends PeriodicDuty {
     private final Clock clock;
     private final AtomicLong lastMissCheck = new AtomicLong(Long.MIN_VALUE / 2);
 
-    /** @param every how often the table is looked at once {@link #start() started} */
-    public SharedAgents(AgentStore store, JavaAgents javaAgents, ExecutorFactory executors, Clock clock, Duration every) {
+    /**
+     * @param every how often the table is looked at once {@link #start() started}
+     */
+    public SharedAgents(
+            AgentStore store,
+            JavaAgents javaAgents,
+            ExecutorFactory executors,
+            Clock clock,
+            Duration every) {
         super("agent-sync", every, every);
         this.store = store;
         this.javaAgents = javaAgents;
@@ -65,8 +72,8 @@ public final class SharedAgents extends PeriodicDuty {
     }
 
     /**
-     * A name this node doesn't know: look at the table at most every {@link #MISS_CHECK_EVERY}, so a
-     * batch of a thousand tasks for unknown agents costs one look, not a thousand.
+     * A name this node doesn't know: look at the table at most every {@link #MISS_CHECK_EVERY}, so
+     * a batch of a thousand tasks for unknown agents costs one look, not a thousand.
      */
     private void reloadAfterMiss() {
         long now = clock.millis();
@@ -84,38 +91,53 @@ public final class SharedAgents extends PeriodicDuty {
         }
     }
 
-    /** Validates an agent document; returns the agent or the problems, each starting with its path. */
+    /**
+     * Validates an agent document; returns the agent or the problems, each starting with its path.
+     */
     public Validated validate(JsonNode document, Path baseDir, String source) {
         List<String> problems = new ArrayList<>();
         AgentDefinition agent = loader.parseDocument(document, baseDir, source, problems);
         if (agent != null && problems.isEmpty()) {
             Optional<Executor> executor = executors.executorFor(agent);
             if (executor.isEmpty()) {
-                problems.add("spec.executor: no executor of kind " + agent.executor() + " on this node");
+                problems.add(
+                        "spec.executor: no executor of kind " + agent.executor() + " on this node");
             } else {
                 problems.addAll(executor.get().validate(agent));
             }
         }
         if (agent != null && javaAgents.find(agent.name()).isPresent()) {
-            problems.add("metadata.name: '" + agent.name() + "' is a built-in agent and can't be replaced");
+            problems.add(
+                    "metadata.name: '"
+                            + agent.name()
+                            + "' is a built-in agent and can't be replaced");
         }
         return new Validated(problems.isEmpty() ? agent : null, problems);
     }
 
-    public record Validated(AgentDefinition agent, List<String> problems) {
-    }
+    public record Validated(AgentDefinition agent, List<String> problems) {}
 
-    /** Re-reads the table now; an agent this node can't run (say, an executor it lacks) is left out, with a warning. */
+    /**
+     * Re-reads the table now; an agent this node can't run (say, an executor it lacks) is left out,
+     * with a warning.
+     */
     public synchronized void reload() {
         String version = store.version();
         List<AgentDefinition> all = new ArrayList<>(javaAgents.definitions());
         for (AgentStore.Stored stored : store.list()) {
-            Path base = stored.baseDir() == null ? Path.of("").toAbsolutePath() : Path.of(stored.baseDir());
+            Path base =
+                    stored.baseDir() == null
+                            ? Path.of("").toAbsolutePath()
+                            : Path.of(stored.baseDir());
             Validated v = validate(stored.document(), base, stored.source());
             if (v.agent() != null) {
                 all.add(v.agent());
             } else {
-                log.warn("agent {} from {} is not usable on this node: {}", stored.name(), stored.source(), v.problems());
+                log.warn(
+                        "agent {} from {} is not usable on this node: {}",
+                        stored.name(),
+                        stored.source(),
+                        v.problems());
             }
         }
         registry.replace(all);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.workers.db.JsonTexts;
 import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.json.Timestamps;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.timing.WakeUp;
@@ -12,17 +13,20 @@ import java.util.List;
 import java.util.UUID;
 import java.util.function.Supplier;
 import org.jdbi.v3.core.Handle;
-import dev.pulse.workers.json.Timestamps;
 
 /**
  * Writes the callback delivery for a task that just became terminal, inside the caller's
- * transaction (the outbox): if the transaction commits the callback will be sent, if it rolls
- * back there is nothing to send.
+ * transaction (the outbox): if the transaction commits the callback will be sent, if it rolls back
+ * there is nothing to send.
  */
 public final class CallbackOutbox {
 
-    /** The first {@code :handed_over} rows are written claimed, for this node's dispatcher ({@link LocalDeliveries}). */
-    private static final String INSERT_MANY = """
+    /**
+     * The first {@code :handed_over} rows are written claimed, for this node's dispatcher ({@link
+     * LocalDeliveries}).
+     */
+    private static final String INSERT_MANY =
+            """
             INSERT INTO callback_deliveries (id, task_id, event_type, url, body, attempts, next_attempt_at)
             SELECT d.id, d.task_id, d.event_type, d.url, d.body,
                    CASE WHEN d.n <= :handed_over THEN 1 ELSE 0 END,
@@ -30,7 +34,8 @@ public final class CallbackOutbox {
               FROM unnest(CAST(:ids AS uuid[]), CAST(:task_ids AS uuid[]), CAST(:event_types AS text[]),
                           CAST(:urls AS text[]), %s)
                    WITH ORDINALITY AS d (id, task_id, event_type, url, body, n)
-            """.formatted(JsonTexts.split("bodies"));
+            """
+                    .formatted(JsonTexts.split("bodies"));
 
     private final ObjectMapper json;
     private final TaskJson taskJson;
@@ -38,9 +43,16 @@ public final class CallbackOutbox {
     private final WakeUp dispatcherWakeUp;
     private final LocalDeliveries local;
 
-    /** @param local deliveries this node's dispatcher takes straight from memory ({@link LocalDeliveries#none()} for none) */
-    public CallbackOutbox(ObjectMapper json, TaskJson taskJson, Supplier<UUID> ids, WakeUp dispatcherWakeUp,
-                          LocalDeliveries local) {
+    /**
+     * @param local deliveries this node's dispatcher takes straight from memory ({@link
+     *     LocalDeliveries#none()} for none)
+     */
+    public CallbackOutbox(
+            ObjectMapper json,
+            TaskJson taskJson,
+            Supplier<UUID> ids,
+            WakeUp dispatcherWakeUp,
+            LocalDeliveries local) {
         this.json = json;
         this.taskJson = taskJson;
         this.ids = ids;
@@ -48,18 +60,24 @@ public final class CallbackOutbox {
         this.local = local;
     }
 
-    /** Queues the task's terminal event if it has a callback URL; call inside the transaction that ended it. */
+    /**
+     * Queues the task's terminal event if it has a callback URL; call inside the transaction that
+     * ended it.
+     */
     public void enqueue(Handle handle, Task task) {
         enqueueAll(handle, List.of(task));
     }
 
     /**
-     * Queues the terminal events of many tasks in one multi-row INSERT; tasks that are not
-     * terminal or have no callback URL are skipped. Call inside the transaction that ended them:
-     * once it commits, this node's dispatcher is woken and handed what it has room for.
+     * Queues the terminal events of many tasks in one multi-row INSERT; tasks that are not terminal
+     * or have no callback URL are skipped. Call inside the transaction that ended them: once it
+     * commits, this node's dispatcher is woken and handed what it has room for.
      */
     public void enqueueAll(Handle handle, List<Task> tasks) {
-        List<Task> due = tasks.stream().filter(t -> t.callbackUrl() != null && t.state().isTerminal()).toList();
+        List<Task> due =
+                tasks.stream()
+                        .filter(t -> t.callbackUrl() != null && t.state().isTerminal())
+                        .toList();
         if (due.isEmpty()) {
             return;
         }
@@ -78,18 +96,23 @@ public final class CallbackOutbox {
         }
         int handedOver = Math.min(due.size(), local.room());
         handle.createUpdate(INSERT_MANY)
-                .bind("ids", ids).bind("task_ids", taskIds).bind("event_types", types)
-                .bind("urls", urls).bind("bodies", JsonTexts.join(bodies))
-                .bind("handed_over", handedOver).bind("lease_seconds", local.lease().toMillis() / 1000.0)
+                .bind("ids", ids)
+                .bind("task_ids", taskIds)
+                .bind("event_types", types)
+                .bind("urls", urls)
+                .bind("bodies", JsonTexts.join(bodies))
+                .bind("handed_over", handedOver)
+                .bind("lease_seconds", local.lease().toMillis() / 1000.0)
                 .execute();
         List<CallbackDelivery> claimed = new ArrayList<>(handedOver);
         for (int i = 0; i < handedOver; i++) {
             claimed.add(new CallbackDelivery(ids[i], taskIds[i], urls[i], bodies[i], 1));
         }
-        Runnable committed = () -> {
-            local.handOver(claimed);
-            dispatcherWakeUp.signal();
-        };
+        Runnable committed =
+                () -> {
+                    local.handOver(claimed);
+                    dispatcherWakeUp.signal();
+                };
         if (handle.isInTransaction()) {
             handle.afterCommit(committed); // a rollback leaves nothing to send
         } else {

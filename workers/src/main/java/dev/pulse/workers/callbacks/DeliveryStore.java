@@ -10,17 +10,24 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.Query;
 
 /**
- * The dispatcher's view of the outbox. A claim pushes {@code next_attempt_at} forward by a
- * lease, so a delivery whose sender died is picked up again once the lease passes.
+ * The dispatcher's view of the outbox. A claim pushes {@code next_attempt_at} forward by a lease,
+ * so a delivery whose sender died is picked up again once the lease passes.
  */
 final class DeliveryStore {
 
     private static final String CLAIM = claimWhere("");
 
-    /** The same, scanning the due index only from where the last full claim stopped ({@link ResumedScans}). */
-    private static final String CLAIM_RESUMING = claimWhere("AND next_attempt_at >= CAST(:after AS timestamptz)");
+    /**
+     * The same, scanning the due index only from where the last full claim stopped ({@link
+     * ResumedScans}).
+     */
+    private static final String CLAIM_RESUMING =
+            claimWhere("AND next_attempt_at >= CAST(:after AS timestamptz)");
 
-    /** Returns each row's due time before the claim pushed it forward: where a next claim may resume. */
+    /**
+     * Returns each row's due time before the claim pushed it forward: where a next claim may
+     * resume.
+     */
     private static String claimWhere(String resume) {
         return """
                 WITH due AS MATERIALIZED (
@@ -36,7 +43,8 @@ final class DeliveryStore {
                   FROM due
                  WHERE d.id = due.id
                 RETURNING d.id, d.task_id, d.url, d.body, d.attempts, due.next_attempt_at AS was_due_at
-                """.formatted(resume);
+                """
+                .formatted(resume);
     }
 
     /**
@@ -44,7 +52,8 @@ final class DeliveryStore {
      * failed (pending again after its backoff, or dead after its last attempt). Only rows still
      * pending change.
      */
-    static final String RECORD_MANY = """
+    static final String RECORD_MANY =
+            """
             UPDATE callback_deliveries c
                SET state = d.state,
                    delivered_at = CASE WHEN d.state = 'delivered' THEN now() ELSE c.delivered_at END,
@@ -58,8 +67,12 @@ final class DeliveryStore {
              WHERE c.id = ANY(CAST(:ids AS uuid[])) AND c.id = d.id AND c.state = 'pending'
             """;
 
-    /** Deliveries claimed but never sent (their node is stopping): due again at once, their attempt not counted. */
-    private static final String RELEASE = """
+    /**
+     * Deliveries claimed but never sent (their node is stopping): due again at once, their attempt
+     * not counted.
+     */
+    private static final String RELEASE =
+            """
             UPDATE callback_deliveries SET attempts = attempts - 1, next_attempt_at = now()
              WHERE id = ANY(:ids) AND state = 'pending'
             """;
@@ -75,13 +88,20 @@ final class DeliveryStore {
             return new Outcome(id, "delivered", status, null, 0);
         }
 
-        /** @param dead whether that was its last attempt */
-        static Outcome failed(UUID id, boolean dead, Integer status, String error, Duration retryIn) {
-            return new Outcome(id, dead ? "dead" : "pending", status, error, retryIn.toMillis() / 1000.0);
+        /**
+         * @param dead whether that was its last attempt
+         */
+        static Outcome failed(
+                UUID id, boolean dead, Integer status, String error, Duration retryIn) {
+            return new Outcome(
+                    id, dead ? "dead" : "pending", status, error, retryIn.toMillis() / 1000.0);
         }
     }
 
-    /** Under a backlog, the longest the dispatcher goes on resuming before it scans the due index from its start. */
+    /**
+     * Under a backlog, the longest the dispatcher goes on resuming before it scans the due index
+     * from its start.
+     */
     static final Duration RESCAN_EVERY = Duration.ofMillis(50);
 
     private final Jdbi jdbi;
@@ -97,8 +117,7 @@ final class DeliveryStore {
     }
 
     /** A claimed delivery and when it was due, in the due index's order. */
-    private record Claimed(CallbackDelivery delivery, OffsetDateTime wasDueAt) {
-    }
+    private record Claimed(CallbackDelivery delivery, OffsetDateTime wasDueAt) {}
 
     /**
      * Claims up to {@code limit} due deliveries, holding each for {@code lease}. Rows due at the
@@ -106,27 +125,51 @@ final class DeliveryStore {
      * forward), so none is skipped.
      */
     List<CallbackDelivery> claim(int limit, Duration lease) {
-        return jdbi.withHandle(h -> scans.claim(limit,
-                (after, n) -> claim(h.createQuery(CLAIM_RESUMING).bind("after", after), n, lease),
-                n -> claim(h.createQuery(CLAIM), n, lease),
-                Claimed::wasDueAt)).stream().map(Claimed::delivery).toList();
+        return jdbi
+                .withHandle(
+                        h ->
+                                scans.claim(
+                                        limit,
+                                        (after, n) ->
+                                                claim(
+                                                        h.createQuery(CLAIM_RESUMING)
+                                                                .bind("after", after),
+                                                        n,
+                                                        lease),
+                                        n -> claim(h.createQuery(CLAIM), n, lease),
+                                        Claimed::wasDueAt))
+                .stream()
+                .map(Claimed::delivery)
+                .toList();
     }
 
     private static List<Claimed> claim(Query claim, int limit, Duration lease) {
-        return claim
-                .bind("limit", limit)
+        return claim.bind("limit", limit)
                 .bind("lease_seconds", (double) lease.toSeconds())
-                .map((rs, ctx) -> new Claimed(new CallbackDelivery(
-                        rs.getObject("id", UUID.class), rs.getObject("task_id", UUID.class),
-                        rs.getString("url"), rs.getString("body"), rs.getInt("attempts")),
-                        rs.getObject("was_due_at", OffsetDateTime.class)))
+                .map(
+                        (rs, ctx) ->
+                                new Claimed(
+                                        new CallbackDelivery(
+                                                rs.getObject("id", UUID.class),
+                                                rs.getObject("task_id", UUID.class),
+                                                rs.getString("url"),
+                                                rs.getString("body"),
+                                                rs.getInt("attempts")),
+                                        rs.getObject("was_due_at", OffsetDateTime.class)))
                 .list();
     }
 
     void release(List<CallbackDelivery> neverSent) {
         if (!neverSent.isEmpty()) {
-            jdbi.useHandle(h -> h.createUpdate(RELEASE)
-                    .bind("ids", neverSent.stream().map(CallbackDelivery::id).toArray(UUID[]::new)).execute());
+            jdbi.useHandle(
+                    h ->
+                            h.createUpdate(RELEASE)
+                                    .bind(
+                                            "ids",
+                                            neverSent.stream()
+                                                    .map(CallbackDelivery::id)
+                                                    .toArray(UUID[]::new))
+                                    .execute());
         }
     }
 
@@ -135,12 +178,33 @@ final class DeliveryStore {
         if (outcomes.isEmpty()) {
             return;
         }
-        jdbi.useTransaction(h -> FixedPlans.forThisTransaction(h).createUpdate(RECORD_MANY)
-                .bind("ids", outcomes.stream().map(Outcome::id).toArray(UUID[]::new))
-                .bind("states", outcomes.stream().map(Outcome::state).toArray(String[]::new))
-                .bind("statuses", outcomes.stream().map(Outcome::status).toArray(Integer[]::new))
-                .bind("errors", outcomes.stream().map(Outcome::error).toArray(String[]::new))
-                .bind("retry_seconds", outcomes.stream().map(Outcome::retrySeconds).toArray(Double[]::new))
-                .execute());
+        jdbi.useTransaction(
+                h ->
+                        FixedPlans.forThisTransaction(h)
+                                .createUpdate(RECORD_MANY)
+                                .bind(
+                                        "ids",
+                                        outcomes.stream().map(Outcome::id).toArray(UUID[]::new))
+                                .bind(
+                                        "states",
+                                        outcomes.stream()
+                                                .map(Outcome::state)
+                                                .toArray(String[]::new))
+                                .bind(
+                                        "statuses",
+                                        outcomes.stream()
+                                                .map(Outcome::status)
+                                                .toArray(Integer[]::new))
+                                .bind(
+                                        "errors",
+                                        outcomes.stream()
+                                                .map(Outcome::error)
+                                                .toArray(String[]::new))
+                                .bind(
+                                        "retry_seconds",
+                                        outcomes.stream()
+                                                .map(Outcome::retrySeconds)
+                                                .toArray(Double[]::new))
+                                .execute());
     }
 }

@@ -5,12 +5,15 @@ import java.util.concurrent.Semaphore;
 
 /**
  * A limit of requests in flight per callback destination (scheme, host and port), kept only while
- * some sender uses it: a destination's entry goes as soon as no sender holds or waits for it, so
- * a node that has called back to millions of hosts keeps entries only for those it is calling now.
+ * some sender uses it: a destination's entry goes as soon as no sender holds or waits for it, so a
+ * node that has called back to millions of hosts keeps entries only for those it is calling now.
  */
 final class DestinationLimits {
 
-    /** A destination's permits and how many senders hold or wait for one; {@code users} only changes inside the map's compute. */
+    /**
+     * A destination's permits and how many senders hold or wait for one; {@code users} only changes
+     * inside the map's compute.
+     */
     private static final class Entry {
         final Semaphore permits;
         int users;
@@ -27,13 +30,18 @@ final class DestinationLimits {
         this.perDestination = perDestination;
     }
 
-    /** Runs {@code work} once fewer than the limit of others are running for {@code destination}. */
+    /**
+     * Runs {@code work} once fewer than the limit of others are running for {@code destination}.
+     */
     void run(String destination, Runnable work) throws InterruptedException {
-        Entry entry = entries.compute(destination, (key, existing) -> {
-            Entry e = existing == null ? new Entry(perDestination) : existing;
-            e.users++;
-            return e;
-        });
+        Entry entry =
+                entries.compute(
+                        destination,
+                        (key, existing) -> {
+                            Entry e = existing == null ? new Entry(perDestination) : existing;
+                            e.users++;
+                            return e;
+                        });
         try {
             entry.permits.acquire();
             try {

@@ -20,20 +20,28 @@ public final class WebhookSecret {
         this.key = key;
     }
 
-    /** @throws IllegalArgumentException saying what is wrong with the value, without echoing it */
+    /**
+     * @throws IllegalArgumentException saying what is wrong with the value, without echoing it
+     */
     public static WebhookSecret parse(String value) {
         if (value == null || !value.startsWith(PREFIX)) {
-            throw new IllegalArgumentException("webhook secret must start with " + PREFIX
-                    + " followed by base64, e.g. " + PREFIX + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+            throw new IllegalArgumentException(
+                    "webhook secret must start with "
+                            + PREFIX
+                            + " followed by base64, e.g. "
+                            + PREFIX
+                            + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         }
         byte[] key;
         try {
             key = Base64.getDecoder().decode(value.substring(PREFIX.length()));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("webhook secret after " + PREFIX + " is not valid base64");
+            throw new IllegalArgumentException(
+                    "webhook secret after " + PREFIX + " is not valid base64");
         }
         if (key.length < 24) {
-            throw new IllegalArgumentException("webhook secret is too short: use at least 24 random bytes (32 recommended)");
+            throw new IllegalArgumentException(
+                    "webhook secret is too short: use at least 24 random bytes (32 recommended)");
         }
         return new WebhookSecret(value, key);
     }

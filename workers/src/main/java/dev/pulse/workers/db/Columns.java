@@ -3,15 +3,14 @@ package dev.pulse.workers.db;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 
 /** Reading column types JDBC has no direct getter for. */
 public final class Columns {
 
-    private Columns() {
-    }
+    private Columns() {}
 
     public static Instant instant(ResultSet rs, String column) throws SQLException {
         OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);

@@ -2,14 +2,14 @@ package dev.pulse.workers.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
-import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
-import io.micrometer.core.instrument.MeterRegistry;
 
 /** The connection pool to Pulse's PostgreSQL and the schema migrations that go with it. */
 public final class Database implements AutoCloseable {
@@ -29,7 +29,9 @@ public final class Database implements AutoCloseable {
         return connect(url, poolSize, null);
     }
 
-    /** @param metrics where the pool reports its metrics, or null */
+    /**
+     * @param metrics where the pool reports its metrics, or null
+     */
     public static Database connect(DatabaseUrl url, int poolSize, MeterRegistry metrics) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(url.jdbcUrl());
@@ -42,7 +44,8 @@ public final class Database implements AutoCloseable {
         config.setMaximumPoolSize(poolSize);
         config.setPoolName("pulse");
         config.setConnectionTimeout(5_000);
-        // Start even when the database is down; calls fail until it is back, and /health/ready says so.
+        // Start even when the database is down; calls fail until it is back, and /health/ready says
+        // so.
         config.setInitializationFailTimeout(-1);
         if (metrics != null) {
             config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(metrics));
@@ -52,13 +55,15 @@ public final class Database implements AutoCloseable {
 
     /** Applies pending migrations; returns how many ran. */
     public int migrate() {
-        int executed = Flyway.configure()
-                .dataSource(dataSource)
-                .locations(MIGRATIONS)
-                .placeholderReplacement(false) // SQL is taken literally: no ${...} expansion
-                .load()
-                .migrate()
-                .migrationsExecuted;
+        int executed =
+                Flyway.configure()
+                        .dataSource(dataSource)
+                        .locations(MIGRATIONS)
+                        .placeholderReplacement(
+                                false) // SQL is taken literally: no ${...} expansion
+                        .load()
+                        .migrate()
+                        .migrationsExecuted;
         migrated = true;
         return executed;
     }
@@ -68,7 +73,8 @@ public final class Database implements AutoCloseable {
         if (!migrated) {
             return false;
         }
-        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = dataSource.getConnection();
+                Statement s = c.createStatement()) {
             s.setQueryTimeout(2);
             s.execute("SELECT 1");
         } catch (SQLException e) {

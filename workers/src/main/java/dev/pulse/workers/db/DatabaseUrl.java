@@ -7,8 +7,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A PostgreSQL location given either as a JDBC URL ({@code jdbc:postgresql://host:port/db?user=…})
- * or as a libpq-style URL ({@code postgres://user:pass@host:port/db}). The password is kept out
- * of {@link #toString()} so the URL can be logged.
+ * or as a libpq-style URL ({@code postgres://user:pass@host:port/db}). The password is kept out of
+ * {@link #toString()} so the URL can be logged.
  */
 public record DatabaseUrl(String jdbcUrl, String user, String password) {
 
@@ -17,16 +17,19 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
             return new DatabaseUrl(url, null, null);
         }
         if (!url.startsWith("postgres://") && !url.startsWith("postgresql://")) {
-            throw new IllegalArgumentException("database URL must start with jdbc:postgresql://, postgres:// or postgresql://");
+            throw new IllegalArgumentException(
+                    "database URL must start with jdbc:postgresql://, postgres:// or postgresql://");
         }
         URI uri;
         try {
             uri = new URI(url);
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("database URL is not a valid URL: " + e.getMessage());
+            throw new IllegalArgumentException(
+                    "database URL is not a valid URL: " + e.getMessage());
         }
         if (uri.getHost() == null) {
-            throw new IllegalArgumentException("database URL has no host: expected postgres://user:pass@host:port/db");
+            throw new IllegalArgumentException(
+                    "database URL has no host: expected postgres://user:pass@host:port/db");
         }
         String user = null;
         String password = null;
@@ -35,9 +38,14 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
             user = decode(parts[0]);
             password = parts.length > 1 ? decode(parts[1]) : null;
         }
-        String jdbc = "jdbc:postgresql://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
-                + (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
-                + (uri.getRawQuery() != null ? "?" + uri.getRawQuery() : "");
+        String jdbc =
+                "jdbc:postgresql://"
+                        + uri.getHost()
+                        + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
+                        + (uri.getRawPath() == null || uri.getRawPath().isEmpty()
+                                ? "/"
+                                : uri.getRawPath())
+                        + (uri.getRawQuery() != null ? "?" + uri.getRawQuery() : "");
         return new DatabaseUrl(jdbc, user, password);
     }
 

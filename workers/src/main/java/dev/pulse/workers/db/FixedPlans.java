@@ -14,37 +14,40 @@ import org.jdbi.v3.core.statement.Query;
  *
  * <p>The claim, the finish and the attempt rows run hundreds of times a second. Planned at every
  * execution (PostgreSQL's own choice for the claim; forced for the others until now), parsing and
- * planning took about a tenth of the database's time (docs/benchmarks.md, sixth session). A
- * generic plan is made once per connection, but from the statistics of that moment: on a fresh
- * database whose tables were just analyzed empty, that is a sequential scan, kept while the
- * table grows (the quadratic plan of docs/benchmarks.md's first session). So these
- * settings, for one transaction, make the plan generic and turn sequential scans and nested loops
- * off: what is left are index lookups bounded by the batch, whatever the statistics say. The
- * statements are written for it: each reaches its table through an index condition on the batch's
- * keys ({@code id = ANY(...)}), not only through a join. {@code HotPathPlansTest} checks the plans.
- * Statements elsewhere keep PostgreSQL's defaults: the settings never outlive their transaction.
+ * planning took about a tenth of the database's time (docs/benchmarks.md, sixth session). A generic
+ * plan is made once per connection, but from the statistics of that moment: on a fresh database
+ * whose tables were just analyzed empty, that is a sequential scan, kept while the table grows (the
+ * quadratic plan of docs/benchmarks.md's first session). So these settings, for one transaction,
+ * make the plan generic and turn sequential scans and nested loops off: what is left are index
+ * lookups bounded by the batch, whatever the statistics say. The statements are written for it:
+ * each reaches its table through an index condition on the batch's keys ({@code id = ANY(...)}),
+ * not only through a join. {@code HotPathPlansTest} checks the plans. Statements elsewhere keep
+ * PostgreSQL's defaults: the settings never outlive their transaction.
  */
 public final class FixedPlans {
 
-    private static final String FOR_THIS_TRANSACTION = """
+    private static final String FOR_THIS_TRANSACTION =
+            """
             SELECT set_config('plan_cache_mode', 'force_generic_plan', true) AS plan_cache_mode,
                    set_config('enable_seqscan', 'off', true) AS enable_seqscan,
                    set_config('enable_nestloop', 'off', true) AS enable_nestloop""";
 
-    private FixedPlans() {
-    }
+    private FixedPlans() {}
 
-    /** Until the current transaction ends (so a transaction-pooling PgBouncer keeps it to this client); returns {@code h}. */
+    /**
+     * Until the current transaction ends (so a transaction-pooling PgBouncer keeps it to this
+     * client); returns {@code h}.
+     */
     public static Handle forThisTransaction(Handle h) {
         h.createQuery(FOR_THIS_TRANSACTION).mapToMap().one();
         return h;
     }
 
     /**
-     * A query with the settings ahead of it, for use outside a transaction, read with {@link #rows}.
-     * The driver sends both statements at once, and without an explicit transaction they share the
-     * implicit one that lasts until the protocol's Sync: the settings apply to the query and end
-     * with it, with no round trip of their own (an explicit transaction would take two: the
+     * A query with the settings ahead of it, for use outside a transaction, read with {@link
+     * #rows}. The driver sends both statements at once, and without an explicit transaction they
+     * share the implicit one that lasts until the protocol's Sync: the settings apply to the query
+     * and end with it, with no round trip of their own (an explicit transaction would take two: the
      * settings and the COMMIT).
      */
     public static String ahead(String sql) {
@@ -53,23 +56,25 @@ public final class FixedPlans {
 
     /** The rows of a query written with {@link #ahead}: the second result. */
     public static <T> List<T> rows(Query query, RowMapper<T> mapper) {
-        return query.execute((statement, ctx) -> {
-            try {
-                PreparedStatement executed = statement.get();
-                if (!executed.getMoreResults()) {
-                    throw new IllegalStateException("no rows after the settings: was the query written with FixedPlans.ahead?");
-                }
-                List<T> rows = new ArrayList<>();
-                try (ResultSet rs = executed.getResultSet()) {
-                    RowMapper<T> row = mapper.specialize(rs, ctx);
-                    while (rs.next()) {
-                        rows.add(row.map(rs, ctx));
+        return query.execute(
+                (statement, ctx) -> {
+                    try {
+                        PreparedStatement executed = statement.get();
+                        if (!executed.getMoreResults()) {
+                            throw new IllegalStateException(
+                                    "no rows after the settings: was the query written with FixedPlans.ahead?");
+                        }
+                        List<T> rows = new ArrayList<>();
+                        try (ResultSet rs = executed.getResultSet()) {
+                            RowMapper<T> row = mapper.specialize(rs, ctx);
+                            while (rs.next()) {
+                                rows.add(row.map(rs, ctx));
+                            }
+                        }
+                        return rows;
+                    } finally {
+                        ctx.close();
                     }
-                }
-                return rows;
-            } finally {
-                ctx.close();
-            }
-        });
+                });
     }
 }

@@ -15,15 +15,18 @@ public final class JsonTexts {
     private static final char SEPARATOR = '\u001e';
     private static final String NULL = "\u001f";
 
-    private JsonTexts() {
-    }
+    private JsonTexts() {}
 
-    /** The SQL expression that turns the joined parameter {@code :name} back into {@code text[]}. */
+    /**
+     * The SQL expression that turns the joined parameter {@code :name} back into {@code text[]}.
+     */
     public static String split(String name) {
         return "string_to_array(CAST(:" + name + " AS text), E'\\x1e', E'\\x1f')";
     }
 
-    /** @param jsonTexts JSON texts as a JSON writer wrote them, or nulls; at least one */
+    /**
+     * @param jsonTexts JSON texts as a JSON writer wrote them, or nulls; at least one
+     */
     public static String join(String[] jsonTexts) {
         int length = jsonTexts.length;
         for (String text : jsonTexts) {

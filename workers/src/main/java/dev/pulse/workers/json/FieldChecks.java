@@ -7,34 +7,38 @@ import java.net.URISyntaxException;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Checks shared by the parsers of JSON input (API bodies, schedule definitions); each adds a
- * {@link FieldError} naming the field it rejects.
+ * Checks shared by the parsers of JSON input (API bodies, schedule definitions); each adds a {@link
+ * FieldError} naming the field it rejects.
  */
 public final class FieldChecks {
 
-    private FieldChecks() {
-    }
+    private FieldChecks() {}
 
-    public static void noUnknownFields(JsonNode root, Set<String> allowed, String prefix, List<FieldError> errors) {
+    public static void noUnknownFields(
+            JsonNode root, Set<String> allowed, String prefix, List<FieldError> errors) {
         for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
             String name = it.next();
             if (!allowed.contains(name)) {
-                errors.add(new FieldError(prefix + name, "unknown field; allowed fields are "
-                        + String.join(", ", allowed.stream().sorted().toList())));
+                errors.add(
+                        new FieldError(
+                                prefix + name,
+                                "unknown field; allowed fields are "
+                                        + String.join(", ", allowed.stream().sorted().toList())));
             }
         }
     }
 
     /**
-     * An absolute http(s) URL with a host and no credentials, or null when absent. A host given
-     * as an address the egress policy refuses is rejected now; host names are judged when the
-     * callback is sent, after DNS.
+     * An absolute http(s) URL with a host and no credentials, or null when absent. A host given as
+     * an address the egress policy refuses is rejected now; host names are judged when the callback
+     * is sent, after DNS.
      */
-    public static String callbackUrl(JsonNode node, String field, EgressPolicy egress, List<FieldError> errors) {
+    public static String callbackUrl(
+            JsonNode node, String field, EgressPolicy egress, List<FieldError> errors) {
         if (node == null || node.isNull()) {
             return null;
         }
@@ -46,7 +50,9 @@ public final class FieldChecks {
         try {
             URI uri = new URI(text);
             String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-            if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null && uri.getUserInfo() == null
+            if ((scheme.equals("http") || scheme.equals("https"))
+                    && uri.getHost() != null
+                    && uri.getUserInfo() == null
                     && text.length() <= 2048) {
                 if (Boolean.FALSE.equals(egress.permitsLiteral(uri.getHost()))) {
                     errors.add(new FieldError(field, EgressPolicy.refusal(uri.getHost())));
@@ -57,13 +63,16 @@ public final class FieldChecks {
         } catch (URISyntaxException e) {
             // reported below
         }
-        errors.add(new FieldError(field,
-                "must be an absolute http:// or https:// URL with a host and no credentials, at most 2048 characters"));
+        errors.add(
+                new FieldError(
+                        field,
+                        "must be an absolute http:// or https:// URL with a host and no credentials, at most 2048 characters"));
         return null;
     }
 
     /** A JSON object, or {@code empty} when absent. */
-    public static JsonNode object(JsonNode root, String field, JsonNode empty, List<FieldError> errors) {
+    public static JsonNode object(
+            JsonNode root, String field, JsonNode empty, List<FieldError> errors) {
         JsonNode node = root.get(field);
         if (node == null || node.isNull()) {
             return empty;
@@ -74,7 +83,10 @@ public final class FieldChecks {
         return node;
     }
 
-    /** Whether any string or field name in {@code node} holds a NUL character, which PostgreSQL's jsonb refuses. */
+    /**
+     * Whether any string or field name in {@code node} holds a NUL character, which PostgreSQL's
+     * jsonb refuses.
+     */
     public static boolean containsNul(JsonNode node) {
         if (node.isTextual()) {
             return node.asText().indexOf('\0') >= 0;

@@ -1,16 +1,15 @@
 package dev.pulse.workers.json;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import com.fasterxml.jackson.core.JsonProcessingException;
 
 /** The one JSON configuration Pulse uses everywhere: ISO-8601 instants, exact decimals. */
 public final class JsonMapper {
 
-    private JsonMapper() {
-    }
+    private JsonMapper() {}
 
     /** Writes a value Pulse built itself (a JSON tree, a record) as JSON text; that can't fail. */
     public static String write(ObjectMapper json, Object value) {

@@ -10,21 +10,21 @@ import java.time.temporal.ChronoField;
 import java.util.Locale;
 
 /**
- * The one way Pulse writes a timestamp for clients: RFC 3339 {@code date-time}, always with
- * seconds ({@link OffsetDateTime#toString()} leaves out zero seconds, which RFC 3339 forbids),
- * fractions only when non-zero, {@code Z} for UTC. Instants are written in UTC; a time in a
- * schedule's zone keeps that zone's offset.
+ * The one way Pulse writes a timestamp for clients: RFC 3339 {@code date-time}, always with seconds
+ * ({@link OffsetDateTime#toString()} leaves out zero seconds, which RFC 3339 forbids), fractions
+ * only when non-zero, {@code Z} for UTC. Instants are written in UTC; a time in a schedule's zone
+ * keeps that zone's offset.
  */
 public final class Timestamps {
 
-    private static final DateTimeFormatter RFC_3339 = new DateTimeFormatterBuilder()
-            .appendPattern("uuuu-MM-dd'T'HH:mm:ss")
-            .appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true)
-            .appendOffset("+HH:MM", "Z")
-            .toFormatter(Locale.ROOT);
+    private static final DateTimeFormatter RFC_3339 =
+            new DateTimeFormatterBuilder()
+                    .appendPattern("uuuu-MM-dd'T'HH:mm:ss")
+                    .appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true)
+                    .appendOffset("+HH:MM", "Z")
+                    .toFormatter(Locale.ROOT);
 
-    private Timestamps() {
-    }
+    private Timestamps() {}
 
     /**
      * In UTC ({@code 2026-12-08T01:30:00Z}, fractions in groups of three digits); null stays null.
@@ -43,7 +43,10 @@ public final class Timestamps {
         if (time == null) {
             return null;
         }
-        OffsetDateTime writable = time.getOffset().getTotalSeconds() % 60 == 0 ? time : time.withOffsetSameInstant(ZoneOffset.UTC);
+        OffsetDateTime writable =
+                time.getOffset().getTotalSeconds() % 60 == 0
+                        ? time
+                        : time.withOffsetSameInstant(ZoneOffset.UTC);
         return RFC_3339.format(writable);
     }
 }

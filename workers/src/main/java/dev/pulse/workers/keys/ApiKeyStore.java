@@ -19,32 +19,40 @@ import java.util.random.RandomGenerator;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.Update;
 
-/** Creating, checking, listing and revoking API keys. The key itself exists only in the creator's hands. */
+/**
+ * Creating, checking, listing and revoking API keys. The key itself exists only in the creator's
+ * hands.
+ */
 public final class ApiKeyStore {
 
     static final String KEY_PREFIX = "pulse_";
     private static final int RANDOM_BYTES = 24;
 
-    private static final String INSERT = """
+    private static final String INSERT =
+            """
             INSERT INTO api_keys (id, name, prefix, key_hash, scopes)
             VALUES (:id, :name, :prefix, :key_hash, CAST(:scopes AS text[]))
             """;
 
     private static final String INSERT_IF_ABSENT = INSERT + " ON CONFLICT DO NOTHING";
 
-    // last_used_at is kept to the minute, so a busy key costs one read per request, not a write too.
-    private static final String BY_HASH = """
+    // last_used_at is kept to the minute, so a busy key costs one read per request, not a write
+    // too.
+    private static final String BY_HASH =
+            """
             SELECT *, last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS use_is_stale
               FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL
             """;
 
     private static final String TOUCH = "UPDATE api_keys SET last_used_at = now() WHERE id = :id";
 
-    private static final String FIND_LIVE = "SELECT * FROM api_keys WHERE id = :id AND revoked_at IS NULL";
+    private static final String FIND_LIVE =
+            "SELECT * FROM api_keys WHERE id = :id AND revoked_at IS NULL";
 
     private static final String LIST = "SELECT * FROM api_keys ORDER BY name";
     private static final String COUNT = "SELECT count(*) FROM api_keys";
-    private static final String REVOKE = "UPDATE api_keys SET revoked_at = now() WHERE name = :name AND revoked_at IS NULL";
+    private static final String REVOKE =
+            "UPDATE api_keys SET revoked_at = now() WHERE name = :name AND revoked_at IS NULL";
     private static final String DELETE = "DELETE FROM api_keys WHERE name = :name";
 
     private final Jdbi jdbi;
@@ -69,8 +77,7 @@ public final class ApiKeyStore {
         jdbi.useHandle(h -> bind(h.createUpdate(INSERT_IF_ABSENT), name, key, scopes).execute());
     }
 
-    private static Update bind(Update update, String name,
-                                                        String key, Set<Scope> scopes) {
+    private static Update bind(Update update, String name, String key, Set<Scope> scopes) {
         return update.bind("id", UUID.randomUUID())
                 .bind("name", name)
                 .bind("prefix", key.substring(0, Math.min(key.length(), KEY_PREFIX.length() + 6)))
@@ -80,17 +87,33 @@ public final class ApiKeyStore {
 
     /** The live key matching a presented secret. */
     public Optional<ApiKey> authenticate(String presented) {
-        record Found(ApiKey key, boolean useIsStale) {
-        }
-        Optional<Found> found = jdbi.withHandle(h -> h.createQuery(BY_HASH).bind("key_hash", hash(presented))
-                .map((rs, ctx) -> new Found(map(rs), rs.getBoolean("use_is_stale"))).findOne());
-        found.filter(Found::useIsStale).ifPresent(f -> jdbi.useHandle(h -> h.createUpdate(TOUCH).bind("id", f.key().id()).execute()));
+        record Found(ApiKey key, boolean useIsStale) {}
+        Optional<Found> found =
+                jdbi.withHandle(
+                        h ->
+                                h.createQuery(BY_HASH)
+                                        .bind("key_hash", hash(presented))
+                                        .map(
+                                                (rs, ctx) ->
+                                                        new Found(
+                                                                map(rs),
+                                                                rs.getBoolean("use_is_stale")))
+                                        .findOne());
+        found.filter(Found::useIsStale)
+                .ifPresent(
+                        f ->
+                                jdbi.useHandle(
+                                        h ->
+                                                h.createUpdate(TOUCH)
+                                                        .bind("id", f.key().id())
+                                                        .execute()));
         return found.map(Found::key);
     }
 
     /** The key with this id, unless it was revoked. */
     public Optional<ApiKey> findLive(UUID id) {
-        return jdbi.withHandle(h -> h.createQuery(FIND_LIVE).bind("id", id).map((rs, ctx) -> map(rs)).findOne());
+        return jdbi.withHandle(
+                h -> h.createQuery(FIND_LIVE).bind("id", id).map((rs, ctx) -> map(rs)).findOne());
     }
 
     public List<ApiKey> list() {
@@ -105,14 +128,20 @@ public final class ApiKeyStore {
         return jdbi.withHandle(h -> h.createUpdate(REVOKE).bind("name", name).execute()) > 0;
     }
 
-    /** Removes the key for good (a key made for one job, such as a benchmark's); false when there was none. */
+    /**
+     * Removes the key for good (a key made for one job, such as a benchmark's); false when there
+     * was none.
+     */
     public boolean delete(String name) {
         return jdbi.withHandle(h -> h.createUpdate(DELETE).bind("name", name).execute()) > 0;
     }
 
     static String hash(String key) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(
+                            MessageDigest.getInstance("SHA-256")
+                                    .digest(key.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
         }
@@ -121,8 +150,17 @@ public final class ApiKeyStore {
     private static ApiKey map(ResultSet rs) throws SQLException {
         Array array = rs.getArray("scopes");
         Set<Scope> scopes = EnumSet.noneOf(Scope.class);
-        Arrays.stream((String[]) array.getArray()).map(Scope::fromWire).flatMap(Optional::stream).forEach(scopes::add);
-        return new ApiKey(rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("prefix"), scopes,
-                Columns.instant(rs, "created_at"), Columns.instant(rs, "last_used_at"), Columns.instant(rs, "revoked_at"));
+        Arrays.stream((String[]) array.getArray())
+                .map(Scope::fromWire)
+                .flatMap(Optional::stream)
+                .forEach(scopes::add);
+        return new ApiKey(
+                rs.getObject("id", UUID.class),
+                rs.getString("name"),
+                rs.getString("prefix"),
+                scopes,
+                Columns.instant(rs, "created_at"),
+                Columns.instant(rs, "last_used_at"),
+                Columns.instant(rs, "revoked_at"));
     }
 }

@@ -5,9 +5,9 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * What a key may do. {@code admin} may do everything; {@code tasks:write} includes
- * {@code tasks:complete}, the narrow scope an asynchronous agent needs to report its results.
- * (The HTTP layer names the scope a route needs through its own role type.)
+ * What a key may do. {@code admin} may do everything; {@code tasks:write} includes {@code
+ * tasks:complete}, the narrow scope an asynchronous agent needs to report its results. (The HTTP
+ * layer names the scope a route needs through its own role type.)
  */
 public enum Scope {
     TASKS_READ("tasks:read"),

@@ -10,8 +10,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a node started, closed in reverse order of starting: its parts (the database, the HTTP
- * server, …) and its duties. Each duty is started here and reported as
- * {@code pulse_duty_passes_total{duty,outcome}} (outcome {@code succeeded} or {@code failed}).
+ * server, …) and its duties. Each duty is started here and reported as {@code
+ * pulse_duty_passes_total{duty,outcome}} (outcome {@code succeeded} or {@code failed}).
  */
 public final class Duties implements AutoCloseable {
 
@@ -27,11 +27,15 @@ public final class Duties implements AutoCloseable {
     /** Starts {@code duty} and reports it; it is closed with the others. */
     public synchronized <T extends Duty> T start(T duty) {
         FunctionCounter.builder("pulse.duty.passes", duty, d -> d.status().succeeded())
-                .tag("duty", duty.name()).tag("outcome", "succeeded")
-                .description("Passes of a background duty, by outcome").register(registry);
+                .tag("duty", duty.name())
+                .tag("outcome", "succeeded")
+                .description("Passes of a background duty, by outcome")
+                .register(registry);
         FunctionCounter.builder("pulse.duty.passes", duty, d -> d.status().failed())
-                .tag("duty", duty.name()).tag("outcome", "failed")
-                .description("Passes of a background duty, by outcome").register(registry);
+                .tag("duty", duty.name())
+                .tag("outcome", "failed")
+                .description("Passes of a background duty, by outcome")
+                .register(registry);
         started.push(duty);
         duty.start();
         return duty;

@@ -2,12 +2,11 @@ package dev.pulse.workers.maintenance;
 
 /**
  * A background duty of a node: something that runs on its own thread from {@link #start()} until
- * {@link #close()} (the rescuer, the heartbeat, retention, the cron ticker, …). The role that
- * needs a duty starts it through {@link Duties}, which closes the duties in reverse order and
- * reports each one's {@link #status()} as {@code pulse_duty_passes_total{duty,outcome}}.
+ * {@link #close()} (the rescuer, the heartbeat, retention, the cron ticker, …). The role that needs
+ * a duty starts it through {@link Duties}, which closes the duties in reverse order and reports
+ * each one's {@link #status()} as {@code pulse_duty_passes_total{duty,outcome}}.
  *
- * <p>A new duty goes beside the feature whose tables it works on; most are a
- * {@link PeriodicDuty}.
+ * <p>A new duty goes beside the feature whose tables it works on; most are a {@link PeriodicDuty}.
  */
 public interface Duty extends AutoCloseable {
 
@@ -26,9 +25,8 @@ public interface Duty extends AutoCloseable {
 
     /**
      * @param succeeded passes (or, for a listener, connections) that worked
-     * @param failed    passes that failed and will be retried
-     * @param failing   whether the latest pass failed
+     * @param failed passes that failed and will be retried
+     * @param failing whether the latest pass failed
      */
-    record Status(long succeeded, long failed, boolean failing) {
-    }
+    record Status(long succeeded, long failed, boolean failing) {}
 }

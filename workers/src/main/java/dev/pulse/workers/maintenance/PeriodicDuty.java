@@ -7,10 +7,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The common shape of a duty: one daemon thread that runs {@link #pass()} every interval (or
- * sooner when {@link #wakeUp()} is called), survives a failing pass (it is retried on the next
- * one) and stops on {@link #close()}, letting a pass in progress finish. Closing does not
- * interrupt a pass unless it overruns the grace, so a JDBC call is not cut off mid-statement.
+ * The common shape of a duty: one daemon thread that runs {@link #pass()} every interval (or sooner
+ * when {@link #wakeUp()} is called), survives a failing pass (it is retried on the next one) and
+ * stops on {@link #close()}, letting a pass in progress finish. Closing does not interrupt a pass
+ * unless it overruns the grace, so a JDBC call is not cut off mid-statement.
  */
 public abstract class PeriodicDuty implements Duty {
 
@@ -28,8 +28,8 @@ public abstract class PeriodicDuty implements Duty {
     private volatile boolean running = true;
 
     /**
-     * @param name           the duty's name; its thread is called {@code pulse-<name>}
-     * @param interval       the pause between passes
+     * @param name the duty's name; its thread is called {@code pulse-<name>}
+     * @param interval the pause between passes
      * @param firstPassAfter the pause before the first pass
      */
     protected PeriodicDuty(String name, Duration interval, Duration firstPassAfter) {
@@ -43,7 +43,10 @@ public abstract class PeriodicDuty implements Duty {
     /** One pass of the duty; an exception fails this pass only. */
     protected abstract void pass() throws InterruptedException;
 
-    /** How long to wait after a pass; the interval unless the duty knows better (say, the next cron tick). */
+    /**
+     * How long to wait after a pass; the interval unless the duty knows better (say, the next cron
+     * tick).
+     */
     protected Duration untilNextPass() {
         return interval;
     }

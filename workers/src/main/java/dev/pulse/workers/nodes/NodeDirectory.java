@@ -12,22 +12,32 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class NodeDirectory {
 
-    private static final String ALL = """
+    private static final String ALL =
+            """
             SELECT id, host, pid, roles, started_at, heartbeat_at, running,
                    heartbeat_at > now() - make_interval(secs => :lease_seconds) AS alive
               FROM nodes ORDER BY id
             """;
 
-    private static final String LIVE = """
+    private static final String LIVE =
+            """
             SELECT id, host, pid, roles, started_at, heartbeat_at, running, true AS alive FROM nodes
              WHERE heartbeat_at > now() - make_interval(secs => :lease_seconds)
              ORDER BY id
             """;
 
-    /** One node: its roles, heartbeat and how many attempts it said it runs at its last heartbeat. */
-    public record Node(String id, String host, long pid, List<String> roles, Instant startedAt, Instant heartbeatAt,
-                       int running, boolean alive) {
-    }
+    /**
+     * One node: its roles, heartbeat and how many attempts it said it runs at its last heartbeat.
+     */
+    public record Node(
+            String id,
+            String host,
+            long pid,
+            List<String> roles,
+            Instant startedAt,
+            Instant heartbeatAt,
+            int running,
+            boolean alive) {}
 
     private final Jdbi jdbi;
 
@@ -46,10 +56,24 @@ public final class NodeDirectory {
     }
 
     private List<Node> query(String sql, Duration lease) {
-        return jdbi.withHandle(h -> h.createQuery(sql).bind("lease_seconds", (double) lease.toSeconds())
-                .map((rs, ctx) -> new Node(rs.getString("id"), rs.getString("host"), rs.getLong("pid"),
-                        List.of((String[]) rs.getArray("roles").getArray()), Columns.instant(rs, "started_at"),
-                        Columns.instant(rs, "heartbeat_at"), rs.getInt("running"), rs.getBoolean("alive")))
-                .list());
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(sql)
+                                .bind("lease_seconds", (double) lease.toSeconds())
+                                .map(
+                                        (rs, ctx) ->
+                                                new Node(
+                                                        rs.getString("id"),
+                                                        rs.getString("host"),
+                                                        rs.getLong("pid"),
+                                                        List.of(
+                                                                (String[])
+                                                                        rs.getArray("roles")
+                                                                                .getArray()),
+                                                        Columns.instant(rs, "started_at"),
+                                                        Columns.instant(rs, "heartbeat_at"),
+                                                        rs.getInt("running"),
+                                                        rs.getBoolean("alive")))
+                                .list());
     }
 }

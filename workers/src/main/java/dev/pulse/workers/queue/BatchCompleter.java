@@ -13,17 +13,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Records ended attempts in batches ({@link EndedAttempts}, what the runner sees): slots hand
- * their attempt's end over and are free again; a {@link BatchRecorder} flushes the queue every
- * {@code maxLinger} or {@code maxBatch} items, whichever comes first, in one transaction through
- * {@link TaskCompleter#recordStates} (the same fenced updates, stale recording and outbox rows as
- * one at a time). This class is the recorder's retry policy.
+ * Records ended attempts in batches ({@link EndedAttempts}, what the runner sees): slots hand their
+ * attempt's end over and are free again; a {@link BatchRecorder} flushes the queue every {@code
+ * maxLinger} or {@code maxBatch} items, whichever comes first, in one transaction through {@link
+ * TaskCompleter#recordStates} (the same fenced updates, stale recording and outbox rows as one at a
+ * time). This class is the recorder's retry policy.
  *
  * <p>The queue is bounded: when the database falls behind, {@link #submit} blocks the slot, and
- * {@link #room} tells the worker to claim no more than can be recorded. A flush that fails
- * because the database is unreachable is retried, never dropped; a batch the database refuses
- * for another reason is recorded item by item, so one bad result cannot sink the others.
- * {@link #close} flushes everything still queued.
+ * {@link #room} tells the worker to claim no more than can be recorded. A flush that fails because
+ * the database is unreachable is retried, never dropped; a batch the database refuses for another
+ * reason is recorded item by item, so one bad result cannot sink the others. {@link #close} flushes
+ * everything still queued.
  */
 public final class BatchCompleter implements EndedAttempts, AutoCloseable {
 
@@ -35,8 +35,12 @@ public final class BatchCompleter implements EndedAttempts, AutoCloseable {
         public static final Settings DEFAULT = new Settings(400, 100, Duration.ofMillis(10));
 
         public Settings {
-            if (maxBatch < 1 || capacity < maxBatch || maxLinger.isNegative() || maxLinger.toMillis() > 50) {
-                throw new IllegalArgumentException("need 1 <= maxBatch <= capacity and 0 <= maxLinger <= 50 ms");
+            if (maxBatch < 1
+                    || capacity < maxBatch
+                    || maxLinger.isNegative()
+                    || maxLinger.toMillis() > 50) {
+                throw new IllegalArgumentException(
+                        "need 1 <= maxBatch <= capacity and 0 <= maxLinger <= 50 ms");
             }
         }
     }
@@ -45,12 +49,21 @@ public final class BatchCompleter implements EndedAttempts, AutoCloseable {
     private final Runnable onFlushed;
     private final BatchRecorder<Completion> recorder;
 
-    /** {@code onFlushed} runs after every flush, e.g. to wake the claim loop now that there is room. */
+    /**
+     * {@code onFlushed} runs after every flush, e.g. to wake the claim loop now that there is room.
+     */
     public BatchCompleter(TaskCompleter completer, Settings settings, Runnable onFlushed) {
         this.completer = completer;
         this.onFlushed = onFlushed;
-        this.recorder = new BatchRecorder<>(new BatchRecorder.Settings("pulse-completer", settings.capacity(),
-                settings.maxBatch(), settings.maxLinger(), RECORD_FOR_AT_MOST), (batch, deadline, closing) -> flush(batch, deadline));
+        this.recorder =
+                new BatchRecorder<>(
+                        new BatchRecorder.Settings(
+                                "pulse-completer",
+                                settings.capacity(),
+                                settings.maxBatch(),
+                                settings.maxLinger(),
+                                RECORD_FOR_AT_MOST),
+                        (batch, deadline, closing) -> flush(batch, deadline));
     }
 
     public void start() {
@@ -58,14 +71,16 @@ public final class BatchCompleter implements EndedAttempts, AutoCloseable {
     }
 
     @Override
-    public void succeeded(ClaimedTask claimed, JsonNode output, String logs) throws InterruptedException {
+    public void succeeded(ClaimedTask claimed, JsonNode output, String logs)
+            throws InterruptedException {
         // A result the database refuses (e.g. a string with a NUL character) is recorded as an
         // invalid_output failure (see refused).
         submit(completer.succeeded(claimed, output, logs));
     }
 
     @Override
-    public void failed(ClaimedTask claimed, ExecutionError error, String logs) throws InterruptedException {
+    public void failed(ClaimedTask claimed, ExecutionError error, String logs)
+            throws InterruptedException {
         submit(completer.failed(claimed, error, logs));
     }
 
@@ -84,7 +99,9 @@ public final class BatchCompleter implements EndedAttempts, AutoCloseable {
         recorder.submit(completion);
     }
 
-    /** How many more completions can be queued without blocking: the most the worker should claim. */
+    /**
+     * How many more completions can be queued without blocking: the most the worker should claim.
+     */
     public int room() {
         return recorder.room();
     }
@@ -111,17 +128,23 @@ public final class BatchCompleter implements EndedAttempts, AutoCloseable {
                 return;
             } catch (RuntimeException e) {
                 if (DatabaseErrors.isConnectivity(e) && System.nanoTime() < deadline) {
-                    log.warn("cannot record {} attempt(s) yet, the database is unreachable; retrying in {} ms",
-                            batch.size(), pause);
+                    log.warn(
+                            "cannot record {} attempt(s) yet, the database is unreachable; retrying in {} ms",
+                            batch.size(),
+                            pause);
                     Thread.sleep(pause);
                     pause = Math.min(pause * 2, 5_000);
                 } else if (DatabaseErrors.isConnectivity(e)) {
-                    log.error("gave up recording {} attempt(s) after {}; their leases will expire and the tasks be rescued",
-                            batch.size(), RECORD_FOR_AT_MOST, e);
+                    log.error(
+                            "gave up recording {} attempt(s) after {}; their leases will expire and the tasks be rescued",
+                            batch.size(),
+                            RECORD_FOR_AT_MOST,
+                            e);
                     onFlushed.run();
                     return;
                 } else if (batch.size() > 1) {
-                    // The database refused something in the batch: find it by recording one at a time.
+                    // The database refused something in the batch: find it by recording one at a
+                    // time.
                     for (Completion completion : batch) {
                         flush(List.of(completion), deadline);
                     }
@@ -135,13 +158,24 @@ public final class BatchCompleter implements EndedAttempts, AutoCloseable {
     }
 
     /** The database refused one attempt's record, e.g. a result string with a NUL character. */
-    private void refused(Completion completion, RuntimeException e, long deadline) throws InterruptedException {
+    private void refused(Completion completion, RuntimeException e, long deadline)
+            throws InterruptedException {
         if ("succeeded".equals(completion.outcome())) {
-            flush(List.of(completer.failed(completion.claimed(), new ExecutionError(ExecutionError.INVALID_OUTPUT,
-                    "the result could not be stored: " + e.getMessage()), completion.logs())), deadline);
+            flush(
+                    List.of(
+                            completer.failed(
+                                    completion.claimed(),
+                                    new ExecutionError(
+                                            ExecutionError.INVALID_OUTPUT,
+                                            "the result could not be stored: " + e.getMessage()),
+                                    completion.logs())),
+                    deadline);
         } else {
-            log.error("could not record attempt {} of task {}; its lease will expire and the task be rescued",
-                    completion.claimed().attempt(), completion.claimed().id(), e);
+            log.error(
+                    "could not record attempt {} of task {}; its lease will expire and the task be rescued",
+                    completion.claimed().attempt(),
+                    completion.claimed().id(),
+                    e);
             onFlushed.run();
         }
     }
@@ -149,12 +183,17 @@ public final class BatchCompleter implements EndedAttempts, AutoCloseable {
     private static void report(Completion completion, Optional<TaskState> recorded) {
         ClaimedTask claimed = completion.claimed();
         if (recorded.isEmpty()) {
-            log.warn("attempt {} of task {} ended after its lease was lost; its outcome was recorded as stale",
-                    claimed.attempt(), claimed.id());
+            log.warn(
+                    "attempt {} of task {} ended after its lease was lost; its outcome was recorded as stale",
+                    claimed.attempt(),
+                    claimed.id());
         } else if (recorded.get() == TaskState.SUCCEEDED) {
             log.debug("attempt {} of task {} succeeded", claimed.attempt(), claimed.id());
         } else {
-            log.info("attempt {} of task {} ended: task is {}", claimed.attempt(), claimed.id(),
+            log.info(
+                    "attempt {} of task {} ended: task is {}",
+                    claimed.attempt(),
+                    claimed.id(),
                     recorded.get().wire());
         }
     }

@@ -5,8 +5,8 @@ import java.time.Instant;
 import java.util.UUID;
 
 /**
- * A task held under a lease: the lease token fences every update made to the row; the node
- * and start time are what the attempt's row records when the attempt ends.
+ * A task held under a lease: the lease token fences every update made to the row; the node and
+ * start time are what the attempt's row records when the attempt ends.
  */
 public record ClaimedTask(Task task, UUID leaseToken, String node, Instant startedAt) {
 

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.pulse.executors.ExecutionError;
 
 /**
- * Where a slot hands how its attempt ended, to be recorded; each call may block while the
- * recording falls behind (back-pressure). {@link BatchCompleter} records them in batches through
- * {@link TaskCompleter}'s fenced updates.
+ * Where a slot hands how its attempt ended, to be recorded; each call may block while the recording
+ * falls behind (back-pressure). {@link BatchCompleter} records them in batches through {@link
+ * TaskCompleter}'s fenced updates.
  */
 public interface EndedAttempts {
 

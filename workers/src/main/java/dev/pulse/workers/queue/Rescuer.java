@@ -16,29 +16,32 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Requeues tasks whose lease expired by the database clock and whose node has stopped
- * beating (no heartbeat for a lease): it crashed or was cut off. A lease that expired more than
- * three leases ago is rescued even if its node still beats, so no task can stay running forever.
- * Any node may run it; a transaction-scoped advisory lock lets one node at a time do a pass.
- * The rescue is the same fenced update as a completion, so it can't overwrite a result that
- * landed first. A rescued attempt counts: with no attempts left, the task fails with
- * {@code lease_expired}; if its cancellation had been requested, it ends cancelled.
+ * Requeues tasks whose lease expired by the database clock and whose node has stopped beating (no
+ * heartbeat for a lease): it crashed or was cut off. A lease that expired more than three leases
+ * ago is rescued even if its node still beats, so no task can stay running forever. Any node may
+ * run it; a transaction-scoped advisory lock lets one node at a time do a pass. The rescue is the
+ * same fenced update as a completion, so it can't overwrite a result that landed first. A rescued
+ * attempt counts: with no attempts left, the task fails with {@code lease_expired}; if its
+ * cancellation had been requested, it ends cancelled.
  *
- * <p>After it (re)gains the database, a rescuer waits one lease before rescuing, so that after
- * an outage live nodes have beaten and renewed their leases before anyone judges them dead. A
- * pass that stalled (the pool blocked on a database that was away, without failing) counts as
- * regaining it.
+ * <p>After it (re)gains the database, a rescuer waits one lease before rescuing, so that after an
+ * outage live nodes have beaten and renewed their leases before anyone judges them dead. A pass
+ * that stalled (the pool blocked on a database that was away, without failing) counts as regaining
+ * it.
  */
 public final class Rescuer extends PeriodicDuty {
 
     private static final Logger log = LoggerFactory.getLogger(Rescuer.class);
+
     /** Advisory lock key: "pulse" + 1 for the rescuer. */
     static final long LOCK_KEY = 0x70756c736501L;
+
     static final int BATCH = 500;
 
     private static final String LOCK = "SELECT pg_try_advisory_xact_lock(:key)";
 
-    private static final String RESCUE = """
+    private static final String RESCUE =
+            """
             WITH expired AS MATERIALIZED (
                 SELECT id, lease_token, lease_owner, attempts, attempt_started_at,
                        CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
@@ -70,8 +73,12 @@ public final class Rescuer extends PeriodicDuty {
                       o.attempt_started_at AS lost_started_at
             """;
 
-    /** The lost attempt's row; one a node of the previous version opened at its claim (V11) is closed in place. */
-    private static final String RECORD_LOST_ATTEMPT = """
+    /**
+     * The lost attempt's row; one a node of the previous version opened at its claim (V11) is
+     * closed in place.
+     */
+    private static final String RECORD_LOST_ATTEMPT =
+            """
             INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at, finished_at, outcome, error)
             VALUES (:id, :attempt, :node, :token, COALESCE(CAST(:started_at AS timestamptz), now()), now(), 'lost',
                     jsonb_build_object('code', 'lease_expired', 'message', 'the lease expired before the attempt reported'))
@@ -80,12 +87,12 @@ public final class Rescuer extends PeriodicDuty {
              WHERE task_attempts.finished_at IS NULL AND task_attempts.lease_token = EXCLUDED.lease_token
             """;
 
-    private static final String FORGET_DEAD_NODES = """
+    private static final String FORGET_DEAD_NODES =
+            """
             DELETE FROM nodes WHERE heartbeat_at < now() - make_interval(secs => :seconds)
             """;
 
-    private record Rescued(Task task, UUID lostToken, String lostOwner, Instant lostStartedAt) {
-    }
+    private record Rescued(Task task, UUID lostToken, String lostOwner, Instant lostStartedAt) {}
 
     private final Jdbi jdbi;
     private final TaskRowMapper mapper;
@@ -96,11 +103,24 @@ public final class Rescuer extends PeriodicDuty {
     private Instant connectedSince;
     private Instant lastPass;
 
-    public Rescuer(Jdbi jdbi, ObjectMapper json, CallbackOutbox outbox, Clock clock, Duration lease) {
-        this(jdbi, json, outbox, clock, lease, Duration.ofMillis(Math.max(200, lease.toMillis() / 2)));
+    public Rescuer(
+            Jdbi jdbi, ObjectMapper json, CallbackOutbox outbox, Clock clock, Duration lease) {
+        this(
+                jdbi,
+                json,
+                outbox,
+                clock,
+                lease,
+                Duration.ofMillis(Math.max(200, lease.toMillis() / 2)));
     }
 
-    private Rescuer(Jdbi jdbi, ObjectMapper json, CallbackOutbox outbox, Clock clock, Duration lease, Duration interval) {
+    private Rescuer(
+            Jdbi jdbi,
+            ObjectMapper json,
+            CallbackOutbox outbox,
+            Clock clock,
+            Duration lease,
+            Duration interval) {
         super("rescuer", interval, interval);
         this.jdbi = jdbi;
         this.mapper = new TaskRowMapper(json);
@@ -125,11 +145,15 @@ public final class Rescuer extends PeriodicDuty {
         log.debug("rescuer pass failed; retrying on the next tick", e);
     }
 
-    /** One pass; returns how many tasks it rescued (0 while it waits out a lease after connecting). */
+    /**
+     * One pass; returns how many tasks it rescued (0 while it waits out a lease after connecting).
+     */
     int rescue() {
         jdbi.useHandle(h -> h.execute("SELECT 1"));
         Instant now = clock.instant();
-        boolean stalled = lastPass != null && Duration.between(lastPass, now).compareTo(interval.multipliedBy(2)) > 0;
+        boolean stalled =
+                lastPass != null
+                        && Duration.between(lastPass, now).compareTo(interval.multipliedBy(2)) > 0;
         lastPass = now;
         if (connectedSince == null || stalled) {
             connectedSince = now;
@@ -148,23 +172,47 @@ public final class Rescuer extends PeriodicDuty {
 
     /** Rescues up to one batch now, if no other node holds the rescuer lock. */
     public int rescueBatch() {
-        List<Rescued> rescued = jdbi.inTransaction(h -> {
-            if (!h.createQuery(LOCK).bind("key", LOCK_KEY).mapTo(Boolean.class).one()) {
-                return List.<Rescued>of();
-            }
-            List<Rescued> rows = h.createQuery(RESCUE).bind("limit", BATCH).bind("lease_seconds", lease.toMillis() / 1000.0)
-                    .map((rs, ctx) -> new Rescued(mapper.map(rs, ctx), rs.getObject("lost_token", UUID.class),
-                            rs.getString("lost_owner"), Columns.instant(rs, "lost_started_at")))
-                    .list();
-            for (Rescued r : rows) {
-                h.createUpdate(RECORD_LOST_ATTEMPT).bind("id", r.task().id()).bind("attempt", r.task().attempts())
-                        .bind("node", r.lostOwner()).bind("token", r.lostToken())
-                        .bind("started_at", Columns.iso(r.lostStartedAt())).execute();
-                outbox.enqueue(h, r.task());
-            }
-            h.createUpdate(FORGET_DEAD_NODES).bind("seconds", (double) Math.max(3600, lease.toSeconds() * 10)).execute();
-            return rows;
-        });
+        List<Rescued> rescued =
+                jdbi.inTransaction(
+                        h -> {
+                            if (!h.createQuery(LOCK)
+                                    .bind("key", LOCK_KEY)
+                                    .mapTo(Boolean.class)
+                                    .one()) {
+                                return List.<Rescued>of();
+                            }
+                            List<Rescued> rows =
+                                    h.createQuery(RESCUE)
+                                            .bind("limit", BATCH)
+                                            .bind("lease_seconds", lease.toMillis() / 1000.0)
+                                            .map(
+                                                    (rs, ctx) ->
+                                                            new Rescued(
+                                                                    mapper.map(rs, ctx),
+                                                                    rs.getObject(
+                                                                            "lost_token",
+                                                                            UUID.class),
+                                                                    rs.getString("lost_owner"),
+                                                                    Columns.instant(
+                                                                            rs, "lost_started_at")))
+                                            .list();
+                            for (Rescued r : rows) {
+                                h.createUpdate(RECORD_LOST_ATTEMPT)
+                                        .bind("id", r.task().id())
+                                        .bind("attempt", r.task().attempts())
+                                        .bind("node", r.lostOwner())
+                                        .bind("token", r.lostToken())
+                                        .bind("started_at", Columns.iso(r.lostStartedAt()))
+                                        .execute();
+                                outbox.enqueue(h, r.task());
+                            }
+                            h.createUpdate(FORGET_DEAD_NODES)
+                                    .bind(
+                                            "seconds",
+                                            (double) Math.max(3600, lease.toSeconds() * 10))
+                                    .execute();
+                            return rows;
+                        });
         return rescued.size();
     }
 }

@@ -1,9 +1,9 @@
 package dev.pulse.workers.queue;
 
 /**
- * An attempt running on this node, and the means to stop it: the thread running it is
- * interrupted with a reason, but only while the attempt is still executing, so an interrupt
- * never lands on a later attempt that reuses the thread.
+ * An attempt running on this node, and the means to stop it: the thread running it is interrupted
+ * with a reason, but only while the attempt is still executing, so an interrupt never lands on a
+ * later attempt that reuses the thread.
  */
 final class RunningAttempt {
 

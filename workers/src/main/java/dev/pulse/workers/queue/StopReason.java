@@ -4,7 +4,10 @@ package dev.pulse.workers.queue;
 public enum StopReason {
     /** The task's cancellation was requested: record it cancelled. */
     CANCELLED,
-    /** The lease was lost (the task was rescued elsewhere): record nothing, the result would be stale. */
+    /**
+     * The lease was lost (the task was rescued elsewhere): record nothing, the result would be
+     * stale.
+     */
     LEASE_LOST,
     /** This node is shutting down: hand the task back to the queue. */
     SHUTDOWN

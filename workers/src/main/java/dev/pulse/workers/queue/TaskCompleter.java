@@ -32,20 +32,21 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.jdbi.v3.core.statement.Update;
 
 /**
- * Records the end of an attempt through fenced updates (docs/architecture.md invariant 3): the task row
- * changes only if it is still running under the same lease token, and the attempt's row is
- * written then. A result from an attempt that lost its lease changes no task; the rescuer's row
- * for that attempt is marked {@code stale}. When the task becomes terminal, its callback is
- * queued in the same transaction (invariant 5).
+ * Records the end of an attempt through fenced updates (docs/architecture.md invariant 3): the task
+ * row changes only if it is still running under the same lease token, and the attempt's row is
+ * written then. A result from an attempt that lost its lease changes no task; the rescuer's row for
+ * that attempt is marked {@code stale}. When the task becomes terminal, its callback is queued in
+ * the same transaction (invariant 5).
  */
 public final class TaskCompleter {
 
     /**
      * All four ends of an attempt in one array-driven fenced update: each input row changes its
-     * task only if the task is still running under that row's lease token. Returns what
-     * {@link #FINISH} or {@link #FINISH_RETURNING_ROWS} adds.
+     * task only if the task is still running under that row's lease token. Returns what {@link
+     * #FINISH} or {@link #FINISH_RETURNING_ROWS} adds.
      */
-    private static final String FINISH_EACH = """
+    private static final String FINISH_EACH =
+            """
             UPDATE tasks t
                SET state = CASE d.outcome
                                WHEN 'succeeded' THEN 'succeeded'
@@ -73,7 +74,8 @@ public final class TaskCompleter {
                           %s, %s, CAST(:retry_seconds AS float8[]))
                    AS d (id, token, outcome, result, error, retry_seconds)
              WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.id = d.id AND t.state = 'running' AND t.lease_token = d.token
-            """.formatted(JsonTexts.split("results"), JsonTexts.split("errors"));
+            """
+                    .formatted(JsonTexts.split("results"), JsonTexts.split("errors"));
 
     /** Each task's new state: all the worker needs, unless a callback is to be queued. */
     static final String FINISH = FINISH_EACH + "RETURNING t.id, t.state";
@@ -82,7 +84,8 @@ public final class TaskCompleter {
     static final String FINISH_RETURNING_ROWS = FINISH_EACH + "RETURNING t.*";
 
     /** The rows of the attempts that ended, written once, now. */
-    private static final String RECORD_ATTEMPTS = """
+    private static final String RECORD_ATTEMPTS =
+            """
             INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at, finished_at, outcome, error, logs)
             SELECT d.id, d.attempt, d.node, d.token, COALESCE(d.started_at, now()), now(), d.outcome,
                    CAST(d.error AS jsonb), d.logs
@@ -91,14 +94,16 @@ public final class TaskCompleter {
                           CAST(:logs AS text[]))
                    AS d (id, attempt, token, node, started_at, outcome, error, logs)
             %%s
-            """.formatted(JsonTexts.split("errors"));
+            """
+                    .formatted(JsonTexts.split("errors"));
 
     /**
      * Only after a batch met a row already there: one a node of the previous version opened at its
      * claim (V11), closed here in place. Not on every batch, as a speculative insertion writes a
      * WAL record of its own per row.
      */
-    private static final String CLOSING_OPEN_ROWS = """
+    private static final String CLOSING_OPEN_ROWS =
+            """
             ON CONFLICT (task_id, attempt) DO UPDATE
                SET finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome, error = EXCLUDED.error,
                    logs = EXCLUDED.logs
@@ -112,7 +117,8 @@ public final class TaskCompleter {
      * A result that came after its attempt lost the lease: the row the rescuer wrote for that
      * attempt (lost) says it reported after all, and keeps its logs. Nothing else changes.
      */
-    static final String RECORD_STALE = """
+    static final String RECORD_STALE =
+            """
             UPDATE task_attempts a
                SET outcome = 'stale', logs = d.logs
               FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:tokens AS uuid[]),
@@ -127,9 +133,13 @@ public final class TaskCompleter {
      * released; {@code resultJson}, {@code errorJson} and {@code retrySeconds} are set as the
      * outcome needs them.
      */
-    public record Completion(ClaimedTask claimed, String outcome, String resultJson, String errorJson,
-                             Double retrySeconds, String logs) {
-    }
+    public record Completion(
+            ClaimedTask claimed,
+            String outcome,
+            String resultJson,
+            String errorJson,
+            Double retrySeconds,
+            String logs) {}
 
     private final Jdbi jdbi;
     private final ObjectMapper json;
@@ -137,7 +147,8 @@ public final class TaskCompleter {
     private final CallbackOutbox outbox;
     private final RandomGenerator random;
 
-    public TaskCompleter(Jdbi jdbi, ObjectMapper json, CallbackOutbox outbox, RandomGenerator random) {
+    public TaskCompleter(
+            Jdbi jdbi, ObjectMapper json, CallbackOutbox outbox, RandomGenerator random) {
         this.jdbi = jdbi;
         this.json = json;
         this.mapper = new TaskRowMapper(json);
@@ -175,8 +186,11 @@ public final class TaskCompleter {
     /** A failure, with the retry delay drawn now from the task's own retry_base_ms/retry_max_ms. */
     public Completion failed(ClaimedTask claimed, ExecutionError error, String logs) {
         String errorJson = write(errorJson(error, claimed.attempt()));
-        Backoff backoff = new Backoff(Duration.ofMillis(claimed.task().retryBaseMs()),
-                Duration.ofMillis(claimed.task().retryMaxMs()), random);
+        Backoff backoff =
+                new Backoff(
+                        Duration.ofMillis(claimed.task().retryBaseMs()),
+                        Duration.ofMillis(claimed.task().retryMaxMs()),
+                        random);
         double retrySeconds = backoff.delayAfter(claimed.attempt()).toMillis() / 1000.0;
         return new Completion(claimed, "failed", null, errorJson, retrySeconds, logs);
     }
@@ -194,11 +208,11 @@ public final class TaskCompleter {
     }
 
     /**
-     * Records many ended attempts in one transaction: one fenced array-driven UPDATE of the
-     * tasks, one multi-row INSERT of their attempt rows (and an UPDATE marking the rescuer's row
-     * {@code stale} where the fence rejected the result), and one multi-row INSERT of the
-     * callbacks of those that became terminal.
-     * Returns, in the order given, each task as recorded, or empty for a stale result.
+     * Records many ended attempts in one transaction: one fenced array-driven UPDATE of the tasks,
+     * one multi-row INSERT of their attempt rows (and an UPDATE marking the rescuer's row {@code
+     * stale} where the fence rejected the result), and one multi-row INSERT of the callbacks of
+     * those that became terminal. Returns, in the order given, each task as recorded, or empty for
+     * a stale result.
      */
     public List<Optional<Task>> recordAll(List<Completion> completions) {
         return record(completions, true).stream().map(e -> e.map(Ended::task)).toList();
@@ -213,14 +227,14 @@ public final class TaskCompleter {
     }
 
     /** A recorded task's new state; {@code task} is the whole row when it was read. */
-    private record Ended(UUID id, TaskState state, Task task) {
-    }
+    private record Ended(UUID id, TaskState state, Task task) {}
 
     private List<Optional<Ended>> record(List<Completion> completions, boolean wholeRows) {
         try {
             return record(completions, wholeRows, INSERT_ATTEMPTS);
         } catch (UnableToExecuteStatementException e) {
-            if (!(e.getCause() instanceof SQLException sql && UNIQUE_VIOLATION.equals(sql.getSQLState()))) {
+            if (!(e.getCause() instanceof SQLException sql
+                    && UNIQUE_VIOLATION.equals(sql.getSQLState()))) {
                 throw e;
             }
             // The transaction rolled back whole: nothing of the first try was recorded.
@@ -228,42 +242,93 @@ public final class TaskCompleter {
         }
     }
 
-    private List<Optional<Ended>> record(List<Completion> completions, boolean wholeRows, String recordAttempts) {
+    private List<Optional<Ended>> record(
+            List<Completion> completions, boolean wholeRows, String recordAttempts) {
         if (completions.isEmpty()) {
             return List.of();
         }
-        return jdbi.inTransaction(h -> {
-            FixedPlans.forThisTransaction(h);
-            List<Optional<Ended>> results = new ArrayList<>(Collections.nCopies(completions.size(), Optional.empty()));
-            // The same task twice in one statement would let PostgreSQL pick either row: split such
-            // batches into rounds, each seeing the rounds before it.
-            for (List<Integer> round : rounds(completions)) {
-                List<Completion> batch = round.stream().map(completions::get).toList();
-                Map<UUID, Ended> changed = new HashMap<>();
-                boolean rows = wholeRows || batch.stream().anyMatch(c -> c.claimed().task().callbackUrl() != null);
-                h.createQuery(rows ? FINISH_RETURNING_ROWS : FINISH)
-                        .bind("ids", batch.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
-                        .bind("tokens", batch.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
-                        .bind("outcomes", batch.stream().map(Completion::outcome).toArray(String[]::new))
-                        .bind("results", JsonTexts.join(batch.stream().map(Completion::resultJson).toArray(String[]::new)))
-                        .bind("errors", JsonTexts.join(batch.stream().map(Completion::errorJson).toArray(String[]::new)))
-                        .bind("retry_seconds", batch.stream().map(Completion::retrySeconds).toArray(Double[]::new))
-                        .map((rs, ctx) -> rows ? ended(mapper.map(rs, ctx))
-                                : new Ended(rs.getObject(1, UUID.class), TaskState.ofColumn(rs.getString(2)), null))
-                        .forEach(e -> changed.put(e.id(), e));
-                if (rows) {
-                    outbox.enqueueAll(h, changed.values().stream().map(Ended::task).toList());
-                }
-                for (int i = 0; i < batch.size(); i++) {
-                    results.set(round.get(i), Optional.ofNullable(changed.get(batch.get(i).claimed().id())));
-                }
-                Map<Boolean, List<Completion>> current = batch.stream()
-                        .collect(Collectors.partitioningBy(c -> changed.containsKey(c.claimed().id())));
-                recordEnded(h, current.get(true), recordAttempts);
-                recordStale(h, current.get(false));
-            }
-            return results;
-        });
+        return jdbi.inTransaction(
+                h -> {
+                    FixedPlans.forThisTransaction(h);
+                    List<Optional<Ended>> results =
+                            new ArrayList<>(
+                                    Collections.nCopies(completions.size(), Optional.empty()));
+                    // The same task twice in one statement would let PostgreSQL pick either row:
+                    // split such
+                    // batches into rounds, each seeing the rounds before it.
+                    for (List<Integer> round : rounds(completions)) {
+                        List<Completion> batch = round.stream().map(completions::get).toList();
+                        Map<UUID, Ended> changed = new HashMap<>();
+                        boolean rows =
+                                wholeRows
+                                        || batch.stream()
+                                                .anyMatch(
+                                                        c ->
+                                                                c.claimed().task().callbackUrl()
+                                                                        != null);
+                        h.createQuery(rows ? FINISH_RETURNING_ROWS : FINISH)
+                                .bind(
+                                        "ids",
+                                        batch.stream()
+                                                .map(c -> c.claimed().id())
+                                                .toArray(UUID[]::new))
+                                .bind(
+                                        "tokens",
+                                        batch.stream()
+                                                .map(c -> c.claimed().leaseToken())
+                                                .toArray(UUID[]::new))
+                                .bind(
+                                        "outcomes",
+                                        batch.stream()
+                                                .map(Completion::outcome)
+                                                .toArray(String[]::new))
+                                .bind(
+                                        "results",
+                                        JsonTexts.join(
+                                                batch.stream()
+                                                        .map(Completion::resultJson)
+                                                        .toArray(String[]::new)))
+                                .bind(
+                                        "errors",
+                                        JsonTexts.join(
+                                                batch.stream()
+                                                        .map(Completion::errorJson)
+                                                        .toArray(String[]::new)))
+                                .bind(
+                                        "retry_seconds",
+                                        batch.stream()
+                                                .map(Completion::retrySeconds)
+                                                .toArray(Double[]::new))
+                                .map(
+                                        (rs, ctx) ->
+                                                rows
+                                                        ? ended(mapper.map(rs, ctx))
+                                                        : new Ended(
+                                                                rs.getObject(1, UUID.class),
+                                                                TaskState.ofColumn(rs.getString(2)),
+                                                                null))
+                                .forEach(e -> changed.put(e.id(), e));
+                        if (rows) {
+                            outbox.enqueueAll(
+                                    h, changed.values().stream().map(Ended::task).toList());
+                        }
+                        for (int i = 0; i < batch.size(); i++) {
+                            results.set(
+                                    round.get(i),
+                                    Optional.ofNullable(changed.get(batch.get(i).claimed().id())));
+                        }
+                        Map<Boolean, List<Completion>> current =
+                                batch.stream()
+                                        .collect(
+                                                Collectors.partitioningBy(
+                                                        c ->
+                                                                changed.containsKey(
+                                                                        c.claimed().id())));
+                        recordEnded(h, current.get(true), recordAttempts);
+                        recordStale(h, current.get(false));
+                    }
+                    return results;
+                });
     }
 
     /** The rows of attempts whose end changed their task. */
@@ -273,9 +338,16 @@ public final class TaskCompleter {
         }
         bindAttempts(h.createUpdate(recordAttempts), ended)
                 .bind("nodes", ended.stream().map(c -> c.claimed().node()).toArray(String[]::new))
-                .bind("started", ended.stream().map(c -> Columns.iso(c.claimed().startedAt())).toArray(String[]::new))
+                .bind(
+                        "started",
+                        ended.stream()
+                                .map(c -> Columns.iso(c.claimed().startedAt()))
+                                .toArray(String[]::new))
                 .bind("outcomes", ended.stream().map(Completion::outcome).toArray(String[]::new))
-                .bind("errors", JsonTexts.join(ended.stream().map(Completion::errorJson).toArray(String[]::new)))
+                .bind(
+                        "errors",
+                        JsonTexts.join(
+                                ended.stream().map(Completion::errorJson).toArray(String[]::new)))
                 .execute();
     }
 
@@ -287,12 +359,23 @@ public final class TaskCompleter {
         bindAttempts(h.createUpdate(RECORD_STALE), stale).execute();
     }
 
-    /** Which attempts (task, attempt number, lease token) and the logs each left: what both attempt statements take. */
+    /**
+     * Which attempts (task, attempt number, lease token) and the logs each left: what both attempt
+     * statements take.
+     */
     private static Update bindAttempts(Update statement, List<Completion> completions) {
         return statement
                 .bind("ids", completions.stream().map(c -> c.claimed().id()).toArray(UUID[]::new))
-                .bind("attempts", completions.stream().map(c -> c.claimed().attempt()).toArray(Integer[]::new))
-                .bind("tokens", completions.stream().map(c -> c.claimed().leaseToken()).toArray(UUID[]::new))
+                .bind(
+                        "attempts",
+                        completions.stream()
+                                .map(c -> c.claimed().attempt())
+                                .toArray(Integer[]::new))
+                .bind(
+                        "tokens",
+                        completions.stream()
+                                .map(c -> c.claimed().leaseToken())
+                                .toArray(UUID[]::new))
                 .bind("logs", completions.stream().map(Completion::logs).toArray(String[]::new));
     }
 
@@ -300,7 +383,10 @@ public final class TaskCompleter {
         return new Ended(task.id(), task.state(), task);
     }
 
-    /** Indexes of the completions grouped so that no task appears twice in a group, first come first. */
+    /**
+     * Indexes of the completions grouped so that no task appears twice in a group, first come
+     * first.
+     */
     private static List<List<Integer>> rounds(List<Completion> completions) {
         List<List<Integer>> rounds = new ArrayList<>();
         List<Set<UUID>> seen = new ArrayList<>();

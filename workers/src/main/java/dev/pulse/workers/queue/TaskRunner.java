@@ -15,9 +15,9 @@ import org.slf4j.MDC;
 
 /**
  * Runs one claimed attempt on its agent's executor and hands how it ended to {@link EndedAttempts}
- * (the {@link BatchCompleter}). If the database is unreachable, the completer retries recording until it
- * answers again (the lease is not given up for an outage), so an outage never turns a finished run
- * into a failure.
+ * (the {@link BatchCompleter}). If the database is unreachable, the completer retries recording
+ * until it answers again (the lease is not given up for an outage), so an outage never turns a
+ * finished run into a failure.
  */
 public final class TaskRunner {
 
@@ -28,7 +28,11 @@ public final class TaskRunner {
     private final EndedAttempts ended;
     private final QueueMetrics metrics;
 
-    public TaskRunner(AgentRegistry agents, ExecutorFactory executors, EndedAttempts ended, QueueMetrics metrics) {
+    public TaskRunner(
+            AgentRegistry agents,
+            ExecutorFactory executors,
+            EndedAttempts ended,
+            QueueMetrics metrics) {
         this.agents = agents;
         this.executors = executors;
         this.ended = ended;
@@ -51,15 +55,20 @@ public final class TaskRunner {
                 // Stopped on purpose; the reason says how to record it.
             } catch (RuntimeException e) {
                 log.error("executor failed unexpectedly on attempt {}", claimed.attempt(), e);
-                result = ExecutionResult.failure(ExecutionError.AGENT_ERROR, "the executor failed: " + e);
+                result =
+                        ExecutionResult.failure(
+                                ExecutionError.AGENT_ERROR, "the executor failed: " + e);
             }
             StopReason reason = attempt.finished();
-            Thread.interrupted(); // an interrupt that raced with the end of execution must not hit the recording
-            metrics.finished(agent, outcome(result, reason), Duration.ofNanos(System.nanoTime() - start));
+            Thread.interrupted(); // an interrupt that raced with the end of execution must not
+            // hit the recording
+            metrics.finished(
+                    agent, outcome(result, reason), Duration.ofNanos(System.nanoTime() - start));
             countTokens(agent, result);
             record(claimed, result, reason);
         } catch (InterruptedException e) {
-            log.warn("gave up recording attempt {}: the node is stopping; the lease will expire and the task be rescued",
+            log.warn(
+                    "gave up recording attempt {}: the node is stopping; the lease will expire and the task be rescued",
                     claimed.attempt());
             Thread.currentThread().interrupt();
         } finally {
@@ -84,7 +93,8 @@ public final class TaskRunner {
             return;
         }
         var usage = result.output().path("usage");
-        if (usage.path("input_tokens").canConvertToLong() && usage.path("output_tokens").canConvertToLong()) {
+        if (usage.path("input_tokens").canConvertToLong()
+                && usage.path("output_tokens").canConvertToLong()) {
             metrics.tokens(agent, "input", usage.path("input_tokens").asLong());
             metrics.tokens(agent, "output", usage.path("output_tokens").asLong());
         }
@@ -93,29 +103,52 @@ public final class TaskRunner {
     private ExecutionResult execute(ClaimedTask claimed) throws InterruptedException {
         Optional<AgentDefinition> agent = agents.find(claimed.task().agent());
         if (agent.isEmpty()) {
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE,
-                    "agent '" + claimed.task().agent() + "' is not declared on this node; add it to its agents directory");
+            return ExecutionResult.failure(
+                    ExecutionError.EXECUTOR_UNAVAILABLE,
+                    "agent '"
+                            + claimed.task().agent()
+                            + "' is not declared on this node; add it to its agents directory");
         }
         ExecutorFactory.Choice choice = executors.choose(agent.get());
         if (choice.executor().isEmpty()) {
-            return ExecutionResult.failure(ExecutionError.EXECUTOR_UNAVAILABLE, choice.reason() != null ? choice.reason()
-                    : "no executor of kind '" + agent.get().executor() + "' is available on this node");
+            return ExecutionResult.failure(
+                    ExecutionError.EXECUTOR_UNAVAILABLE,
+                    choice.reason() != null
+                            ? choice.reason()
+                            : "no executor of kind '"
+                                    + agent.get().executor()
+                                    + "' is available on this node");
         }
         log.debug("attempt {} starting", claimed.attempt());
-        ExecutionResult result = choice.executor().get().execute(new ExecutionRequest(claimed.id(), claimed.attempt(),
-                claimed.leaseToken(), agent.get(), claimed.task().input(), Duration.ofSeconds(claimed.task().timeoutSeconds())));
+        ExecutionResult result =
+                choice.executor()
+                        .get()
+                        .execute(
+                                new ExecutionRequest(
+                                        claimed.id(),
+                                        claimed.attempt(),
+                                        claimed.leaseToken(),
+                                        agent.get(),
+                                        claimed.task().input(),
+                                        Duration.ofSeconds(claimed.task().timeoutSeconds())));
         return choice.reason() == null ? result : result.withNote(choice.reason());
     }
 
-    /** Hands the attempt's end over for recording; blocks while the recording falls behind (back-pressure). */
-    private void record(ClaimedTask claimed, ExecutionResult result, StopReason reason) throws InterruptedException {
+    /**
+     * Hands the attempt's end over for recording; blocks while the recording falls behind
+     * (back-pressure).
+     */
+    private void record(ClaimedTask claimed, ExecutionResult result, StopReason reason)
+            throws InterruptedException {
         if (result != null && result.alreadyRecorded()) {
             log.debug("attempt {}: the agent reported its result itself", claimed.attempt());
         } else if (reason == StopReason.CANCELLED && (result == null || !result.succeeded())) {
             ended.cancelled(claimed, result == null ? null : result.logs());
         } else if (result == null) {
             if (reason == StopReason.LEASE_LOST) {
-                log.warn("attempt {} stopped: it no longer holds the lease (the task was completed or rescued elsewhere)", claimed.attempt());
+                log.warn(
+                        "attempt {} stopped: it no longer holds the lease (the task was completed or rescued elsewhere)",
+                        claimed.attempt());
             } else {
                 ended.released(claimed);
             }

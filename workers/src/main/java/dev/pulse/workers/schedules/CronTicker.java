@@ -11,23 +11,25 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The scheduler role: one thread per node that fires each schedule's ticks as its zone and DST
- * policy run them ({@link CronSpec#nextFireTimes}). Every scheduler node fires every tick;
- * {@link ScheduleFirer} turns a tick into at most one task through the UNIQUE (schedule, tick)
- * row, so any number of nodes (in any number of JVMs) enqueue each tick once. Which ticks are
- * due is decided by the database clock. The loop sleeps until the next tick of any schedule (at
- * most {@code syncInterval}), wakes at once when {@link #changed()} is signalled, and every
- * {@code syncInterval} also releases ticks held behind running tasks and applies the misfire
- * policy to ticks no scheduler fired within {@link #MISFIRE_THRESHOLD}.
+ * policy run them ({@link CronSpec#nextFireTimes}). Every scheduler node fires every tick; {@link
+ * ScheduleFirer} turns a tick into at most one task through the UNIQUE (schedule, tick) row, so any
+ * number of nodes (in any number of JVMs) enqueue each tick once. Which ticks are due is decided by
+ * the database clock. The loop sleeps until the next tick of any schedule (at most {@code
+ * syncInterval}), wakes at once when {@link #changed()} is signalled, and every {@code
+ * syncInterval} also releases ticks held behind running tasks and applies the misfire policy to
+ * ticks no scheduler fired within {@link #MISFIRE_THRESHOLD}.
  *
- * <p>It holds no state outside this object, so several nodes embedded in one JVM each tick on
- * their own (the Quartz scheduler it replaced was shared by name through Quartz's static
+ * <p>It holds no state outside this object, so several nodes embedded in one JVM each tick on their
+ * own (the Quartz scheduler it replaced was shared by name through Quartz's static
  * SchedulerRepository).
  */
 public final class CronTicker extends PeriodicDuty {
 
     private static final Logger log = LoggerFactory.getLogger(CronTicker.class);
+
     /** A tick up to this late is still fired; older missed ticks follow the misfire policy. */
     static final Duration MISFIRE_THRESHOLD = Duration.ofSeconds(60);
+
     /** Waking this much after a tick is due absorbs sleeping a hair short of it. */
     private static final Duration WAKE_MARGIN = Duration.ofMillis(5);
 
@@ -37,8 +39,10 @@ public final class CronTicker extends PeriodicDuty {
     private Duration untilNextRound;
     private String syncedVersion = "";
     private List<Schedule> schedules = List.of();
+
     /** Per schedule, the latest instant up to which this node has fired its ticks. */
     private final Map<String, Instant> firedUpTo = new HashMap<>();
+
     private Instant lastMaintenance = Instant.EPOCH;
 
     public CronTicker(ScheduleStore store, ScheduleFirer firer, Duration syncInterval) {
@@ -49,7 +53,10 @@ public final class CronTicker extends PeriodicDuty {
         this.untilNextRound = syncInterval;
     }
 
-    /** Tells the loop a schedule changed, so the change takes effect now rather than at the next sync. */
+    /**
+     * Tells the loop a schedule changed, so the change takes effect now rather than at the next
+     * sync.
+     */
     public void changed() {
         wakeUp();
     }
@@ -70,7 +77,10 @@ public final class CronTicker extends PeriodicDuty {
         log.warn("schedule round failed; retrying in {}: {}", syncInterval, e.getMessage());
     }
 
-    /** One round at database time {@code now}: fires due ticks; returns how long to sleep before the next. */
+    /**
+     * One round at database time {@code now}: fires due ticks; returns how long to sleep before the
+     * next.
+     */
     Duration round(Instant now) {
         String version = store.version();
         if (!version.equals(syncedVersion)) {
@@ -102,15 +112,26 @@ public final class CronTicker extends PeriodicDuty {
         return sleep.isNegative() ? WAKE_MARGIN : sleep;
     }
 
-    /** Fires the ticks in (what this node fired up to, now] that are younger than the misfire threshold. */
+    /**
+     * Fires the ticks in (what this node fired up to, now] that are younger than the misfire
+     * threshold.
+     */
     private void fireDue(Schedule schedule, Instant now) {
         Instant from = firedUpTo.get(schedule.name());
         Instant oldestToFire = now.minus(MISFIRE_THRESHOLD);
         if (from.isBefore(oldestToFire)) {
-            from = oldestToFire; // older ones are the misfire policy's (ScheduleFirer.recoverMissedTicks)
+            from = oldestToFire; // older ones are the misfire policy's
+            // (ScheduleFirer.recoverMissedTicks)
         }
-        for (Instant tick : schedule.definition().cron().fireTimesBetween(schedule.timezone(), schedule.dst(), from,
-                now, Integer.MAX_VALUE)) {
+        for (Instant tick :
+                schedule.definition()
+                        .cron()
+                        .fireTimesBetween(
+                                schedule.timezone(),
+                                schedule.dst(),
+                                from,
+                                now,
+                                Integer.MAX_VALUE)) {
             ScheduleFirer.Fired fired = firer.fire(schedule.name(), tick);
             log.debug("schedule {} tick {}: {}", schedule.name(), tick, fired.outcome());
         }
@@ -125,9 +146,14 @@ public final class CronTicker extends PeriodicDuty {
             Instant mine = firedUpTo.get(schedule.name());
             Instant stored = schedule.firedThrough();
             kept.put(schedule.name(), mine == null || stored.isAfter(mine) ? stored : mine);
-            boolean known = schedules.stream().anyMatch(s -> s.definition().equals(schedule.definition()));
+            boolean known =
+                    schedules.stream().anyMatch(s -> s.definition().equals(schedule.definition()));
             if (!known && schedule.definition().enabled()) {
-                log.info("schedule {} fires on \"{}\" in {}", schedule.name(), schedule.cron(), schedule.timezone());
+                log.info(
+                        "schedule {} fires on \"{}\" in {}",
+                        schedule.name(),
+                        schedule.cron(),
+                        schedule.timezone());
             }
         }
         firedUpTo.clear();

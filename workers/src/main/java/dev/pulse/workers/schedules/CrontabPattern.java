@@ -9,20 +9,23 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A 5-field crontab line (minute hour day-of-month month day-of-week) read the way cronie and
- * Vixie cron read it (their {@code entry.c} and {@code cron.c}): numbers, three-letter names
- * (case-insensitive) for months and days, ranges, lists, steps on {@code *} and on ranges, 0 and
- * 7 both Sunday. When the day-of-month or the day-of-week field starts with {@code *} (so
- * {@code *}, {@code *}{@code /2}, {@code *,5} all count) a day must match both fields; when
- * neither does, it must match either. A step on a single number ({@code 1/2}), which cronie
- * silently reads as the number alone, is refused rather than guessed.
+ * A 5-field crontab line (minute hour day-of-month month day-of-week) read the way cronie and Vixie
+ * cron read it (their {@code entry.c} and {@code cron.c}): numbers, three-letter names
+ * (case-insensitive) for months and days, ranges, lists, steps on {@code *} and on ranges, 0 and 7
+ * both Sunday. When the day-of-month or the day-of-week field starts with {@code *} (so {@code *},
+ * {@code *}{@code /2}, {@code *,5} all count) a day must match both fields; when neither does, it
+ * must match either. A step on a single number ({@code 1/2}), which cronie silently reads as the
+ * number alone, is refused rather than guessed.
  */
 final class CrontabPattern implements WallClockPattern {
 
-    private static final List<String> MONTH_NAMES = List.of("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG",
-            "SEP", "OCT", "NOV", "DEC");
+    private static final List<String> MONTH_NAMES =
+            List.of(
+                    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
+                    "DEC");
     // cronie's DowNames: SUN is 0 (its first match), so FRI-SUN is a backwards range there too.
-    private static final List<String> DAY_NAMES = List.of("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT");
+    private static final List<String> DAY_NAMES =
+            List.of("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT");
 
     private final long minutes;
     private final long hours;
@@ -45,12 +48,18 @@ final class CrontabPattern implements WallClockPattern {
         periodic = f[0].startsWith("*") || f[1].startsWith("*");
     }
 
-    /** @throws IllegalArgumentException naming the field and what is wrong with it */
+    /**
+     * @throws IllegalArgumentException naming the field and what is wrong with it
+     */
     static CrontabPattern parse(String[] fields) {
         CrontabPattern pattern = new CrontabPattern(fields);
         if (!pattern.canEverMatchADay()) {
-            throw new IllegalArgumentException("never fires: no month in \"" + shown(fields[3]) + "\" has a day in \""
-                    + shown(fields[2]) + "\"");
+            throw new IllegalArgumentException(
+                    "never fires: no month in \""
+                            + shown(fields[3])
+                            + "\" has a day in \""
+                            + shown(fields[2])
+                            + "\"");
         }
         return pattern;
     }
@@ -102,7 +111,10 @@ final class CrontabPattern implements WallClockPattern {
         return null;
     }
 
-    /** Under the "both" rule a line like {@code 0 0 30 2 *} can never fire; cronie accepts it silently. */
+    /**
+     * Under the "both" rule a line like {@code 0 0 30 2 *} can never fire; cronie accepts it
+     * silently.
+     */
     private boolean canEverMatchADay() {
         if (!dayOfMonthStar && !dayOfWeekStar) {
             return true;
@@ -125,7 +137,9 @@ final class CrontabPattern implements WallClockPattern {
         return (bits & (1L << n)) != 0;
     }
 
-    /** One field's bounds and names, and how cronie's {@code get_list}/{@code get_range} read it. */
+    /**
+     * One field's bounds and names, and how cronie's {@code get_list}/{@code get_range} read it.
+     */
     private enum Field {
         MINUTE("minute", 0, 59, List.of()),
         HOUR("hour", 0, 23, List.of()),
@@ -173,8 +187,20 @@ final class CrontabPattern implements WallClockPattern {
                 int dash = span.indexOf('-');
                 if (dash < 0) {
                     if (slash >= 0) {
-                        throw bad(field, "has a step on a single value (\"" + shown(range) + "\"); crontab steps a range: "
-                                + "write \"" + shown(span) + "-" + high + "/" + step + "\" or \"*/" + step + "\"");
+                        throw bad(
+                                field,
+                                "has a step on a single value (\""
+                                        + shown(range)
+                                        + "\"); crontab steps a range: "
+                                        + "write \""
+                                        + shown(span)
+                                        + "-"
+                                        + high
+                                        + "/"
+                                        + step
+                                        + "\" or \"*/"
+                                        + step
+                                        + "\"");
                     }
                     first = value(span, field);
                     last = first;
@@ -182,8 +208,14 @@ final class CrontabPattern implements WallClockPattern {
                     first = value(span.substring(0, dash), field);
                     last = value(span.substring(dash + 1), field);
                     if (first > last) {
-                        throw bad(field, "has the range " + shown(span) + ", which runs backwards"
-                                + (this == DAY_OF_WEEK ? " (Sunday is 0, or 7 at the end of a range: FRI-7)" : ""));
+                        throw bad(
+                                field,
+                                "has the range "
+                                        + shown(span)
+                                        + ", which runs backwards"
+                                        + (this == DAY_OF_WEEK
+                                                ? " (Sunday is 0, or 7 at the end of a range: FRI-7)"
+                                                : ""));
                     }
                 }
             }
@@ -200,7 +232,9 @@ final class CrontabPattern implements WallClockPattern {
             }
             int step = Integer.parseInt(text);
             if (step < 1 || step > high - low + 1) {
-                throw bad(field, "has a step of " + step + "; steps run from 1 to " + (high - low + 1));
+                throw bad(
+                        field,
+                        "has a step of " + step + "; steps run from 1 to " + (high - low + 1));
             }
             return step;
         }
@@ -212,8 +246,14 @@ final class CrontabPattern implements WallClockPattern {
             } else {
                 n = names.indexOf(text.toUpperCase(Locale.ROOT));
                 if (n < 0) {
-                    throw bad(field, "has \"" + shown(text) + "\", which is neither a number"
-                            + (names.isEmpty() ? "" : " nor one of " + String.join(" ", names)));
+                    throw bad(
+                            field,
+                            "has \""
+                                    + shown(text)
+                                    + "\", which is neither a number"
+                                    + (names.isEmpty()
+                                            ? ""
+                                            : " nor one of " + String.join(" ", names)));
                 }
                 n += low;
             }

@@ -5,10 +5,10 @@ import java.util.Locale;
 /**
  * What a fixed-time schedule does on the two days a year its zone's clocks change (periodic
  * schedules, whose minute or hour field starts with {@code *}, simply run in every real hour).
- * {@code gap}: a wall time that doesn't exist (spring forward) runs at the jump
- * ({@link Gap#RUN_AFTER}) or not at all ({@link Gap#SKIP}). {@code repeat}: a wall time that
- * occurs twice (fall back) runs once, at its {@link Repeat#FIRST} or {@link Repeat#SECOND}
- * occurrence. Documented with instants in docs/api.md ("Time zones and DST").
+ * {@code gap}: a wall time that doesn't exist (spring forward) runs at the jump ({@link
+ * Gap#RUN_AFTER}) or not at all ({@link Gap#SKIP}). {@code repeat}: a wall time that occurs twice
+ * (fall back) runs once, at its {@link Repeat#FIRST} or {@link Repeat#SECOND} occurrence.
+ * Documented with instants in docs/api.md ("Time zones and DST").
  */
 public record DstPolicy(Gap gap, Repeat repeat) {
 
@@ -38,7 +38,9 @@ public record DstPolicy(Gap gap, Repeat repeat) {
         return value.name().toLowerCase(Locale.ROOT);
     }
 
-    /** @throws IllegalArgumentException if {@code text} isn't one of the enum's wire names */
+    /**
+     * @throws IllegalArgumentException if {@code text} isn't one of the enum's wire names
+     */
     public static <E extends Enum<E>> E parse(Class<E> type, String text) {
         for (E option : type.getEnumConstants()) {
             if (wire(option).equals(text)) {

@@ -12,10 +12,10 @@ import java.util.TreeSet;
 
 /**
  * A schedule's wall-clock pattern turned into instants in its zone under its DST policy. Each
- * matching wall time is one instant, except: in a spring-forward gap a periodic job has none and
- * a fixed-time job has the instant of the jump ({@code gap: run_after}) or none ({@code skip});
- * in a fall-back repeat a periodic job has both occurrences and a fixed-time job the first or
- * the second ({@code repeat}). Two wall times that land on the same instant fire once.
+ * matching wall time is one instant, except: in a spring-forward gap a periodic job has none and a
+ * fixed-time job has the instant of the jump ({@code gap: run_after}) or none ({@code skip}); in a
+ * fall-back repeat a periodic job has both occurrences and a fixed-time job the first or the second
+ * ({@code repeat}). Two wall times that land on the same instant fire once.
  */
 final class FireTimes {
 
@@ -33,9 +33,9 @@ final class FireTimes {
 
     /**
      * The next {@code count} fire times strictly after {@code after}, oldest first. Wall times are
-     * walked in order; because a fall-back repeats up to {@code overlap} of wall time, instants
-     * can come out of order by at most that much, so the walk starts that much early and goes on
-     * that much past the last instant it keeps.
+     * walked in order; because a fall-back repeats up to {@code overlap} of wall time, instants can
+     * come out of order by at most that much, so the walk starts that much early and goes on that
+     * much past the last instant it keeps.
      */
     List<Instant> next(Instant after, int count) {
         TreeSet<Instant> found = new TreeSet<>();
@@ -55,7 +55,8 @@ final class FireTimes {
             while (found.size() > count) {
                 found.pollLast(); // a repeated wall time adds two
             }
-            if (found.size() == count && earliest != null
+            if (found.size() == count
+                    && earliest != null
                     && earliest.minus(overlapAround(found.last())).isAfter(found.last())) {
                 break;
             }
@@ -71,7 +72,8 @@ final class FireTimes {
         }
         if (transition.isGap()) {
             return pattern.periodic() || policy.gap() == DstPolicy.Gap.SKIP
-                    ? List.of() : List.of(transition.getInstant());
+                    ? List.of()
+                    : List.of(transition.getInstant());
         }
         Instant first = wall.toInstant(transition.getOffsetBefore());
         Instant second = wall.toInstant(transition.getOffsetAfter());
@@ -81,13 +83,17 @@ final class FireTimes {
         return List.of(policy.repeat() == DstPolicy.Repeat.FIRST ? first : second);
     }
 
-    /** The longest fall-back repeat within a day of {@code t} (zero in most places, most of the year). */
+    /**
+     * The longest fall-back repeat within a day of {@code t} (zero in most places, most of the
+     * year).
+     */
     private Duration overlapAround(Instant t) {
         Duration longest = Duration.ZERO;
         Instant end = t.plus(Duration.ofDays(1));
         ZoneOffsetTransition transition = rules.nextTransition(t.minus(Duration.ofDays(1)));
         while (transition != null && !transition.getInstant().isAfter(end)) {
-            if (transition.isOverlap() && transition.getDuration().negated().compareTo(longest) > 0) {
+            if (transition.isOverlap()
+                    && transition.getDuration().negated().compareTo(longest) > 0) {
                 longest = transition.getDuration().negated();
             }
             transition = rules.nextTransition(transition.getInstant());

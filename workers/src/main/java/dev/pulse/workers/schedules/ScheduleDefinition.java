@@ -1,16 +1,16 @@
 package dev.pulse.workers.schedules;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.time.ZoneId;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * What a user declares for a schedule, validated: when it fires (cron in a time zone), what
- * each tick runs (agent, input, metadata, callback), what happens to ticks missed while no
- * scheduler ran ({@code misfire}), to a tick that comes while the previous run is still
- * going ({@code overlap}), and to a fixed-time tick on a day the clocks change ({@code dst}).
+ * What a user declares for a schedule, validated: when it fires (cron in a time zone), what each
+ * tick runs (agent, input, metadata, callback), what happens to ticks missed while no scheduler ran
+ * ({@code misfire}), to a tick that comes while the previous run is still going ({@code overlap}),
+ * and to a fixed-time tick on a day the clocks change ({@code dst}).
  */
 public record ScheduleDefinition(
         String name,
@@ -26,7 +26,10 @@ public record ScheduleDefinition(
         boolean enabled,
         DstPolicy dst) {
 
-    /** The next {@code count} fire times strictly after {@code after}, as this schedule's zone and DST policy run them. */
+    /**
+     * The next {@code count} fire times strictly after {@code after}, as this schedule's zone and
+     * DST policy run them.
+     */
     public List<Instant> nextFireTimes(Instant after, int count) {
         return cron.nextFireTimes(timezone, dst, after, count);
     }

@@ -14,14 +14,13 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Schedules declared as code: {@code apiVersion: pulse/v1, kind: Schedule} documents in YAML
- * files, validated like the API validates them and applied by name. Applying the same files
- * twice changes nothing.
+ * Schedules declared as code: {@code apiVersion: pulse/v1, kind: Schedule} documents in YAML files,
+ * validated like the API validates them and applied by name. Applying the same files twice changes
+ * nothing.
  */
 public final class ScheduleFiles {
 
-    public record Loaded(List<ScheduleDefinition> schedules, List<String> problems) {
-    }
+    public record Loaded(List<ScheduleDefinition> schedules, List<String> problems) {}
 
     private final ScheduleParser parser;
     private final YAMLMapper yaml = new YAMLMapper();
@@ -36,7 +35,8 @@ public final class ScheduleFiles {
         List<String> problems = new ArrayList<>();
         if (Files.isDirectory(path)) {
             try (Stream<Path> files = Files.list(path)) {
-                files.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted()
+                files.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml"))
+                        .sorted()
                         .forEach(f -> loadFile(f, schedules, problems));
             } catch (IOException e) {
                 problems.add(path + ": cannot list directory: " + e.getMessage());
@@ -50,7 +50,8 @@ public final class ScheduleFiles {
     }
 
     private void loadFile(Path file, List<ScheduleDefinition> schedules, List<String> problems) {
-        try (MappingIterator<JsonNode> docs = yaml.readerFor(JsonNode.class).readValues(file.toFile())) {
+        try (MappingIterator<JsonNode> docs =
+                yaml.readerFor(JsonNode.class).readValues(file.toFile())) {
             int index = 0;
             while (docs.hasNextValue()) {
                 JsonNode doc = docs.nextValue();
@@ -70,8 +71,17 @@ public final class ScheduleFiles {
                     continue;
                 }
                 ScheduleParser.Parsed parsed = parser.parse(spec, name);
-                parsed.errors().forEach(e -> problems.add(where + ": " + (e.field().equals("name") ? "metadata.name" : "spec." + e.field())
-                        + ": " + e.message()));
+                parsed.errors()
+                        .forEach(
+                                e ->
+                                        problems.add(
+                                                where
+                                                        + ": "
+                                                        + (e.field().equals("name")
+                                                                ? "metadata.name"
+                                                                : "spec." + e.field())
+                                                        + ": "
+                                                        + e.message()));
                 if (parsed.schedule() != null) {
                     schedules.add(parsed.schedule());
                 }
@@ -84,7 +94,8 @@ public final class ScheduleFiles {
     }
 
     /** Saves every schedule; returns how many were created, updated and left unchanged. */
-    public static Map<ScheduleStore.Change, Integer> apply(List<ScheduleDefinition> schedules, ScheduleStore store) {
+    public static Map<ScheduleStore.Change, Integer> apply(
+            List<ScheduleDefinition> schedules, ScheduleStore store) {
         Map<ScheduleStore.Change, Integer> counts = new EnumMap<>(ScheduleStore.Change.class);
         for (ScheduleStore.Change c : ScheduleStore.Change.values()) {
             counts.put(c, 0);

@@ -1,6 +1,7 @@
 package dev.pulse.workers.schedules;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.json.JsonMapper;
@@ -8,6 +9,7 @@ import dev.pulse.workers.schedules.ScheduleDefinition.Misfire;
 import dev.pulse.workers.schedules.ScheduleDefinition.Overlap;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,24 +20,25 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Supplier;
 import org.jdbi.v3.core.Jdbi;
-import com.fasterxml.jackson.databind.JsonNode;
-import java.time.Instant;
 
 /** Stored schedules: what the API and schedule files change, and what the schedulers read. */
 public final class ScheduleStore {
 
-    public enum Change { CREATED, UPDATED, UNCHANGED }
-
-    public record Saved(Schedule schedule, Change change) {
+    public enum Change {
+        CREATED,
+        UPDATED,
+        UNCHANGED
     }
+
+    public record Saved(Schedule schedule, Change change) {}
 
     /** A tick as recorded: when, what became of it, and the task it produced. */
-    public record Fire(Instant fireTime, String outcome, UUID taskId, String taskState) {
-    }
+    public record Fire(Instant fireTime, String outcome, UUID taskId, String taskState) {}
 
     // A change to when or whether it fires restarts its tick accounting from now, so editing a
     // schedule never "catches up" ticks of its old form. Writing the same values changes nothing.
-    private static final String UPSERT = """
+    private static final String UPSERT =
+            """
             INSERT INTO schedules AS s (id, name, cron, quartz_cron, timezone, agent, input, metadata, callback_url,
                                         misfire, catch_up_max, overlap, enabled, dst_gap, dst_repeat)
             VALUES (:id, :name, :cron, :quartz_cron, :timezone, :agent, CAST(:input AS jsonb), CAST(:metadata AS jsonb),
@@ -64,7 +67,8 @@ public final class ScheduleStore {
     private static final String LIST = "SELECT * FROM schedules ORDER BY name";
     private static final String DELETE = "DELETE FROM schedules WHERE name = :name";
 
-    private static final String SET_ENABLED = """
+    private static final String SET_ENABLED =
+            """
             UPDATE schedules
                SET enabled = :enabled, updated_at = now(),
                    fired_through = CASE WHEN enabled <> :enabled THEN now() ELSE fired_through END
@@ -72,7 +76,8 @@ public final class ScheduleStore {
             RETURNING *
             """;
 
-    private static final String RECENT_FIRES = """
+    private static final String RECENT_FIRES =
+            """
             SELECT f.fire_time, f.outcome, f.task_id, t.state AS task_state
               FROM schedule_fires f
               JOIN schedules s ON s.id = f.schedule_id
@@ -83,7 +88,8 @@ public final class ScheduleStore {
             """;
 
     /** The latest fires of every schedule at once (the dashboard lists them all). */
-    private static final String RECENT_FIRES_OF_ALL = """
+    private static final String RECENT_FIRES_OF_ALL =
+            """
             SELECT s.name, f.fire_time, f.outcome, f.task_id, t.state AS task_state
               FROM schedules s
              CROSS JOIN LATERAL (SELECT * FROM schedule_fires sf
@@ -94,8 +100,12 @@ public final class ScheduleStore {
              ORDER BY s.name, f.fire_time DESC
             """;
 
-    /** Changes whenever anything that decides firing changes; schedulers compare it to know when to resync. */
-    private static final String VERSION = """
+    /**
+     * Changes whenever anything that decides firing changes; schedulers compare it to know when to
+     * resync.
+     */
+    private static final String VERSION =
+            """
             SELECT coalesce(md5(string_agg(name || '|' || cron || '|' || timezone || '|' || enabled || '|' || dst_gap || '|' || dst_repeat,
                                       ',' ORDER BY name)), '')
               FROM schedules
@@ -112,32 +122,47 @@ public final class ScheduleStore {
     }
 
     public Saved save(ScheduleDefinition d) {
-        return jdbi.inTransaction(h -> {
-            Optional<Saved> written = h.createQuery(UPSERT)
-                    .bind("id", ids.get())
-                    .bind("name", d.name())
-                    .bind("cron", d.cron().original())
-                    .bind("quartz_cron", d.cron().quartz())
-                    .bind("timezone", d.timezone().getId())
-                    .bind("agent", d.agent())
-                    .bind("input", write(d.input()))
-                    .bind("metadata", write(d.metadata()))
-                    .bind("callback_url", d.callbackUrl())
-                    .bind("misfire", ScheduleDefinition.wire(d.misfire()))
-                    .bind("catch_up_max", d.catchUpMax())
-                    .bind("overlap", ScheduleDefinition.wire(d.overlap()))
-                    .bind("enabled", d.enabled())
-                    .bind("dst_gap", DstPolicy.wire(d.dst().gap()))
-                    .bind("dst_repeat", DstPolicy.wire(d.dst().repeat()))
-                    .map((rs, ctx) -> new Saved(map(rs), rs.getBoolean("inserted") ? Change.CREATED : Change.UPDATED))
-                    .findOne();
-            return written.orElseGet(() -> new Saved(h.createQuery(FIND).bind("name", d.name())
-                    .map((rs, ctx) -> map(rs)).one(), Change.UNCHANGED));
-        });
+        return jdbi.inTransaction(
+                h -> {
+                    Optional<Saved> written =
+                            h.createQuery(UPSERT)
+                                    .bind("id", ids.get())
+                                    .bind("name", d.name())
+                                    .bind("cron", d.cron().original())
+                                    .bind("quartz_cron", d.cron().quartz())
+                                    .bind("timezone", d.timezone().getId())
+                                    .bind("agent", d.agent())
+                                    .bind("input", write(d.input()))
+                                    .bind("metadata", write(d.metadata()))
+                                    .bind("callback_url", d.callbackUrl())
+                                    .bind("misfire", ScheduleDefinition.wire(d.misfire()))
+                                    .bind("catch_up_max", d.catchUpMax())
+                                    .bind("overlap", ScheduleDefinition.wire(d.overlap()))
+                                    .bind("enabled", d.enabled())
+                                    .bind("dst_gap", DstPolicy.wire(d.dst().gap()))
+                                    .bind("dst_repeat", DstPolicy.wire(d.dst().repeat()))
+                                    .map(
+                                            (rs, ctx) ->
+                                                    new Saved(
+                                                            map(rs),
+                                                            rs.getBoolean("inserted")
+                                                                    ? Change.CREATED
+                                                                    : Change.UPDATED))
+                                    .findOne();
+                    return written.orElseGet(
+                            () ->
+                                    new Saved(
+                                            h.createQuery(FIND)
+                                                    .bind("name", d.name())
+                                                    .map((rs, ctx) -> map(rs))
+                                                    .one(),
+                                            Change.UNCHANGED));
+                });
     }
 
     public Optional<Schedule> find(String name) {
-        return jdbi.withHandle(h -> h.createQuery(FIND).bind("name", name).map((rs, ctx) -> map(rs)).findOne());
+        return jdbi.withHandle(
+                h -> h.createQuery(FIND).bind("name", name).map((rs, ctx) -> map(rs)).findOne());
     }
 
     public List<Schedule> list() {
@@ -148,30 +173,55 @@ public final class ScheduleStore {
         return jdbi.withHandle(h -> h.createUpdate(DELETE).bind("name", name).execute()) > 0;
     }
 
-    /** Pauses or resumes; resuming starts tick accounting afresh, so ticks missed while paused never run. */
+    /**
+     * Pauses or resumes; resuming starts tick accounting afresh, so ticks missed while paused never
+     * run.
+     */
     public Optional<Schedule> setEnabled(String name, boolean enabled) {
-        return jdbi.withHandle(h -> h.createQuery(SET_ENABLED).bind("name", name).bind("enabled", enabled)
-                .map((rs, ctx) -> map(rs)).findOne());
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(SET_ENABLED)
+                                .bind("name", name)
+                                .bind("enabled", enabled)
+                                .map((rs, ctx) -> map(rs))
+                                .findOne());
     }
 
     public List<Fire> recentFires(String name, int limit) {
-        return jdbi.withHandle(h -> h.createQuery(RECENT_FIRES).bind("name", name).bind("limit", limit)
-                .map((rs, ctx) -> fire(rs))
-                .list());
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(RECENT_FIRES)
+                                .bind("name", name)
+                                .bind("limit", limit)
+                                .map((rs, ctx) -> fire(rs))
+                                .list());
     }
 
-    /** The latest {@code limit} fires of each schedule, newest first, by schedule name; schedules never fired are absent. */
+    /**
+     * The latest {@code limit} fires of each schedule, newest first, by schedule name; schedules
+     * never fired are absent.
+     */
     public Map<String, List<Fire>> recentFiresOfAll(int limit) {
         Map<String, List<Fire>> fires = new HashMap<>();
-        jdbi.useHandle(h -> h.createQuery(RECENT_FIRES_OF_ALL).bind("limit", limit)
-                .map((rs, ctx) -> Map.entry(rs.getString("name"), fire(rs)))
-                .forEach(e -> fires.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue())));
+        jdbi.useHandle(
+                h ->
+                        h.createQuery(RECENT_FIRES_OF_ALL)
+                                .bind("limit", limit)
+                                .map((rs, ctx) -> Map.entry(rs.getString("name"), fire(rs)))
+                                .forEach(
+                                        e ->
+                                                fires.computeIfAbsent(
+                                                                e.getKey(), k -> new ArrayList<>())
+                                                        .add(e.getValue())));
         return fires;
     }
 
     private static Fire fire(ResultSet rs) throws SQLException {
-        return new Fire(Columns.instant(rs, "fire_time"), rs.getString("outcome"),
-                rs.getObject("task_id", UUID.class), rs.getString("task_state"));
+        return new Fire(
+                Columns.instant(rs, "fire_time"),
+                rs.getString("outcome"),
+                rs.getObject("task_id", UUID.class),
+                rs.getString("task_state"));
     }
 
     public String version() {
@@ -179,22 +229,29 @@ public final class ScheduleStore {
     }
 
     Schedule map(ResultSet rs) throws SQLException {
-        ScheduleDefinition definition = new ScheduleDefinition(
-                rs.getString("name"),
-                CronSpec.parse(rs.getString("cron")),
-                ZoneId.of(rs.getString("timezone")),
-                rs.getString("agent"),
-                read(rs.getString("input")),
-                read(rs.getString("metadata")),
-                rs.getString("callback_url"),
-                Misfire.valueOf(rs.getString("misfire").toUpperCase(Locale.ROOT)),
-                rs.getInt("catch_up_max"),
-                Overlap.valueOf(rs.getString("overlap").toUpperCase(Locale.ROOT)),
-                rs.getBoolean("enabled"),
-                new DstPolicy(DstPolicy.parse(DstPolicy.Gap.class, rs.getString("dst_gap")),
-                        DstPolicy.parse(DstPolicy.Repeat.class, rs.getString("dst_repeat"))));
-        return new Schedule(rs.getObject("id", UUID.class), definition, Columns.instant(rs, "fired_through"),
-                Columns.instant(rs, "created_at"), Columns.instant(rs, "updated_at"));
+        ScheduleDefinition definition =
+                new ScheduleDefinition(
+                        rs.getString("name"),
+                        CronSpec.parse(rs.getString("cron")),
+                        ZoneId.of(rs.getString("timezone")),
+                        rs.getString("agent"),
+                        read(rs.getString("input")),
+                        read(rs.getString("metadata")),
+                        rs.getString("callback_url"),
+                        Misfire.valueOf(rs.getString("misfire").toUpperCase(Locale.ROOT)),
+                        rs.getInt("catch_up_max"),
+                        Overlap.valueOf(rs.getString("overlap").toUpperCase(Locale.ROOT)),
+                        rs.getBoolean("enabled"),
+                        new DstPolicy(
+                                DstPolicy.parse(DstPolicy.Gap.class, rs.getString("dst_gap")),
+                                DstPolicy.parse(
+                                        DstPolicy.Repeat.class, rs.getString("dst_repeat"))));
+        return new Schedule(
+                rs.getObject("id", UUID.class),
+                definition,
+                Columns.instant(rs, "fired_through"),
+                Columns.instant(rs, "created_at"),
+                Columns.instant(rs, "updated_at"));
     }
 
     private JsonNode read(String text) throws SQLException {

@@ -1,5 +1,7 @@
 package dev.pulse.workers.tasks;
 
-/** The task an enqueue produced, and whether it is new or the original of a repeated idempotency key. */
-public record Enqueued(Task task, boolean created) {
-}
+/**
+ * The task an enqueue produced, and whether it is new or the original of a repeated idempotency
+ * key.
+ */
+public record Enqueued(Task task, boolean created) {}

@@ -25,16 +25,27 @@ public record NewTask(
         String scheduleName,
         Instant fireTime) {
 
-    /** A request for {@code agent} with {@code input} and {@code metadata}; everything else is optional or zero. */
+    /**
+     * A request for {@code agent} with {@code input} and {@code metadata}; everything else is
+     * optional or zero.
+     */
     public static Builder builder(String agent, JsonNode input, JsonNode metadata) {
         return new Builder(agent, input, metadata);
     }
 
     /** The same request for a schedule's tick. */
     public NewTask forTick(String schedule, Instant tick) {
-        return builder(agent, input, metadata).callbackUrl(callbackUrl).runAt(runAt).delaySeconds(delaySeconds)
-                .priority(priority).maxAttempts(maxAttempts).timeoutSeconds(timeoutSeconds)
-                .retry(retryBaseMs, retryMaxMs).idempotencyKey(idempotencyKey).tick(schedule, tick).build();
+        return builder(agent, input, metadata)
+                .callbackUrl(callbackUrl)
+                .runAt(runAt)
+                .delaySeconds(delaySeconds)
+                .priority(priority)
+                .maxAttempts(maxAttempts)
+                .timeoutSeconds(timeoutSeconds)
+                .retry(retryBaseMs, retryMaxMs)
+                .idempotencyKey(idempotencyKey)
+                .tick(schedule, tick)
+                .build();
     }
 
     /** Names each part of a {@link NewTask}, so no call site passes fourteen values by position. */
@@ -110,8 +121,21 @@ public record NewTask(
         }
 
         public NewTask build() {
-            return new NewTask(agent, input, metadata, callbackUrl, runAt, delaySeconds, priority, maxAttempts,
-                    timeoutSeconds, retryBaseMs, retryMaxMs, idempotencyKey, scheduleName, fireTime);
+            return new NewTask(
+                    agent,
+                    input,
+                    metadata,
+                    callbackUrl,
+                    runAt,
+                    delaySeconds,
+                    priority,
+                    maxAttempts,
+                    timeoutSeconds,
+                    retryBaseMs,
+                    retryMaxMs,
+                    idempotencyKey,
+                    scheduleName,
+                    fireTime);
         }
     }
 }

@@ -8,18 +8,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the hot {@code tasks} table small (docs/architecture.md, Traps avoided): terminal tasks (succeeded, failed,
- * cancelled) that finished longer than the retention ago are deleted, with their attempts and
- * callback deliveries (in the same statement: no foreign key does it, see V9), in batches of
- * {@link #BATCH} rows, each its own short transaction that skips locked rows, so pruning never
- * blocks the queue. A task whose callback is still pending is kept until it is delivered or
- * dead. Non-terminal tasks are never touched: the DELETE itself re-checks the state.
+ * Keeps the hot {@code tasks} table small (docs/architecture.md, Traps avoided): terminal tasks
+ * (succeeded, failed, cancelled) that finished longer than the retention ago are deleted, with
+ * their attempts and callback deliveries (in the same statement: no foreign key does it, see V9),
+ * in batches of {@link #BATCH} rows, each its own short transaction that skips locked rows, so
+ * pruning never blocks the queue. A task whose callback is still pending is kept until it is
+ * delivered or dead. Non-terminal tasks are never touched: the DELETE itself re-checks the state.
  *
  * <p>Candidates are found through the {@code (state, id)} index: task ids are UUIDv7, ordered by
  * creation time, and a task cannot have finished before it was created, so only ids created before
- * {@code now() - retention} are scanned, however large the retained history is. Time comes from
- * the database clock. Any node may run it; a transaction-scoped advisory lock lets one node at a
- * time prune.
+ * {@code now() - retention} are scanned, however large the retained history is. Time comes from the
+ * database clock. Any node may run it; a transaction-scoped advisory lock lets one node at a time
+ * prune.
  */
 public final class Retention extends PeriodicDuty {
 
@@ -27,13 +27,16 @@ public final class Retention extends PeriodicDuty {
 
     /** Advisory lock key: "pulse" + 3. */
     static final long LOCK_KEY = 0x70756c736503L;
+
     static final int BATCH = 1000;
 
-    private static final String CUTOFF_MILLIS = """
+    private static final String CUTOFF_MILLIS =
+            """
             SELECT CAST(floor(extract(epoch FROM now() - make_interval(secs => :retention_seconds)) * 1000) AS bigint)
             """;
 
-    private static final String PRUNE = """
+    private static final String PRUNE =
+            """
             WITH locked AS (
                 SELECT pg_try_advisory_xact_lock(:key) AS mine
             ), doomed AS MATERIALIZED (
@@ -65,7 +68,7 @@ public final class Retention extends PeriodicDuty {
 
     /**
      * @param retention how long terminal tasks are kept after they finished
-     * @param every     how often a pass runs
+     * @param every how often a pass runs
      */
     public Retention(Jdbi jdbi, Duration retention, Duration every) {
         this(jdbi, retention, every, Duration.ofMillis(20));
@@ -95,7 +98,10 @@ public final class Retention extends PeriodicDuty {
         log.warn("retention pass failed, trying again in {}: {}", every, e.getMessage());
     }
 
-    /** One pass: deletes batch after batch until nothing more is due; returns how many tasks it deleted. */
+    /**
+     * One pass: deletes batch after batch until nothing more is due; returns how many tasks it
+     * deleted.
+     */
     public long pruneAll() throws InterruptedException {
         long total = 0;
         while (running()) {
@@ -104,27 +110,40 @@ public final class Retention extends PeriodicDuty {
             if (deleted < BATCH) {
                 return total;
             }
-            Thread.sleep(pauseBetweenBatches.toMillis()); // leave the database to the queue between batches
+            Thread.sleep(
+                    pauseBetweenBatches
+                            .toMillis()); // leave the database to the queue between batches
         }
         return total;
     }
 
-    /** Deletes at most {@link #BATCH} due tasks in one transaction; 0 when another node holds the lock. */
+    /**
+     * Deletes at most {@link #BATCH} due tasks in one transaction; 0 when another node holds the
+     * lock.
+     */
     public int pruneBatch() {
         double seconds = retention.toMillis() / 1000.0;
-        return jdbi.inTransaction(h -> {
-            long cutoff = h.createQuery(CUTOFF_MILLIS).bind("retention_seconds", seconds).mapTo(Long.class).one();
-            return h.createQuery(PRUNE)
-                    .bind("key", LOCK_KEY)
-                    .bind("id_bound", idBound(cutoff).toString())
-                    .bind("retention_seconds", seconds)
-                    .bind("batch", BATCH)
-                    .mapTo(Integer.class)
-                    .one();
-        });
+        return jdbi.inTransaction(
+                h -> {
+                    long cutoff =
+                            h.createQuery(CUTOFF_MILLIS)
+                                    .bind("retention_seconds", seconds)
+                                    .mapTo(Long.class)
+                                    .one();
+                    return h.createQuery(PRUNE)
+                            .bind("key", LOCK_KEY)
+                            .bind("id_bound", idBound(cutoff).toString())
+                            .bind("retention_seconds", seconds)
+                            .bind("batch", BATCH)
+                            .mapTo(Integer.class)
+                            .one();
+                });
     }
 
-    /** The greatest UUIDv7 of the given millisecond: every task id created at or before it is smaller. */
+    /**
+     * The greatest UUIDv7 of the given millisecond: every task id created at or before it is
+     * smaller.
+     */
     static UUID idBound(long epochMillis) {
         return new UUID((Math.max(0, epochMillis) << 16) | 0x7FFFL, -1L);
     }

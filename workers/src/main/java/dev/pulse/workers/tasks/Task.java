@@ -28,5 +28,4 @@ public record Task(
         long retryBaseMs,
         long retryMaxMs,
         String scheduleName,
-        Instant fireTime) {
-}
+        Instant fireTime) {}

@@ -17,9 +17,11 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class TaskFigures {
 
-    private static final List<String> STATES = List.of("scheduled", "queued", "running", "succeeded", "failed", "cancelled");
+    private static final List<String> STATES =
+            List.of("scheduled", "queued", "running", "succeeded", "failed", "cancelled");
 
-    private static final String STATE_COUNTS = """
+    private static final String STATE_COUNTS =
+            """
             SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE state = 'scheduled' LIMIT :cap1) x) AS scheduled,
                    (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE state = 'queued' LIMIT :cap1) x) AS queued,
                    (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE state = 'running' LIMIT :cap1) x) AS running,
@@ -29,15 +31,20 @@ public final class TaskFigures {
             """;
 
     // Unfinished tasks per agent, from at most cap+1 unfinished rows in all.
-    private static final String LIVE_BY_AGENT = """
+    private static final String LIVE_BY_AGENT =
+            """
             SELECT agent, count(*) FILTER (WHERE state <> 'running') AS waiting,
                    count(*) FILTER (WHERE state = 'running') AS running
               FROM (SELECT agent, state FROM tasks WHERE state IN ('scheduled', 'queued', 'running') LIMIT :cap1) t
              GROUP BY agent
             """;
 
-    /** Running tasks with their current attempt's start (the task's own started_at is its first attempt's). */
-    private static final String RUNNING = """
+    /**
+     * Running tasks with their current attempt's start (the task's own started_at is its first
+     * attempt's).
+     */
+    private static final String RUNNING =
+            """
             SELECT id, agent, attempts, lease_owner, COALESCE(attempt_started_at, started_at) AS started_at,
                    lease_expires_at
               FROM tasks
@@ -46,7 +53,8 @@ public final class TaskFigures {
              LIMIT 500
             """;
 
-    private static final String HEAD_OF_QUEUE_AGE = """
+    private static final String HEAD_OF_QUEUE_AGE =
+            """
             SELECT extract(epoch FROM now() - run_at) AS lag
               FROM tasks
              WHERE state IN ('scheduled', 'queued') AND run_at <= now()
@@ -57,22 +65,26 @@ public final class TaskFigures {
     private static final String SUCCEEDED = "SELECT count(*) FROM tasks WHERE state = 'succeeded'";
 
     // Through the partial indexes on unfinished tasks: never a count of rows.
-    private static final String ANY_UNFINISHED = """
+    private static final String ANY_UNFINISHED =
+            """
             SELECT EXISTS (SELECT 1 FROM tasks WHERE state IN ('scheduled', 'queued'))
                 OR EXISTS (SELECT 1 FROM tasks WHERE state = 'running')
             """;
 
-    private static final String START_DELAY_MS = """
+    private static final String START_DELAY_MS =
+            """
             SELECT extract(epoch FROM started_at - created_at) * 1000 FROM tasks WHERE id = :id AND started_at IS NOT NULL
             """;
 
     /** Unfinished tasks of one agent: waiting (scheduled or queued) and running. */
-    public record AgentLoad(String agent, long waiting, long running) {
-    }
+    public record AgentLoad(String agent, long waiting, long running) {}
 
-    /** A running attempt: its task, agent, attempt number, the node holding the lease, when the attempt started. */
-    public record RunningNow(UUID taskId, String agent, int attempt, String leaseOwner, Instant startedAt) {
-    }
+    /**
+     * A running attempt: its task, agent, attempt number, the node holding the lease, when the
+     * attempt started.
+     */
+    public record RunningNow(
+            UUID taskId, String agent, int attempt, String leaseOwner, Instant startedAt) {}
 
     private final Jdbi jdbi;
 
@@ -80,33 +92,61 @@ public final class TaskFigures {
         this.jdbi = jdbi;
     }
 
-    /** Tasks per state, in lifecycle order, each counted up to {@code cap + 1} (more than {@code cap} means "cap+"). */
+    /**
+     * Tasks per state, in lifecycle order, each counted up to {@code cap + 1} (more than {@code
+     * cap} means "cap+").
+     */
     public Map<String, Long> stateCounts(long cap) {
-        return jdbi.withHandle(h -> h.createQuery(STATE_COUNTS).bind("cap1", cap + 1).map((rs, ctx) -> {
-            Map<String, Long> counts = new LinkedHashMap<>();
-            for (String state : STATES) {
-                counts.put(state, rs.getLong(state));
-            }
-            return counts;
-        }).one());
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(STATE_COUNTS)
+                                .bind("cap1", cap + 1)
+                                .map(
+                                        (rs, ctx) -> {
+                                            Map<String, Long> counts = new LinkedHashMap<>();
+                                            for (String state : STATES) {
+                                                counts.put(state, rs.getLong(state));
+                                            }
+                                            return counts;
+                                        })
+                                .one());
     }
 
     /** Unfinished tasks per agent, read from at most {@code cap + 1} unfinished rows in all. */
     public List<AgentLoad> liveByAgent(long cap) {
-        return jdbi.withHandle(h -> h.createQuery(LIVE_BY_AGENT).bind("cap1", cap + 1)
-                .map((rs, ctx) -> new AgentLoad(rs.getString("agent"), rs.getLong("waiting"), rs.getLong("running")))
-                .list());
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(LIVE_BY_AGENT)
+                                .bind("cap1", cap + 1)
+                                .map(
+                                        (rs, ctx) ->
+                                                new AgentLoad(
+                                                        rs.getString("agent"),
+                                                        rs.getLong("waiting"),
+                                                        rs.getLong("running")))
+                                .list());
     }
 
     /** Up to 500 running attempts, the soonest lease expiry first. */
     public List<RunningNow> running() {
-        return jdbi.withHandle(h -> h.createQuery(RUNNING)
-                .map((rs, ctx) -> new RunningNow(rs.getObject("id", UUID.class), rs.getString("agent"), rs.getInt("attempts"),
-                        rs.getString("lease_owner"), Columns.instant(rs, "started_at")))
-                .list());
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(RUNNING)
+                                .map(
+                                        (rs, ctx) ->
+                                                new RunningNow(
+                                                        rs.getObject("id", UUID.class),
+                                                        rs.getString("agent"),
+                                                        rs.getInt("attempts"),
+                                                        rs.getString("lease_owner"),
+                                                        Columns.instant(rs, "started_at")))
+                                .list());
     }
 
-    /** Every succeeded task, counted (a benchmark's before and after; a full count, so never on a page). */
+    /**
+     * Every succeeded task, counted (a benchmark's before and after; a full count, so never on a
+     * page).
+     */
     public static long succeeded(Handle h) {
         return h.createQuery(SUCCEEDED).mapTo(Long.class).one();
     }
@@ -116,12 +156,18 @@ public final class TaskFigures {
         return h.createQuery(ANY_UNFINISHED).mapTo(Boolean.class).one();
     }
 
-    /** How long, by the database clock, the task waited from enqueue to its start; empty until it started. */
+    /**
+     * How long, by the database clock, the task waited from enqueue to its start; empty until it
+     * started.
+     */
     public static Optional<Double> startDelayMillis(Handle h, UUID id) {
         return h.createQuery(START_DELAY_MS).bind("id", id).mapTo(Double.class).findOne();
     }
 
-    /** How long, in seconds by the database clock, the next task to claim has been due; empty when none is due. */
+    /**
+     * How long, in seconds by the database clock, the next task to claim has been due; empty when
+     * none is due.
+     */
     public Optional<Double> headOfQueueAge() {
         return jdbi.withHandle(h -> h.createQuery(HEAD_OF_QUEUE_AGE).mapTo(Double.class).findOne());
     }

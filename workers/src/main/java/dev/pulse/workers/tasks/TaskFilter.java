@@ -4,15 +4,23 @@ import java.time.Instant;
 import java.util.UUID;
 
 /**
- * Which tasks to list, newest first: optional filters (state, agent, schedule, created in
- * {@code [createdFrom, createdTo)}, text in input or metadata, matched case-insensitively), a keyset
+ * Which tasks to list, newest first: optional filters (state, agent, schedule, created in {@code
+ * [createdFrom, createdTo)}, text in input or metadata, matched case-insensitively), a keyset
  * cursor ({@code before}, an id from a previous page) and a page size.
  */
-public record TaskFilter(TaskState state, String agent, String schedule, Instant createdFrom, Instant createdTo,
-                         String text, UUID before, int limit) {
+public record TaskFilter(
+        TaskState state,
+        String agent,
+        String schedule,
+        Instant createdFrom,
+        Instant createdTo,
+        String text,
+        UUID before,
+        int limit) {
 
     /** The API's filter: state, agent and schedule only. */
-    public static TaskFilter of(TaskState state, String agent, String schedule, UUID before, int limit) {
+    public static TaskFilter of(
+            TaskState state, String agent, String schedule, UUID before, int limit) {
         return new TaskFilter(state, agent, schedule, null, null, null, before, limit);
     }
 }

@@ -41,7 +41,10 @@ public final class TaskIds {
         return ids;
     }
 
-    /** The smallest id of a millisecond: ids at or after it were created at or after {@code instant}; null for null. */
+    /**
+     * The smallest id of a millisecond: ids at or after it were created at or after {@code
+     * instant}; null for null.
+     */
     public static UUID floor(Instant instant) {
         if (instant == null) {
             return null;

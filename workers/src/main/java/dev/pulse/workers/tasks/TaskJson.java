@@ -2,8 +2,8 @@ package dev.pulse.workers.tasks;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.time.Instant;
 import dev.pulse.workers.json.Timestamps;
+import java.time.Instant;
 
 /** The JSON form of a task, shared by the API and callback payloads. */
 public final class TaskJson {
@@ -37,7 +37,9 @@ public final class TaskJson {
         node.put("idempotency_key", t.idempotencyKey());
         node.put("schedule_name", t.scheduleName());
         node.put("fire_time", iso(t.fireTime()));
-        node.putObject("retry").put("base_seconds", t.retryBaseMs() / 1000.0).put("max_seconds", t.retryMaxMs() / 1000.0);
+        node.putObject("retry")
+                .put("base_seconds", t.retryBaseMs() / 1000.0)
+                .put("max_seconds", t.retryMaxMs() / 1000.0);
         return node;
     }
 

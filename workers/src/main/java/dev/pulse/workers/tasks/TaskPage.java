@@ -4,5 +4,4 @@ import java.util.List;
 import java.util.UUID;
 
 /** One page of tasks, newest first; {@code nextCursor} is null on the last page. */
-public record TaskPage(List<Task> items, UUID nextCursor) {
-}
+public record TaskPage(List<Task> items, UUID nextCursor) {}

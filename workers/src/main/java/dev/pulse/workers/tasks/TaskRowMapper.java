@@ -19,10 +19,31 @@ public final class TaskRowMapper implements RowMapper<Task> {
         this.json = json;
     }
 
-    private static final String[] COLUMNS = {"id", "agent", "state", "priority", "input", "metadata", "callback_url",
-            "result", "error", "attempts", "max_attempts", "timeout_seconds", "run_at", "created_at", "started_at",
-            "finished_at", "updated_at", "cancel_requested_at", "idempotency_key", "retry_base_ms", "retry_max_ms",
-            "schedule_name", "fire_time"};
+    private static final String[] COLUMNS = {
+        "id",
+        "agent",
+        "state",
+        "priority",
+        "input",
+        "metadata",
+        "callback_url",
+        "result",
+        "error",
+        "attempts",
+        "max_attempts",
+        "timeout_seconds",
+        "run_at",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "updated_at",
+        "cancel_requested_at",
+        "idempotency_key",
+        "retry_base_ms",
+        "retry_max_ms",
+        "schedule_name",
+        "fire_time"
+    };
 
     @Override
     public Task map(ResultSet rs, StatementContext ctx) throws SQLException {
@@ -89,5 +110,4 @@ public final class TaskRowMapper implements RowMapper<Task> {
     JsonNode jsonb(ResultSet rs, String column) throws SQLException {
         return jsonb(rs, rs.findColumn(column), column);
     }
-
 }

@@ -5,7 +5,12 @@ import java.util.Locale;
 import java.util.Optional;
 
 public enum TaskState {
-    SCHEDULED, QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED;
+    SCHEDULED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    FAILED,
+    CANCELLED;
 
     public String wire() {
         return name().toLowerCase(Locale.ROOT);
@@ -15,7 +20,10 @@ public enum TaskState {
         return this == SUCCEEDED || this == FAILED || this == CANCELLED;
     }
 
-    /** The state a {@code tasks.state} column holds (the database's check constraint admits only these). */
+    /**
+     * The state a {@code tasks.state} column holds (the database's check constraint admits only
+     * these).
+     */
     public static TaskState ofColumn(String value) {
         return valueOf(value.toUpperCase(Locale.ROOT));
     }

@@ -34,7 +34,8 @@ public final class TaskStore {
 
     // One multi-row INSERT fed by one array per column, for one task or a thousand. Due times come
     // from the database clock.
-    private static final String INSERT_MANY = """
+    private static final String INSERT_MANY =
+            """
             INSERT INTO tasks (id, agent, state, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
                                run_at, retry_base_ms, retry_max_ms, idempotency_owner, idempotency_key,
                                schedule_name, fire_time)
@@ -52,7 +53,8 @@ public final class TaskStore {
                                  run_at, delay, retry_base_ms, retry_max_ms, idempotency_key, schedule_name, fire_time)) b
             %%s
             RETURNING %%s
-            """.formatted(JsonTexts.split("inputs"), JsonTexts.split("metadata"));
+            """
+                    .formatted(JsonTexts.split("inputs"), JsonTexts.split("metadata"));
 
     // Only for batches that carry idempotency keys: a speculative insertion takes a lock and writes
     // an extra WAL record per row, which a batch without keys cannot need (the unique index is
@@ -60,21 +62,26 @@ public final class TaskStore {
     private static final String SKIP_TAKEN_KEYS =
             "ON CONFLICT (idempotency_owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING";
 
-    private static final String FIND_BY_IDEMPOTENCY_KEYS = """
+    private static final String FIND_BY_IDEMPOTENCY_KEYS =
+            """
             SELECT %s FROM tasks WHERE idempotency_owner = :owner AND idempotency_key = ANY(CAST(:keys AS text[]))
             """;
 
     /** The inserts and the look-up of taken idempotency keys, all reading back the same columns. */
     private record Readback(String insert, String insertSkippingTakenKeys, String findByKeys) {
         Readback(String columns) {
-            this(INSERT_MANY.formatted("", columns), INSERT_MANY.formatted(SKIP_TAKEN_KEYS, columns),
+            this(
+                    INSERT_MANY.formatted("", columns),
+                    INSERT_MANY.formatted(SKIP_TAKEN_KEYS, columns),
                     FIND_BY_IDEMPOTENCY_KEYS.formatted(columns));
         }
     }
 
     private static final Readback WHOLE_ROWS = new Readback("*");
 
-    /** The columns a batch answer needs; the whole row would be read back and parsed for nothing. */
+    /**
+     * The columns a batch answer needs; the whole row would be read back and parsed for nothing.
+     */
     private static final Readback BRIEF = new Readback("id, state, run_at, idempotency_key");
 
     private static final String FIND = "SELECT * FROM tasks WHERE id = :id";
@@ -85,7 +92,8 @@ public final class TaskStore {
 
     // Ended attempts have a row; the running one is read from its task row (V11), unless a node of
     // the previous version opened a row for it at its claim.
-    private static final String ATTEMPTS = """
+    private static final String ATTEMPTS =
+            """
             SELECT attempt, node, started_at, finished_at, outcome, error, logs
               FROM task_attempts
              WHERE task_id = :id
@@ -97,7 +105,8 @@ public final class TaskStore {
              ORDER BY attempt
             """;
 
-    private static final String CANCEL_WAITING = """
+    private static final String CANCEL_WAITING =
+            """
             UPDATE tasks
                SET state = 'cancelled', finished_at = now(), updated_at = now()
              WHERE id = :id AND state IN ('scheduled', 'queued')
@@ -106,7 +115,8 @@ public final class TaskStore {
 
     // The worker holding the lease sees the request on its next heartbeat, stops the run and
     // records the task cancelled through its fenced update.
-    private static final String REQUEST_CANCEL = """
+    private static final String REQUEST_CANCEL =
+            """
             UPDATE tasks
                SET cancel_requested_at = COALESCE(cancel_requested_at, now()), updated_at = now()
              WHERE id = :id AND state = 'running'
@@ -114,18 +124,23 @@ public final class TaskStore {
             """;
 
     /** Back to the queue, now, with more attempts; only from failed or cancelled. */
-    private static final String RETRY_SET = """
+    private static final String RETRY_SET =
+            """
             UPDATE tasks
                SET state = 'queued', run_at = now(), max_attempts = attempts + :more_attempts,
                    result = NULL, error = NULL, finished_at = NULL, cancel_requested_at = NULL, updated_at = now()
             """;
 
-    private static final String RETRY = RETRY_SET + """
+    private static final String RETRY =
+            RETRY_SET
+                    + """
              WHERE id = :id AND state IN ('failed', 'cancelled')
             RETURNING *
             """;
 
-    private static final String RETRY_ALL = RETRY_SET + """
+    private static final String RETRY_ALL =
+            RETRY_SET
+                    + """
              WHERE id = ANY(CAST(:ids AS uuid[])) AND state IN ('failed', 'cancelled')
             """;
 
@@ -136,7 +151,12 @@ public final class TaskStore {
     private final CallbackOutbox outbox;
     private final QueueMetrics metrics;
 
-    public TaskStore(Jdbi jdbi, ObjectMapper json, TaskIds ids, CallbackOutbox outbox, QueueMetrics metrics) {
+    public TaskStore(
+            Jdbi jdbi,
+            ObjectMapper json,
+            TaskIds ids,
+            CallbackOutbox outbox,
+            QueueMetrics metrics) {
         this.jdbi = jdbi;
         this.json = json;
         this.mapper = new TaskRowMapper(json);
@@ -152,7 +172,7 @@ public final class TaskStore {
 
     /**
      * @param owner the idempotency namespace: keys are unique per owner (the API key that queued
-     *              the task), so two clients using the same key never see each other's tasks
+     *     the task), so two clients using the same key never see each other's tasks
      */
     public Enqueued enqueue(NewTask task, String owner) {
         return jdbi.inTransaction(h -> enqueue(h, task, owner));
@@ -164,7 +184,9 @@ public final class TaskStore {
     }
 
     private Enqueued enqueue(Handle h, NewTask task, String owner) {
-        Inserted<Task> one = insert(h, List.of(task), owner, WHOLE_ROWS, mapper, Task::id, Task::idempotencyKey).get(0);
+        Inserted<Task> one =
+                insert(h, List.of(task), owner, WHOLE_ROWS, mapper, Task::id, Task::idempotencyKey)
+                        .get(0);
         return new Enqueued(one.row(), one.created());
     }
 
@@ -174,54 +196,108 @@ public final class TaskStore {
      * answered with the original, as not created.
      */
     public List<Queued> enqueueAll(List<NewTask> batch, String owner) {
-        return jdbi.inTransaction(h -> insert(h, batch, owner, BRIEF, TaskStore::brief, Brief::id, Brief::idempotencyKey))
+        return jdbi
+                .inTransaction(
+                        h ->
+                                insert(
+                                        h,
+                                        batch,
+                                        owner,
+                                        BRIEF,
+                                        TaskStore::brief,
+                                        Brief::id,
+                                        Brief::idempotencyKey))
                 .stream()
                 .map(i -> new Queued(i.row().id(), i.row().state(), i.row().runAt(), i.created()))
                 .toList();
     }
 
-    private record Brief(UUID id, TaskState state, Instant runAt, String idempotencyKey) {
-    }
+    private record Brief(UUID id, TaskState state, Instant runAt, String idempotencyKey) {}
 
     private static Brief brief(ResultSet rs, StatementContext ctx) throws SQLException {
-        return new Brief(rs.getObject(1, UUID.class), TaskState.ofColumn(rs.getString(2)),
-                Columns.instant(rs, 3), rs.getString(4));
+        return new Brief(
+                rs.getObject(1, UUID.class),
+                TaskState.ofColumn(rs.getString(2)),
+                Columns.instant(rs, 3),
+                rs.getString(4));
     }
 
-    private record Inserted<T>(T row, boolean created) {
-    }
+    private record Inserted<T>(T row, boolean created) {}
 
-    /** The insert behind both enqueues, reading back the {@code readback} columns of each row through {@code rows}. */
-    private <T> List<Inserted<T>> insert(Handle h, List<NewTask> batch, String owner, Readback readback, RowMapper<T> rows,
-                                         Function<T, UUID> idOf, Function<T, String> keyOf) {
+    /**
+     * The insert behind both enqueues, reading back the {@code readback} columns of each row
+     * through {@code rows}.
+     */
+    private <T> List<Inserted<T>> insert(
+            Handle h,
+            List<NewTask> batch,
+            String owner,
+            Readback readback,
+            RowMapper<T> rows,
+            Function<T, UUID> idOf,
+            Function<T, String> keyOf) {
         int n = batch.size();
         UUID[] newIds = ids.next(n);
-        String[] keys = batch.stream().map(NewTask::idempotencyKey).filter(Objects::nonNull).toArray(String[]::new);
+        String[] keys =
+                batch.stream()
+                        .map(NewTask::idempotencyKey)
+                        .filter(Objects::nonNull)
+                        .toArray(String[]::new);
         Map<UUID, T> inserted = new HashMap<>();
         h.createQuery(keys.length > 0 ? readback.insertSkippingTakenKeys() : readback.insert())
                 .bind("owner", owner)
                 .bind("ids", newIds)
                 .bind("agents", batch.stream().map(NewTask::agent).toArray(String[]::new))
                 .bind("priorities", batch.stream().map(NewTask::priority).toArray(Integer[]::new))
-                .bind("inputs", JsonTexts.join(batch.stream().map(t -> write(t.input())).toArray(String[]::new)))
-                .bind("metadata", JsonTexts.join(batch.stream().map(t -> write(t.metadata())).toArray(String[]::new)))
-                .bind("callback_urls", batch.stream().map(NewTask::callbackUrl).toArray(String[]::new))
-                .bind("max_attempts", batch.stream().map(NewTask::maxAttempts).toArray(Integer[]::new))
-                .bind("timeouts", batch.stream().map(NewTask::timeoutSeconds).toArray(Integer[]::new))
+                .bind(
+                        "inputs",
+                        JsonTexts.join(
+                                batch.stream().map(t -> write(t.input())).toArray(String[]::new)))
+                .bind(
+                        "metadata",
+                        JsonTexts.join(
+                                batch.stream()
+                                        .map(t -> write(t.metadata()))
+                                        .toArray(String[]::new)))
+                .bind(
+                        "callback_urls",
+                        batch.stream().map(NewTask::callbackUrl).toArray(String[]::new))
+                .bind(
+                        "max_attempts",
+                        batch.stream().map(NewTask::maxAttempts).toArray(Integer[]::new))
+                .bind(
+                        "timeouts",
+                        batch.stream().map(NewTask::timeoutSeconds).toArray(Integer[]::new))
                 .bind("run_ats", batch.stream().map(t -> iso(t.runAt())).toArray(String[]::new))
-                .bind("delays", batch.stream().map(t -> t.delaySeconds() == null ? "0" : t.delaySeconds().toPlainString())
-                        .toArray(String[]::new))
-                .bind("retry_bases", batch.stream().map(t -> (int) t.retryBaseMs()).toArray(Integer[]::new))
-                .bind("retry_maxes", batch.stream().map(t -> (int) t.retryMaxMs()).toArray(Integer[]::new))
+                .bind(
+                        "delays",
+                        batch.stream()
+                                .map(
+                                        t ->
+                                                t.delaySeconds() == null
+                                                        ? "0"
+                                                        : t.delaySeconds().toPlainString())
+                                .toArray(String[]::new))
+                .bind(
+                        "retry_bases",
+                        batch.stream().map(t -> (int) t.retryBaseMs()).toArray(Integer[]::new))
+                .bind(
+                        "retry_maxes",
+                        batch.stream().map(t -> (int) t.retryMaxMs()).toArray(Integer[]::new))
                 .bind("keys", batch.stream().map(NewTask::idempotencyKey).toArray(String[]::new))
                 .bind("schedules", batch.stream().map(NewTask::scheduleName).toArray(String[]::new))
-                .bind("fire_times", batch.stream().map(t -> iso(t.fireTime())).toArray(String[]::new))
+                .bind(
+                        "fire_times",
+                        batch.stream().map(t -> iso(t.fireTime())).toArray(String[]::new))
                 .map(rows)
                 .forEach(t -> inserted.put(idOf.apply(t), t));
         // A key that was taken: under READ COMMITTED this statement sees the row that took it.
         Map<String, T> byKey = new HashMap<>();
         if (inserted.size() < n && keys.length > 0) {
-            h.createQuery(readback.findByKeys()).bind("owner", owner).bind("keys", keys).map(rows)
+            h.createQuery(readback.findByKeys())
+                    .bind("owner", owner)
+                    .bind("keys", keys)
+                    .map(rows)
                     .forEach(t -> byKey.put(keyOf.apply(t), t));
         }
         List<Inserted<T>> result = new ArrayList<>(n);
@@ -245,19 +321,33 @@ public final class TaskStore {
         return jdbi.withHandle(h -> h.createQuery(FIND).bind("id", id).map(mapper).findOne());
     }
 
-    /** A task with who holds its lease (null unless running) and when its current or last attempt started. */
-    public record Leased(Task task, String leaseOwner, Instant attemptStartedAt) {
-    }
+    /**
+     * A task with who holds its lease (null unless running) and when its current or last attempt
+     * started.
+     */
+    public record Leased(Task task, String leaseOwner, Instant attemptStartedAt) {}
 
     public Optional<Leased> findLeased(UUID id) {
-        return jdbi.withHandle(h -> h.createQuery(FIND).bind("id", id)
-                .map((rs, ctx) -> new Leased(mapper.map(rs, ctx), rs.getString("lease_owner"),
-                        Columns.instant(rs, "attempt_started_at")))
-                .findOne());
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(FIND)
+                                .bind("id", id)
+                                .map(
+                                        (rs, ctx) ->
+                                                new Leased(
+                                                        mapper.map(rs, ctx),
+                                                        rs.getString("lease_owner"),
+                                                        Columns.instant(rs, "attempt_started_at")))
+                                .findOne());
     }
 
     public TaskPage list(TaskFilter filter) {
-        List<Task> rows = jdbi.withHandle(h -> matching(h, LIST, filter, null, filter.limit() + 1).map(mapper).list());
+        List<Task> rows =
+                jdbi.withHandle(
+                        h ->
+                                matching(h, LIST, filter, null, filter.limit() + 1)
+                                        .map(mapper)
+                                        .list());
         if (rows.size() <= filter.limit()) {
             return new TaskPage(rows, null);
         }
@@ -265,26 +355,36 @@ public final class TaskStore {
         return new TaskPage(List.copyOf(page), page.get(page.size() - 1).id());
     }
 
-    /** Ids of the tasks {@code filter} matches that are in one of {@code states}, newest first, at most its limit. */
+    /**
+     * Ids of the tasks {@code filter} matches that are in one of {@code states}, newest first, at
+     * most its limit.
+     */
     public List<UUID> ids(TaskFilter filter, List<TaskState> states) {
-        return jdbi.withHandle(h -> matching(h, LIST_IDS, filter, states, filter.limit()).mapTo(UUID.class).list());
+        return jdbi.withHandle(
+                h ->
+                        matching(h, LIST_IDS, filter, states, filter.limit())
+                                .mapTo(UUID.class)
+                                .list());
     }
 
     /**
      * {@code select} with only the conditions the filter sets, newest first. States are written as
-     * literals (they come from the enum, never from the request) so that the planner can match
-     * them to the partial indexes that hold each state: a parameter would hide which index applies.
-     * Ids are UUIDv7, so "created between" is an id range on the primary key; a text match reads
-     * rows in id order until the page is full.
+     * literals (they come from the enum, never from the request) so that the planner can match them
+     * to the partial indexes that hold each state: a parameter would hide which index applies. Ids
+     * are UUIDv7, so "created between" is an id range on the primary key; a text match reads rows
+     * in id order until the page is full.
      */
-    private static Query matching(Handle h, String select, TaskFilter filter, List<TaskState> states, int limit) {
+    private static Query matching(
+            Handle h, String select, TaskFilter filter, List<TaskState> states, int limit) {
         StringJoiner where = new StringJoiner(" AND ", " WHERE ", "").setEmptyValue("");
         if (filter.state() != null) {
             where.add("state = '" + filter.state().wire() + "'");
         }
         if (states != null) {
-            where.add(states.stream().map(st -> "'" + st.wire() + "'")
-                    .collect(Collectors.joining(", ", "state IN (", ")")));
+            where.add(
+                    states.stream()
+                            .map(st -> "'" + st.wire() + "'")
+                            .collect(Collectors.joining(", ", "state IN (", ")")));
         }
         Map<String, Object> values = new HashMap<>();
         condition(where, values, "agent = :agent", "agent", filter.agent());
@@ -292,15 +392,21 @@ public final class TaskStore {
         condition(where, values, "id >= :from_id", "from_id", TaskIds.floor(filter.createdFrom()));
         condition(where, values, "id < :to_id", "to_id", TaskIds.floor(filter.createdTo()));
         condition(where, values, "id < :before", "before", filter.before());
-        condition(where, values, "(strpos(lower(input::text), :text) > 0 OR strpos(lower(metadata::text), :text) > 0)",
-                "text", filter.text() == null ? null : filter.text().toLowerCase(Locale.ROOT));
-        Query query = h.createQuery(select + where + " ORDER BY id DESC LIMIT :limit").bind("limit", limit);
+        condition(
+                where,
+                values,
+                "(strpos(lower(input::text), :text) > 0 OR strpos(lower(metadata::text), :text) > 0)",
+                "text",
+                filter.text() == null ? null : filter.text().toLowerCase(Locale.ROOT));
+        Query query =
+                h.createQuery(select + where + " ORDER BY id DESC LIMIT :limit")
+                        .bind("limit", limit);
         values.forEach(query::bind);
         return query;
     }
 
-    private static void condition(StringJoiner where, Map<String, Object> values, String sql, String name,
-                                  Object value) {
+    private static void condition(
+            StringJoiner where, Map<String, Object> values, String sql, String name, Object value) {
         if (value != null) {
             where.add(sql);
             values.put(name, value);
@@ -308,44 +414,75 @@ public final class TaskStore {
     }
 
     public List<TaskAttempt> attempts(UUID id) {
-        return jdbi.withHandle(h -> h.createQuery(ATTEMPTS).bind("id", id)
-                .map((rs, ctx) -> new TaskAttempt(rs.getInt("attempt"), rs.getString("node"),
-                        Columns.instant(rs, "started_at"), Columns.instant(rs, "finished_at"),
-                        rs.getString("outcome"), mapper.jsonb(rs, "error"), rs.getString("logs")))
-                .list());
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(ATTEMPTS)
+                                .bind("id", id)
+                                .map(
+                                        (rs, ctx) ->
+                                                new TaskAttempt(
+                                                        rs.getInt("attempt"),
+                                                        rs.getString("node"),
+                                                        Columns.instant(rs, "started_at"),
+                                                        Columns.instant(rs, "finished_at"),
+                                                        rs.getString("outcome"),
+                                                        mapper.jsonb(rs, "error"),
+                                                        rs.getString("logs")))
+                                .list());
     }
 
     /**
-     * Cancels a task: at once if it has not started (its callback queued in the same
-     * transaction), or by asking its worker to stop it if it is running.
+     * Cancels a task: at once if it has not started (its callback queued in the same transaction),
+     * or by asking its worker to stop it if it is running.
      */
     public CancelOutcome cancel(UUID id) {
-        return jdbi.inTransaction(h -> {
-            Optional<Task> cancelled = h.createQuery(CANCEL_WAITING).bind("id", id).map(mapper).findOne();
-            if (cancelled.isPresent()) {
-                outbox.enqueue(h, cancelled.get());
-                return new CancelOutcome.Cancelled(cancelled.get());
-            }
-            Optional<Task> requested = h.createQuery(REQUEST_CANCEL).bind("id", id).map(mapper).findOne();
-            if (requested.isPresent()) {
-                return new CancelOutcome.Requested(requested.get());
-            }
-            return h.createQuery(FIND).bind("id", id).map(mapper).findOne()
-                    .<CancelOutcome>map(CancelOutcome.AlreadyFinished::new)
-                    .orElseGet(CancelOutcome.NotFound::new);
-        });
+        return jdbi.inTransaction(
+                h -> {
+                    Optional<Task> cancelled =
+                            h.createQuery(CANCEL_WAITING).bind("id", id).map(mapper).findOne();
+                    if (cancelled.isPresent()) {
+                        outbox.enqueue(h, cancelled.get());
+                        return new CancelOutcome.Cancelled(cancelled.get());
+                    }
+                    Optional<Task> requested =
+                            h.createQuery(REQUEST_CANCEL).bind("id", id).map(mapper).findOne();
+                    if (requested.isPresent()) {
+                        return new CancelOutcome.Requested(requested.get());
+                    }
+                    return h.createQuery(FIND)
+                            .bind("id", id)
+                            .map(mapper)
+                            .findOne()
+                            .<CancelOutcome>map(CancelOutcome.AlreadyFinished::new)
+                            .orElseGet(CancelOutcome.NotFound::new);
+                });
     }
 
-    /** Queues a failed or cancelled task again with {@code moreAttempts} further attempts; empty if it is not in such a state. */
+    /**
+     * Queues a failed or cancelled task again with {@code moreAttempts} further attempts; empty if
+     * it is not in such a state.
+     */
     public Optional<Task> retry(UUID id, int moreAttempts) {
-        return jdbi.withHandle(h -> h.createQuery(RETRY).bind("id", id).bind("more_attempts", moreAttempts)
-                .map(mapper).findOne());
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(RETRY)
+                                .bind("id", id)
+                                .bind("more_attempts", moreAttempts)
+                                .map(mapper)
+                                .findOne());
     }
 
-    /** {@link #retry} for many tasks in one statement; returns how many were failed or cancelled and are queued again. */
+    /**
+     * {@link #retry} for many tasks in one statement; returns how many were failed or cancelled and
+     * are queued again.
+     */
     public int retryAll(List<UUID> ids, int moreAttempts) {
-        return jdbi.withHandle(h -> h.createUpdate(RETRY_ALL).bind("ids", ids.toArray(UUID[]::new))
-                .bind("more_attempts", moreAttempts).execute());
+        return jdbi.withHandle(
+                h ->
+                        h.createUpdate(RETRY_ALL)
+                                .bind("ids", ids.toArray(UUID[]::new))
+                                .bind("more_attempts", moreAttempts)
+                                .execute());
     }
 
     private String write(Object value) {

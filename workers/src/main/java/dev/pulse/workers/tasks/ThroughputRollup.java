@@ -17,9 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps the dashboard's per-minute throughput rollup: every few seconds this node adds what its
  * workers finished since the last time (read from its own metric counters, so the queue's code
- * paths and the tasks table are untouched) to {@code dashboard_minutes}, per minute of the
- * database clock and per agent. Rows older than {@link #KEEP} are pruned now and then. Runs on
- * every node; a node without workers finishes nothing and writes nothing.
+ * paths and the tasks table are untouched) to {@code dashboard_minutes}, per minute of the database
+ * clock and per agent. Rows older than {@link #KEEP} are pruned now and then. Runs on every node; a
+ * node without workers finishes nothing and writes nothing.
  */
 public final class ThroughputRollup extends PeriodicDuty {
 
@@ -27,7 +27,8 @@ public final class ThroughputRollup extends PeriodicDuty {
     static final Duration KEEP = Duration.ofHours(3);
     private static final Duration PRUNE_EVERY = Duration.ofMinutes(10);
 
-    private static final String ADD = """
+    private static final String ADD =
+            """
             INSERT INTO dashboard_minutes AS m (minute, node, agent, succeeded, failed, runs, run_ms)
             SELECT date_trunc('minute', now()), :node, u.agent, u.succeeded, u.failed, u.runs, u.run_ms
               FROM unnest(CAST(:agents AS text[]), CAST(:succeeded AS integer[]), CAST(:failed AS integer[]),
@@ -37,12 +38,14 @@ public final class ThroughputRollup extends PeriodicDuty {
                    runs = m.runs + EXCLUDED.runs, run_ms = m.run_ms + EXCLUDED.run_ms
             """;
 
-    private static final String PRUNE = "DELETE FROM dashboard_minutes WHERE minute < now() - make_interval(secs => :seconds)";
+    private static final String PRUNE =
+            "DELETE FROM dashboard_minutes WHERE minute < now() - make_interval(secs => :seconds)";
 
     /** Cumulative figures of one agent on this node. */
     private record Totals(long succeeded, long failed, long runs, long runMs) {
         Totals minus(Totals o) {
-            return new Totals(succeeded - o.succeeded, failed - o.failed, runs - o.runs, runMs - o.runMs);
+            return new Totals(
+                    succeeded - o.succeeded, failed - o.failed, runs - o.runs, runMs - o.runMs);
         }
 
         boolean isZero() {
@@ -74,7 +77,10 @@ public final class ThroughputRollup extends PeriodicDuty {
         log.debug("dashboard rollup not written this time: {}", e.getMessage());
     }
 
-    /** Adds what finished since the last flush; synchronized so a closing flush never races the timer's. */
+    /**
+     * Adds what finished since the last flush; synchronized so a closing flush never races the
+     * timer's.
+     */
     synchronized void flush() {
         Map<String, Totals> now = read();
         List<String> agents = new ArrayList<>();
@@ -82,41 +88,47 @@ public final class ThroughputRollup extends PeriodicDuty {
         List<Integer> failed = new ArrayList<>();
         List<Integer> runs = new ArrayList<>();
         List<Long> runMs = new ArrayList<>();
-        now.forEach((agent, totals) -> {
-            Totals delta = totals.minus(recorded.getOrDefault(agent, new Totals(0, 0, 0, 0)));
-            if (!delta.isZero()) {
-                agents.add(agent);
-                succeeded.add((int) delta.succeeded());
-                failed.add((int) delta.failed());
-                runs.add((int) delta.runs());
-                runMs.add(delta.runMs());
-            }
-        });
+        now.forEach(
+                (agent, totals) -> {
+                    Totals delta =
+                            totals.minus(recorded.getOrDefault(agent, new Totals(0, 0, 0, 0)));
+                    if (!delta.isZero()) {
+                        agents.add(agent);
+                        succeeded.add((int) delta.succeeded());
+                        failed.add((int) delta.failed());
+                        runs.add((int) delta.runs());
+                        runMs.add(delta.runMs());
+                    }
+                });
         boolean prune = System.nanoTime() - lastPruneNanos >= PRUNE_EVERY.toNanos();
         if (agents.isEmpty() && !prune) {
             return;
         }
-        jdbi.useTransaction(h -> {
-            if (!agents.isEmpty()) {
-                h.createUpdate(ADD).bind("node", node)
-                        .bind("agents", agents.toArray(String[]::new))
-                        .bind("succeeded", succeeded.toArray(Integer[]::new))
-                        .bind("failed", failed.toArray(Integer[]::new))
-                        .bind("runs", runs.toArray(Integer[]::new))
-                        .bind("run_ms", runMs.toArray(Long[]::new))
-                        .execute();
-            }
-            if (prune) {
-                h.createUpdate(PRUNE).bind("seconds", (double) KEEP.toSeconds()).execute();
-            }
-        });
+        jdbi.useTransaction(
+                h -> {
+                    if (!agents.isEmpty()) {
+                        h.createUpdate(ADD)
+                                .bind("node", node)
+                                .bind("agents", agents.toArray(String[]::new))
+                                .bind("succeeded", succeeded.toArray(Integer[]::new))
+                                .bind("failed", failed.toArray(Integer[]::new))
+                                .bind("runs", runs.toArray(Integer[]::new))
+                                .bind("run_ms", runMs.toArray(Long[]::new))
+                                .execute();
+                    }
+                    if (prune) {
+                        h.createUpdate(PRUNE).bind("seconds", (double) KEEP.toSeconds()).execute();
+                    }
+                });
         recorded = now;
         if (prune) {
             lastPruneNanos = System.nanoTime();
         }
     }
 
-    /** This node's cumulative finished attempts and run time per agent, from its metric registry. */
+    /**
+     * This node's cumulative finished attempts and run time per agent, from its metric registry.
+     */
     private Map<String, Totals> read() {
         Map<String, long[]> sums = new HashMap<>();
         for (Counter c : registry.find("pulse.attempts.finished").counters()) {

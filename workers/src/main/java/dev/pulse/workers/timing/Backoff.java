@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.util.random.RandomGenerator;
 
 /**
- * Exponential backoff with jitter: attempt n waits between half and all of
- * {@code min(max, base * 2^(n-1))}, so retries of many tasks that failed together spread out.
+ * Exponential backoff with jitter: attempt n waits between half and all of {@code min(max, base *
+ * 2^(n-1))}, so retries of many tasks that failed together spread out.
  */
 public final class Backoff {
 

@@ -25,8 +25,10 @@ public final class BatchRecorder<T> implements AutoCloseable {
 
     /** A capacity for a queue that never blocks its producers. */
     public static final int UNBOUNDED = Integer.MAX_VALUE;
+
     /** How long the final writes (on close) may retry in all. */
     static final Duration FINAL_FLUSH_FOR_AT_MOST = Duration.ofSeconds(30);
+
     /** How long an idle recorder waits for work before it looks whether it is closing. */
     private static final Duration IDLE_POLL = Duration.ofMillis(100);
 
@@ -41,14 +43,18 @@ public final class BatchRecorder<T> implements AutoCloseable {
     }
 
     /**
-     * @param thread      the name of the thread that writes
-     * @param capacity    the most items queued ({@link #UNBOUNDED} for no limit)
-     * @param maxBatch    the most items written at once
-     * @param maxLinger   the longest an item waits for others to join its batch
+     * @param thread the name of the thread that writes
+     * @param capacity the most items queued ({@link #UNBOUNDED} for no limit)
+     * @param maxBatch the most items written at once
+     * @param maxLinger the longest an item waits for others to join its batch
      * @param flushForAtMost how long the write of one batch may retry while the recorder runs
      */
-    public record Settings(String thread, int capacity, int maxBatch, Duration maxLinger, Duration flushForAtMost) {
-    }
+    public record Settings(
+            String thread,
+            int capacity,
+            int maxBatch,
+            Duration maxLinger,
+            Duration flushForAtMost) {}
 
     private final Settings settings;
     private final Flush<T> flush;
@@ -62,8 +68,10 @@ public final class BatchRecorder<T> implements AutoCloseable {
         this.settings = settings;
         this.flush = flush;
         // An array when bounded: a linked queue allocates a node per item.
-        this.queue = settings.capacity() == UNBOUNDED ? new LinkedBlockingQueue<>()
-                : new ArrayBlockingQueue<>(settings.capacity());
+        this.queue =
+                settings.capacity() == UNBOUNDED
+                        ? new LinkedBlockingQueue<>()
+                        : new ArrayBlockingQueue<>(settings.capacity());
         this.thread = new Thread(this::run, settings.thread());
     }
 
@@ -73,7 +81,8 @@ public final class BatchRecorder<T> implements AutoCloseable {
 
     /** Queues an item for recording; blocks while the queue is full. */
     public void submit(T item) throws InterruptedException {
-        // Waits (and so can be interrupted) only when full: an interrupted producer with room still records.
+        // Waits (and so can be interrupted) only when full: an interrupted producer with room still
+        // records.
         if (!queue.offer(item)) {
             queue.put(item);
         }
@@ -97,8 +106,17 @@ public final class BatchRecorder<T> implements AutoCloseable {
         List<T> batch = new ArrayList<>(Math.min(settings.maxBatch(), 1_000));
         try {
             while (!closing || !queue.isEmpty()) {
-                if (Batches.gather(queue, batch, settings.maxBatch(), IDLE_POLL, settings.maxLinger(), () -> closing)) {
-                    flush.flush(batch, System.nanoTime() + settings.flushForAtMost().toNanos(), closing);
+                if (Batches.gather(
+                        queue,
+                        batch,
+                        settings.maxBatch(),
+                        IDLE_POLL,
+                        settings.maxLinger(),
+                        () -> closing)) {
+                    flush.flush(
+                            batch,
+                            System.nanoTime() + settings.flushForAtMost().toNanos(),
+                            closing);
                     batch.clear();
                 }
             }
@@ -117,10 +135,16 @@ public final class BatchRecorder<T> implements AutoCloseable {
         long deadline = System.nanoTime() + FINAL_FLUSH_FOR_AT_MOST.toNanos();
         try {
             for (int i = 0; i < rest.size(); i += settings.maxBatch()) {
-                flush.flush(rest.subList(i, Math.min(rest.size(), i + settings.maxBatch())), deadline, true);
+                flush.flush(
+                        rest.subList(i, Math.min(rest.size(), i + settings.maxBatch())),
+                        deadline,
+                        true);
             }
         } catch (InterruptedException e) {
-            log.warn("gave up recording {} item(s) on {}: the node is stopping", rest.size(), settings.thread());
+            log.warn(
+                    "gave up recording {} item(s) on {}: the node is stopping",
+                    rest.size(),
+                    settings.thread());
             Thread.currentThread().interrupt();
         }
     }

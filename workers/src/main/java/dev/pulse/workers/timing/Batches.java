@@ -7,24 +7,33 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 
-/** Gathering work into batches: queued items for the threads that record in bulk, free slots for the claim loops. */
+/**
+ * Gathering work into batches: queued items for the threads that record in bulk, free slots for the
+ * claim loops.
+ */
 public final class Batches {
 
-    private Batches() {
-    }
+    private Batches() {}
 
     /** While lingering, how often {@link #gather} looks for more items. */
     static final Duration LOOK_AGAIN_AFTER = Duration.ofMillis(1);
 
     /**
      * Moves into {@code batch} the first item to arrive within {@code idle}, then whatever else
-     * arrives within {@code linger} of it (looking every {@link #LOOK_AGAIN_AFTER}), up to {@code max}
-     * items in all; stops lingering as soon as {@code stopLingering} says so (the caller is closing).
+     * arrives within {@code linger} of it (looking every {@link #LOOK_AGAIN_AFTER}), up to {@code
+     * max} items in all; stops lingering as soon as {@code stopLingering} says so (the caller is
+     * closing).
      *
      * @return whether an item arrived
      */
-    public static <T> boolean gather(BlockingQueue<T> queue, List<T> batch, int max, Duration idle, Duration linger,
-                                     BooleanSupplier stopLingering) throws InterruptedException {
+    public static <T> boolean gather(
+            BlockingQueue<T> queue,
+            List<T> batch,
+            int max,
+            Duration idle,
+            Duration linger,
+            BooleanSupplier stopLingering)
+            throws InterruptedException {
         T first = queue.poll(idle.toNanos(), TimeUnit.NANOSECONDS);
         if (first == null) {
             return false;
@@ -49,7 +58,8 @@ public final class Batches {
      * number at least {@code wanted}, for at most {@code atMost}, so that one claim takes many rows
      * rather than one claim per slot as each frees up; returns how many slots are free then.
      */
-    public static int awaitFree(IntSupplier free, int wanted, Duration atMost, WakeUp wakeUp) throws InterruptedException {
+    public static int awaitFree(IntSupplier free, int wanted, Duration atMost, WakeUp wakeUp)
+            throws InterruptedException {
         int now = free.getAsInt();
         long until = System.nanoTime() + atMost.toNanos();
         long left;

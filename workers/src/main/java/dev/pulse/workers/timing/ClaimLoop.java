@@ -10,21 +10,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The claim loop of the task worker and of the callback dispatcher: it claims no more items than
- * it has free slots (and {@code room} to record their outcomes), runs each on a slot, and claims
- * again when a slot frees up, when woken, or after the poll interval. A slot is free again as soon
- * as its item's runner returns.
+ * The claim loop of the task worker and of the callback dispatcher: it claims no more items than it
+ * has free slots (and {@code room} to record their outcomes), runs each on a slot, and claims again
+ * when a slot frees up, when woken, or after the poll interval. A slot is free again as soon as its
+ * item's runner returns.
  *
  * <p>What is claimed, and from where, is the {@link Source}'s business (the worker claims tasks;
- * the dispatcher takes deliveries from memory and claims the others); what a slot does with an
- * item is the {@link Runner}'s. How the owner stops (the grace it gives running items, how it
- * hands the rest back) is passed to {@link #close}.
+ * the dispatcher takes deliveries from memory and claims the others); what a slot does with an item
+ * is the {@link Runner}'s. How the owner stops (the grace it gives running items, how it hands the
+ * rest back) is passed to {@link #close}.
  */
 public final class ClaimLoop<T> {
 
     private static final Logger log = LoggerFactory.getLogger(ClaimLoop.class);
 
-    /** Under a backlog, how long the loop may wait for more free slots so that one claim moves more rows. */
+    /**
+     * Under a backlog, how long the loop may wait for more free slots so that one claim moves more
+     * rows.
+     */
     public static final Duration GATHER_SLOTS_FOR_AT_MOST = Duration.ofMillis(5);
 
     /** Where the loop's items come from. */
@@ -39,7 +42,10 @@ public final class ClaimLoop<T> {
 
     /** Free slots, for the {@link Source} to hand its items to. */
     public interface Slots<T> {
-        /** Runs {@code item} on a free slot; never waits, as a claim takes no more items than there are free slots. */
+        /**
+         * Runs {@code item} on a free slot; never waits, as a claim takes no more items than there
+         * are free slots.
+         */
         void run(T item);
     }
 
@@ -49,14 +55,18 @@ public final class ClaimLoop<T> {
     }
 
     /**
-     * @param duty       what the loop is called in the log, e.g. "worker"
-     * @param items      what it claims, in the log, e.g. "tasks"
+     * @param duty what the loop is called in the log, e.g. "worker"
+     * @param items what it claims, in the log, e.g. "tasks"
      * @param loopThread the name of the claiming thread
      * @param slotThread the name of the slots' threads
      */
-    public record Settings(String duty, String items, int concurrency, Duration pollInterval, String loopThread,
-                           String slotThread) {
-    }
+    public record Settings(
+            String duty,
+            String items,
+            int concurrency,
+            Duration pollInterval,
+            String loopThread,
+            String slotThread) {}
 
     private final Source<T> source;
     private final Runner<T> runner;
@@ -71,17 +81,25 @@ public final class ClaimLoop<T> {
     private boolean failing; // the loop's own
 
     /**
-     * @param room   how many more outcomes can be recorded without waiting: the loop claims no more
-     * @param wakeUp what wakes the loop before its poll interval; the loop signals it too whenever a slot frees up
+     * @param room how many more outcomes can be recorded without waiting: the loop claims no more
+     * @param wakeUp what wakes the loop before its poll interval; the loop signals it too whenever
+     *     a slot frees up
      */
-    public ClaimLoop(Source<T> source, Runner<T> runner, IntSupplier room, WakeUp wakeUp, Settings settings) {
+    public ClaimLoop(
+            Source<T> source,
+            Runner<T> runner,
+            IntSupplier room,
+            WakeUp wakeUp,
+            Settings settings) {
         this.source = source;
         this.runner = runner;
         this.room = room;
         this.wakeUp = wakeUp;
         this.settings = settings;
         this.slots = new Semaphore(settings.concurrency());
-        this.pool = Executors.newFixedThreadPool(settings.concurrency(), r -> new Thread(r, settings.slotThread()));
+        this.pool =
+                Executors.newFixedThreadPool(
+                        settings.concurrency(), r -> new Thread(r, settings.slotThread()));
         this.loop = new Thread(this::run, settings.loopThread());
     }
 
@@ -100,8 +118,13 @@ public final class ClaimLoop<T> {
         while (claiming) {
             try {
                 // After a full claim, rather than one claim per freed slot (7 deliveries per claim
-                // on the callback benchmark), let a few more slots free up (briefly) and claim them together.
-                int free = backlog ? Batches.awaitFree(this::free, batch, GATHER_SLOTS_FOR_AT_MOST, wakeUp) : free();
+                // on the callback benchmark), let a few more slots free up (briefly) and claim them
+                // together.
+                int free =
+                        backlog
+                                ? Batches.awaitFree(
+                                        this::free, batch, GATHER_SLOTS_FOR_AT_MOST, wakeUp)
+                                : free();
                 int claimed = free == 0 ? 0 : source.claim(free, handOff);
                 backlog = free == 0 ? backlog : claimed == free;
                 if (failing) {
@@ -115,8 +138,12 @@ public final class ClaimLoop<T> {
                 return;
             } catch (RuntimeException e) {
                 if (!failing) {
-                    log.warn("{} cannot claim {}, retrying every {}: {}", settings.duty(), settings.items(),
-                            settings.pollInterval(), e.getMessage());
+                    log.warn(
+                            "{} cannot claim {}, retrying every {}: {}",
+                            settings.duty(),
+                            settings.items(),
+                            settings.pollInterval(),
+                            e.getMessage());
                     failing = true;
                 }
                 try {
@@ -132,22 +159,24 @@ public final class ClaimLoop<T> {
         // Never waits (only this loop takes slots, and no more than are free); not interruptible,
         // so that an item already taken is run rather than dropped when the loop is stopped.
         slots.acquireUninterruptibly();
-        pool.execute(() -> {
-            try {
-                runner.run(item);
-            } finally {
-                slots.release();
-                wakeUp.signal();
-            }
-        });
+        pool.execute(
+                () -> {
+                    try {
+                        runner.run(item);
+                    } finally {
+                        slots.release();
+                        wakeUp.signal();
+                    }
+                });
     }
 
     /**
-     * Stops claiming and lets the items running finish within {@code grace}; then runs
-     * {@code handBack} (which asks those still running to stop) and waits up to {@code handBackGrace}
-     * more before interrupting them.
+     * Stops claiming and lets the items running finish within {@code grace}; then runs {@code
+     * handBack} (which asks those still running to stop) and waits up to {@code handBackGrace} more
+     * before interrupting them.
      */
-    public void close(Duration grace, Runnable handBack, Duration handBackGrace) throws InterruptedException {
+    public void close(Duration grace, Runnable handBack, Duration handBackGrace)
+            throws InterruptedException {
         claiming = false;
         loop.interrupt();
         loop.join(5_000);

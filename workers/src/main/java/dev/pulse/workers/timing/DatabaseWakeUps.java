@@ -9,6 +9,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -18,11 +19,10 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.concurrent.RejectedExecutionException;
 
 /**
- * Wake-ups across nodes through PostgreSQL LISTEN/NOTIFY (docs/architecture.md, Traps avoided: a hint only, polling
- * stays the backstop).
+ * Wake-ups across nodes through PostgreSQL LISTEN/NOTIFY (docs/architecture.md, Traps avoided: a
+ * hint only, polling stays the backstop).
  *
  * <p>{@link #queued} is called after a transaction that queued due tasks has committed; it sends
  * {@code NOTIFY pulse_tasks} at most once per debounce interval (a burst of enqueues costs one
@@ -34,8 +34,8 @@ import java.util.concurrent.RejectedExecutionException;
  * since notifications sent meanwhile were missed. It is checked with a query whenever it has been
  * quiet for a while, so a dead socket is noticed even when no notification comes.
  *
- * <p>Behind a transaction-pooling PgBouncer, LISTEN does not work: run such nodes with
- * {@code PULSE_WAKEUPS=poll}, which uses neither this class nor NOTIFY.
+ * <p>Behind a transaction-pooling PgBouncer, LISTEN does not work: run such nodes with {@code
+ * PULSE_WAKEUPS=poll}, which uses neither this class nor NOTIFY.
  */
 public final class DatabaseWakeUps implements Duty {
 
@@ -61,8 +61,8 @@ public final class DatabaseWakeUps implements Duty {
     private volatile Connection current;
 
     /**
-     * @param url      where to LISTEN (a connection of its own, not from the pool)
-     * @param jdbi     the pool, for sending notifications
+     * @param url where to LISTEN (a connection of its own, not from the pool)
+     * @param jdbi the pool, for sending notifications
      * @param onNotify signalled for every notification received, and after every (re)connection
      * @param debounce the least time between two notifications this node sends
      */
@@ -73,11 +73,13 @@ public final class DatabaseWakeUps implements Duty {
         this.debounceNanos = debounce.toNanos();
         this.listener = new Thread(this::listen, "pulse-listen");
         this.listener.setDaemon(true);
-        this.notifier = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "pulse-notify");
-            t.setDaemon(true);
-            return t;
-        });
+        this.notifier =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "pulse-notify");
+                            t.setDaemon(true);
+                            return t;
+                        });
     }
 
     @Override
@@ -97,7 +99,10 @@ public final class DatabaseWakeUps implements Duty {
         return new Status(connections.get(), lost.get(), failing);
     }
 
-    /** Tells the other nodes that tasks were queued; call after the transaction committed. Never blocks. */
+    /**
+     * Tells the other nodes that tasks were queued; call after the transaction committed. Never
+     * blocks.
+     */
     public void queued() {
         if (!running || !notifyPending.compareAndSet(false, true)) {
             return; // one is already on its way and will cover this one too
@@ -159,7 +164,9 @@ public final class DatabaseWakeUps implements Duty {
                 }
                 lost.incrementAndGet();
                 if (!failing) {
-                    log.warn("lost the wake-up connection ({}); polling meanwhile, reconnecting", e.getMessage());
+                    log.warn(
+                            "lost the wake-up connection ({}); polling meanwhile, reconnecting",
+                            e.getMessage());
                     failing = true;
                 }
                 try {

@@ -5,9 +5,9 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A nudge for a polling loop: {@link #await} returns early when someone {@link #signal}s that
- * there may be work (a task was queued on this node, a slot freed up). A signal given while no
- * one waits is remembered, so it is never lost between a poll and the wait that follows it.
+ * A nudge for a polling loop: {@link #await} returns early when someone {@link #signal}s that there
+ * may be work (a task was queued on this node, a slot freed up). A signal given while no one waits
+ * is remembered, so it is never lost between a poll and the wait that follows it.
  */
 public final class WakeUp {
 

@@ -6,9 +6,9 @@ import dev.pulse.workers.db.Database;
 import dev.pulse.workers.testing.TestDatabase;
 import dev.pulse.workers.timing.WakeUp;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
-import java.time.Instant;
 
 /**
  * Redelivery, whoever asks for it (API or dashboard): the delivery is due again at once with a
@@ -17,23 +17,32 @@ import java.time.Instant;
 class CallbackDeliveriesTest {
 
     @Test
-    void redeliveringADeadDeliveryMakesItDueAndWakesTheDispatcherOnlyWhenItExists() throws Exception {
+    void redeliveringADeadDeliveryMakesItDueAndWakesTheDispatcherOnlyWhenItExists()
+            throws Exception {
         try (Database db = Database.connect(TestDatabase.create(), 2)) {
             db.migrate();
             UUID task = UUID.randomUUID();
             UUID delivery = UUID.randomUUID();
-            db.jdbi().useHandle(h -> {
-                h.execute("INSERT INTO tasks (id, agent, state, input, max_attempts, timeout_seconds, run_at, finished_at)"
-                        + " VALUES (?, 'echo', 'succeeded', '{}', 1, 60, now(), now())", task);
-                h.execute("INSERT INTO callback_deliveries (id, task_id, event_type, url, body, state, attempts, next_attempt_at)"
-                        + " VALUES (?, ?, 'task.succeeded', 'http://127.0.0.1:9/hook', '{}', 'dead', 8, now() + interval '1 day')",
-                        delivery, task);
-            });
+            db.jdbi()
+                    .useHandle(
+                            h -> {
+                                h.execute(
+                                        "INSERT INTO tasks (id, agent, state, input, max_attempts, timeout_seconds, run_at, finished_at)"
+                                                + " VALUES (?, 'echo', 'succeeded', '{}', 1, 60, now(), now())",
+                                        task);
+                                h.execute(
+                                        "INSERT INTO callback_deliveries (id, task_id, event_type, url, body, state, attempts, next_attempt_at)"
+                                                + " VALUES (?, ?, 'task.succeeded', 'http://127.0.0.1:9/hook', '{}', 'dead', 8, now() + interval '1 day')",
+                                        delivery,
+                                        task);
+                            });
             WakeUp dispatcher = new WakeUp();
             CallbackDeliveries deliveries = new CallbackDeliveries(db.jdbi(), dispatcher);
 
             assertThat(deliveries.redeliver(UUID.randomUUID())).isEmpty();
-            assertThat(dispatcher.await(Duration.ZERO)).as("woken for a delivery that does not exist").isFalse();
+            assertThat(dispatcher.await(Duration.ZERO))
+                    .as("woken for a delivery that does not exist")
+                    .isFalse();
 
             CallbackDeliveries.Delivery due = deliveries.redeliver(delivery).orElseThrow();
             assertThat(due.id()).isEqualTo(delivery);

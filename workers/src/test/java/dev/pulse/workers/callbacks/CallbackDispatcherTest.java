@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.standardwebhooks.Webhook;
+import com.standardwebhooks.exceptions.WebhookVerificationException;
 import dev.pulse.executors.http.EgressPolicy;
 import dev.pulse.executors.http.PolicyEnforcement;
+import dev.pulse.workers.metrics.QueueMetrics;
 import dev.pulse.workers.queue.ClaimedTask;
 import dev.pulse.workers.queue.TaskCompleter;
 import dev.pulse.workers.tasks.Task;
@@ -24,29 +26,36 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import okhttp3.OkHttpClient;
+import org.assertj.core.api.Assertions;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import com.standardwebhooks.exceptions.WebhookVerificationException;
-import dev.pulse.workers.metrics.QueueMetrics;
-import org.assertj.core.api.Assertions;
 
-/** Outbox delivery to a real HTTP receiver on loopback, verified with the Standard Webhooks library. */
+/**
+ * Outbox delivery to a real HTTP receiver on loopback, verified with the Standard Webhooks library.
+ */
 class CallbackDispatcherTest {
 
     private static final Duration WAIT = Duration.ofMinutes(2);
-    /** The request timeout: on a busy machine a loopback answer may take seconds, never this long. */
+
+    /**
+     * The request timeout: on a busy machine a loopback answer may take seconds, never this long.
+     */
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
-    /** The lease of deliveries written claimed for this node's memory; far longer than any test takes. */
+
+    /**
+     * The lease of deliveries written claimed for this node's memory; far longer than any test
+     * takes.
+     */
     private static final Duration LOCAL_LEASE = Duration.ofMinutes(5);
 
     private final WebhookSecret secret = WebhookSecret.generate(new Random(1));
-    @RegisterExtension
-    final QueueKit kit = new QueueKit();
+    @RegisterExtension final QueueKit kit = new QueueKit();
     private CallbackReceiver receiver;
     private CallbackDispatcher dispatcher;
+
     /** What the dispatcher takes from memory; none but in the tests of that path. */
     private LocalDeliveries local = LocalDeliveries.none();
 
@@ -68,7 +77,10 @@ class CallbackDispatcherTest {
     }
 
     private void startDispatcher(int maxAttempts, EgressPolicy egress) {
-        startDispatcher(egress, new CallbackDispatcher.Settings(2, maxAttempts, Duration.ofMillis(100), REQUEST_TIMEOUT));
+        startDispatcher(
+                egress,
+                new CallbackDispatcher.Settings(
+                        2, maxAttempts, Duration.ofMillis(100), REQUEST_TIMEOUT));
     }
 
     private void startDispatcher(EgressPolicy egress, CallbackDispatcher.Settings settings) {
@@ -76,15 +88,24 @@ class CallbackDispatcherTest {
         dispatcher.start();
     }
 
-    private CallbackDispatcher newDispatcher(EgressPolicy egress, CallbackDispatcher.Settings settings) {
+    private CallbackDispatcher newDispatcher(
+            EgressPolicy egress, CallbackDispatcher.Settings settings) {
         return newDispatcher(kit.database.jdbi(), egress, settings);
     }
 
-    private CallbackDispatcher newDispatcher(Jdbi jdbi, EgressPolicy egress, CallbackDispatcher.Settings settings) {
-        return new CallbackDispatcher(jdbi, new CallbackDispatcher.Sending(PolicyEnforcement.apply(new OkHttpClient(), egress),
-                new WebhookSigner(secret),
-                new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3))), Clock.systemUTC(),
-                kit.dispatcherWakeUp, settings, local, QueueMetrics.discarded());
+    private CallbackDispatcher newDispatcher(
+            Jdbi jdbi, EgressPolicy egress, CallbackDispatcher.Settings settings) {
+        return new CallbackDispatcher(
+                jdbi,
+                new CallbackDispatcher.Sending(
+                        PolicyEnforcement.apply(new OkHttpClient(), egress),
+                        new WebhookSigner(secret),
+                        new Backoff(Duration.ofMillis(50), Duration.ofMillis(200), new Random(3))),
+                Clock.systemUTC(),
+                kit.dispatcherWakeUp,
+                settings,
+                local,
+                QueueMetrics.discarded());
     }
 
     private void finishTasksWithCallbacks(int n) {
@@ -97,8 +118,10 @@ class CallbackDispatcherTest {
         }
         List<ClaimedTask> claimed = kit.claimer("node-a").claim(n);
         assertThat(claimed).hasSize(n);
-        completer.recordAll(claimed.stream()
-                .map(c -> completer.succeeded(c, kit.jsonOf("{\"ok\": true}"), null)).toList());
+        completer.recordAll(
+                claimed.stream()
+                        .map(c -> completer.succeeded(c, kit.jsonOf("{\"ok\": true}"), null))
+                        .toList());
     }
 
     private static final String CLAIMED_AT_INSERT =
@@ -117,7 +140,8 @@ class CallbackDispatcherTest {
 
         awaitDeliveries("delivered", 5);
         assertThat(receiver.count()).isEqualTo(5);
-        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE attempts = 1")).isEqualTo(5);
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE attempts = 1"))
+                .isEqualTo(5);
     }
 
     @Test
@@ -143,10 +167,16 @@ class CallbackDispatcherTest {
         CallbackOutbox outbox = kit.outboxHandingOverTo(local);
         local.take(10); // what the completion handed over
 
-        assertThatThrownBy(() -> kit.database.jdbi().useTransaction(h -> {
-            outbox.enqueue(h, ended);
-            throw new IllegalStateException("rolled back");
-        })).hasMessage("rolled back");
+        assertThatThrownBy(
+                        () ->
+                                kit.database
+                                        .jdbi()
+                                        .useTransaction(
+                                                h -> {
+                                                    outbox.enqueue(h, ended);
+                                                    throw new IllegalStateException("rolled back");
+                                                }))
+                .hasMessage("rolled back");
 
         assertThat(local.take(10)).isEmpty();
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
@@ -155,14 +185,22 @@ class CallbackDispatcherTest {
     @Test
     void deliveriesInMemoryAreSentWhileTheOutboxCannotBeClaimed() throws Exception {
         local = new LocalDeliveries(10, LOCAL_LEASE, Clock.systemUTC());
-        CallbackDelivery inMemory = new CallbackDelivery(UUID.randomUUID(), UUID.randomUUID(),
-                receiver.url("/hooks/pulse"), "{\"type\": \"task.succeeded\"}", 1);
+        CallbackDelivery inMemory =
+                new CallbackDelivery(
+                        UUID.randomUUID(),
+                        UUID.randomUUID(),
+                        receiver.url("/hooks/pulse"),
+                        "{\"type\": \"task.succeeded\"}",
+                        1);
         local.handOver(List.of(inMemory));
         // Every outbox claim fails: a delivery taken from memory before a failed claim was lost
         // from memory, and would have waited for its claim lease to pass.
-        dispatcher = newDispatcher(Jdbi.create("jdbc:postgresql://127.0.0.1:1/unreachable"),
-                EgressPolicy.allowing("127.0.0.1/32"),
-                new CallbackDispatcher.Settings(2, 5, Duration.ofMillis(100), REQUEST_TIMEOUT));
+        dispatcher =
+                newDispatcher(
+                        Jdbi.create("jdbc:postgresql://127.0.0.1:1/unreachable"),
+                        EgressPolicy.allowing("127.0.0.1/32"),
+                        new CallbackDispatcher.Settings(
+                                2, 5, Duration.ofMillis(100), REQUEST_TIMEOUT));
         dispatcher.start();
 
         CallbackReceiver.Received call = receiver.next(WAIT);
@@ -174,8 +212,11 @@ class CallbackDispatcherTest {
     void closingTheDispatcherMakesDeliveriesNeverSentDueAgain() throws Exception {
         local = new LocalDeliveries(10, LOCAL_LEASE, Clock.systemUTC());
         finishTasksWithCallbacks(3, kit.completerHandingOverTo(local));
-        dispatcher = newDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
-                new CallbackDispatcher.Settings(2, 5, Duration.ofMillis(100), REQUEST_TIMEOUT));
+        dispatcher =
+                newDispatcher(
+                        EgressPolicy.allowing("127.0.0.1/32"),
+                        new CallbackDispatcher.Settings(
+                                2, 5, Duration.ofMillis(100), REQUEST_TIMEOUT));
 
         dispatcher.close(); // never started: the three wait in memory
         dispatcher = null;
@@ -188,19 +229,24 @@ class CallbackDispatcherTest {
     @Test
     void manyDeliveriesAreSentOnceEachAndRecordedInBatches() throws Exception {
         finishTasksWithCallbacks(60);
-        startDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
+        startDispatcher(
+                EgressPolicy.allowing("127.0.0.1/32"),
                 new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), REQUEST_TIMEOUT));
 
         awaitDeliveries("delivered", 60);
         assertThat(receiver.count()).isEqualTo(60);
-        assertThat(kit.count("SELECT count(DISTINCT task_id) FROM callback_deliveries WHERE state = 'delivered'"
-                + " AND attempts = 1 AND last_status = 200 AND delivered_at IS NOT NULL")).isEqualTo(60);
+        assertThat(
+                        kit.count(
+                                "SELECT count(DISTINCT task_id) FROM callback_deliveries WHERE state = 'delivered'"
+                                        + " AND attempts = 1 AND last_status = 200 AND delivered_at IS NOT NULL"))
+                .isEqualTo(60);
     }
 
     @Test
     void closingTheDispatcherRecordsEveryOutcomeAlreadyReceived() throws Exception {
         finishTasksWithCallbacks(30);
-        startDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
+        startDispatcher(
+                EgressPolicy.allowing("127.0.0.1/32"),
                 new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), REQUEST_TIMEOUT));
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (receiver.count() < 30 && System.nanoTime() < deadline) {
@@ -212,25 +258,28 @@ class CallbackDispatcherTest {
         dispatcher = null;
 
         // No waiting after close: every outcome the senders had was recorded before it returned.
-        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE state = 'delivered'")).isEqualTo(30);
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE state = 'delivered'"))
+                .isEqualTo(30);
     }
 
     @Test
     void noMoreThanPerDestinationRequestsAreInFlightToOneReceiver() throws Exception {
         AtomicInteger inFlight = new AtomicInteger();
         AtomicInteger most = new AtomicInteger();
-        receiver.respondWith(() -> {
-            most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
-            try {
-                Thread.sleep(30);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            inFlight.decrementAndGet();
-            return 204;
-        });
+        receiver.respondWith(
+                () -> {
+                    most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+                    try {
+                        Thread.sleep(30);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    inFlight.decrementAndGet();
+                    return 204;
+                });
         finishTasksWithCallbacks(16);
-        startDispatcher(EgressPolicy.allowing("127.0.0.1/32"),
+        startDispatcher(
+                EgressPolicy.allowing("127.0.0.1/32"),
                 new CallbackDispatcher.Settings(8, 5, Duration.ofMillis(100), REQUEST_TIMEOUT, 2));
 
         awaitDeliveries("delivered", 16);
@@ -240,10 +289,19 @@ class CallbackDispatcherTest {
     private void awaitDeliveries(String state, int n) throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (System.nanoTime() < deadline
-                && kit.count("SELECT count(*) FROM callback_deliveries WHERE state = '" + state + "'") < n) {
+                && kit.count(
+                                "SELECT count(*) FROM callback_deliveries WHERE state = '"
+                                        + state
+                                        + "'")
+                        < n) {
             Thread.sleep(20);
         }
-        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE state = '" + state + "'")).isEqualTo(n);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM callback_deliveries WHERE state = '"
+                                        + state
+                                        + "'"))
+                .isEqualTo(n);
     }
 
     private Task finishTaskWithCallback() {
@@ -264,7 +322,10 @@ class CallbackDispatcherTest {
         assertThat(call.header("webhook-id")).startsWith("msg_");
         assertThat(call.header("webhook-signature")).startsWith("v1,");
         assertThat(call.header("content-type")).startsWith("application/json");
-        assertThatCode(() -> new Webhook(secret.reveal()).verify(call.body(), lowerCase(call.headers())))
+        assertThatCode(
+                        () ->
+                                new Webhook(secret.reveal())
+                                        .verify(call.body(), lowerCase(call.headers())))
                 .doesNotThrowAnyException();
         JsonNode event = kit.jsonOf(call.body());
         assertThat(event.path("type").asText()).isEqualTo("task.succeeded");
@@ -282,8 +343,12 @@ class CallbackDispatcherTest {
         startDispatcher(5);
         CallbackReceiver.Received call = receiver.next(WAIT);
 
-        Assertions.assertThatThrownBy(() ->
-                new Webhook(secret.reveal()).verify(call.body().replace("true", "false"), lowerCase(call.headers())))
+        Assertions.assertThatThrownBy(
+                        () ->
+                                new Webhook(secret.reveal())
+                                        .verify(
+                                                call.body().replace("true", "false"),
+                                                lowerCase(call.headers())))
                 .isInstanceOf(WebhookVerificationException.class);
     }
 
@@ -294,8 +359,11 @@ class CallbackDispatcherTest {
         finishTaskWithCallback();
         startDispatcher(5);
 
-        List<String> ids = List.of(receiver.next(WAIT).header("webhook-id"), receiver.next(WAIT).header("webhook-id"),
-                receiver.next(WAIT).header("webhook-id"));
+        List<String> ids =
+                List.of(
+                        receiver.next(WAIT).header("webhook-id"),
+                        receiver.next(WAIT).header("webhook-id"),
+                        receiver.next(WAIT).header("webhook-id"));
 
         assertThat(ids).containsOnly(ids.get(0));
         awaitDeliveryState("delivered");
@@ -321,15 +389,22 @@ class CallbackDispatcherTest {
 
         awaitDeliveryState("dead");
         assertThat(receiver.count()).isZero();
-        String error = kit.database.jdbi().withHandle(h -> h.createQuery("SELECT last_error FROM callback_deliveries")
-                .mapTo(String.class).one());
+        String error =
+                kit.database
+                        .jdbi()
+                        .withHandle(
+                                h ->
+                                        h.createQuery("SELECT last_error FROM callback_deliveries")
+                                                .mapTo(String.class)
+                                                .one());
         assertThat(error).contains("egress policy").contains("PULSE_EGRESS_ALLOW");
     }
 
     private void awaitDeliveryState(String state) throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (System.nanoTime() < deadline) {
-            if (kit.count("SELECT count(*) FROM callback_deliveries WHERE state = '" + state + "'") == 1) {
+            if (kit.count("SELECT count(*) FROM callback_deliveries WHERE state = '" + state + "'")
+                    == 1) {
                 return;
             }
             Thread.sleep(20);
@@ -338,7 +413,11 @@ class CallbackDispatcherTest {
     }
 
     private static Map<String, List<String>> lowerCase(Map<String, List<String>> headers) {
-        return headers.entrySet().stream().collect(Collectors.toMap(
-                e -> e.getKey().toLowerCase(Locale.ROOT), Map.Entry::getValue, (a, b) -> a));
+        return headers.entrySet().stream()
+                .collect(
+                        Collectors.toMap(
+                                e -> e.getKey().toLowerCase(Locale.ROOT),
+                                Map.Entry::getValue,
+                                (a, b) -> a));
     }
 }

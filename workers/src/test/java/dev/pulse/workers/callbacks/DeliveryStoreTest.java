@@ -15,11 +15,13 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** The outbox's claim, on a real PostgreSQL: due order, and resuming after a full claim. */
 class DeliveryStoreTest {
 
-    /** Far longer than the test: a claimed delivery must not come due again while it runs, however slowly. */
+    /**
+     * Far longer than the test: a claimed delivery must not come due again while it runs, however
+     * slowly.
+     */
     private static final Duration LEASE = Duration.ofMinutes(10);
 
-    @RegisterExtension
-    final QueueKit kit = new QueueKit();
+    @RegisterExtension final QueueKit kit = new QueueKit();
     private UUID taskId;
 
     @BeforeEach
@@ -32,7 +34,8 @@ class DeliveryStoreTest {
         // One generic plan per connection (FixedPlans): it must not depend on when it was made.
         kit.database.jdbi().useHandle(h -> h.execute("ANALYZE callback_deliveries"));
 
-        GenericPlans.assertBoundedByItsBatch(kit.database.jdbi(), "callback outcomes", DeliveryStore.RECORD_MANY);
+        GenericPlans.assertBoundedByItsBatch(
+                kit.database.jdbi(), "callback outcomes", DeliveryStore.RECORD_MANY);
     }
 
     @Test
@@ -67,9 +70,16 @@ class DeliveryStoreTest {
     /** A pending delivery that has been due for {@code secondsAgo}. */
     private UUID pending(int secondsAgo) {
         UUID id = UUID.randomUUID();
-        kit.database.jdbi().useHandle(h -> h.execute("INSERT INTO callback_deliveries (id, task_id, event_type, url, body, next_attempt_at)"
-                + " VALUES (?, ?, 'task.succeeded', 'http://127.0.0.1:9/hook', '{}', now() - make_interval(secs => ?))",
-                id, taskId, (double) secondsAgo));
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.execute(
+                                        "INSERT INTO callback_deliveries (id, task_id, event_type, url, body, next_attempt_at)"
+                                                + " VALUES (?, ?, 'task.succeeded', 'http://127.0.0.1:9/hook', '{}', now() - make_interval(secs => ?))",
+                                        id,
+                                        taskId,
+                                        (double) secondsAgo));
         return id;
     }
 

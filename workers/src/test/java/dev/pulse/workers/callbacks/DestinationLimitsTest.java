@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.Test;
 import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
 
 /** Per-destination limits hold while senders use a destination, and are gone once none does. */
 class DestinationLimitsTest {
@@ -23,20 +23,36 @@ class DestinationLimitsTest {
         AtomicInteger most = new AtomicInteger();
         List<Thread> senders = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            senders.add(start(() -> limits.run("https://a:443", () -> {
-                most.accumulateAndGet(inside.incrementAndGet(), Math::max);
-                await(release);
-                inside.decrementAndGet();
-            })));
+            senders.add(
+                    start(
+                            () ->
+                                    limits.run(
+                                            "https://a:443",
+                                            () -> {
+                                                most.accumulateAndGet(
+                                                        inside.incrementAndGet(), Math::max);
+                                                await(release);
+                                                inside.decrementAndGet();
+                                            })));
         }
-        waitUntil(() -> inside.get() == 2 && senders.stream().filter(t -> t.getState() == Thread.State.WAITING).count() == 3);
+        waitUntil(
+                () ->
+                        inside.get() == 2
+                                && senders.stream()
+                                                .filter(t -> t.getState() == Thread.State.WAITING)
+                                                .count()
+                                        == 3);
         // two inside waiting for the latch, the third waiting for a permit
 
         CountDownLatch otherRan = new CountDownLatch(1);
         Thread other = start(() -> limits.run("https://b:443", otherRan::countDown));
-        assertThat(otherRan.await(30, TimeUnit.SECONDS)).as("another destination is not held up").isTrue();
+        assertThat(otherRan.await(30, TimeUnit.SECONDS))
+                .as("another destination is not held up")
+                .isTrue();
         other.join();
-        assertThat(limits.tracked()).as("b's entry went with its last sender; a's stays while used").isEqualTo(1);
+        assertThat(limits.tracked())
+                .as("b's entry went with its last sender; a's stays while used")
+                .isEqualTo(1);
 
         release.countDown();
         for (Thread t : senders) {
@@ -62,12 +78,17 @@ class DestinationLimitsTest {
         DestinationLimits limits = new DestinationLimits(1);
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch holding = new CountDownLatch(1);
-        Thread holder = start(() -> limits.run("https://a:443", () -> {
-            holding.countDown();
-            await(release);
-        }));
+        Thread holder =
+                start(
+                        () ->
+                                limits.run(
+                                        "https://a:443",
+                                        () -> {
+                                            holding.countDown();
+                                            await(release);
+                                        }));
         assertThat(holding.await(30, TimeUnit.SECONDS)).isTrue();
-        Thread waiter = start(() -> limits.run("https://a:443", () -> { }));
+        Thread waiter = start(() -> limits.run("https://a:443", () -> {}));
         waitUntil(() -> waiter.getState() == Thread.State.WAITING);
         waiter.interrupt();
         waiter.join();
@@ -81,13 +102,15 @@ class DestinationLimitsTest {
     }
 
     private static Thread start(Sending sending) {
-        Thread t = new Thread(() -> {
-            try {
-                sending.run();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        Thread t =
+                new Thread(
+                        () -> {
+                            try {
+                                sending.run();
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        });
         t.start();
         return t;
     }

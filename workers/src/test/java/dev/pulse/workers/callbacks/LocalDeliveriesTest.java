@@ -13,17 +13,25 @@ import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** The in-memory hand-over between this node's outbox and its dispatcher; the database side is in CallbackDispatcherTest. */
+/**
+ * The in-memory hand-over between this node's outbox and its dispatcher; the database side is in
+ * CallbackDispatcherTest.
+ */
 class LocalDeliveriesTest {
 
     private static CallbackDelivery delivery() {
-        return new CallbackDelivery(UUID.randomUUID(), UUID.randomUUID(), "http://127.0.0.1:1/", "{}", 1);
+        return new CallbackDelivery(
+                UUID.randomUUID(), UUID.randomUUID(), "http://127.0.0.1:1/", "{}", 1);
     }
 
     @Test
     void roomShrinksAsDeliveriesWaitAndGrowsAsTheyAreTaken() {
         // A frozen clock: however slowly the test runs, no delivery waits past half its lease.
-        LocalDeliveries local = new LocalDeliveries(3, Duration.ofSeconds(20), new MutableClock(Instant.parse("2026-11-21T12:00:00Z")));
+        LocalDeliveries local =
+                new LocalDeliveries(
+                        3,
+                        Duration.ofSeconds(20),
+                        new MutableClock(Instant.parse("2026-11-21T12:00:00Z")));
         CallbackDelivery a = delivery();
         CallbackDelivery b = delivery();
 
@@ -54,7 +62,11 @@ class LocalDeliveriesTest {
 
     @Test
     void closedItTakesNoMoreAndGivesBackWhatWaits() {
-        LocalDeliveries local = new LocalDeliveries(10, Duration.ofSeconds(20), new MutableClock(Instant.parse("2026-11-21T12:00:00Z")));
+        LocalDeliveries local =
+                new LocalDeliveries(
+                        10,
+                        Duration.ofSeconds(20),
+                        new MutableClock(Instant.parse("2026-11-21T12:00:00Z")));
         CallbackDelivery waiting = delivery();
         local.handOver(List.of(waiting));
 
@@ -66,14 +78,20 @@ class LocalDeliveriesTest {
     @Test
     void takesRacingHandOversNeitherFailNorLoseNorRepeatADelivery() throws Exception {
         int capacity = 1_000_000;
-        LocalDeliveries local = new LocalDeliveries(capacity, Duration.ofMinutes(10), Clock.systemUTC());
+        LocalDeliveries local =
+                new LocalDeliveries(capacity, Duration.ofMinutes(10), Clock.systemUTC());
         int handOvers = 20_000;
         int each = 5;
-        Thread outbox = new Thread(() -> {
-            for (int i = 0; i < handOvers; i++) {
-                local.handOver(Stream.generate(LocalDeliveriesTest::delivery).limit(each).toList());
-            }
-        });
+        Thread outbox =
+                new Thread(
+                        () -> {
+                            for (int i = 0; i < handOvers; i++) {
+                                local.handOver(
+                                        Stream.generate(LocalDeliveriesTest::delivery)
+                                                .limit(each)
+                                                .toList());
+                            }
+                        });
         Set<UUID> taken = new HashSet<>();
         outbox.start();
         while (outbox.isAlive()) {
@@ -81,7 +99,8 @@ class LocalDeliveriesTest {
             local.take(3).forEach(d -> assertThat(taken.add(d.id())).as("taken once").isTrue());
         }
         outbox.join();
-        local.take(Integer.MAX_VALUE).forEach(d -> assertThat(taken.add(d.id())).as("taken once").isTrue());
+        local.take(Integer.MAX_VALUE)
+                .forEach(d -> assertThat(taken.add(d.id())).as("taken once").isTrue());
 
         assertThat(taken).hasSize(handOvers * each);
         assertThat(local.room()).isEqualTo(capacity);

@@ -16,8 +16,11 @@ class DatabaseUrlTest {
 
     @Test
     void postgresUrlsBecomeJdbcWithDecodedCredentials() {
-        DatabaseUrl url = DatabaseUrl.parse("postgres://pulse:p%40ss%3Aword@db.internal:6543/jobs?sslmode=require");
-        assertThat(url.jdbcUrl()).isEqualTo("jdbc:postgresql://db.internal:6543/jobs?sslmode=require");
+        DatabaseUrl url =
+                DatabaseUrl.parse(
+                        "postgres://pulse:p%40ss%3Aword@db.internal:6543/jobs?sslmode=require");
+        assertThat(url.jdbcUrl())
+                .isEqualTo("jdbc:postgresql://db.internal:6543/jobs?sslmode=require");
         assertThat(url.user()).isEqualTo("pulse");
         assertThat(url.password()).isEqualTo("p@ss:word");
         assertThat(url.toString()).doesNotContain("p@ss");
@@ -25,13 +28,16 @@ class DatabaseUrlTest {
 
     @Test
     void passwordsInJdbcUrlsAreMaskedWhenLogged() {
-        assertThat(DatabaseUrl.parse("jdbc:postgresql://db/pulse?user=a&password=secret").toString())
+        assertThat(
+                        DatabaseUrl.parse("jdbc:postgresql://db/pulse?user=a&password=secret")
+                                .toString())
                 .doesNotContain("secret");
     }
 
     @Test
     void otherSchemesAreRefusedWithTheAcceptedForms() {
         assertThatThrownBy(() -> DatabaseUrl.parse("mysql://db/pulse"))
-                .hasMessageContaining("jdbc:postgresql://").hasMessageContaining("postgres://");
+                .hasMessageContaining("jdbc:postgresql://")
+                .hasMessageContaining("postgres://");
     }
 }

@@ -28,17 +28,25 @@ class JsonTextsTest {
     }
 
     private List<String> roundTrip(String[] texts) {
-        return database.jdbi().withHandle(h -> h.createQuery("SELECT unnest(" + JsonTexts.split("texts") + ")")
-                .bind("texts", JsonTexts.join(texts)).mapTo(String.class).list());
+        return database.jdbi()
+                .withHandle(
+                        h ->
+                                h.createQuery("SELECT unnest(" + JsonTexts.split("texts") + ")")
+                                        .bind("texts", JsonTexts.join(texts))
+                                        .mapTo(String.class)
+                                        .list());
     }
 
     @Test
     void textsWithQuotesBackslashesAndEscapedControlCharactersComeBackAsWritten() throws Exception {
-        String awkward = JsonMapper.write(json, json.createObjectNode()
-                .put("quote", "say \"hi\", {x}")
-                .put("backslash", "C:\\path\\")
-                .put("separators", "a\u001eb\u001fc\n")
-                .put("unicode", "zażółć ✓"));
+        String awkward =
+                JsonMapper.write(
+                        json,
+                        json.createObjectNode()
+                                .put("quote", "say \"hi\", {x}")
+                                .put("backslash", "C:\\path\\")
+                                .put("separators", "a\u001eb\u001fc\n")
+                                .put("unicode", "zażółć ✓"));
         String[] texts = {awkward, "[]", "\"\"", "null", "{\"n\": 1}"};
 
         assertThat(roundTrip(texts)).containsExactly(texts);

@@ -11,7 +11,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
-/** A periodic duty survives failing passes, reports them, and stops on close; duties close in reverse order. */
+/**
+ * A periodic duty survives failing passes, reports them, and stops on close; duties close in
+ * reverse order.
+ */
 class DutiesTest {
 
     private static final Duration PATIENCE = Duration.ofSeconds(30);
@@ -77,8 +80,11 @@ class DutiesTest {
     }
 
     private static double passes(SimpleMeterRegistry registry, String outcome) {
-        FunctionCounter counter = registry.find("pulse.duty.passes").tag("duty", "scripted").tag("outcome", outcome)
-                .functionCounter();
+        FunctionCounter counter =
+                registry.find("pulse.duty.passes")
+                        .tag("duty", "scripted")
+                        .tag("outcome", outcome)
+                        .functionCounter();
         assertThat(counter).as("pulse.duty.passes{outcome=%s}", outcome).isNotNull();
         return counter.count();
     }

@@ -8,6 +8,7 @@ import dev.pulse.workers.testing.QueueKit;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -21,13 +22,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.time.OffsetDateTime;
 
 /** docs/architecture.md invariants 1 and 2: the claim statement, on a real PostgreSQL. */
 class ClaimTest {
 
-    @RegisterExtension
-    final QueueKit kit = new QueueKit();
+    @RegisterExtension final QueueKit kit = new QueueKit();
 
     @Test
     void resumesAfterItsLastFullClaimAndScansFromTheStartOnceAResumedClaimRunsShort() {
@@ -37,10 +36,14 @@ class ClaimTest {
         }
         TaskClaimer claimer = claimerRescanningEvery(Duration.ofHours(1));
 
-        assertThat(claimer.claim(2)).extracting(ClaimedTask::id).containsExactly(queued.get(0), queued.get(1));
+        assertThat(claimer.claim(2))
+                .extracting(ClaimedTask::id)
+                .containsExactly(queued.get(0), queued.get(1));
         UUID urgent = kit.insert(kit.newTask("echo", -1)).id();
         // Resumed after the last row claimed: the urgent task lies before that point...
-        assertThat(claimer.claim(2)).extracting(ClaimedTask::id).containsExactly(queued.get(2), queued.get(3));
+        assertThat(claimer.claim(2))
+                .extracting(ClaimedTask::id)
+                .containsExactly(queued.get(2), queued.get(3));
         // ...and is claimed as soon as a resumed claim finds too few rows.
         assertThat(claimer.claim(2)).extracting(ClaimedTask::id).containsExactly(urgent);
     }
@@ -53,13 +56,23 @@ class ClaimTest {
         }
         TaskClaimer claimer = claimerRescanningEvery(Duration.ZERO);
 
-        assertThat(claimer.claim(2)).extracting(ClaimedTask::id).containsExactly(queued.get(0), queued.get(1));
+        assertThat(claimer.claim(2))
+                .extracting(ClaimedTask::id)
+                .containsExactly(queued.get(0), queued.get(1));
         UUID urgent = kit.insert(kit.newTask("echo", -1)).id();
-        assertThat(claimer.claim(2)).extracting(ClaimedTask::id).containsExactly(urgent, queued.get(2));
+        assertThat(claimer.claim(2))
+                .extracting(ClaimedTask::id)
+                .containsExactly(urgent, queued.get(2));
     }
 
     private TaskClaimer claimerRescanningEvery(Duration interval) {
-        return new TaskClaimer(kit.database.jdbi(), kit.json, "node-a", Duration.ofSeconds(30), Map.of(), interval);
+        return new TaskClaimer(
+                kit.database.jdbi(),
+                kit.json,
+                "node-a",
+                Duration.ofSeconds(30),
+                Map.of(),
+                interval);
     }
 
     @Test
@@ -71,23 +84,34 @@ class ClaimTest {
 
         assertThat(first).hasSize(3);
         assertThat(first).extracting(c -> c.task().priority()).containsExactly(-3, -3, 0);
-        assertThat(first).allSatisfy(c -> {
-            assertThat(c.task().state()).isEqualTo(TaskState.RUNNING);
-            assertThat(c.attempt()).isEqualTo(1);
-            assertThat(c.leaseToken()).isNotNull();
-        });
+        assertThat(first)
+                .allSatisfy(
+                        c -> {
+                            assertThat(c.task().state()).isEqualTo(TaskState.RUNNING);
+                            assertThat(c.attempt()).isEqualTo(1);
+                            assertThat(c.leaseToken()).isNotNull();
+                        });
         assertThat(first).extracting(ClaimedTask::leaseToken).doesNotHaveDuplicates();
         assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'running'")).isEqualTo(3);
-        assertThat(first).allSatisfy(c -> {
-            assertThat(c.node()).isEqualTo("node-a");
-            assertThat(c.startedAt()).isNotNull();
-        });
-        assertThat(kit.count("SELECT count(*) FROM task_attempts")).as("an attempt's row is written when it ends").isZero();
-        assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'running' AND lease_owner = 'node-a'"
-                + " AND lease_expires_at > now() + interval '25 seconds'")).isEqualTo(3);
+        assertThat(first)
+                .allSatisfy(
+                        c -> {
+                            assertThat(c.node()).isEqualTo("node-a");
+                            assertThat(c.startedAt()).isNotNull();
+                        });
+        assertThat(kit.count("SELECT count(*) FROM task_attempts"))
+                .as("an attempt's row is written when it ends")
+                .isZero();
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM tasks WHERE state = 'running' AND lease_owner = 'node-a'"
+                                        + " AND lease_expires_at > now() + interval '25 seconds'"))
+                .isEqualTo(3);
 
         assertThat(kit.claimer("node-a").claim(0)).isEmpty();
-        assertThat(kit.claimer("node-a").claim(10)).extracting(c -> c.task().priority()).containsExactly(2, 5, 9);
+        assertThat(kit.claimer("node-a").claim(10))
+                .extracting(c -> c.task().priority())
+                .containsExactly(2, 5, 9);
         assertThat(kit.claimer("node-a").claim(10)).isEmpty();
     }
 
@@ -103,16 +127,19 @@ class ClaimTest {
         List<Future<?>> claimers = new ArrayList<>();
         for (int n = 0; n < 4; n++) {
             TaskClaimer claimer = kit.claimer("node-" + n);
-            claimers.add(pool.submit(() -> {
-                List<ClaimedTask> batch;
-                while (!(batch = claimer.claim(7)).isEmpty()) {
-                    batch.forEach(c -> {
-                        all.add(c.id());
-                        seen.add(c.id());
-                    });
-                }
-                return null;
-            }));
+            claimers.add(
+                    pool.submit(
+                            () -> {
+                                List<ClaimedTask> batch;
+                                while (!(batch = claimer.claim(7)).isEmpty()) {
+                                    batch.forEach(
+                                            c -> {
+                                                all.add(c.id());
+                                                seen.add(c.id());
+                                            });
+                                }
+                                return null;
+                            }));
         }
         for (Future<?> f : claimers) {
             f.get();
@@ -121,7 +148,8 @@ class ClaimTest {
 
         assertThat(all).hasSize(total);
         assertThat(seen).hasSize(total);
-        assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'running' AND attempts = 1")).isEqualTo(total);
+        assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'running' AND attempts = 1"))
+                .isEqualTo(total);
     }
 
     @Test
@@ -129,7 +157,8 @@ class ClaimTest {
         // Due in 5 s: room for the first claim below to come before it on a busy machine.
         Task delayed = kit.insert(kit.delayed("echo", 5));
         assertThat(delayed.state()).isEqualTo(TaskState.SCHEDULED);
-        assertThat(Duration.between(delayed.createdAt(), delayed.runAt())).isEqualTo(Duration.ofMillis(5000));
+        assertThat(Duration.between(delayed.createdAt(), delayed.runAt()))
+                .isEqualTo(Duration.ofMillis(5000));
 
         TaskClaimer claimer = kit.claimer("node-a");
         assertThat(claimer.claim(10)).isEmpty();
@@ -143,9 +172,17 @@ class ClaimTest {
         assertThat(claimed).hasSize(1);
         assertThat(claimed.get(0).startedAt()).isAfterOrEqualTo(delayed.runAt());
         kit.completer.succeed(claimed.get(0), kit.jsonOf("{}"), null);
-        Instant attemptStart = kit.database.jdbi().withHandle(h -> h.createQuery(
-                        "SELECT started_at FROM task_attempts WHERE task_id = :id").bind("id", delayed.id())
-                .mapTo(OffsetDateTime.class).one()).toInstant();
+        Instant attemptStart =
+                kit.database
+                        .jdbi()
+                        .withHandle(
+                                h ->
+                                        h.createQuery(
+                                                        "SELECT started_at FROM task_attempts WHERE task_id = :id")
+                                                .bind("id", delayed.id())
+                                                .mapTo(OffsetDateTime.class)
+                                                .one())
+                        .toInstant();
         assertThat(attemptStart).isEqualTo(claimed.get(0).startedAt());
     }
 
@@ -156,7 +193,9 @@ class ClaimTest {
         try (QueueKit ahead = new QueueKit(skewed)) {
             Task task = ahead.insert(ahead.newTask("echo", 0));
             assertThat(task.state()).isEqualTo(TaskState.QUEUED);
-            assertThat(ahead.claimer("node-a").claim(1)).extracting(ClaimedTask::id).containsExactly(task.id());
+            assertThat(ahead.claimer("node-a").claim(1))
+                    .extracting(ClaimedTask::id)
+                    .containsExactly(task.id());
         }
     }
 }

@@ -9,37 +9,48 @@ import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.testing.QueueKit;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.util.UUID;
 
 /** docs/architecture.md invariants 3 (fencing) and 5 (outbox), on a real PostgreSQL. */
 class CompletionTest {
 
     private static final String CALLBACK = "http://127.0.0.1:9/hook";
-    @RegisterExtension
-    final QueueKit kit = new QueueKit();
+    @RegisterExtension final QueueKit kit = new QueueKit();
 
     @Test
     void successIsRecordedOnceWithItsCallbackInTheSameTransaction() {
         Task queued = kit.insert(kit.withCallback("echo", CALLBACK, 3));
         ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
 
-        Optional<Task> done = kit.completer.succeed(claimed, kit.jsonOf("{\"answer\": 42}"), "log line");
+        Optional<Task> done =
+                kit.completer.succeed(claimed, kit.jsonOf("{\"answer\": 42}"), "log line");
 
-        assertThat(done).get().satisfies(t -> {
-            assertThat(t.state()).isEqualTo(TaskState.SUCCEEDED);
-            assertThat(t.result()).isEqualTo(kit.jsonOf("{\"answer\": 42}"));
-            assertThat(t.finishedAt()).isNotNull();
-        });
-        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE task_id = '" + queued.id()
-                + "' AND event_type = 'task.succeeded' AND state = 'pending'")).isEqualTo(1);
-        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded' AND logs = 'log line'"))
+        assertThat(done)
+                .get()
+                .satisfies(
+                        t -> {
+                            assertThat(t.state()).isEqualTo(TaskState.SUCCEEDED);
+                            assertThat(t.result()).isEqualTo(kit.jsonOf("{\"answer\": 42}"));
+                            assertThat(t.finishedAt()).isNotNull();
+                        });
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM callback_deliveries WHERE task_id = '"
+                                        + queued.id()
+                                        + "' AND event_type = 'task.succeeded' AND state = 'pending'"))
+                .isEqualTo(1);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded' AND logs = 'log line'"))
                 .isEqualTo(1);
 
-        // A second report of the same attempt (a retried network call, a duplicate) changes nothing.
+        // A second report of the same attempt (a retried network call, a duplicate) changes
+        // nothing.
         assertThat(kit.completer.succeed(claimed, kit.jsonOf("{\"answer\": 43}"), null)).isEmpty();
-        assertThat(kit.tasks.find(queued.id()).orElseThrow().result()).isEqualTo(kit.jsonOf("{\"answer\": 42}"));
+        assertThat(kit.tasks.find(queued.id()).orElseThrow().result())
+                .isEqualTo(kit.jsonOf("{\"answer\": 42}"));
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
     }
 
@@ -48,24 +59,30 @@ class CompletionTest {
         Task queued = kit.insert(kit.newTask("echo", 0));
         ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
 
-        assertThat(kit.tasks.attempts(queued.id())).singleElement().satisfies(a -> {
-            assertThat(a.attempt()).isEqualTo(1);
-            assertThat(a.node()).isEqualTo("node-a");
-            assertThat(a.startedAt()).isEqualTo(claimed.startedAt());
-            assertThat(a.finishedAt()).isNull();
-            assertThat(a.outcome()).isNull();
-        });
+        assertThat(kit.tasks.attempts(queued.id()))
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.attempt()).isEqualTo(1);
+                            assertThat(a.node()).isEqualTo("node-a");
+                            assertThat(a.startedAt()).isEqualTo(claimed.startedAt());
+                            assertThat(a.finishedAt()).isNull();
+                            assertThat(a.outcome()).isNull();
+                        });
         assertThat(kit.count("SELECT count(*) FROM task_attempts")).isZero();
 
         kit.completer.succeed(claimed, kit.jsonOf("{}"), "done");
 
-        assertThat(kit.tasks.attempts(queued.id())).singleElement().satisfies(a -> {
-            assertThat(a.node()).isEqualTo("node-a");
-            assertThat(a.startedAt()).isEqualTo(claimed.startedAt());
-            assertThat(a.finishedAt()).isAfterOrEqualTo(a.startedAt());
-            assertThat(a.outcome()).isEqualTo("succeeded");
-            assertThat(a.logs()).isEqualTo("done");
-        });
+        assertThat(kit.tasks.attempts(queued.id()))
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.node()).isEqualTo("node-a");
+                            assertThat(a.startedAt()).isEqualTo(claimed.startedAt());
+                            assertThat(a.finishedAt()).isAfterOrEqualTo(a.startedAt());
+                            assertThat(a.outcome()).isEqualTo("succeeded");
+                            assertThat(a.logs()).isEqualTo("done");
+                        });
     }
 
     @Test
@@ -73,18 +90,27 @@ class CompletionTest {
         Task queued = kit.insert(kit.newTask("echo", 0));
         ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
         // Before V11 the claim itself inserted the attempt's row, open.
-        kit.database.jdbi().useHandle(h -> h.createUpdate(
-                        "INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at)"
-                                + " VALUES (:id, 1, 'node-a', :token, now())")
-                .bind("id", queued.id()).bind("token", claimed.leaseToken()).execute());
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.createUpdate(
+                                                "INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at)"
+                                                        + " VALUES (:id, 1, 'node-a', :token, now())")
+                                        .bind("id", queued.id())
+                                        .bind("token", claimed.leaseToken())
+                                        .execute());
         assertThat(kit.tasks.attempts(queued.id())).hasSize(1);
 
         kit.completer.fail(claimed, new ExecutionError("agent_error", "boom"), null);
 
-        assertThat(kit.tasks.attempts(queued.id())).singleElement().satisfies(a -> {
-            assertThat(a.outcome()).isEqualTo("failed");
-            assertThat(a.error().path("message").asText()).isEqualTo("boom");
-        });
+        assertThat(kit.tasks.attempts(queued.id()))
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.outcome()).isEqualTo("failed");
+                            assertThat(a.error().path("message").asText()).isEqualTo("boom");
+                        });
     }
 
     @Test
@@ -97,7 +123,10 @@ class CompletionTest {
         assertThat(second.attempt()).isEqualTo(2);
 
         assertThat(kit.completer.succeed(first, kit.jsonOf("\"late\""), null)).isEmpty();
-        assertThat(kit.completer.fail(first, new ExecutionError("agent_error", "late failure"), null)).isEmpty();
+        assertThat(
+                        kit.completer.fail(
+                                first, new ExecutionError("agent_error", "late failure"), null))
+                .isEmpty();
 
         Task now = kit.tasks.find(queued.id()).orElseThrow();
         assertThat(now.state()).isEqualTo(TaskState.RUNNING);
@@ -105,10 +134,18 @@ class CompletionTest {
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isZero();
 
         assertThat(kit.completer.succeed(second, kit.jsonOf("\"on time\""), null)).isPresent();
-        assertThat(kit.tasks.find(queued.id()).orElseThrow().result()).isEqualTo(kit.jsonOf("\"on time\""));
-        List<String> outcomes = kit.database.jdbi().withHandle(h -> h.createQuery(
-                        "SELECT outcome FROM task_attempts WHERE task_id = :id ORDER BY attempt")
-                .bind("id", queued.id()).mapTo(String.class).list());
+        assertThat(kit.tasks.find(queued.id()).orElseThrow().result())
+                .isEqualTo(kit.jsonOf("\"on time\""));
+        List<String> outcomes =
+                kit.database
+                        .jdbi()
+                        .withHandle(
+                                h ->
+                                        h.createQuery(
+                                                        "SELECT outcome FROM task_attempts WHERE task_id = :id ORDER BY attempt")
+                                                .bind("id", queued.id())
+                                                .mapTo(String.class)
+                                                .list());
         assertThat(outcomes).containsExactly("released", "succeeded");
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
     }
@@ -118,43 +155,73 @@ class CompletionTest {
         Task queued = kit.insert(kit.withCallback("echo", CALLBACK, 2));
         ClaimedTask first = kit.claimer("node-a").claim(1).get(0);
 
-        Task retried = kit.completer.fail(first, new ExecutionError("agent_error", "boom"), "stderr").orElseThrow();
+        Task retried =
+                kit.completer
+                        .fail(first, new ExecutionError("agent_error", "boom"), "stderr")
+                        .orElseThrow();
         assertThat(retried.state()).isEqualTo(TaskState.QUEUED);
         assertThat(retried.runAt()).isAfter(retried.updatedAt());
         assertThat(retried.error().path("message").asText()).isEqualTo("boom");
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isZero();
         assertThat(kit.claimer("node-a").claim(1)).as("not due until its backoff passes").isEmpty();
 
-        kit.database.jdbi().useHandle(h -> h.execute("UPDATE tasks SET run_at = now() WHERE id = ?", queued.id()));
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.execute(
+                                        "UPDATE tasks SET run_at = now() WHERE id = ?",
+                                        queued.id()));
         ClaimedTask second = kit.claimer("node-a").claim(1).get(0);
-        Task failed = kit.completer.fail(second, new ExecutionError("timeout", "too slow"), null).orElseThrow();
+        Task failed =
+                kit.completer
+                        .fail(second, new ExecutionError("timeout", "too slow"), null)
+                        .orElseThrow();
 
         assertThat(failed.state()).isEqualTo(TaskState.FAILED);
         assertThat(failed.attempts()).isEqualTo(2);
         assertThat(failed.error().path("code").asText()).isEqualTo("timeout");
-        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE event_type = 'task.failed'")).isEqualTo(1);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM callback_deliveries WHERE event_type = 'task.failed'"))
+                .isEqualTo(1);
     }
 
     @Test
     void cancellingATaskThatHasNotStartedEndsItAtOnceAndARunningOneIsAskedToStop() {
         Task waiting = kit.insert(kit.withCallback("echo", CALLBACK, 1));
         Task other = kit.insert(kit.withCallback("echo", CALLBACK, 1));
-        kit.database.jdbi().useHandle(h -> h.execute("UPDATE tasks SET priority = -1 WHERE id = ?", other.id()));
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h -> h.execute("UPDATE tasks SET priority = -1 WHERE id = ?", other.id()));
         ClaimedTask running = kit.claimer("node-a").claim(1).get(0);
         assertThat(running.id()).isEqualTo(other.id());
 
-        assertThat(kit.tasks.cancel(waiting.id())).isInstanceOfSatisfying(CancelOutcome.Cancelled.class,
-                c -> assertThat(c.task().state()).isEqualTo(TaskState.CANCELLED));
-        assertThat(kit.tasks.cancel(other.id())).isInstanceOfSatisfying(CancelOutcome.Requested.class,
-                r -> assertThat(r.task().cancelRequestedAt()).isNotNull());
+        assertThat(kit.tasks.cancel(waiting.id()))
+                .isInstanceOfSatisfying(
+                        CancelOutcome.Cancelled.class,
+                        c -> assertThat(c.task().state()).isEqualTo(TaskState.CANCELLED));
+        assertThat(kit.tasks.cancel(other.id()))
+                .isInstanceOfSatisfying(
+                        CancelOutcome.Requested.class,
+                        r -> assertThat(r.task().cancelRequestedAt()).isNotNull());
         assertThat(kit.tasks.cancel(UUID.randomUUID())).isInstanceOf(CancelOutcome.NotFound.class);
-        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE event_type = 'task.cancelled'")).isEqualTo(1);
-        assertThat(kit.claimer("node-a").claim(5)).as("a cancelled task is never claimed").isEmpty();
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM callback_deliveries WHERE event_type = 'task.cancelled'"))
+                .isEqualTo(1);
+        assertThat(kit.claimer("node-a").claim(5))
+                .as("a cancelled task is never claimed")
+                .isEmpty();
 
         Task stopped = kit.completer.cancelled(running, null).orElseThrow();
         assertThat(stopped.state()).isEqualTo(TaskState.CANCELLED);
         assertThat(kit.tasks.cancel(other.id())).isInstanceOf(CancelOutcome.AlreadyFinished.class);
-        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE event_type = 'task.cancelled'")).isEqualTo(2);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM callback_deliveries WHERE event_type = 'task.cancelled'"))
+                .isEqualTo(2);
     }
 
     @Test
@@ -184,7 +251,11 @@ class CompletionTest {
         int retried = kit.tasks.retryAll(claimed.stream().map(ClaimedTask::id).toList(), 2);
 
         assertThat(retried).isEqualTo(2);
-        assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'queued' AND max_attempts = 3 AND error IS NULL")).isEqualTo(2);
-        assertThat(kit.tasks.find(claimed.get(2).id()).orElseThrow().state()).isEqualTo(TaskState.SUCCEEDED);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM tasks WHERE state = 'queued' AND max_attempts = 3 AND error IS NULL"))
+                .isEqualTo(2);
+        assertThat(kit.tasks.find(claimed.get(2).id()).orElseThrow().state())
+                .isEqualTo(TaskState.SUCCEEDED);
     }
 }

@@ -10,16 +10,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The queue's statements that join a batch to a table keep one generic plan per connection
- * ({@link FixedPlans}), so that plan must be good whatever the statistics were when it was made.
- * The worst case is a fresh database whose tables were just analyzed empty: there, without
- * {@link FixedPlans} and the statements' index conditions on the batch's keys, PostgreSQL plans
- * sequential scans (or whole-index scans under a nested loop) and keeps them while the table grows.
+ * The queue's statements that join a batch to a table keep one generic plan per connection ({@link
+ * FixedPlans}), so that plan must be good whatever the statistics were when it was made. The worst
+ * case is a fresh database whose tables were just analyzed empty: there, without {@link FixedPlans}
+ * and the statements' index conditions on the batch's keys, PostgreSQL plans sequential scans (or
+ * whole-index scans under a nested loop) and keeps them while the table grows.
  */
 class HotPathPlansTest {
 
-    @RegisterExtension
-    final QueueKit kit = new QueueKit();
+    @RegisterExtension final QueueKit kit = new QueueKit();
 
     @BeforeEach
     void setUp() {
@@ -30,12 +29,17 @@ class HotPathPlansTest {
         return List.of(
                 new Object[] {"claim from the start of the index", TaskClaimer.CLAIM},
                 new Object[] {"claim resuming past a position", TaskClaimer.CLAIM_RESUMING},
-                new Object[] {"claim of agents without limits while some have one", TaskClaimer.CLAIM_UNLIMITED},
+                new Object[] {
+                    "claim of agents without limits while some have one",
+                    TaskClaimer.CLAIM_UNLIMITED
+                },
                 new Object[] {"claim within agent limits", TaskClaimer.CLAIM_WITHIN_LIMITS},
                 new Object[] {"finish", TaskCompleter.FINISH},
                 new Object[] {"finish returning rows", TaskCompleter.FINISH_RETURNING_ROWS},
                 new Object[] {"attempt rows", TaskCompleter.INSERT_ATTEMPTS},
-                new Object[] {"attempt rows closing open ones", TaskCompleter.INSERT_OR_CLOSE_ATTEMPTS},
+                new Object[] {
+                    "attempt rows closing open ones", TaskCompleter.INSERT_OR_CLOSE_ATTEMPTS
+                },
                 new Object[] {"stale results", TaskCompleter.RECORD_STALE},
                 new Object[] {"lease renewal", Heartbeat.RENEW},
                 new Object[] {"look-up of awaited agent reports", AgentReports.ENDED});

@@ -16,16 +16,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * docs/architecture.md invariant 4. Time is driven deterministically: the JVM side through an injected
- * clock, the database side by moving a lease's expiry into the past, which is exactly what the
- * passing of database time does to it.
+ * docs/architecture.md invariant 4. Time is driven deterministically: the JVM side through an
+ * injected clock, the database side by moving a lease's expiry into the past, which is exactly what
+ * the passing of database time does to it.
  */
 class LeaseTest {
 
     private static final Duration LEASE = Duration.ofSeconds(30);
 
-    @RegisterExtension
-    final QueueKit kit = new QueueKit();
+    @RegisterExtension final QueueKit kit = new QueueKit();
     private final MutableClock clock = new MutableClock(Instant.parse("2026-11-21T10:00:00Z"));
 
     @Test
@@ -41,8 +40,8 @@ class LeaseTest {
         double after = dbEpochSeconds();
 
         // A full lease from the beat's own moment, whenever (however late) that came.
-        assertThat(leaseExpiresEpochSeconds(claimed.id())).isBetween(before + LEASE.toSeconds() - 0.001,
-                after + LEASE.toSeconds() + 0.001);
+        assertThat(leaseExpiresEpochSeconds(claimed.id()))
+                .isBetween(before + LEASE.toSeconds() - 0.001, after + LEASE.toSeconds() + 0.001);
         assertThat(kit.count("SELECT running FROM nodes WHERE id = 'node-a'")).isEqualTo(1);
     }
 
@@ -58,7 +57,8 @@ class LeaseTest {
         Thread a = blockedThread(rescuedElsewhere, interrupted);
         Thread b = blockedThread(cancelled, interrupted);
 
-        kit.completer.release(claimed.get(0)); // as a rescue does: the lease token is no longer ours
+        kit.completer.release(
+                claimed.get(0)); // as a rescue does: the lease token is no longer ours
         kit.tasks.cancel(claimed.get(1).id());
         heartbeat("node-a", running).beat();
 
@@ -82,22 +82,32 @@ class LeaseTest {
         Task rescued = kit.tasks.find(task.id()).orElseThrow();
         assertThat(rescued.state()).isEqualTo(TaskState.QUEUED);
         assertThat(rescued.error().path("code").asText()).isEqualTo("lease_expired");
-        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE outcome = 'lost'")).isEqualTo(1);
-        assertThat(kit.completer.succeed(claimed, kit.jsonOf("\"late\""), null)).as("late result is stale").isEmpty();
-        assertThat(kit.claimer("node-b").claim(1)).extracting(ClaimedTask::attempt).containsExactly(2);
+        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE outcome = 'lost'"))
+                .isEqualTo(1);
+        assertThat(kit.completer.succeed(claimed, kit.jsonOf("\"late\""), null))
+                .as("late result is stale")
+                .isEmpty();
+        assertThat(kit.claimer("node-b").claim(1))
+                .extracting(ClaimedTask::attempt)
+                .containsExactly(2);
     }
 
     @Test
     void aLeaseOfANodeThatStillBeatsIsLeftAloneUntilItIsThreeLeasesOverdue() {
         kit.insert(kit.newTask("echo", 0));
         ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
-        heartbeat("node-a", new RunningAttempts()).beat(); // alive, but (by a bug, say) not renewing this lease
+        heartbeat("node-a", new RunningAttempts())
+                .beat(); // alive, but (by a bug, say) not renewing this lease
         Rescuer rescuer = rescuer();
 
         expireLease(claimed.id(), LEASE.plusSeconds(1));
-        assertThat(rescuer.rescueBatch()).as("its node is alive: it may still be renewing after an outage").isZero();
+        assertThat(rescuer.rescueBatch())
+                .as("its node is alive: it may still be renewing after an outage")
+                .isZero();
         expireLease(claimed.id(), LEASE.multipliedBy(3));
-        assertThat(rescuer.rescueBatch()).as("so overdue that it can't be an outage: never stuck forever").isEqualTo(1);
+        assertThat(rescuer.rescueBatch())
+                .as("so overdue that it can't be an outage: never stuck forever")
+                .isEqualTo(1);
     }
 
     @Test
@@ -109,7 +119,9 @@ class LeaseTest {
         assertThat(rescuer.rescue()).isZero();
         clock.advance(Duration.ofSeconds(14));
         assertThat(rescuer.rescue()).isZero();
-        clock.advance(Duration.ofSeconds(45)); // the next pass came late: it sat blocked on an unreachable database
+        clock.advance(
+                Duration.ofSeconds(
+                        45)); // the next pass came late: it sat blocked on an unreachable database
         assertThat(rescuer.rescue()).as("waits a lease again after the stall").isZero();
         clock.advance(Duration.ofSeconds(14));
         assertThat(rescuer.rescue()).isZero();
@@ -128,7 +140,8 @@ class LeaseTest {
         assertThat(rescuer().rescueBatch()).isEqualTo(2);
 
         assertThat(kit.tasks.find(lastTry.id()).orElseThrow().state()).isEqualTo(TaskState.FAILED);
-        assertThat(kit.tasks.find(toCancel.id()).orElseThrow().state()).isEqualTo(TaskState.CANCELLED);
+        assertThat(kit.tasks.find(toCancel.id()).orElseThrow().state())
+                .isEqualTo(TaskState.CANCELLED);
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(2);
     }
 
@@ -153,7 +166,10 @@ class LeaseTest {
         expireLease(claimed.id(), LEASE.plusSeconds(1));
         try (var handle = kit.database.jdbi().open()) {
             handle.begin();
-            handle.createQuery("SELECT 1 FROM pg_advisory_xact_lock(:key)").bind("key", Rescuer.LOCK_KEY).mapTo(Integer.class).one();
+            handle.createQuery("SELECT 1 FROM pg_advisory_xact_lock(:key)")
+                    .bind("key", Rescuer.LOCK_KEY)
+                    .mapTo(Integer.class)
+                    .one();
             assertThat(rescuer().rescueBatch()).as("another node holds the rescuer lock").isZero();
             handle.rollback();
         }
@@ -165,37 +181,64 @@ class LeaseTest {
     }
 
     private Heartbeat heartbeat(String node, RunningAttempts running) {
-        return new Heartbeat(kit.database.jdbi(), new Heartbeat.Node(node, "host", 1, List.of("worker")), running, LEASE);
+        return new Heartbeat(
+                kit.database.jdbi(),
+                new Heartbeat.Node(node, "host", 1, List.of("worker")),
+                running,
+                LEASE);
     }
 
-    /** Moves a lease's expiry back by {@code by}: database time passing, as far as that lease can tell. */
+    /**
+     * Moves a lease's expiry back by {@code by}: database time passing, as far as that lease can
+     * tell.
+     */
     private void expireLease(UUID id, Duration by) {
-        kit.database.jdbi().useHandle(h -> h.execute(
-                "UPDATE tasks SET lease_expires_at = lease_expires_at - make_interval(secs => ?) WHERE id = ?",
-                (double) by.toSeconds(), id));
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.execute(
+                                        "UPDATE tasks SET lease_expires_at = lease_expires_at - make_interval(secs => ?) WHERE id = ?",
+                                        (double) by.toSeconds(),
+                                        id));
     }
 
     private double leaseExpiresEpochSeconds(UUID id) {
-        return kit.database.jdbi().withHandle(h -> h.createQuery(
-                "SELECT extract(epoch FROM lease_expires_at) FROM tasks WHERE id = :id")
-                .bind("id", id).mapTo(Double.class).one());
+        return kit.database
+                .jdbi()
+                .withHandle(
+                        h ->
+                                h.createQuery(
+                                                "SELECT extract(epoch FROM lease_expires_at) FROM tasks WHERE id = :id")
+                                        .bind("id", id)
+                                        .mapTo(Double.class)
+                                        .one());
     }
 
     private double dbEpochSeconds() {
-        return kit.database.jdbi().withHandle(h -> h.createQuery("SELECT extract(epoch FROM now())").mapTo(Double.class).one());
+        return kit.database
+                .jdbi()
+                .withHandle(
+                        h ->
+                                h.createQuery("SELECT extract(epoch FROM now())")
+                                        .mapTo(Double.class)
+                                        .one());
     }
 
-    private static Thread blockedThread(RunningAttempt attempt, CountDownLatch interrupted) throws InterruptedException {
+    private static Thread blockedThread(RunningAttempt attempt, CountDownLatch interrupted)
+            throws InterruptedException {
         CountDownLatch started = new CountDownLatch(1);
-        Thread t = new Thread(() -> {
-            attempt.executingOn(Thread.currentThread());
-            started.countDown();
-            try {
-                Thread.sleep(60_000);
-            } catch (InterruptedException e) {
-                interrupted.countDown();
-            }
-        });
+        Thread t =
+                new Thread(
+                        () -> {
+                            attempt.executingOn(Thread.currentThread());
+                            started.countDown();
+                            try {
+                                Thread.sleep(60_000);
+                            } catch (InterruptedException e) {
+                                interrupted.countDown();
+                            }
+                        });
         t.start();
         started.await();
         return t;

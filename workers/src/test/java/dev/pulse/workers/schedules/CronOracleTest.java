@@ -24,28 +24,31 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
- * Property test: thousands of random crontab lines, each in random zones from random start
- * instants (a third of them within two days of a DST change), Pulse's next fire times against
- * cron-utils ({@code CronType.UNIX}), a cron implementation nobody here wrote. A failure names
- * the seed, line, zone and start.
+ * Property test: thousands of random crontab lines, each in random zones from random start instants
+ * (a third of them within two days of a DST change), Pulse's next fire times against cron-utils
+ * ({@code CronType.UNIX}), a cron implementation nobody here wrote. A failure names the seed, line,
+ * zone and start.
  *
  * <p>Where cron-utils departs from cronie the test says so rather than bending Pulse:
+ *
  * <ul>
- * <li>cronie decides whether a day field is "restricted" on its first character, so {@code *}{@code /2}
- *     or {@code *,13} in one day field with the other day field restricted means both must match
- *     (entry.c: {@code if (ch == '*') e->flags |= DOM_STAR}); cron-utils treats those as restricted and
- *     ORs them. For such lines the oracle is cron-utils' own matching of each day field alone
- *     (the line with the other day field {@code *}), combined with cronie's AND.</li>
- * <li>cron-utils has its own DST handling, and Pulse has an explicit policy (DstPolicyTest has
- *     the hand-checked instants). So fire times are compared only from a day after one clock change
- *     up to the next one; across changes the test checks only that every Pulse fire time is a
- *     wall time the line matches (or, for a fixed-time line, the instant of a spring-forward jump)
- *     and that fire times strictly increase.</li>
- * <li>cron-utils numbers the day name SUN 7, cronie 0: cron-utils refuses {@code SUN-WED} and reads
- *     {@code Sun-7} as Sunday alone (cronie: every day). The oracle gets day names as cronie's
- *     numbers; the test counts the lines where cron-utils reads the names differently.</li>
- * <li>Lines cronie refuses ({@code FRI-SUN}) or misreads ({@code 1/2} is read as {@code 1}), which
- *     cron-utils accepts Quartz-style, are never generated: Pulse refuses them (CronSpecTest).</li>
+ *   <li>cronie decides whether a day field is "restricted" on its first character, so {@code
+ *       *}{@code /2} or {@code *,13} in one day field with the other day field restricted means
+ *       both must match (entry.c: {@code if (ch == '*') e->flags |= DOM_STAR}); cron-utils treats
+ *       those as restricted and ORs them. For such lines the oracle is cron-utils' own matching of
+ *       each day field alone (the line with the other day field {@code *}), combined with cronie's
+ *       AND.
+ *   <li>cron-utils has its own DST handling, and Pulse has an explicit policy (DstPolicyTest has
+ *       the hand-checked instants). So fire times are compared only from a day after one clock
+ *       change up to the next one; across changes the test checks only that every Pulse fire time
+ *       is a wall time the line matches (or, for a fixed-time line, the instant of a spring-forward
+ *       jump) and that fire times strictly increase.
+ *   <li>cron-utils numbers the day name SUN 7, cronie 0: cron-utils refuses {@code SUN-WED} and
+ *       reads {@code Sun-7} as Sunday alone (cronie: every day). The oracle gets day names as
+ *       cronie's numbers; the test counts the lines where cron-utils reads the names differently.
+ *   <li>Lines cronie refuses ({@code FRI-SUN}) or misreads ({@code 1/2} is read as {@code 1}),
+ *       which cron-utils accepts Quartz-style, are never generated: Pulse refuses them
+ *       (CronSpecTest).
  * </ul>
  */
 class CronOracleTest {
@@ -53,12 +56,29 @@ class CronOracleTest {
     private static final int LINES = Integer.getInteger("cron.oracle.lines", 5000);
     private static final int STARTS_PER_LINE = 2;
     private static final int FIRE_TIMES = 12;
-    private static final List<ZoneId> ZONES = List.of("UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
-            "Asia/Kolkata", "Pacific/Chatham", "America/Sao_Paulo", "America/St_Johns", "Asia/Kathmandu",
-            "Australia/Adelaide", "America/Santiago", "Europe/London").stream().map(ZoneId::of).toList();
-    private static final String[] MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+    private static final List<ZoneId> ZONES =
+            List.of(
+                            "UTC",
+                            "Europe/Berlin",
+                            "America/New_York",
+                            "Australia/Lord_Howe",
+                            "Asia/Kolkata",
+                            "Pacific/Chatham",
+                            "America/Sao_Paulo",
+                            "America/St_Johns",
+                            "Asia/Kathmandu",
+                            "Australia/Adelaide",
+                            "America/Santiago",
+                            "Europe/London")
+                    .stream()
+                    .map(ZoneId::of)
+                    .toList();
+    private static final String[] MONTHS = {
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"
+    };
     private static final String[] DAYS = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
-    private static final CronParser UNIX = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
+    private static final CronParser UNIX =
+            new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
 
     @Test
     void pulseReadsRandomCrontabLinesAsCronUtilsDoes() {
@@ -66,7 +86,8 @@ class CronOracleTest {
         ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("com.cronutils"))
                 .setLevel(ch.qos.logback.classic.Level.WARN);
         long seed = Long.getLong("cron.oracle.seed", 20271031L);
-        System.out.println("CronOracleTest seed " + seed + " (rerun with -Dcron.oracle.seed=" + seed + ")");
+        System.out.println(
+                "CronOracleTest seed " + seed + " (rerun with -Dcron.oracle.seed=" + seed + ")");
         Random random = new Random(seed);
         List<String> differences = new ArrayList<>();
         TreeMap<String, Integer> counts = new TreeMap<>();
@@ -76,12 +97,20 @@ class CronOracleTest {
             try {
                 pulse = CronSpec.parse(line);
             } catch (IllegalArgumentException refused) {
-                // only lines that can never fire (0 0 30 2 *: cronie takes them and never runs them)
+                // only lines that can never fire (0 0 30 2 *: cronie takes them and never runs
+                // them)
                 assertThat(refused).as(line).hasMessageContaining("never fires");
-                List<Instant> theirs = Oracle.of(numericDays(line)).next(ZonedDateTime.parse("2024-01-01T00:00:00Z"), 1);
+                List<Instant> theirs =
+                        Oracle.of(numericDays(line))
+                                .next(ZonedDateTime.parse("2024-01-01T00:00:00Z"), 1);
                 if (!theirs.isEmpty()) {
-                    differences.add("seed " + seed + ": Pulse refuses \"" + line + "\" as never firing; cron-utils fires it at "
-                            + theirs.get(0));
+                    differences.add(
+                            "seed "
+                                    + seed
+                                    + ": Pulse refuses \""
+                                    + line
+                                    + "\" as never firing; cron-utils fires it at "
+                                    + theirs.get(0));
                 }
                 count(counts, "lines refused as never firing (cron-utils agrees they never fire)");
                 i--;
@@ -89,16 +118,26 @@ class CronOracleTest {
             }
             // cron-utils numbers the day name SUN 7 (cronie: 0, its first match in DowNames), so it
             // reads SUN-WED as 7-3 (refused) and Sun-7 as Sunday alone (cronie: every day). The
-            // oracle is given the days as cronie's numbers; names are checked by hand in CronSpecTest.
+            // oracle is given the days as cronie's numbers; names are checked by hand in
+            // CronSpecTest.
             Oracle oracle = Oracle.of(numericDays(line));
             if (!numericDays(line).equals(line) && readsDayNamesDifferently(line)) {
-                if (!counts.containsKey("lines whose day names cron-utils reads unlike cronie (SUN as 7)")) {
-                    System.out.println("CronOracleTest e.g. cron-utils reads \"" + line + "\" unlike \"" + numericDays(line) + "\"");
+                if (!counts.containsKey(
+                        "lines whose day names cron-utils reads unlike cronie (SUN as 7)")) {
+                    System.out.println(
+                            "CronOracleTest e.g. cron-utils reads \""
+                                    + line
+                                    + "\" unlike \""
+                                    + numericDays(line)
+                                    + "\"");
                 }
                 count(counts, "lines whose day names cron-utils reads unlike cronie (SUN as 7)");
             }
-            count(counts, oracle.cronieAnd ? "lines where cronie's leading-* rule applies (oracle: AND of cron-utils per day field)"
-                    : "lines compared with cron-utils directly");
+            count(
+                    counts,
+                    oracle.cronieAnd
+                            ? "lines where cronie's leading-* rule applies (oracle: AND of cron-utils per day field)"
+                            : "lines compared with cron-utils directly");
             long began = System.nanoTime();
             for (int s = 0; s < STARTS_PER_LINE; s++) {
                 ZoneId zone = ZONES.get(random.nextInt(ZONES.size()));
@@ -113,40 +152,79 @@ class CronOracleTest {
             }
         }
         counts.forEach((what, n) -> System.out.println("CronOracleTest " + what + ": " + n));
-        differences.stream().limit(40).forEach(d -> System.out.println("CronOracleTest DIFFERENCE " + d));
-        assertThat(differences).as("lines where Pulse and the oracle differ (first 40 above)").isEmpty();
-        assertThat(counts.getOrDefault("fire times compared", 0)).isGreaterThan(LINES * STARTS_PER_LINE * 3);
+        differences.stream()
+                .limit(40)
+                .forEach(d -> System.out.println("CronOracleTest DIFFERENCE " + d));
+        assertThat(differences)
+                .as("lines where Pulse and the oracle differ (first 40 above)")
+                .isEmpty();
+        assertThat(counts.getOrDefault("fire times compared", 0))
+                .isGreaterThan(LINES * STARTS_PER_LINE * 3);
     }
 
-    private static void compareBetweenClockChanges(CronSpec pulse, Oracle oracle, ZoneId zone, Instant start, String where,
-                                                   List<String> differences, TreeMap<String, Integer> counts) {
+    private static void compareBetweenClockChanges(
+            CronSpec pulse,
+            Oracle oracle,
+            ZoneId zone,
+            Instant start,
+            String where,
+            List<String> differences,
+            TreeMap<String, Integer> counts) {
         ZoneRules rules = zone.getRules();
         ZoneOffsetTransition previous = rules.previousTransition(start.plusNanos(1));
-        Instant from = previous != null && previous.getInstant().plus(Duration.ofHours(25)).isAfter(start)
-                ? previous.getInstant().plus(Duration.ofHours(25)) : start;
+        Instant from =
+                previous != null && previous.getInstant().plus(Duration.ofHours(25)).isAfter(start)
+                        ? previous.getInstant().plus(Duration.ofHours(25))
+                        : start;
         ZoneOffsetTransition next = rules.nextTransition(from);
         // a fall-back repeats the wall times just before it: stop before their first occurrence
-        Instant until = next == null ? Instant.MAX
-                : next.isOverlap() ? next.getInstant().plus(next.getDuration()) : next.getInstant();
+        Instant until =
+                next == null
+                        ? Instant.MAX
+                        : next.isOverlap()
+                                ? next.getInstant().plus(next.getDuration())
+                                : next.getInstant();
         long began = System.nanoTime();
-        List<Instant> ours = pulse.nextFireTimes(zone, from, FIRE_TIMES).stream().filter(t -> t.isBefore(until)).toList();
+        List<Instant> ours =
+                pulse.nextFireTimes(zone, from, FIRE_TIMES).stream()
+                        .filter(t -> t.isBefore(until))
+                        .toList();
         long ms = (System.nanoTime() - began) / 1_000_000;
         if (ms > 200) {
             System.out.println("CronOracleTest Pulse took " + ms + " ms: " + where);
         }
-        List<Instant> theirs = oracle.next(ZonedDateTime.ofInstant(from, zone), FIRE_TIMES).stream()
-                .filter(t -> t.isBefore(until)).toList();
+        List<Instant> theirs =
+                oracle.next(ZonedDateTime.ofInstant(from, zone), FIRE_TIMES).stream()
+                        .filter(t -> t.isBefore(until))
+                        .toList();
         if (!ours.equals(theirs)) {
-            differences.add(where + " (compared from " + from + " to " + until + "): Pulse " + local(ours, zone)
-                    + ", cron-utils " + local(theirs, zone));
+            differences.add(
+                    where
+                            + " (compared from "
+                            + from
+                            + " to "
+                            + until
+                            + "): Pulse "
+                            + local(ours, zone)
+                            + ", cron-utils "
+                            + local(theirs, zone));
         }
         count(counts, "fire times compared", ours.size());
         count(counts, "windows compared", 1);
     }
 
-    /** Around clock changes: every fire time is a wall time the line matches, or a jump a fixed-time line runs at. */
-    private static void checkAcrossClockChanges(CronSpec pulse, Oracle oracle, ZoneId zone, Instant start, String where,
-                                                List<String> differences, TreeMap<String, Integer> counts) {
+    /**
+     * Around clock changes: every fire time is a wall time the line matches, or a jump a fixed-time
+     * line runs at.
+     */
+    private static void checkAcrossClockChanges(
+            CronSpec pulse,
+            Oracle oracle,
+            ZoneId zone,
+            Instant start,
+            String where,
+            List<String> differences,
+            TreeMap<String, Integer> counts) {
         List<Instant> ours = pulse.nextFireTimes(zone, start, FIRE_TIMES);
         Instant previous = start;
         for (Instant t : ours) {
@@ -155,8 +233,12 @@ class CronOracleTest {
             boolean atAJump = jump != null && jump.getInstant().equals(t) && jump.isGap();
             boolean ok = oracle.matches(wall) || (atAJump && !pulse.periodic());
             if (!ok || !t.isAfter(previous)) {
-                differences.add(where + ": Pulse fires at " + t.atZone(zone) + ", which "
-                        + (ok ? "is not after the one before" : "the line does not match"));
+                differences.add(
+                        where
+                                + ": Pulse fires at "
+                                + t.atZone(zone)
+                                + ", which "
+                                + (ok ? "is not after the one before" : "the line does not match"));
                 return;
             }
             if (atAJump) {
@@ -170,7 +252,9 @@ class CronOracleTest {
     private static boolean readsDayNamesDifferently(String line) {
         ZonedDateTime from = ZonedDateTime.parse("2027-01-01T00:00:00Z");
         try {
-            return !Oracle.of(line).next(from, FIRE_TIMES).equals(Oracle.of(numericDays(line)).next(from, FIRE_TIMES));
+            return !Oracle.of(line)
+                    .next(from, FIRE_TIMES)
+                    .equals(Oracle.of(numericDays(line)).next(from, FIRE_TIMES));
         } catch (IllegalArgumentException refused) {
             return true;
         }
@@ -187,7 +271,10 @@ class CronOracleTest {
     }
 
     private static String local(List<Instant> times, ZoneId zone) {
-        return times.stream().map(t -> t.atZone(zone).toOffsetDateTime().toString()).toList().toString();
+        return times.stream()
+                .map(t -> t.atZone(zone).toOffsetDateTime().toString())
+                .toList()
+                .toString();
     }
 
     private static void count(TreeMap<String, Integer> counts, String what) {
@@ -199,7 +286,9 @@ class CronOracleTest {
     }
 
     private static Instant start(Random random, ZoneId zone) {
-        Instant somewhen = Instant.parse("2024-01-01T00:00:00Z").plusSeconds((long) (random.nextDouble() * 12 * 365 * 86400));
+        Instant somewhen =
+                Instant.parse("2024-01-01T00:00:00Z")
+                        .plusSeconds((long) (random.nextDouble() * 12 * 365 * 86400));
         ZoneOffsetTransition near = zone.getRules().nextTransition(somewhen);
         if (random.nextInt(3) == 0 && near != null) {
             return near.getInstant().plusSeconds(random.nextInt(4 * 86400) - 2 * 86400L);
@@ -210,8 +299,13 @@ class CronOracleTest {
     // ---- generating crontab lines cronie accepts ----
 
     private static String line(Random r) {
-        return String.join(" ", field(r, 0, 59, null, 0.3), field(r, 0, 23, null, 0.3), dayField(r, 1, 31, null),
-                field(r, 1, 12, MONTHS, 0.5), dayField(r, 0, 7, DAYS));
+        return String.join(
+                " ",
+                field(r, 0, 59, null, 0.3),
+                field(r, 0, 23, null, 0.3),
+                dayField(r, 1, 31, null),
+                field(r, 1, 12, MONTHS, 0.5),
+                dayField(r, 0, 7, DAYS));
     }
 
     /** Day fields are * half the time, so both the AND and the OR rule come up often. */
@@ -269,7 +363,11 @@ class CronOracleTest {
         private final ExecutionTime dayOfWeekOnly;
         final boolean cronieAnd;
 
-        private Oracle(ExecutionTime whole, ExecutionTime dayOfMonthOnly, ExecutionTime dayOfWeekOnly, boolean cronieAnd) {
+        private Oracle(
+                ExecutionTime whole,
+                ExecutionTime dayOfMonthOnly,
+                ExecutionTime dayOfWeekOnly,
+                boolean cronieAnd) {
             this.whole = whole;
             this.dayOfMonthOnly = dayOfMonthOnly;
             this.dayOfWeekOnly = dayOfWeekOnly;
@@ -280,15 +378,22 @@ class CronOracleTest {
             String[] f = line.split(" ");
             boolean domStarred = f[2].startsWith("*") && !f[2].equals("*");
             boolean dowStarred = f[4].startsWith("*") && !f[4].equals("*");
-            boolean cronieAnd = (domStarred && !f[4].equals("*")) || (dowStarred && !f[2].equals("*"));
-            return new Oracle(ExecutionTime.forCron(UNIX.parse(line)),
-                    ExecutionTime.forCron(UNIX.parse(String.join(" ", f[0], f[1], f[2], f[3], "*"))),
-                    ExecutionTime.forCron(UNIX.parse(String.join(" ", f[0], f[1], "*", f[3], f[4]))), cronieAnd);
+            boolean cronieAnd =
+                    (domStarred && !f[4].equals("*")) || (dowStarred && !f[2].equals("*"));
+            return new Oracle(
+                    ExecutionTime.forCron(UNIX.parse(line)),
+                    ExecutionTime.forCron(
+                            UNIX.parse(String.join(" ", f[0], f[1], f[2], f[3], "*"))),
+                    ExecutionTime.forCron(
+                            UNIX.parse(String.join(" ", f[0], f[1], "*", f[3], f[4]))),
+                    cronieAnd);
         }
 
         boolean matches(LocalDateTime wall) {
             ZonedDateTime z = wall.atZone(ZoneOffset.UTC);
-            return cronieAnd ? dayOfMonthOnly.isMatch(z) && dayOfWeekOnly.isMatch(z) : whole.isMatch(z);
+            return cronieAnd
+                    ? dayOfMonthOnly.isMatch(z) && dayOfWeekOnly.isMatch(z)
+                    : whole.isMatch(z);
         }
 
         List<Instant> next(ZonedDateTime from, int count) {
@@ -296,7 +401,8 @@ class CronOracleTest {
             ZonedDateTime cursor = from;
             int steps = 0;
             while (times.size() < count && steps++ < 2_000_000) {
-                Optional<ZonedDateTime> next = (cronieAnd ? dayOfMonthOnly : whole).nextExecution(cursor);
+                Optional<ZonedDateTime> next =
+                        (cronieAnd ? dayOfMonthOnly : whole).nextExecution(cursor);
                 if (next.isEmpty()) {
                     break;
                 }
@@ -305,7 +411,11 @@ class CronOracleTest {
                     times.add(cursor.toInstant());
                 } else {
                     // not this day of the week: on to the last minute of the day
-                    cursor = cursor.toLocalDate().plusDays(1).atStartOfDay(cursor.getZone()).minusMinutes(1);
+                    cursor =
+                            cursor.toLocalDate()
+                                    .plusDays(1)
+                                    .atStartOfDay(cursor.getZone())
+                                    .minusMinutes(1);
                 }
             }
             return times;

@@ -28,16 +28,27 @@ class CronTickerTest {
 
     private static final Duration PATIENCE = Duration.ofSeconds(60);
 
-    @RegisterExtension
-    final QueueKit kit = new QueueKit();
+    @RegisterExtension final QueueKit kit = new QueueKit();
 
     @Test
     void twoNodesInOneJvmTickOnTheirOwnAndEachTickIsOneTask() throws Exception {
         ScheduleStore store = new ScheduleStore(kit.database.jdbi(), kit.json, UUID::randomUUID);
-        store.save(new ScheduleDefinition("every-second", CronSpec.parse("* * * * * ?"), ZoneId.of("UTC"), "echo",
-                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.SKIP, 10, Overlap.ALLOW, true,
-                DstPolicy.DEFAULT));
-        LongSupplier tasks = () -> kit.count("SELECT count(*) FROM tasks WHERE schedule_name = 'every-second'");
+        store.save(
+                new ScheduleDefinition(
+                        "every-second",
+                        CronSpec.parse("* * * * * ?"),
+                        ZoneId.of("UTC"),
+                        "echo",
+                        kit.json.createObjectNode(),
+                        kit.json.createObjectNode(),
+                        null,
+                        Misfire.SKIP,
+                        10,
+                        Overlap.ALLOW,
+                        true,
+                        DstPolicy.DEFAULT));
+        LongSupplier tasks =
+                () -> kit.count("SELECT count(*) FROM tasks WHERE schedule_name = 'every-second'");
 
         CronTicker a = ticker(store);
         try (CronTicker b = ticker(store)) {
@@ -51,46 +62,88 @@ class CronTickerTest {
             a.close();
         }
 
-        List<Instant> ticks = kit.database.jdbi().withHandle(h -> h.createQuery(
-                "SELECT fire_time FROM tasks WHERE schedule_name = 'every-second' ORDER BY fire_time")
-                .map((rs, ctx) -> rs.getTimestamp(1).toInstant()).list());
+        List<Instant> ticks =
+                kit.database
+                        .jdbi()
+                        .withHandle(
+                                h ->
+                                        h.createQuery(
+                                                        "SELECT fire_time FROM tasks WHERE schedule_name = 'every-second' ORDER BY fire_time")
+                                                .map((rs, ctx) -> rs.getTimestamp(1).toInstant())
+                                                .list());
         assertThat(ticks).as("one task per tick").doesNotHaveDuplicates();
-        assertThat(ticks).as("a tick every second, none missing, from the first to the last")
-                .hasSize((int) Duration.between(ticks.get(0), ticks.get(ticks.size() - 1)).toSeconds() + 1);
+        assertThat(ticks)
+                .as("a tick every second, none missing, from the first to the last")
+                .hasSize(
+                        (int)
+                                        Duration.between(ticks.get(0), ticks.get(ticks.size() - 1))
+                                                .toSeconds()
+                                + 1);
     }
 
-    /** A node starting after every scheduler was down: the misfire policy gets the missed ticks, then fresh ticks fire. */
+    /**
+     * A node starting after every scheduler was down: the misfire policy gets the missed ticks,
+     * then fresh ticks fire.
+     */
     @Test
     void missedTicksFollowTheMisfirePolicyBeforeFreshTicksFire() throws Exception {
         ScheduleStore store = new ScheduleStore(kit.database.jdbi(), kit.json, UUID::randomUUID);
-        store.save(new ScheduleDefinition("minutely", CronSpec.parse("* * * * *"), ZoneId.of("UTC"), "echo",
-                kit.json.createObjectNode(), kit.json.createObjectNode(), null, Misfire.CATCH_UP, 3, Overlap.ALLOW, true,
-                DstPolicy.DEFAULT));
-        kit.database.jdbi().useHandle(h -> h.execute(
-                "UPDATE schedules SET fired_through = now() - interval '10 minutes' WHERE name = 'minutely'"));
+        store.save(
+                new ScheduleDefinition(
+                        "minutely",
+                        CronSpec.parse("* * * * *"),
+                        ZoneId.of("UTC"),
+                        "echo",
+                        kit.json.createObjectNode(),
+                        kit.json.createObjectNode(),
+                        null,
+                        Misfire.CATCH_UP,
+                        3,
+                        Overlap.ALLOW,
+                        true,
+                        DstPolicy.DEFAULT));
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.execute(
+                                        "UPDATE schedules SET fired_through = now() - interval '10 minutes' WHERE name = 'minutely'"));
         ScheduleFirer firer = firer(store);
         try (CronTicker ticker = new CronTicker(store, firer, Duration.ofSeconds(2))) {
             ticker.round(firer.databaseNow());
         }
-        // catch_up_max 3 older ticks, and the tick of the last minute unless it is the newest of them
-        assertThat(kit.count("SELECT count(*) FROM tasks WHERE schedule_name = 'minutely'")).isBetween(3L, 4L);
+        // catch_up_max 3 older ticks, and the tick of the last minute unless it is the newest of
+        // them
+        assertThat(kit.count("SELECT count(*) FROM tasks WHERE schedule_name = 'minutely'"))
+                .isBetween(3L, 4L);
     }
 
     private ScheduleFirer firer(ScheduleStore store) {
-        return new ScheduleFirer(kit.database.jdbi(), store, kit.tasks,
-                new AgentRegistry(JavaAgents.discover().definitions()), new WakeUp());
+        return new ScheduleFirer(
+                kit.database.jdbi(),
+                store,
+                kit.tasks,
+                new AgentRegistry(JavaAgents.discover().definitions()),
+                new WakeUp());
     }
 
     private CronTicker ticker(ScheduleStore store) {
-        ScheduleFirer firer = new ScheduleFirer(kit.database.jdbi(), store, kit.tasks,
-                new AgentRegistry(JavaAgents.discover().definitions()), new WakeUp());
+        ScheduleFirer firer =
+                new ScheduleFirer(
+                        kit.database.jdbi(),
+                        store,
+                        kit.tasks,
+                        new AgentRegistry(JavaAgents.discover().definitions()),
+                        new WakeUp());
         return new CronTicker(store, firer, Duration.ofSeconds(2));
     }
 
     private static void awaitAtLeast(LongSupplier count, long atLeast) throws InterruptedException {
         Instant deadline = Instant.now().plus(PATIENCE);
         while (count.getAsLong() < atLeast) {
-            assertThat(Instant.now()).as("%d tasks within %s", atLeast, PATIENCE).isBefore(deadline);
+            assertThat(Instant.now())
+                    .as("%d tasks within %s", atLeast, PATIENCE)
+                    .isBefore(deadline);
             Thread.sleep(100);
         }
     }

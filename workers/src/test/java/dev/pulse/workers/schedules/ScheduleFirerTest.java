@@ -12,6 +12,7 @@ import dev.pulse.workers.testing.QueueKit;
 import dev.pulse.workers.timing.WakeUp;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,26 +22,29 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.time.OffsetDateTime;
-import org.assertj.core.groups.Tuple;
 
 /** Invariant 6 and the overlap and misfire policies, on a real PostgreSQL. */
 class ScheduleFirerTest {
 
     private static final Instant TICK = Instant.parse("2026-11-21T10:00:00Z");
-    @RegisterExtension
-    final QueueKit kit = new QueueKit();
+    @RegisterExtension final QueueKit kit = new QueueKit();
     private ScheduleStore store;
     private ScheduleFirer firer;
 
     @BeforeEach
     void setUp() {
         store = new ScheduleStore(kit.database.jdbi(), kit.json, UUID::randomUUID);
-        firer = new ScheduleFirer(kit.database.jdbi(), store, kit.tasks,
-                new AgentRegistry(JavaAgents.discover().definitions()), new WakeUp());
+        firer =
+                new ScheduleFirer(
+                        kit.database.jdbi(),
+                        store,
+                        kit.tasks,
+                        new AgentRegistry(JavaAgents.discover().definitions()),
+                        new WakeUp());
     }
 
     @Test
@@ -57,9 +61,15 @@ class ScheduleFirerTest {
         }
         pool.shutdown();
 
-        assertThat(outcomes).containsOnlyOnce(Outcome.ENQUEUED).filteredOn(o -> o != Outcome.ENQUEUED)
+        assertThat(outcomes)
+                .containsOnlyOnce(Outcome.ENQUEUED)
+                .filteredOn(o -> o != Outcome.ENQUEUED)
                 .containsOnly(Outcome.DUPLICATE);
-        assertThat(kit.count("SELECT count(*) FROM tasks WHERE schedule_name = 'nightly' AND fire_time = '" + TICK + "'"))
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM tasks WHERE schedule_name = 'nightly' AND fire_time = '"
+                                        + TICK
+                                        + "'"))
                 .isEqualTo(1);
     }
 
@@ -75,9 +85,11 @@ class ScheduleFirerTest {
     void overlapSkipDropsATickWhileTheLastRunIsActive() {
         save("report", "* * * * *", Misfire.SKIP, Overlap.SKIP, true);
         assertThat(firer.fire("report", TICK).outcome()).isEqualTo(Outcome.ENQUEUED);
-        assertThat(firer.fire("report", TICK.plusSeconds(60)).outcome()).isEqualTo(Outcome.SKIPPED_OVERLAP);
+        assertThat(firer.fire("report", TICK.plusSeconds(60)).outcome())
+                .isEqualTo(Outcome.SKIPPED_OVERLAP);
         finishActiveRun();
-        assertThat(firer.fire("report", TICK.plusSeconds(120)).outcome()).isEqualTo(Outcome.ENQUEUED);
+        assertThat(firer.fire("report", TICK.plusSeconds(120)).outcome())
+                .isEqualTo(Outcome.ENQUEUED);
         assertThat(kit.count("SELECT count(*) FROM tasks")).isEqualTo(2);
     }
 
@@ -92,7 +104,12 @@ class ScheduleFirerTest {
         finishActiveRun();
         assertThat(firer.releaseWaiting()).isEqualTo(1);
         assertThat(firer.releaseWaiting()).as("one at a time").isZero();
-        assertThat(kit.count("SELECT count(*) FROM tasks WHERE fire_time = '" + TICK.plusSeconds(60) + "'")).isEqualTo(1);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM tasks WHERE fire_time = '"
+                                        + TICK.plusSeconds(60)
+                                        + "'"))
+                .isEqualTo(1);
 
         finishActiveRun();
         assertThat(firer.releaseWaiting()).isEqualTo(1);
@@ -119,7 +136,8 @@ class ScheduleFirerTest {
     void misfireRunOnceRunsTheLatestMissedTickOnce() {
         missedTenMinutes("once", Misfire.RUN_ONCE, 3);
         assertThat(firer.recoverMissedTicks(Duration.ofSeconds(60))).isEqualTo(1);
-        assertThat(firer.recoverMissedTicks(sinceLastTick("once"))).isZero(); // see the catch-up test
+        assertThat(firer.recoverMissedTicks(sinceLastTick("once")))
+                .isZero(); // see the catch-up test
         assertThat(kit.count("SELECT count(*) FROM tasks")).isEqualTo(1);
     }
 
@@ -131,9 +149,19 @@ class ScheduleFirerTest {
         // minute boundary passing between the two calls would make a new tick due (a flake seen in
         // CI), not a tick fired twice. (A fixed longer grace only narrows that window.)
         assertThat(firer.recoverMissedTicks(sinceLastTick("catcher"))).isZero();
-        List<Instant> ticks = kit.database.jdbi().withHandle(h -> h.createQuery(
-                "SELECT fire_time FROM tasks ORDER BY fire_time").mapTo(OffsetDateTime.class).list())
-                .stream().map(OffsetDateTime::toInstant).toList();
+        List<Instant> ticks =
+                kit
+                        .database
+                        .jdbi()
+                        .withHandle(
+                                h ->
+                                        h.createQuery(
+                                                        "SELECT fire_time FROM tasks ORDER BY fire_time")
+                                                .mapTo(OffsetDateTime.class)
+                                                .list())
+                        .stream()
+                        .map(OffsetDateTime::toInstant)
+                        .toList();
         assertThat(ticks).hasSize(3);
         assertThat(Duration.between(ticks.get(0), ticks.get(2))).isEqualTo(Duration.ofMinutes(2));
     }
@@ -149,9 +177,12 @@ class ScheduleFirerTest {
 
     @Test
     void savingTheSameScheduleTwiceChangesNothing() {
-        assertThat(save("same", "@hourly", Misfire.SKIP, Overlap.ALLOW, true).change()).isEqualTo(ScheduleStore.Change.CREATED);
-        assertThat(save("same", "@hourly", Misfire.SKIP, Overlap.ALLOW, true).change()).isEqualTo(ScheduleStore.Change.UNCHANGED);
-        assertThat(save("same", "@daily", Misfire.SKIP, Overlap.ALLOW, true).change()).isEqualTo(ScheduleStore.Change.UPDATED);
+        assertThat(save("same", "@hourly", Misfire.SKIP, Overlap.ALLOW, true).change())
+                .isEqualTo(ScheduleStore.Change.CREATED);
+        assertThat(save("same", "@hourly", Misfire.SKIP, Overlap.ALLOW, true).change())
+                .isEqualTo(ScheduleStore.Change.UNCHANGED);
+        assertThat(save("same", "@daily", Misfire.SKIP, Overlap.ALLOW, true).change())
+                .isEqualTo(ScheduleStore.Change.UPDATED);
     }
 
     @Test
@@ -167,34 +198,74 @@ class ScheduleFirerTest {
         Map<String, List<ScheduleStore.Fire>> fires = store.recentFiresOfAll(2);
 
         assertThat(fires.keySet()).containsExactlyInAnyOrder("every-minute", "once");
-        assertThat(fires.get("every-minute")).extracting(ScheduleStore.Fire::fireTime)
+        assertThat(fires.get("every-minute"))
+                .extracting(ScheduleStore.Fire::fireTime)
                 .containsExactly(TICK.plusSeconds(120), TICK.plusSeconds(60));
         assertThat(fires.get("every-minute")).isEqualTo(store.recentFires("every-minute", 2));
-        assertThat(fires.get("once")).extracting(ScheduleStore.Fire::outcome, ScheduleStore.Fire::taskState)
+        assertThat(fires.get("once"))
+                .extracting(ScheduleStore.Fire::outcome, ScheduleStore.Fire::taskState)
                 .containsExactly(Tuple.tuple("enqueued", "queued"));
     }
 
     private void missedTenMinutes(String name, Misfire misfire, int catchUpMax) {
-        ScheduleDefinition d = new ScheduleDefinition(name, CronSpec.parse("* * * * *"), ZoneId.of("UTC"), "echo",
-                kit.json.createObjectNode(), kit.json.createObjectNode(), null, misfire, catchUpMax, Overlap.ALLOW, true,
-                DstPolicy.DEFAULT);
+        ScheduleDefinition d =
+                new ScheduleDefinition(
+                        name,
+                        CronSpec.parse("* * * * *"),
+                        ZoneId.of("UTC"),
+                        "echo",
+                        kit.json.createObjectNode(),
+                        kit.json.createObjectNode(),
+                        null,
+                        misfire,
+                        catchUpMax,
+                        Overlap.ALLOW,
+                        true,
+                        DstPolicy.DEFAULT);
         store.save(d);
         // As if every scheduler had been down for the last ten minutes.
-        kit.database.jdbi().useHandle(h -> h.execute(
-                "UPDATE schedules SET fired_through = date_trunc('minute', now()) - interval '10 minutes' WHERE name = ?", name));
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.execute(
+                                        "UPDATE schedules SET fired_through = date_trunc('minute', now()) - interval '10 minutes' WHERE name = ?",
+                                        name));
     }
 
-    /** A grace that makes the last tick fired the latest one due, wherever the clock's minute is now. */
+    /**
+     * A grace that makes the last tick fired the latest one due, wherever the clock's minute is
+     * now.
+     */
     private Duration sinceLastTick(String name) {
-        return Duration.ofMillis(kit.database.jdbi().withHandle(h -> h.createQuery(
-                        "SELECT (extract(epoch FROM now() - max(fire_time)) * 1000)::bigint FROM tasks WHERE schedule_name = ?")
-                .bind(0, name).mapTo(Long.class).one()));
+        return Duration.ofMillis(
+                kit.database
+                        .jdbi()
+                        .withHandle(
+                                h ->
+                                        h.createQuery(
+                                                        "SELECT (extract(epoch FROM now() - max(fire_time)) * 1000)::bigint FROM tasks WHERE schedule_name = ?")
+                                                .bind(0, name)
+                                                .mapTo(Long.class)
+                                                .one()));
     }
 
-    private ScheduleStore.Saved save(String name, String cron, Misfire misfire, Overlap overlap, boolean enabled) {
-        return store.save(new ScheduleDefinition(name, CronSpec.parse(cron), ZoneId.of("UTC"), "echo",
-                kit.json.createObjectNode(), kit.json.createObjectNode(), null, misfire, 10, overlap, enabled,
-                DstPolicy.DEFAULT));
+    private ScheduleStore.Saved save(
+            String name, String cron, Misfire misfire, Overlap overlap, boolean enabled) {
+        return store.save(
+                new ScheduleDefinition(
+                        name,
+                        CronSpec.parse(cron),
+                        ZoneId.of("UTC"),
+                        "echo",
+                        kit.json.createObjectNode(),
+                        kit.json.createObjectNode(),
+                        null,
+                        misfire,
+                        10,
+                        overlap,
+                        enabled,
+                        DstPolicy.DEFAULT));
     }
 
     private void finishActiveRun() {

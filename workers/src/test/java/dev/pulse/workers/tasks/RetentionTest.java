@@ -9,17 +9,18 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Random;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.util.Random;
 
 /** Retention deletes old terminal tasks with their attempts and deliveries, and nothing else. */
 class RetentionTest {
 
     // Task ids carry their creation time (UUIDv7): these tasks were created two days ago.
     @RegisterExtension
-    final QueueKit kit = new QueueKit(Clock.fixed(Instant.now().minus(Duration.ofDays(2)), ZoneOffset.UTC));
+    final QueueKit kit =
+            new QueueKit(Clock.fixed(Instant.now().minus(Duration.ofDays(2)), ZoneOffset.UTC));
 
     @Test
     void deletesOnlyTerminalTasksThatFinishedBeforeTheRetention() throws Exception {
@@ -29,42 +30,77 @@ class RetentionTest {
         UUID recentSucceeded = finished("succeeded", Duration.ofHours(2));
         UUID queued = kit.insert(kit.newTask("echo", 0)).id();
         UUID running = kit.insert(kit.newTask("echo", 0)).id();
-        kit.claimer("node-a").claim(10); // claims queued and running alike; put one back to queued below
-        kit.database.jdbi().useHandle(h -> h.execute(
-                "UPDATE tasks SET state = 'queued', lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
-                queued));
-        // Non-terminal rows that look old in every other way must survive: a finished_at left from an
+        kit.claimer("node-a")
+                .claim(10); // claims queued and running alike; put one back to queued below
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.execute(
+                                        "UPDATE tasks SET state = 'queued', lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+                                        queued));
+        // Non-terminal rows that look old in every other way must survive: a finished_at left from
+        // an
         // earlier attempt, an old updated_at.
-        kit.database.jdbi().useHandle(h -> h.execute(
-                "UPDATE tasks SET finished_at = now() - interval '40 hours', updated_at = now() - interval '40 hours'"
-                        + " WHERE id IN (?, ?)", queued, running));
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.execute(
+                                        "UPDATE tasks SET finished_at = now() - interval '40 hours', updated_at = now() - interval '40 hours'"
+                                                + " WHERE id IN (?, ?)",
+                                        queued,
+                                        running));
 
-        long deleted = new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1)).pruneAll();
+        long deleted =
+                new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                        .pruneAll();
 
         assertThat(deleted).isEqualTo(3);
         assertThat(ids()).containsExactlyInAnyOrder(recentSucceeded, queued, running);
         assertThat(ids()).doesNotContain(oldSucceeded, oldFailed, oldCancelled);
-        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE task_id NOT IN (SELECT id FROM tasks)")).isZero();
-        // recentSucceeded's (the claims of queued and running wrote none: a row is written when its attempt ends)
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM task_attempts WHERE task_id NOT IN (SELECT id FROM tasks)"))
+                .isZero();
+        // recentSucceeded's (the claims of queued and running wrote none: a row is written when its
+        // attempt ends)
         assertThat(kit.count("SELECT count(*) FROM task_attempts")).isEqualTo(1);
     }
 
     @Test
-    void keepsATaskWhoseCallbackIsStillPendingAndDeletesDeliveredOnesWithTheirDeliveries() throws Exception {
+    void keepsATaskWhoseCallbackIsStillPendingAndDeletesDeliveredOnesWithTheirDeliveries()
+            throws Exception {
         kit.insert(kit.withCallback("echo", "http://127.0.0.1:9/a", 1));
         kit.insert(kit.withCallback("echo", "http://127.0.0.1:9/b", 1));
         List<ClaimedTask> claimed = kit.claimer("node-a").claim(2);
-        kit.completer.recordAll(claimed.stream().map(c -> kit.completer.succeeded(c, kit.jsonOf("{}"), null)).toList());
-        kit.database.jdbi().useHandle(h -> h.execute("UPDATE tasks SET finished_at = now() - interval '30 hours'"));
-        kit.database.jdbi().useHandle(h -> h.execute(
-                "UPDATE callback_deliveries SET state = 'delivered' WHERE task_id = ?", claimed.get(0).id()));
+        kit.completer.recordAll(
+                claimed.stream()
+                        .map(c -> kit.completer.succeeded(c, kit.jsonOf("{}"), null))
+                        .toList());
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.execute(
+                                        "UPDATE tasks SET finished_at = now() - interval '30 hours'"));
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.execute(
+                                        "UPDATE callback_deliveries SET state = 'delivered' WHERE task_id = ?",
+                                        claimed.get(0).id()));
 
-        long deleted = new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1)).pruneAll();
+        long deleted =
+                new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                        .pruneAll();
 
         assertThat(deleted).isEqualTo(1);
         assertThat(ids()).containsExactly(claimed.get(1).id());
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
-        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE state = 'pending'")).isEqualTo(1);
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries WHERE state = 'pending'"))
+                .isEqualTo(1);
     }
 
     @Test
@@ -74,7 +110,13 @@ class RetentionTest {
             finished("succeeded", Duration.ofHours(30));
         }
 
-        long deleted = new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1), Duration.ZERO).pruneAll();
+        long deleted =
+                new Retention(
+                                kit.database.jdbi(),
+                                Duration.ofDays(1),
+                                Duration.ofHours(1),
+                                Duration.ZERO)
+                        .pruneAll();
 
         assertThat(deleted).isEqualTo(n);
         assertThat(kit.count("SELECT count(*) FROM tasks")).isZero();
@@ -84,25 +126,59 @@ class RetentionTest {
     void theIdBoundIsAboveEveryUuidV7OfThatMillisecondAndBelowTheNext() {
         long ms = 1_763_700_000_000L;
         UUID bound = Retention.idBound(ms);
-        UUID sameMs = new TaskIds(Clock.fixed(Instant.ofEpochMilli(ms), ZoneOffset.UTC), new Random(1)).next();
-        UUID nextMs = new TaskIds(Clock.fixed(Instant.ofEpochMilli(ms + 1), ZoneOffset.UTC), new Random(1)).next();
-        assertThat(kit.count("SELECT CAST(CAST('" + sameMs + "' AS uuid) < CAST('" + bound + "' AS uuid) AS integer)")).isEqualTo(1);
-        assertThat(kit.count("SELECT CAST(CAST('" + nextMs + "' AS uuid) > CAST('" + bound + "' AS uuid) AS integer)")).isEqualTo(1);
+        UUID sameMs =
+                new TaskIds(Clock.fixed(Instant.ofEpochMilli(ms), ZoneOffset.UTC), new Random(1))
+                        .next();
+        UUID nextMs =
+                new TaskIds(
+                                Clock.fixed(Instant.ofEpochMilli(ms + 1), ZoneOffset.UTC),
+                                new Random(1))
+                        .next();
+        assertThat(
+                        kit.count(
+                                "SELECT CAST(CAST('"
+                                        + sameMs
+                                        + "' AS uuid) < CAST('"
+                                        + bound
+                                        + "' AS uuid) AS integer)"))
+                .isEqualTo(1);
+        assertThat(
+                        kit.count(
+                                "SELECT CAST(CAST('"
+                                        + nextMs
+                                        + "' AS uuid) > CAST('"
+                                        + bound
+                                        + "' AS uuid) AS integer)"))
+                .isEqualTo(1);
     }
 
     /** A task that reached the given terminal state the given time ago (by the database clock). */
     private UUID finished(String state, Duration ago) {
         UUID id = kit.insert(kit.newTask("echo", 0)).id();
-        kit.database.jdbi().useHandle(h -> h.createUpdate(
-                "UPDATE tasks SET state = :state, finished_at = now() - make_interval(secs => :secs) WHERE id = :id")
-                .bind("state", state).bind("secs", (double) ago.toSeconds()).bind("id", id).execute());
-        kit.database.jdbi().useHandle(h -> h.execute(
-                "INSERT INTO task_attempts (task_id, attempt, node, lease_token, finished_at, outcome)"
-                        + " VALUES (?, 1, 'node-a', gen_random_uuid(), now(), 'succeeded')", id));
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.createUpdate(
+                                                "UPDATE tasks SET state = :state, finished_at = now() - make_interval(secs => :secs) WHERE id = :id")
+                                        .bind("state", state)
+                                        .bind("secs", (double) ago.toSeconds())
+                                        .bind("id", id)
+                                        .execute());
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.execute(
+                                        "INSERT INTO task_attempts (task_id, attempt, node, lease_token, finished_at, outcome)"
+                                                + " VALUES (?, 1, 'node-a', gen_random_uuid(), now(), 'succeeded')",
+                                        id));
         return id;
     }
 
     private List<UUID> ids() {
-        return kit.database.jdbi().withHandle(h -> h.createQuery("SELECT id FROM tasks").mapTo(UUID.class).list());
+        return kit.database
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT id FROM tasks").mapTo(UUID.class).list());
     }
 }

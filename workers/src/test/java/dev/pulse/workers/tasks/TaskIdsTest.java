@@ -17,7 +17,10 @@ class TaskIdsTest {
 
     @Test
     void aBatchOfIdsAreDistinctVersionSevenUuidsOfTheClocksMillisecond() {
-        TaskIds ids = new TaskIds(Clock.fixed(Instant.ofEpochMilli(MILLIS), ZoneOffset.UTC), new SecureRandom());
+        TaskIds ids =
+                new TaskIds(
+                        Clock.fixed(Instant.ofEpochMilli(MILLIS), ZoneOffset.UTC),
+                        new SecureRandom());
 
         UUID[] batch = ids.next(1000);
 
@@ -26,7 +29,8 @@ class TaskIdsTest {
             assertThat(id.version()).isEqualTo(7);
             assertThat(id.variant()).isEqualTo(2);
             assertThat(id.getMostSignificantBits() >>> 16).isEqualTo(MILLIS);
-            assertThat(id).isGreaterThanOrEqualTo(TaskIds.floor(Instant.ofEpochMilli(MILLIS)))
+            assertThat(id)
+                    .isGreaterThanOrEqualTo(TaskIds.floor(Instant.ofEpochMilli(MILLIS)))
                     .isLessThan(TaskIds.floor(Instant.ofEpochMilli(MILLIS + 1)));
         }
         assertThat(ids.next().getMostSignificantBits() >>> 16).isEqualTo(MILLIS);

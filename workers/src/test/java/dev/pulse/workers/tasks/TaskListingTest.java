@@ -17,8 +17,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class TaskListingTest {
 
-    @RegisterExtension
-    final QueueKit kit = new QueueKit();
+    @RegisterExtension final QueueKit kit = new QueueKit();
 
     @Test
     void eachStateFilterFindsExactlyItsTasksNewestFirst() {
@@ -29,14 +28,18 @@ class TaskListingTest {
             toClaim.add(kit.insert(kit.withCallback(i % 2 == 0 ? "echo" : "sleep", null, 1)).id());
         }
         List<ClaimedTask> claimed = kit.claimer("node-a").claim(4);
-        assertThat(claimed).extracting(ClaimedTask::id).containsExactlyInAnyOrderElementsOf(toClaim);
+        assertThat(claimed)
+                .extracting(ClaimedTask::id)
+                .containsExactlyInAnyOrderElementsOf(toClaim);
         ClaimedTask succeeds = byId(claimed, toClaim.get(0));
         ClaimedTask fails = byId(claimed, toClaim.get(1));
         ClaimedTask cancelled = byId(claimed, toClaim.get(2));
-        kit.completer.recordAll(List.of(
-                kit.completer.succeeded(succeeds, kit.jsonOf("{}"), null),
-                kit.completer.failed(fails, new ExecutionError("agent_error", "boom"), null),
-                kit.completer.cancellation(cancelled, null)));
+        kit.completer.recordAll(
+                List.of(
+                        kit.completer.succeeded(succeeds, kit.jsonOf("{}"), null),
+                        kit.completer.failed(
+                                fails, new ExecutionError("agent_error", "boom"), null),
+                        kit.completer.cancellation(cancelled, null)));
         UUID running = toClaim.get(3);
         UUID queued = kit.insert(kit.newTask("echo", 0)).id();
 
@@ -49,8 +52,13 @@ class TaskListingTest {
         assertThat(ids(TaskState.FAILED, "echo")).isEmpty();
         assertThat(ids(TaskState.RUNNING, "sleep")).containsExactly(running);
         assertThat(ids(null, "sleep")).containsExactly(running, fails.id());
-        assertThat(ids(null, null)).containsExactly(queued, running, cancelled.id(), fails.id(), succeeds.id(), scheduled);
-        assertThat(kit.tasks.ids(TaskFilter.of(null, "echo", null, null, 10), List.of(TaskState.SUCCEEDED, TaskState.CANCELLED)))
+        assertThat(ids(null, null))
+                .containsExactly(
+                        queued, running, cancelled.id(), fails.id(), succeeds.id(), scheduled);
+        assertThat(
+                        kit.tasks.ids(
+                                TaskFilter.of(null, "echo", null, null, 10),
+                                List.of(TaskState.SUCCEEDED, TaskState.CANCELLED)))
                 .containsExactly(cancelled.id(), succeeds.id());
     }
 
@@ -61,23 +69,31 @@ class TaskListingTest {
             kit.insert(kit.newTask("echo", 0));
         }
         List<ClaimedTask> claimed = kit.claimer("node-a").claim(5);
-        kit.completer.recordAll(claimed.stream().map(c -> kit.completer.succeeded(c, kit.jsonOf("{}"), null)).toList());
+        kit.completer.recordAll(
+                claimed.stream()
+                        .map(c -> kit.completer.succeeded(c, kit.jsonOf("{}"), null))
+                        .toList());
         claimed.forEach(c -> succeeded.add(0, c.id()));
         kit.insert(kit.newTask("echo", 0)); // queued: not on the pages
 
         List<UUID> seen = new ArrayList<>();
         UUID cursor = null;
         do {
-            TaskPage page = kit.tasks.list(TaskFilter.of(TaskState.SUCCEEDED, "echo", null, cursor, 2));
+            TaskPage page =
+                    kit.tasks.list(TaskFilter.of(TaskState.SUCCEEDED, "echo", null, cursor, 2));
             page.items().forEach(t -> seen.add(t.id()));
             cursor = page.nextCursor();
         } while (cursor != null);
 
-        assertThat(seen).containsExactlyElementsOf(succeeded.stream().sorted((a, b) -> b.compareTo(a)).toList());
+        assertThat(seen)
+                .containsExactlyElementsOf(
+                        succeeded.stream().sorted((a, b) -> b.compareTo(a)).toList());
     }
 
     private List<UUID> ids(TaskState state, String agent) {
-        return kit.tasks.list(TaskFilter.of(state, agent, null, null, 50)).items().stream().map(Task::id).toList();
+        return kit.tasks.list(TaskFilter.of(state, agent, null, null, 50)).items().stream()
+                .map(Task::id)
+                .toList();
     }
 
     private static ClaimedTask byId(List<ClaimedTask> claimed, UUID id) {

@@ -10,12 +10,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * Stand-in for a client's callback endpoint: a real HTTP server on loopback that records every
@@ -29,7 +29,8 @@ public final class CallbackReceiver implements AutoCloseable {
             return headers.entrySet().stream()
                     .filter(e -> e.getKey().equalsIgnoreCase(name))
                     .map(e -> e.getValue().get(0))
-                    .findFirst().orElse(null);
+                    .findFirst()
+                    .orElse(null);
         }
     }
 
@@ -41,17 +42,28 @@ public final class CallbackReceiver implements AutoCloseable {
 
     public CallbackReceiver() {
         try {
-            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            server =
+                    HttpServer.create(
+                            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        server.createContext("/", exchange -> {
-            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-            received.add(new Received(exchange.getRequestURI().getPath(), Map.copyOf(exchange.getRequestHeaders()), body));
-            count.incrementAndGet();
-            exchange.sendResponseHeaders(status.getAsInt(), -1);
-            exchange.close();
-        });
+        server.createContext(
+                "/",
+                exchange -> {
+                    String body =
+                            new String(
+                                    exchange.getRequestBody().readAllBytes(),
+                                    StandardCharsets.UTF_8);
+                    received.add(
+                            new Received(
+                                    exchange.getRequestURI().getPath(),
+                                    Map.copyOf(exchange.getRequestHeaders()),
+                                    body));
+                    count.incrementAndGet();
+                    exchange.sendResponseHeaders(status.getAsInt(), -1);
+                    exchange.close();
+                });
         server.setExecutor(threads);
         server.start();
     }

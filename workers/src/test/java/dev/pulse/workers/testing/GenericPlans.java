@@ -21,14 +21,17 @@ public final class GenericPlans {
 
     private static final Pattern NAMED_PARAMETER = Pattern.compile("(?<![:\\w]):(\\w+)");
 
-    private GenericPlans() {
-    }
+    private GenericPlans() {}
 
     /** Asserts the statement's generic plan reaches every table through an index condition. */
     public static void assertBoundedByItsBatch(Jdbi jdbi, String name, String sql) {
         List<String> plan = of(jdbi, sql);
-        assertThat(plan).as("generic plan of the %s", name).noneMatch(line -> line.contains("Seq Scan"));
-        assertThat(plan).as("generic plan of the %s", name).noneMatch(line -> line.contains("Nested Loop"));
+        assertThat(plan)
+                .as("generic plan of the %s", name)
+                .noneMatch(line -> line.contains("Seq Scan"));
+        assertThat(plan)
+                .as("generic plan of the %s", name)
+                .noneMatch(line -> line.contains("Nested Loop"));
         for (int i = 0; i < plan.size(); i++) {
             if (plan.get(i).contains("Index Scan") || plan.get(i).contains("Index Only Scan")) {
                 // An index scan without a condition reads the whole index: as slow as the table's.
@@ -45,19 +48,26 @@ public final class GenericPlans {
         Matcher m = NAMED_PARAMETER.matcher(sql);
         StringBuilder positional = new StringBuilder();
         while (m.find()) {
-            String position = positions.computeIfAbsent(m.group(1), k -> "$" + (positions.size() + 1));
+            String position =
+                    positions.computeIfAbsent(m.group(1), k -> "$" + (positions.size() + 1));
             m.appendReplacement(positional, Matcher.quoteReplacement(position));
         }
         m.appendTail(positional);
         List<String> nulls = new ArrayList<>();
         positions.forEach((k, v) -> nulls.add("NULL"));
-        return jdbi.inTransaction(h -> {
-            FixedPlans.forThisTransaction(h);
-            h.execute("PREPARE generic_plan AS " + positional);
-            List<String> plan = h.createQuery("EXPLAIN (COSTS OFF) EXECUTE generic_plan(" + String.join(", ", nulls) + ")")
-                    .mapTo(String.class).list();
-            h.execute("DEALLOCATE generic_plan");
-            return plan;
-        });
+        return jdbi.inTransaction(
+                h -> {
+                    FixedPlans.forThisTransaction(h);
+                    h.execute("PREPARE generic_plan AS " + positional);
+                    List<String> plan =
+                            h.createQuery(
+                                            "EXPLAIN (COSTS OFF) EXECUTE generic_plan("
+                                                    + String.join(", ", nulls)
+                                                    + ")")
+                                    .mapTo(String.class)
+                                    .list();
+                    h.execute("DEALLOCATE generic_plan");
+                    return plan;
+                });
     }
 }

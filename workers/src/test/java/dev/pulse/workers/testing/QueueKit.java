@@ -6,6 +6,7 @@ import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.callbacks.LocalDeliveries;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.metrics.QueueMetrics;
 import dev.pulse.workers.queue.TaskClaimer;
 import dev.pulse.workers.queue.TaskCompleter;
 import dev.pulse.workers.tasks.NewTask;
@@ -21,12 +22,12 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
-import dev.pulse.workers.metrics.QueueMetrics;
 
 /**
- * The queue's real parts on a fresh, migrated test database: what a worker node uses, built the
- * way PulseNode builds it, minus the threads. A test class may hold one per test as
- * {@code @RegisterExtension final QueueKit kit = new QueueKit();}: it closes itself after each test.
+ * The queue's real parts on a fresh, migrated test database: what a worker node uses, built the way
+ * PulseNode builds it, minus the threads. A test class may hold one per test as
+ * {@code @RegisterExtension final QueueKit kit = new QueueKit();}: it closes itself after each
+ * test.
  */
 public final class QueueKit implements AutoCloseable, AfterEachCallback {
 
@@ -51,12 +52,17 @@ public final class QueueKit implements AutoCloseable, AfterEachCallback {
         completer = new TaskCompleter(database.jdbi(), json, outbox, new Random(7));
     }
 
-    /** An outbox that hands callbacks over to {@code local} as a worker node's does, up to its room. */
+    /**
+     * An outbox that hands callbacks over to {@code local} as a worker node's does, up to its room.
+     */
     public CallbackOutbox outboxHandingOverTo(LocalDeliveries local) {
         return new CallbackOutbox(json, new TaskJson(json), ids::next, dispatcherWakeUp, local);
     }
 
-    /** A completer whose callbacks are handed over to {@code local}, through {@link #outboxHandingOverTo}. */
+    /**
+     * A completer whose callbacks are handed over to {@code local}, through {@link
+     * #outboxHandingOverTo}.
+     */
     public TaskCompleter completerHandingOverTo(LocalDeliveries local) {
         return new TaskCompleter(database.jdbi(), json, outboxHandingOverTo(local), new Random(7));
     }
@@ -75,18 +81,31 @@ public final class QueueKit implements AutoCloseable, AfterEachCallback {
 
     /** A due task for {@code agent} with the given priority, no callback, 3 attempts. */
     public NewTask newTask(String agent, int priority) {
-        return NewTask.builder(agent, json.createObjectNode().put("n", priority), json.createObjectNode())
-                .priority(priority).maxAttempts(3).timeoutSeconds(60).retry(1000, 600_000).build();
+        return NewTask.builder(
+                        agent, json.createObjectNode().put("n", priority), json.createObjectNode())
+                .priority(priority)
+                .maxAttempts(3)
+                .timeoutSeconds(60)
+                .retry(1000, 600_000)
+                .build();
     }
 
     public NewTask delayed(String agent, double seconds) {
         return NewTask.builder(agent, json.createObjectNode(), json.createObjectNode())
-                .delaySeconds(BigDecimal.valueOf(seconds)).maxAttempts(3).timeoutSeconds(60).retry(1000, 600_000).build();
+                .delaySeconds(BigDecimal.valueOf(seconds))
+                .maxAttempts(3)
+                .timeoutSeconds(60)
+                .retry(1000, 600_000)
+                .build();
     }
 
     public NewTask withCallback(String agent, String url, int maxAttempts) {
-        return NewTask.builder(agent, json.createObjectNode(), json.createObjectNode()).callbackUrl(url)
-                .maxAttempts(maxAttempts).timeoutSeconds(60).retry(1000, 600_000).build();
+        return NewTask.builder(agent, json.createObjectNode(), json.createObjectNode())
+                .callbackUrl(url)
+                .maxAttempts(maxAttempts)
+                .timeoutSeconds(60)
+                .retry(1000, 600_000)
+                .build();
     }
 
     public long count(String sql) {

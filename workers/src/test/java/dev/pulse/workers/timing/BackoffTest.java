@@ -4,12 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.Random;
-import org.junit.jupiter.api.Test;
 import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
 
 class BackoffTest {
 
-    private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), new Random(11));
+    private final Backoff backoff =
+            new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), new Random(11));
 
     @Test
     void eachAttemptWaitsBetweenHalfAndAllOfADoublingCeiling() {
@@ -24,8 +25,11 @@ class BackoffTest {
 
     @Test
     void jitterSpreadsRetriesOfTasksThatFailedTogether() {
-        long distinct = IntStream.range(0, 100)
-                .mapToLong(i -> backoff.delayAfter(5).toMillis()).distinct().count();
+        long distinct =
+                IntStream.range(0, 100)
+                        .mapToLong(i -> backoff.delayAfter(5).toMillis())
+                        .distinct()
+                        .count();
         assertThat(distinct).isGreaterThan(50);
     }
 

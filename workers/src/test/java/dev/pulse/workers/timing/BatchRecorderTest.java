@@ -11,8 +11,8 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The batch recorder the task completer and the callback dispatcher share, with a flush of its
- * own. (BatchCompletionTest and CallbackDispatcherTest run it against PostgreSQL.)
+ * The batch recorder the task completer and the callback dispatcher share, with a flush of its own.
+ * (BatchCompletionTest and CallbackDispatcherTest run it against PostgreSQL.)
  */
 class BatchRecorderTest {
 
@@ -32,8 +32,11 @@ class BatchRecorderTest {
 
     @Test
     void closeWritesEverythingQueuedInBatchesOfAtMostMaxBatch() throws Exception {
-        BatchRecorder<Integer> recorder = new BatchRecorder<>(
-                new BatchRecorder.Settings("test-recorder", 100, 10, Duration.ofMillis(50), DEADLINE), this::remember);
+        BatchRecorder<Integer> recorder =
+                new BatchRecorder<>(
+                        new BatchRecorder.Settings(
+                                "test-recorder", 100, 10, Duration.ofMillis(50), DEADLINE),
+                        this::remember);
         // Never started: nothing is written until close.
         for (int i = 0; i < 95; i++) {
             recorder.submit(i);
@@ -52,22 +55,26 @@ class BatchRecorderTest {
     @Test
     void aFullQueueBlocksTheProducerUntilAWriteMakesRoom() throws Exception {
         CountDownLatch writesMayEnd = new CountDownLatch(1);
-        BatchRecorder<Integer> recorder = new BatchRecorder<>(
-                new BatchRecorder.Settings("test-recorder", 2, 2, Duration.ZERO, DEADLINE), (batch, deadline, closing) -> {
-                    writesMayEnd.await();
-                    remember(batch, deadline, closing);
-                });
+        BatchRecorder<Integer> recorder =
+                new BatchRecorder<>(
+                        new BatchRecorder.Settings("test-recorder", 2, 2, Duration.ZERO, DEADLINE),
+                        (batch, deadline, closing) -> {
+                            writesMayEnd.await();
+                            remember(batch, deadline, closing);
+                        });
         recorder.start();
         List<Throwable> failures = new ArrayList<>();
-        Thread producer = new Thread(() -> {
-            try {
-                for (int i = 0; i < 10; i++) {
-                    recorder.submit(i);
-                }
-            } catch (Throwable e) {
-                failures.add(e);
-            }
-        });
+        Thread producer =
+                new Thread(
+                        () -> {
+                            try {
+                                for (int i = 0; i < 10; i++) {
+                                    recorder.submit(i);
+                                }
+                            } catch (Throwable e) {
+                                failures.add(e);
+                            }
+                        });
         producer.start();
         long until = System.nanoTime() + DEADLINE.toNanos();
         while (producer.getState() != Thread.State.WAITING) {
@@ -86,9 +93,15 @@ class BatchRecorderTest {
 
     @Test
     void anItemSubmittedAfterCloseIsWrittenByItsProducer() throws Exception {
-        BatchRecorder<Integer> recorder = new BatchRecorder<>(
-                new BatchRecorder.Settings("test-recorder", BatchRecorder.UNBOUNDED, 10, Duration.ZERO, DEADLINE),
-                this::remember);
+        BatchRecorder<Integer> recorder =
+                new BatchRecorder<>(
+                        new BatchRecorder.Settings(
+                                "test-recorder",
+                                BatchRecorder.UNBOUNDED,
+                                10,
+                                Duration.ZERO,
+                                DEADLINE),
+                        this::remember);
         recorder.start();
         recorder.close();
 

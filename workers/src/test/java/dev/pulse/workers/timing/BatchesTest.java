@@ -14,7 +14,10 @@ import org.junit.jupiter.api.Test;
 /** Gathering queued items into batches, as the completer and the callback recorder do. */
 class BatchesTest {
 
-    /** Longer than any of these tests may take: a gather that returns reached its batch, not its linger. */
+    /**
+     * Longer than any of these tests may take: a gather that returns reached its batch, not its
+     * linger.
+     */
     private static final Duration LONG = Duration.ofMinutes(5);
 
     private final BlockingQueue<Integer> queue = new ArrayBlockingQueue<>(100);
@@ -22,19 +25,22 @@ class BatchesTest {
 
     @Test
     void nothingArrivingWithinTheIdleTimeGathersNothing() throws Exception {
-        assertThat(Batches.gather(queue, batch, 10, Duration.ofMillis(20), LONG, () -> false)).isFalse();
+        assertThat(Batches.gather(queue, batch, 10, Duration.ofMillis(20), LONG, () -> false))
+                .isFalse();
         assertThat(batch).isEmpty();
     }
 
     @Test
     void itemsArrivingWhileItLingersJoinTheBatchUntilItIsFull() throws Exception {
         queue.put(1);
-        CompletableFuture<Void> later = CompletableFuture.runAsync(() -> {
-            for (int i = 2; i <= 4; i++) {
-                sleep(5);
-                queue.add(i);
-            }
-        });
+        CompletableFuture<Void> later =
+                CompletableFuture.runAsync(
+                        () -> {
+                            for (int i = 2; i <= 4; i++) {
+                                sleep(5);
+                                queue.add(i);
+                            }
+                        });
 
         // Returns once the batch is full, long before its linger.
         assertThat(Batches.gather(queue, batch, 3, LONG, LONG, () -> false)).isTrue();
@@ -58,7 +64,8 @@ class BatchesTest {
         queue.put(1);
         queue.put(2);
 
-        assertThat(Batches.gather(queue, batch, 10, LONG, Duration.ofMillis(20), () -> false)).isTrue();
+        assertThat(Batches.gather(queue, batch, 10, LONG, Duration.ofMillis(20), () -> false))
+                .isTrue();
 
         assertThat(batch).containsExactly(1, 2);
     }

@@ -10,7 +10,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** LISTEN/NOTIFY wake-ups between two "nodes" sharing one PostgreSQL, including losing the LISTEN connection. */
+/**
+ * LISTEN/NOTIFY wake-ups between two "nodes" sharing one PostgreSQL, including losing the LISTEN
+ * connection.
+ */
 class DatabaseWakeUpsTest {
 
     private static final Duration LONG_ENOUGH = Duration.ofMinutes(2);
@@ -26,7 +29,8 @@ class DatabaseWakeUpsTest {
         url = TestDatabase.create();
         database = Database.connect(url, 4);
         listenerWorker = new WakeUp();
-        listening = new DatabaseWakeUps(url, database.jdbi(), listenerWorker, Duration.ofMillis(10));
+        listening =
+                new DatabaseWakeUps(url, database.jdbi(), listenerWorker, Duration.ofMillis(10));
         listening.start();
         sending = new DatabaseWakeUps(url, database.jdbi(), new WakeUp(), Duration.ofMillis(10));
     }
@@ -62,23 +66,34 @@ class DatabaseWakeUpsTest {
             Thread.sleep(10);
         }
         Thread.sleep(200);
-        // Debounced: a burst costs a notification or two, not ten thousand (no timing asserted, only the count).
+        // Debounced: a burst costs a notification or two, not ten thousand (no timing asserted,
+        // only the count).
         assertThat(listening.received()).isBetween(1L, 100L);
     }
 
     @Test
     void theListenConnectionIsReestablishedAfterTheDatabaseKillsIt() throws Exception {
         awaitConnections(1);
-        int killed = database.jdbi().withHandle(h -> h.createQuery(
-                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        + " WHERE application_name = :name AND datname = current_database() AND pid <> pg_backend_pid()) k")
-                .bind("name", DatabaseWakeUps.APPLICATION_NAME).mapTo(Integer.class).one());
+        int killed =
+                database.jdbi()
+                        .withHandle(
+                                h ->
+                                        h.createQuery(
+                                                        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                                                + " WHERE application_name = :name AND datname = current_database() AND pid <> pg_backend_pid()) k")
+                                                .bind("name", DatabaseWakeUps.APPLICATION_NAME)
+                                                .mapTo(Integer.class)
+                                                .one());
         assertThat(killed).isEqualTo(1);
 
         awaitConnections(2);
-        assertThat(listenerWorker.await(LONG_ENOUGH)).as("woken on reconnecting, for what it missed").isTrue();
+        assertThat(listenerWorker.await(LONG_ENOUGH))
+                .as("woken on reconnecting, for what it missed")
+                .isTrue();
         sending.queued();
-        assertThat(listenerWorker.await(LONG_ENOUGH)).as("notifications arrive on the new connection").isTrue();
+        assertThat(listenerWorker.await(LONG_ENOUGH))
+                .as("notifications arrive on the new connection")
+                .isTrue();
     }
 
     private void awaitConnections(long n) throws InterruptedException {

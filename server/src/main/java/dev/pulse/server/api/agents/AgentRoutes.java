@@ -20,9 +20,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 
 /**
- * {@code /v1/agents}: the agents this node can run, and (with the admin scope, since an agent
- * may run commands on the nodes) adding, replacing and removing shared agents. Commands and
- * environment are never shown.
+ * {@code /v1/agents}: the agents this node can run, and (with the admin scope, since an agent may
+ * run commands on the nodes) adding, replacing and removing shared agents. Commands and environment
+ * are never shown.
  */
 public final class AgentRoutes {
 
@@ -32,7 +32,11 @@ public final class AgentRoutes {
     private final ExecutorFactory executors;
     private final JsonResponses responses;
 
-    public AgentRoutes(SharedAgents shared, AgentStore store, ExecutorFactory executors, JsonResponses responses) {
+    public AgentRoutes(
+            SharedAgents shared,
+            AgentStore store,
+            ExecutorFactory executors,
+            JsonResponses responses) {
         this.shared = shared;
         this.agents = shared.registry();
         this.store = store;
@@ -50,31 +54,47 @@ public final class AgentRoutes {
     /** The same document as an agent file, as JSON; 201 created, 200 replaced or unchanged. */
     private void put(Context ctx) {
         String name = ctx.pathParam("name");
-        JsonNode document = JsonBodies.object(responses.mapper(), JsonContentType.body(ctx),
-                "an agent document: {\"apiVersion\": \"pulse/v1\", \"kind\": \"Agent\", \"metadata\": {\"name\": ...}, \"spec\": {...}}");
+        JsonNode document =
+                JsonBodies.object(
+                        responses.mapper(),
+                        JsonContentType.body(ctx),
+                        "an agent document: {\"apiVersion\": \"pulse/v1\", \"kind\": \"Agent\", \"metadata\": {\"name\": ...}, \"spec\": {...}}");
         JsonNode metadataName = document.path("metadata").path("name");
         if (!metadataName.isMissingNode() && !name.equals(metadataName.asText())) {
-            throw new ProblemException(Problem.invalid(422, "metadata.name", "differs from the name in the path ('" + name + "')"));
+            throw new ProblemException(
+                    Problem.invalid(
+                            422,
+                            "metadata.name",
+                            "differs from the name in the path ('" + name + "')"));
         }
         if (document.path("metadata").isMissingNode() || document.path("metadata").isObject()) {
             ((ObjectNode) document).withObject("/metadata").put("name", name);
         }
         SharedAgents.Validated validated = shared.validate(document, null, "api");
         if (!validated.problems().isEmpty()) {
-            throw new ProblemException(Problem.invalid(422, validated.problems().stream().map(AgentRoutes::fieldError).toList()));
+            throw new ProblemException(
+                    Problem.invalid(
+                            422,
+                            validated.problems().stream().map(AgentRoutes::fieldError).toList()));
         }
         AgentStore.Change change = store.save(name, document, null, "api");
         shared.reload();
-        responses.send(ctx, change == AgentStore.Change.CREATED ? 201 : 200, toJson(agents.find(name).orElseThrow()));
+        responses.send(
+                ctx,
+                change == AgentStore.Change.CREATED ? 201 : 200,
+                toJson(agents.find(name).orElseThrow()));
     }
 
     private void delete(Context ctx) {
         String name = ctx.pathParam("name");
         if (agents.find(name).filter(a -> a.source().equals("built-in")).isPresent()) {
-            throw new ProblemException(Problem.conflict("'" + name + "' is a built-in agent and can't be removed"));
+            throw new ProblemException(
+                    Problem.conflict("'" + name + "' is a built-in agent and can't be removed"));
         }
         if (!store.delete(name)) {
-            throw new ProblemException(Problem.notFound("no shared agent named '" + name + "'; GET /v1/agents lists them"));
+            throw new ProblemException(
+                    Problem.notFound(
+                            "no shared agent named '" + name + "'; GET /v1/agents lists them"));
         }
         shared.reload();
         ctx.status(204);
@@ -82,7 +102,8 @@ public final class AgentRoutes {
 
     private static FieldError fieldError(String problem) {
         int colon = problem.indexOf(": ");
-        return colon < 0 ? new FieldError("spec", problem)
+        return colon < 0
+                ? new FieldError("spec", problem)
                 : new FieldError(problem.substring(0, colon), problem.substring(colon + 2));
     }
 
@@ -95,8 +116,15 @@ public final class AgentRoutes {
 
     private void get(Context ctx) {
         String name = ctx.pathParam("name");
-        AgentDefinition agent = agents.find(name).orElseThrow(() -> new ProblemException(
-                Problem.notFound("no agent named '" + name + "'; GET /v1/agents lists the agents")));
+        AgentDefinition agent =
+                agents.find(name)
+                        .orElseThrow(
+                                () ->
+                                        new ProblemException(
+                                                Problem.notFound(
+                                                        "no agent named '"
+                                                                + name
+                                                                + "'; GET /v1/agents lists the agents")));
         responses.send(ctx, 200, toJson(agent));
     }
 
@@ -111,7 +139,9 @@ public final class AgentRoutes {
         var availability = executor.map(e -> e.availability()).orElse(null);
         node.put("available", availability != null && availability.available());
         if (availability == null) {
-            node.put("unavailable_reason", "no executor of kind '" + agent.executor() + "' on this node");
+            node.put(
+                    "unavailable_reason",
+                    "no executor of kind '" + agent.executor() + "' on this node");
         } else if (!availability.available()) {
             node.put("unavailable_reason", availability.reason());
         }

@@ -35,11 +35,13 @@ public final class DeliveryRoutes {
 
     public void register(RoutesConfig routes) {
         routes.get("/v1/tasks/{id}/deliveries", this::list, ScopeRole.of(Scope.TASKS_READ));
-        routes.post("/v1/deliveries/{id}/redeliver", this::redeliver, ScopeRole.of(Scope.TASKS_WRITE));
+        routes.post(
+                "/v1/deliveries/{id}/redeliver", this::redeliver, ScopeRole.of(Scope.TASKS_WRITE));
     }
 
     private void list(Context ctx) {
-        UUID taskId = uuid(ctx, "no task with id '%s': task ids are UUIDs as returned by POST /v1/tasks");
+        UUID taskId =
+                uuid(ctx, "no task with id '%s': task ids are UUIDs as returned by POST /v1/tasks");
         List<CallbackDeliveries.Delivery> found = deliveries.forTask(taskId);
         // Deliveries are deleted with their task (retention), so they imply it exists: the task
         // is looked up only to tell "none" from "no such task".
@@ -53,9 +55,20 @@ public final class DeliveryRoutes {
     }
 
     private void redeliver(Context ctx) {
-        UUID id = uuid(ctx, "no delivery with id '%s': delivery ids are listed by GET /v1/tasks/{id}/deliveries");
-        CallbackDeliveries.Delivery delivery = deliveries.redeliver(id).orElseThrow(() -> new ProblemException(
-                Problem.notFound("no delivery with id " + id + "; GET /v1/tasks/{id}/deliveries lists a task's deliveries")));
+        UUID id =
+                uuid(
+                        ctx,
+                        "no delivery with id '%s': delivery ids are listed by GET /v1/tasks/{id}/deliveries");
+        CallbackDeliveries.Delivery delivery =
+                deliveries
+                        .redeliver(id)
+                        .orElseThrow(
+                                () ->
+                                        new ProblemException(
+                                                Problem.notFound(
+                                                        "no delivery with id "
+                                                                + id
+                                                                + "; GET /v1/tasks/{id}/deliveries lists a task's deliveries")));
         responses.send(ctx, 200, json(delivery));
     }
 
@@ -78,6 +91,8 @@ public final class DeliveryRoutes {
 
     private static UUID uuid(Context ctx, String notFound) {
         String raw = ctx.pathParam("id");
-        return PathIds.parse(raw).orElseThrow(() -> new ProblemException(Problem.notFound(String.format(notFound, raw))));
+        return PathIds.parse(raw)
+                .orElseThrow(
+                        () -> new ProblemException(Problem.notFound(String.format(notFound, raw))));
     }
 }

@@ -18,7 +18,8 @@ import java.util.Map;
 public final class ApiDocsRoutes {
 
     static final String RESOURCE = "/openapi.yaml";
-    private static final List<String> METHODS = List.of("get", "put", "post", "delete", "patch", "head", "options");
+    private static final List<String> METHODS =
+            List.of("get", "put", "post", "delete", "patch", "head", "options");
 
     private final String json;
     private final String html;
@@ -53,20 +54,31 @@ public final class ApiDocsRoutes {
     /** One table row per operation: method, path, scope, summary, description and status codes. */
     static String html(JsonNode document) {
         StringBuilder rows = new StringBuilder();
-        for (Iterator<Map.Entry<String, JsonNode>> paths = document.path("paths").fields(); paths.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> paths = document.path("paths").fields();
+                paths.hasNext(); ) {
             Map.Entry<String, JsonNode> path = paths.next();
             for (String method : METHODS) {
                 JsonNode op = path.getValue().get(method);
                 if (op == null) {
                     continue;
                 }
-                rows.append("<tr><td class=m>").append(method.toUpperCase()).append("</td><td><code>")
-                        .append(escape(path.getKey())).append("</code></td><td>").append(escape(scope(op)))
-                        .append("</td><td><b>").append(escape(op.path("summary").asText())).append("</b>");
+                rows.append("<tr><td class=m>")
+                        .append(method.toUpperCase())
+                        .append("</td><td><code>")
+                        .append(escape(path.getKey()))
+                        .append("</code></td><td>")
+                        .append(escape(scope(op)))
+                        .append("</td><td><b>")
+                        .append(escape(op.path("summary").asText()))
+                        .append("</b>");
                 if (op.hasNonNull("description")) {
                     rows.append("<br>").append(escape(op.path("description").asText()));
                 }
-                rows.append("</td><td>").append(escape(String.join(" ", iterable(op.path("responses").fieldNames()))))
+                rows.append("</td><td>")
+                        .append(
+                                escape(
+                                        String.join(
+                                                " ", iterable(op.path("responses").fieldNames()))))
                         .append("</td></tr>\n");
             }
         }
@@ -84,8 +96,12 @@ public final class ApiDocsRoutes {
                 <p>The machine-readable OpenAPI 3.1 document: <a href="/openapi.json">/openapi.json</a>.</p>
                 <table><tr><th>Method</th><th>Path</th><th>Scope</th><th>Operation</th><th>Statuses</th></tr>
                 %4$s</table></body></html>
-                """.formatted(escape(info.path("title").asText()), escape(info.path("version").asText()),
-                escape(info.path("description").asText()), rows);
+                """
+                .formatted(
+                        escape(info.path("title").asText()),
+                        escape(info.path("version").asText()),
+                        escape(info.path("description").asText()),
+                        rows);
     }
 
     /** The scopes an operation's security requirement names, or "public" when it needs none. */
@@ -95,9 +111,15 @@ public final class ApiDocsRoutes {
             return "public";
         }
         StringBuilder scopes = new StringBuilder();
-        security.forEach(requirement -> requirement.forEach(list -> list.forEach(s -> {
-            scopes.append(scopes.length() == 0 ? "" : ", ").append(s.asText());
-        })));
+        security.forEach(
+                requirement ->
+                        requirement.forEach(
+                                list ->
+                                        list.forEach(
+                                                s -> {
+                                                    scopes.append(scopes.length() == 0 ? "" : ", ")
+                                                            .append(s.asText());
+                                                })));
         return scopes.toString();
     }
 
@@ -106,6 +128,9 @@ public final class ApiDocsRoutes {
     }
 
     private static String escape(String text) {
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+        return text.replace("&", "&amp;")
+                .replace("<", "&lt;")
+                .replace(">", "&gt;")
+                .replace("\"", "&quot;");
     }
 }

@@ -7,8 +7,8 @@ import io.javalin.http.Context;
 import java.util.Map;
 
 /**
- * {@code /health/live}: the process answers. {@code /health/ready}: migrations ran and the
- * database answers now, so the node can take traffic.
+ * {@code /health/live}: the process answers. {@code /health/ready}: migrations ran and the database
+ * answers now, so the node can take traffic.
  */
 public final class HealthRoutes {
 
@@ -29,8 +29,14 @@ public final class HealthRoutes {
         if (database.isReady()) {
             responses.send(ctx, 200, Map.of("status", "ready"));
         } else {
-            responses.send(ctx, 503, Map.of("status", "not ready",
-                    "reason", "the database does not answer or migrations have not run; see the server log"));
+            responses.send(
+                    ctx,
+                    503,
+                    Map.of(
+                            "status",
+                            "not ready",
+                            "reason",
+                            "the database does not answer or migrations have not run; see the server log"));
         }
     }
 }

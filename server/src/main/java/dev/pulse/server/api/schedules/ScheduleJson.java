@@ -1,16 +1,16 @@
 package dev.pulse.server.api.schedules;
 
-import dev.pulse.workers.json.Timestamps;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.workers.json.Timestamps;
 import dev.pulse.workers.schedules.DstPolicy;
 import dev.pulse.workers.schedules.Schedule;
 import dev.pulse.workers.schedules.ScheduleDefinition;
+import dev.pulse.workers.schedules.ScheduleStore;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
-import dev.pulse.workers.schedules.ScheduleStore;
 
 /** The JSON form of a schedule; fire times are shown in the schedule's own time zone. */
 final class ScheduleJson {
@@ -57,11 +57,13 @@ final class ScheduleJson {
         ArrayNode next = node.putArray("next_fire_times");
         nextFireTimes(s, 5).forEach(t -> next.add(local(s, t)));
         ArrayNode recent = node.putArray("recent_fires");
-        fires.forEach(f -> recent.addObject()
-                .put("fire_time", local(s, f.fireTime()))
-                .put("outcome", f.outcome())
-                .put("task_id", f.taskId() == null ? null : f.taskId().toString())
-                .put("task_state", f.taskState()));
+        fires.forEach(
+                f ->
+                        recent.addObject()
+                                .put("fire_time", local(s, f.fireTime()))
+                                .put("outcome", f.outcome())
+                                .put("task_id", f.taskId() == null ? null : f.taskId().toString())
+                                .put("task_state", f.taskState()));
         return node;
     }
 

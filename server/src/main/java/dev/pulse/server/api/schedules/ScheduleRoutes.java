@@ -32,9 +32,17 @@ public final class ScheduleRoutes {
     private final JsonResponses responses;
     private final Runnable changed;
 
-    /** @param changed told after every change, so schedulers pick it up at once */
-    public ScheduleRoutes(ScheduleStore store, ScheduleFirer firer, ScheduleParser parser, TaskJson taskJson,
-                          JsonResponses responses, Clock clock, Runnable changed) {
+    /**
+     * @param changed told after every change, so schedulers pick it up at once
+     */
+    public ScheduleRoutes(
+            ScheduleStore store,
+            ScheduleFirer firer,
+            ScheduleParser parser,
+            TaskJson taskJson,
+            JsonResponses responses,
+            Clock clock,
+            Runnable changed) {
         this.store = store;
         this.firer = firer;
         this.parser = parser;
@@ -50,16 +58,27 @@ public final class ScheduleRoutes {
         routes.get("/v1/schedules/{name}", this::get, ScopeRole.of(Scope.SCHEDULES_READ));
         routes.put("/v1/schedules/{name}", this::put, ScopeRole.of(Scope.SCHEDULES_WRITE));
         routes.delete("/v1/schedules/{name}", this::delete, ScopeRole.of(Scope.SCHEDULES_WRITE));
-        routes.post("/v1/schedules/{name}/pause", ctx -> setEnabled(ctx, false), ScopeRole.of(Scope.SCHEDULES_WRITE));
-        routes.post("/v1/schedules/{name}/resume", ctx -> setEnabled(ctx, true), ScopeRole.of(Scope.SCHEDULES_WRITE));
-        routes.post("/v1/schedules/{name}/trigger", this::trigger, ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.post(
+                "/v1/schedules/{name}/pause",
+                ctx -> setEnabled(ctx, false),
+                ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.post(
+                "/v1/schedules/{name}/resume",
+                ctx -> setEnabled(ctx, true),
+                ScopeRole.of(Scope.SCHEDULES_WRITE));
+        routes.post(
+                "/v1/schedules/{name}/trigger", this::trigger, ScopeRole.of(Scope.SCHEDULES_WRITE));
     }
 
     private void create(Context ctx) {
         ScheduleDefinition definition = parse(ctx, null);
         if (store.find(definition.name()).isPresent()) {
-            throw new ProblemException(Problem.conflict("schedule '" + definition.name()
-                    + "' exists; change it with PUT /v1/schedules/" + definition.name()));
+            throw new ProblemException(
+                    Problem.conflict(
+                            "schedule '"
+                                    + definition.name()
+                                    + "' exists; change it with PUT /v1/schedules/"
+                                    + definition.name()));
         }
         ScheduleStore.Saved saved = store.save(definition);
         changed.run();
@@ -71,7 +90,10 @@ public final class ScheduleRoutes {
     private void put(Context ctx) {
         ScheduleStore.Saved saved = store.save(parse(ctx, ctx.pathParam("name")));
         changed.run();
-        responses.send(ctx, saved.change() == ScheduleStore.Change.CREATED ? 201 : 200, detail(saved.schedule()));
+        responses.send(
+                ctx,
+                saved.change() == ScheduleStore.Change.CREATED ? 201 : 200,
+                detail(saved.schedule()));
     }
 
     private void list(Context ctx) {
@@ -94,14 +116,16 @@ public final class ScheduleRoutes {
     }
 
     private void setEnabled(Context ctx, boolean enabled) {
-        Schedule schedule = store.setEnabled(ctx.pathParam("name"), enabled).orElseThrow(() -> notFound(ctx));
+        Schedule schedule =
+                store.setEnabled(ctx.pathParam("name"), enabled).orElseThrow(() -> notFound(ctx));
         changed.run();
         responses.send(ctx, 200, detail(schedule));
     }
 
     /** Runs the schedule now, outside its cron; the overlap policy still applies. */
     private void trigger(Context ctx) {
-        ScheduleFirer.Fired fired = firer.triggerNow(ctx.pathParam("name")).orElseThrow(() -> notFound(ctx));
+        ScheduleFirer.Fired fired =
+                firer.triggerNow(ctx.pathParam("name")).orElseThrow(() -> notFound(ctx));
         ObjectNode body = responses.mapper().createObjectNode();
         body.put("outcome", fired.outcome().name().toLowerCase(Locale.ROOT));
         body.set("task", fired.task() == null ? null : taskJson.toJson(fired.task()));
@@ -117,8 +141,11 @@ public final class ScheduleRoutes {
     }
 
     private ScheduleDefinition parse(Context ctx, String nameFromPath) {
-        JsonNode root = JsonBodies.object(responses.mapper(), JsonContentType.body(ctx),
-                "{\"name\": \"nightly\", \"cron\": \"0 2 * * *\", \"agent\": \"echo\"}");
+        JsonNode root =
+                JsonBodies.object(
+                        responses.mapper(),
+                        JsonContentType.body(ctx),
+                        "{\"name\": \"nightly\", \"cron\": \"0 2 * * *\", \"agent\": \"echo\"}");
         ScheduleParser.Parsed parsed = parser.parse(root, nameFromPath);
         if (!parsed.errors().isEmpty()) {
             throw new ProblemException(Problem.invalid(422, parsed.errors()));
@@ -127,7 +154,10 @@ public final class ScheduleRoutes {
     }
 
     private static ProblemException notFound(Context ctx) {
-        return new ProblemException(Problem.notFound("no schedule named '" + ctx.pathParam("name")
-                + "'; GET /v1/schedules lists them"));
+        return new ProblemException(
+                Problem.notFound(
+                        "no schedule named '"
+                                + ctx.pathParam("name")
+                                + "'; GET /v1/schedules lists them"));
     }
 }

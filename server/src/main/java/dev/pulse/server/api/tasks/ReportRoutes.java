@@ -19,10 +19,10 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * {@code POST /v1/tasks/{id}/complete}: an asynchronous agent reports the result of the attempt
- * it was started for. The report is recorded through the same fenced update as a worker's
- * result, so only the attempt that still holds the lease token can complete the task; a late
- * report (the attempt timed out, was cancelled or rescued) is refused with 409 and changes nothing.
+ * {@code POST /v1/tasks/{id}/complete}: an asynchronous agent reports the result of the attempt it
+ * was started for. The report is recorded through the same fenced update as a worker's result, so
+ * only the attempt that still holds the lease token can complete the task; a late report (the
+ * attempt timed out, was cancelled or rescued) is refused with 409 and changes nothing.
  */
 public final class ReportRoutes {
 
@@ -32,7 +32,8 @@ public final class ReportRoutes {
     private final TaskJson taskJson;
     private final JsonResponses responses;
 
-    public ReportRoutes(TaskStore store, TaskCompleter completer, TaskJson taskJson, JsonResponses responses) {
+    public ReportRoutes(
+            TaskStore store, TaskCompleter completer, TaskJson taskJson, JsonResponses responses) {
         this.store = store;
         this.completer = completer;
         this.parser = new ReportParser(responses.mapper());
@@ -46,23 +47,44 @@ public final class ReportRoutes {
 
     private void complete(Context ctx) {
         String raw = ctx.pathParam("id");
-        UUID id = PathIds.parse(raw).orElseThrow(() -> new ProblemException(Problem.notFound(
-                "no task with id '" + raw + "': use the task id from the Pulse-Task-Id header you were sent")));
+        UUID id =
+                PathIds.parse(raw)
+                        .orElseThrow(
+                                () ->
+                                        new ProblemException(
+                                                Problem.notFound(
+                                                        "no task with id '"
+                                                                + raw
+                                                                + "': use the task id from the Pulse-Task-Id header you were sent")));
         ReportParser.Report report = parser.parse(JsonContentType.body(ctx));
-        TaskStore.Leased leased = store.findLeased(id)
-                .orElseThrow(() -> new ProblemException(Problem.notFound("no task with id " + id)));
+        TaskStore.Leased leased =
+                store.findLeased(id)
+                        .orElseThrow(
+                                () ->
+                                        new ProblemException(
+                                                Problem.notFound("no task with id " + id)));
         Task task = leased.task();
-        ClaimedTask attempt = new ClaimedTask(task, report.leaseToken(), leased.leaseOwner(), leased.attemptStartedAt());
-        Optional<Task> recorded = report.error() == null
-                ? completer.succeed(attempt, report.result(), report.logs())
-                : completer.fail(attempt, report.error(), report.logs());
-        Task now = recorded.orElseThrow(() -> new ProblemException(Problem.conflict(stale(store.find(id).orElse(task)))));
+        ClaimedTask attempt =
+                new ClaimedTask(
+                        task, report.leaseToken(), leased.leaseOwner(), leased.attemptStartedAt());
+        Optional<Task> recorded =
+                report.error() == null
+                        ? completer.succeed(attempt, report.result(), report.logs())
+                        : completer.fail(attempt, report.error(), report.logs());
+        Task now =
+                recorded.orElseThrow(
+                        () ->
+                                new ProblemException(
+                                        Problem.conflict(stale(store.find(id).orElse(task)))));
         responses.send(ctx, 200, TaskRoutes.withLinks(taskJson, now));
     }
 
     private static String stale(Task task) {
-        String state = task.state() == TaskState.RUNNING ? "running another attempt" : task.state().wire();
-        return "this lease token no longer holds the task (it is " + state + "): the attempt it was sent for timed out,"
+        String state =
+                task.state() == TaskState.RUNNING ? "running another attempt" : task.state().wire();
+        return "this lease token no longer holds the task (it is "
+                + state
+                + "): the attempt it was sent for timed out,"
                 + " was cancelled or was taken over, so its report is not recorded";
     }
 }

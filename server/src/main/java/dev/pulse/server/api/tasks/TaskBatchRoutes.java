@@ -31,7 +31,11 @@ public final class TaskBatchRoutes {
     private final JsonResponses responses;
     private final WakeUp workerWakeUp;
 
-    public TaskBatchRoutes(TaskStore store, TaskRequestParser parser, JsonResponses responses, WakeUp workerWakeUp) {
+    public TaskBatchRoutes(
+            TaskStore store,
+            TaskRequestParser parser,
+            JsonResponses responses,
+            WakeUp workerWakeUp) {
         this.store = store;
         this.parser = parser;
         this.responses = responses;
@@ -57,13 +61,25 @@ public final class TaskBatchRoutes {
                 valid.add(parser.parse(tasks.get(i), null));
                 validIndex.add(i);
             } catch (ProblemException e) {
-                ObjectNode item = responses.mapper().createObjectNode().put("index", i).put("status", "invalid");
+                ObjectNode item =
+                        responses
+                                .mapper()
+                                .createObjectNode()
+                                .put("index", i)
+                                .put("status", "invalid");
                 ArrayNode errors = item.putArray("errors");
-                e.problem().errors().forEach(err -> errors.addObject().put("field", err.field()).put("message", err.message()));
+                e.problem()
+                        .errors()
+                        .forEach(
+                                err ->
+                                        errors.addObject()
+                                                .put("field", err.field())
+                                                .put("message", err.message()));
                 results[i] = item;
             }
         }
-        List<Queued> enqueued = valid.isEmpty() ? List.of() : store.enqueueAll(valid, ApiKeyAuth.ownerOf(ctx));
+        List<Queued> enqueued =
+                valid.isEmpty() ? List.of() : store.enqueueAll(valid, ApiKeyAuth.ownerOf(ctx));
         int created = 0;
         for (int k = 0; k < enqueued.size(); k++) {
             Queued e = enqueued.get(k);
@@ -71,11 +87,15 @@ public final class TaskBatchRoutes {
             // The task's id, state and due time, not the whole task: a batch's answer stays small
             // (the input echoed back a thousand times was most of the cost of a batch).
             String self = "/v1/tasks/" + e.id();
-            ObjectNode item = responses.mapper().createObjectNode().put("index", validIndex.get(k))
-                    .put("status", e.created() ? "created" : "duplicate")
-                    .put("id", e.id().toString())
-                    .put("state", e.state().wire())
-                    .put("run_at", Timestamps.rfc3339(e.runAt()));
+            ObjectNode item =
+                    responses
+                            .mapper()
+                            .createObjectNode()
+                            .put("index", validIndex.get(k))
+                            .put("status", e.created() ? "created" : "duplicate")
+                            .put("id", e.id().toString())
+                            .put("state", e.state().wire())
+                            .put("run_at", Timestamps.rfc3339(e.runAt()));
             item.putObject("links").put("self", self);
             results[validIndex.get(k)] = item;
         }
@@ -83,7 +103,9 @@ public final class TaskBatchRoutes {
             workerWakeUp.signal();
         }
         ObjectNode body = responses.mapper().createObjectNode();
-        body.put("created", created).put("duplicates", enqueued.size() - created).put("invalid", tasks.size() - valid.size());
+        body.put("created", created)
+                .put("duplicates", enqueued.size() - created)
+                .put("invalid", tasks.size() - valid.size());
         ArrayNode items = body.putArray("items");
         for (ObjectNode item : results) {
             items.add(item);
@@ -92,21 +114,34 @@ public final class TaskBatchRoutes {
     }
 
     private JsonNode batchItems(String body) {
-        JsonNode root = JsonBodies.object(responses.mapper(), body, "{\"tasks\": [{\"agent\": \"echo\"}]}");
+        JsonNode root =
+                JsonBodies.object(responses.mapper(), body, "{\"tasks\": [{\"agent\": \"echo\"}]}");
         if (!root.path("tasks").isArray()) {
-            throw new ProblemException(Problem.invalid(400, "tasks",
-                    "send {\"tasks\": [ ... ]} with 1 to " + MAX_BATCH + " task objects"));
+            throw new ProblemException(
+                    Problem.invalid(
+                            400,
+                            "tasks",
+                            "send {\"tasks\": [ ... ]} with 1 to " + MAX_BATCH + " task objects"));
         }
-        root.fieldNames().forEachRemaining(name -> {
-            if (!name.equals("tasks")) {
-                throw new ProblemException(Problem.invalid(422, name, "unknown field; the only field is tasks"));
-            }
-        });
+        root.fieldNames()
+                .forEachRemaining(
+                        name -> {
+                            if (!name.equals("tasks")) {
+                                throw new ProblemException(
+                                        Problem.invalid(
+                                                422,
+                                                name,
+                                                "unknown field; the only field is tasks"));
+                            }
+                        });
         JsonNode tasks = root.get("tasks");
         if (tasks.isEmpty() || tasks.size() > MAX_BATCH) {
-            throw new ProblemException(Problem.invalid(422, "tasks", "must hold 1 to " + MAX_BATCH + " tasks, got " + tasks.size()));
+            throw new ProblemException(
+                    Problem.invalid(
+                            422,
+                            "tasks",
+                            "must hold 1 to " + MAX_BATCH + " tasks, got " + tasks.size()));
         }
         return tasks;
     }
-
 }

@@ -22,17 +22,31 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Turns a {@code POST /v1/tasks} body into a {@link NewTask}, or a problem naming every field
- * that is wrong. Malformed JSON is a 400; well-formed JSON with bad values is a 422.
+ * Turns a {@code POST /v1/tasks} body into a {@link NewTask}, or a problem naming every field that
+ * is wrong. Malformed JSON is a 400; well-formed JSON with bad values is a 422.
  */
 public final class TaskRequestParser {
 
-    static final Set<String> FIELDS = new TreeSet<>(Set.of("agent", "input", "callback_url", "run_at",
-            "delay_seconds", "priority", "max_attempts", "timeout_seconds", "metadata", "idempotency_key", "retry"));
+    static final Set<String> FIELDS =
+            new TreeSet<>(
+                    Set.of(
+                            "agent",
+                            "input",
+                            "callback_url",
+                            "run_at",
+                            "delay_seconds",
+                            "priority",
+                            "max_attempts",
+                            "timeout_seconds",
+                            "metadata",
+                            "idempotency_key",
+                            "retry"));
     static final Set<String> RETRY_FIELDS = new TreeSet<>(Set.of("base_seconds", "max_seconds"));
     static final int MAX_IDEMPOTENCY_KEY = 255;
+
     /** Largest {@code input} and {@code metadata}, each, as JSON. */
     public static final int MAX_FIELD_BYTES = 256 * 1024;
+
     static final BigDecimal MAX_RETRY_SECONDS = BigDecimal.valueOf(24L * 24 * 3600);
     static final int MIN_PRIORITY = -1000;
     static final int MAX_PRIORITY = 1000;
@@ -51,39 +65,65 @@ public final class TaskRequestParser {
     }
 
     /**
-     * @param idempotencyHeader the {@code Idempotency-Key} header, or null; it may be given
-     *                          instead of the {@code idempotency_key} field, or as well if equal
+     * @param idempotencyHeader the {@code Idempotency-Key} header, or null; it may be given instead
+     *     of the {@code idempotency_key} field, or as well if equal
      */
     public NewTask parse(String body, String idempotencyHeader) {
-        return parse(JsonBodies.object(json, body, "{\"agent\": \"echo\", \"input\": {}}"), idempotencyHeader);
+        return parse(
+                JsonBodies.object(json, body, "{\"agent\": \"echo\", \"input\": {}}"),
+                idempotencyHeader);
     }
 
-    /** Parses one task given as a JSON object (as in a batch); throws a problem naming every bad field. */
+    /**
+     * Parses one task given as a JSON object (as in a batch); throws a problem naming every bad
+     * field.
+     */
     public NewTask parse(JsonNode root, String idempotencyHeader) {
         if (root == null || !root.isObject()) {
             throw new ProblemException(Problem.invalid(422, "task", "must be a JSON object"));
         }
         if (FieldChecks.containsNul(root)) {
-            throw new ProblemException(Problem.invalid(422, "task",
-                    "JSON strings must not contain the NUL character (\\u0000); PostgreSQL cannot store it"));
+            throw new ProblemException(
+                    Problem.invalid(
+                            422,
+                            "task",
+                            "JSON strings must not contain the NUL character (\\u0000); PostgreSQL cannot store it"));
         }
         List<FieldError> errors = new ArrayList<>();
         FieldChecks.noUnknownFields(root, FIELDS, "", errors);
         AgentDefinition agent = agent(root.get("agent"), errors);
         JsonNode input = FieldChecks.object(root, "input", json.createObjectNode(), errors);
         JsonNode metadata = FieldChecks.object(root, "metadata", json.createObjectNode(), errors);
-        String callbackUrl = FieldChecks.callbackUrl(root.get("callback_url"), "callback_url", egress, errors);
+        String callbackUrl =
+                FieldChecks.callbackUrl(root.get("callback_url"), "callback_url", egress, errors);
         Instant runAt = runAt(root.get("run_at"), errors);
         BigDecimal delay = delay(root.get("delay_seconds"), errors);
         if (runAt != null && delay != null) {
-            errors.add(new FieldError("delay_seconds", "give either run_at or delay_seconds, not both"));
+            errors.add(
+                    new FieldError(
+                            "delay_seconds", "give either run_at or delay_seconds, not both"));
         }
         int priority = integer(root, "priority", MIN_PRIORITY, MAX_PRIORITY, 0, errors);
-        int maxAttempts = integer(root, "max_attempts", 1, MAX_ATTEMPTS,
-                agent == null ? 1 : agent.maxAttempts(), errors);
-        int timeout = integer(root, "timeout_seconds", 1, MAX_TIMEOUT_SECONDS,
-                agent == null ? 1 : (int) Math.max(1, (agent.timeout().toMillis() + 999) / 1000), errors);
-        String idempotencyKey = idempotencyKey(root.get("idempotency_key"), idempotencyHeader, errors);
+        int maxAttempts =
+                integer(
+                        root,
+                        "max_attempts",
+                        1,
+                        MAX_ATTEMPTS,
+                        agent == null ? 1 : agent.maxAttempts(),
+                        errors);
+        int timeout =
+                integer(
+                        root,
+                        "timeout_seconds",
+                        1,
+                        MAX_TIMEOUT_SECONDS,
+                        agent == null
+                                ? 1
+                                : (int) Math.max(1, (agent.timeout().toMillis() + 999) / 1000),
+                        errors);
+        String idempotencyKey =
+                idempotencyKey(root.get("idempotency_key"), idempotencyHeader, errors);
         long[] retry = retry(root.get("retry"), agent, errors);
         List<FieldError> tooLarge = new ArrayList<>();
         tooLarge(input, "input", tooLarge);
@@ -94,17 +134,30 @@ public final class TaskRequestParser {
         if (!errors.isEmpty()) {
             throw new ProblemException(Problem.invalid(422, errors));
         }
-        return NewTask.builder(agent.name(), input, metadata).callbackUrl(callbackUrl).runAt(runAt).delaySeconds(delay)
-                .priority(priority).maxAttempts(maxAttempts).timeoutSeconds(timeout).retry(retry[0], retry[1])
-                .idempotencyKey(idempotencyKey).build();
+        return NewTask.builder(agent.name(), input, metadata)
+                .callbackUrl(callbackUrl)
+                .runAt(runAt)
+                .delaySeconds(delay)
+                .priority(priority)
+                .maxAttempts(maxAttempts)
+                .timeoutSeconds(timeout)
+                .retry(retry[0], retry[1])
+                .idempotencyKey(idempotencyKey)
+                .build();
     }
 
     private void tooLarge(JsonNode value, String field, List<FieldError> errors) {
         try {
             int size = json.writeValueAsBytes(value).length;
             if (size > MAX_FIELD_BYTES) {
-                errors.add(new FieldError(field, "is " + size + " bytes as JSON; the limit is " + MAX_FIELD_BYTES
-                        + " bytes: store large data elsewhere and pass a reference"));
+                errors.add(
+                        new FieldError(
+                                field,
+                                "is "
+                                        + size
+                                        + " bytes as JSON; the limit is "
+                                        + MAX_FIELD_BYTES
+                                        + " bytes: store large data elsewhere and pass a reference"));
             }
         } catch (JsonProcessingException e) {
             errors.add(new FieldError(field, "cannot be written as JSON"));
@@ -115,19 +168,27 @@ public final class TaskRequestParser {
         String fromField = null;
         if (field != null && !field.isNull()) {
             if (!field.isTextual()) {
-                errors.add(new FieldError("idempotency_key", "must be a string, got " + FieldChecks.kind(field)));
+                errors.add(
+                        new FieldError(
+                                "idempotency_key",
+                                "must be a string, got " + FieldChecks.kind(field)));
                 return null;
             }
             fromField = field.asText();
         }
         if (header != null && fromField != null && !header.equals(fromField)) {
-            errors.add(new FieldError("idempotency_key", "differs from the Idempotency-Key header; send one or make them equal"));
+            errors.add(
+                    new FieldError(
+                            "idempotency_key",
+                            "differs from the Idempotency-Key header; send one or make them equal"));
             return null;
         }
         String key = fromField != null ? fromField : header;
         if (key != null && (key.isEmpty() || key.length() > MAX_IDEMPOTENCY_KEY)) {
-            errors.add(new FieldError(fromField != null ? "idempotency_key" : "Idempotency-Key",
-                    "must be 1 to " + MAX_IDEMPOTENCY_KEY + " characters"));
+            errors.add(
+                    new FieldError(
+                            fromField != null ? "idempotency_key" : "Idempotency-Key",
+                            "must be 1 to " + MAX_IDEMPOTENCY_KEY + " characters"));
             return null;
         }
         return key;
@@ -141,24 +202,34 @@ public final class TaskRequestParser {
             return new long[] {base, max};
         }
         if (!node.isObject()) {
-            errors.add(new FieldError("retry", "must be an object such as {\"base_seconds\": 1, \"max_seconds\": 600}"));
+            errors.add(
+                    new FieldError(
+                            "retry",
+                            "must be an object such as {\"base_seconds\": 1, \"max_seconds\": 600}"));
             return new long[] {base, max};
         }
         FieldChecks.noUnknownFields(node, RETRY_FIELDS, "retry.", errors);
         base = seconds(node.get("base_seconds"), "retry.base_seconds", base, errors);
         max = seconds(node.get("max_seconds"), "retry.max_seconds", max, errors);
         if (max < base) {
-            errors.add(new FieldError("retry.max_seconds", "must not be less than retry.base_seconds"));
+            errors.add(
+                    new FieldError(
+                            "retry.max_seconds", "must not be less than retry.base_seconds"));
         }
         return new long[] {base, max};
     }
 
-    private static long seconds(JsonNode node, String field, long fallbackMs, List<FieldError> errors) {
+    private static long seconds(
+            JsonNode node, String field, long fallbackMs, List<FieldError> errors) {
         if (node == null || node.isNull()) {
             return fallbackMs;
         }
-        if (!node.isNumber() || node.decimalValue().signum() < 0 || node.decimalValue().compareTo(MAX_RETRY_SECONDS) > 0) {
-            errors.add(new FieldError(field, "must be a number of seconds from 0 to " + MAX_RETRY_SECONDS));
+        if (!node.isNumber()
+                || node.decimalValue().signum() < 0
+                || node.decimalValue().compareTo(MAX_RETRY_SECONDS) > 0) {
+            errors.add(
+                    new FieldError(
+                            field, "must be a number of seconds from 0 to " + MAX_RETRY_SECONDS));
             return fallbackMs;
         }
         return node.decimalValue().movePointRight(3).longValue();
@@ -175,9 +246,18 @@ public final class TaskRequestParser {
         }
         var agent = agents.find(node.asText());
         if (agent.isEmpty()) {
-            errors.add(new FieldError("agent", "unknown agent '" + node.asText() + "'; known agents: "
-                    + String.join(", ", agents.all().stream().map(AgentDefinition::name).toList())
-                    + " (GET /v1/agents lists them)"));
+            errors.add(
+                    new FieldError(
+                            "agent",
+                            "unknown agent '"
+                                    + node.asText()
+                                    + "'; known agents: "
+                                    + String.join(
+                                            ", ",
+                                            agents.all().stream()
+                                                    .map(AgentDefinition::name)
+                                                    .toList())
+                                    + " (GET /v1/agents lists them)"));
             return null;
         }
         return agent.get();
@@ -194,7 +274,10 @@ public final class TaskRequestParser {
                 // reported below
             }
         }
-        errors.add(new FieldError("run_at", "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-21T09:30:00Z"));
+        errors.add(
+                new FieldError(
+                        "run_at",
+                        "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-21T09:30:00Z"));
         return null;
     }
 
@@ -203,25 +286,42 @@ public final class TaskRequestParser {
             return null;
         }
         if (!node.isNumber()) {
-            errors.add(new FieldError("delay_seconds", "must be a number of seconds, got " + FieldChecks.kind(node)));
+            errors.add(
+                    new FieldError(
+                            "delay_seconds",
+                            "must be a number of seconds, got " + FieldChecks.kind(node)));
             return null;
         }
         BigDecimal value = node.decimalValue();
         if (value.signum() < 0 || value.compareTo(MAX_DELAY_SECONDS) > 0) {
-            errors.add(new FieldError("delay_seconds", "must be from 0 to " + MAX_DELAY_SECONDS + " seconds, got " + value));
+            errors.add(
+                    new FieldError(
+                            "delay_seconds",
+                            "must be from 0 to " + MAX_DELAY_SECONDS + " seconds, got " + value));
             return null;
         }
         return value;
     }
 
-    private static int integer(JsonNode root, String field, int min, int max, int fallback, List<FieldError> errors) {
+    private static int integer(
+            JsonNode root, String field, int min, int max, int fallback, List<FieldError> errors) {
         JsonNode node = root.get(field);
         if (node == null || node.isNull()) {
             return fallback;
         }
-        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < min || node.asInt() > max) {
-            errors.add(new FieldError(field, "must be an integer from " + min + " to " + max
-                    + ", got " + (node.isNumber() ? node.asText() : FieldChecks.kind(node))));
+        if (!node.isIntegralNumber()
+                || !node.canConvertToInt()
+                || node.asInt() < min
+                || node.asInt() > max) {
+            errors.add(
+                    new FieldError(
+                            field,
+                            "must be an integer from "
+                                    + min
+                                    + " to "
+                                    + max
+                                    + ", got "
+                                    + (node.isNumber() ? node.asText() : FieldChecks.kind(node))));
             return fallback;
         }
         return node.asInt();

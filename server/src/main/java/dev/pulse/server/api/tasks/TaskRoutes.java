@@ -40,8 +40,12 @@ public final class TaskRoutes {
     private final JsonResponses responses;
     private final WakeUp workerWakeUp;
 
-    public TaskRoutes(TaskStore store, TaskRequestParser parser, TaskJson taskJson, JsonResponses responses,
-                      WakeUp workerWakeUp) {
+    public TaskRoutes(
+            TaskStore store,
+            TaskRequestParser parser,
+            TaskJson taskJson,
+            JsonResponses responses,
+            WakeUp workerWakeUp) {
         this.store = store;
         this.parser = parser;
         this.taskJson = taskJson;
@@ -60,7 +64,10 @@ public final class TaskRoutes {
 
     /** 201 with a new task; 200 with the original when the idempotency key was seen before. */
     private void create(Context ctx) {
-        Enqueued enqueued = store.enqueue(parser.parse(JsonContentType.body(ctx), ctx.header("Idempotency-Key")), ApiKeyAuth.ownerOf(ctx));
+        Enqueued enqueued =
+                store.enqueue(
+                        parser.parse(JsonContentType.body(ctx), ctx.header("Idempotency-Key")),
+                        ApiKeyAuth.ownerOf(ctx));
         Task task = enqueued.task();
         if (enqueued.created()) {
             workerWakeUp.signal();
@@ -70,22 +77,48 @@ public final class TaskRoutes {
     }
 
     private void get(Context ctx) {
-        responses.send(ctx, 200, withLinks(taskJson, store.find(taskId(ctx)).orElseThrow(() -> notFound(ctx))));
+        responses.send(
+                ctx,
+                200,
+                withLinks(taskJson, store.find(taskId(ctx)).orElseThrow(() -> notFound(ctx))));
     }
 
     private void list(Context ctx) {
         TaskState state = null;
         String stateParam = ctx.queryParam("state");
         if (stateParam != null) {
-            state = TaskState.fromWire(stateParam).orElseThrow(() -> new ProblemException(Problem.invalid(400, "state",
-                    "unknown state '" + stateParam + "'; use one of " + Arrays.stream(TaskState.values())
-                            .map(TaskState::wire).collect(Collectors.joining(", ")))));
+            state =
+                    TaskState.fromWire(stateParam)
+                            .orElseThrow(
+                                    () ->
+                                            new ProblemException(
+                                                    Problem.invalid(
+                                                            400,
+                                                            "state",
+                                                            "unknown state '"
+                                                                    + stateParam
+                                                                    + "'; use one of "
+                                                                    + Arrays.stream(
+                                                                                    TaskState
+                                                                                            .values())
+                                                                            .map(TaskState::wire)
+                                                                            .collect(
+                                                                                    Collectors
+                                                                                            .joining(
+                                                                                                    ", ")))));
         }
         UUID cursor = null;
         String cursorParam = ctx.queryParam("cursor");
         if (cursorParam != null) {
-            cursor = PathIds.parse(cursorParam).orElseThrow(() -> new ProblemException(Problem.invalid(400, "cursor",
-                    "not a cursor from a previous page's next_cursor")));
+            cursor =
+                    PathIds.parse(cursorParam)
+                            .orElseThrow(
+                                    () ->
+                                            new ProblemException(
+                                                    Problem.invalid(
+                                                            400,
+                                                            "cursor",
+                                                            "not a cursor from a previous page's next_cursor")));
         }
         int limit = DEFAULT_PAGE;
         String limitParam = ctx.queryParam("limit");
@@ -96,10 +129,18 @@ public final class TaskRoutes {
                 limit = -1;
             }
             if (limit < 1 || limit > MAX_PAGE) {
-                throw new ProblemException(Problem.invalid(400, "limit", "must be an integer from 1 to " + MAX_PAGE));
+                throw new ProblemException(
+                        Problem.invalid(400, "limit", "must be an integer from 1 to " + MAX_PAGE));
             }
         }
-        TaskPage page = store.list(TaskFilter.of(state, ctx.queryParam("agent"), ctx.queryParam("schedule"), cursor, limit));
+        TaskPage page =
+                store.list(
+                        TaskFilter.of(
+                                state,
+                                ctx.queryParam("agent"),
+                                ctx.queryParam("schedule"),
+                                cursor,
+                                limit));
         ObjectNode body = responses.mapper().createObjectNode();
         ArrayNode items = body.putArray("items");
         page.items().forEach(t -> items.add(withLinks(taskJson, t)));
@@ -112,16 +153,18 @@ public final class TaskRoutes {
         store.find(id).orElseThrow(() -> notFound(ctx));
         ObjectNode body = responses.mapper().createObjectNode();
         ArrayNode items = body.putArray("items");
-        store.attempts(id).forEach(a -> {
-            ObjectNode item = items.addObject();
-            item.put("attempt", a.attempt());
-            item.put("node", a.node());
-            item.put("started_at", Timestamps.rfc3339(a.startedAt()));
-            item.put("finished_at", Timestamps.rfc3339(a.finishedAt()));
-            item.put("outcome", a.outcome());
-            item.set("error", a.error());
-            item.put("logs", a.logs());
-        });
+        store.attempts(id)
+                .forEach(
+                        a -> {
+                            ObjectNode item = items.addObject();
+                            item.put("attempt", a.attempt());
+                            item.put("node", a.node());
+                            item.put("started_at", Timestamps.rfc3339(a.startedAt()));
+                            item.put("finished_at", Timestamps.rfc3339(a.finishedAt()));
+                            item.put("outcome", a.outcome());
+                            item.set("error", a.error());
+                            item.put("logs", a.logs());
+                        });
         responses.send(ctx, 200, body);
     }
 
@@ -133,38 +176,64 @@ public final class TaskRoutes {
         } else if (outcome instanceof CancelOutcome.Requested r) {
             responses.send(ctx, 202, withLinks(taskJson, r.task()));
         } else if (outcome instanceof CancelOutcome.AlreadyFinished f) {
-            throw new ProblemException(Problem.conflict("task is already " + f.task().state().wire()
-                    + "; only a scheduled, queued or running task can be cancelled"));
+            throw new ProblemException(
+                    Problem.conflict(
+                            "task is already "
+                                    + f.task().state().wire()
+                                    + "; only a scheduled, queued or running task can be cancelled"));
         } else {
             throw notFound(ctx);
         }
     }
 
-    /** Queues a failed or cancelled task again; body {@code {"attempts": N}} grants N more attempts (default 1). */
+    /**
+     * Queues a failed or cancelled task again; body {@code {"attempts": N}} grants N more attempts
+     * (default 1).
+     */
     private void retry(Context ctx) {
         UUID id = taskId(ctx);
         int more = retryAttempts(JsonContentType.body(ctx));
-        Task task = store.retry(id, more).orElseThrow(() -> store.find(id)
-                .map(t -> new ProblemException(Problem.conflict("task is " + t.state().wire()
-                        + "; only a failed or cancelled task can be retried")))
-                .orElseGet(() -> notFound(ctx)));
+        Task task =
+                store.retry(id, more)
+                        .orElseThrow(
+                                () ->
+                                        store.find(id)
+                                                .map(
+                                                        t ->
+                                                                new ProblemException(
+                                                                        Problem.conflict(
+                                                                                "task is "
+                                                                                        + t.state()
+                                                                                                .wire()
+                                                                                        + "; only a failed or cancelled task can be retried")))
+                                                .orElseGet(() -> notFound(ctx)));
         workerWakeUp.signal();
         responses.send(ctx, 200, withLinks(taskJson, task));
     }
 
     private int retryAttempts(String body) {
         JsonNode root = JsonBodies.optionalObject(responses.mapper(), body, "{\"attempts\": 1}");
-        root.fieldNames().forEachRemaining(name -> {
-            if (!name.equals("attempts")) {
-                throw new ProblemException(Problem.invalid(422, name, "unknown field; the only field is attempts"));
-            }
-        });
+        root.fieldNames()
+                .forEachRemaining(
+                        name -> {
+                            if (!name.equals("attempts")) {
+                                throw new ProblemException(
+                                        Problem.invalid(
+                                                422,
+                                                name,
+                                                "unknown field; the only field is attempts"));
+                            }
+                        });
         JsonNode attempts = root.path("attempts");
         if (attempts.isMissingNode()) {
             return 1;
         }
-        if (!attempts.isIntegralNumber() || !attempts.canConvertToInt() || attempts.asInt() < 1 || attempts.asInt() > 100) {
-            throw new ProblemException(Problem.invalid(422, "attempts", "must be an integer from 1 to 100"));
+        if (!attempts.isIntegralNumber()
+                || !attempts.canConvertToInt()
+                || attempts.asInt() < 1
+                || attempts.asInt() > 100) {
+            throw new ProblemException(
+                    Problem.invalid(422, "attempts", "must be an integer from 1 to 100"));
         }
         return attempts.asInt();
     }
@@ -183,12 +252,17 @@ public final class TaskRoutes {
 
     private static UUID taskId(Context ctx) {
         String raw = ctx.pathParam("id");
-        return PathIds.parse(raw).orElseThrow(() -> new ProblemException(Problem.notFound(
-                "no task with id '" + raw + "': task ids are UUIDs as returned by POST /v1/tasks")));
+        return PathIds.parse(raw)
+                .orElseThrow(
+                        () ->
+                                new ProblemException(
+                                        Problem.notFound(
+                                                "no task with id '"
+                                                        + raw
+                                                        + "': task ids are UUIDs as returned by POST /v1/tasks")));
     }
 
     private static ProblemException notFound(Context ctx) {
         return new ProblemException(Problem.notFound("no task with id " + ctx.pathParam("id")));
     }
-
 }

@@ -5,21 +5,21 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.nio.charset.StandardCharsets;
 
 /**
- * Stands in for an asynchronous serverless function (which tests cannot reach): a real HTTP
- * server on loopback that accepts every run with 202 and remembers the headers Pulse sent, so
- * the test can play the function's later part and report the result itself.
+ * Stands in for an asynchronous serverless function (which tests cannot reach): a real HTTP server
+ * on loopback that accepts every run with 202 and remembers the headers Pulse sent, so the test can
+ * play the function's later part and report the result itself.
  */
 final class AsyncFunctionStandIn implements AutoCloseable {
 
     /** The Pulse headers of one accepted run. */
-    record Accepted(String taskId, String attempt, String leaseToken, String completeUrl, String body) {
-    }
+    record Accepted(
+            String taskId, String attempt, String leaseToken, String completeUrl, String body) {}
 
     private final HttpServer server;
     private final BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
@@ -37,8 +37,13 @@ final class AsyncFunctionStandIn implements AutoCloseable {
     private void accept(HttpExchange exchange) throws IOException {
         String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
         var h = exchange.getRequestHeaders();
-        accepted.add(new Accepted(h.getFirst("Pulse-Task-Id"), h.getFirst("Pulse-Attempt"), h.getFirst("Pulse-Lease-Token"),
-                h.getFirst("Pulse-Complete-Url"), body));
+        accepted.add(
+                new Accepted(
+                        h.getFirst("Pulse-Task-Id"),
+                        h.getFirst("Pulse-Attempt"),
+                        h.getFirst("Pulse-Lease-Token"),
+                        h.getFirst("Pulse-Complete-Url"),
+                        body));
         exchange.sendResponseHeaders(202, -1);
         exchange.close();
     }

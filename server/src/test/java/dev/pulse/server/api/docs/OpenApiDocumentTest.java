@@ -32,13 +32,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Keeps {@code openapi.yaml} true: the routes Javalin actually registered and the operations
- * the document describes must be the same (method, path), with the same scope, and the document
- * must hang together (every $ref resolves, every path parameter is declared).
+ * Keeps {@code openapi.yaml} true: the routes Javalin actually registered and the operations the
+ * document describes must be the same (method, path), with the same scope, and the document must
+ * hang together (every $ref resolves, every path parameter is declared).
  */
 class OpenApiDocumentTest {
 
-    private static final Set<String> METHODS = Set.of("get", "put", "post", "delete", "patch", "head", "options");
+    private static final Set<String> METHODS =
+            Set.of("get", "put", "post", "delete", "patch", "head", "options");
     private static TestNode node;
     private static JsonNode document;
 
@@ -57,15 +58,26 @@ class OpenApiDocumentTest {
     void everyRegisteredRouteIsDocumentedWithItsScopeAndNothingElseIs() {
         Map<String, String> registered = new TreeMap<>();
         for (ApiServer.Route route : apiRoutes()) {
-            String scopes = route.roles().stream().map(r -> ((ScopeRole) r).scope().wire()).sorted().collect(Collectors.joining(","));
-            registered.put(route.method() + " " + route.path(), scopes.isEmpty() ? "public" : scopes);
+            String scopes =
+                    route.roles().stream()
+                            .map(r -> ((ScopeRole) r).scope().wire())
+                            .sorted()
+                            .collect(Collectors.joining(","));
+            registered.put(
+                    route.method() + " " + route.path(), scopes.isEmpty() ? "public" : scopes);
         }
         Map<String, String> documented = new TreeMap<>();
-        operations().forEach((key, op) -> documented.put(key, ApiDocsRoutes.scope(op).replace(", ", ",")));
+        operations()
+                .forEach(
+                        (key, op) ->
+                                documented.put(key, ApiDocsRoutes.scope(op).replace(", ", ",")));
 
-        assertThat(registered).as("routes registered in Javalin")
-                .containsEntry("POST /v1/tasks", "tasks:write").containsEntry("GET /health/live", "public");
-        assertThat(documented).as("operations in openapi.yaml, with their scope")
+        assertThat(registered)
+                .as("routes registered in Javalin")
+                .containsEntry("POST /v1/tasks", "tasks:write")
+                .containsEntry("GET /health/live", "public");
+        assertThat(documented)
+                .as("operations in openapi.yaml, with their scope")
                 .containsExactlyInAnyOrderEntriesOf(registered);
     }
 
@@ -75,16 +87,28 @@ class OpenApiDocumentTest {
      */
     @Test
     void dashboardPagesAreMarkedAsSuchAndAreTheOnlyRoutesLeftOutOfTheDocument() {
-        List<ApiServer.Route> pages = node.node.api().routes().stream().filter(OpenApiDocumentTest::isDashboardPage).toList();
-        assertThat(pages).isNotEmpty().allSatisfy(r -> {
-            assertThat(r.path()).startsWith(Dashboard.ROOT);
-            assertThat(r.roles()).hasSize(1);
-        });
-        assertThat(apiRoutes()).allSatisfy(r -> {
-            assertThat(r.path()).doesNotStartWith(Dashboard.ROOT);
-            assertThat(r.roles()).allSatisfy(role -> assertThat(role).isInstanceOf(ScopeRole.class));
-        });
-        assertThat(document.path("paths").fieldNames()).toIterable().noneMatch(p -> p.startsWith(Dashboard.ROOT));
+        List<ApiServer.Route> pages =
+                node.node.api().routes().stream()
+                        .filter(OpenApiDocumentTest::isDashboardPage)
+                        .toList();
+        assertThat(pages)
+                .isNotEmpty()
+                .allSatisfy(
+                        r -> {
+                            assertThat(r.path()).startsWith(Dashboard.ROOT);
+                            assertThat(r.roles()).hasSize(1);
+                        });
+        assertThat(apiRoutes())
+                .allSatisfy(
+                        r -> {
+                            assertThat(r.path()).doesNotStartWith(Dashboard.ROOT);
+                            assertThat(r.roles())
+                                    .allSatisfy(
+                                            role -> assertThat(role).isInstanceOf(ScopeRole.class));
+                        });
+        assertThat(document.path("paths").fieldNames())
+                .toIterable()
+                .noneMatch(p -> p.startsWith(Dashboard.ROOT));
     }
 
     private static List<ApiServer.Route> apiRoutes() {
@@ -98,29 +122,46 @@ class OpenApiDocumentTest {
     @Test
     void onlyHealthAndTheDocumentsArePublic() {
         List<String> publicOps = new ArrayList<>();
-        operations().forEach((key, op) -> {
-            if (ApiDocsRoutes.scope(op).equals("public")) {
-                publicOps.add(key);
-            } else {
-                assertThat(op.path("responses").has("401")).as(key + " documents 401").isTrue();
-                assertThat(op.path("responses").has("403")).as(key + " documents 403").isTrue();
-                assertThat(op.path("responses").has("429")).as(key + " documents 429").isTrue();
-                assertThat(op.path("responses").has("503")).as(key + " documents 503 (its key is looked up in the database)")
-                        .isTrue();
-            }
-        });
-        assertThat(publicOps).containsExactlyInAnyOrder("GET /health/live", "GET /health/ready", "GET /openapi.json",
-                "GET /docs");
+        operations()
+                .forEach(
+                        (key, op) -> {
+                            if (ApiDocsRoutes.scope(op).equals("public")) {
+                                publicOps.add(key);
+                            } else {
+                                assertThat(op.path("responses").has("401"))
+                                        .as(key + " documents 401")
+                                        .isTrue();
+                                assertThat(op.path("responses").has("403"))
+                                        .as(key + " documents 403")
+                                        .isTrue();
+                                assertThat(op.path("responses").has("429"))
+                                        .as(key + " documents 429")
+                                        .isTrue();
+                                assertThat(op.path("responses").has("503"))
+                                        .as(
+                                                key
+                                                        + " documents 503 (its key is looked up in the database)")
+                                        .isTrue();
+                            }
+                        });
+        assertThat(publicOps)
+                .containsExactlyInAnyOrder(
+                        "GET /health/live", "GET /health/ready", "GET /openapi.json", "GET /docs");
     }
 
     /** Every operation that reads a JSON body can refuse it as malformed, too large or not JSON. */
     @Test
     void operationsWithABodyDocumentTheWaysABodyIsRefused() {
-        operations().forEach((key, op) -> {
-            if (op.has("requestBody")) {
-                assertThat(op.path("responses").fieldNames()).toIterable().as(key).contains("400", "413", "415");
-            }
-        });
+        operations()
+                .forEach(
+                        (key, op) -> {
+                            if (op.has("requestBody")) {
+                                assertThat(op.path("responses").fieldNames())
+                                        .toIterable()
+                                        .as(key)
+                                        .contains("400", "413", "415");
+                            }
+                        });
     }
 
     @Test
@@ -131,29 +172,53 @@ class OpenApiDocumentTest {
         assertThat(refs).isNotEmpty();
         for (String ref : refs) {
             assertThat(ref).startsWith("#/");
-            assertThat(document.at(ref.substring(1)).isMissingNode()).as("$ref " + ref + " resolves").isFalse();
+            assertThat(document.at(ref.substring(1)).isMissingNode())
+                    .as("$ref " + ref + " resolves")
+                    .isFalse();
         }
         Set<String> operationIds = new HashSet<>();
-        document.path("paths").fields().forEachRemaining(path -> {
-            Set<String> inPath = new HashSet<>();
-            Matcher m = Pattern.compile("\\{([^}]+)}").matcher(path.getKey());
-            while (m.find()) {
-                inPath.add(m.group(1));
-            }
-            Set<String> declared = new HashSet<>();
-            path.getValue().path("parameters").forEach(p -> {
-                JsonNode param = p.has("$ref") ? document.at(p.path("$ref").asText().substring(1)) : p;
-                if (param.path("in").asText().equals("path")) {
-                    declared.add(param.path("name").asText());
-                }
-            });
-            assertThat(declared).as("path parameters of " + path.getKey()).isEqualTo(inPath);
-        });
-        operations().forEach((key, op) -> {
-            assertThat(operationIds.add(op.path("operationId").asText())).as(key + " has a unique operationId").isTrue();
-            assertThat(op.path("summary").asText()).as(key + " summary").isNotBlank();
-            assertThat(op.path("responses").size()).as(key + " responses").isPositive();
-        });
+        document.path("paths")
+                .fields()
+                .forEachRemaining(
+                        path -> {
+                            Set<String> inPath = new HashSet<>();
+                            Matcher m = Pattern.compile("\\{([^}]+)}").matcher(path.getKey());
+                            while (m.find()) {
+                                inPath.add(m.group(1));
+                            }
+                            Set<String> declared = new HashSet<>();
+                            path.getValue()
+                                    .path("parameters")
+                                    .forEach(
+                                            p -> {
+                                                JsonNode param =
+                                                        p.has("$ref")
+                                                                ? document.at(
+                                                                        p.path("$ref")
+                                                                                .asText()
+                                                                                .substring(1))
+                                                                : p;
+                                                if (param.path("in").asText().equals("path")) {
+                                                    declared.add(param.path("name").asText());
+                                                }
+                                            });
+                            assertThat(declared)
+                                    .as("path parameters of " + path.getKey())
+                                    .isEqualTo(inPath);
+                        });
+        operations()
+                .forEach(
+                        (key, op) -> {
+                            assertThat(operationIds.add(op.path("operationId").asText()))
+                                    .as(key + " has a unique operationId")
+                                    .isTrue();
+                            assertThat(op.path("summary").asText())
+                                    .as(key + " summary")
+                                    .isNotBlank();
+                            assertThat(op.path("responses").size())
+                                    .as(key + " responses")
+                                    .isPositive();
+                        });
     }
 
     /**
@@ -167,15 +232,26 @@ class OpenApiDocumentTest {
         ParseOptions options = new ParseOptions();
         options.setResolve(true);
         options.setValidateInternalRefs(true);
-        String yaml = new String(ApiDocsRoutes.class.getResourceAsStream("/openapi.yaml").readAllBytes(), StandardCharsets.UTF_8);
+        String yaml =
+                new String(
+                        ApiDocsRoutes.class.getResourceAsStream("/openapi.yaml").readAllBytes(),
+                        StandardCharsets.UTF_8);
         SwaggerParseResult result = new OpenAPIParser().readContents(yaml, null, options);
         assertThat(result.getMessages()).as("swagger-parser's messages").isEmpty();
         assertThat(result.getOpenAPI().getPaths()).hasSize(document.path("paths").size());
-        assertThat(result.getOpenAPI().getComponents().getSchemas().get("TaskBatchResult").getProperties().toString())
+        assertThat(
+                        result.getOpenAPI()
+                                .getComponents()
+                                .getSchemas()
+                                .get("TaskBatchResult")
+                                .getProperties()
+                                .toString())
                 .doesNotContain("when the task is due.");
     }
 
-    /** Descriptions are prose, never keys: a property or enum value with a space is a YAML accident. */
+    /**
+     * Descriptions are prose, never keys: a property or enum value with a space is a YAML accident.
+     */
     @Test
     void noPropertyNameIsASentence() {
         List<String> odd = new ArrayList<>();
@@ -185,16 +261,21 @@ class OpenApiDocumentTest {
 
     private static void collectPropertyNames(JsonNode node, String at, List<String> odd) {
         if (node.isObject()) {
-            node.fields().forEachRemaining(e -> {
-                if (e.getKey().equals("properties") && e.getValue().isObject()) {
-                    e.getValue().fieldNames().forEachRemaining(name -> {
-                        if (!name.matches("[a-z][a-z0-9_]*")) {
-                            odd.add(at + "/properties/" + name);
-                        }
-                    });
-                }
-                collectPropertyNames(e.getValue(), at + "/" + e.getKey(), odd);
-            });
+            node.fields()
+                    .forEachRemaining(
+                            e -> {
+                                if (e.getKey().equals("properties") && e.getValue().isObject()) {
+                                    e.getValue()
+                                            .fieldNames()
+                                            .forEachRemaining(
+                                                    name -> {
+                                                        if (!name.matches("[a-z][a-z0-9_]*")) {
+                                                            odd.add(at + "/properties/" + name);
+                                                        }
+                                                    });
+                                }
+                                collectPropertyNames(e.getValue(), at + "/" + e.getKey(), odd);
+                            });
         } else if (node.isArray()) {
             node.forEach(child -> collectPropertyNames(child, at, odd));
         }
@@ -203,29 +284,50 @@ class OpenApiDocumentTest {
     @Test
     void theDocumentAndThePageAreServedWithoutAKey() throws Exception {
         HttpClient http = HttpClient.newHttpClient();
-        HttpResponse<String> json = http.send(HttpRequest.newBuilder(URI.create(node.url("/openapi.json"))).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> json =
+                http.send(
+                        HttpRequest.newBuilder(URI.create(node.url("/openapi.json"))).build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertThat(json.statusCode()).isEqualTo(200);
-        assertThat(json.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+        assertThat(json.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
         assertThat(new ObjectMapper().readTree(json.body())).isEqualTo(document);
 
-        HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(node.url("/docs"))).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> page =
+                http.send(
+                        HttpRequest.newBuilder(URI.create(node.url("/docs"))).build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertThat(page.statusCode()).isEqualTo(200);
-        assertThat(page.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
+        assertThat(page.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
         assertThat(page.body())
-                .contains("<code>/v1/tasks/{id}/cancel</code>", "tasks:write", "Queue a task", "href=\"/openapi.json\"")
+                .contains(
+                        "<code>/v1/tasks/{id}/cancel</code>",
+                        "tasks:write",
+                        "Queue a task",
+                        "href=\"/openapi.json\"")
                 .doesNotContain("<script", "http://", "https://");
     }
 
     /** "METHOD /path" → operation, for every operation in the document. */
     private static Map<String, JsonNode> operations() {
         Map<String, JsonNode> ops = new TreeMap<>();
-        document.path("paths").fields().forEachRemaining(path -> path.getValue().fields().forEachRemaining(op -> {
-            if (METHODS.contains(op.getKey())) {
-                ops.put(op.getKey().toUpperCase() + " " + path.getKey(), op.getValue());
-            }
-        }));
+        document.path("paths")
+                .fields()
+                .forEachRemaining(
+                        path ->
+                                path.getValue()
+                                        .fields()
+                                        .forEachRemaining(
+                                                op -> {
+                                                    if (METHODS.contains(op.getKey())) {
+                                                        ops.put(
+                                                                op.getKey().toUpperCase()
+                                                                        + " "
+                                                                        + path.getKey(),
+                                                                op.getValue());
+                                                    }
+                                                }));
         return ops;
     }
 

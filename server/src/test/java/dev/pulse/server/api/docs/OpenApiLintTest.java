@@ -10,9 +10,9 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * Redocly's linter (its recommended rules) finds no error in {@code openapi.yaml}. It runs
- * through {@code npx}, which fetches the pinned version from the npm registry once; without
- * Node.js the test is skipped, loudly, saying how to enable it.
+ * Redocly's linter (its recommended rules) finds no error in {@code openapi.yaml}. It runs through
+ * {@code npx}, which fetches the pinned version from the npm registry once; without Node.js the
+ * test is skipped, loudly, saying how to enable it.
  */
 class OpenApiLintTest {
 
@@ -22,18 +22,31 @@ class OpenApiLintTest {
     @Test
     void redoclyLintFindsNoError() throws Exception {
         if (!onPath("npx")) {
-            String why = "SKIPPED: npx (Node.js) is not on the PATH, so openapi.yaml was NOT linted with Redocly. "
-                    + "Install Node.js 20+ (Debian: apt-get install nodejs npm) or run by hand: npx --yes " + REDOCLY
-                    + " lint server/" + DOCUMENT.toString().replace(File.separatorChar, '/');
+            String why =
+                    "SKIPPED: npx (Node.js) is not on the PATH, so openapi.yaml was NOT linted with Redocly. "
+                            + "Install Node.js 20+ (Debian: apt-get install nodejs npm) or run by hand: npx --yes "
+                            + REDOCLY
+                            + " lint server/"
+                            + DOCUMENT.toString().replace(File.separatorChar, '/');
             System.err.println("!!! " + why);
             Assumptions.abort(why);
         }
-        Process lint = new ProcessBuilder("npx", "--yes", REDOCLY, "lint", "--format=stylish", DOCUMENT.toString())
-                .redirectErrorStream(true).start();
+        Process lint =
+                new ProcessBuilder(
+                                "npx",
+                                "--yes",
+                                REDOCLY,
+                                "lint",
+                                "--format=stylish",
+                                DOCUMENT.toString())
+                        .redirectErrorStream(true)
+                        .start();
         lint.getOutputStream().close();
         String output = new String(lint.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(lint.waitFor(5, TimeUnit.MINUTES)).as("redocly finished").isTrue();
-        assertThat(lint.exitValue()).as("redocly lint exit status; its output:\n" + output).isZero();
+        assertThat(lint.exitValue())
+                .as("redocly lint exit status; its output:\n" + output)
+                .isZero();
         assertThat(output).contains("openapi.yaml").doesNotContain("error");
     }
 

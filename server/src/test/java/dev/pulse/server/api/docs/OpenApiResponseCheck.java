@@ -37,51 +37,96 @@ public final class OpenApiResponseCheck {
     private final JsonNode document;
     private final ObjectMapper json = new ObjectMapper();
     private final List<Template> templates = new ArrayList<>();
-    /** JSON Schema 2020-12, told that the {@code components} beside a response schema only hold what its $refs reach. */
-    private final JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012,
-            builder -> builder.metaSchema(JsonMetaSchema.builder(JsonMetaSchema.getV202012())
-                    .keyword(new NonValidationKeyword("components")).build()));
-    private final SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
+
+    /**
+     * JSON Schema 2020-12, told that the {@code components} beside a response schema only hold what
+     * its $refs reach.
+     */
+    private final JsonSchemaFactory factory =
+            JsonSchemaFactory.getInstance(
+                    SpecVersion.VersionFlag.V202012,
+                    builder ->
+                            builder.metaSchema(
+                                    JsonMetaSchema.builder(JsonMetaSchema.getV202012())
+                                            .keyword(new NonValidationKeyword("components"))
+                                            .build()));
+
+    private final SchemaValidatorsConfig config =
+            SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
     private final Map<String, JsonSchema> schemas = new ConcurrentHashMap<>();
 
-    private record Template(String path, Pattern pattern, int parameters) {
-    }
+    private record Template(String path, Pattern pattern, int parameters) {}
 
     public OpenApiResponseCheck(JsonNode document) {
         this.document = document;
-        document.path("paths").fieldNames().forEachRemaining(path -> templates.add(new Template(path,
-                Pattern.compile(Pattern.quote(path).replaceAll("\\{[^}]+}", "\\\\E[^/]+\\\\Q")),
-                (int) path.chars().filter(c -> c == '{').count())));
+        document.path("paths")
+                .fieldNames()
+                .forEachRemaining(
+                        path ->
+                                templates.add(
+                                        new Template(
+                                                path,
+                                                Pattern.compile(
+                                                        Pattern.quote(path)
+                                                                .replaceAll(
+                                                                        "\\{[^}]+}",
+                                                                        "\\\\E[^/]+\\\\Q")),
+                                                (int) path.chars().filter(c -> c == '{').count())));
         // a literal segment wins over a parameter: /v1/tasks/batch is not /v1/tasks/{id}
         templates.sort(Comparator.comparingInt(Template::parameters));
     }
 
-    /** What is wrong with this response, or empty when it matches the document (or no operation is documented). */
-    public Optional<String> mismatch(String method, String path, int status, String contentType, String body) {
+    /**
+     * What is wrong with this response, or empty when it matches the document (or no operation is
+     * documented).
+     */
+    public Optional<String> mismatch(
+            String method, String path, int status, String contentType, String body) {
         String verb = method.toLowerCase(Locale.ROOT);
         if (!METHODS.contains(verb)) {
             return Optional.empty();
         }
-        Optional<Template> template = templates.stream().filter(t -> t.pattern().matcher(path).matches()).findFirst();
+        Optional<Template> template =
+                templates.stream().filter(t -> t.pattern().matcher(path).matches()).findFirst();
         if (template.isEmpty() || !document.path("paths").path(template.get().path()).has(verb)) {
             return Optional.empty();
         }
         String operation = method.toUpperCase(Locale.ROOT) + " " + template.get().path();
-        String pointer = "/paths/" + escape(template.get().path()) + "/" + verb + "/responses/" + status;
+        String pointer =
+                "/paths/" + escape(template.get().path()) + "/" + verb + "/responses/" + status;
         JsonNode response = resolve(document.at(pointer));
         if (response.isMissingNode()) {
-            return Optional.of(operation + " answered " + status + ", a status the document does not list for it; body: "
-                    + abbreviated(body));
+            return Optional.of(
+                    operation
+                            + " answered "
+                            + status
+                            + ", a status the document does not list for it; body: "
+                            + abbreviated(body));
         }
         JsonNode content = response.path("content");
         if (content.isMissingNode() || content.isEmpty()) {
-            return body == null || body.isEmpty() ? Optional.empty()
-                    : Optional.of(operation + " " + status + " has a body where the document has none: " + abbreviated(body));
+            return body == null || body.isEmpty()
+                    ? Optional.empty()
+                    : Optional.of(
+                            operation
+                                    + " "
+                                    + status
+                                    + " has a body where the document has none: "
+                                    + abbreviated(body));
         }
-        String mediaType = contentType == null ? "" : contentType.split(";")[0].trim().toLowerCase(Locale.ROOT);
+        String mediaType =
+                contentType == null
+                        ? ""
+                        : contentType.split(";")[0].trim().toLowerCase(Locale.ROOT);
         if (!content.has(mediaType)) {
-            return Optional.of(operation + " " + status + " is " + (mediaType.isEmpty() ? "without Content-Type" : mediaType)
-                    + "; the document lists " + join(content.fieldNames()));
+            return Optional.of(
+                    operation
+                            + " "
+                            + status
+                            + " is "
+                            + (mediaType.isEmpty() ? "without Content-Type" : mediaType)
+                            + "; the document lists "
+                            + join(content.fieldNames()));
         }
         if (!mediaType.endsWith("json")) {
             return Optional.empty();
@@ -90,23 +135,42 @@ public final class OpenApiResponseCheck {
         try {
             parsed = json.readTree(body == null ? "" : body);
         } catch (JsonProcessingException e) {
-            return Optional.of(operation + " " + status + " " + mediaType + " body is not JSON: " + abbreviated(body));
+            return Optional.of(
+                    operation
+                            + " "
+                            + status
+                            + " "
+                            + mediaType
+                            + " body is not JSON: "
+                            + abbreviated(body));
         }
         JsonNode schema = content.path(mediaType).path("schema");
         String key = pointer + "/content/" + escape(mediaType) + "/schema";
-        Set<ValidationMessage> errors = schemas.computeIfAbsent(key, k -> compile(schema)).validate(parsed == null
-                ? json.nullNode() : parsed);
+        Set<ValidationMessage> errors =
+                schemas.computeIfAbsent(key, k -> compile(schema))
+                        .validate(parsed == null ? json.nullNode() : parsed);
         if (errors.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(operation + " " + status + " " + mediaType + " does not match the document: "
-                + errors.stream().map(ValidationMessage::getMessage).sorted().collect(Collectors.joining("; "))
-                + "; body: " + abbreviated(body));
+        return Optional.of(
+                operation
+                        + " "
+                        + status
+                        + " "
+                        + mediaType
+                        + " does not match the document: "
+                        + errors.stream()
+                                .map(ValidationMessage::getMessage)
+                                .sorted()
+                                .collect(Collectors.joining("; "))
+                        + "; body: "
+                        + abbreviated(body));
     }
 
     /** The response schema as a root schema that still reaches the document's components. */
     private JsonSchema compile(JsonNode schema) {
-        ObjectNode root = schema.isObject() ? (ObjectNode) schema.deepCopy() : json.createObjectNode();
+        ObjectNode root =
+                schema.isObject() ? (ObjectNode) schema.deepCopy() : json.createObjectNode();
         root.set("components", document.path("components"));
         return factory.getSchema(root, config);
     }
