@@ -1,5 +1,6 @@
 package dev.pulse.server.api;
 
+import io.javalin.http.Context;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -9,6 +10,17 @@ import java.util.UUID;
 public final class PathIds {
 
     private PathIds() {}
+
+    /**
+     * The request's {@code {id}}, or a 404 problem whose detail is {@code notFound} with the raw id
+     * in place of its {@code %s} (saying where a right id comes from).
+     */
+    public static UUID of(Context ctx, String notFound) {
+        String raw = ctx.pathParam("id");
+        return parse(raw)
+                .orElseThrow(
+                        () -> new ProblemException(Problem.notFound(String.format(notFound, raw))));
+    }
 
     public static Optional<UUID> parse(String raw) {
         try {

@@ -126,15 +126,19 @@ public final class ScheduleFirer {
         return fired.outcome() == Outcome.NOT_FIRED ? Optional.empty() : Optional.of(fired);
     }
 
+    /** The schedule, its row locked for this transaction: one firing or release at a time. */
+    private Optional<Schedule> lock(Handle h, String name) {
+        return h.createQuery(LOCK_SCHEDULE)
+                .bind("name", name)
+                .map((rs, ctx) -> schedules.map(rs))
+                .findOne();
+    }
+
     private Fired fire(String name, Instant tick, boolean manual) {
         Fired fired =
                 jdbi.inTransaction(
                         h -> {
-                            Optional<Schedule> locked =
-                                    h.createQuery(LOCK_SCHEDULE)
-                                            .bind("name", name)
-                                            .map((rs, ctx) -> schedules.map(rs))
-                                            .findOne();
+                            Optional<Schedule> locked = lock(h, name);
                             if (locked.isEmpty()
                                     || (!locked.get().definition().enabled() && !manual)) {
                                 return new Fired(Outcome.NOT_FIRED, null);
@@ -234,11 +238,7 @@ public final class ScheduleFirer {
             released +=
                     jdbi.inTransaction(
                             h -> {
-                                Optional<Schedule> locked =
-                                        h.createQuery(LOCK_SCHEDULE)
-                                                .bind("name", name)
-                                                .map((rs, ctx) -> schedules.map(rs))
-                                                .findOne();
+                                Optional<Schedule> locked = lock(h, name);
                                 if (locked.isEmpty()
                                         || h.createQuery(HAS_ACTIVE_RUN)
                                                 .bind("name", name)

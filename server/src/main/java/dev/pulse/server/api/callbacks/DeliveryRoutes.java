@@ -41,7 +41,9 @@ public final class DeliveryRoutes {
 
     private void list(Context ctx) {
         UUID taskId =
-                uuid(ctx, "no task with id '%s': task ids are UUIDs as returned by POST /v1/tasks");
+                PathIds.of(
+                        ctx,
+                        "no task with id '%s': task ids are UUIDs as returned by POST /v1/tasks");
         List<CallbackDeliveries.Delivery> found = deliveries.forTask(taskId);
         // Deliveries are deleted with their task (retention), so they imply it exists: the task
         // is looked up only to tell "none" from "no such task".
@@ -56,7 +58,7 @@ public final class DeliveryRoutes {
 
     private void redeliver(Context ctx) {
         UUID id =
-                uuid(
+                PathIds.of(
                         ctx,
                         "no delivery with id '%s': delivery ids are listed by GET /v1/tasks/{id}/deliveries");
         CallbackDeliveries.Delivery delivery =
@@ -87,12 +89,5 @@ public final class DeliveryRoutes {
         node.put("delivered_at", Timestamps.rfc3339(d.deliveredAt()));
         node.put("redeliver", "/v1/deliveries/" + d.id() + "/redeliver");
         return node;
-    }
-
-    private static UUID uuid(Context ctx, String notFound) {
-        String raw = ctx.pathParam("id");
-        return PathIds.parse(raw)
-                .orElseThrow(
-                        () -> new ProblemException(Problem.notFound(String.format(notFound, raw))));
     }
 }

@@ -46,16 +46,10 @@ public final class ReportRoutes {
     }
 
     private void complete(Context ctx) {
-        String raw = ctx.pathParam("id");
         UUID id =
-                PathIds.parse(raw)
-                        .orElseThrow(
-                                () ->
-                                        new ProblemException(
-                                                Problem.notFound(
-                                                        "no task with id '"
-                                                                + raw
-                                                                + "': use the task id from the Pulse-Task-Id header you were sent")));
+                PathIds.of(
+                        ctx,
+                        "no task with id '%s': use the task id from the Pulse-Task-Id header you were sent");
         ReportParser.Report report = parser.parse(JsonContentType.body(ctx));
         TaskStore.Leased leased =
                 store.findLeased(id)

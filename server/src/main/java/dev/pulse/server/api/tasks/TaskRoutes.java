@@ -251,15 +251,8 @@ public final class TaskRoutes {
     }
 
     private static UUID taskId(Context ctx) {
-        String raw = ctx.pathParam("id");
-        return PathIds.parse(raw)
-                .orElseThrow(
-                        () ->
-                                new ProblemException(
-                                        Problem.notFound(
-                                                "no task with id '"
-                                                        + raw
-                                                        + "': task ids are UUIDs as returned by POST /v1/tasks")));
+        return PathIds.of(
+                ctx, "no task with id '%s': task ids are UUIDs as returned by POST /v1/tasks");
     }
 
     private static ProblemException notFound(Context ctx) {
