@@ -13,7 +13,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,19 +49,15 @@ public abstract class ExecutorContract {
 
     private Fixture fixture;
 
+    public String secret() {
+        return secret;
+    }
+
     /**
      * Sets up the executor under test for one case. {@code environment} is where it must look up
      * {@code ${env:…}} references: the process environment plus {@link #SECRET_VARIABLE}.
      */
     protected abstract Fixture start(Function<String, String> environment) throws Exception;
-
-    /**
-     * The executor set up without something it needs from the node (an engine, a socket), and a
-     * word its unavailability reason must contain; {@link #doesNotApply} if it needs nothing
-     * node-wide.
-     */
-    protected abstract Unavailable withoutNodePrerequisite(Function<String, String> environment)
-            throws Exception;
 
     /** How one executor's agents are made to behave for each case. Closed after the case. */
     public interface Fixture extends AutoCloseable {
@@ -80,8 +75,13 @@ public abstract class ExecutorContract {
          */
         ExecutionRequest failing(String words) throws Exception;
 
-        /** An attempt whose agent ends normally but leaves no JSON result. */
-        ExecutionRequest malformed() throws Exception;
+        /**
+         * An attempt whose agent ends normally but leaves no JSON result; for executors that are
+         * {@link ReadsTextOutput}.
+         */
+        default ExecutionRequest malformed() throws Exception {
+            throw new UnsupportedOperationException("only for executors that read text output");
+        }
 
         /**
          * An attempt whose agent runs for {@link #HANGS_FOR} unless stopped, watched by a probe.
@@ -92,7 +92,9 @@ public abstract class ExecutorContract {
          * An attempt whose agent fails after putting the value of {@code ${env:}{@link
          * #SECRET_VARIABLE}} in what it answers or writes (its error, its stderr).
          */
-        ExecutionRequest leakingSecret() throws Exception;
+        default ExecutionRequest leakingSecret() throws Exception {
+            throw new UnsupportedOperationException("only for executors that resolve secrets");
+        }
 
         /**
          * An attempt whose agent needs something this node lacks (a command, a variable, an image),
@@ -136,15 +138,6 @@ public abstract class ExecutorContract {
         boolean awaitGone(Duration limit) throws Exception;
     }
 
-    /**
-     * Aborts the case (reported as skipped with the reason) when it genuinely cannot apply to an
-     * executor.
-     */
-    public static <T> T doesNotApply(String why) {
-        Assumptions.abort("does not apply: " + why);
-        throw new AssertionError("unreachable");
-    }
-
     /** An attempt of {@code agent} with the given input and timeout. */
     public static ExecutionRequest request(
             AgentDefinition agent, JsonNode input, Duration timeout) {
@@ -168,7 +161,8 @@ public abstract class ExecutorContract {
         boolean holds() throws Exception;
     }
 
-    private Fixture fixture() throws Exception {
+    /** The fixture of the running case, started on first use. */
+    public Fixture fixture() throws Exception {
         if (fixture == null) {
             Map<String, String> environment = new HashMap<>(System.getenv());
             environment.put(SECRET_VARIABLE, secret);
@@ -216,16 +210,6 @@ public abstract class ExecutorContract {
         assertThat(result.error().message() + "\n" + result.logs())
                 .as("the error or the logs say what the agent said")
                 .contains("model quota exceeded");
-    }
-
-    @Test
-    void anAgentThatLeavesNoJsonResultFailsAsInvalidOutput() throws Exception {
-        ExecutionResult result = fixture().executor().execute(fixture().malformed());
-
-        assertThat(result.succeeded()).isFalse();
-        assertThat(result.error()).as("%s", result).isNotNull();
-        assertThat(result.error().code()).isEqualTo(ExecutionError.INVALID_OUTPUT);
-        assertThat(result.error().message()).contains("JSON");
     }
 
     /**
@@ -318,17 +302,6 @@ public abstract class ExecutorContract {
     }
 
     @Test
-    void aSecretTheAgentRepeatsIsRedactedFromTheErrorAndTheLogs() throws Exception {
-        ExecutionResult result = fixture().executor().execute(fixture().leakingSecret());
-
-        assertThat(result.succeeded()).isFalse();
-        assertThat(result.error()).as("%s", result).isNotNull();
-        String reported = result.error().message() + "\n" + result.logs();
-        assertThat(reported).doesNotContain(secret).contains(Redactor.MARK);
-        assertThat(String.valueOf(result)).doesNotContain(secret);
-    }
-
-    @Test
     void anAgentWhosePrerequisiteIsMissingFailsAsExecutorUnavailableNamingIt() throws Exception {
         Missing missing = fixture().missingAgentPrerequisite();
 
@@ -345,21 +318,6 @@ public abstract class ExecutorContract {
         Availability availability = fixture().executor().availability();
         assertThat(availability.available()).as("%s", availability).isTrue();
         assertThat(availability.reason()).isNull();
-    }
-
-    @Test
-    void withoutANodePrerequisiteTheExecutorReportsItselfUnavailableAndWhy() throws Exception {
-        Map<String, String> environment = new HashMap<>(System.getenv());
-        Unavailable unavailable = withoutNodePrerequisite(environment::get);
-        try {
-            Availability availability = unavailable.executor().availability();
-            assertThat(availability.available()).as("%s", availability).isFalse();
-            assertThat(availability.reason()).contains(unavailable.reasonContains());
-        } finally {
-            if (unavailable.executor() instanceof AutoCloseable closeable) {
-                closeable.close();
-            }
-        }
     }
 
     /**
@@ -415,6 +373,68 @@ public abstract class ExecutorContract {
 
         Object outcome(Duration limit) throws Exception {
             return outcome.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Executors whose agents hand back text (stdout, an HTTP body, a model's reply) that may not be
+     * JSON.
+     */
+    public interface ReadsTextOutput {
+        Fixture fixture() throws Exception;
+
+        @Test
+        default void anAgentThatLeavesNoJsonResultFailsAsInvalidOutput() throws Exception {
+            ExecutionResult result = fixture().executor().execute(fixture().malformed());
+
+            assertThat(result.succeeded()).isFalse();
+            assertThat(result.error()).as("%s", result).isNotNull();
+            assertThat(result.error().code()).isEqualTo(ExecutionError.INVALID_OUTPUT);
+            assertThat(result.error().message()).contains("JSON");
+        }
+    }
+
+    /** Executors that resolve {@code ${env:…}} secrets into what an agent runs with. */
+    public interface ResolvesSecrets {
+        Fixture fixture() throws Exception;
+
+        /** The resolved value of {@link #SECRET_VARIABLE}. */
+        String secret();
+
+        @Test
+        default void aSecretTheAgentRepeatsIsRedactedFromTheErrorAndTheLogs() throws Exception {
+            ExecutionResult result = fixture().executor().execute(fixture().leakingSecret());
+
+            assertThat(result.succeeded()).isFalse();
+            assertThat(result.error()).as("%s", result).isNotNull();
+            String reported = result.error().message() + "\n" + result.logs();
+            assertThat(reported).doesNotContain(secret()).contains(Redactor.MARK);
+            assertThat(String.valueOf(result)).doesNotContain(secret());
+        }
+    }
+
+    /** Executors that need something of the node (an engine, a socket) to run anything. */
+    public interface NeedsNodePrerequisite {
+        /**
+         * The executor set up without what it needs from the node, and a word its unavailability
+         * reason must contain.
+         */
+        Unavailable withoutNodePrerequisite(Function<String, String> environment) throws Exception;
+
+        @Test
+        default void withoutANodePrerequisiteTheExecutorReportsItselfUnavailableAndWhy()
+                throws Exception {
+            Map<String, String> environment = new HashMap<>(System.getenv());
+            Unavailable unavailable = withoutNodePrerequisite(environment::get);
+            try {
+                Availability availability = unavailable.executor().availability();
+                assertThat(availability.available()).as("%s", availability).isFalse();
+                assertThat(availability.reason()).contains(unavailable.reasonContains());
+            } finally {
+                if (unavailable.executor() instanceof AutoCloseable closeable) {
+                    closeable.close();
+                }
+            }
         }
     }
 }

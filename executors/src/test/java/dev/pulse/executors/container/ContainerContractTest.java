@@ -27,7 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
  * busybox test image), through the executor contract. Without an engine every case that runs a
  * container is skipped, loudly; the unavailability case runs anyway.
  */
-class ContainerContractTest extends ExecutorContract {
+class ContainerContractTest extends ExecutorContract
+        implements ExecutorContract.ReadsTextOutput,
+                ExecutorContract.ResolvesSecrets,
+                ExecutorContract.NeedsNodePrerequisite {
 
     @TempDir Path dir;
 
@@ -138,7 +141,7 @@ class ContainerContractTest extends ExecutorContract {
     }
 
     @Override
-    protected Unavailable withoutNodePrerequisite(Function<String, String> environment) {
+    public Unavailable withoutNodePrerequisite(Function<String, String> environment) {
         String nowhere = "unix://" + dir.resolve("no-engine.sock");
         return new Unavailable(
                 new ContainerExecutor(

@@ -18,7 +18,8 @@ import okhttp3.OkHttpClient;
  * The llm executor with {@code json: true} (the reply is the agent's output), against an
  * OpenAI-compatible stand-in per attempt, through the executor contract.
  */
-class LlmContractTest extends ExecutorContract {
+class LlmContractTest extends ExecutorContract
+        implements ExecutorContract.ReadsTextOutput, ExecutorContract.ResolvesSecrets {
 
     @Override
     protected Fixture start(Function<String, String> environment) {
@@ -109,13 +110,6 @@ class LlmContractTest extends ExecutorContract {
                 models.forEach(OpenAiStandIn::close);
             }
         };
-    }
-
-    @Override
-    protected Unavailable withoutNodePrerequisite(Function<String, String> environment) {
-        return doesNotApply(
-                "the llm executor needs nothing node-wide; a model endpoint that cannot be reached"
-                        + " or an API key that is not set is the agent's prerequisite, checked by the case for those");
     }
 
     private static LlmSpec spec(OpenAiStandIn model, String apiKey) {

@@ -46,22 +46,9 @@ class InJvmAgentContractTest extends ExecutorContract {
             }
 
             @Override
-            public ExecutionRequest malformed() {
-                return doesNotApply(
-                        "an in-JVM agent returns a parsed JsonNode: there is no text to be malformed");
-            }
-
-            @Override
             public Hanging hanging(Duration timeout) {
                 return new Hanging(
                         request(inJvm(hang.name()), JSON.createObjectNode(), timeout), hang);
-            }
-
-            @Override
-            public ExecutionRequest leakingSecret() {
-                return doesNotApply(
-                        "in-JVM agents have no ${env:…} settings (spec.local.env is for processes);"
-                                + " they read their own configuration");
             }
 
             @Override
@@ -76,13 +63,6 @@ class InJvmAgentContractTest extends ExecutorContract {
                 executor.close();
             }
         };
-    }
-
-    @Override
-    protected Unavailable withoutNodePrerequisite(Function<String, String> environment) {
-        return doesNotApply(
-                "in-JVM agents need nothing node-wide; a missing agent class is the agent's"
-                        + " prerequisite, checked by the case for those");
     }
 
     private static AgentDefinition inJvm(String name) {

@@ -15,7 +15,8 @@ import java.util.function.Function;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The local executor running agents as subprocesses (sh scripts) through the executor contract. */
-class LocalProcessContractTest extends ExecutorContract {
+class LocalProcessContractTest extends ExecutorContract
+        implements ExecutorContract.ReadsTextOutput, ExecutorContract.ResolvesSecrets {
 
     @TempDir Path dir;
 
@@ -100,13 +101,6 @@ class LocalProcessContractTest extends ExecutorContract {
                 executor.close();
             }
         };
-    }
-
-    @Override
-    protected Unavailable withoutNodePrerequisite(Function<String, String> environment) {
-        return doesNotApply(
-                "the local executor needs nothing node-wide (any node can start processes);"
-                        + " a missing command is the agent's prerequisite, checked by the case for those");
     }
 
     private AgentDefinition script(String body, Map<String, String> env) throws Exception {

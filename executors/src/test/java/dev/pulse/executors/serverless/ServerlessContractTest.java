@@ -20,7 +20,8 @@ import okhttp3.OkHttpClient;
  * The serverless executor in sync mode, against a stand-in endpoint per attempt, through the
  * executor contract.
  */
-class ServerlessContractTest extends ExecutorContract {
+class ServerlessContractTest extends ExecutorContract
+        implements ExecutorContract.ReadsTextOutput, ExecutorContract.ResolvesSecrets {
 
     @Override
     protected Fixture start(Function<String, String> environment) {
@@ -123,13 +124,6 @@ class ServerlessContractTest extends ExecutorContract {
                 endpoints.forEach(ServerlessEndpointStandIn::close);
             }
         };
-    }
-
-    @Override
-    protected Unavailable withoutNodePrerequisite(Function<String, String> environment) {
-        return doesNotApply(
-                "the serverless executor needs nothing node-wide; an endpoint that cannot be reached"
-                        + " or a secret that is not set is the agent's prerequisite, checked by the case for those");
     }
 
     private static ExecutionRequest request(ServerlessSpec spec, Duration timeout) {
