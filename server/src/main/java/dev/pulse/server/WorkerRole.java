@@ -18,28 +18,26 @@ final class WorkerRole {
 
     static void start(NodeCore core) {
         PulseConfig config = core.config;
-        core.parts
-                .add(
-                        new CallbackDispatcher(
-                                core.database.jdbi(),
-                                new CallbackDispatcher.Sending(
-                                        core.http,
-                                        core.signer,
-                                        new Backoff(
-                                                Duration.ofSeconds(2),
-                                                Duration.ofMinutes(30),
-                                                core.random)),
-                                core.clock,
-                                core.dispatcherWakeUp,
-                                new CallbackDispatcher.Settings(
-                                        config.callbackConcurrency(),
-                                        config.callbackMaxAttempts(),
-                                        config.workerPollInterval(),
-                                        config.callbackTimeout(),
-                                        config.callbackPerDestination()),
-                                core.localDeliveries,
-                                core.metrics))
-                .start();
+        core.parts.start(
+                new CallbackDispatcher(
+                        core.database.jdbi(),
+                        new CallbackDispatcher.Sending(
+                                core.http,
+                                core.signer,
+                                new Backoff(
+                                        Duration.ofSeconds(2),
+                                        Duration.ofMinutes(30),
+                                        core.random)),
+                        core.clock,
+                        core.dispatcherWakeUp,
+                        new CallbackDispatcher.Settings(
+                                config.callbackConcurrency(),
+                                config.callbackMaxAttempts(),
+                                config.workerPollInterval(),
+                                config.callbackTimeout(),
+                                config.callbackPerDestination()),
+                        core.localDeliveries,
+                        core.metrics));
         core.parts.start(
                 new Rescuer(
                         core.database.jdbi(),
@@ -54,24 +52,21 @@ final class WorkerRole {
         BatchCompleter completions =
                 new BatchCompleter(
                         core.completer, BatchCompleter.Settings.DEFAULT, core.workerWakeUp::signal);
-        core.parts
-                .add(
-                        new Worker(
-                                new TaskClaimer(
-                                        core.database.jdbi(),
-                                        core.json,
-                                        core.nodeId,
-                                        config.leaseDuration(),
-                                        core.agents::limits),
-                                new TaskRunner(
-                                        core.agents, core.executors, completions, core.metrics),
-                                completions,
-                                core.running,
-                                core.workerWakeUp,
-                                new Worker.Settings(
-                                        config.workerConcurrency(),
-                                        config.workerPollInterval(),
-                                        config.shutdownGrace())))
-                .start();
+        core.parts.start(
+                new Worker(
+                        new TaskClaimer(
+                                core.database.jdbi(),
+                                core.json,
+                                core.nodeId,
+                                config.leaseDuration(),
+                                core.agents::limits),
+                        new TaskRunner(core.agents, core.executors, completions, core.metrics),
+                        completions,
+                        core.running,
+                        core.workerWakeUp,
+                        new Worker.Settings(
+                                config.workerConcurrency(),
+                                config.workerPollInterval(),
+                                config.shutdownGrace())));
     }
 }

@@ -118,7 +118,9 @@ class MetricsTest {
                     "dashboard-rollup",
                     "heartbeat",
                     "rescuer",
-                    "cron"
+                    "cron",
+                    "worker",
+                    "callback-dispatcher"
                 }) {
             assertThat(scrape)
                     .contains("pulse_duty_passes_total{duty=\"" + duty + "\",outcome=\"failed\"}");

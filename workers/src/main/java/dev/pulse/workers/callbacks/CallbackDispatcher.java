@@ -1,5 +1,6 @@
 package dev.pulse.workers.callbacks;
 
+import dev.pulse.workers.maintenance.Duty;
 import dev.pulse.workers.metrics.QueueMetrics;
 import dev.pulse.workers.timing.Backoff;
 import dev.pulse.workers.timing.BatchRecorder;
@@ -37,7 +38,7 @@ import org.slf4j.MDC;
  * dies leaves its delivery pending; it is sent again once its claim lease passes, under the same
  * {@code webhook-id} (at least once, as before).
  */
-public final class CallbackDispatcher implements AutoCloseable {
+public final class CallbackDispatcher implements Duty {
 
     private static final Logger log = LoggerFactory.getLogger(CallbackDispatcher.class);
     // With its charset, OkHttp need not parse a new media type for every request body.
@@ -146,6 +147,18 @@ public final class CallbackDispatcher implements AutoCloseable {
                                 "pulse-callback-sender"));
     }
 
+    @Override
+    public String name() {
+        return "callback-dispatcher";
+    }
+
+    /** Its claims of deliveries: made, and failed because the database was away. */
+    @Override
+    public Duty.Status status() {
+        return loop.status();
+    }
+
+    @Override
     public void start() {
         outcomes.start();
         loop.start();
@@ -325,7 +338,15 @@ public final class CallbackDispatcher implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
+        try {
+            stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void stop() throws InterruptedException {
         loop.close(settings.requestTimeout().plusSeconds(1), () -> {}, Duration.ZERO);
         List<CallbackDelivery> neverSent = local.close();
         try {

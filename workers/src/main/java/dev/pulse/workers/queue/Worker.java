@@ -1,5 +1,6 @@
 package dev.pulse.workers.queue;
 
+import dev.pulse.workers.maintenance.Duty;
 import dev.pulse.workers.timing.ClaimLoop;
 import dev.pulse.workers.timing.WakeUp;
 import java.time.Duration;
@@ -12,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * in the completer) and runs each on a slot. A slot is free again as soon as its attempt's outcome
  * is queued for recording.
  */
-public final class Worker implements AutoCloseable {
+public final class Worker implements Duty {
 
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
 
@@ -67,6 +68,18 @@ public final class Worker implements AutoCloseable {
                                 "pulse-worker-slot"));
     }
 
+    @Override
+    public String name() {
+        return "worker";
+    }
+
+    /** Its claims: made, and failed because the database was away. */
+    @Override
+    public Duty.Status status() {
+        return loop.status();
+    }
+
+    @Override
     public void start() {
         completions.start();
         loop.start();
@@ -77,7 +90,15 @@ public final class Worker implements AutoCloseable {
      * finally records every completion still queued in the completer.
      */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
+        try {
+            stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void stop() throws InterruptedException {
         if (running.size() > 0) {
             log.info(
                     "waiting up to {} for {} running attempt(s) to finish",

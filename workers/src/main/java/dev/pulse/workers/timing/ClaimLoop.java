@@ -1,10 +1,12 @@
 package dev.pulse.workers.timing;
 
+import dev.pulse.workers.maintenance.Duty;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,7 +80,9 @@ public final class ClaimLoop<T> {
     private final Slots<T> handOff = this::handOff;
     private final Thread loop;
     private volatile boolean claiming = true;
-    private boolean failing; // the loop's own
+    private volatile boolean failing; // written by the loop only
+    private final AtomicLong claims = new AtomicLong();
+    private final AtomicLong failedClaims = new AtomicLong();
 
     /**
      * @param room how many more outcomes can be recorded without waiting: the loop claims no more
@@ -126,6 +130,9 @@ public final class ClaimLoop<T> {
                                         this::free, batch, GATHER_SLOTS_FOR_AT_MOST, wakeUp)
                                 : free();
                 int claimed = free == 0 ? 0 : source.claim(free, handOff);
+                if (free > 0) {
+                    claims.incrementAndGet();
+                }
                 backlog = free == 0 ? backlog : claimed == free;
                 if (failing) {
                     log.info("{} reaches the database again", settings.duty());
@@ -137,6 +144,7 @@ public final class ClaimLoop<T> {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
+                failedClaims.incrementAndGet();
                 if (!failing) {
                     log.warn(
                             "{} cannot claim {}, retrying every {}: {}",
@@ -153,6 +161,11 @@ public final class ClaimLoop<T> {
                 }
             }
         }
+    }
+
+    /** Claims made and claims that failed (the database away), for the owner's duty status. */
+    public Duty.Status status() {
+        return new Duty.Status(claims.get(), failedClaims.get(), failing);
     }
 
     private void handOff(T item) {

@@ -267,15 +267,7 @@ class BatchCompletionTest {
         worker.start();
         assertThat(started.await(2, TimeUnit.MINUTES)).isTrue();
 
-        Thread closing =
-                new Thread(
-                        () -> {
-                            try {
-                                worker.close();
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                        });
+        Thread closing = new Thread(worker::close);
         closing.start();
         release.countDown(); // the attempts end during the shutdown grace period
         closing.join();
