@@ -7,12 +7,10 @@ import dev.pulse.workers.agents.AgentStore;
 import dev.pulse.workers.agents.NodeExecutors;
 import dev.pulse.workers.config.ConfigException;
 import dev.pulse.workers.json.JsonMapper;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import okhttp3.OkHttpClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 @Command(
         name = "agents",
@@ -36,20 +34,12 @@ final class AgentsCommand implements Runnable {
 
         @Mixin ConfigOption config;
 
-        @Option(
-                names = {"-f", "--file"},
-                required = true,
-                paramLabel = "FILE|DIR",
-                description = "agent file or directory")
-        Path path;
+        @Mixin FilesOption files;
 
         @Override
         public Integer call() throws Exception {
-            PulseConfig cfg;
-            try {
-                cfg = config.load();
-            } catch (ConfigException e) {
-                System.err.println("pulse: " + e.getMessage());
+            PulseConfig cfg = config.loadOrReport();
+            if (cfg == null) {
                 return 2;
             }
             var json = JsonMapper.create();
@@ -62,7 +52,7 @@ final class AgentsCommand implements Runnable {
                             try {
                                 var counts =
                                         AgentCatalog.apply(
-                                                path,
+                                                files.path,
                                                 javaAgents,
                                                 executors.factory(),
                                                 new AgentStore(database.jdbi(), json));

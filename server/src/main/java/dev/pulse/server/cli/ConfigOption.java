@@ -2,6 +2,9 @@ package dev.pulse.server.cli;
 
 import dev.pulse.server.config.ConfigLoader;
 import dev.pulse.server.config.PulseConfig;
+import dev.pulse.workers.config.ConfigException;
+import dev.pulse.workers.db.Database;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Function;
@@ -19,6 +22,28 @@ final class ConfigOption {
                     "YAML configuration file (default: $PULSE_CONFIG, else ./pulse.yaml if it exists). "
                             + "PULSE_* environment variables override it.")
     Path file;
+
+    /**
+     * The configuration, or null after telling the user on stderr what is wrong with it (the
+     * command then exits with status 2).
+     */
+    PulseConfig loadOrReport() {
+        try {
+            return load();
+        } catch (ConfigException e) {
+            System.err.println("pulse: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Runs {@code work} on the configuration's database ({@link DatabaseTarget}); exit status 2
+     * when the configuration can't be read.
+     */
+    int onDatabase(Function<Database, Integer> work) throws IOException {
+        PulseConfig cfg = loadOrReport();
+        return cfg == null ? 2 : DatabaseTarget.with(cfg, work);
+    }
 
     PulseConfig load() {
         return load(System::getenv);

@@ -1,7 +1,5 @@
 package dev.pulse.server.cli;
 
-import dev.pulse.server.config.PulseConfig;
-import dev.pulse.workers.config.ConfigException;
 import dev.pulse.workers.keys.ApiKey;
 import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.keys.Scope;
@@ -32,15 +30,6 @@ final class KeysCommand implements Runnable {
     public void run() {
         System.out.println(
                 "usage: pulse keys create --name NAME --scopes SCOPES | pulse keys list | pulse keys revoke NAME");
-    }
-
-    private static PulseConfig load(ConfigOption config) {
-        try {
-            return config.load();
-        } catch (ConfigException e) {
-            System.err.println("pulse: " + e.getMessage());
-            return null;
-        }
     }
 
     @Command(
@@ -78,12 +67,7 @@ final class KeysCommand implements Runnable {
                 }
                 parsed.add(scope.get());
             }
-            PulseConfig cfg = load(config);
-            if (cfg == null) {
-                return 2;
-            }
-            return DatabaseTarget.with(
-                    cfg,
+            return config.onDatabase(
                     database -> {
                         ApiKeyStore keys = new ApiKeyStore(database.jdbi(), new SecureRandom());
                         if (keys.list().stream().anyMatch(k -> k.name().equals(name))) {
@@ -108,12 +92,7 @@ final class KeysCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            PulseConfig cfg = load(config);
-            if (cfg == null) {
-                return 2;
-            }
-            return DatabaseTarget.with(
-                    cfg,
+            return config.onDatabase(
                     database -> {
                         System.out.printf(
                                 "%-24s %-14s %-40s %-27s %-27s %s%n",
@@ -148,12 +127,7 @@ final class KeysCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            PulseConfig cfg = load(config);
-            if (cfg == null) {
-                return 2;
-            }
-            return DatabaseTarget.with(
-                    cfg,
+            return config.onDatabase(
                     database -> {
                         if (new ApiKeyStore(database.jdbi(), new SecureRandom()).revoke(name)) {
                             System.out.println("revoked " + name);

@@ -1,7 +1,5 @@
 package dev.pulse.server.cli;
 
-import dev.pulse.server.config.PulseConfig;
-import dev.pulse.workers.config.ConfigException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,15 +15,7 @@ final class MigrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PulseConfig cfg;
-        try {
-            cfg = config.load();
-        } catch (ConfigException e) {
-            System.err.println("pulse: " + e.getMessage());
-            return 2;
-        }
-        return DatabaseTarget.with(
-                cfg,
+        return config.onDatabase(
                 database -> {
                     System.out.println("database schema is up to date");
                     return 0;

@@ -10,13 +10,11 @@ import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.schedules.ScheduleFiles;
 import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.workers.schedules.ScheduleStore;
-import java.nio.file.Path;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import okhttp3.OkHttpClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 @Command(
         name = "schedules",
@@ -41,12 +39,7 @@ final class SchedulesCommand implements Runnable {
 
         @Mixin ConfigOption config;
 
-        @Option(
-                names = {"-f", "--file"},
-                required = true,
-                paramLabel = "FILE|DIR",
-                description = "schedule file or directory")
-        Path path;
+        @Mixin FilesOption files;
 
         @Override
         public Integer call() throws Exception {
@@ -62,7 +55,7 @@ final class SchedulesCommand implements Runnable {
                             AgentCatalog.load(cfg.agentsDir(), javaAgents, executors.factory());
                     loaded =
                             new ScheduleFiles(new ScheduleParser(json, agents, cfg.egress()))
-                                    .load(path);
+                                    .load(files.path);
                 }
             } catch (ConfigException e) {
                 System.err.println("pulse: " + e.getMessage());

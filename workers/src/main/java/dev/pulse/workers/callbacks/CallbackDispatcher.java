@@ -38,7 +38,7 @@ import org.slf4j.MDC;
  * dies leaves its delivery pending; it is sent again once its claim lease passes, under the same
  * {@code webhook-id} (at least once, as before).
  */
-public final class CallbackDispatcher implements Duty {
+public final class CallbackDispatcher implements Duty.Stoppable {
 
     private static final Logger log = LoggerFactory.getLogger(CallbackDispatcher.class);
     // With its charset, OkHttp need not parse a new media type for every request body.
@@ -338,15 +338,7 @@ public final class CallbackDispatcher implements Duty {
     }
 
     @Override
-    public void close() {
-        try {
-            stop();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void stop() throws InterruptedException {
+    public void stop() throws InterruptedException {
         loop.close(settings.requestTimeout().plusSeconds(1), () -> {}, Duration.ZERO);
         List<CallbackDelivery> neverSent = local.close();
         try {

@@ -29,4 +29,22 @@ public interface Duty extends AutoCloseable {
      * @param failing whether the latest pass failed
      */
     record Status(long succeeded, long failed, boolean failing) {}
+
+    /**
+     * A duty whose stop waits for its threads (the claim loops): {@link #close()} runs {@link
+     * #stop()}, and an interrupt while waiting is kept for the caller to see.
+     */
+    interface Stoppable extends Duty {
+
+        void stop() throws InterruptedException;
+
+        @Override
+        default void close() {
+            try {
+                stop();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
 }

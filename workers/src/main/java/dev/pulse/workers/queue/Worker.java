@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * in the completer) and runs each on a slot. A slot is free again as soon as its attempt's outcome
  * is queued for recording.
  */
-public final class Worker implements Duty {
+public final class Worker implements Duty.Stoppable {
 
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
 
@@ -90,15 +90,7 @@ public final class Worker implements Duty {
      * finally records every completion still queued in the completer.
      */
     @Override
-    public void close() {
-        try {
-            stop();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void stop() throws InterruptedException {
+    public void stop() throws InterruptedException {
         if (running.size() > 0) {
             log.info(
                     "waiting up to {} for {} running attempt(s) to finish",
