@@ -1,6 +1,8 @@
 package dev.pulse.workers.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pulse.executors.agents.AgentDefinition;
+import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.http.EgressPolicy;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -15,6 +17,14 @@ import java.util.Set;
  * FieldError} naming the field it rejects.
  */
 public final class FieldChecks {
+
+    /** What to say of an agent name nobody declared: the names that exist. */
+    public static String unknownAgent(String name, AgentRegistry agents) {
+        return "unknown agent '"
+                + name
+                + "'; known agents: "
+                + String.join(", ", agents.all().stream().map(AgentDefinition::name).toList());
+    }
 
     private FieldChecks() {}
 

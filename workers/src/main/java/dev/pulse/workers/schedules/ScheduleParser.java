@@ -2,7 +2,6 @@ package dev.pulse.workers.schedules;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentFileLoader;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.http.EgressPolicy;
@@ -174,17 +173,7 @@ public final class ScheduleParser {
             return null;
         }
         if (agents.find(node.asText()).isEmpty()) {
-            errors.add(
-                    new FieldError(
-                            "agent",
-                            "unknown agent '"
-                                    + node.asText()
-                                    + "'; known agents: "
-                                    + String.join(
-                                            ", ",
-                                            agents.all().stream()
-                                                    .map(AgentDefinition::name)
-                                                    .toList())));
+            errors.add(new FieldError("agent", FieldChecks.unknownAgent(node.asText(), agents)));
             return null;
         }
         return node.asText();

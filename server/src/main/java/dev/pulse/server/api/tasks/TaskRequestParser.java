@@ -249,14 +249,7 @@ public final class TaskRequestParser {
             errors.add(
                     new FieldError(
                             "agent",
-                            "unknown agent '"
-                                    + node.asText()
-                                    + "'; known agents: "
-                                    + String.join(
-                                            ", ",
-                                            agents.all().stream()
-                                                    .map(AgentDefinition::name)
-                                                    .toList())
+                            FieldChecks.unknownAgent(node.asText(), agents)
                                     + " (GET /v1/agents lists them)"));
             return null;
         }
