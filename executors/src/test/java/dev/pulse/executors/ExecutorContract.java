@@ -12,6 +12,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -136,6 +137,30 @@ public abstract class ExecutorContract {
          * container removed).
          */
         boolean awaitGone(Duration limit) throws Exception;
+    }
+
+    /** How a stand-in tells that the first request reached it. */
+    @FunctionalInterface
+    public interface FirstRequest {
+        boolean await(Duration limit) throws InterruptedException;
+    }
+
+    /**
+     * The probe of a run that is an HTTP call: started once the stand-in saw the request, gone once
+     * the executor's client has no call running.
+     */
+    public static Probe httpCall(FirstRequest seen, OkHttpClient http) {
+        return new Probe() {
+            @Override
+            public boolean awaitStarted(Duration limit) throws InterruptedException {
+                return seen.await(limit);
+            }
+
+            @Override
+            public boolean awaitGone(Duration limit) throws Exception {
+                return await(limit, () -> http.dispatcher().runningCallsCount() == 0);
+            }
+        };
     }
 
     /** An attempt of {@code agent} with the given input and timeout. */

@@ -64,19 +64,7 @@ class LlmContractTest extends ExecutorContract
                 OpenAiStandIn model = standIn().delay(HANGS_FOR);
                 return new Hanging(
                         request(spec(model, null), timeout),
-                        new Probe() {
-                            @Override
-                            public boolean awaitStarted(Duration limit)
-                                    throws InterruptedException {
-                                return model.awaitFirstRequest(limit);
-                            }
-
-                            @Override
-                            public boolean awaitGone(Duration limit) throws Exception {
-                                return await(
-                                        limit, () -> http.dispatcher().runningCallsCount() == 0);
-                            }
-                        });
+                        httpCall(model::awaitFirstRequest, http));
             }
 
             @Override

@@ -64,19 +64,7 @@ class ServerlessContractTest extends ExecutorContract
                         standIn(Answer.json(200, "{}").after(HANGS_FOR));
                 return new Hanging(
                         request(ServerlessSpec.sync(endpoint.url("/slow")), timeout),
-                        new Probe() {
-                            @Override
-                            public boolean awaitStarted(Duration limit)
-                                    throws InterruptedException {
-                                return endpoint.awaitFirstRequest(limit);
-                            }
-
-                            @Override
-                            public boolean awaitGone(Duration limit) throws Exception {
-                                return await(
-                                        limit, () -> http.dispatcher().runningCallsCount() == 0);
-                            }
-                        });
+                        httpCall(endpoint::awaitFirstRequest, http));
             }
 
             @Override

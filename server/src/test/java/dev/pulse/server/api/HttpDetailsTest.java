@@ -140,7 +140,7 @@ class HttpDetailsTest {
                         .orElse(null);
         Assumptions.assumeTrue(
                 other != null,
-                "SKIPPED the other-address half: this machine has no non-loopback IPv4 address");
+                "!!! SKIPPED the other-address half: this machine has no non-loopback IPv4 address; run it on one that has (any host with a network interface)");
         try (Socket socket = new Socket()) {
             Assertions.assertThatThrownBy(
                             () ->
