@@ -4,13 +4,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.networknt.schema.JsonMetaSchema;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.NonValidationKeyword;
-import com.networknt.schema.SchemaValidatorsConfig;
-import com.networknt.schema.SpecVersion;
-import com.networknt.schema.ValidationMessage;
+import com.networknt.schema.Error;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SchemaRegistryConfig;
+import com.networknt.schema.dialect.Dialect;
+import com.networknt.schema.dialect.Dialects;
+import com.networknt.schema.keyword.NonValidationKeyword;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -40,20 +40,20 @@ public final class OpenApiResponseCheck {
 
     /**
      * JSON Schema 2020-12, told that the {@code components} beside a response schema only hold what
-     * its $refs reach.
+     * its $refs reach, with format assertions on.
      */
-    private final JsonSchemaFactory factory =
-            JsonSchemaFactory.getInstance(
-                    SpecVersion.VersionFlag.V202012,
+    private final SchemaRegistry registry =
+            SchemaRegistry.withDialect(
+                    Dialect.builder(Dialects.getDraft202012())
+                            .keyword(new NonValidationKeyword("components"))
+                            .build(),
                     builder ->
-                            builder.metaSchema(
-                                    JsonMetaSchema.builder(JsonMetaSchema.getV202012())
-                                            .keyword(new NonValidationKeyword("components"))
+                            builder.schemaRegistryConfig(
+                                    SchemaRegistryConfig.builder()
+                                            .formatAssertionsEnabled(true)
                                             .build()));
 
-    private final SchemaValidatorsConfig config =
-            SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
-    private final Map<String, JsonSchema> schemas = new ConcurrentHashMap<>();
+    private final Map<String, Schema> schemas = new ConcurrentHashMap<>();
 
     private record Template(String path, Pattern pattern, int parameters) {}
 
@@ -146,7 +146,7 @@ public final class OpenApiResponseCheck {
         }
         JsonNode schema = content.path(mediaType).path("schema");
         String key = pointer + "/content/" + escape(mediaType) + "/schema";
-        Set<ValidationMessage> errors =
+        List<Error> errors =
                 schemas.computeIfAbsent(key, k -> compile(schema))
                         .validate(parsed == null ? json.nullNode() : parsed);
         if (errors.isEmpty()) {
@@ -160,7 +160,7 @@ public final class OpenApiResponseCheck {
                         + mediaType
                         + " does not match the document: "
                         + errors.stream()
-                                .map(ValidationMessage::getMessage)
+                                .map(OpenApiResponseCheck::describe)
                                 .sorted()
                                 .collect(Collectors.joining("; "))
                         + "; body: "
@@ -168,11 +168,16 @@ public final class OpenApiResponseCheck {
     }
 
     /** The response schema as a root schema that still reaches the document's components. */
-    private JsonSchema compile(JsonNode schema) {
+    private Schema compile(JsonNode schema) {
         ObjectNode root =
                 schema.isObject() ? (ObjectNode) schema.deepCopy() : json.createObjectNode();
         root.set("components", document.path("components"));
-        return factory.getSchema(root, config);
+        return registry.getSchema(root);
+    }
+
+    /** Where in the body and what: {@code $.items[0].state: does not have a value in the enum}. */
+    private static String describe(Error error) {
+        return error.getInstanceLocation() + ": " + error.getMessage();
     }
 
     private JsonNode resolve(JsonNode node) {
