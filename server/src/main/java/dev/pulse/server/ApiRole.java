@@ -3,12 +3,15 @@ package dev.pulse.server;
 import dev.pulse.server.api.ApiServer;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.agents.AgentRoutes;
+import dev.pulse.server.api.agents.AgentViews;
 import dev.pulse.server.api.callbacks.DeliveryRoutes;
 import dev.pulse.server.api.docs.ApiDocsRoutes;
 import dev.pulse.server.api.health.HealthRoutes;
+import dev.pulse.server.api.schedules.ScheduleOperations;
 import dev.pulse.server.api.schedules.ScheduleRoutes;
 import dev.pulse.server.api.tasks.ReportRoutes;
 import dev.pulse.server.api.tasks.TaskBatchRoutes;
+import dev.pulse.server.api.tasks.TaskOperations;
 import dev.pulse.server.api.tasks.TaskRequestParser;
 import dev.pulse.server.api.tasks.TaskRoutes;
 import dev.pulse.server.config.PulseConfig;
@@ -16,6 +19,7 @@ import dev.pulse.server.config.Role;
 import dev.pulse.server.dashboard.Dashboard;
 import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.server.keys.RateLimits;
+import dev.pulse.server.mcp.PulseMcpServer;
 import dev.pulse.server.metrics.MetricsRoutes;
 import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.keys.Scope;
@@ -30,7 +34,7 @@ import java.util.function.Consumer;
 
 /**
  * The node's HTTP server: health and metrics on every node; with the api role, the task, schedule,
- * delivery and agent API, the API document and the dashboard.
+ * delivery and agent API, the MCP server, the API document and the dashboard.
  */
 final class ApiRole {
 
@@ -59,10 +63,13 @@ final class ApiRole {
         if (config.runs(Role.API)) {
             TaskRequestParser taskParser =
                     new TaskRequestParser(core.json, core.agents, config.egress());
+            TaskOperations taskOperations =
+                    new TaskOperations(
+                            core.tasks, taskParser, core.json, core.taskJson, core.queuedWakeUp);
             routes.add(
                     new TaskRoutes(
                                     core.tasks,
-                                    taskParser,
+                                    taskOperations,
                                     core.taskJson,
                                     responses,
                                     core.queuedWakeUp)
@@ -74,18 +81,31 @@ final class ApiRole {
             routes.add(
                     new ReportRoutes(core.tasks, core.completer, core.taskJson, responses)
                             ::register);
+            ScheduleOperations scheduleOperations =
+                    new ScheduleOperations(
+                            core.schedules,
+                            scheduleParser,
+                            core.json,
+                            core.clock,
+                            schedulesChanged);
             routes.add(
                     new ScheduleRoutes(
                                     core.schedules,
                                     core.firer,
-                                    scheduleParser,
+                                    scheduleOperations,
                                     core.taskJson,
                                     responses,
-                                    core.clock,
                                     schedulesChanged)
                             ::register);
             routes.add(
                     new AgentRoutes(core.sharedAgents, core.agentStore, core.executors, responses)
+                            ::register);
+            routes.add(
+                    PulseMcpServer.endpoint(
+                                    taskOperations,
+                                    scheduleOperations,
+                                    new AgentViews(core.agents, core.executors, core.json),
+                                    responses)
                             ::register);
             routes.add(new ApiDocsRoutes(core.json)::register);
             routes.add(

@@ -60,14 +60,7 @@ public final class ApiServer implements AutoCloseable {
                                     (e, ctx) -> {
                                         if (DatabaseErrors.isConnectivity(e)) {
                                             ctx.header("Retry-After", "5");
-                                            responses.problem(
-                                                    ctx,
-                                                    new Problem(
-                                                            "/problems/unavailable",
-                                                            "Database unavailable",
-                                                            503,
-                                                            "the database is unreachable, so nothing was done; retry in a few seconds",
-                                                            List.of()));
+                                            responses.problem(ctx, Problem.unavailable());
                                             return;
                                         }
                                         log.error(
@@ -75,14 +68,7 @@ public final class ApiServer implements AutoCloseable {
                                                 ctx.method(),
                                                 ctx.path(),
                                                 e);
-                                        responses.problem(
-                                                ctx,
-                                                new Problem(
-                                                        "/problems/internal",
-                                                        "Internal error",
-                                                        500,
-                                                        "the server failed to handle this request; it was logged. Retry later, and report it if it persists",
-                                                        List.of()));
+                                        responses.problem(ctx, Problem.internal());
                                     });
                             config.routes.error(
                                     404,

@@ -21,12 +21,19 @@ public final class JsonResponses {
 
     public void problem(Context ctx, Problem problem) {
         readUnreadBody(ctx);
+        ctx.status(problem.status())
+                .contentType("application/problem+json")
+                .result(write(problemJson(problem, ctx.path())));
+    }
+
+    /** A problem as its JSON document; {@code instance} is what it happened to, e.g. the path. */
+    public ObjectNode problemJson(Problem problem, String instance) {
         ObjectNode node = json.createObjectNode();
         node.put("type", problem.type());
         node.put("title", problem.title());
         node.put("status", problem.status());
         node.put("detail", problem.detail());
-        node.put("instance", ctx.path());
+        node.put("instance", instance);
         if (!problem.errors().isEmpty()) {
             ArrayNode errors = node.putArray("errors");
             problem.errors()
@@ -36,7 +43,7 @@ public final class JsonResponses {
                                             .put("field", e.field())
                                             .put("message", e.message()));
         }
-        ctx.status(problem.status()).contentType("application/problem+json").result(write(node));
+        return node;
     }
 
     /**
@@ -56,7 +63,8 @@ public final class JsonResponses {
         return json;
     }
 
-    private String write(Object body) {
+    /** The JSON text of {@code body}, formatted as every response. */
+    public String write(Object body) {
         return JsonMapper.write(json, body);
     }
 }

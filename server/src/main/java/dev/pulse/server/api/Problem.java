@@ -31,6 +31,26 @@ public record Problem(
         return new Problem("/problems/not-found", "Not found", 404, detail, List.of());
     }
 
+    /** The database can't be reached: nothing was done, the caller should retry soon. */
+    public static Problem unavailable() {
+        return new Problem(
+                "/problems/unavailable",
+                "Database unavailable",
+                503,
+                "the database is unreachable, so nothing was done; retry in a few seconds",
+                List.of());
+    }
+
+    /** A failure of the server's own, logged where it happened. */
+    public static Problem internal() {
+        return new Problem(
+                "/problems/internal",
+                "Internal error",
+                500,
+                "the server failed to handle this request; it was logged. Retry later, and report it if it persists",
+                List.of());
+    }
+
     public static Problem conflict(String detail) {
         return new Problem("/problems/conflict", "Conflict", 409, detail, List.of());
     }

@@ -7,11 +7,13 @@ import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.keys.Scope;
 import io.javalin.http.Context;
 import java.util.List;
+import java.util.Optional;
 
 /**
- * Checks the {@code Authorization: Bearer <key>} of every request to a route that names a scope;
- * routes without one (health) are public. 401 for a missing, unknown or revoked key, 403 for a key
- * without the scope, 429 (with Retry-After) for a key over its rate limit.
+ * Checks the {@code Authorization: Bearer <key>} of every request to a route that names a scope, or
+ * that takes {@link AnyKeyRole any key}; routes with neither (health) are public. 401 for a
+ * missing, unknown or revoked key, 403 for a key without the scope, 429 (with Retry-After) for a
+ * key over its rate limit.
  */
 public final class ApiKeyAuth {
 
@@ -33,7 +35,7 @@ public final class ApiKeyAuth {
                         .filter(ScopeRole.class::isInstance)
                         .map(r -> ((ScopeRole) r).scope())
                         .toList();
-        if (required.isEmpty()) {
+        if (required.isEmpty() && !ctx.routeRoles().contains(AnyKeyRole.ANY_KEY)) {
             return;
         }
         String header = ctx.header("Authorization");
@@ -99,6 +101,16 @@ public final class ApiKeyAuth {
     /** The idempotency namespace of the request's key: its id. */
     public static String ownerOf(Context ctx) {
         ApiKey key = ctx.attribute(KEY_ATTRIBUTE);
+        return ownerOf(key);
+    }
+
+    /** The idempotency namespace of a key: its id ("" for none). */
+    public static String ownerOf(ApiKey key) {
         return key == null ? "" : key.id().toString();
+    }
+
+    /** The key the request was authenticated with; empty on a public route. */
+    public static Optional<ApiKey> keyOf(Context ctx) {
+        return Optional.ofNullable(ctx.attribute(KEY_ATTRIBUTE));
     }
 }

@@ -1,7 +1,6 @@
 package dev.pulse.server.api.agents;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentDefinition;
@@ -29,7 +28,7 @@ public final class AgentRoutes {
     private final SharedAgents shared;
     private final AgentRegistry agents;
     private final AgentStore store;
-    private final ExecutorFactory executors;
+    private final AgentViews views;
     private final JsonResponses responses;
 
     public AgentRoutes(
@@ -40,7 +39,7 @@ public final class AgentRoutes {
         this.shared = shared;
         this.agents = shared.registry();
         this.store = store;
-        this.executors = executors;
+        this.views = new AgentViews(agents, executors, responses.mapper());
         this.responses = responses;
     }
 
@@ -108,10 +107,7 @@ public final class AgentRoutes {
     }
 
     private void list(Context ctx) {
-        ObjectNode body = responses.mapper().createObjectNode();
-        ArrayNode items = body.putArray("items");
-        agents.all().forEach(a -> items.add(toJson(a)));
-        responses.send(ctx, 200, body);
+        responses.send(ctx, 200, views.list());
     }
 
     private void get(Context ctx) {
@@ -129,22 +125,6 @@ public final class AgentRoutes {
     }
 
     private ObjectNode toJson(AgentDefinition agent) {
-        ObjectNode node = responses.mapper().createObjectNode();
-        node.put("name", agent.name());
-        node.put("executor", agent.executor());
-        node.put("timeout_seconds", Math.max(1, (agent.timeout().toMillis() + 999) / 1000));
-        node.put("max_attempts", agent.maxAttempts());
-        node.put("source", agent.source());
-        var executor = executors.executorFor(agent);
-        var availability = executor.map(e -> e.availability()).orElse(null);
-        node.put("available", availability != null && availability.available());
-        if (availability == null) {
-            node.put(
-                    "unavailable_reason",
-                    "no executor of kind '" + agent.executor() + "' on this node");
-        } else if (!availability.available()) {
-            node.put("unavailable_reason", availability.reason());
-        }
-        return node;
+        return views.toJson(agent);
     }
 }

@@ -18,6 +18,10 @@ import java.util.Map;
 public final class ApiDocsRoutes {
 
     static final String RESOURCE = "/openapi.yaml";
+
+    /** What an operation that takes a key of any scope (e.g. {@code POST /mcp}) shows as scope. */
+    static final String ANY_KEY = "any key";
+
     private static final List<String> METHODS =
             List.of("get", "put", "post", "delete", "patch", "head", "options");
 
@@ -104,7 +108,10 @@ public final class ApiDocsRoutes {
                         rows);
     }
 
-    /** The scopes an operation's security requirement names, or "public" when it needs none. */
+    /**
+     * The scopes an operation's security requirement names, "any key" when it names a key but no
+     * scope, or "public" when it needs none.
+     */
     static String scope(JsonNode operation) {
         JsonNode security = operation.path("security");
         if (security.isArray() && security.isEmpty()) {
@@ -120,7 +127,7 @@ public final class ApiDocsRoutes {
                                                     scopes.append(scopes.length() == 0 ? "" : ", ")
                                                             .append(s.asText());
                                                 })));
-        return scopes.toString();
+        return scopes.length() == 0 ? ANY_KEY : scopes.toString();
     }
 
     private static <T> Iterable<T> iterable(Iterator<T> iterator) {

@@ -23,6 +23,10 @@ final class ScheduleJson {
         this.clock = clock;
     }
 
+    ObjectMapper mapper() {
+        return json;
+    }
+
     ObjectNode summary(Schedule s) {
         ScheduleDefinition d = s.definition();
         ObjectNode node = json.createObjectNode();

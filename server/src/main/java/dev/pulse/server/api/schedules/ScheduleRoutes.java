@@ -1,7 +1,6 @@
 package dev.pulse.server.api.schedules;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.JsonContentType;
@@ -13,12 +12,10 @@ import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.schedules.Schedule;
 import dev.pulse.workers.schedules.ScheduleDefinition;
 import dev.pulse.workers.schedules.ScheduleFirer;
-import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.workers.schedules.ScheduleStore;
 import dev.pulse.workers.tasks.TaskJson;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-import java.time.Clock;
 import java.util.Locale;
 
 /** {@code /v1/schedules}: cron schedules that queue agent runs. */
@@ -26,8 +23,7 @@ public final class ScheduleRoutes {
 
     private final ScheduleStore store;
     private final ScheduleFirer firer;
-    private final ScheduleParser parser;
-    private final ScheduleJson scheduleJson;
+    private final ScheduleOperations operations;
     private final TaskJson taskJson;
     private final JsonResponses responses;
     private final Runnable changed;
@@ -38,15 +34,13 @@ public final class ScheduleRoutes {
     public ScheduleRoutes(
             ScheduleStore store,
             ScheduleFirer firer,
-            ScheduleParser parser,
+            ScheduleOperations operations,
             TaskJson taskJson,
             JsonResponses responses,
-            Clock clock,
             Runnable changed) {
         this.store = store;
         this.firer = firer;
-        this.parser = parser;
-        this.scheduleJson = new ScheduleJson(responses.mapper(), clock);
+        this.operations = operations;
         this.taskJson = taskJson;
         this.responses = responses;
         this.changed = changed;
@@ -71,19 +65,9 @@ public final class ScheduleRoutes {
     }
 
     private void create(Context ctx) {
-        ScheduleDefinition definition = parse(ctx, null);
-        if (store.find(definition.name()).isPresent()) {
-            throw new ProblemException(
-                    Problem.conflict(
-                            "schedule '"
-                                    + definition.name()
-                                    + "' exists; change it with PUT /v1/schedules/"
-                                    + definition.name()));
-        }
-        ScheduleStore.Saved saved = store.save(definition);
-        changed.run();
-        ctx.header("Location", "/v1/schedules/" + definition.name());
-        responses.send(ctx, 201, detail(saved.schedule()));
+        ObjectNode created = operations.create(body(ctx));
+        ctx.header("Location", "/v1/schedules/" + created.path("name").asText());
+        responses.send(ctx, 201, created);
     }
 
     /** Creates or replaces; 201 when created, 200 otherwise (also when nothing changed). */
@@ -97,10 +81,7 @@ public final class ScheduleRoutes {
     }
 
     private void list(Context ctx) {
-        ObjectNode body = responses.mapper().createObjectNode();
-        ArrayNode items = body.putArray("items");
-        store.list().forEach(s -> items.add(scheduleJson.summary(s)));
-        responses.send(ctx, 200, body);
+        responses.send(ctx, 200, operations.list());
     }
 
     private void get(Context ctx) {
@@ -133,7 +114,7 @@ public final class ScheduleRoutes {
     }
 
     private ObjectNode detail(Schedule schedule) {
-        return scheduleJson.detail(schedule, store.recentFires(schedule.name(), 10));
+        return operations.detail(schedule);
     }
 
     private Schedule find(Context ctx) {
@@ -141,16 +122,14 @@ public final class ScheduleRoutes {
     }
 
     private ScheduleDefinition parse(Context ctx, String nameFromPath) {
-        JsonNode root =
-                JsonBodies.object(
-                        responses.mapper(),
-                        JsonContentType.body(ctx),
-                        "{\"name\": \"nightly\", \"cron\": \"0 2 * * *\", \"agent\": \"echo\"}");
-        ScheduleParser.Parsed parsed = parser.parse(root, nameFromPath);
-        if (!parsed.errors().isEmpty()) {
-            throw new ProblemException(Problem.invalid(422, parsed.errors()));
-        }
-        return parsed.schedule();
+        return operations.parse(body(ctx), nameFromPath);
+    }
+
+    private JsonNode body(Context ctx) {
+        return JsonBodies.object(
+                responses.mapper(),
+                JsonContentType.body(ctx),
+                "{\"name\": \"nightly\", \"cron\": \"0 2 * * *\", \"agent\": \"echo\"}");
     }
 
     private static ProblemException notFound(Context ctx) {

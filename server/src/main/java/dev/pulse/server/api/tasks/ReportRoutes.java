@@ -70,7 +70,7 @@ public final class ReportRoutes {
                         () ->
                                 new ProblemException(
                                         Problem.conflict(stale(store.find(id).orElse(task)))));
-        responses.send(ctx, 200, TaskRoutes.withLinks(taskJson, now));
+        responses.send(ctx, 200, TaskOperations.withLinks(taskJson, now));
     }
 
     private static String stale(Task task) {

@@ -16,38 +16,31 @@ import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.tasks.CancelOutcome;
 import dev.pulse.workers.tasks.Enqueued;
 import dev.pulse.workers.tasks.Task;
-import dev.pulse.workers.tasks.TaskFilter;
 import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.tasks.TaskPage;
-import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.timing.WakeUp;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-import java.util.Arrays;
 import java.util.UUID;
-import java.util.stream.Collectors;
 
 /** {@code /v1/tasks}: queue, read, list and cancel tasks. */
 public final class TaskRoutes {
 
-    static final int DEFAULT_PAGE = 50;
-    static final int MAX_PAGE = 500;
-
     private final TaskStore store;
-    private final TaskRequestParser parser;
+    private final TaskOperations operations;
     private final TaskJson taskJson;
     private final JsonResponses responses;
     private final WakeUp workerWakeUp;
 
     public TaskRoutes(
             TaskStore store,
-            TaskRequestParser parser,
+            TaskOperations operations,
             TaskJson taskJson,
             JsonResponses responses,
             WakeUp workerWakeUp) {
         this.store = store;
-        this.parser = parser;
+        this.operations = operations;
         this.taskJson = taskJson;
         this.responses = responses;
         this.workerWakeUp = workerWakeUp;
@@ -65,87 +58,31 @@ public final class TaskRoutes {
     /** 201 with a new task; 200 with the original when the idempotency key was seen before. */
     private void create(Context ctx) {
         Enqueued enqueued =
-                store.enqueue(
-                        parser.parse(JsonContentType.body(ctx), ctx.header("Idempotency-Key")),
+                operations.queue(
+                        JsonBodies.object(
+                                responses.mapper(),
+                                JsonContentType.body(ctx),
+                                "{\"agent\": \"echo\", \"input\": {}}"),
+                        ctx.header("Idempotency-Key"),
                         ApiKeyAuth.ownerOf(ctx));
         Task task = enqueued.task();
-        if (enqueued.created()) {
-            workerWakeUp.signal();
-        }
         ctx.header("Location", "/v1/tasks/" + task.id());
         responses.send(ctx, enqueued.created() ? 201 : 200, withLinks(taskJson, task));
     }
 
     private void get(Context ctx) {
-        responses.send(
-                ctx,
-                200,
-                withLinks(taskJson, store.find(taskId(ctx)).orElseThrow(() -> notFound(ctx))));
+        responses.send(ctx, 200, withLinks(taskJson, operations.find(taskId(ctx))));
     }
 
     private void list(Context ctx) {
-        TaskState state = null;
-        String stateParam = ctx.queryParam("state");
-        if (stateParam != null) {
-            state =
-                    TaskState.fromWire(stateParam)
-                            .orElseThrow(
-                                    () ->
-                                            new ProblemException(
-                                                    Problem.invalid(
-                                                            400,
-                                                            "state",
-                                                            "unknown state '"
-                                                                    + stateParam
-                                                                    + "'; use one of "
-                                                                    + Arrays.stream(
-                                                                                    TaskState
-                                                                                            .values())
-                                                                            .map(TaskState::wire)
-                                                                            .collect(
-                                                                                    Collectors
-                                                                                            .joining(
-                                                                                                    ", ")))));
-        }
-        UUID cursor = null;
-        String cursorParam = ctx.queryParam("cursor");
-        if (cursorParam != null) {
-            cursor =
-                    PathIds.parse(cursorParam)
-                            .orElseThrow(
-                                    () ->
-                                            new ProblemException(
-                                                    Problem.invalid(
-                                                            400,
-                                                            "cursor",
-                                                            "not a cursor from a previous page's next_cursor")));
-        }
-        int limit = DEFAULT_PAGE;
-        String limitParam = ctx.queryParam("limit");
-        if (limitParam != null) {
-            try {
-                limit = Integer.parseInt(limitParam);
-            } catch (NumberFormatException e) {
-                limit = -1;
-            }
-            if (limit < 1 || limit > MAX_PAGE) {
-                throw new ProblemException(
-                        Problem.invalid(400, "limit", "must be an integer from 1 to " + MAX_PAGE));
-            }
-        }
         TaskPage page =
-                store.list(
-                        TaskFilter.of(
-                                state,
-                                ctx.queryParam("agent"),
-                                ctx.queryParam("schedule"),
-                                cursor,
-                                limit));
-        ObjectNode body = responses.mapper().createObjectNode();
-        ArrayNode items = body.putArray("items");
-        page.items().forEach(t -> items.add(withLinks(taskJson, t)));
-        body.put("next_cursor", page.nextCursor() == null ? null : page.nextCursor().toString());
-        responses.send(ctx, 200, body);
+                operations.list(
+                        ctx.queryParam("state"),
+                        ctx.queryParam("agent"),
+                        ctx.queryParam("schedule"),
+                        ctx.queryParam("cursor"),
+                        ctx.queryParam("limit"));
+        responses.send(ctx, 200, operations.toJson(page));
     }
 
     private void attempts(Context ctx) {
@@ -170,19 +107,12 @@ public final class TaskRoutes {
 
     /** 200 when cancelled at once; 202 when running (its worker stops it within one heartbeat). */
     private void cancel(Context ctx) {
-        CancelOutcome outcome = store.cancel(taskId(ctx));
-        if (outcome instanceof CancelOutcome.Cancelled c) {
-            responses.send(ctx, 200, withLinks(taskJson, c.task()));
-        } else if (outcome instanceof CancelOutcome.Requested r) {
+        CancelOutcome outcome = operations.cancel(taskId(ctx));
+        if (outcome instanceof CancelOutcome.Requested r) {
             responses.send(ctx, 202, withLinks(taskJson, r.task()));
-        } else if (outcome instanceof CancelOutcome.AlreadyFinished f) {
-            throw new ProblemException(
-                    Problem.conflict(
-                            "task is already "
-                                    + f.task().state().wire()
-                                    + "; only a scheduled, queued or running task can be cancelled"));
         } else {
-            throw notFound(ctx);
+            responses.send(
+                    ctx, 200, withLinks(taskJson, ((CancelOutcome.Cancelled) outcome).task()));
         }
     }
 
@@ -238,16 +168,8 @@ public final class TaskRoutes {
         return attempts.asInt();
     }
 
-    /** A task as the API shows it: its JSON plus links to what can be done with it. */
-    static ObjectNode withLinks(TaskJson taskJson, Task task) {
-        ObjectNode node = taskJson.toJson(task);
-        String self = "/v1/tasks/" + task.id();
-        ObjectNode links = node.putObject("links");
-        links.put("self", self);
-        links.put("attempts", self + "/attempts");
-        links.put("cancel", self + "/cancel");
-        links.put("retry", self + "/retry");
-        return node;
+    private static ObjectNode withLinks(TaskJson taskJson, Task task) {
+        return TaskOperations.withLinks(taskJson, task);
     }
 
     private static UUID taskId(Context ctx) {

@@ -8,6 +8,7 @@ import dev.pulse.client.ApiException;
 import dev.pulse.client.api.AgentsApi;
 import dev.pulse.client.api.DocsApi;
 import dev.pulse.client.api.HealthApi;
+import dev.pulse.client.api.McpApi;
 import dev.pulse.client.api.MetricsApi;
 import dev.pulse.client.api.SchedulesApi;
 import dev.pulse.client.api.TasksApi;
@@ -16,6 +17,8 @@ import dev.pulse.client.model.Attempt;
 import dev.pulse.client.model.CompletionReport;
 import dev.pulse.client.model.CompletionReportError;
 import dev.pulse.client.model.Delivery;
+import dev.pulse.client.model.JsonRpcMessage;
+import dev.pulse.client.model.JsonRpcResponse;
 import dev.pulse.client.model.NewTask;
 import dev.pulse.client.model.NewTaskBatch;
 import dev.pulse.client.model.RetryRequest;
@@ -63,6 +66,7 @@ class OpenApiClientRoundTripTest {
     private static HealthApi health;
     private static MetricsApi metrics;
     private static DocsApi docs;
+    private static McpApi mcp;
     private final Set<String> exercised = new HashSet<>();
 
     @BeforeAll
@@ -87,6 +91,7 @@ class OpenApiClientRoundTripTest {
         health = new HealthApi(client);
         metrics = new MetricsApi(client);
         docs = new DocsApi(client);
+        mcp = new McpApi(client);
     }
 
     @AfterAll
@@ -108,6 +113,7 @@ class OpenApiClientRoundTripTest {
         aCancelledTaskIsRetriedWithoutABody();
         anAsyncAgentReportsItsOwnErrorCodeAndTheRetrySucceeds();
         aScheduleGoesThroughItsLife();
+        anMcpRequestIsAnswered();
         agents.deleteAgent("later");
         exercised.add("deleteAgent");
         assertThatThrownBy(() -> agents.getAgent("later"))
@@ -323,6 +329,21 @@ class OpenApiClientRoundTripTest {
         assertThatThrownBy(() -> schedules.getSchedule("nightly"))
                 .isInstanceOfSatisfying(
                         ApiException.class, e -> assertThat(e.getCode()).isEqualTo(404));
+    }
+
+    /** One JSON-RPC message to /mcp (MCP clients are tested with the SDK's, in McpServerTest). */
+    private void anMcpRequestIsAnswered() throws Exception {
+        JsonRpcResponse response =
+                call(
+                        "mcp",
+                        () ->
+                                mcp.mcp(
+                                        new JsonRpcMessage()
+                                                .jsonrpc(JsonRpcMessage.JsonrpcEnum._2_0)
+                                                .id(7)
+                                                .method("tools/list")));
+        assertThat(response.getId()).isEqualTo(7);
+        assertThat(response.getResult()).containsKey("tools");
     }
 
     private interface Call<T> {

@@ -8,6 +8,7 @@ import dev.pulse.server.TestNode;
 import dev.pulse.server.api.ApiServer;
 import dev.pulse.server.dashboard.Dashboard;
 import dev.pulse.server.dashboard.DashboardRole;
+import dev.pulse.server.keys.AnyKeyRole;
 import dev.pulse.server.keys.ScopeRole;
 import io.swagger.parser.OpenAPIParser;
 import io.swagger.v3.parser.core.models.ParseOptions;
@@ -60,7 +61,11 @@ class OpenApiDocumentTest {
         for (ApiServer.Route route : apiRoutes()) {
             String scopes =
                     route.roles().stream()
-                            .map(r -> ((ScopeRole) r).scope().wire())
+                            .map(
+                                    r ->
+                                            r == AnyKeyRole.ANY_KEY
+                                                    ? ApiDocsRoutes.ANY_KEY
+                                                    : ((ScopeRole) r).scope().wire())
                             .sorted()
                             .collect(Collectors.joining(","));
             registered.put(
@@ -75,6 +80,7 @@ class OpenApiDocumentTest {
         assertThat(registered)
                 .as("routes registered in Javalin")
                 .containsEntry("POST /v1/tasks", "tasks:write")
+                .containsEntry("POST /mcp", "any key")
                 .containsEntry("GET /health/live", "public");
         assertThat(documented)
                 .as("operations in openapi.yaml, with their scope")
@@ -104,7 +110,11 @@ class OpenApiDocumentTest {
                             assertThat(r.path()).doesNotStartWith(Dashboard.ROOT);
                             assertThat(r.roles())
                                     .allSatisfy(
-                                            role -> assertThat(role).isInstanceOf(ScopeRole.class));
+                                            role ->
+                                                    assertThat(role)
+                                                            .isInstanceOfAny(
+                                                                    ScopeRole.class,
+                                                                    AnyKeyRole.class));
                         });
         assertThat(document.path("paths").fieldNames())
                 .toIterable()
@@ -131,9 +141,13 @@ class OpenApiDocumentTest {
                                 assertThat(op.path("responses").has("401"))
                                         .as(key + " documents 401")
                                         .isTrue();
+                                // A key of any scope is never forbidden (MCP tools check
+                                // their own scopes and answer a tool error).
                                 assertThat(op.path("responses").has("403"))
                                         .as(key + " documents 403")
-                                        .isTrue();
+                                        .isEqualTo(
+                                                !ApiDocsRoutes.scope(op)
+                                                        .equals(ApiDocsRoutes.ANY_KEY));
                                 assertThat(op.path("responses").has("429"))
                                         .as(key + " documents 429")
                                         .isTrue();

@@ -1,0 +1,179 @@
+package dev.pulse.server.api.tasks;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.server.api.PathIds;
+import dev.pulse.server.api.Problem;
+import dev.pulse.server.api.ProblemException;
+import dev.pulse.workers.tasks.CancelOutcome;
+import dev.pulse.workers.tasks.Enqueued;
+import dev.pulse.workers.tasks.Task;
+import dev.pulse.workers.tasks.TaskFilter;
+import dev.pulse.workers.tasks.TaskJson;
+import dev.pulse.workers.tasks.TaskPage;
+import dev.pulse.workers.tasks.TaskState;
+import dev.pulse.workers.tasks.TaskStore;
+import dev.pulse.workers.timing.WakeUp;
+import java.util.Arrays;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+/**
+ * What the task routes do once the HTTP request is read: queue, find, list and cancel, with their
+ * checks and their problems. The REST routes and the MCP tools both call these, so a field or a
+ * rule added to one is in the other too.
+ */
+public final class TaskOperations {
+
+    static final int DEFAULT_PAGE = 50;
+    static final int MAX_PAGE = 500;
+
+    private final TaskStore store;
+    private final TaskRequestParser parser;
+    private final ObjectMapper json;
+    private final TaskJson taskJson;
+    private final WakeUp workerWakeUp;
+
+    public TaskOperations(
+            TaskStore store,
+            TaskRequestParser parser,
+            ObjectMapper json,
+            TaskJson taskJson,
+            WakeUp workerWakeUp) {
+        this.store = store;
+        this.parser = parser;
+        this.json = json;
+        this.taskJson = taskJson;
+        this.workerWakeUp = workerWakeUp;
+    }
+
+    /**
+     * Queues the task a {@code POST /v1/tasks} body describes (parsed by the same parser), in the
+     * idempotency namespace of {@code owner}.
+     *
+     * @param idempotencyHeader the {@code Idempotency-Key} header, or null
+     */
+    public Enqueued queue(JsonNode body, String idempotencyHeader, String owner) {
+        Enqueued enqueued = store.enqueue(parser.parse(body, idempotencyHeader), owner);
+        if (enqueued.created()) {
+            workerWakeUp.signal();
+        }
+        return enqueued;
+    }
+
+    /** The task, or a 404 problem. */
+    public Task find(UUID id) {
+        return store.find(id).orElseThrow(() -> notFound(id.toString()));
+    }
+
+    /**
+     * A page of tasks, filtered as {@code GET /v1/tasks} takes its query parameters (each may be
+     * null); 400 naming the parameter that is wrong.
+     */
+    public TaskPage list(
+            String stateParam,
+            String agent,
+            String schedule,
+            String cursorParam,
+            String limitParam) {
+        TaskState state = null;
+        if (stateParam != null) {
+            state =
+                    TaskState.fromWire(stateParam)
+                            .orElseThrow(
+                                    () ->
+                                            new ProblemException(
+                                                    Problem.invalid(
+                                                            400,
+                                                            "state",
+                                                            "unknown state '"
+                                                                    + stateParam
+                                                                    + "'; use one of "
+                                                                    + Arrays.stream(
+                                                                                    TaskState
+                                                                                            .values())
+                                                                            .map(TaskState::wire)
+                                                                            .collect(
+                                                                                    Collectors
+                                                                                            .joining(
+                                                                                                    ", ")))));
+        }
+        UUID cursor = null;
+        if (cursorParam != null) {
+            cursor =
+                    PathIds.parse(cursorParam)
+                            .orElseThrow(
+                                    () ->
+                                            new ProblemException(
+                                                    Problem.invalid(
+                                                            400,
+                                                            "cursor",
+                                                            "not a cursor from a previous page's next_cursor")));
+        }
+        int limit = DEFAULT_PAGE;
+        if (limitParam != null) {
+            try {
+                limit = Integer.parseInt(limitParam);
+            } catch (NumberFormatException e) {
+                limit = -1;
+            }
+            if (limit < 1 || limit > MAX_PAGE) {
+                throw new ProblemException(
+                        Problem.invalid(400, "limit", "must be an integer from 1 to " + MAX_PAGE));
+            }
+        }
+        return store.list(TaskFilter.of(state, agent, schedule, cursor, limit));
+    }
+
+    /**
+     * Cancels a waiting task at once ({@link CancelOutcome.Cancelled}) or asks a running one to
+     * stop ({@link CancelOutcome.Requested}); a 409 problem when it already ended, 404 when there
+     * is no such task.
+     */
+    public CancelOutcome cancel(UUID id) {
+        CancelOutcome outcome = store.cancel(id);
+        if (outcome instanceof CancelOutcome.AlreadyFinished f) {
+            throw new ProblemException(
+                    Problem.conflict(
+                            "task is already "
+                                    + f.task().state().wire()
+                                    + "; only a scheduled, queued or running task can be cancelled"));
+        }
+        if (!(outcome instanceof CancelOutcome.Cancelled)
+                && !(outcome instanceof CancelOutcome.Requested)) {
+            throw notFound(id.toString());
+        }
+        return outcome;
+    }
+
+    /** A page as {@code GET /v1/tasks} answers it: {@code {"items": [...], "next_cursor"}}. */
+    public ObjectNode toJson(TaskPage page) {
+        ObjectNode body = json.createObjectNode();
+        ArrayNode items = body.putArray("items");
+        page.items().forEach(t -> items.add(toJson(t)));
+        body.put("next_cursor", page.nextCursor() == null ? null : page.nextCursor().toString());
+        return body;
+    }
+
+    /** A task as the API shows it: its JSON plus links to what can be done with it. */
+    public ObjectNode toJson(Task task) {
+        return withLinks(taskJson, task);
+    }
+
+    static ObjectNode withLinks(TaskJson taskJson, Task task) {
+        ObjectNode node = taskJson.toJson(task);
+        String self = "/v1/tasks/" + task.id();
+        ObjectNode links = node.putObject("links");
+        links.put("self", self);
+        links.put("attempts", self + "/attempts");
+        links.put("cancel", self + "/cancel");
+        links.put("retry", self + "/retry");
+        return node;
+    }
+
+    static ProblemException notFound(String id) {
+        return new ProblemException(Problem.notFound("no task with id " + id));
+    }
+}

@@ -1,0 +1,102 @@
+package dev.pulse.server.mcp;
+
+import dev.pulse.server.api.JsonContentType;
+import dev.pulse.server.api.Problem;
+import dev.pulse.server.api.ProblemException;
+import dev.pulse.server.keys.AnyKeyRole;
+import dev.pulse.server.keys.ApiKeyAuth;
+import dev.pulse.workers.keys.ApiKey;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.modelcontextprotocol.common.McpTransportContext;
+import io.modelcontextprotocol.json.McpJsonMapper;
+import io.modelcontextprotocol.server.McpStatelessServerHandler;
+import io.modelcontextprotocol.spec.McpSchema;
+import io.modelcontextprotocol.spec.McpStatelessServerTransport;
+import java.io.IOException;
+import java.util.Map;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code POST /mcp}: the Streamable HTTP transport of the Model Context Protocol, served
+ * statelessly by Javalin. Each POST carries one JSON-RPC message: a request is answered with its
+ * JSON-RPC response as {@code application/json}, a notification (or a response) with 202 and no
+ * body. There is no session and no server-initiated stream, so {@code GET} and {@code DELETE} get
+ * 405, as the specification allows.
+ *
+ * <p>The route takes any valid key ({@link AnyKeyRole}): {@link ApiKeyAuth} answers 401 before the
+ * message is read, and the key is handed to the tools, each of which checks its own scope.
+ */
+public final class McpEndpoint implements McpStatelessServerTransport {
+
+    public static final String PATH = "/mcp";
+
+    /** Where the caller's {@link ApiKey} is in the transport context the tools receive. */
+    static final String API_KEY = "pulse.api_key";
+
+    private static final String EXAMPLE =
+            "{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"tools/list\"}";
+
+    private final McpJsonMapper protocol;
+    private volatile McpStatelessServerHandler handler;
+
+    /**
+     * @param protocol reads and writes the protocol's messages
+     */
+    public McpEndpoint(McpJsonMapper protocol) {
+        this.protocol = protocol;
+    }
+
+    public void register(RoutesConfig routes) {
+        routes.post(PATH, this::post, AnyKeyRole.ANY_KEY);
+    }
+
+    @Override
+    public void setMcpHandler(McpStatelessServerHandler handler) {
+        this.handler = handler;
+    }
+
+    @Override
+    public Mono<Void> closeGracefully() {
+        return Mono.empty();
+    }
+
+    private void post(Context ctx) throws IOException {
+        McpSchema.JSONRPCMessage message = read(JsonContentType.body(ctx));
+        ApiKey key = ApiKeyAuth.keyOf(ctx).orElseThrow();
+        McpTransportContext context = McpTransportContext.create(Map.of(API_KEY, key));
+        if (message instanceof McpSchema.JSONRPCRequest request) {
+            McpSchema.JSONRPCResponse response =
+                    handler.handleRequest(context, request)
+                            .contextWrite(c -> c.put(McpTransportContext.KEY, context))
+                            .block();
+            ctx.status(200)
+                    .contentType("application/json")
+                    .result(protocol.writeValueAsString(response));
+        } else {
+            if (message instanceof McpSchema.JSONRPCNotification notification) {
+                handler.handleNotification(context, notification)
+                        .contextWrite(c -> c.put(McpTransportContext.KEY, context))
+                        .block();
+            }
+            // A response would answer a request of this server's, and it sends none.
+            ctx.status(202);
+        }
+    }
+
+    private McpSchema.JSONRPCMessage read(String body) {
+        if (body.isBlank()) {
+            throw invalid(
+                    "the request body is empty; send one JSON-RPC message such as " + EXAMPLE);
+        }
+        try {
+            return McpSchema.deserializeJsonRpcMessage(protocol, body);
+        } catch (IOException | IllegalArgumentException e) {
+            throw invalid("is not one JSON-RPC 2.0 message (a JSON object) such as " + EXAMPLE);
+        }
+    }
+
+    private static ProblemException invalid(String message) {
+        return new ProblemException(Problem.invalid(400, "body", message));
+    }
+}
