@@ -34,6 +34,8 @@ public final class McpEndpoint implements McpStatelessServerTransport {
     /** Where the caller's {@link ApiKey} is in the transport context the tools receive. */
     static final String API_KEY = "pulse.api_key";
 
+    private static final String PROTOCOL_VERSION = "MCP-Protocol-Version";
+
     private static final String EXAMPLE =
             "{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"tools/list\"}";
 
@@ -62,6 +64,18 @@ public final class McpEndpoint implements McpStatelessServerTransport {
     }
 
     private void post(Context ctx) throws IOException {
+        String version = ctx.header(PROTOCOL_VERSION);
+        if (version != null && !protocolVersions().contains(version)) {
+            // The specification's answer to a revision the server does not speak.
+            throw new ProblemException(
+                    Problem.invalid(
+                            400,
+                            PROTOCOL_VERSION,
+                            "unsupported revision '"
+                                    + version
+                                    + "'; this server speaks "
+                                    + String.join(", ", protocolVersions())));
+        }
         McpSchema.JSONRPCMessage message = read(JsonContentType.body(ctx));
         ApiKey key = ApiKeyAuth.keyOf(ctx).orElseThrow();
         McpTransportContext context = McpTransportContext.create(Map.of(API_KEY, key));

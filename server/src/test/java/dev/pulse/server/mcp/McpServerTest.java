@@ -143,6 +143,24 @@ class McpServerTest {
         ok(client, "cancel_task", Map.of("id", id));
     }
 
+    /**
+     * A wait holds its request without a byte on the connection for longer than Jetty's idle
+     * timeout (30 s): it must still be answered, and not before its time is up.
+     */
+    @Test
+    void aWaitLongerThanTheIdleTimeoutOfConnectionsIsAnsweredWhenItsTimeIsUp() throws Exception {
+        McpSyncClient client = connect(TestNode.ADMIN_KEY);
+        String id = ok(client, "queue_task", inAnHour()).path("id").asText();
+        long started = System.nanoTime();
+
+        JsonNode waited = ok(client, "wait_for_task", Map.of("id", id, "timeout_seconds", 35));
+
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
+                .isGreaterThanOrEqualTo(Duration.ofSeconds(35));
+        assertThat(waited.path("state").asText()).isEqualTo("scheduled");
+        ok(client, "cancel_task", Map.of("id", id));
+    }
+
     @Test
     void aDelayedTaskIsCancelledOnceAndASecondCancelIsAToolError() throws Exception {
         McpSyncClient client = connect(TestNode.ADMIN_KEY);
@@ -291,6 +309,15 @@ class McpServerTest {
         JsonNode result = JSON.readTree(withKey.body()).path("result");
         assertThat(result.path("protocolVersion").asText()).isEqualTo("2025-06-18");
         assertThat(result.path("serverInfo").path("name").asText()).isEqualTo("pulse");
+
+        HttpResponse<String> unknownRevision =
+                pulse.send(
+                        pulse.request("/mcp")
+                                .header("MCP-Protocol-Version", "2024-01-01")
+                                .POST(HttpRequest.BodyPublishers.ofString(initialize))
+                                .build());
+        assertThat(unknownRevision.statusCode()).isEqualTo(400);
+        assertThat(unknownRevision.body()).contains("2025-06-18");
 
         // Stateless: no session to stream on or to end.
         assertThat(pulse.send(pulse.request("/mcp").GET().build()).statusCode()).isEqualTo(405);
