@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes `promtool` available for the metrics test (`promtool check metrics` on a real node's
-# /metrics): Debian's `prometheus` package, installed with apt-get when missing (as root). Only the
+# /metrics) and the alerting rules' unit tests (`promtool test rules`): Debian's `prometheus` package,
+# installed with apt-get when missing (as root). Only the
 # promtool binary is used: a Prometheus server the package may have started is stopped again.
 # Idempotent. Prints the path the test uses (it also looks on the PATH by itself).
 # Usage: eval "$(scripts/promtool.sh)"   (exits non-zero when promtool can't be had)

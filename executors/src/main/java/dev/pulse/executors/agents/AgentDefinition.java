@@ -7,8 +7,9 @@ import java.util.Objects;
  * An agent as Pulse runs it: its name, the executor kind that runs it, its defaults for tasks that
  * don't set their own (timeout, attempts, retry backoff), how many of its tasks may run at once
  * across all nodes ({@code maxConcurrency}, null for no limit), and the settings of its executor:
- * {@code local}, {@code serverless} or {@code llm}, each null unless the agent declares it. {@code
- * source} says where it was declared (a file, or "built-in").
+ * {@code local}, {@code serverless}, {@code llm}, {@code container} or {@code kubernetes}, each
+ * null unless the agent declares it. {@code source} says where it was declared (a file, or
+ * "built-in").
  *
  * <p>{@code serverless} and {@code llm} come after {@code source} because they were added later;
  * the nine-argument constructor (without them) is kept for existing callers.
@@ -25,7 +26,8 @@ public record AgentDefinition(
         String source,
         ServerlessSpec serverless,
         LlmSpec llm,
-        ContainerSpec container) {
+        ContainerSpec container,
+        KubernetesSpec kubernetes) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
     public static final int DEFAULT_MAX_ATTEMPTS = 3;
@@ -71,6 +73,7 @@ public record AgentDefinition(
                 source,
                 serverless,
                 llm,
+                null,
                 null);
     }
 }

@@ -29,7 +29,8 @@ public final class AgentFileLoader {
     private static final Set<String> TOP_LEVEL = Set.of("apiVersion", "kind", "metadata", "spec");
 
     /** The executor kinds an agent file may name, each with its settings block of the same name. */
-    public static final List<String> EXECUTORS = List.of("local", "serverless", "llm", "container");
+    public static final List<String> EXECUTORS =
+            List.of("local", "serverless", "llm", "container", "kubernetes");
 
     /**
      * {@code executor: auto} runs on the first available of these (docs/architecture.md,
@@ -48,7 +49,8 @@ public final class AgentFileLoader {
                     "local",
                     "serverless",
                     "llm",
-                    "container");
+                    "container",
+                    "kubernetes");
     private static final Set<String> RETRY_KEYS = Set.of("base", "max");
     private static final Set<String> LOCAL_KEYS = Set.of("command", "workdir", "env");
 
@@ -222,6 +224,10 @@ public final class AgentFileLoader {
                 executor.equals("container") || (auto && spec.has("container"))
                         ? ContainerSpecParser.parse(spec.path("container"), problems)
                         : null;
+        KubernetesSpec kubernetes =
+                executor.equals("kubernetes")
+                        ? KubernetesSpecParser.parse(spec.path("kubernetes"), problems)
+                        : null;
         return new AgentDefinition(
                 name,
                 executor,
@@ -234,7 +240,8 @@ public final class AgentFileLoader {
                 source,
                 serverless,
                 llm,
-                container);
+                container,
+                kubernetes);
     }
 
     private static Duration duration(

@@ -361,13 +361,13 @@ class AgentFileLoaderTest {
                 apiVersion: pulse/v1
                 kind: Agent
                 metadata: {name: a}
-                spec: {executor: kubernetes}
+                spec: {executor: nomad}
                 """);
         assertThat(loader.loadDirectory(dir).problems())
                 .singleElement()
                 .asString()
                 .contains(
-                        "spec.executor: must be one of local, serverless, llm, container or auto; got 'kubernetes'");
+                        "spec.executor: must be one of local, serverless, llm, container, kubernetes or auto; got 'nomad'");
     }
 
     @Test

@@ -171,7 +171,8 @@ class ContainerContractTest extends ExecutorContract
                 "contract",
                 null,
                 null,
-                spec);
+                spec,
+                null);
     }
 
     /** A client of its own on the same engine, to watch the executor's containers. */

@@ -248,7 +248,8 @@ class ContainerExecutorTest {
                         "test",
                         null,
                         null,
-                        spec);
+                        spec,
+                        null);
         return new ExecutionRequest(
                 taskId, 1, UUID.randomUUID(), agent, json.readTree(input), timeout);
     }

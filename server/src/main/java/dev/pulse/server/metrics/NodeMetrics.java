@@ -18,7 +18,7 @@ import org.jdbi.v3.core.Jdbi;
 /**
  * The node's metric registry: JVM and process metrics, plus queue lag, the age of the task at the
  * head of the claim order ({@link TaskFigures#headOfQueueAge}: one index probe, cached a few
- * seconds, never a count of rows).
+ * seconds, never a count of rows) and the due, unclaimed tasks per agent ({@link ReadyTasks}).
  */
 public final class NodeMetrics implements AutoCloseable {
 
@@ -41,7 +41,7 @@ public final class NodeMetrics implements AutoCloseable {
         new UptimeMetrics().bindTo(registry);
     }
 
-    /** Adds the queue-lag gauge, read from {@code jdbi}. */
+    /** Adds the queue-lag and ready-tasks gauges, read from {@code jdbi}. */
     public void watchQueue(Jdbi jdbi, Clock clock) {
         this.tasks = new TaskFigures(jdbi);
         this.clock = clock;
@@ -49,6 +49,7 @@ public final class NodeMetrics implements AutoCloseable {
                 .baseUnit("seconds")
                 .description("How long the next task to claim has been due (0 when none is due)")
                 .register(registry);
+        registry.getPrometheusRegistry().register(new ReadyTasks(tasks, clock));
     }
 
     private synchronized double queueLag() {

@@ -79,6 +79,21 @@ class AgentsApiTest {
                     .extracting(e -> e.path("field").asText())
                     .contains("apiVersion", "spec.serverless.url", "spec.max_attempts");
             assertThat(pulse.count("SELECT count(*) FROM agents WHERE name = 'broken'")).isZero();
+
+            HttpResponse<String> badJob =
+                    put(
+                            pulse,
+                            "job",
+                            """
+                    {"apiVersion": "pulse/v1", "kind": "Agent", "metadata": {"name": "job"},
+                     "spec": {"executor": "kubernetes", "kubernetes": {"image": "Not An Image!",
+                       "resources": {"limits": {"memory": "lots"}}}}}
+                    """);
+            assertThat(badJob.statusCode()).as(badJob.body()).isEqualTo(422);
+            assertThat(json.readTree(badJob.body()).path("errors"))
+                    .extracting(e -> e.path("field").asText())
+                    .contains("spec.kubernetes.image", "spec.kubernetes.resources.limits.memory");
+            assertThat(pulse.count("SELECT count(*) FROM agents WHERE name = 'job'")).isZero();
             assertThat(
                             put(
                                             pulse,

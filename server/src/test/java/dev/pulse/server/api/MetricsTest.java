@@ -72,6 +72,29 @@ class MetricsTest {
                 .doesNotContain("pulse_callbacks_total");
     }
 
+    /**
+     * pulse_tasks_ready{agent}: due and unclaimed tasks, here on an API-only node, where nothing
+     * claims them; tasks due later are not ready.
+     */
+    @Test
+    void reportsTheTasksThatAreDueAndUnclaimedPerAgent() throws Exception {
+        try (TestNode api =
+                new TestNode(
+                        dev.pulse.workers.testing.TestDatabase.create(),
+                        java.util.Map.of("PULSE_ROLES", "api"))) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(api.post("/v1/tasks", "{\"agent\": \"echo\"}").statusCode())
+                        .isEqualTo(201);
+            }
+            api.post("/v1/tasks", "{\"agent\": \"sleep\", \"delay_seconds\": 3600}");
+            String text = api.get("/metrics").body();
+            assertThat(text)
+                    .contains("# TYPE pulse_tasks_ready gauge")
+                    .contains("pulse_tasks_ready{agent=\"echo\"} 3.0")
+                    .doesNotContain("pulse_tasks_ready{agent=\"sleep\"}");
+        }
+    }
+
     @Test
     void theRunTimeHistogramsBucketsReachTheLongestTimeoutATaskMayHave() throws Exception {
         HttpResponse<String> tooLong =

@@ -195,6 +195,59 @@ class DeploymentFilesTest {
                 .isFalse();
     }
 
+    /**
+     * deploy/kubernetes/keda is the base with KEDA in place of the CPU autoscaler: its ScaledObject
+     * scales the worker Deployment on the query TaskFigures documents (so the two can't drift),
+     * reading the connection string from the base's Secret, and it removes the base's HPA (two
+     * autoscalers must not own one Deployment).
+     */
+    @Test
+    void theKedaOverlayScalesTheWorkersOnReadyTasksInsteadOfTheCpuAutoscaler() throws IOException {
+        Path keda = KUBERNETES.resolve("keda");
+        JsonNode kustomization = YAML.readTree(keda.resolve("kustomization.yaml").toFile());
+        List<String> resources = new ArrayList<>();
+        kustomization.path("resources").forEach(r -> resources.add(r.asText()));
+        assertThat(resources).contains("..", "worker-scaledobject.yaml");
+        assertThat(kustomization.path("namespace").asText()).isEqualTo("pulse");
+        JsonNode deleted =
+                YAML.readTree(kustomization.path("patches").get(0).path("patch").asText());
+        assertThat(deleted.path("$patch").asText()).isEqualTo("delete");
+        assertThat(deleted.path("kind").asText()).isEqualTo("HorizontalPodAutoscaler");
+        assertThat(byName("HorizontalPodAutoscaler"))
+                .containsKey(deleted.path("metadata").path("name").asText());
+
+        Map<String, JsonNode> overlay = new TreeMap<>();
+        for (JsonNode doc : documents(keda.resolve("worker-scaledobject.yaml"))) {
+            overlay.put(doc.path("kind").asText(), doc);
+        }
+        JsonNode scaled = overlay.get("ScaledObject");
+        assertThat(scaled.path("apiVersion").asText()).isEqualTo("keda.sh/v1alpha1");
+        JsonNode target = scaled.path("spec").path("scaleTargetRef");
+        assertThat(target.path("kind").asText()).isEqualTo("Deployment");
+        assertThat(target.path("name").asText()).isEqualTo("pulse-worker");
+        assertThat(byName("Deployment")).containsKey(target.path("name").asText());
+        assertThat(scaled.path("spec").path("minReplicaCount").asInt()).isPositive();
+        JsonNode trigger = scaled.path("spec").path("triggers").get(0);
+        assertThat(trigger.path("type").asText()).isEqualTo("postgresql");
+        assertThat(trigger.path("metadata").path("query").asText())
+                .isEqualTo(dev.pulse.workers.tasks.TaskFigures.READY_FOR_AUTOSCALER);
+        assertThat(Integer.parseInt(trigger.path("metadata").path("targetQueryValue").asText()))
+                .isPositive();
+
+        JsonNode auth = overlay.get("TriggerAuthentication");
+        assertThat(auth.path("metadata").path("name").asText())
+                .isEqualTo(trigger.path("authenticationRef").path("name").asText());
+        JsonNode ref = auth.path("spec").path("secretTargetRef").get(0);
+        assertThat(ref.path("parameter").asText()).isEqualTo("connection");
+        JsonNode secret = single("Secret");
+        assertThat(ref.path("name").asText())
+                .isEqualTo(secret.path("metadata").path("name").asText());
+        assertThat(fieldNames(secret.path("stringData"))).contains(ref.path("key").asText());
+        assertThat(secret.path("stringData").path(ref.path("key").asText()).asText())
+                .as("KEDA's scaler takes a postgres:// URL as it is")
+                .startsWith("postgres://");
+    }
+
     private static String env(JsonNode deployment, String name) {
         for (JsonNode var :
                 deployment

@@ -43,7 +43,8 @@ class ExampleAgentsTest {
         assertThat(loaded.problems()).isEmpty();
         assertThat(loaded.agents())
                 .extracting(AgentDefinition::executor)
-                .containsExactlyInAnyOrder("serverless", "serverless", "llm", "container");
+                .containsExactlyInAnyOrder(
+                        "serverless", "serverless", "llm", "container", "kubernetes");
         try (NodeExecutors executors =
                 new NodeExecutors(
                         JavaAgents.discover(Path.of("no-plugins")),

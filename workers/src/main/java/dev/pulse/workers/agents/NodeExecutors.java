@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.CompletionReports;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.container.ContainerExecutor;
+import dev.pulse.executors.kubernetes.KubernetesExecutor;
 import dev.pulse.executors.llm.LlmExecutor;
 import dev.pulse.executors.local.JavaAgents;
 import dev.pulse.executors.local.LocalExecutor;
@@ -14,8 +15,8 @@ import java.util.function.Function;
 import okhttp3.OkHttpClient;
 
 /**
- * Every executor a node has (local, serverless, llm, container), for the server and the commands
- * that validate agents.
+ * Every executor a node has (local, serverless, llm, container, kubernetes), for the server and the
+ * commands that validate agents.
  */
 public final class NodeExecutors implements AutoCloseable {
 
@@ -23,6 +24,7 @@ public final class NodeExecutors implements AutoCloseable {
     private final ServerlessExecutor serverless;
     private final LlmExecutor llm;
     private final ContainerExecutor container;
+    private final KubernetesExecutor kubernetes;
     private final ExecutorFactory factory;
 
     /**
@@ -47,7 +49,9 @@ public final class NodeExecutors implements AutoCloseable {
         this.serverless = new ServerlessExecutor(http, json, environment, reports);
         this.llm = new LlmExecutor(http, json, environment);
         this.container = new ContainerExecutor(json, environment);
-        this.factory = new ExecutorFactory(List.of(local, serverless, llm, container));
+        // no connection is made until an agent runs on it or asks whether it is available
+        this.kubernetes = new KubernetesExecutor(json, environment, reports);
+        this.factory = new ExecutorFactory(List.of(local, serverless, llm, container, kubernetes));
     }
 
     public ExecutorFactory factory() {
@@ -59,6 +63,7 @@ public final class NodeExecutors implements AutoCloseable {
         local.close();
         serverless.close();
         llm.close();
+        kubernetes.close();
         try {
             container.close();
         } catch (IOException e) {

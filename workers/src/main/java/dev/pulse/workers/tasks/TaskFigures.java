@@ -62,6 +62,29 @@ public final class TaskFigures {
              LIMIT 1
             """;
 
+    /**
+     * Due and unclaimed tasks per agent ({@code pulse_tasks_ready}), from at most cap+1 rows in
+     * all, found through the claim order's partial index (tasks_claimable: its predicate is the
+     * state, run_at is an index condition).
+     */
+    static final String READY_BY_AGENT =
+            """
+            SELECT agent, count(*) AS ready
+              FROM (SELECT agent FROM tasks
+                     WHERE state IN ('scheduled', 'queued') AND run_at <= now()
+                     LIMIT :cap1) t
+             GROUP BY agent
+            """;
+
+    /**
+     * The query documented for KEDA's PostgreSQL scaler (deploy/kubernetes/worker-keda.yaml holds
+     * the same text, which DeploymentFilesTest checks): due and unclaimed tasks of all agents, an
+     * index-only scan of tasks_claimable that stops at 10,000 (more than any scaling target needs).
+     */
+    public static final String READY_FOR_AUTOSCALER =
+            "SELECT count(*) FROM (SELECT 1 FROM tasks WHERE state IN ('scheduled', 'queued')"
+                    + " AND run_at <= now() LIMIT 10000) AS ready";
+
     private static final String SUCCEEDED = "SELECT count(*) FROM tasks WHERE state = 'succeeded'";
 
     // Through the partial indexes on unfinished tasks: never a count of rows.
@@ -125,6 +148,25 @@ public final class TaskFigures {
                                                         rs.getLong("waiting"),
                                                         rs.getLong("running")))
                                 .list());
+    }
+
+    /**
+     * Due and unclaimed tasks per agent, read from at most {@code cap + 1} such rows in all (more
+     * than {@code cap} in all means the figures are a lower bound).
+     */
+    public Map<String, Long> readyByAgent(long cap) {
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(READY_BY_AGENT)
+                                .bind("cap1", cap + 1)
+                                .reduceRows(
+                                        new LinkedHashMap<String, Long>(),
+                                        (counts, row) -> {
+                                            counts.put(
+                                                    row.getColumn("agent", String.class),
+                                                    row.getColumn("ready", Long.class));
+                                            return counts;
+                                        }));
     }
 
     /** Up to 500 running attempts, the soonest lease expiry first. */

@@ -61,9 +61,10 @@ public final class GenericPlans {
                     h.execute("PREPARE generic_plan AS " + positional);
                     List<String> plan =
                             h.createQuery(
-                                            "EXPLAIN (COSTS OFF) EXECUTE generic_plan("
-                                                    + String.join(", ", nulls)
-                                                    + ")")
+                                            "EXPLAIN (COSTS OFF) EXECUTE generic_plan"
+                                                    + (nulls.isEmpty()
+                                                            ? ""
+                                                            : "(" + String.join(", ", nulls) + ")"))
                                     .mapTo(String.class)
                                     .list();
                     h.execute("DEALLOCATE generic_plan");
