@@ -35,4 +35,9 @@ public record ExecutionRequest(
             Duration timeout) {
         this(taskId, attempt, leaseToken, agent, input, timeout, TraceContext.NONE);
     }
+
+    /** The same attempt, run in {@code trace}. */
+    public ExecutionRequest withTrace(TraceContext trace) {
+        return new ExecutionRequest(taskId, attempt, leaseToken, agent, input, timeout, trace);
+    }
 }

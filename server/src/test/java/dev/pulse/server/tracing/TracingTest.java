@@ -206,8 +206,9 @@ class TracingTest {
         assertThat(enqueue.parentSpanId()).as("a root span").isEmpty();
         ReceivedSpan execute = span(enqueue.traceId(), "pulse.task.execute", id);
         assertThat(execute.parentSpanId()).isEqualTo(enqueue.spanId());
+        // sampled, and (W3C Trace Context level 2) flagged as a random trace id Pulse made
         assertThat(task.path("result").path("traceparent").asText())
-                .isEqualTo("00-" + enqueue.traceId() + "-" + execute.spanId() + "-01");
+                .isEqualTo("00-" + enqueue.traceId() + "-" + execute.spanId() + "-03");
     }
 
     @Test
