@@ -269,7 +269,7 @@ public final class TaskStore {
                         .map(NewTask::idempotencyKey)
                         .filter(Objects::nonNull)
                         .toArray(String[]::new);
-        Map<UUID, T> inserted = new HashMap<>();
+        Map<UUID, T> inserted;
         Span span = tracing.on() ? enqueueSpan(batch, newIds) : null;
         // Stored with each task: the parent of its later spans, and what its agent receives.
         TraceContext[] traces = new TraceContext[n];
@@ -278,7 +278,18 @@ public final class TaskStore {
             traces[i] = enqueued != null ? enqueued : batch.get(i).trace();
         }
         try {
-            insertRows(h, batch, owner, readback, rows, idOf, newIds, keys, traces, inserted);
+            inserted =
+                    insertRows(
+                            h,
+                            batch,
+                            owner,
+                            keys.length > 0
+                                    ? readback.insertSkippingTakenKeys()
+                                    : readback.insert(),
+                            rows,
+                            idOf,
+                            newIds,
+                            traces);
         } catch (RuntimeException e) {
             if (span != null) {
                 span.setStatus(StatusCode.ERROR, e.getClass().getSimpleName());
@@ -331,18 +342,18 @@ public final class TaskStore {
         return builder.startSpan();
     }
 
-    private <T> void insertRows(
+    /** Runs {@code insert} for the batch; the rows it inserted, by id. */
+    private <T> Map<UUID, T> insertRows(
             Handle h,
             List<NewTask> batch,
             String owner,
-            Readback readback,
+            String insert,
             RowMapper<T> rows,
             Function<T, UUID> idOf,
             UUID[] newIds,
-            String[] keys,
-            TraceContext[] traces,
-            Map<UUID, T> inserted) {
-        h.createQuery(keys.length > 0 ? readback.insertSkippingTakenKeys() : readback.insert())
+            TraceContext[] traces) {
+        Map<UUID, T> inserted = new HashMap<>();
+        h.createQuery(insert)
                 .bind("owner", owner)
                 .bind("ids", newIds)
                 .bind("agents", batch.stream().map(NewTask::agent).toArray(String[]::new))
@@ -395,6 +406,7 @@ public final class TaskStore {
                         Arrays.stream(traces).map(TraceContext::tracestate).toArray(String[]::new))
                 .map(rows)
                 .forEach(t -> inserted.put(idOf.apply(t), t));
+        return inserted;
     }
 
     private static String iso(Instant instant) {
