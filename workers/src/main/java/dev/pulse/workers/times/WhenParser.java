@@ -83,20 +83,38 @@ public final class WhenParser {
      *     accepted forms, or says the time is past)
      */
     public When parse(String text, ZoneId zone) {
-        String phrase = text == null ? "" : text.trim().replaceAll("\\s+", " ");
         Instant now = clock.instant();
-        Optional<When> read =
-                rfc3339(phrase).or(() -> phrase(phrase.toLowerCase(Locale.ROOT), zone, now));
-        if (read.isEmpty()) {
-            throw new IllegalArgumentException("must be " + FORMS + "; got '" + text + "'");
-        }
-        if (read.get() instanceof When.At at && at.at().isBefore(now.minus(TOLERANCE))) {
+        When read = read(text, zone, now);
+        if (read instanceof When.At at && at.at().isBefore(now.minus(TOLERANCE))) {
             throw new IllegalArgumentException(
                     "is in the past ("
                             + at.at().atZone(zone).toOffsetDateTime()
                             + "); give a time to come");
         }
-        return read.get();
+        return read;
+    }
+
+    /**
+     * As {@link #parse} but a time in the past is taken too (a schedule's {@code start_at}, which
+     * only sets the phase of its ticks).
+     */
+    public When parseAnyTime(String text, ZoneId zone) {
+        return read(text, zone, clock.instant());
+    }
+
+    private static When read(String text, ZoneId zone, Instant now) {
+        String phrase = text == null ? "" : text.trim().replaceAll("\\s+", " ");
+        return rfc3339(phrase)
+                .or(() -> phrase(phrase.toLowerCase(Locale.ROOT), zone, now))
+                .orElseThrow(
+                        () ->
+                                new IllegalArgumentException(
+                                        "must be " + FORMS + "; got '" + text + "'"));
+    }
+
+    /** What "now" is to this parser. */
+    public Instant now() {
+        return clock.instant();
     }
 
     private static Optional<When> rfc3339(String text) {
