@@ -20,7 +20,7 @@ import picocli.CommandLine.Mixin;
 @Command(
         name = "schedules",
         mixinStandardHelpOptions = true,
-        description = "Manage cron schedules.",
+        description = "Manage schedules (cron or interval).",
         subcommands = {SchedulesCommand.Apply.class})
 final class SchedulesCommand implements Runnable {
 

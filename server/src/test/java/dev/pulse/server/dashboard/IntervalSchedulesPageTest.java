@@ -50,7 +50,10 @@ class IntervalSchedulesPageTest {
         String page = browser.get("/dashboard/schedules").body();
 
         assertThat(page)
-                .contains("every 10m", "6 times, from Tue 2030-01-01 09:00 UTC", "id=\"completed-once\"")
+                .contains(
+                        "every 10m",
+                        "6 times, from Tue 2030-01-01 09:00 UTC",
+                        "id=\"completed-once\"")
                 .doesNotContain("id=\"completed-summariser\"", "id=\"paused-summariser\"");
     }
 }
