@@ -65,7 +65,12 @@ final class ApiRole {
                     new TaskRequestParser(core.json, core.agents, config.egress());
             TaskOperations taskOperations =
                     new TaskOperations(
-                            core.tasks, taskParser, core.json, core.taskJson, core.queuedWakeUp);
+                            core.tasks,
+                            taskParser,
+                            core.json,
+                            core.taskJson,
+                            core.queuedWakeUp,
+                            core.waiting);
             routes.add(
                     new TaskRoutes(
                                     core.tasks,

@@ -50,7 +50,10 @@ public final class AgentFileLoader {
                     "serverless",
                     "llm",
                     "container",
-                    "kubernetes");
+                    "kubernetes",
+                    "per_key_concurrency",
+                    "rate_limit",
+                    "per_key_rate_limit");
     private static final Set<String> RETRY_KEYS = Set.of("base", "max");
     private static final Set<String> LOCAL_KEYS = Set.of("command", "workdir", "env");
 
@@ -241,7 +244,8 @@ public final class AgentFileLoader {
                 serverless,
                 llm,
                 container,
-                kubernetes);
+                kubernetes,
+                FlowLimitsParser.parse(spec, problems));
     }
 
     private static Duration duration(

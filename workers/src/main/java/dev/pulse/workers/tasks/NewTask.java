@@ -23,7 +23,11 @@ public record NewTask(
         long retryMaxMs,
         String idempotencyKey,
         String scheduleName,
-        Instant fireTime) {
+        Instant fireTime,
+        String concurrencyKey) {
+
+    /** The longest concurrency key. */
+    public static final int MAX_CONCURRENCY_KEY = 200;
 
     /**
      * A request for {@code agent} with {@code input} and {@code metadata}; everything else is
@@ -44,6 +48,7 @@ public record NewTask(
                 .timeoutSeconds(timeoutSeconds)
                 .retry(retryBaseMs, retryMaxMs)
                 .idempotencyKey(idempotencyKey)
+                .concurrencyKey(concurrencyKey)
                 .tick(schedule, tick)
                 .build();
     }
@@ -64,6 +69,7 @@ public record NewTask(
         private String idempotencyKey;
         private String scheduleName;
         private Instant fireTime;
+        private String concurrencyKey;
 
         private Builder(String agent, JsonNode input, JsonNode metadata) {
             this.agent = agent;
@@ -113,6 +119,12 @@ public record NewTask(
             return this;
         }
 
+        /** Whose task this is (a tenant, a customer): claims are fair across keys. */
+        public Builder concurrencyKey(String concurrencyKey) {
+            this.concurrencyKey = concurrencyKey;
+            return this;
+        }
+
         /** The schedule and the tick this task is fired for. */
         public Builder tick(String scheduleName, Instant fireTime) {
             this.scheduleName = scheduleName;
@@ -135,7 +147,8 @@ public record NewTask(
                     retryMaxMs,
                     idempotencyKey,
                     scheduleName,
-                    fireTime);
+                    fireTime,
+                    concurrencyKey);
         }
     }
 }

@@ -28,4 +28,5 @@ public record Task(
         long retryBaseMs,
         long retryMaxMs,
         String scheduleName,
-        Instant fireTime) {}
+        Instant fireTime,
+        String concurrencyKey) {}
