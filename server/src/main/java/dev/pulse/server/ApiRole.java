@@ -120,6 +120,7 @@ final class ApiRole {
                                             core.json,
                                             keys,
                                             core.tasks,
+                                            core.waiting,
                                             core.deliveries,
                                             core.schedules,
                                             core.firer,
