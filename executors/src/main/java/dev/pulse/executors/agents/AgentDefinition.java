@@ -44,38 +44,6 @@ public record AgentDefinition(
         flow = flow == null ? FlowLimits.NONE : flow;
     }
 
-    /** An agent without flow limits besides {@code maxConcurrency}. */
-    public AgentDefinition(
-            String name,
-            String executor,
-            Duration timeout,
-            int maxAttempts,
-            Integer maxConcurrency,
-            Duration retryBase,
-            Duration retryMax,
-            LocalSpec local,
-            String source,
-            ServerlessSpec serverless,
-            LlmSpec llm,
-            ContainerSpec container,
-            KubernetesSpec kubernetes) {
-        this(
-                name,
-                executor,
-                timeout,
-                maxAttempts,
-                maxConcurrency,
-                retryBase,
-                retryMax,
-                local,
-                source,
-                serverless,
-                llm,
-                container,
-                kubernetes,
-                FlowLimits.NONE);
-    }
-
     /** Everything that limits how its tasks are claimed. */
     public AgentLimits limits() {
         return AgentLimits.of(this);
@@ -113,6 +81,7 @@ public record AgentDefinition(
                 serverless,
                 llm,
                 null,
-                null);
+                null,
+                FlowLimits.NONE);
     }
 }

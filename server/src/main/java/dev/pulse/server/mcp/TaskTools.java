@@ -79,6 +79,11 @@ final class TaskTools {
                                 "idempotency_key",
                                 "Up to 255 characters; a repeat with the same key returns the"
                                         + " first task.")
+                        .string(
+                                "concurrency_key",
+                                "Whose task this is (a tenant, a customer), up to 200 characters:"
+                                        + " claims rotate fairly across keys, and an agent's"
+                                        + " per-key limits count per key.")
                         .required("agent")
                         .build(),
                 call ->
