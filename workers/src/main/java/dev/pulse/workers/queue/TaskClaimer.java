@@ -221,7 +221,7 @@ public final class TaskClaimer {
                    AND s.started_at < statement_timestamp()
                                       - (SELECT max(GREATEST(rate_ms, key_rate_ms)) FROM limits) * interval '1 millisecond'
                    AND (s.agent = ANY(ARRAY(SELECT agent FROM limits WHERE rate_limit IS NOT NULL))
-                        OR s.concurrency_key = ANY(ARRAY(SELECT concurrency_key FROM keys)))
+                        OR s.concurrency_key = ANY(ARRAY(SELECT k.concurrency_key FROM keys k WHERE k.agent = s.agent)))
             )
             SELECT * FROM claimed ORDER BY %s
             """
