@@ -172,7 +172,8 @@ public final class TaskClaimer {
     /**
      * The second step, under the locks of the limits at hand, with the statement's own clock (taken
      * after the locks were granted, so starts are logged in the order the locks passed): of the
-     * held-back rows still due and free, each key gets as many as it has room for, then each agent
+     * held-back rows still due and free, each key gets as many as it has room for (its running
+     * tasks counted in one pass over the agents' running rows, not once per key), then each agent
      * as many of those as it has room for, in the claim's order. The starts rate limits count are
      * logged, and those of the agents and keys at hand that no window counts any more are deleted
      * (only under their locks: two claimers never wait on each other's deletes).
@@ -186,18 +187,23 @@ public final class TaskClaimer {
                    FOR UPDATE SKIP LOCKED
             ), %s, keys AS (
                 SELECT DISTINCT agent, concurrency_key FROM picked WHERE concurrency_key IS NOT NULL
+            ), key_running AS (
+                SELECT r.agent, r.concurrency_key, count(*) AS n
+                  FROM tasks r
+                 WHERE r.state = 'running' AND r.agent = ANY(ARRAY(SELECT agent FROM keys))
+                   AND r.concurrency_key IS NOT NULL
+                 GROUP BY r.agent, r.concurrency_key
             ), key_room AS (
                 SELECT k.agent, k.concurrency_key,
                        LEAST(CASE WHEN l.key_max_running IS NOT NULL
-                                  THEN l.key_max_running - (SELECT count(*) FROM tasks r
-                                                             WHERE r.state = 'running' AND r.agent = k.agent
-                                                               AND r.concurrency_key = k.concurrency_key) END,
+                                  THEN l.key_max_running - COALESCE(kr.n, 0) END,
                              CASE WHEN l.key_rate_limit IS NOT NULL
                                   THEN l.key_rate_limit - (SELECT count(*) FROM flow_starts s
                                                             WHERE s.agent = k.agent AND s.concurrency_key = k.concurrency_key
                                                               AND s.started_at > statement_timestamp() - l.key_rate_ms * interval '1 millisecond') END)
                            AS free
                   FROM keys k JOIN limits l ON l.agent = k.agent
+                  LEFT JOIN key_running kr ON kr.agent = k.agent AND kr.concurrency_key = k.concurrency_key
             ), within_keys AS (
                 SELECT p.id, p.agent, p.priority, p.virtual_start, p.run_at
                   FROM (SELECT picked.*, row_number() OVER (PARTITION BY agent, concurrency_key ORDER BY %s) AS nth

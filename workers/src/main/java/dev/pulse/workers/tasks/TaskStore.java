@@ -43,7 +43,9 @@ public final class TaskStore {
     // One multi-row INSERT fed by one array per column, for one task or a thousand. Due times come
     // from the database clock. A keyed task's place in the claim order (virtual_start) follows its
     // key's last waiting task by FAIR_STEP (docs/architecture.md, "Fairness across concurrency
-    // keys"); the last is read once per key of the batch, through tasks_key_backlog.
+    // keys"); the last is read once per key of the batch, one backward step in tasks_key_backlog
+    // (written as ORDER BY ... LIMIT 1 so that no statistics can turn it into a read of the key's
+    // whole backlog).
     private static final String INSERT_MANY =
             """
             WITH b AS (
@@ -61,9 +63,10 @@ public final class TaskStore {
                              concurrency_key, ord)
             ), backlog AS (
                 SELECT k.concurrency_key,
-                       (SELECT max(t.virtual_start) FROM tasks t
+                       (SELECT t.virtual_start FROM tasks t
                          WHERE t.concurrency_key = k.concurrency_key AND t.state IN ('scheduled', 'queued')
-                           AND t.run_at <= now()) AS last
+                           AND t.virtual_start IS NOT NULL AND t.run_at <= now()
+                         ORDER BY t.virtual_start DESC LIMIT 1) AS last
                   FROM (SELECT DISTINCT concurrency_key FROM b WHERE concurrency_key IS NOT NULL) k
             )
             INSERT INTO tasks (id, agent, state, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
