@@ -65,7 +65,12 @@ final class ApiRole {
                     new TaskRequestParser(core.json, core.agents, config.egress(), core.clock);
             TaskOperations taskOperations =
                     new TaskOperations(
-                            core.tasks, taskParser, core.json, core.taskJson, core.queuedWakeUp);
+                            core.tasks,
+                            taskParser,
+                            core.json,
+                            core.taskJson,
+                            core.queuedWakeUp,
+                            core.waiting);
             routes.add(
                     new TaskRoutes(
                                     core.tasks,
@@ -115,6 +120,7 @@ final class ApiRole {
                                             core.json,
                                             keys,
                                             core.tasks,
+                                            core.waiting,
                                             core.deliveries,
                                             core.schedules,
                                             core.firer,

@@ -21,6 +21,7 @@ import dev.pulse.workers.callbacks.WebhookSecret;
 import dev.pulse.workers.callbacks.WebhookSigner;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
+import dev.pulse.workers.flow.WaitingReasons;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.maintenance.Duties;
 import dev.pulse.workers.metrics.QueueMetrics;
@@ -97,6 +98,7 @@ final class NodeCore {
     final LocalDeliveries localDeliveries;
     final CallbackOutbox outbox;
     final TaskStore tasks;
+    final WaitingReasons waiting;
     final TaskCompleter completer;
     final CallbackDeliveries deliveries;
     final ScheduleStore schedules;
@@ -166,7 +168,9 @@ final class NodeCore {
         this.deliveries = new CallbackDeliveries(database.jdbi(), dispatcherWakeUp);
         this.schedules = new ScheduleStore(database.jdbi(), json, ids::next);
         this.firer = new ScheduleFirer(database.jdbi(), schedules, tasks, agents, queuedWakeUp);
+        this.waiting = new WaitingReasons(database.jdbi(), agents::limits, clock);
         nodeMetrics.watchQueue(database.jdbi(), clock);
+        nodeMetrics.watchWaiting(waiting, clock);
         parts.start(
                 new ThroughputRollup(
                         database.jdbi(), nodeMetrics.registry(), nodeId, Duration.ofSeconds(5)));

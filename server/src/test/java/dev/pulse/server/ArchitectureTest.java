@@ -70,7 +70,8 @@ class ArchitectureTest {
     /** Which packages of {@code workers/} may name each table in SQL: the feature that owns it. */
     private static final Map<String, Set<String>> OWNERS =
             Map.ofEntries(
-                    Map.entry("tasks", Set.of("tasks", "queue")),
+                    Map.entry("tasks", Set.of("tasks", "queue", "flow")),
+                    Map.entry("flow_starts", Set.of("flow", "queue")),
                     Map.entry("task_attempts", Set.of("tasks", "queue")),
                     Map.entry("dashboard_minutes", Set.of("tasks")),
                     // The queue's heartbeat writes a node's row with its leases; the rescuer

@@ -9,7 +9,7 @@ import java.util.Objects;
  * across all nodes ({@code maxConcurrency}, null for no limit), and the settings of its executor:
  * {@code local}, {@code serverless}, {@code llm}, {@code container} or {@code kubernetes}, each
  * null unless the agent declares it. {@code source} says where it was declared (a file, or
- * "built-in").
+ * "built-in"). {@code flow} holds the per-key and rate limits ({@link FlowLimits#NONE} if none).
  *
  * <p>{@code serverless} and {@code llm} come after {@code source} because they were added later;
  * the nine-argument constructor (without them) is kept for existing callers.
@@ -27,7 +27,8 @@ public record AgentDefinition(
         ServerlessSpec serverless,
         LlmSpec llm,
         ContainerSpec container,
-        KubernetesSpec kubernetes) {
+        KubernetesSpec kubernetes,
+        FlowLimits flow) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
     public static final int DEFAULT_MAX_ATTEMPTS = 3;
@@ -40,6 +41,12 @@ public record AgentDefinition(
         Objects.requireNonNull(timeout, "timeout");
         Objects.requireNonNull(retryBase, "retryBase");
         Objects.requireNonNull(retryMax, "retryMax");
+        flow = flow == null ? FlowLimits.NONE : flow;
+    }
+
+    /** Everything that limits how its tasks are claimed. */
+    public AgentLimits limits() {
+        return AgentLimits.of(this);
     }
 
     /**
@@ -74,6 +81,7 @@ public record AgentDefinition(
                 serverless,
                 llm,
                 null,
-                null);
+                null,
+                FlowLimits.NONE);
     }
 }

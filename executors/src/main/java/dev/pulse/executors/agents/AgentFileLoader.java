@@ -50,9 +50,12 @@ public final class AgentFileLoader {
                     "serverless",
                     "llm",
                     "container",
-                    "kubernetes");
+                    "kubernetes",
+                    "per_key_concurrency",
+                    "rate_limit",
+                    "per_key_rate_limit");
     private static final Set<String> RETRY_KEYS = Set.of("base", "max");
-    private static final Set<String> LOCAL_KEYS = Set.of("command", "workdir", "env");
+    private static final Set<String> LOCAL_KEYS = Set.of("command", "workdir", "env", "java_agent");
 
     private final ObjectReader yaml = new YAMLMapper().readerFor(JsonNode.class);
 
@@ -241,7 +244,8 @@ public final class AgentFileLoader {
                 serverless,
                 llm,
                 container,
-                kubernetes);
+                kubernetes,
+                FlowLimitsParser.parse(spec, problems));
     }
 
     private static Duration duration(
@@ -265,6 +269,9 @@ public final class AgentFileLoader {
             return null;
         }
         unknownKeys(local, LOCAL_KEYS, "spec.local.", problems);
+        if (local.has("java_agent")) {
+            return inJvm(local, problems);
+        }
         List<String> command = new ArrayList<>();
         JsonNode cmd = local.path("command");
         if (!cmd.isArray() || cmd.isEmpty()) {
@@ -309,6 +316,28 @@ public final class AgentFileLoader {
             }
         }
         return LocalSpec.process(command, workdir, env);
+    }
+
+    /**
+     * {@code local: {java_agent: NAME}}: an in-JVM agent (a built-in or a plugin's) run under this
+     * agent's own name and settings, e.g. its limits.
+     */
+    private static LocalSpec inJvm(JsonNode local, List<String> problems) {
+        JsonNode name = local.get("java_agent");
+        if (!name.isTextual() || name.asText().isBlank()) {
+            problems.add(
+                    "spec.local.java_agent: must be the name of an in-JVM agent, e.g. echo or sleep");
+            return null;
+        }
+        for (String other : List.of("command", "workdir", "env")) {
+            if (local.has(other)) {
+                problems.add(
+                        "spec.local."
+                                + other
+                                + ": is only used with a command, not with spec.local.java_agent");
+            }
+        }
+        return LocalSpec.inJvm(name.asText());
     }
 
     static void unknownKeys(

@@ -14,7 +14,7 @@ import java.util.TreeMap;
 public final class AgentRegistry {
 
     /** One version of the agents, with their limits worked out once rather than on every claim. */
-    private record Version(Map<String, AgentDefinition> byName, Map<String, Integer> limits) {}
+    private record Version(Map<String, AgentDefinition> byName, Map<String, AgentLimits> limits) {}
 
     private final Runnable refreshOnMiss;
     private volatile Version current;
@@ -35,10 +35,10 @@ public final class AgentRegistry {
 
     private static Version version(Collection<AgentDefinition> agents) {
         Map<String, AgentDefinition> byName = index(agents);
-        Map<String, Integer> limits = new TreeMap<>();
+        Map<String, AgentLimits> limits = new TreeMap<>();
         byName.values().stream()
-                .filter(a -> a.maxConcurrency() != null)
-                .forEach(a -> limits.put(a.name(), a.maxConcurrency()));
+                .filter(a -> a.limits().any())
+                .forEach(a -> limits.put(a.name(), a.limits()));
         return new Version(byName, Collections.unmodifiableMap(limits));
     }
 
@@ -74,11 +74,12 @@ public final class AgentRegistry {
     }
 
     /**
-     * The {@code max_concurrency} of every agent that has one, by name (sorted), of the current
-     * version: claimers read it on every claim, so a limit set, raised or removed through the
-     * agents table applies as soon as this node has re-read the table.
+     * The limits of every agent that has any ({@code max_concurrency}, per-key and rate limits), by
+     * name (sorted), of the current version: claimers read it on every claim, so a limit set,
+     * raised or removed through the agents table applies as soon as this node has re-read the
+     * table.
      */
-    public Map<String, Integer> limits() {
+    public Map<String, AgentLimits> limits() {
         return current.limits();
     }
 }

@@ -90,6 +90,55 @@ class AgentFileLoaderTest {
     }
 
     @Test
+    void readsPerKeyAndRateLimitsAndAnInJvmAgentAndNamesThePathOfEachBadValue() throws IOException {
+        write(
+                "limited.yaml",
+                """
+                apiVersion: pulse/v1
+                kind: Agent
+                metadata: {name: limited}
+                spec:
+                  executor: local
+                  per_key_concurrency: 2
+                  rate_limit: {limit: 5, period: 1s}
+                  per_key_rate_limit: {limit: 60, period: 1m}
+                  local: {java_agent: sleep}
+                """);
+        AgentFileLoader.Loaded good = loader.loadDirectory(dir);
+        assertThat(good.problems()).isEmpty();
+        AgentDefinition agent = good.agents().get(0);
+        assertThat(agent.flow())
+                .isEqualTo(
+                        new FlowLimits(
+                                2,
+                                new RateLimit(5, Duration.ofSeconds(1)),
+                                new RateLimit(60, Duration.ofMinutes(1))));
+        assertThat(agent.limits().any()).isTrue();
+        assertThat(agent.local().javaAgent()).isEqualTo("sleep");
+
+        Files.delete(dir.resolve("limited.yaml"));
+        write(
+                "bad.yaml",
+                """
+                apiVersion: pulse/v1
+                kind: Agent
+                metadata: {name: bad}
+                spec:
+                  executor: local
+                  per_key_concurrency: -1
+                  rate_limit: {limit: -5, period: 1fortnight}
+                  per_key_rate_limit: {limit: 5, period: 1s, burst: 2}
+                  local: {command: ["true"]}
+                """);
+        String problems = String.join("\n", loader.loadDirectory(dir).problems());
+        assertThat(problems)
+                .contains("spec.per_key_concurrency:")
+                .contains("spec.rate_limit.limit:")
+                .contains("spec.rate_limit.period:")
+                .contains("spec.per_key_rate_limit.burst:");
+    }
+
+    @Test
     void loadsAServerlessAgentWithEverySetting() throws IOException {
         write(
                 "classify.yaml",

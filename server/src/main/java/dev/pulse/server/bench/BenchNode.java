@@ -63,15 +63,19 @@ final class BenchNode implements AutoCloseable {
      */
     static final String LIMITED_AGENT = "bench-limited";
 
+    private final boolean keyedAgent;
+
     BenchNode(String databaseUrl) throws IOException {
-        this(databaseUrl, 0, 1);
+        this(databaseUrl, 0, 1, KeySpread.NONE);
     }
 
     /**
      * @param limitedAgent the max_concurrency of an extra agent stored for the run, or 0 for none
      * @param nodes how many nodes claim: the first serves the API too, the others are worker-only
+     * @param spread with a per-key concurrency, the agent its tasks go to is stored for the run
      */
-    BenchNode(String databaseUrl, int limitedAgent, int nodes) throws IOException {
+    BenchNode(String databaseUrl, int limitedAgent, int nodes, KeySpread spread)
+            throws IOException {
         SecureRandom random = new SecureRandom();
         tempDir = Files.createTempDirectory("pulse-bench");
         // The embedded database exactly as pulse serve runs it, so the figures are what a user
@@ -99,6 +103,16 @@ final class BenchNode implements AutoCloseable {
                                             .formatted(LIMITED_AGENT, limitedAgent)),
                             null,
                             "pulse bench --limited-agent");
+        }
+        this.keyedAgent = spread.perKeyConcurrency() > 0;
+        if (keyedAgent) {
+            ObjectMapper json = JsonMapper.create();
+            new AgentStore(setup.jdbi(), json)
+                    .save(
+                            KeySpread.KEYED_AGENT,
+                            json.readTree(spread.keyedAgentDocument()),
+                            null,
+                            "pulse bench --per-key-concurrency");
         }
         Map<String, String> overrides = new HashMap<>();
         overrides.put("PULSE_DATABASE_URL", databaseUrl);
@@ -194,6 +208,9 @@ final class BenchNode implements AutoCloseable {
             new ApiKeyStore(setup.jdbi(), new SecureRandom()).delete(keyName);
             if (limitedAgent != null) {
                 new AgentStore(setup.jdbi(), JsonMapper.create()).delete(limitedAgent);
+            }
+            if (keyedAgent) {
+                new AgentStore(setup.jdbi(), JsonMapper.create()).delete(KeySpread.KEYED_AGENT);
             }
         }
     }

@@ -13,14 +13,10 @@ public final class Benchmarks {
     public static int burnDown(
             String databaseUrl, int warmup, int tasks, boolean callbacks, PrintStream out)
             throws Exception {
-        return burnDown(databaseUrl, warmup, tasks, callbacks, 0, 1, out);
+        return burnDown(databaseUrl, warmup, tasks, callbacks, 0, 1, KeySpread.NONE, out);
     }
 
-    /**
-     * @param nodes how many nodes claim, in this process, on one database
-     * @param limitedAgent the max_concurrency of an extra agent present during the run (no tasks of
-     *     its own), or 0 for none
-     */
+    /** Tasks of {@code echo} without keys, as before {@code --keys}. */
     public static int burnDown(
             String databaseUrl,
             int warmup,
@@ -30,7 +26,36 @@ public final class Benchmarks {
             int nodes,
             PrintStream out)
             throws Exception {
-        try (BenchNode bench = new BenchNode(databaseUrl, limitedAgent, nodes)) {
+        return burnDown(
+                databaseUrl, warmup, tasks, callbacks, limitedAgent, nodes, KeySpread.NONE, out);
+    }
+
+    /**
+     * @param nodes how many nodes claim, in this process, on one database
+     * @param limitedAgent the max_concurrency of an extra agent present during the run (no tasks of
+     *     its own), or 0 for none
+     * @param spread how the tasks are spread over concurrency keys
+     */
+    public static int burnDown(
+            String databaseUrl,
+            int warmup,
+            int tasks,
+            boolean callbacks,
+            int limitedAgent,
+            int nodes,
+            KeySpread spread,
+            PrintStream out)
+            throws Exception {
+        try (BenchNode bench = new BenchNode(databaseUrl, limitedAgent, nodes, spread)) {
+            if (spread.keys() > 0) {
+                out.printf(
+                        "tasks spread over %d concurrency keys, agent %s%s%n",
+                        spread.keys(),
+                        spread.agent(),
+                        spread.perKeyConcurrency() > 0
+                                ? " with per_key_concurrency " + spread.perKeyConcurrency()
+                                : "");
+            }
             if (nodes > 1) {
                 out.printf(
                         "%d nodes claim (1 with the API, %d worker-only, in this process)%n",
@@ -43,10 +68,10 @@ public final class Benchmarks {
             }
             if (warmup > 0) {
                 out.printf("warm-up: %d tasks, not timed%n", warmup);
-                new BurnDown(bench, out, "warm-up ").run(warmup, callbacks);
+                new BurnDown(bench, out, "warm-up ", spread).run(warmup, callbacks);
                 out.println("timed run:");
             }
-            new BurnDown(bench, out, "").run(tasks, callbacks);
+            new BurnDown(bench, out, "", spread).run(tasks, callbacks);
         }
         return 0;
     }

@@ -15,7 +15,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -36,15 +35,24 @@ final class BurnDown {
     private final BenchNode bench;
     private final PrintStream out;
     private final String linePrefix;
+    private final KeySpread spread;
 
     /**
      * @param linePrefix starts every line printed, e.g. to tell a warm-up's lines from the timed
      *     run's
      */
     BurnDown(BenchNode bench, PrintStream out, String linePrefix) {
+        this(bench, out, linePrefix, KeySpread.NONE);
+    }
+
+    /**
+     * @param spread how the tasks are spread over concurrency keys
+     */
+    BurnDown(BenchNode bench, PrintStream out, String linePrefix, KeySpread spread) {
         this.bench = bench;
         this.out = out;
         this.linePrefix = linePrefix;
+        this.spread = spread;
     }
 
     void run(int tasks, boolean callbacks) throws Exception {
@@ -171,16 +179,15 @@ final class BurnDown {
 
     private void enqueue(int tasks, String callbackUrl) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
-        String item =
-                callbackUrl == null
-                        ? "{\"agent\": \"echo\"}"
-                        : "{\"agent\": \"echo\", \"callback_url\": \"" + callbackUrl + "\"}";
         ExecutorService senders = Executors.newFixedThreadPool(4);
         List<Future<?>> sent = new ArrayList<>();
         for (int from = 0; from < tasks; from += BATCH) {
             int size = Math.min(BATCH, tasks - from);
-            String body =
-                    "{\"tasks\": [" + String.join(",", Collections.nCopies(size, item)) + "]}";
+            List<String> items = new ArrayList<>(size);
+            for (int i = from; i < from + size; i++) {
+                items.add(spread.item(i, callbackUrl));
+            }
+            String body = "{\"tasks\": [" + String.join(",", items) + "]}";
             sent.add(
                     senders.submit(
                             () -> {

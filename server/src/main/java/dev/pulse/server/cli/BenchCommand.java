@@ -1,6 +1,7 @@
 package dev.pulse.server.cli;
 
 import dev.pulse.server.bench.Benchmarks;
+import dev.pulse.server.bench.KeySpread;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -17,7 +18,7 @@ final class BenchCommand implements Runnable {
     @Override
     public void run() {
         System.out.println(
-                "usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] [--nodes N] | pulse bench latency --samples N");
+                "usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] [--nodes N] [--keys N [--per-key-concurrency N]] | pulse bench latency --samples N");
     }
 
     @Command(
@@ -63,6 +64,23 @@ final class BenchCommand implements Runnable {
         int nodes;
 
         @Option(
+                names = "--keys",
+                defaultValue = "0",
+                paramLabel = "N",
+                description =
+                        "spread the tasks round-robin over N concurrency keys (default: no keys)")
+        int keys;
+
+        @Option(
+                names = "--per-key-concurrency",
+                defaultValue = "0",
+                paramLabel = "N",
+                description =
+                        "with --keys, run the tasks on an agent (the in-JVM echo, stored for the run) "
+                                + "with per_key_concurrency N (default: echo, no limit)")
+        int perKeyConcurrency;
+
+        @Option(
                 names = "--warmup",
                 defaultValue = "0",
                 description =
@@ -78,6 +96,7 @@ final class BenchCommand implements Runnable {
                     callbacks,
                     limitedAgent,
                     Math.max(1, nodes),
+                    new KeySpread(Math.max(0, keys), Math.max(0, perKeyConcurrency)),
                     System.out);
         }
     }

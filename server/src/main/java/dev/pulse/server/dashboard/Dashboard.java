@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.workers.callbacks.CallbackDeliveries;
+import dev.pulse.workers.flow.WaitingReasons;
 import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.schedules.ScheduleFirer;
 import dev.pulse.workers.schedules.ScheduleStore;
@@ -32,6 +33,7 @@ public final class Dashboard {
             ObjectMapper json,
             ApiKeyStore keys,
             TaskStore tasks,
+            WaitingReasons waiting,
             CallbackDeliveries deliveries,
             ScheduleStore schedules,
             ScheduleFirer firer,
@@ -72,6 +74,7 @@ public final class Dashboard {
         new TasksPage(parts.tasks(), templates, parts.workerWakeUp(), clock).register(routes);
         new TaskDetailPage(
                         parts.tasks(),
+                        parts.waiting(),
                         deliveries,
                         templates,
                         parts.json(),

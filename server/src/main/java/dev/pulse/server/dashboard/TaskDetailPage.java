@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.server.api.PathIds;
 import dev.pulse.workers.callbacks.CallbackDeliveries;
+import dev.pulse.workers.flow.WaitingReasons;
 import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.tasks.CancelOutcome;
 import dev.pulse.workers.tasks.Task;
@@ -27,6 +28,7 @@ import java.util.UUID;
 final class TaskDetailPage {
 
     private final TaskStore tasks;
+    private final WaitingReasons waiting;
     private final CallbackDeliveries deliveries;
     private final Templates templates;
     private final ObjectMapper json;
@@ -35,12 +37,14 @@ final class TaskDetailPage {
 
     TaskDetailPage(
             TaskStore tasks,
+            WaitingReasons waiting,
             CallbackDeliveries deliveries,
             Templates templates,
             ObjectMapper json,
             Runnable workerWakeUp,
             Clock clock) {
         this.tasks = tasks;
+        this.waiting = waiting;
         this.deliveries = deliveries;
         this.templates = templates;
         this.json = json;
@@ -78,6 +82,13 @@ final class TaskDetailPage {
         model.put("startedAt", Formats.time(task.startedAt()));
         model.put("finishedAt", Formats.time(task.finishedAt()));
         model.put("idempotencyKey", task.idempotencyKey());
+        model.put("concurrencyKey", task.concurrencyKey());
+        waiting.of(task)
+                .ifPresent(
+                        w -> {
+                            model.put("waitingReason", w.reason().wire());
+                            model.put("waitingUntil", Formats.time(w.until()));
+                        });
         model.put("cancelRequested", task.cancelRequestedAt() != null);
         model.put("retryable", TasksPage.RETRYABLE.contains(task.state()));
         model.put("cancellable", !task.state().isTerminal());

@@ -123,6 +123,6 @@ record TaskQuery(
      * filtered set.
      */
     TaskFilter filter(UUID before, int limit) {
-        return new TaskFilter(state, agent, schedule, from, to, text, before, limit);
+        return new TaskFilter(state, agent, schedule, from, to, text, before, limit, null);
     }
 }

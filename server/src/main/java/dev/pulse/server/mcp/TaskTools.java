@@ -79,6 +79,11 @@ final class TaskTools {
                                 "idempotency_key",
                                 "Up to 255 characters; a repeat with the same key returns the"
                                         + " first task.")
+                        .string(
+                                "concurrency_key",
+                                "Whose task this is (a tenant, a customer), up to 200 characters:"
+                                        + " claims rotate fairly across keys, and an agent's"
+                                        + " per-key limits count per key.")
                         .required("agent")
                         .build(),
                 call ->
@@ -103,7 +108,8 @@ final class TaskTools {
     private PulseTool listTasks() {
         return new PulseTool(
                 "list_tasks",
-                "Tasks, newest first (as GET /v1/tasks), filtered by state, agent or schedule."
+                "Tasks, newest first (as GET /v1/tasks), filtered by state, agent, schedule or"
+                        + " concurrency key."
                         + " When `next_cursor` is not null, pass it as `cursor` for the next page.",
                 Scope.TASKS_READ,
                 InputSchema.object(json)
@@ -112,6 +118,7 @@ final class TaskTools {
                                 "scheduled, queued, running, succeeded, failed or cancelled.")
                         .string("agent", "Only this agent's tasks.")
                         .string("schedule", "Only tasks queued by this schedule.")
+                        .string("concurrency_key", "Only tasks with this concurrency key.")
                         .integer("limit", 1, 500, "Page size (default 50).")
                         .string("cursor", "The `next_cursor` of the previous page.")
                         .closed()
@@ -120,12 +127,19 @@ final class TaskTools {
                     Arguments arguments =
                             new Arguments(
                                     call.arguments(),
-                                    Set.of("state", "agent", "schedule", "limit", "cursor"));
+                                    Set.of(
+                                            "state",
+                                            "agent",
+                                            "schedule",
+                                            "concurrency_key",
+                                            "limit",
+                                            "cursor"));
                     return tasks.toJson(
                             tasks.list(
                                     arguments.text("state"),
                                     arguments.text("agent"),
                                     arguments.text("schedule"),
+                                    arguments.text("concurrency_key"),
                                     arguments.text("cursor"),
                                     arguments.text("limit")));
                 });

@@ -1,5 +1,6 @@
 package dev.pulse.server.metrics;
 
+import dev.pulse.workers.flow.WaitingReasons;
 import dev.pulse.workers.tasks.TaskFigures;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -50,6 +51,11 @@ public final class NodeMetrics implements AutoCloseable {
                 .description("How long the next task to claim has been due (0 when none is due)")
                 .register(registry);
         registry.getPrometheusRegistry().register(new ReadyTasks(tasks, clock));
+    }
+
+    /** Adds the {@code pulse_tasks_waiting{reason}} gauge ({@link WaitingTasks}). */
+    public void watchWaiting(WaitingReasons waiting, Clock clock) {
+        registry.getPrometheusRegistry().register(new WaitingTasks(waiting, clock));
     }
 
     private synchronized double queueLag() {

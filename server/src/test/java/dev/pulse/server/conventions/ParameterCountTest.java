@@ -32,6 +32,8 @@ class ParameterCountTest {
             Map.of(
                     "PulseConfig", "built once, by ConfigLoader, from named settings",
                     "Task", "built once, by TaskRowMapper, from a row",
+                    "TaskFilter",
+                            "built name for name by its of(...), its with-method and TaskQuery",
                     "Parts", "Dashboard's collaborators, built once by ApiRole",
                     "ScheduleDefinition",
                             "built by the request parser and by ScheduleStore's row mapper",

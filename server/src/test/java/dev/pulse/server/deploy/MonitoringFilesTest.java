@@ -43,9 +43,7 @@ class MonitoringFilesTest {
     static final Map<String, String> NEEDS_DATA =
             Map.of(
                     "up", "Prometheus's own series for each scrape target, not a node's",
-                    "pulse_llm_tokens_total", "appears once an llm agent has used tokens",
-                    "pulse_tasks_waiting",
-                            "added by the provider back-off and budget features (issue 23): reason=provider_backoff or budget_exhausted");
+                    "pulse_llm_tokens_total", "appears once an llm agent has used tokens");
 
     private static final Pattern METRIC =
             Pattern.compile(

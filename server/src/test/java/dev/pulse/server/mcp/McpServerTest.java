@@ -93,9 +93,11 @@ class McpServerTest {
                         "callback_url",
                         "metadata",
                         "priority",
-                        "idempotency_key");
+                        "idempotency_key",
+                        "concurrency_key");
         assertThat(schemaOf(tools, "list_tasks"))
-                .containsOnlyKeys("state", "agent", "schedule", "limit", "cursor");
+                .containsOnlyKeys(
+                        "state", "agent", "schedule", "concurrency_key", "limit", "cursor");
         assertThat(schemaOf(tools, "wait_for_task")).containsOnlyKeys("id", "timeout_seconds");
         assertThat(schemaOf(tools, "create_schedule"))
                 .containsKeys("name", "cron", "every", "timezone", "agent", "input", "times");

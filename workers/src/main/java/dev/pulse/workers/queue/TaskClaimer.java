@@ -1,9 +1,11 @@
 package dev.pulse.workers.queue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.agents.AgentLimits;
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.db.ResumedScans;
+import dev.pulse.workers.flow.LimitArrays;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
 import dev.pulse.workers.tracing.TaskTracing;
@@ -15,14 +17,13 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.UUID;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.mapper.RowMapper;
@@ -41,18 +42,24 @@ import org.slf4j.LoggerFactory;
  * limits (the common case) the claim is only that: the limits' bookkeeping cost about a tenth of
  * the claim's time in the database even when no agent had a limit (docs/benchmarks.md).
  *
- * <p>Agents with a {@code max_concurrency} are limited across all nodes, with the limits of the
- * live agent registry read at every claim. While some agent has a limit, a claim is two steps. The
- * first is one statement like the plain claim: it leaves out the agents that look full, leases the
- * picked rows of agents without a limit, and hands back the ids of the picked rows of limited
- * agents untouched. Only when there are such rows, the second step runs in a transaction: it tries
- * a transaction-scoped advisory lock per limited agent at hand, without waiting, then, in a
- * statement whose snapshot is taken after the locks are held, counts the running tasks of each
- * agent it locked and leases no more of its rows than it has room for. Every lease of a limited
- * agent's task is made under that agent's lock, so two nodes never both fill its last slot. An
- * agent whose lock another claimer holds is skipped this time, like a row another claimer holds:
- * that claimer is filling its slots now. So no claimer ever waits for another, and those of other
- * agents, or of none, never touch the lock.
+ * <p>The claim order is priority, then place ({@code virtual_start}: a keyed task's place in the
+ * rotation across concurrency keys, any other task's due time; docs/architecture.md, "Fairness
+ * across concurrency keys"), then due time and id.
+ *
+ * <p>Agents with limits ({@code max_concurrency}, {@code per_key_concurrency}, {@code rate_limit},
+ * {@code per_key_rate_limit}) are limited across all nodes, with the limits of the live agent
+ * registry read at every claim. While some agent has a limit, a claim is two steps. The first is
+ * one statement like the plain claim: it leaves out the agents that look full or out of starts,
+ * leases the picked rows that no limit applies to, and hands back the ids of the other picked rows
+ * untouched. Only when there are such rows, the second step runs in a transaction: it tries a
+ * transaction-scoped advisory lock for each limit at hand (the agent's for its agent-wide limits,
+ * an agent-and-key lock for its per-key limits), without waiting; then, in a statement whose
+ * snapshot is taken after the locks are held, it counts running tasks and recent starts and leases
+ * no more rows than each agent and key has room for, logging the starts that rate limits count.
+ * Every lease under a limit is made under that limit's lock, so two nodes never both fill its last
+ * slot. A lock another claimer holds makes its rows skipped this time, like a row another claimer
+ * holds: that claimer is filling those slots now. So no claimer ever waits for another; claimers of
+ * other agents, or of other keys of an agent with only per-key limits, never meet.
  */
 public final class TaskClaimer {
 
@@ -60,17 +67,24 @@ public final class TaskClaimer {
 
     /**
      * Advisory lock class ("pulse" as an int): with the hash of an agent's name, the lock guarding
-     * that agent's slots.
+     * that agent's slots and starts.
      */
     static final int AGENT_LOCK_CLASS = 0x70756c73;
 
     /**
-     * Takes those of the agents' locks no other claimer holds, without waiting; returns the keys
-     * taken.
+     * Advisory lock class ("pulsk"): with the hash of an agent's name and a concurrency key, the
+     * lock guarding that key's slots and starts of that agent.
      */
-    static final String LOCK_AGENTS =
+    static final int KEY_LOCK_CLASS = 0x70756c6b;
+
+    /** Takes those of the locks no other claimer holds, without waiting; returns those taken. */
+    static final String TRY_LOCKS =
             """
-            SELECT k FROM unnest(CAST(:keys AS integer[])) AS k WHERE pg_try_advisory_xact_lock(:lock_class, k)""";
+            SELECT c, k FROM unnest(CAST(:classes AS integer[]), CAST(:keys AS integer[])) AS l (c, k)
+             WHERE pg_try_advisory_xact_lock(c, k)""";
+
+    /** The claim order; the claim index (tasks_claimable) holds the waiting rows in it. */
+    static final String ORDER = "priority, virtual_start, run_at, id";
 
     /** The claim when no agent has a limit: lock the first due rows and lease them. */
     static final String CLAIM = claimWhere("");
@@ -83,93 +97,163 @@ public final class TaskClaimer {
     static final String CLAIM_RESUMING =
             claimWhere(
                     """
-            AND (priority, run_at, id) > (:after_priority, CAST(:after_run_at AS timestamptz), CAST(:after_id AS uuid))""");
+            AND (priority, virtual_start, run_at, id) > (:after_priority, CAST(:after_place AS timestamptz),
+                                                        CAST(:after_run_at AS timestamptz), CAST(:after_id AS uuid))""");
 
     private static String claimWhere(String resume) {
         return """
                 WITH picked AS MATERIALIZED (
                     SELECT id FROM tasks
                      WHERE state IN ('scheduled', 'queued') AND run_at <= now() %s
-                     ORDER BY priority, run_at, id
+                     ORDER BY %s
                      LIMIT :limit
                        FOR UPDATE SKIP LOCKED
                 ), %s"""
-                .formatted(resume, take("picked"));
+                .formatted(resume, ORDER, take("picked", "now()"));
     }
 
     private static final String CLAIM_FIXED = FixedPlans.ahead(CLAIM);
     private static final String CLAIM_RESUMING_FIXED = FixedPlans.ahead(CLAIM_RESUMING);
 
-    /** How many of each limited agent's tasks run now, against its limit: what it has room for. */
-    private static final String ROOM =
-            """
-            room AS (
-                SELECT l.agent,
-                       l.max_running - (SELECT count(*) FROM tasks r WHERE r.state = 'running' AND r.agent = l.agent) AS free
-                  FROM unnest(CAST(:limited_agents AS text[]), CAST(:max_running AS integer[])) AS l (agent, max_running)
-            )""";
+    private static final String LIMITS = LimitArrays.CTE;
+
+    /**
+     * What each agent has room for as a whole, as of {@code clock}: the least of its free slots and
+     * its starts left in the window (null when it has neither limit).
+     */
+    private static String room(String clock) {
+        return """
+                room AS (
+                    SELECT l.agent,
+                           LEAST(CASE WHEN l.max_running IS NOT NULL
+                                      THEN l.max_running - (SELECT count(*) FROM tasks r
+                                                             WHERE r.state = 'running' AND r.agent = l.agent) END,
+                                 CASE WHEN l.rate_limit IS NOT NULL
+                                      THEN l.rate_limit - (SELECT count(*) FROM flow_starts s
+                                                            WHERE s.agent = l.agent
+                                                              AND s.started_at > %1$s - l.rate_ms * interval '1 millisecond') END)
+                               AS free
+                      FROM limits l
+                )"""
+                .formatted(clock);
+    }
 
     /**
      * The first step while agents have limits: agents that look full are left out of the scan (a
-     * hint read without their locks; the second step decides), rows of agents without a limit are
-     * leased, and the picked rows of limited agents come back as they are, marked {@code
-     * held_back}. (Each from its own branch of a UNION, not joined: a join of the two would be a
-     * nested loop.)
+     * hint read without their locks; the second step decides), rows no limit applies to are leased,
+     * and the other picked rows come back as they are, marked {@code held_back}. A row is held back
+     * if its agent has an agent-wide limit, or a per-key limit and the row a key. (Each from its
+     * own branch of a UNION, not joined: a join of the two would be a nested loop.)
      */
     static final String CLAIM_UNLIMITED =
             """
-            WITH %s, picked AS MATERIALIZED (
-                SELECT id, agent FROM tasks
+            WITH %s, %s, picked AS MATERIALIZED (
+                SELECT id, agent, concurrency_key FROM tasks
                  WHERE state IN ('scheduled', 'queued') AND run_at <= now()
                    AND agent NOT IN (SELECT agent FROM room WHERE free <= 0)
-                 ORDER BY priority, run_at, id
+                 ORDER BY %s
                  LIMIT :limit
                    FOR UPDATE SKIP LOCKED
+            ), limited AS (
+                SELECT id FROM picked
+                 WHERE agent = ANY(CAST(:agent_wide AS text[]))
+                    OR (concurrency_key IS NOT NULL AND agent = ANY(CAST(:per_key AS text[])))
             ), unlimited AS (
-                SELECT id FROM picked WHERE agent <> ALL(CAST(:limited_agents AS text[]))
+                SELECT id FROM picked EXCEPT SELECT id FROM limited
             ), %s
             SELECT false AS held_back, * FROM claimed
             UNION ALL
             SELECT true, t.* FROM tasks t
-             WHERE t.id = ANY(ARRAY(SELECT id FROM picked WHERE agent = ANY(CAST(:limited_agents AS text[]))))
-            ORDER BY priority, run_at, id
+             WHERE t.id = ANY(ARRAY(SELECT id FROM limited))
+            ORDER BY %s
             """
-                    .formatted(ROOM, leased("unlimited"));
+                    .formatted(LIMITS, room("now()"), ORDER, leased("unlimited", "now()"), ORDER);
 
     private static final String CLAIM_UNLIMITED_FIXED = FixedPlans.ahead(CLAIM_UNLIMITED);
 
     /**
-     * The second step, under the locks of the agents at hand: of the held-back rows still due and
-     * free, each agent gets as many as it has room for, in the claim's order.
+     * The second step, under the locks of the limits at hand, with the statement's own clock (taken
+     * after the locks were granted, so starts are logged in the order the locks passed): of the
+     * held-back rows still due and free, each key gets as many as it has room for (its running
+     * tasks counted in one pass over the agents' running rows, not once per key), then each agent
+     * as many of those as it has room for, in the claim's order. The starts rate limits count are
+     * logged, and those of the agents and keys at hand that no window counts any more are deleted
+     * (only under their locks: two claimers never wait on each other's deletes).
      */
     static final String CLAIM_WITHIN_LIMITS =
             """
             WITH %s, picked AS MATERIALIZED (
-                SELECT id, agent, priority, run_at FROM tasks
+                SELECT id, agent, concurrency_key, priority, virtual_start, run_at FROM tasks
                  WHERE id = ANY(CAST(:held_back AS uuid[]))
                    AND state IN ('scheduled', 'queued') AND run_at <= now()
                    FOR UPDATE SKIP LOCKED
-            ), allowed AS (
-                SELECT p.id
-                  FROM (SELECT id, agent, row_number() OVER (PARTITION BY agent ORDER BY priority, run_at, id) AS nth
+            ), %s, keys AS (
+                SELECT DISTINCT agent, concurrency_key FROM picked WHERE concurrency_key IS NOT NULL
+            ), key_running AS (
+                SELECT r.agent, r.concurrency_key, count(*) AS n
+                  FROM tasks r
+                 WHERE r.state = 'running' AND r.agent = ANY(ARRAY(SELECT agent FROM keys))
+                   AND r.concurrency_key IS NOT NULL
+                 GROUP BY r.agent, r.concurrency_key
+            ), key_room AS (
+                SELECT k.agent, k.concurrency_key,
+                       LEAST(CASE WHEN l.key_max_running IS NOT NULL
+                                  THEN l.key_max_running - COALESCE(kr.n, 0) END,
+                             CASE WHEN l.key_rate_limit IS NOT NULL
+                                  THEN l.key_rate_limit - (SELECT count(*) FROM flow_starts s
+                                                            WHERE s.agent = k.agent AND s.concurrency_key = k.concurrency_key
+                                                              AND s.started_at > statement_timestamp() - l.key_rate_ms * interval '1 millisecond') END)
+                           AS free
+                  FROM keys k JOIN limits l ON l.agent = k.agent
+                  LEFT JOIN key_running kr ON kr.agent = k.agent AND kr.concurrency_key = k.concurrency_key
+            ), within_keys AS (
+                SELECT p.id, p.agent, p.priority, p.virtual_start, p.run_at
+                  FROM (SELECT picked.*, row_number() OVER (PARTITION BY agent, concurrency_key ORDER BY %s) AS nth
                           FROM picked) p
-                  JOIN room ON room.agent = p.agent
-                 WHERE p.nth <= room.free
-            ), %s"""
-                    .formatted(ROOM, take("allowed"));
+                  LEFT JOIN key_room kr ON kr.agent = p.agent AND kr.concurrency_key = p.concurrency_key
+                 WHERE kr.free IS NULL OR p.nth <= kr.free
+            ), allowed AS (
+                SELECT w.id
+                  FROM (SELECT id, agent, row_number() OVER (PARTITION BY agent ORDER BY %s) AS nth
+                          FROM within_keys) w
+                  JOIN room ON room.agent = w.agent
+                 WHERE room.free IS NULL OR w.nth <= room.free
+            ), %s, logged AS (
+                INSERT INTO flow_starts (agent, concurrency_key, started_at)
+                SELECT c.agent, c.concurrency_key, c.attempt_started_at
+                  FROM claimed c JOIN limits l ON l.agent = c.agent
+                 WHERE l.rate_limit IS NOT NULL OR (l.key_rate_limit IS NOT NULL AND c.concurrency_key IS NOT NULL)
+            ), pruned AS (
+                DELETE FROM flow_starts s
+                 WHERE s.agent = ANY(ARRAY(SELECT agent FROM limits WHERE rate_limit IS NOT NULL OR key_rate_limit IS NOT NULL))
+                   AND s.started_at < statement_timestamp()
+                                      - (SELECT max(GREATEST(rate_ms, key_rate_ms)) FROM limits) * interval '1 millisecond'
+                   AND (s.agent = ANY(ARRAY(SELECT agent FROM limits WHERE rate_limit IS NOT NULL))
+                        OR s.concurrency_key = ANY(ARRAY(SELECT k.concurrency_key FROM keys k WHERE k.agent = s.agent)))
+            )
+            SELECT * FROM claimed ORDER BY %s
+            """
+                    .formatted(
+                            LIMITS,
+                            room("statement_timestamp()"),
+                            ORDER,
+                            ORDER,
+                            leased("allowed", "statement_timestamp()"),
+                            ORDER);
 
     /**
      * What the claims do to the rows they chose (the CTE {@code chosen}): lease them and return
      * them.
      */
-    private static String take(String chosen) {
-        return leased(chosen)
+    private static String take(String chosen, String clock) {
+        return leased(chosen, clock)
                 + """
-                SELECT * FROM claimed ORDER BY priority, run_at, id
-                """;
+                SELECT * FROM claimed ORDER BY %s
+                """
+                        .formatted(ORDER);
     }
 
-    private static String leased(String chosen) {
+    private static String leased(String chosen, String clock) {
         return """
                 claimed AS (
                     UPDATE tasks t
@@ -177,15 +261,15 @@ public final class TaskClaimer {
                            attempts = t.attempts + 1,
                            lease_token = gen_random_uuid(),
                            lease_owner = :node,
-                           lease_expires_at = now() + make_interval(secs => :lease_seconds),
-                           started_at = COALESCE(t.started_at, now()),
-                           attempt_started_at = now(),
-                           updated_at = now()
+                           lease_expires_at = %2$s + make_interval(secs => :lease_seconds),
+                           started_at = COALESCE(t.started_at, %2$s),
+                           attempt_started_at = %2$s,
+                           updated_at = %2$s
                      WHERE t.id = ANY(ARRAY(SELECT id FROM %1$s))
                     RETURNING t.*
                 )
                 """
-                .formatted(chosen);
+                .formatted(chosen, clock);
     }
 
     /**
@@ -195,9 +279,13 @@ public final class TaskClaimer {
     static final Duration RESCAN_EVERY = Duration.ofMillis(50);
 
     /** Where a claim stopped in the claim index's order. */
-    private record Position(int priority, Instant runAt, UUID id) {
-        static Position of(Task task) {
-            return new Position(task.priority(), task.runAt(), task.id());
+    private record Position(int priority, Instant place, Instant runAt, UUID id) {}
+
+    /** A claimed task with its place in the claim order. */
+    private record Placed(ClaimedTask claimed, Instant place) {
+        Position position() {
+            Task t = claimed.task();
+            return new Position(t.priority(), place, t.runAt(), t.id());
         }
     }
 
@@ -205,12 +293,15 @@ public final class TaskClaimer {
     private final TaskRowMapper mapper;
     private final String node;
     private final Duration lease;
-    private final Supplier<Map<String, Integer>> agentLimits;
+    private final Supplier<Map<String, AgentLimits>> agentLimits;
     private final ResumedScans<Position> scans;
     private final ClaimedRows claimedRows = new ClaimedRows();
     private final TaskTracing tracing;
 
-    /** A claimer whose agents' limits never change (tests, and agents fixed at start). */
+    /**
+     * A claimer whose agents' {@code max_concurrency} limits never change (tests, and agents fixed
+     * at start).
+     */
     public TaskClaimer(
             Jdbi jdbi,
             ObjectMapper json,
@@ -221,15 +312,15 @@ public final class TaskClaimer {
     }
 
     /**
-     * @param agentLimits the {@code max_concurrency} of each agent that has one, read at every
-     *     claim (e.g. {@code AgentRegistry::limits}), so limits follow the live registry
+     * @param agentLimits the limits of each agent that has any, read at every claim (e.g. {@code
+     *     AgentRegistry::limits}), so limits follow the live registry
      */
     public TaskClaimer(
             Jdbi jdbi,
             ObjectMapper json,
             String node,
             Duration lease,
-            Supplier<Map<String, Integer>> agentLimits) {
+            Supplier<Map<String, AgentLimits>> agentLimits) {
         this(jdbi, json, node, lease, agentLimits, RESCAN_EVERY, TaskTracing.off());
     }
 
@@ -241,7 +332,7 @@ public final class TaskClaimer {
             ObjectMapper json,
             String node,
             Duration lease,
-            Supplier<Map<String, Integer>> agentLimits,
+            Supplier<Map<String, AgentLimits>> agentLimits,
             TaskTracing tracing) {
         this(jdbi, json, node, lease, agentLimits, RESCAN_EVERY, tracing);
     }
@@ -261,7 +352,7 @@ public final class TaskClaimer {
             ObjectMapper json,
             String node,
             Duration lease,
-            Supplier<Map<String, Integer>> agentLimits,
+            Supplier<Map<String, AgentLimits>> agentLimits,
             Duration rescanEvery,
             TaskTracing tracing) {
         this.tracing = tracing;
@@ -273,8 +364,13 @@ public final class TaskClaimer {
         this.scans = new ResumedScans<>(rescanEvery);
     }
 
-    private static Supplier<Map<String, Integer>> constant(Map<String, Integer> limits) {
-        Map<String, Integer> copy = Map.copyOf(limits);
+    private static Supplier<Map<String, AgentLimits>> constant(Map<String, Integer> limits) {
+        Map<String, AgentLimits> copy =
+                limits.entrySet().stream()
+                        .collect(
+                                Collectors.toUnmodifiableMap(
+                                        Map.Entry::getKey,
+                                        e -> AgentLimits.concurrency(e.getValue())));
         return () -> copy;
     }
 
@@ -310,7 +406,7 @@ public final class TaskClaimer {
     }
 
     private List<ClaimedTask> claimUntraced(int limit) {
-        Map<String, Integer> limits = agentLimits.get();
+        Map<String, AgentLimits> limits = agentLimits.get();
         if (limits.isEmpty()) {
             return jdbi.withHandle(h -> claimResuming(h, limit));
         }
@@ -320,52 +416,68 @@ public final class TaskClaimer {
                         jdbi.withHandle(
                                 h ->
                                         FixedPlans.rows(
-                                                everyLimit.bind(
-                                                        bind(
-                                                                h.createQuery(
-                                                                        CLAIM_UNLIMITED_FIXED),
-                                                                limit)),
+                                                everyLimit.bindKinds(
+                                                        everyLimit.bind(
+                                                                bind(
+                                                                        h.createQuery(
+                                                                                CLAIM_UNLIMITED_FIXED),
+                                                                        limit))),
                                                 new FirstStepRows())));
         if (first.heldBack().isEmpty()) {
             return first.claimed();
         }
         List<ClaimedTask> claimed = new ArrayList<>(first.claimed());
         try {
-            claimed.addAll(
-                    claimWithinLimits(first, everyLimit.only(first.heldBackAgents()), limit));
+            claimed.addAll(claimWithinLimits(first.heldBack(), everyLimit, limit));
         } catch (RuntimeException e) {
             // The first step's leases are the caller's now: lost here, they would wait for their
             // lease to pass.
             log.warn(
                     "could not claim tasks of limited agents {}; claiming them again next time: {}",
-                    first.heldBackAgents(),
+                    first.heldBack().stream().map(HeldBack::agent).distinct().toList(),
                     e.getMessage());
         }
         return claimed;
     }
 
-    /** The second step: under the locks it gets, each held-back agent's rows up to its room. */
-    private List<ClaimedTask> claimWithinLimits(FirstStep first, Limits atHand, int limit) {
+    /** The second step: under the locks it gets, the held-back rows the limits have room for. */
+    private List<ClaimedTask> claimWithinLimits(List<HeldBack> heldBack, Limits limits, int limit) {
         return jdbi.inTransaction(
                 h -> {
                     FixedPlans.forThisTransaction(h);
-                    Set<Integer> locked =
-                            Set.copyOf(
-                                    h.createQuery(LOCK_AGENTS)
-                                            .bind("lock_class", AGENT_LOCK_CLASS)
-                                            .bind("keys", atHand.lockKeys())
-                                            .mapTo(Integer.class)
-                                            .list());
-                    Limits lockedAgents = atHand.lockedBy(locked);
-                    if (lockedAgents.agents().length == 0) {
+                    Set<Lock> wanted = new java.util.TreeSet<>();
+                    heldBack.forEach(row -> wanted.addAll(limits.locksFor(row)));
+                    Set<Lock> locked = tryLocks(h, wanted);
+                    List<HeldBack> eligible =
+                            heldBack.stream()
+                                    .filter(row -> locked.containsAll(limits.locksFor(row)))
+                                    .toList();
+                    if (eligible.isEmpty()) {
                         return List.<ClaimedTask>of();
                     }
-                    return lockedAgents
-                            .bind(bind(h.createQuery(CLAIM_WITHIN_LIMITS), limit))
-                            .bind("held_back", first.heldBack().toArray(UUID[]::new))
+                    Limits atHand =
+                            limits.only(
+                                    eligible.stream()
+                                            .map(HeldBack::agent)
+                                            .collect(Collectors.toSet()));
+                    return atHand.bind(bind(h.createQuery(CLAIM_WITHIN_LIMITS), limit))
+                            .bind(
+                                    "held_back",
+                                    eligible.stream().map(HeldBack::id).toArray(UUID[]::new))
                             .map(claimedRows)
                             .list();
                 });
+    }
+
+    private static Set<Lock> tryLocks(Handle h, Set<Lock> wanted) {
+        return Set.copyOf(
+                h.createQuery(TRY_LOCKS)
+                        .bind(
+                                "classes",
+                                wanted.stream().map(Lock::lockClass).toArray(Integer[]::new))
+                        .bind("keys", wanted.stream().map(Lock::key).toArray(Integer[]::new))
+                        .map((rs, ctx) -> new Lock(rs.getInt(1), rs.getInt(2)))
+                        .list());
     }
 
     /**
@@ -376,77 +488,83 @@ public final class TaskClaimer {
         return agent.hashCode();
     }
 
-    /** Agents' limits as the statements take them, sorted by name. */
-    private record Limits(String[] agents, Integer[] maxRunning) {
+    /** The lock key of one key's slots of an agent within {@link #KEY_LOCK_CLASS}. */
+    static int lockKey(String agent, String concurrencyKey) {
+        return 31 * agent.hashCode() + concurrencyKey.hashCode();
+    }
 
-        static Limits of(Map<String, Integer> limits) {
-            Map<String, Integer> sorted = new TreeMap<>(limits);
-            return new Limits(
-                    sorted.keySet().toArray(String[]::new),
-                    sorted.values().toArray(Integer[]::new));
-        }
-
-        /** The agents whose lock key is among {@code keys}. */
-        Limits lockedBy(Set<Integer> keys) {
-            Map<String, Integer> some = new TreeMap<>();
-            for (int i = 0; i < agents.length; i++) {
-                if (keys.contains(lockKey(agents[i]))) {
-                    some.put(agents[i], maxRunning[i]);
-                }
-            }
-            return of(some);
-        }
-
-        Limits only(Set<String> names) {
-            Map<String, Integer> some = new TreeMap<>();
-            for (String name : names) {
-                int i = Arrays.binarySearch(agents, name);
-                if (i >= 0) {
-                    some.put(name, maxRunning[i]);
-                }
-            }
-            return of(some);
-        }
-
-        /**
-         * Distinct: two names may share a key, which only makes their claimers skip each other's
-         * rows.
-         */
-        Integer[] lockKeys() {
-            return Arrays.stream(agents)
-                    .map(TaskClaimer::lockKey)
-                    .sorted()
-                    .distinct()
-                    .toArray(Integer[]::new);
-        }
-
-        Query bind(Query query) {
-            return query.bind("limited_agents", agents).bind("max_running", maxRunning);
+    /**
+     * An advisory lock: its class and key. Two limits may share one, which only makes them skip
+     * each other.
+     */
+    private record Lock(int lockClass, int key) implements Comparable<Lock> {
+        @Override
+        public int compareTo(Lock o) {
+            int c = Integer.compare(lockClass, o.lockClass);
+            return c != 0 ? c : Integer.compare(key, o.key);
         }
     }
 
-    /** What the first step leased, and the picked rows of limited agents it left for the second. */
-    private record FirstStep(
-            List<ClaimedTask> claimed, List<UUID> heldBack, Set<String> heldBackAgents) {
+    /** Agents' limits as the statements take them, sorted by name. */
+    private record Limits(Map<String, AgentLimits> byAgent) {
+
+        static Limits of(Map<String, AgentLimits> limits) {
+            return new Limits(new TreeMap<>(limits));
+        }
+
+        Limits only(Set<String> names) {
+            Map<String, AgentLimits> some = new TreeMap<>(byAgent);
+            some.keySet().retainAll(names);
+            return new Limits(some);
+        }
+
+        /** The locks a claim must hold to lease {@code row}. */
+        List<Lock> locksFor(HeldBack row) {
+            AgentLimits l = byAgent.get(row.agent());
+            if (l == null) {
+                return List.of();
+            }
+            List<Lock> locks = new ArrayList<>(2);
+            if (l.agentWide()) {
+                locks.add(new Lock(AGENT_LOCK_CLASS, lockKey(row.agent())));
+            }
+            if (l.flow().perKey() && row.concurrencyKey() != null) {
+                locks.add(new Lock(KEY_LOCK_CLASS, lockKey(row.agent(), row.concurrencyKey())));
+            }
+            return locks;
+        }
+
+        Query bind(Query query) {
+            return LimitArrays.bind(query, byAgent);
+        }
+
+        Query bindKinds(Query query) {
+            return LimitArrays.bindKinds(query, byAgent);
+        }
+    }
+
+    /** A picked row the first step left for the second. */
+    private record HeldBack(UUID id, String agent, String concurrencyKey) {}
+
+    /** What the first step leased, and the picked rows it left for the second. */
+    private record FirstStep(List<ClaimedTask> claimed, List<HeldBack> heldBack) {
 
         static FirstStep of(List<FirstStepRow> rows) {
             List<ClaimedTask> claimed = new ArrayList<>();
-            List<UUID> heldBack = new ArrayList<>();
-            Set<String> agents = new TreeSet<>();
+            List<HeldBack> heldBack = new ArrayList<>();
             for (FirstStepRow row : rows) {
                 if (row.claimed() != null) {
                     claimed.add(row.claimed());
                 } else {
-                    heldBack.add(row.heldBackId());
-                    agents.add(row.heldBackAgent());
+                    heldBack.add(row.heldBack());
                 }
             }
-            return new FirstStep(claimed, heldBack, agents);
+            return new FirstStep(claimed, heldBack);
         }
     }
 
-    /** A row of the first step: a leased task, or the id and agent of a held-back row. */
-    private record FirstStepRow(ClaimedTask claimed, UUID heldBackId, String heldBackAgent) {}
+    /** A row of the first step: a leased task, or a held-back row. */
+    private record FirstStepRow(ClaimedTask claimed, HeldBack heldBack) {}
 
     private final class FirstStepRows implements RowMapper<FirstStepRow> {
 
@@ -462,38 +580,67 @@ public final class TaskClaimer {
             int heldBack = rs.findColumn("held_back");
             int id = rs.findColumn("id");
             int agent = rs.findColumn("agent");
+            int key = rs.findColumn("concurrency_key");
             return (r, c) ->
                     r.getBoolean(heldBack)
                             ? new FirstStepRow(
-                                    null, r.getObject(id, UUID.class), r.getString(agent))
-                            : new FirstStepRow(task.map(r, c), null, null);
+                                    null,
+                                    new HeldBack(
+                                            r.getObject(id, UUID.class),
+                                            r.getString(agent),
+                                            r.getString(key)))
+                            : new FirstStepRow(task.map(r, c), null);
         }
     }
 
     /** Each claim a statement of its own, with its fixed plan in the same round trip. */
     private List<ClaimedTask> claimResuming(Handle h, int limit) {
-        return scans.claim(
-                limit,
-                (after, n) ->
-                        FixedPlans.rows(
-                                bind(
-                                        h.createQuery(CLAIM_RESUMING_FIXED)
-                                                .bind("after_priority", after.priority())
-                                                .bind(
-                                                        "after_run_at",
-                                                        OffsetDateTime.ofInstant(
-                                                                after.runAt(), ZoneOffset.UTC))
-                                                .bind("after_id", after.id()),
-                                        n),
-                                claimedRows),
-                n -> FixedPlans.rows(bind(h.createQuery(CLAIM_FIXED), n), claimedRows),
-                c -> Position.of(c.task()));
+        PlacedRows placed = new PlacedRows();
+        return scans
+                .claim(
+                        limit,
+                        (after, n) ->
+                                FixedPlans.rows(
+                                        bind(
+                                                h.createQuery(CLAIM_RESUMING_FIXED)
+                                                        .bind("after_priority", after.priority())
+                                                        .bind("after_place", utc(after.place()))
+                                                        .bind("after_run_at", utc(after.runAt()))
+                                                        .bind("after_id", after.id()),
+                                                n),
+                                        placed),
+                        n -> FixedPlans.rows(bind(h.createQuery(CLAIM_FIXED), n), placed),
+                        Placed::position)
+                .stream()
+                .map(Placed::claimed)
+                .toList();
+    }
+
+    private static OffsetDateTime utc(Instant instant) {
+        return instant == null ? null : OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
     }
 
     private Query bind(Query claim, int limit) {
         return claim.bind("limit", limit)
                 .bind("node", node)
                 .bind("lease_seconds", lease.toMillis() / 1000.0);
+    }
+
+    /** Claimed rows with their place in the claim order, which resumed scans start after. */
+    private final class PlacedRows implements RowMapper<Placed> {
+
+        @Override
+        public Placed map(ResultSet rs, StatementContext ctx) throws SQLException {
+            return specialize(rs, ctx).map(rs, ctx);
+        }
+
+        @Override
+        public RowMapper<Placed> specialize(ResultSet rs, StatementContext ctx)
+                throws SQLException {
+            RowMapper<ClaimedTask> task = claimedRows.specialize(rs, ctx);
+            int place = rs.findColumn("virtual_start");
+            return (r, c) -> new Placed(task.map(r, c), Columns.instant(r, place));
+        }
     }
 
     /**

@@ -62,6 +62,9 @@ public final class TaskCompleter {
                            END,
                    run_at = CASE WHEN d.outcome = 'failed' AND t.attempts < t.max_attempts
                                  THEN now() + make_interval(secs => d.retry_seconds) ELSE t.run_at END,
+                   virtual_start = CASE WHEN d.outcome = 'failed' AND t.attempts < t.max_attempts
+                                        THEN GREATEST(t.virtual_start, now() + make_interval(secs => d.retry_seconds))
+                                        ELSE t.virtual_start END,
                    finished_at = CASE d.outcome
                                      WHEN 'succeeded' THEN now()
                                      WHEN 'cancelled' THEN now()

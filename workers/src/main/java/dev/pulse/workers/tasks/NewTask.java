@@ -26,7 +26,11 @@ public record NewTask(
         String idempotencyKey,
         String scheduleName,
         Instant fireTime,
-        TraceContext trace) {
+        TraceContext trace,
+        String concurrencyKey) {
+
+    /** The longest concurrency key. */
+    public static final int MAX_CONCURRENCY_KEY = 200;
 
     public NewTask {
         if (trace == null) {
@@ -53,6 +57,7 @@ public record NewTask(
                 .timeoutSeconds(timeoutSeconds)
                 .retry(retryBaseMs, retryMaxMs)
                 .idempotencyKey(idempotencyKey)
+                .concurrencyKey(concurrencyKey)
                 .tick(schedule, tick)
                 .trace(trace)
                 .build();
@@ -77,7 +82,8 @@ public record NewTask(
                 idempotencyKey,
                 scheduleName,
                 fireTime,
-                trace);
+                trace,
+                concurrencyKey);
     }
 
     /** Names each part of a {@link NewTask}, so no call site passes fourteen values by position. */
@@ -97,6 +103,7 @@ public record NewTask(
         private String scheduleName;
         private Instant fireTime;
         private TraceContext trace;
+        private String concurrencyKey;
 
         private Builder(String agent, JsonNode input, JsonNode metadata) {
             this.agent = agent;
@@ -146,6 +153,12 @@ public record NewTask(
             return this;
         }
 
+        /** Whose task this is (a tenant, a customer): claims are fair across keys. */
+        public Builder concurrencyKey(String concurrencyKey) {
+            this.concurrencyKey = concurrencyKey;
+            return this;
+        }
+
         /** The schedule and the tick this task is fired for. */
         public Builder tick(String scheduleName, Instant fireTime) {
             this.scheduleName = scheduleName;
@@ -175,7 +188,8 @@ public record NewTask(
                     idempotencyKey,
                     scheduleName,
                     fireTime,
-                    trace);
+                    trace,
+                    concurrencyKey);
         }
     }
 }

@@ -33,4 +33,5 @@ public record Task(
         long retryMaxMs,
         String scheduleName,
         Instant fireTime,
-        TraceContext trace) {}
+        TraceContext trace,
+        String concurrencyKey) {}

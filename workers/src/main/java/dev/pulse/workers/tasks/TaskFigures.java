@@ -58,7 +58,7 @@ public final class TaskFigures {
             SELECT extract(epoch FROM now() - run_at) AS lag
               FROM tasks
              WHERE state IN ('scheduled', 'queued') AND run_at <= now()
-             ORDER BY priority, run_at, id
+             ORDER BY priority, virtual_start, run_at, id
              LIMIT 1
             """;
 

@@ -4,9 +4,10 @@ import java.time.Instant;
 import java.util.UUID;
 
 /**
- * Which tasks to list, newest first: optional filters (state, agent, schedule, created in {@code
- * [createdFrom, createdTo)}, text in input or metadata, matched case-insensitively), a keyset
- * cursor ({@code before}, an id from a previous page) and a page size.
+ * Which tasks to list, newest first: optional filters (state, agent, schedule, concurrency key,
+ * created in {@code [createdFrom, createdTo)}, text in input or metadata, matched
+ * case-insensitively), a keyset cursor ({@code before}, an id from a previous page) and a page
+ * size.
  */
 public record TaskFilter(
         TaskState state,
@@ -16,11 +17,18 @@ public record TaskFilter(
         Instant createdTo,
         String text,
         UUID before,
-        int limit) {
+        int limit,
+        String concurrencyKey) {
 
     /** The API's filter: state, agent and schedule only. */
     public static TaskFilter of(
             TaskState state, String agent, String schedule, UUID before, int limit) {
-        return new TaskFilter(state, agent, schedule, null, null, null, before, limit);
+        return new TaskFilter(state, agent, schedule, null, null, null, before, limit, null);
+    }
+
+    /** The same filter, also matching the concurrency key (null: any). */
+    public TaskFilter withConcurrencyKey(String key) {
+        return new TaskFilter(
+                state, agent, schedule, createdFrom, createdTo, text, before, limit, key);
     }
 }

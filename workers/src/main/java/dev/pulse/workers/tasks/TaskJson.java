@@ -36,6 +36,7 @@ public final class TaskJson {
         node.put("cancel_requested_at", iso(t.cancelRequestedAt()));
         node.put("idempotency_key", t.idempotencyKey());
         node.put("schedule_name", t.scheduleName());
+        node.put("concurrency_key", t.concurrencyKey());
         node.put("fire_time", iso(t.fireTime()));
         node.putObject("retry")
                 .put("base_seconds", t.retryBaseMs() / 1000.0)

@@ -36,35 +36,65 @@ import org.jdbi.v3.core.statement.StatementContext;
 /** Creating, reading, cancelling and retrying tasks. Running them is the queue's business. */
 public final class TaskStore {
 
+    /**
+     * How far apart in the claim order two waiting tasks of one key are placed: one position in the
+     * key's queue. Longer than any interval between claims under a backlog, so that places behind
+     * the present are claimed before a new key's first task is placed (why: docs/architecture.md,
+     * "Fairness across concurrency keys").
+     */
+    static final String FAIR_STEP = "interval '1 hour'";
+
     /** The idempotency namespace of tasks created without an API key (schedules, tests). */
     public static final String NO_OWNER = "";
 
     // One multi-row INSERT fed by one array per column, for one task or a thousand. Due times come
-    // from the database clock.
+    // from the database clock. A keyed task's place in the claim order (virtual_start) follows its
+    // key's last waiting task by FAIR_STEP (docs/architecture.md, "Fairness across concurrency
+    // keys"); the last is read once per key of the batch, one backward step in tasks_key_backlog
+    // (written as ORDER BY ... LIMIT 1 so that no statistics can turn it into a read of the key's
+    // whole backlog).
     private static final String INSERT_MANY =
             """
+            WITH b AS (
+                SELECT u.*, COALESCE(u.run_at, now() + make_interval(secs => u.delay)) AS due,
+                       row_number() OVER (PARTITION BY u.concurrency_key ORDER BY u.ord) AS nth
+                  FROM unnest(CAST(:ids AS uuid[]), CAST(:agents AS text[]), CAST(:priorities AS integer[]),
+                              %s, %s, CAST(:callback_urls AS text[]),
+                              CAST(:max_attempts AS integer[]), CAST(:timeouts AS integer[]),
+                              CAST(:run_ats AS timestamptz[]), CAST(:delays AS float8[]),
+                              CAST(:retry_bases AS integer[]), CAST(:retry_maxes AS integer[]), CAST(:keys AS text[]),
+                              CAST(:schedules AS text[]), CAST(:fire_times AS timestamptz[]),
+                              CAST(:trace_parents AS text[]), CAST(:trace_states AS text[]),
+                              CAST(:concurrency_keys AS text[])) WITH ORDINALITY
+                       AS u (id, agent, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
+                             run_at, delay, retry_base_ms, retry_max_ms, idempotency_key, schedule_name, fire_time,
+                             trace_parent, trace_state, concurrency_key, ord)
+            ), backlog AS (
+                SELECT k.concurrency_key,
+                       (SELECT t.virtual_start FROM tasks t
+                         WHERE t.concurrency_key = k.concurrency_key AND t.state IN ('scheduled', 'queued')
+                           AND t.virtual_start IS NOT NULL AND t.run_at <= now()
+                         ORDER BY t.virtual_start DESC LIMIT 1) AS last
+                  FROM (SELECT DISTINCT concurrency_key FROM b WHERE concurrency_key IS NOT NULL) k
+            )
             INSERT INTO tasks (id, agent, state, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
                                run_at, retry_base_ms, retry_max_ms, idempotency_owner, idempotency_key,
-                               schedule_name, fire_time, trace_parent, trace_state)
+                               schedule_name, fire_time, trace_parent, trace_state, concurrency_key, virtual_start)
             SELECT b.id, b.agent, CASE WHEN b.due > now() THEN 'scheduled' ELSE 'queued' END, b.priority,
                    CAST(b.input AS jsonb), CAST(b.metadata AS jsonb), b.callback_url, b.max_attempts, b.timeout_seconds,
                    b.due, b.retry_base_ms, b.retry_max_ms, :owner, b.idempotency_key, b.schedule_name, b.fire_time,
-                   b.trace_parent, b.trace_state
-              FROM (SELECT u.*, COALESCE(u.run_at, now() + make_interval(secs => u.delay)) AS due
-                      FROM unnest(CAST(:ids AS uuid[]), CAST(:agents AS text[]), CAST(:priorities AS integer[]),
-                                  %s, %s, CAST(:callback_urls AS text[]),
-                                  CAST(:max_attempts AS integer[]), CAST(:timeouts AS integer[]),
-                                  CAST(:run_ats AS timestamptz[]), CAST(:delays AS float8[]),
-                                  CAST(:retry_bases AS integer[]), CAST(:retry_maxes AS integer[]), CAST(:keys AS text[]),
-                                  CAST(:schedules AS text[]), CAST(:fire_times AS timestamptz[]),
-                                  CAST(:trace_parents AS text[]), CAST(:trace_states AS text[]))
-                           AS u (id, agent, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
-                                 run_at, delay, retry_base_ms, retry_max_ms, idempotency_key, schedule_name, fire_time,
-                                 trace_parent, trace_state)) b
+                   b.trace_parent, b.trace_state, b.concurrency_key,
+                   CASE WHEN b.concurrency_key IS NULL THEN b.due
+                        ELSE GREATEST(b.due, backlog.last + %s) + (b.nth - 1) * %s END
+              FROM b LEFT JOIN backlog ON backlog.concurrency_key = b.concurrency_key
             %%s
             RETURNING %%s
             """
-                    .formatted(JsonTexts.split("inputs"), JsonTexts.split("metadata"));
+                    .formatted(
+                            JsonTexts.split("inputs"),
+                            JsonTexts.split("metadata"),
+                            FAIR_STEP,
+                            FAIR_STEP);
 
     // Only for batches that carry idempotency keys: a speculative insertion takes a lock and writes
     // an extra WAL record per row, which a batch without keys cannot need (the unique index is
@@ -137,7 +167,7 @@ public final class TaskStore {
     private static final String RETRY_SET =
             """
             UPDATE tasks
-               SET state = 'queued', run_at = now(), max_attempts = attempts + :more_attempts,
+               SET state = 'queued', run_at = now(), virtual_start = now(), max_attempts = attempts + :more_attempts,
                    result = NULL, error = NULL, finished_at = NULL, cancel_requested_at = NULL, updated_at = now()
             """;
 
@@ -396,6 +426,9 @@ public final class TaskStore {
                 .bind("keys", batch.stream().map(NewTask::idempotencyKey).toArray(String[]::new))
                 .bind("schedules", batch.stream().map(NewTask::scheduleName).toArray(String[]::new))
                 .bind(
+                        "concurrency_keys",
+                        batch.stream().map(NewTask::concurrencyKey).toArray(String[]::new))
+                .bind(
                         "fire_times",
                         batch.stream().map(t -> iso(t.fireTime())).toArray(String[]::new))
                 .bind(
@@ -485,6 +518,12 @@ public final class TaskStore {
         Map<String, Object> values = new HashMap<>();
         condition(where, values, "agent = :agent", "agent", filter.agent());
         condition(where, values, "schedule_name = :schedule", "schedule", filter.schedule());
+        condition(
+                where,
+                values,
+                "concurrency_key = :concurrency_key",
+                "concurrency_key",
+                filter.concurrencyKey());
         condition(where, values, "id >= :from_id", "from_id", TaskIds.floor(filter.createdFrom()));
         condition(where, values, "id < :to_id", "to_id", TaskIds.floor(filter.createdTo()));
         condition(where, values, "id < :before", "before", filter.before());

@@ -2,6 +2,7 @@ package dev.pulse.workers.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pulse.executors.agents.AgentLimits;
 import dev.pulse.workers.testing.QueueKit;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -88,8 +89,8 @@ class AgentLimitTest {
             llmClaimer.begin(); // a claimer in the middle of filling llm's slot
             assertThat(
                             llmClaimer
-                                    .createQuery(TaskClaimer.LOCK_AGENTS)
-                                    .bind("lock_class", TaskClaimer.AGENT_LOCK_CLASS)
+                                    .createQuery(TaskClaimer.TRY_LOCKS)
+                                    .bind("classes", new Integer[] {TaskClaimer.AGENT_LOCK_CLASS})
                                     .bind("keys", new Integer[] {TaskClaimer.lockKey("llm")})
                                     .mapTo(Integer.class)
                                     .list())
@@ -121,7 +122,7 @@ class AgentLimitTest {
         for (int i = 0; i < 10; i++) {
             kit.insert(kit.newTask("llm", 0));
         }
-        AtomicReference<Map<String, Integer>> limits = new AtomicReference<>(Map.of());
+        AtomicReference<Map<String, AgentLimits>> limits = new AtomicReference<>(Map.of());
         TaskClaimer claimer =
                 new TaskClaimer(
                         kit.database.jdbi(),
@@ -130,11 +131,11 @@ class AgentLimitTest {
                         Duration.ofSeconds(30),
                         limits::get);
 
-        limits.set(Map.of("llm", 1));
+        limits.set(Map.of("llm", AgentLimits.concurrency(1)));
         assertThat(claimer.claim(10)).as("a limit set after the claimer was made").hasSize(1);
         assertThat(claimer.claim(10)).isEmpty();
 
-        limits.set(Map.of("llm", 3));
+        limits.set(Map.of("llm", AgentLimits.concurrency(3)));
         assertThat(claimer.claim(10)).as("raised to 3 with 1 running").hasSize(2);
         assertThat(claimer.claim(10)).isEmpty();
 

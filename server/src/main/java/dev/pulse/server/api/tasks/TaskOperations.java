@@ -8,6 +8,9 @@ import dev.pulse.executors.TraceContext;
 import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
+import dev.pulse.workers.flow.Waiting;
+import dev.pulse.workers.flow.WaitingReasons;
+import dev.pulse.workers.json.Timestamps;
 import dev.pulse.workers.tasks.CancelOutcome;
 import dev.pulse.workers.tasks.Enqueued;
 import dev.pulse.workers.tasks.Task;
@@ -18,6 +21,7 @@ import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.timing.WakeUp;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
 
@@ -36,13 +40,16 @@ public final class TaskOperations {
     private final ObjectMapper json;
     private final TaskJson taskJson;
     private final WakeUp workerWakeUp;
+    private final WaitingReasons waiting;
 
     public TaskOperations(
             TaskStore store,
             TaskRequestParser parser,
             ObjectMapper json,
             TaskJson taskJson,
-            WakeUp workerWakeUp) {
+            WakeUp workerWakeUp,
+            WaitingReasons waiting) {
+        this.waiting = waiting;
         this.store = store;
         this.parser = parser;
         this.json = json;
@@ -87,6 +94,7 @@ public final class TaskOperations {
             String stateParam,
             String agent,
             String schedule,
+            String concurrencyKey,
             String cursorParam,
             String limitParam) {
         TaskState state = null;
@@ -135,7 +143,9 @@ public final class TaskOperations {
                         Problem.invalid(400, "limit", "must be an integer from 1 to " + MAX_PAGE));
             }
         }
-        return store.list(TaskFilter.of(state, agent, schedule, cursor, limit));
+        return store.list(
+                TaskFilter.of(state, agent, schedule, cursor, limit)
+                        .withConcurrencyKey(concurrencyKey));
     }
 
     /**
@@ -159,18 +169,33 @@ public final class TaskOperations {
         return outcome;
     }
 
-    /** A page as {@code GET /v1/tasks} answers it: {@code {"items": [...], "next_cursor"}}. */
+    /**
+     * A page as {@code GET /v1/tasks} answers it: {@code {"items": [...], "next_cursor"}}, each
+     * task with why it waits ({@link #toJson(Task)}).
+     */
     public ObjectNode toJson(TaskPage page) {
         ObjectNode body = json.createObjectNode();
         ArrayNode items = body.putArray("items");
-        page.items().forEach(t -> items.add(toJson(t)));
+        Map<UUID, Waiting> waits = waiting.of(page.items());
+        page.items()
+                .forEach(t -> items.add(withWaiting(withLinks(taskJson, t), waits.get(t.id()))));
         body.put("next_cursor", page.nextCursor() == null ? null : page.nextCursor().toString());
         return body;
     }
 
-    /** A task as the API shows it: its JSON plus links to what can be done with it. */
+    /**
+     * A task as the API shows it: its JSON, why it waits in the queue ({@code waiting_reason} and
+     * {@code waiting_until}, null unless a limit holds it back) and links to what can be done with
+     * it.
+     */
     public ObjectNode toJson(Task task) {
-        return withLinks(taskJson, task);
+        return withWaiting(withLinks(taskJson, task), waiting.of(task).orElse(null));
+    }
+
+    private static ObjectNode withWaiting(ObjectNode node, Waiting wait) {
+        node.put("waiting_reason", wait == null ? null : wait.reason().wire());
+        node.put("waiting_until", wait == null ? null : Timestamps.rfc3339(wait.until()));
+        return node;
     }
 
     static ObjectNode withLinks(TaskJson taskJson, Task task) {

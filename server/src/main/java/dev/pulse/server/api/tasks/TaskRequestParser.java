@@ -48,6 +48,7 @@ public final class TaskRequestParser {
                             "timeout_seconds",
                             "metadata",
                             "idempotency_key",
+                            "concurrency_key",
                             "retry"));
     static final Set<String> RETRY_FIELDS = new TreeSet<>(Set.of("base_seconds", "max_seconds"));
     static final int MAX_IDEMPOTENCY_KEY = 255;
@@ -153,6 +154,7 @@ public final class TaskRequestParser {
         String idempotencyKey =
                 idempotencyKey(root.get("idempotency_key"), idempotencyHeader, errors);
         long[] retry = retry(root.get("retry"), agent, errors);
+        String concurrencyKey = concurrencyKey(root.get("concurrency_key"), errors);
         List<FieldError> tooLarge = new ArrayList<>();
         tooLarge(input, "input", tooLarge);
         tooLarge(metadata, "metadata", tooLarge);
@@ -171,7 +173,41 @@ public final class TaskRequestParser {
                 .timeoutSeconds(timeout)
                 .retry(retry[0], retry[1])
                 .idempotencyKey(idempotencyKey)
+                .concurrencyKey(concurrencyKey)
                 .build();
+    }
+
+    /**
+     * Whose task it is (a tenant, a customer): 1 to {@link NewTask#MAX_CONCURRENCY_KEY} characters,
+     * none of them a control character; null when absent.
+     */
+    private static String concurrencyKey(JsonNode field, List<FieldError> errors) {
+        if (field == null || field.isNull()) {
+            return null;
+        }
+        if (!field.isTextual()) {
+            errors.add(
+                    new FieldError(
+                            "concurrency_key", "must be a string, got " + FieldChecks.kind(field)));
+            return null;
+        }
+        String key = field.asText();
+        int length = key.codePointCount(0, key.length());
+        if (length < 1 || length > NewTask.MAX_CONCURRENCY_KEY) {
+            errors.add(
+                    new FieldError(
+                            "concurrency_key",
+                            "must be 1 to "
+                                    + NewTask.MAX_CONCURRENCY_KEY
+                                    + " characters, got "
+                                    + length));
+            return null;
+        }
+        if (key.codePoints().anyMatch(Character::isISOControl)) {
+            errors.add(new FieldError("concurrency_key", "must not contain control characters"));
+            return null;
+        }
+        return key;
     }
 
     private void tooLarge(JsonNode value, String field, List<FieldError> errors) {

@@ -72,7 +72,7 @@ public final class TaskRoutes {
     }
 
     private void get(Context ctx) {
-        responses.send(ctx, 200, withLinks(taskJson, operations.find(taskId(ctx))));
+        responses.send(ctx, 200, operations.toJson(operations.find(taskId(ctx))));
     }
 
     private void list(Context ctx) {
@@ -81,6 +81,7 @@ public final class TaskRoutes {
                         ctx.queryParam("state"),
                         ctx.queryParam("agent"),
                         ctx.queryParam("schedule"),
+                        ctx.queryParam("concurrency_key"),
                         ctx.queryParam("cursor"),
                         ctx.queryParam("limit"));
         responses.send(ctx, 200, operations.toJson(page));

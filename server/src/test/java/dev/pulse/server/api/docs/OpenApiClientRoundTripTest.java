@@ -191,7 +191,7 @@ class OpenApiClientRoundTripTest {
         TaskPage page =
                 call(
                         "listTasks",
-                        () -> tasks.listTasks(TaskState.SUCCEEDED, "echo", null, 10, null));
+                        () -> tasks.listTasks(TaskState.SUCCEEDED, "echo", null, null, 10, null));
         assertThat(page.getItems()).extracting(Task::getId).contains(created.getId());
         List<Attempt> attempts =
                 call("listTaskAttempts", () -> tasks.listTaskAttempts(created.getId())).getItems();
@@ -272,7 +272,7 @@ class OpenApiClientRoundTripTest {
         assertThat(failed.getError().getCode())
                 .as("a code Pulse does not define itself")
                 .isEqualTo("model_refused");
-        assertThat(tasks.listTasks(TaskState.FAILED, "later", null, 500, null).getItems())
+        assertThat(tasks.listTasks(TaskState.FAILED, "later", null, null, 500, null).getItems())
                 .as("a page holding that task still reads")
                 .extracting(Task::getId)
                 .contains(task.getId());
