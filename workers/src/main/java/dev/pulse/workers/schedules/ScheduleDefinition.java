@@ -27,37 +27,6 @@ public record ScheduleDefinition(
         Interval every,
         Bounds bounds) {
 
-    /** A cron schedule without bounds. */
-    public ScheduleDefinition(
-            String name,
-            CronSpec cron,
-            ZoneId timezone,
-            String agent,
-            JsonNode input,
-            JsonNode metadata,
-            String callbackUrl,
-            Misfire misfire,
-            int catchUpMax,
-            Overlap overlap,
-            boolean enabled,
-            DstPolicy dst) {
-        this(
-                name,
-                cron,
-                timezone,
-                agent,
-                input,
-                metadata,
-                callbackUrl,
-                misfire,
-                catchUpMax,
-                overlap,
-                enabled,
-                dst,
-                null,
-                Bounds.NONE);
-    }
-
     /** The cron expression or the interval, as written: what the logs and pages show. */
     public String timing() {
         return cron != null ? "cron \"" + cron + "\"" : "every " + every;

@@ -46,7 +46,9 @@ class CronTickerTest {
                         10,
                         Overlap.ALLOW,
                         true,
-                        DstPolicy.DEFAULT));
+                        DstPolicy.DEFAULT,
+                        null,
+                        Bounds.NONE));
         LongSupplier tasks =
                 () -> kit.count("SELECT count(*) FROM tasks WHERE schedule_name = 'every-second'");
 
@@ -101,7 +103,9 @@ class CronTickerTest {
                         3,
                         Overlap.ALLOW,
                         true,
-                        DstPolicy.DEFAULT));
+                        DstPolicy.DEFAULT,
+                        null,
+                        Bounds.NONE));
         kit.database
                 .jdbi()
                 .useHandle(

@@ -221,7 +221,9 @@ class ScheduleFirerTest {
                         catchUpMax,
                         Overlap.ALLOW,
                         true,
-                        DstPolicy.DEFAULT);
+                        DstPolicy.DEFAULT,
+                        null,
+                        Bounds.NONE);
         store.save(d);
         // As if every scheduler had been down for the last ten minutes.
         kit.database
@@ -265,7 +267,9 @@ class ScheduleFirerTest {
                         10,
                         overlap,
                         enabled,
-                        DstPolicy.DEFAULT));
+                        DstPolicy.DEFAULT,
+                        null,
+                        Bounds.NONE));
     }
 
     private void finishActiveRun() {
