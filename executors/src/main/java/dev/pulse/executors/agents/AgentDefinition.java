@@ -7,9 +7,9 @@ import java.util.Objects;
  * An agent as Pulse runs it: its name, the executor kind that runs it, its defaults for tasks that
  * don't set their own (timeout, attempts, retry backoff), how many of its tasks may run at once
  * across all nodes ({@code maxConcurrency}, null for no limit), and the settings of its executor:
- * {@code local}, {@code serverless}, {@code llm}, {@code container} or {@code kubernetes}, each
- * null unless the agent declares it. {@code source} says where it was declared (a file, or
- * "built-in").
+ * {@code local}, {@code serverless}, {@code llm}, {@code container}, {@code kubernetes} or {@code
+ * remote} (set exactly for {@code executor: remote}), each null unless the agent declares it.
+ * {@code source} says where it was declared (a file, or "built-in").
  *
  * <p>{@code serverless} and {@code llm} come after {@code source} because they were added later;
  * the nine-argument constructor (without them) is kept for existing callers.
@@ -27,7 +27,8 @@ public record AgentDefinition(
         ServerlessSpec serverless,
         LlmSpec llm,
         ContainerSpec container,
-        KubernetesSpec kubernetes) {
+        KubernetesSpec kubernetes,
+        RemoteSpec remote) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
     public static final int DEFAULT_MAX_ATTEMPTS = 3;
@@ -74,6 +75,12 @@ public record AgentDefinition(
                 serverless,
                 llm,
                 null,
+                null,
                 null);
+    }
+
+    /** Whether workers outside Pulse run this agent ({@code executor: remote}). */
+    public boolean isRemote() {
+        return remote != null;
     }
 }

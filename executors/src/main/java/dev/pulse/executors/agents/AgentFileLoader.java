@@ -30,7 +30,7 @@ public final class AgentFileLoader {
 
     /** The executor kinds an agent file may name, each with its settings block of the same name. */
     public static final List<String> EXECUTORS =
-            List.of("local", "serverless", "llm", "container", "kubernetes");
+            List.of("local", "serverless", "llm", "container", "kubernetes", "remote");
 
     /**
      * {@code executor: auto} runs on the first available of these (docs/architecture.md,
@@ -50,7 +50,8 @@ public final class AgentFileLoader {
                     "serverless",
                     "llm",
                     "container",
-                    "kubernetes");
+                    "kubernetes",
+                    "remote");
     private static final Set<String> RETRY_KEYS = Set.of("base", "max");
     private static final Set<String> LOCAL_KEYS = Set.of("command", "workdir", "env");
 
@@ -228,6 +229,10 @@ public final class AgentFileLoader {
                 executor.equals("kubernetes")
                         ? KubernetesSpecParser.parse(spec.path("kubernetes"), problems)
                         : null;
+        RemoteSpec remote =
+                executor.equals("remote")
+                        ? RemoteSpecParser.parse(spec.path("remote"), problems)
+                        : null;
         return new AgentDefinition(
                 name,
                 executor,
@@ -241,7 +246,8 @@ public final class AgentFileLoader {
                 serverless,
                 llm,
                 container,
-                kubernetes);
+                kubernetes,
+                remote);
     }
 
     private static Duration duration(

@@ -172,6 +172,7 @@ class ContainerContractTest extends ExecutorContract
                 null,
                 null,
                 spec,
+                null,
                 null);
     }
 

@@ -249,6 +249,7 @@ class ContainerExecutorTest {
                         null,
                         null,
                         spec,
+                        null,
                         null);
         return new ExecutionRequest(
                 taskId, 1, UUID.randomUUID(), agent, json.readTree(input), timeout);

@@ -241,6 +241,7 @@ class KubernetesContractTest extends ExecutorContract
                 null,
                 null,
                 null,
-                spec);
+                spec,
+                null);
     }
 }

@@ -92,6 +92,12 @@ public final class Rescuer extends PeriodicDuty {
             DELETE FROM nodes WHERE heartbeat_at < now() - make_interval(secs => :seconds)
             """;
 
+    /** Remote workers not seen for as long as a dead node is kept. */
+    private static final String FORGET_GONE_REMOTE_WORKERS =
+            """
+            DELETE FROM remote_workers WHERE last_seen_at < now() - make_interval(secs => :seconds)
+            """;
+
     private record Rescued(Task task, UUID lostToken, String lostOwner, Instant lostStartedAt) {}
 
     private final Jdbi jdbi;
@@ -206,10 +212,12 @@ public final class Rescuer extends PeriodicDuty {
                                         .execute();
                                 outbox.enqueue(h, r.task());
                             }
+                            double forgetAfter = Math.max(3600, lease.toSeconds() * 10);
                             h.createUpdate(FORGET_DEAD_NODES)
-                                    .bind(
-                                            "seconds",
-                                            (double) Math.max(3600, lease.toSeconds() * 10))
+                                    .bind("seconds", forgetAfter)
+                                    .execute();
+                            h.createUpdate(FORGET_GONE_REMOTE_WORKERS)
+                                    .bind("seconds", forgetAfter)
                                     .execute();
                             return rows;
                         });
