@@ -59,6 +59,16 @@ public final class RemoteWork {
              WHERE t.id = :id AND t.state = 'running' AND t.lease_token = :token
             """;
 
+    /**
+     * A report that came after its attempt lost the lease: the rescuer's row for that attempt says
+     * it reported after all, as {@link TaskCompleter#RECORD_STALE} does for a node's late result.
+     */
+    static final String RECORD_LATE =
+            """
+            UPDATE task_attempts SET outcome = 'stale', logs = COALESCE(:logs, logs)
+             WHERE task_id = :id AND lease_token = :token AND outcome = 'lost'
+            """;
+
     /** What a heartbeat did. */
     public sealed interface Beat {
 
@@ -226,6 +236,17 @@ public final class RemoteWork {
         return timedOut(row.attempt())
                 ? new Holder.TimedOut(row.attempt().task().timeoutSeconds())
                 : new Holder.NotHeld();
+    }
+
+    /** Records that the attempt of {@code token} reported after losing its lease. */
+    public void late(UUID id, UUID token, String logs) {
+        jdbi.useHandle(
+                h ->
+                        h.createUpdate(RECORD_LATE)
+                                .bind("id", id)
+                                .bind("token", token)
+                                .bind("logs", logs)
+                                .execute());
     }
 
     private boolean timedOut(ClaimedTask attempt) {

@@ -78,7 +78,7 @@ public final class ReportRoutes {
                         task, report.leaseToken(), leased.leaseOwner(), leased.attemptStartedAt());
         String worker = RemoteWorkers.workerOf(leased.leaseOwner());
         if (worker != null) {
-            attempt = remoteAttempt(ctx, worker, attempt);
+            attempt = remoteAttempt(ctx, worker, attempt, report);
         }
         Optional<Task> recorded =
                 report.error() == null
@@ -96,7 +96,8 @@ public final class ReportRoutes {
      * A remote worker's report needs {@code tasks:work}; one that comes after the task's timeout is
      * recorded as a timeout failure instead (nothing on a node watched the attempt's time).
      */
-    private ClaimedTask remoteAttempt(Context ctx, String worker, ClaimedTask attempt) {
+    private ClaimedTask remoteAttempt(
+            Context ctx, String worker, ClaimedTask attempt, ReportParser.Report report) {
         ApiKey key = ApiKeyAuth.keyOf(ctx).orElseThrow();
         if (!key.allows(Scope.TASKS_WORK)) {
             throw new ProblemException(
@@ -118,7 +119,12 @@ public final class ReportRoutes {
                                     + t.timeoutSeconds()
                                     + " s, so it was recorded as a timeout failure and this report is not"));
         }
-        return holder instanceof RemoteWork.Holder.Held h ? h.attempt() : attempt;
+        if (holder instanceof RemoteWork.Holder.Held h) {
+            return h.attempt();
+        }
+        remoteWork.late(attempt.id(), attempt.leaseToken(), report.logs());
+        throw new ProblemException(
+                Problem.conflict(stale(store.find(attempt.id()).orElse(attempt.task()))));
     }
 
     private static String stale(Task task) {
