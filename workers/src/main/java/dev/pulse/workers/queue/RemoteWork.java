@@ -139,7 +139,8 @@ public final class RemoteWork {
     /**
      * Claims up to {@code limit} due tasks of {@code agents} for {@code worker}, waiting up to
      * {@code wait} for one to become due: the claim is tried again at every arrival signal (and
-     * every poll interval), and answered as soon as it takes something. Empty when the time is up.
+     * every poll interval), and answered as soon as it takes something. Empty when the time is up,
+     * or when the node stops meanwhile.
      */
     public List<ClaimedTask> claim(String worker, List<String> agents, int limit, Duration wait)
             throws InterruptedException {
@@ -164,7 +165,13 @@ public final class RemoteWork {
             if (!claimed.isEmpty() || left <= 0) {
                 return claimed;
             }
-            arrivals.awaitAfter(seen, Duration.ofNanos(Math.min(left, pollInterval.toNanos())));
+            try {
+                arrivals.awaitAfter(seen, Duration.ofNanos(Math.min(left, pollInterval.toNanos())));
+            } catch (InterruptedException e) {
+                // The node is stopping: nothing was claimed, which is the answer.
+                Thread.currentThread().interrupt();
+                return List.of();
+            }
         }
     }
 

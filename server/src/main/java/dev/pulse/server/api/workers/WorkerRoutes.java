@@ -69,7 +69,7 @@ public final class WorkerRoutes {
         routes.post("/v1/tasks/{id}/heartbeat", this::heartbeat, ScopeRole.of(Scope.TASKS_WORK));
     }
 
-    private void claim(Context ctx) throws InterruptedException {
+    private void claim(Context ctx) {
         ClaimParser.Claim claim = parser.parse(JsonContentType.body(ctx));
         workers.seen(claim.worker(), keyName(ctx));
         List<ClaimedTask> claimed =
