@@ -142,8 +142,7 @@ public final class RemoteWork {
      * every poll interval), and answered as soon as it takes something. Empty when the time is up,
      * or when the node stops meanwhile.
      */
-    public List<ClaimedTask> claim(String worker, List<String> agents, int limit, Duration wait)
-            throws InterruptedException {
+    public List<ClaimedTask> claim(String worker, List<String> agents, int limit, Duration wait) {
         Map<String, Duration> all = leases.get();
         Map<String, Duration> theirs = new TreeMap<>();
         for (String agent : agents) {
