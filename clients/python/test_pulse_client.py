@@ -235,6 +235,25 @@ class PulseClientTest(unittest.TestCase):
         self.assertEqual(event, verify_webhook(SECRET, old, body, tolerance_seconds=7200))
 
 
+@unittest.skipUnless(ADMIN_KEY, "set PULSE_URL and PULSE_KEY to a Pulse node (the Maven build does)")
+class ExampleTest(unittest.TestCase):
+    """The README's remote agent (example_remote_agent.py, for the shipped example agent shout)."""
+
+    def test_the_readme_example_runs(self):
+        with open(os.path.join(HERE, "..", "..", "config", "examples", "agents", "shout-remote.yaml")) as f:
+            self.assertIn("executor: remote", f.read())
+        put_agent("shout", {"executor": "remote", "timeout": "1m", "max_attempts": 3, "remote": {"lease": "30s"}})
+        example = os.path.join(HERE, "example_remote_agent.py")
+        out = subprocess.run([sys.executable, example], cwd=HERE, capture_output=True, text=True,
+                             timeout=PATIENCE, env={**os.environ, "PULSE_URL": URL, "PULSE_KEY": ADMIN_KEY})
+        self.assertEqual(0, out.returncode, out.stderr)
+        self.assertEqual("{'text': 'HELLO FROM A REMOTE AGENT!'}", out.stdout.strip())
+        with open(example) as f, open(os.path.join(HERE, "..", "..", "README.md")) as readme:
+            code = f.read()
+            self.assertLessEqual(len(code.strip().splitlines()), 15)
+            self.assertIn(code.strip(), readme.read(), "README.md shows example_remote_agent.py as it is")
+
+
 WORKER_PROCESS = """
 import sys, time
 sys.path.insert(0, {here!r})
