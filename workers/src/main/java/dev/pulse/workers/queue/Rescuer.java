@@ -63,8 +63,11 @@ public final class Rescuer extends PeriodicDuty {
                    finished_at = CASE WHEN o.next_state = 'queued' THEN NULL ELSE now() END,
                    error = CASE WHEN o.next_state = 'cancelled' THEN t.error
                                 ELSE jsonb_build_object('code', 'lease_expired', 'attempt', o.attempts,
-                                     'message', 'node ' || o.lease_owner || ' stopped renewing its lease'
-                                                || ' (it crashed or lost the database); the attempt was abandoned') END,
+                                     'message', CASE WHEN o.lease_owner LIKE 'remote:%'
+                                         THEN 'remote worker ' || substr(o.lease_owner, 8) || ' stopped heartbeating'
+                                              || ' (it died, hung or lost the network); the attempt was abandoned'
+                                         ELSE 'node ' || o.lease_owner || ' stopped renewing its lease'
+                                              || ' (it crashed or lost the database); the attempt was abandoned' END) END,
                    updated_at = now(),
                    lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
               FROM expired o

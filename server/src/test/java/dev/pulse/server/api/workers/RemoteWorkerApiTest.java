@@ -186,6 +186,9 @@ class RemoteWorkerApiTest {
         JsonNode second = claim("w-lives", "[\"remote-short\"]", 1, 50).path("tasks").get(0);
         assertThat(second.path("id").asText()).isEqualTo(id);
         assertThat(second.path("attempt").asInt()).isEqualTo(2);
+        assertThat(task(id).path("error").path("message").asText())
+                .as("why the first attempt was abandoned")
+                .contains("remote worker w-dies stopped heartbeating");
 
         HttpResponse<String> late = complete(id, lostToken, "{\"late\": true}", workKey);
         assertThat(late.statusCode()).as(late.body()).isEqualTo(409);
