@@ -35,7 +35,8 @@ public record PulseConfig(
         String adminKey,
         EgressPolicy egress,
         Set<Role> roles,
-        int rateLimit) {
+        int rateLimit,
+        TracingConfig tracing) {
 
     public boolean runs(Role role) {
         return roles.contains(role);
@@ -61,6 +62,8 @@ public record PulseConfig(
                 + workerConcurrency
                 + ", agentsDir="
                 + agentsDir
+                + ", tracing="
+                + tracing
                 + "]";
     }
 }
