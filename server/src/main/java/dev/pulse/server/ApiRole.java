@@ -14,6 +14,7 @@ import dev.pulse.server.api.tasks.TaskBatchRoutes;
 import dev.pulse.server.api.tasks.TaskOperations;
 import dev.pulse.server.api.tasks.TaskRequestParser;
 import dev.pulse.server.api.tasks.TaskRoutes;
+import dev.pulse.server.api.workers.WorkerRoutes;
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;
 import dev.pulse.server.dashboard.Dashboard;
@@ -84,7 +85,21 @@ final class ApiRole {
                             ::register);
             routes.add(new DeliveryRoutes(core.deliveries, core.tasks, responses)::register);
             routes.add(
-                    new ReportRoutes(core.tasks, core.completer, core.taskJson, responses)
+                    new ReportRoutes(
+                                    core.tasks,
+                                    core.completer,
+                                    core.remoteWork,
+                                    core.remoteWorkers,
+                                    core.taskJson,
+                                    responses)
+                            ::register);
+            routes.add(
+                    new WorkerRoutes(
+                                    core.remoteWork,
+                                    core.remoteWorkers,
+                                    core.tasks,
+                                    core.agents,
+                                    responses)
                             ::register);
             ScheduleOperations scheduleOperations =
                     new ScheduleOperations(

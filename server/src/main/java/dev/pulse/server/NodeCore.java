@@ -25,8 +25,10 @@ import dev.pulse.workers.flow.WaitingReasons;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.maintenance.Duties;
 import dev.pulse.workers.metrics.QueueMetrics;
+import dev.pulse.workers.nodes.RemoteWorkers;
 import dev.pulse.workers.queue.AgentReports;
 import dev.pulse.workers.queue.Heartbeat;
+import dev.pulse.workers.queue.RemoteWork;
 import dev.pulse.workers.queue.RunningAttempts;
 import dev.pulse.workers.queue.TaskCompleter;
 import dev.pulse.workers.schedules.ScheduleFirer;
@@ -36,6 +38,7 @@ import dev.pulse.workers.tasks.TaskIds;
 import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.tasks.ThroughputRollup;
+import dev.pulse.workers.timing.Broadcast;
 import dev.pulse.workers.timing.DatabaseWakeUps;
 import dev.pulse.workers.timing.WakeUp;
 import dev.pulse.workers.tracing.TaskTracing;
@@ -93,6 +96,12 @@ final class NodeCore {
      */
     final WakeUp queuedWakeUp;
 
+    /**
+     * Wakes the long polls of remote workers' claims on this node: every signal that wakes the
+     * worker does.
+     */
+    final Broadcast arrivals = new Broadcast();
+
     final WakeUp dispatcherWakeUp = new WakeUp();
     final TaskJson taskJson;
     final LocalDeliveries localDeliveries;
@@ -103,6 +112,8 @@ final class NodeCore {
     final CallbackDeliveries deliveries;
     final ScheduleStore schedules;
     final ScheduleFirer firer;
+    final RemoteWork remoteWork;
+    final RemoteWorkers remoteWorkers;
     final RunningAttempts running = new RunningAttempts();
     final List<String> roles;
 
@@ -152,7 +163,14 @@ final class NodeCore {
         this.agents = sharedAgents.registry();
 
         this.signer = new WebhookSigner(webhookSecret());
-        this.queuedWakeUp = config.notifyWakeUps() ? notifyingWakeUp() : workerWakeUp;
+        this.queuedWakeUp =
+                config.notifyWakeUps()
+                        ? notifyingWakeUp()
+                        : new WakeUp(
+                                () -> {
+                                    workerWakeUp.signal();
+                                    arrivals.signal();
+                                });
         TaskIds ids = new TaskIds(clock, random);
         this.taskJson = new TaskJson(json);
         // A worker's dispatcher takes the callbacks its own completer writes straight from memory.
@@ -169,6 +187,16 @@ final class NodeCore {
         this.schedules = new ScheduleStore(database.jdbi(), json, ids::next);
         this.firer = new ScheduleFirer(database.jdbi(), schedules, tasks, agents, queuedWakeUp);
         this.waiting = new WaitingReasons(database.jdbi(), agents::limits, clock);
+        this.remoteWork =
+                new RemoteWork(
+                        database.jdbi(),
+                        json,
+                        completer,
+                        agents::limits,
+                        agents::remoteLeases,
+                        arrivals,
+                        config.workerPollInterval());
+        this.remoteWorkers = new RemoteWorkers(database.jdbi());
         nodeMetrics.watchQueue(database.jdbi(), clock);
         nodeMetrics.watchWaiting(waiting, clock);
         parts.start(
@@ -187,14 +215,21 @@ final class NodeCore {
 
     /**
      * Tasks queued here wake this node's worker at once and, through a debounced NOTIFY, every
-     * other node's (PULSE_WAKEUPS=notify); polling stays the backstop either way. Only a worker
-     * listens.
+     * other node's (PULSE_WAKEUPS=notify); polling stays the backstop either way. A worker listens,
+     * and so does an API node: remote workers' claims wait there.
      */
     private WakeUp notifyingWakeUp() {
         DatabaseWakeUps wakeUps =
                 new DatabaseWakeUps(
-                        databaseUrl, database.jdbi(), workerWakeUp, Duration.ofMillis(10));
-        if (config.runs(Role.WORKER)) {
+                        databaseUrl,
+                        database.jdbi(),
+                        new WakeUp(
+                                () -> {
+                                    workerWakeUp.signal();
+                                    arrivals.signal();
+                                }),
+                        Duration.ofMillis(10));
+        if (config.runs(Role.WORKER) || config.runs(Role.API)) {
             parts.start(wakeUps);
         } else {
             parts.add(wakeUps);
@@ -202,6 +237,7 @@ final class NodeCore {
         return new WakeUp(
                 () -> {
                     workerWakeUp.signal();
+                    arrivals.signal();
                     wakeUps.queued();
                 });
     }

@@ -59,6 +59,7 @@ final class WorkerRole {
                                 core.nodeId,
                                 config.leaseDuration(),
                                 core.agents::limits,
+                                () -> TaskClaimer.Agents.excluding(core.agents.remote()),
                                 core.tracing),
                         new TaskRunner(
                                 core.agents,

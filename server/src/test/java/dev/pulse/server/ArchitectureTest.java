@@ -77,6 +77,8 @@ class ArchitectureTest {
                     // The queue's heartbeat writes a node's row with its leases; the rescuer
                     // removes dead ones.
                     Map.entry("nodes", Set.of("nodes", "queue")),
+                    // likewise remote workers: the rescuer forgets those long gone
+                    Map.entry("remote_workers", Set.of("nodes", "queue")),
                     Map.entry("callback_deliveries", Set.of("callbacks")),
                     Map.entry("schedules", Set.of("schedules")),
                     Map.entry("schedule_fires", Set.of("schedules")),

@@ -7,9 +7,10 @@ import java.util.Objects;
  * An agent as Pulse runs it: its name, the executor kind that runs it, its defaults for tasks that
  * don't set their own (timeout, attempts, retry backoff), how many of its tasks may run at once
  * across all nodes ({@code maxConcurrency}, null for no limit), and the settings of its executor:
- * {@code local}, {@code serverless}, {@code llm}, {@code container} or {@code kubernetes}, each
- * null unless the agent declares it. {@code source} says where it was declared (a file, or
- * "built-in"). {@code flow} holds the per-key and rate limits ({@link FlowLimits#NONE} if none).
+ * {@code local}, {@code serverless}, {@code llm}, {@code container}, {@code kubernetes} or {@code
+ * remote} (set exactly for {@code executor: remote}), each null unless the agent declares it.
+ * {@code source} says where it was declared (a file, or "built-in"). {@code flow} holds the per-key
+ * and rate limits ({@link FlowLimits#NONE} if none).
  *
  * <p>{@code serverless} and {@code llm} come after {@code source} because they were added later;
  * the nine-argument constructor (without them) is kept for existing callers.
@@ -28,7 +29,8 @@ public record AgentDefinition(
         LlmSpec llm,
         ContainerSpec container,
         KubernetesSpec kubernetes,
-        FlowLimits flow) {
+        FlowLimits flow,
+        RemoteSpec remote) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
     public static final int DEFAULT_MAX_ATTEMPTS = 3;
@@ -82,6 +84,12 @@ public record AgentDefinition(
                 llm,
                 null,
                 null,
-                FlowLimits.NONE);
+                FlowLimits.NONE,
+                null);
+    }
+
+    /** Whether workers outside Pulse run this agent ({@code executor: remote}). */
+    public boolean isRemote() {
+        return remote != null;
     }
 }

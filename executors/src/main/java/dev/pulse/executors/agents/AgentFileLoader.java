@@ -30,7 +30,7 @@ public final class AgentFileLoader {
 
     /** The executor kinds an agent file may name, each with its settings block of the same name. */
     public static final List<String> EXECUTORS =
-            List.of("local", "serverless", "llm", "container", "kubernetes");
+            List.of("local", "serverless", "llm", "container", "kubernetes", "remote");
 
     /**
      * {@code executor: auto} runs on the first available of these (docs/architecture.md,
@@ -53,7 +53,8 @@ public final class AgentFileLoader {
                     "kubernetes",
                     "per_key_concurrency",
                     "rate_limit",
-                    "per_key_rate_limit");
+                    "per_key_rate_limit",
+                    "remote");
     private static final Set<String> RETRY_KEYS = Set.of("base", "max");
     private static final Set<String> LOCAL_KEYS = Set.of("command", "workdir", "env", "java_agent");
 
@@ -231,6 +232,10 @@ public final class AgentFileLoader {
                 executor.equals("kubernetes")
                         ? KubernetesSpecParser.parse(spec.path("kubernetes"), problems)
                         : null;
+        RemoteSpec remote =
+                executor.equals("remote")
+                        ? RemoteSpecParser.parse(spec.path("remote"), problems)
+                        : null;
         return new AgentDefinition(
                 name,
                 executor,
@@ -245,7 +250,8 @@ public final class AgentFileLoader {
                 llm,
                 container,
                 kubernetes,
-                FlowLimitsParser.parse(spec, problems));
+                FlowLimitsParser.parse(spec, problems),
+                remote);
     }
 
     private static Duration duration(

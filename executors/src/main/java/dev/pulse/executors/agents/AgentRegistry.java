@@ -1,7 +1,9 @@
 package dev.pulse.executors.agents;
 
+import java.time.Duration;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -14,7 +16,11 @@ import java.util.TreeMap;
 public final class AgentRegistry {
 
     /** One version of the agents, with their limits worked out once rather than on every claim. */
-    private record Version(Map<String, AgentDefinition> byName, Map<String, AgentLimits> limits) {}
+    private record Version(
+            Map<String, AgentDefinition> byName,
+            Map<String, AgentLimits> limits,
+            List<String> remote,
+            Map<String, Duration> remoteLeases) {}
 
     private final Runnable refreshOnMiss;
     private volatile Version current;
@@ -39,7 +45,20 @@ public final class AgentRegistry {
         byName.values().stream()
                 .filter(a -> a.limits().any())
                 .forEach(a -> limits.put(a.name(), a.limits()));
-        return new Version(byName, Collections.unmodifiableMap(limits));
+        List<String> remote =
+                byName.values().stream()
+                        .filter(AgentDefinition::isRemote)
+                        .map(AgentDefinition::name)
+                        .toList();
+        Map<String, Duration> leases = new TreeMap<>();
+        byName.values().stream()
+                .filter(AgentDefinition::isRemote)
+                .forEach(a -> leases.put(a.name(), a.remote().lease()));
+        return new Version(
+                byName,
+                Collections.unmodifiableMap(limits),
+                remote,
+                Collections.unmodifiableMap(leases));
     }
 
     private static Map<String, AgentDefinition> index(Collection<AgentDefinition> agents) {
@@ -81,5 +100,18 @@ public final class AgentRegistry {
      */
     public Map<String, AgentLimits> limits() {
         return current.limits();
+    }
+
+    /**
+     * The names (sorted) of the agents run by remote workers, of the current version: the node's
+     * own claimers leave their tasks alone.
+     */
+    public List<String> remote() {
+        return current.remote();
+    }
+
+    /** The {@code spec.remote.lease} of every remote agent, by name (sorted). */
+    public Map<String, Duration> remoteLeases() {
+        return current.remoteLeases();
     }
 }

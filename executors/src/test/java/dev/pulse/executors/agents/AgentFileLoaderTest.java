@@ -416,7 +416,7 @@ class AgentFileLoaderTest {
                 .singleElement()
                 .asString()
                 .contains(
-                        "spec.executor: must be one of local, serverless, llm, container, kubernetes or auto; got 'nomad'");
+                        "spec.executor: must be one of local, serverless, llm, container, kubernetes, remote or auto; got 'nomad'");
     }
 
     @Test

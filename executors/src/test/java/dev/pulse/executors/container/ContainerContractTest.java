@@ -173,6 +173,7 @@ class ContainerContractTest extends ExecutorContract
                 null,
                 spec,
                 null,
+                null,
                 null);
     }
 

@@ -272,6 +272,7 @@ class ContainerExecutorTest {
                         null,
                         spec,
                         null,
+                        null,
                         null);
         return new ExecutionRequest(
                 taskId, 1, UUID.randomUUID(), agent, json.readTree(input), timeout);

@@ -242,6 +242,7 @@ class KubernetesContractTest extends ExecutorContract
                 null,
                 null,
                 spec,
+                null,
                 null);
     }
 }

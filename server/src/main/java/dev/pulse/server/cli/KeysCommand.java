@@ -47,7 +47,7 @@ final class KeysCommand implements Runnable {
                 required = true,
                 split = ",",
                 description =
-                        "comma-separated: tasks:read, tasks:write, tasks:complete, schedules:read, schedules:write, agents:read, metrics:read, admin")
+                        "comma-separated: tasks:read, tasks:write, tasks:complete, tasks:work, schedules:read, schedules:write, agents:read, metrics:read, admin")
         List<String> scopes;
 
         @Override

@@ -67,13 +67,17 @@ final class LoginPage {
             return;
         }
         if (key.get().scopes().stream()
-                .allMatch(s -> s == Scope.METRICS_READ || s == Scope.TASKS_COMPLETE)) {
-            // Keys for machines (a metrics scraper, an async agent reporting results) never see the
-            // dashboard.
+                .allMatch(
+                        s ->
+                                s == Scope.METRICS_READ
+                                        || s == Scope.TASKS_COMPLETE
+                                        || s == Scope.TASKS_WORK)) {
+            // Keys for machines (a metrics scraper, an async agent reporting results, a remote
+            // worker) never see the dashboard.
             show(
                     ctx,
                     403,
-                    "That key may only read metrics or report agent results; sign in with a key that has a"
+                    "That key may only read metrics, report agent results or work as a remote worker; sign in with a key that has a"
                             + " tasks:read/write, schedules, agents or admin scope.");
             return;
         }

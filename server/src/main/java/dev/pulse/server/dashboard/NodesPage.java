@@ -1,6 +1,7 @@
 package dev.pulse.server.dashboard;
 
 import dev.pulse.workers.nodes.NodeDirectory;
+import dev.pulse.workers.nodes.RemoteWorkers;
 import dev.pulse.workers.tasks.TaskFigures;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -16,12 +17,14 @@ import org.jdbi.v3.core.Jdbi;
 /**
  * {@code /dashboard/nodes}: every node in {@code nodes} with its roles and heartbeat (alive while
  * the heartbeat is younger than a lease, by the database clock), and the attempts it runs now
- * (running tasks by lease owner, from the running-rows index).
+ * (running tasks by lease owner, from the running-rows index); then the remote workers seen lately,
+ * with the tasks they hold (lease owner {@code remote:<worker>}).
  */
 final class NodesPage {
 
     private final TaskFigures tasks;
     private final NodeDirectory nodes;
+    private final RemoteWorkers remoteWorkers;
     private final Templates templates;
     private final Duration lease;
     private final Clock clock;
@@ -29,6 +32,7 @@ final class NodesPage {
     NodesPage(Jdbi jdbi, Templates templates, Duration lease, Clock clock) {
         this.tasks = new TaskFigures(jdbi);
         this.nodes = new NodeDirectory(jdbi);
+        this.remoteWorkers = new RemoteWorkers(jdbi);
         this.templates = templates;
         this.lease = lease;
         this.clock = clock;
@@ -63,6 +67,20 @@ final class NodesPage {
             n.put("attempts", runningByNode.getOrDefault(node.id(), List.of()));
             nodes.add(n);
         }
-        templates.render(ctx, "nodes", Map.of("nav", "nodes", "nodes", nodes));
+        List<Map<String, Object>> remote = new ArrayList<>();
+        for (RemoteWorkers.Worker worker : remoteWorkers.all()) {
+            List<Map<String, Object>> attempts =
+                    runningByNode.getOrDefault(worker.leaseOwner(), List.of());
+            Map<String, Object> w = new HashMap<>();
+            w.put("id", worker.id());
+            w.put("key", worker.keyName() == null ? "–" : worker.keyName());
+            w.put("lastSeen", Formats.relative(worker.lastSeenAt(), now));
+            w.put("firstSeen", Formats.relative(worker.firstSeenAt(), now));
+            w.put("running", attempts.size());
+            w.put("attempts", attempts);
+            remote.add(w);
+        }
+        templates.render(
+                ctx, "nodes", Map.of("nav", "nodes", "nodes", nodes, "remoteWorkers", remote));
     }
 }

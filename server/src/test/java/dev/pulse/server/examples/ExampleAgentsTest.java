@@ -44,7 +44,7 @@ class ExampleAgentsTest {
         assertThat(loaded.agents())
                 .extracting(AgentDefinition::executor)
                 .containsExactlyInAnyOrder(
-                        "serverless", "serverless", "llm", "container", "kubernetes");
+                        "serverless", "serverless", "llm", "container", "kubernetes", "remote");
         try (NodeExecutors executors =
                 new NodeExecutors(
                         JavaAgents.discover(Path.of("no-plugins")),

@@ -8,6 +8,7 @@ import dev.pulse.executors.kubernetes.KubernetesExecutor;
 import dev.pulse.executors.llm.LlmExecutor;
 import dev.pulse.executors.local.JavaAgents;
 import dev.pulse.executors.local.LocalExecutor;
+import dev.pulse.executors.remote.RemoteExecutor;
 import dev.pulse.executors.serverless.ServerlessExecutor;
 import java.io.IOException;
 import java.util.List;
@@ -15,8 +16,8 @@ import java.util.function.Function;
 import okhttp3.OkHttpClient;
 
 /**
- * Every executor a node has (local, serverless, llm, container, kubernetes), for the server and the
- * commands that validate agents.
+ * Every executor a node has (local, serverless, llm, container, kubernetes, and remote: agents run
+ * by workers outside Pulse), for the server and the commands that validate agents.
  */
 public final class NodeExecutors implements AutoCloseable {
 
@@ -51,7 +52,15 @@ public final class NodeExecutors implements AutoCloseable {
         this.container = new ContainerExecutor(json, environment);
         // no connection is made until an agent runs on it or asks whether it is available
         this.kubernetes = new KubernetesExecutor(json, environment, reports);
-        this.factory = new ExecutorFactory(List.of(local, serverless, llm, container, kubernetes));
+        this.factory =
+                new ExecutorFactory(
+                        List.of(
+                                local,
+                                serverless,
+                                llm,
+                                container,
+                                kubernetes,
+                                new RemoteExecutor()));
     }
 
     public ExecutorFactory factory() {

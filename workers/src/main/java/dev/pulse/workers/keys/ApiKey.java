@@ -17,6 +17,8 @@ public record ApiKey(
     public boolean allows(Scope needed) {
         return scopes.contains(Scope.ADMIN)
                 || scopes.contains(needed)
-                || (needed == Scope.TASKS_COMPLETE && scopes.contains(Scope.TASKS_WRITE));
+                || (needed == Scope.TASKS_COMPLETE
+                        && (scopes.contains(Scope.TASKS_WRITE)
+                                || scopes.contains(Scope.TASKS_WORK)));
     }
 }

@@ -6,13 +6,15 @@ import java.util.Optional;
 
 /**
  * What a key may do. {@code admin} may do everything; {@code tasks:write} includes {@code
- * tasks:complete}, the narrow scope an asynchronous agent needs to report its results. (The HTTP
- * layer names the scope a route needs through its own role type.)
+ * tasks:complete}, the narrow scope an asynchronous agent needs to report its results; {@code
+ * tasks:work} is a remote worker's: claim, heartbeat and report (so it includes {@code
+ * tasks:complete}). (The HTTP layer names the scope a route needs through its own role type.)
  */
 public enum Scope {
     TASKS_READ("tasks:read"),
     TASKS_WRITE("tasks:write"),
     TASKS_COMPLETE("tasks:complete"),
+    TASKS_WORK("tasks:work"),
     SCHEDULES_READ("schedules:read"),
     SCHEDULES_WRITE("schedules:write"),
     AGENTS_READ("agents:read"),

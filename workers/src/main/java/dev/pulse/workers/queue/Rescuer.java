@@ -63,8 +63,11 @@ public final class Rescuer extends PeriodicDuty {
                    finished_at = CASE WHEN o.next_state = 'queued' THEN NULL ELSE now() END,
                    error = CASE WHEN o.next_state = 'cancelled' THEN t.error
                                 ELSE jsonb_build_object('code', 'lease_expired', 'attempt', o.attempts,
-                                     'message', 'node ' || o.lease_owner || ' stopped renewing its lease'
-                                                || ' (it crashed or lost the database); the attempt was abandoned') END,
+                                     'message', CASE WHEN o.lease_owner LIKE 'remote:%'
+                                         THEN 'remote worker ' || substr(o.lease_owner, 8) || ' stopped heartbeating'
+                                              || ' (it died, hung or lost the network); the attempt was abandoned'
+                                         ELSE 'node ' || o.lease_owner || ' stopped renewing its lease'
+                                              || ' (it crashed or lost the database); the attempt was abandoned' END) END,
                    updated_at = now(),
                    lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
               FROM expired o
@@ -90,6 +93,12 @@ public final class Rescuer extends PeriodicDuty {
     private static final String FORGET_DEAD_NODES =
             """
             DELETE FROM nodes WHERE heartbeat_at < now() - make_interval(secs => :seconds)
+            """;
+
+    /** Remote workers not seen for as long as a dead node is kept. */
+    private static final String FORGET_GONE_REMOTE_WORKERS =
+            """
+            DELETE FROM remote_workers WHERE last_seen_at < now() - make_interval(secs => :seconds)
             """;
 
     private record Rescued(Task task, UUID lostToken, String lostOwner, Instant lostStartedAt) {}
@@ -206,10 +215,12 @@ public final class Rescuer extends PeriodicDuty {
                                         .execute();
                                 outbox.enqueue(h, r.task());
                             }
+                            double forgetAfter = Math.max(3600, lease.toSeconds() * 10);
                             h.createUpdate(FORGET_DEAD_NODES)
-                                    .bind(
-                                            "seconds",
-                                            (double) Math.max(3600, lease.toSeconds() * 10))
+                                    .bind("seconds", forgetAfter)
+                                    .execute();
+                            h.createUpdate(FORGET_GONE_REMOTE_WORKERS)
+                                    .bind("seconds", forgetAfter)
                                     .execute();
                             return rows;
                         });

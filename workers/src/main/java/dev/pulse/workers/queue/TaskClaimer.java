@@ -100,16 +100,26 @@ public final class TaskClaimer {
             AND (priority, virtual_start, run_at, id) > (:after_priority, CAST(:after_place AS timestamptz),
                                                         CAST(:after_run_at AS timestamptz), CAST(:after_id AS uuid))""");
 
+    /**
+     * Which agents' rows a claimer takes (see {@link Agents}): a node's claimer leaves out the
+     * agents remote workers run; a remote worker's claim takes only the agents it asked for.
+     */
+    private static final String AGENTS_CLAIMED =
+            """
+            AND agent <> ALL(CAST(:excluded_agents AS text[]))
+                       AND (:any_agent OR agent = ANY(CAST(:only_agents AS text[])))""";
+
     private static String claimWhere(String resume) {
         return """
                 WITH picked AS MATERIALIZED (
                     SELECT id FROM tasks
                      WHERE state IN ('scheduled', 'queued') AND run_at <= now() %s
+                       %s
                      ORDER BY %s
                      LIMIT :limit
                        FOR UPDATE SKIP LOCKED
                 ), %s"""
-                .formatted(resume, ORDER, take("picked", "now()"));
+                .formatted(resume, AGENTS_CLAIMED, ORDER, take("picked", "now()"));
     }
 
     private static final String CLAIM_FIXED = FixedPlans.ahead(CLAIM);
@@ -151,6 +161,7 @@ public final class TaskClaimer {
                 SELECT id, agent, concurrency_key FROM tasks
                  WHERE state IN ('scheduled', 'queued') AND run_at <= now()
                    AND agent NOT IN (SELECT agent FROM room WHERE free <= 0)
+                   %s
                  ORDER BY %s
                  LIMIT :limit
                    FOR UPDATE SKIP LOCKED
@@ -167,7 +178,13 @@ public final class TaskClaimer {
              WHERE t.id = ANY(ARRAY(SELECT id FROM limited))
             ORDER BY %s
             """
-                    .formatted(LIMITS, room("now()"), ORDER, leased("unlimited", "now()"), ORDER);
+                    .formatted(
+                            LIMITS,
+                            room("now()"),
+                            AGENTS_CLAIMED,
+                            ORDER,
+                            leased("unlimited", "now()"),
+                            ORDER);
 
     private static final String CLAIM_UNLIMITED_FIXED = FixedPlans.ahead(CLAIM_UNLIMITED);
 
@@ -261,7 +278,9 @@ public final class TaskClaimer {
                            attempts = t.attempts + 1,
                            lease_token = gen_random_uuid(),
                            lease_owner = :node,
-                           lease_expires_at = %2$s + make_interval(secs => :lease_seconds),
+                           lease_expires_at = %2$s + make_interval(secs => COALESCE(
+                               (CAST(:agent_lease_seconds AS float8[]))[array_position(CAST(:only_agents AS text[]), t.agent)],
+                               :lease_seconds)),
                            started_at = COALESCE(t.started_at, %2$s),
                            attempt_started_at = %2$s,
                            updated_at = %2$s
@@ -289,11 +308,53 @@ public final class TaskClaimer {
         }
     }
 
+    /**
+     * Which agents' tasks a claimer takes, and the lease each gets: every agent but {@code
+     * excluded}, with the claimer's own lease (a node's claimer), or only the agents of {@code
+     * leases}, each with its own lease (a remote worker's claim).
+     */
+    public record Agents(List<String> excluded, Map<String, Duration> leases) {
+
+        public static final Agents ALL = new Agents(List.of(), Map.of());
+
+        public Agents {
+            excluded = List.copyOf(excluded);
+            leases = Map.copyOf(new TreeMap<>(leases));
+        }
+
+        /** Every agent but these (the agents remote workers run). */
+        public static Agents excluding(List<String> agents) {
+            return new Agents(agents, Map.of());
+        }
+
+        /** Only these agents, each leased for its own duration. */
+        public static Agents only(Map<String, Duration> leases) {
+            if (leases.isEmpty()) {
+                throw new IllegalArgumentException(
+                        "a claim of only some agents names at least one");
+            }
+            return new Agents(List.of(), leases);
+        }
+
+        Query bind(Query query) {
+            Map<String, Duration> sorted = new TreeMap<>(leases);
+            return query.bind("excluded_agents", excluded.toArray(String[]::new))
+                    .bind("any_agent", leases.isEmpty())
+                    .bind("only_agents", sorted.keySet().toArray(String[]::new))
+                    .bind(
+                            "agent_lease_seconds",
+                            sorted.values().stream()
+                                    .map(d -> d.toMillis() / 1000.0)
+                                    .toArray(Double[]::new));
+        }
+    }
+
     private final Jdbi jdbi;
     private final TaskRowMapper mapper;
     private final String node;
     private final Duration lease;
     private final Supplier<Map<String, AgentLimits>> agentLimits;
+    private final Supplier<Agents> agents;
     private final ResumedScans<Position> scans;
     private final ClaimedRows claimedRows = new ClaimedRows();
     private final TaskTracing tracing;
@@ -308,7 +369,15 @@ public final class TaskClaimer {
             String node,
             Duration lease,
             Map<String, Integer> agentLimits) {
-        this(jdbi, json, node, lease, constant(agentLimits), RESCAN_EVERY, TaskTracing.off());
+        this(
+                jdbi,
+                json,
+                node,
+                lease,
+                constant(agentLimits),
+                () -> Agents.ALL,
+                RESCAN_EVERY,
+                TaskTracing.off());
     }
 
     /**
@@ -321,7 +390,15 @@ public final class TaskClaimer {
             String node,
             Duration lease,
             Supplier<Map<String, AgentLimits>> agentLimits) {
-        this(jdbi, json, node, lease, agentLimits, RESCAN_EVERY, TaskTracing.off());
+        this(
+                jdbi,
+                json,
+                node,
+                lease,
+                agentLimits,
+                () -> Agents.ALL,
+                RESCAN_EVERY,
+                TaskTracing.off());
     }
 
     /**
@@ -334,7 +411,36 @@ public final class TaskClaimer {
             Duration lease,
             Supplier<Map<String, AgentLimits>> agentLimits,
             TaskTracing tracing) {
-        this(jdbi, json, node, lease, agentLimits, RESCAN_EVERY, tracing);
+        this(jdbi, json, node, lease, agentLimits, () -> Agents.ALL, RESCAN_EVERY, tracing);
+    }
+
+    /**
+     * @param agents which agents' tasks to claim, read at every claim (e.g. every agent but those
+     *     the live registry says remote workers run)
+     */
+    public TaskClaimer(
+            Jdbi jdbi,
+            ObjectMapper json,
+            String node,
+            Duration lease,
+            Supplier<Map<String, AgentLimits>> agentLimits,
+            Supplier<Agents> agents) {
+        this(jdbi, json, node, lease, agentLimits, agents, RESCAN_EVERY, TaskTracing.off());
+    }
+
+    /**
+     * A node's claimer: every agent but those remote workers run ({@code agents}), with a claim
+     * span for each task claimed ({@code tracing}).
+     */
+    public TaskClaimer(
+            Jdbi jdbi,
+            ObjectMapper json,
+            String node,
+            Duration lease,
+            Supplier<Map<String, AgentLimits>> agentLimits,
+            Supplier<Agents> agents,
+            TaskTracing tracing) {
+        this(jdbi, json, node, lease, agentLimits, agents, RESCAN_EVERY, tracing);
     }
 
     TaskClaimer(
@@ -344,7 +450,15 @@ public final class TaskClaimer {
             Duration lease,
             Map<String, Integer> agentLimits,
             Duration rescanEvery) {
-        this(jdbi, json, node, lease, constant(agentLimits), rescanEvery, TaskTracing.off());
+        this(
+                jdbi,
+                json,
+                node,
+                lease,
+                constant(agentLimits),
+                () -> Agents.ALL,
+                rescanEvery,
+                TaskTracing.off());
     }
 
     private TaskClaimer(
@@ -353,6 +467,7 @@ public final class TaskClaimer {
             String node,
             Duration lease,
             Supplier<Map<String, AgentLimits>> agentLimits,
+            Supplier<Agents> agents,
             Duration rescanEvery,
             TaskTracing tracing) {
         this.tracing = tracing;
@@ -361,6 +476,7 @@ public final class TaskClaimer {
         this.node = node;
         this.lease = lease;
         this.agentLimits = agentLimits;
+        this.agents = agents;
         this.scans = new ResumedScans<>(rescanEvery);
     }
 
@@ -621,7 +737,9 @@ public final class TaskClaimer {
     }
 
     private Query bind(Query claim, int limit) {
-        return claim.bind("limit", limit)
+        return agents.get()
+                .bind(claim)
+                .bind("limit", limit)
                 .bind("node", node)
                 .bind("lease_seconds", lease.toMillis() / 1000.0);
     }

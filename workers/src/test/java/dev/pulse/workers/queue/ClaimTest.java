@@ -75,6 +75,50 @@ class ClaimTest {
                 interval);
     }
 
+    /**
+     * A node's claimer leaves out the agents remote workers run; a remote worker's claim takes only
+     * the agents it asks for, each leased for its own lease, in the same priority order.
+     */
+    @Test
+    void aClaimerExcludingAgentsLeavesTheirRowsAndAClaimOfSomeAgentsTakesOnlyTheirs() {
+        UUID remoteUrgent = kit.insert(kit.newTask("remote-a", -5)).id();
+        UUID local = kit.insert(kit.newTask("echo", 0)).id();
+        UUID remoteB = kit.insert(kit.newTask("remote-b", 1)).id();
+        UUID remoteA = kit.insert(kit.newTask("remote-a", 2)).id();
+        TaskClaimer node =
+                new TaskClaimer(
+                        kit.database.jdbi(),
+                        kit.json,
+                        "node-a",
+                        Duration.ofSeconds(30),
+                        Map::of,
+                        () -> TaskClaimer.Agents.excluding(List.of("remote-a", "remote-b")));
+        assertThat(node.claim(10)).extracting(ClaimedTask::id).containsExactly(local);
+
+        TaskClaimer remote =
+                new TaskClaimer(
+                        kit.database.jdbi(),
+                        kit.json,
+                        "remote:w-1",
+                        Duration.ofSeconds(30),
+                        Map::of,
+                        () ->
+                                TaskClaimer.Agents.only(
+                                        Map.of(
+                                                "remote-a", Duration.ofSeconds(5),
+                                                "remote-c", Duration.ofSeconds(7))));
+        assertThat(remote.claim(10))
+                .extracting(ClaimedTask::id)
+                .containsExactly(remoteUrgent, remoteA);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM tasks WHERE lease_owner = 'remote:w-1'"
+                                        + " AND lease_expires_at - attempt_started_at = interval '5 seconds'"))
+                .as("each leased for its agent's lease")
+                .isEqualTo(2);
+        assertThat(kit.tasks.find(remoteB).orElseThrow().state()).isEqualTo(TaskState.QUEUED);
+    }
+
     @Test
     void claimsNoMoreThanTheFreeSlotsInPriorityOrder() {
         for (int p : List.of(5, -3, 0, 9, -3, 2)) {

@@ -5,9 +5,13 @@ import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
+import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.server.keys.ScopeRole;
+import dev.pulse.workers.keys.ApiKey;
 import dev.pulse.workers.keys.Scope;
+import dev.pulse.workers.nodes.RemoteWorkers;
 import dev.pulse.workers.queue.ClaimedTask;
+import dev.pulse.workers.queue.RemoteWork;
 import dev.pulse.workers.queue.TaskCompleter;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskJson;
@@ -15,6 +19,7 @@ import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.tasks.TaskStore;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -22,20 +27,30 @@ import java.util.UUID;
  * {@code POST /v1/tasks/{id}/complete}: an asynchronous agent reports the result of the attempt it
  * was started for. The report is recorded through the same fenced update as a worker's result, so
  * only the attempt that still holds the lease token can complete the task; a late report (the
- * attempt timed out, was cancelled or rescued) is refused with 409 and changes nothing.
+ * attempt timed out, was cancelled or rescued) is refused with 409 and changes nothing. Remote
+ * workers report here too, with a {@code tasks:work} key.
  */
 public final class ReportRoutes {
 
     private final TaskStore store;
     private final TaskCompleter completer;
+    private final RemoteWork remoteWork;
+    private final RemoteWorkers remoteWorkers;
     private final ReportParser parser;
     private final TaskJson taskJson;
     private final JsonResponses responses;
 
     public ReportRoutes(
-            TaskStore store, TaskCompleter completer, TaskJson taskJson, JsonResponses responses) {
+            TaskStore store,
+            TaskCompleter completer,
+            RemoteWork remoteWork,
+            RemoteWorkers remoteWorkers,
+            TaskJson taskJson,
+            JsonResponses responses) {
         this.store = store;
         this.completer = completer;
+        this.remoteWork = remoteWork;
+        this.remoteWorkers = remoteWorkers;
         this.parser = new ReportParser(responses.mapper());
         this.taskJson = taskJson;
         this.responses = responses;
@@ -61,6 +76,10 @@ public final class ReportRoutes {
         ClaimedTask attempt =
                 new ClaimedTask(
                         task, report.leaseToken(), leased.leaseOwner(), leased.attemptStartedAt());
+        String worker = RemoteWorkers.workerOf(leased.leaseOwner());
+        if (worker != null) {
+            attempt = remoteAttempt(ctx, worker, attempt, report);
+        }
         Optional<Task> recorded =
                 report.error() == null
                         ? completer.succeed(attempt, report.result(), report.logs())
@@ -71,6 +90,41 @@ public final class ReportRoutes {
                                 new ProblemException(
                                         Problem.conflict(stale(store.find(id).orElse(task)))));
         responses.send(ctx, 200, TaskOperations.withLinks(taskJson, now));
+    }
+
+    /**
+     * A remote worker's report needs {@code tasks:work}; one that comes after the task's timeout is
+     * recorded as a timeout failure instead (nothing on a node watched the attempt's time).
+     */
+    private ClaimedTask remoteAttempt(
+            Context ctx, String worker, ClaimedTask attempt, ReportParser.Report report) {
+        ApiKey key = ApiKeyAuth.keyOf(ctx).orElseThrow();
+        if (!key.allows(Scope.TASKS_WORK)) {
+            throw new ProblemException(
+                    new Problem(
+                            "/problems/forbidden",
+                            "Forbidden",
+                            403,
+                            "key '"
+                                    + key.name()
+                                    + "' lacks the scope tasks:work that reports of remote workers need",
+                            List.of()));
+        }
+        remoteWorkers.seen(worker, key.name());
+        RemoteWork.Holder holder = remoteWork.holder(attempt.id(), attempt.leaseToken());
+        if (holder instanceof RemoteWork.Holder.TimedOut t) {
+            throw new ProblemException(
+                    Problem.conflict(
+                            "the attempt ran past the task's timeout of "
+                                    + t.timeoutSeconds()
+                                    + " s, so it was recorded as a timeout failure and this report is not"));
+        }
+        if (holder instanceof RemoteWork.Holder.Held h) {
+            return h.attempt();
+        }
+        remoteWork.late(attempt.id(), attempt.leaseToken(), report.logs());
+        throw new ProblemException(
+                Problem.conflict(stale(store.find(attempt.id()).orElse(attempt.task()))));
     }
 
     private static String stale(Task task) {

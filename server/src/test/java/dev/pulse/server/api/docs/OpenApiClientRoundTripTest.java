@@ -12,11 +12,17 @@ import dev.pulse.client.api.McpApi;
 import dev.pulse.client.api.MetricsApi;
 import dev.pulse.client.api.SchedulesApi;
 import dev.pulse.client.api.TasksApi;
+import dev.pulse.client.api.WorkersApi;
 import dev.pulse.client.model.Agent;
 import dev.pulse.client.model.Attempt;
+import dev.pulse.client.model.ClaimRequest;
+import dev.pulse.client.model.ClaimedTasks;
+import dev.pulse.client.model.ClaimedTasksTasksInner;
 import dev.pulse.client.model.CompletionReport;
 import dev.pulse.client.model.CompletionReportError;
 import dev.pulse.client.model.Delivery;
+import dev.pulse.client.model.Heartbeat;
+import dev.pulse.client.model.HeartbeatRequest;
 import dev.pulse.client.model.JsonRpcMessage;
 import dev.pulse.client.model.JsonRpcResponse;
 import dev.pulse.client.model.NewTask;
@@ -32,6 +38,7 @@ import dev.pulse.client.model.TriggerResult;
 import dev.pulse.server.TestNode;
 import dev.pulse.workers.testing.CallbackReceiver;
 import java.io.File;
+import java.math.BigDecimal;
 import java.net.URI;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -67,6 +74,7 @@ class OpenApiClientRoundTripTest {
     private static MetricsApi metrics;
     private static DocsApi docs;
     private static McpApi mcp;
+    private static WorkersApi workers;
     private final Set<String> exercised = new HashSet<>();
 
     @BeforeAll
@@ -92,6 +100,7 @@ class OpenApiClientRoundTripTest {
         metrics = new MetricsApi(client);
         docs = new DocsApi(client);
         mcp = new McpApi(client);
+        workers = new WorkersApi(client);
     }
 
     @AfterAll
@@ -114,6 +123,7 @@ class OpenApiClientRoundTripTest {
         anAsyncAgentReportsItsOwnErrorCodeAndTheRetrySucceeds();
         aScheduleGoesThroughItsLife();
         anMcpRequestIsAnswered();
+        aRemoteWorkerClaimsHeartbeatsAndReports();
         agents.deleteAgent("later");
         exercised.add("deleteAgent");
         assertThatThrownBy(() -> agents.getAgent("later"))
@@ -332,6 +342,47 @@ class OpenApiClientRoundTripTest {
         assertThatThrownBy(() -> schedules.getSchedule("nightly"))
                 .isInstanceOfSatisfying(
                         ApiException.class, e -> assertThat(e.getCode()).isEqualTo(404));
+    }
+
+    private void aRemoteWorkerClaimsHeartbeatsAndReports() throws Exception {
+        Map<String, Object> remote =
+                Map.of(
+                        "apiVersion",
+                        "pulse/v1",
+                        "kind",
+                        "Agent",
+                        "metadata",
+                        Map.of("name", "elsewhere"),
+                        "spec",
+                        Map.of("executor", "remote", "remote", Map.of("lease", "10s")));
+        agents.putAgent("elsewhere", remote);
+        Task task = tasks.createTask(new NewTask().agent("elsewhere").input(Map.of("n", 2)), null);
+        ClaimedTasks claimed =
+                call(
+                        "claimTasks",
+                        () ->
+                                workers.claimTasks(
+                                        new ClaimRequest()
+                                                .worker("round-trip")
+                                                .agents(List.of("elsewhere"))
+                                                .limit(1)
+                                                .waitSeconds(BigDecimal.valueOf(10))));
+        assertThat(claimed.getTasks())
+                .extracting(ClaimedTasksTasksInner::getId)
+                .containsExactly(task.getId());
+        UUID token = claimed.getTasks().get(0).getLeaseToken();
+        Heartbeat beat =
+                call(
+                        "heartbeatTask",
+                        () ->
+                                workers.heartbeatTask(
+                                        task.getId(), new HeartbeatRequest().leaseToken(token)));
+        assertThat(beat.getCancelRequested()).isFalse();
+        Task done =
+                tasks.completeTask(
+                        task.getId(),
+                        new CompletionReport().leaseToken(token).result(Map.of("n", 3)));
+        assertThat(done.getState()).isEqualTo(TaskState.SUCCEEDED);
     }
 
     /** One JSON-RPC message to /mcp (MCP clients are tested with the SDK's, in McpServerTest). */
