@@ -5,6 +5,7 @@ import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.http.PolicyEnforcement;
 import dev.pulse.executors.local.JavaAgents;
+import dev.pulse.server.config.DatabaseTopology;
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;
 import dev.pulse.server.db.EmbeddedDatabase;
@@ -18,6 +19,7 @@ import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.callbacks.LocalDeliveries;
 import dev.pulse.workers.callbacks.WebhookSecret;
 import dev.pulse.workers.callbacks.WebhookSigner;
+import dev.pulse.workers.db.ConnectionSettings;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.json.JsonMapper;
@@ -45,6 +47,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import okhttp3.OkHttpClient;
+import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +73,16 @@ final class NodeCore {
     final String nodeId = NodeIds.forThisProcess(random);
     final QueueMetrics metrics;
     final DatabaseUrl databaseUrl;
+    final ConnectionSettings connections;
     final Database database;
+
+    /**
+     * Where lists, dashboard figures and metrics are read: the replica's pool when {@code
+     * database.replica_url} is set, else the primary's. Never for a claim, a write, or a read that
+     * must see a write just made (a task just created).
+     */
+    final Jdbi reads;
+
     final OkHttpClient http;
     final ExecutorFactory executors;
     final AgentStore agentStore;
@@ -117,11 +129,24 @@ final class NodeCore {
         this.nodeMetrics = nodeMetrics;
         this.metrics = new QueueMetrics(nodeMetrics.registry());
         this.databaseUrl = databaseUrl();
+        DatabaseTopology topology = config.databaseTopology();
+        this.connections =
+                new ConnectionSettings(
+                        applicationName(nodeId),
+                        topology.socketTimeout(),
+                        topology.transactionPooling());
         this.database =
                 parts.add(
                         Database.connect(
-                                databaseUrl, config.databasePoolSize(), nodeMetrics.registry()));
+                                new Database.Pool(
+                                        "pulse",
+                                        databaseUrl,
+                                        config.databasePoolSize(),
+                                        connections,
+                                        directUrl()),
+                                nodeMetrics.registry()));
         log.info("database ready ({} migration(s) applied)", database.migrate());
+        this.reads = replicaReads(topology);
 
         JavaAgents javaAgents = JavaAgents.discover(config.pluginsDir());
         this.http = PolicyEnforcement.apply(new OkHttpClient(), config.egress());
@@ -143,7 +168,7 @@ final class NodeCore {
         this.agents = sharedAgents.registry();
 
         this.signer = new WebhookSigner(webhookSecret());
-        this.queuedWakeUp = config.notifyWakeUps() ? notifyingWakeUp() : workerWakeUp;
+        this.queuedWakeUp = wakeUps(topology);
         TaskIds ids = new TaskIds(clock, random);
         this.taskJson = new TaskJson(json);
         // A worker's dispatcher takes the callbacks its own completer writes straight from memory.
@@ -179,10 +204,25 @@ final class NodeCore {
      * other node's (PULSE_WAKEUPS=notify); polling stays the backstop either way. Only a worker
      * listens.
      */
-    private WakeUp notifyingWakeUp() {
+    private WakeUp wakeUps(DatabaseTopology topology) {
+        if (!config.notifyWakeUps()) {
+            return workerWakeUp;
+        }
+        if (!topology.canListen()) {
+            log.info(
+                    "database.pooler=transaction without database.listen_url: no LISTEN through the"
+                            + " pooler, so other nodes' tasks are found by polling every {}",
+                    config.workerPollInterval());
+            return workerWakeUp;
+        }
+        DatabaseUrl listenUrl = directUrl() != null ? directUrl() : databaseUrl;
         DatabaseWakeUps wakeUps =
                 new DatabaseWakeUps(
-                        databaseUrl, database.jdbi(), workerWakeUp, Duration.ofMillis(10));
+                        listenUrl,
+                        connections,
+                        database.jdbi(),
+                        workerWakeUp,
+                        Duration.ofMillis(10));
         if (config.runs(Role.WORKER)) {
             parts.start(wakeUps);
         } else {
@@ -193,6 +233,35 @@ final class NodeCore {
                     workerWakeUp.signal();
                     wakeUps.queued();
                 });
+    }
+
+    /** What every connection of this node shows in {@code pg_stat_activity} (63 bytes at most). */
+    static String applicationName(String nodeId) {
+        String name = "pulse-" + nodeId;
+        return name.length() > 63 ? name.substring(0, 63) : name;
+    }
+
+    /** A direct connection to the primary past the pooler, for LISTEN and migrations, or null. */
+    private DatabaseUrl directUrl() {
+        String listen = config.databaseTopology().listenUrl();
+        return listen == null ? null : DatabaseUrl.parse(listen);
+    }
+
+    private Jdbi replicaReads(DatabaseTopology topology) {
+        if (topology.replicaUrl() == null) {
+            return database.jdbi();
+        }
+        DatabaseUrl replica = DatabaseUrl.parse(topology.replicaUrl());
+        log.info("lists, dashboard figures and metrics are read from the replica {}", replica);
+        return parts.add(
+                        Database.connect(
+                                new Database.Pool(
+                                        "pulse-replica",
+                                        replica,
+                                        config.databasePoolSize(),
+                                        connections),
+                                nodeMetrics.registry()))
+                .jdbi();
     }
 
     private DatabaseUrl databaseUrl() {

@@ -35,7 +35,8 @@ public record PulseConfig(
         String adminKey,
         EgressPolicy egress,
         Set<Role> roles,
-        int rateLimit) {
+        int rateLimit,
+        DatabaseTopology databaseTopology) {
 
     public boolean runs(Role role) {
         return roles.contains(role);
