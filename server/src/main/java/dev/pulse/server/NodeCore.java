@@ -143,7 +143,8 @@ final class NodeCore {
                                         databaseUrl,
                                         config.databasePoolSize(),
                                         connections,
-                                        directUrl()),
+                                        directUrl(),
+                                        false),
                                 nodeMetrics.registry()));
         log.info("database ready ({} migration(s) applied)", database.migrate());
         this.reads = replicaReads(topology);
@@ -179,12 +180,12 @@ final class NodeCore {
                         : LocalDeliveries.none();
         this.outbox =
                 new CallbackOutbox(json, taskJson, ids::next, dispatcherWakeUp, localDeliveries);
-        this.tasks = new TaskStore(database.jdbi(), json, ids, outbox, metrics);
+        this.tasks = new TaskStore(database.jdbi(), json, ids, outbox, metrics).listingFrom(reads);
         this.completer = new TaskCompleter(database.jdbi(), json, outbox, random);
         this.deliveries = new CallbackDeliveries(database.jdbi(), dispatcherWakeUp);
         this.schedules = new ScheduleStore(database.jdbi(), json, ids::next);
         this.firer = new ScheduleFirer(database.jdbi(), schedules, tasks, agents, queuedWakeUp);
-        nodeMetrics.watchQueue(database.jdbi(), clock);
+        nodeMetrics.watchQueue(reads, clock);
         parts.start(
                 new ThroughputRollup(
                         database.jdbi(), nodeMetrics.registry(), nodeId, Duration.ofSeconds(5)));
@@ -249,19 +250,19 @@ final class NodeCore {
 
     private Jdbi replicaReads(DatabaseTopology topology) {
         if (topology.replicaUrl() == null) {
-            return database.jdbi();
+            return database.reads();
         }
         DatabaseUrl replica = DatabaseUrl.parse(topology.replicaUrl());
         log.info("lists, dashboard figures and metrics are read from the replica {}", replica);
         return parts.add(
                         Database.connect(
-                                new Database.Pool(
+                                Database.Pool.replica(
                                         "pulse-replica",
                                         replica,
                                         config.databasePoolSize(),
                                         connections),
                                 nodeMetrics.registry()))
-                .jdbi();
+                .reads();
     }
 
     private DatabaseUrl databaseUrl() {

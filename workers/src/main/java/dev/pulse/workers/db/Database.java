@@ -21,12 +21,14 @@ public final class Database implements AutoCloseable {
     private final HikariDataSource dataSource;
     private final Pool pool;
     private final Jdbi jdbi;
+    private final Jdbi reads;
     private volatile boolean migrated;
 
     private Database(HikariDataSource dataSource, Pool pool) {
         this.dataSource = dataSource;
         this.pool = pool;
         this.jdbi = Jdbi.create(dataSource);
+        this.reads = RetriedReads.over(dataSource);
     }
 
     public static Database connect(DatabaseUrl url, int poolSize) {
@@ -46,16 +48,25 @@ public final class Database implements AutoCloseable {
      *
      * @param migrateThrough where migrations connect, when not through the pool's URL (behind a
      *     transaction-pooling PgBouncer: a direct connection); null for the pool's URL
+     * @param readOnly a read replica's pool: its connections are read-only, and it is never
+     *     migrated
      */
     public record Pool(
             String name,
             DatabaseUrl url,
             int size,
             ConnectionSettings settings,
-            DatabaseUrl migrateThrough) {
+            DatabaseUrl migrateThrough,
+            boolean readOnly) {
 
         public Pool(String name, DatabaseUrl url, int size, ConnectionSettings settings) {
-            this(name, url, size, settings, null);
+            this(name, url, size, settings, null, false);
+        }
+
+        /** The pool of a read replica. */
+        public static Pool replica(
+                String name, DatabaseUrl url, int size, ConnectionSettings settings) {
+            return new Pool(name, url, size, settings, null, true);
         }
     }
 
@@ -74,6 +85,7 @@ public final class Database implements AutoCloseable {
         config.setDataSourceProperties(pool.settings().driverProperties());
         config.setMaximumPoolSize(pool.size());
         config.setPoolName(pool.name());
+        config.setReadOnly(pool.readOnly());
         // A caller waits at most this for a connection, then fails (the API answers 503), rather
         // than queueing behind a database that does not answer.
         config.setConnectionTimeout(5_000);
@@ -93,6 +105,9 @@ public final class Database implements AutoCloseable {
 
     /** Applies pending migrations; returns how many ran. */
     public int migrate() {
+        if (pool.readOnly()) {
+            throw new IllegalStateException("a replica's pool is never migrated");
+        }
         int executed =
                 Flyway.configure()
                         .dataSource(migrationDataSource())
@@ -134,6 +149,14 @@ public final class Database implements AutoCloseable {
 
     public Jdbi jdbi() {
         return jdbi;
+    }
+
+    /**
+     * A Jdbi on the same pool for statements that change nothing, retried on a fresh connection
+     * after a transient failure ({@link RetriedReads}).
+     */
+    public Jdbi reads() {
+        return reads;
     }
 
     public DataSource dataSource() {
