@@ -34,7 +34,8 @@ import org.junit.jupiter.api.Timeout;
  * (SIGKILL), and the standby is promoted, as Patroni or CloudNativePG would. Without a restart, the
  * node answers 503 with Retry-After during the gap, then queues, runs and calls back again; every
  * task it answered 201 for exists on the new primary, every task ended once, and every task's
- * callback carried one webhook-id.
+ * callback carried one webhook-id. The worker LISTENs on the new primary again, and every
+ * connection there is named {@code pulse-<node>}.
  */
 class FailoverTest {
 
@@ -128,6 +129,29 @@ class FailoverTest {
                 producer.close();
 
                 Jdbi onNew = Jdbi.create(standby.jdbcUrl());
+                await(
+                        "the worker LISTENs on the new primary again",
+                        () ->
+                                count(
+                                                onNew,
+                                                "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN pulse_tasks'")
+                                        == 1);
+                String nodeId =
+                        onNew.withHandle(
+                                h ->
+                                        h.createQuery("SELECT id FROM nodes")
+                                                .mapTo(String.class)
+                                                .one());
+                assertThat(
+                                onNew.withHandle(
+                                        h ->
+                                                h.createQuery(
+                                                                "SELECT DISTINCT application_name FROM pg_stat_activity"
+                                                                        + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+                                                        .mapTo(String.class)
+                                                        .list()))
+                        .as("every connection of the node to the new primary is named after it")
+                        .containsExactly("pulse-" + nodeId);
                 List<String> accepted = producer.ids();
                 await(
                         "every task accepted ended",
