@@ -142,14 +142,15 @@ class FailoverTest {
                                         h.createQuery("SELECT id FROM nodes")
                                                 .mapTo(String.class)
                                                 .one());
-                assertThat(
-                                onNew.withHandle(
-                                        h ->
-                                                h.createQuery(
-                                                                "SELECT DISTINCT application_name FROM pg_stat_activity"
-                                                                        + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
-                                                        .mapTo(String.class)
-                                                        .list()))
+                List<String> names =
+                        onNew.withHandle(
+                                h ->
+                                        h.createQuery(
+                                                        "SELECT DISTINCT application_name FROM pg_stat_activity"
+                                                                + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+                                                .mapTo(String.class)
+                                                .list());
+                assertThat(names)
                         .as("every connection of the node to the new primary is named after it")
                         .containsExactly("pulse-" + nodeId);
                 List<String> accepted = producer.ids();
