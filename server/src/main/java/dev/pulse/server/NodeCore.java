@@ -10,6 +10,7 @@ import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;
 import dev.pulse.server.db.EmbeddedDatabase;
 import dev.pulse.server.metrics.NodeMetrics;
+import dev.pulse.server.tracing.Telemetry;
 import dev.pulse.workers.agents.AgentCatalog;
 import dev.pulse.workers.agents.AgentStore;
 import dev.pulse.workers.agents.NodeExecutors;
@@ -38,6 +39,7 @@ import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.tasks.ThroughputRollup;
 import dev.pulse.workers.timing.DatabaseWakeUps;
 import dev.pulse.workers.timing.WakeUp;
+import dev.pulse.workers.tracing.TaskTracing;
 import java.net.URI;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -90,6 +92,9 @@ final class NodeCore {
     final AgentRegistry agents;
     final WebhookSigner signer;
 
+    /** The spans of tasks' lives, exported over OTLP when an endpoint is configured. */
+    final TaskTracing tracing;
+
     /** Wakes this node's worker: a task was queued here, or (through LISTEN) on another node. */
     final WakeUp workerWakeUp = new WakeUp();
 
@@ -128,6 +133,8 @@ final class NodeCore {
         this.parts = parts;
         this.nodeMetrics = nodeMetrics;
         this.metrics = new QueueMetrics(nodeMetrics.registry());
+        // Added first, so closed last: the spans of everything stopping are still exported.
+        this.tracing = parts.add(Telemetry.start(config.tracing(), nodeId, clock)).tracing();
         this.databaseUrl = databaseUrl();
         DatabaseTopology topology = config.databaseTopology();
         this.connections =
@@ -180,7 +187,9 @@ final class NodeCore {
                         : LocalDeliveries.none();
         this.outbox =
                 new CallbackOutbox(json, taskJson, ids::next, dispatcherWakeUp, localDeliveries);
-        this.tasks = new TaskStore(database.jdbi(), json, ids, outbox, metrics).listingFrom(reads);
+        this.tasks =
+                new TaskStore(database.jdbi(), json, ids, outbox, metrics, tracing)
+                        .listingFrom(reads);
         this.completer = new TaskCompleter(database.jdbi(), json, outbox, random);
         this.deliveries = new CallbackDeliveries(database.jdbi(), dispatcherWakeUp);
         this.schedules = new ScheduleStore(database.jdbi(), json, ids::next);

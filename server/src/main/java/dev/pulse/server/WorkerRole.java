@@ -25,9 +25,8 @@ final class WorkerRole {
                                 core.http,
                                 core.signer,
                                 new Backoff(
-                                        Duration.ofSeconds(2),
-                                        Duration.ofMinutes(30),
-                                        core.random)),
+                                        Duration.ofSeconds(2), Duration.ofMinutes(30), core.random),
+                                core.tracing),
                         core.clock,
                         core.dispatcherWakeUp,
                         new CallbackDispatcher.Settings(
@@ -59,8 +58,14 @@ final class WorkerRole {
                                 core.json,
                                 core.nodeId,
                                 config.leaseDuration(),
-                                core.agents::limits),
-                        new TaskRunner(core.agents, core.executors, completions, core.metrics),
+                                core.agents::limits,
+                                core.tracing),
+                        new TaskRunner(
+                                core.agents,
+                                core.executors,
+                                completions,
+                                core.metrics,
+                                core.tracing),
                         completions,
                         core.running,
                         core.workerWakeUp,

@@ -121,6 +121,7 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
         variables.add("PULSE_INPUT=" + input);
         variables.add("PULSE_TASK_ID=" + request.taskId());
         variables.add("PULSE_ATTEMPT=" + request.attempt());
+        request.trace().asEnvironment().forEach((name, value) -> variables.add(name + "=" + value));
         HostConfig limits =
                 HostConfig.newHostConfig()
                         .withMemory(spec.memoryBytes())

@@ -124,6 +124,9 @@ final class JobManifest {
         env.add(new EnvVar("PULSE_INPUT", input, null));
         env.add(new EnvVar("PULSE_TASK_ID", request.taskId().toString(), null));
         env.add(new EnvVar("PULSE_ATTEMPT", Integer.toString(request.attempt()), null));
+        request.trace()
+                .asEnvironment()
+                .forEach((name, value) -> env.add(new EnvVar(name, value, null)));
         if (reportTo != null) {
             // the lease token fences this attempt only: a report with it after the attempt ended
             // is refused, so it is no standing credential (the agent's API key is, and comes

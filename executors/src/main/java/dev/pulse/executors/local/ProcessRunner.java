@@ -76,6 +76,7 @@ final class ProcessRunner {
         builder.environment().putAll(env);
         builder.environment().put("PULSE_TASK_ID", request.taskId().toString());
         builder.environment().put("PULSE_ATTEMPT", Integer.toString(request.attempt()));
+        builder.environment().putAll(request.trace().asEnvironment());
 
         Process process;
         try {

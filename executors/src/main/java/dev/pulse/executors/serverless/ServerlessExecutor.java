@@ -179,6 +179,7 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
                         .header("Accept", "application/json")
                         .header("Pulse-Task-Id", request.taskId().toString())
                         .header("Pulse-Attempt", Integer.toString(request.attempt()));
+        request.trace().asHeaders().forEach(builder::header);
         if (reportTo != null) {
             builder.header("Pulse-Complete-Url", reportTo.toString())
                     .header("Pulse-Lease-Token", request.leaseToken().toString());

@@ -12,6 +12,7 @@ import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
+import dev.pulse.executors.TraceContext;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.ContainerSpec;
 import java.time.Duration;
@@ -94,6 +95,27 @@ class ContainerExecutorTest {
                         Duration.ofSeconds(120));
         assertThat(fromEnv.output()).isEqualTo(json.readTree("{\"b\": true}"));
         assertThat(fromEnv.logs()).contains("working");
+    }
+
+    @Test
+    void theAttemptsTraceContextIsInTheEnvironment() throws Exception {
+        String traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        ExecutionResult result =
+                executor.execute(
+                        request(
+                                        UUID.randomUUID(),
+                                        spec(
+                                                List.of(
+                                                        "sh",
+                                                        "-c",
+                                                        "printf '{\"traceparent\": \"%s\"}' \"$TRACEPARENT\""),
+                                                Map.of(),
+                                                false),
+                                        "{}",
+                                        Duration.ofSeconds(120))
+                                .withTrace(TraceContext.of(traceparent, null)));
+        assertThat(result.succeeded()).as("%s", result).isTrue();
+        assertThat(result.output().path("traceparent").asText()).isEqualTo(traceparent);
     }
 
     @Test

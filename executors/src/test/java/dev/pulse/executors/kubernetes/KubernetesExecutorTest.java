@@ -10,6 +10,7 @@ import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.ExecutorContract;
+import dev.pulse.executors.TraceContext;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentFileLoader;
 import dev.pulse.executors.agents.KubernetesSpec;
@@ -56,6 +57,9 @@ class KubernetesExecutorTest {
         cluster.close();
     }
 
+    private static final String TRACEPARENT =
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
     @Test
     void eachAttemptIsAJobWithTheSpecsPodSettingsAndSecretsOnlyAsReferences() throws Exception {
         cluster.client()
@@ -92,7 +96,8 @@ class KubernetesExecutorTest {
         JsonNode input = JSON.readTree("{\"q\": \"hello\"}");
         ExecutionRequest request =
                 ExecutorContract.request(
-                        KubernetesContractTest.agent(spec), input, Duration.ofSeconds(90));
+                                KubernetesContractTest.agent(spec), input, Duration.ofSeconds(90))
+                        .withTrace(TraceContext.of(TRACEPARENT, "vendor=k8s"));
 
         ExecutionResult result = executor.execute(request);
 
@@ -124,6 +129,8 @@ class KubernetesExecutorTest {
         assertThat(JSON.readTree(env(container, "PULSE_INPUT").getValue())).isEqualTo(input);
         assertThat(env(container, "PULSE_TASK_ID").getValue())
                 .isEqualTo(request.taskId().toString());
+        assertThat(env(container, "TRACEPARENT").getValue()).isEqualTo(TRACEPARENT);
+        assertThat(env(container, "TRACESTATE").getValue()).isEqualTo("vendor=k8s");
         assertThat(JSON.writeValueAsString(job)).doesNotContain(SECRET_VALUE);
         assertThat(
                         cluster.client()

@@ -152,6 +152,7 @@ final class ConfigCommand implements Runnable {
                             + " at once, lease "
                             + cfg.leaseDuration().toSeconds()
                             + "s");
+            out.println("  tracing:        " + cfg.tracing());
             out.flush();
             return 0;
         }

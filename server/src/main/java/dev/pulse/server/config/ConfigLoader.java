@@ -11,6 +11,8 @@ import dev.pulse.workers.db.DatabaseUrl;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,7 +69,16 @@ public final class ConfigLoader {
                     new Key("api.admin_key", "PULSE_ADMIN_KEY", null),
                     new Key("egress.allow", "PULSE_EGRESS_ALLOW", ""),
                     new Key("roles", "PULSE_ROLES", "api,worker,scheduler"),
-                    new Key("api.rate_limit", "PULSE_RATE_LIMIT", "200"));
+                    new Key("api.rate_limit", "PULSE_RATE_LIMIT", "200"),
+                    // OpenTelemetry's own variables, so a node is set up like any other service
+                    new Key("tracing.otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", null),
+                    new Key(
+                            "tracing.otlp_protocol",
+                            "OTEL_EXPORTER_OTLP_PROTOCOL",
+                            "http/protobuf"),
+                    new Key("tracing.otlp_headers", "OTEL_EXPORTER_OTLP_HEADERS", ""),
+                    new Key("tracing.service_name", "OTEL_SERVICE_NAME", "pulse"),
+                    new Key("tracing.export_delay_ms", "OTEL_BSP_SCHEDULE_DELAY", "5000"));
 
     /**
      * Read by logback itself (logback.xml), not by Pulse; checked here so a typo is refused at
@@ -130,6 +141,7 @@ public final class ConfigLoader {
                         p.egress("egress.allow"),
                         p.roles("roles"),
                         p.integer("api.rate_limit", 0, 1_000_000),
+                        p.tracing(),
                         p.databaseTopology());
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
@@ -243,6 +255,58 @@ public final class ConfigLoader {
                 return Duration.ofSeconds(1);
             }
             return parsed.get();
+        }
+
+        /**
+         * Where spans go: an OTLP/HTTP endpoint (its base URL, to which {@code /v1/traces} is
+         * added, as OpenTelemetry's SDKs do), or none.
+         */
+        TracingConfig tracing() {
+            choice("tracing.otlp_protocol", List.of("http/protobuf"));
+            String endpoint = values.get("tracing.otlp_endpoint");
+            URI uri = null;
+            if (endpoint != null && !endpoint.isBlank()) {
+                try {
+                    uri =
+                            new URI(
+                                    endpoint.endsWith("/")
+                                            ? endpoint.substring(0, endpoint.length() - 1)
+                                            : endpoint);
+                    if (uri.getScheme() == null
+                            || !uri.getScheme().matches("https?")
+                            || uri.getHost() == null) {
+                        uri = null;
+                    }
+                } catch (URISyntaxException e) {
+                    uri = null;
+                }
+                if (uri == null) {
+                    problem(
+                            "tracing.otlp_endpoint",
+                            "must be an http(s) URL such as http://collector:4318, got '"
+                                    + endpoint
+                                    + "'");
+                }
+            }
+            Map<String, String> headers = new LinkedHashMap<>();
+            for (String pair : values.get("tracing.otlp_headers").split(",")) {
+                if (pair.isBlank()) {
+                    continue;
+                }
+                int eq = pair.indexOf('=');
+                if (eq <= 0) {
+                    problem("tracing.otlp_headers", "must be name=value pairs separated by commas");
+                    break;
+                }
+                headers.put(
+                        URLDecoder.decode(pair.substring(0, eq).trim(), StandardCharsets.UTF_8),
+                        URLDecoder.decode(pair.substring(eq + 1).trim(), StandardCharsets.UTF_8));
+            }
+            return new TracingConfig(
+                    uri,
+                    text("tracing.service_name"),
+                    headers,
+                    Duration.ofMillis(integer("tracing.export_delay_ms", 1, 600_000)));
         }
 
         /** The base URL others reach this Pulse's API at: http(s), a host, no path beyond "/". */

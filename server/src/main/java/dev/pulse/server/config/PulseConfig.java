@@ -36,6 +36,7 @@ public record PulseConfig(
         EgressPolicy egress,
         Set<Role> roles,
         int rateLimit,
+        TracingConfig tracing,
         DatabaseTopology databaseTopology) {
 
     public boolean runs(Role role) {
@@ -62,6 +63,8 @@ public record PulseConfig(
                 + workerConcurrency
                 + ", agentsDir="
                 + agentsDir
+                + ", tracing="
+                + tracing
                 + "]";
     }
 }

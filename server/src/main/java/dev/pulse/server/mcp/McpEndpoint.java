@@ -14,6 +14,8 @@ import io.modelcontextprotocol.server.McpStatelessServerHandler;
 import io.modelcontextprotocol.spec.McpSchema;
 import io.modelcontextprotocol.spec.McpStatelessServerTransport;
 import java.io.IOException;
+import java.net.URI;
+import java.util.List;
 import java.util.Map;
 import reactor.core.publisher.Mono;
 
@@ -64,6 +66,7 @@ public final class McpEndpoint implements McpStatelessServerTransport {
     }
 
     private void post(Context ctx) throws IOException {
+        rejectForeignOrigin(ctx);
         String version = ctx.header(PROTOCOL_VERSION);
         if (version != null && !protocolVersions().contains(version)) {
             // The specification's answer to a revision the server does not speak.
@@ -95,6 +98,39 @@ public final class McpEndpoint implements McpStatelessServerTransport {
             }
             // A response would answer a request of this server's, and it sends none.
             ctx.status(202);
+        }
+    }
+
+    /**
+     * The specification requires servers to validate {@code Origin} against DNS rebinding: a web
+     * page on another origin must not reach {@code /mcp} through the user's browser. MCP hosts
+     * connect from their own process and send no {@code Origin}; a browser on this server's own
+     * origin sends a matching one.
+     */
+    private static void rejectForeignOrigin(Context ctx) {
+        String origin = ctx.header("Origin");
+        if (origin == null) {
+            return;
+        }
+        String host = ctx.header("Host");
+        String originHost;
+        try {
+            originHost = URI.create(origin).getRawAuthority();
+        } catch (IllegalArgumentException e) {
+            originHost = null;
+        }
+        if (host == null || !host.equalsIgnoreCase(originHost)) {
+            throw new ProblemException(
+                    new Problem(
+                            "/problems/forbidden-origin",
+                            "Forbidden origin",
+                            403,
+                            "Origin '"
+                                    + origin
+                                    + "' is not this server's; connect an MCP host from its own"
+                                    + " process (it sends no Origin), not from a web page on"
+                                    + " another site",
+                            List.of()));
         }
     }
 

@@ -59,6 +59,7 @@ class ConfigCheckTest {
                 .contains("roles:          api, worker, scheduler")
                 .contains("agents:         3 [echo, sleep, word-count]")
                 .contains("schedules:      1 in " + schedules)
+                .contains("tracing:        off")
                 .doesNotContain("s3cret-pw");
     }
 

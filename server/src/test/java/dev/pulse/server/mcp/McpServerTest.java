@@ -319,6 +319,23 @@ class McpServerTest {
         assertThat(unknownRevision.statusCode()).isEqualTo(400);
         assertThat(unknownRevision.body()).contains("2025-06-18");
 
+        HttpResponse<String> foreignPage =
+                pulse.send(
+                        pulse.request("/mcp")
+                                .header("Origin", "http://attacker.example")
+                                .POST(HttpRequest.BodyPublishers.ofString(initialize))
+                                .build());
+        assertThat(foreignPage.statusCode()).isEqualTo(403);
+        assertThat(foreignPage.body()).contains("attacker.example");
+        String ownOrigin = "http://" + URI.create(pulse.url("/mcp")).getRawAuthority();
+        HttpResponse<String> ownPage =
+                pulse.send(
+                        pulse.request("/mcp")
+                                .header("Origin", ownOrigin)
+                                .POST(HttpRequest.BodyPublishers.ofString(initialize))
+                                .build());
+        assertThat(ownPage.statusCode()).isEqualTo(200);
+
         // Stateless: no session to stream on or to end.
         assertThat(pulse.send(pulse.request("/mcp").GET().build()).statusCode()).isEqualTo(405);
         assertThat(pulse.send(pulse.request("/mcp").DELETE().build()).statusCode()).isEqualTo(405);

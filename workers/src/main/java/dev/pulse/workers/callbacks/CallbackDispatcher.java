@@ -1,11 +1,16 @@
 package dev.pulse.workers.callbacks;
 
+import dev.pulse.executors.TraceContext;
 import dev.pulse.workers.maintenance.Duty;
 import dev.pulse.workers.metrics.QueueMetrics;
 import dev.pulse.workers.timing.Backoff;
 import dev.pulse.workers.timing.BatchRecorder;
 import dev.pulse.workers.timing.ClaimLoop;
 import dev.pulse.workers.timing.WakeUp;
+import dev.pulse.workers.tracing.TaskTracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -87,12 +92,20 @@ public final class CallbackDispatcher implements Duty.Stoppable {
     private long lastOutboxClaimMillis; // the loop's own
 
     private final QueueMetrics metrics;
+    private final TaskTracing tracing;
 
     /**
-     * How deliveries go out: the HTTP client (egress policy applied), the signer, and the backoff
-     * between tries.
+     * How deliveries go out: the HTTP client (egress policy applied), the signer, the backoff
+     * between tries, and the tracing that makes a span of each try.
      */
-    public record Sending(OkHttpClient http, WebhookSigner signer, Backoff backoff) {}
+    public record Sending(
+            OkHttpClient http, WebhookSigner signer, Backoff backoff, TaskTracing tracing) {
+
+        /** Deliveries without spans. */
+        public Sending(OkHttpClient http, WebhookSigner signer, Backoff backoff) {
+            this(http, signer, backoff, TaskTracing.off());
+        }
+    }
 
     public CallbackDispatcher(
             Jdbi jdbi,
@@ -117,6 +130,7 @@ public final class CallbackDispatcher implements Duty.Stoppable {
                                 new ConnectionPool(settings.concurrency(), 5, TimeUnit.MINUTES))
                         .build();
         this.signer = sending.signer();
+        this.tracing = sending.tracing();
         this.backoff = sending.backoff();
         this.clock = clock;
         this.settings = settings;
@@ -270,6 +284,33 @@ public final class CallbackDispatcher implements Duty.Stoppable {
      * @param url the delivery's URL, parsed; null when it does not parse
      */
     private void deliver(CallbackDelivery delivery, HttpUrl url) {
+        if (!tracing.on()) {
+            deliver(delivery, url, null);
+            return;
+        }
+        Span span =
+                tracing.span(TaskTracing.DELIVER, SpanKind.CLIENT, delivery.trace())
+                        .setAttribute("pulse.task.id", delivery.taskId().toString())
+                        .setAttribute("pulse.callback.attempt", delivery.attempts())
+                        .setAttribute("http.request.method", "POST")
+                        .setAttribute("webhook.id", delivery.webhookId())
+                        .startSpan();
+        if (url != null) {
+            span.setAttribute("server.address", url.host());
+            span.setAttribute("server.port", url.port());
+        }
+        try {
+            deliver(delivery, url, span);
+        } finally {
+            span.end();
+        }
+    }
+
+    /**
+     * @param span this try's span (null when tracing is off): its context goes with the request, so
+     *     the receiver's own spans can join the task's trace
+     */
+    private void deliver(CallbackDelivery delivery, HttpUrl url, Span span) {
         MDC.put("task_id", delivery.taskId().toString());
         try {
             if (url == null) {
@@ -277,7 +318,7 @@ public final class CallbackDispatcher implements Duty.Stoppable {
                 return;
             }
             long timestamp = clock.instant().getEpochSecond();
-            Request request =
+            Request.Builder builder =
                     new Request.Builder()
                             .url(url)
                             .header("webhook-id", delivery.webhookId())
@@ -286,9 +327,17 @@ public final class CallbackDispatcher implements Duty.Stoppable {
                                     "webhook-signature",
                                     signer.sign(delivery.webhookId(), timestamp, delivery.body()))
                             .header("User-Agent", "Pulse-Webhooks/1")
-                            .post(RequestBody.create(delivery.body(), JSON))
-                            .build();
+                            .post(RequestBody.create(delivery.body(), JSON));
+            TraceContext trace = span != null ? tracing.contextOf(span) : delivery.trace();
+            trace.asHeaders().forEach(builder::header);
+            Request request = builder.build();
             try (Response response = http.newCall(request).execute()) {
+                if (span != null) {
+                    span.setAttribute("http.response.status_code", response.code());
+                    if (!response.isSuccessful()) {
+                        span.setStatus(StatusCode.ERROR, "HTTP " + response.code());
+                    }
+                }
                 if (response.isSuccessful()) {
                     outcomes.submit(
                             DeliveryStore.Outcome.delivered(delivery.id(), response.code()));
@@ -302,6 +351,10 @@ public final class CallbackDispatcher implements Duty.Stoppable {
                             "HTTP " + response.code() + " from the callback URL");
                 }
             } catch (IOException | RuntimeException e) {
+                if (span != null) {
+                    span.setAttribute("error.type", e.getClass().getName());
+                    span.setStatus(StatusCode.ERROR, e.getClass().getSimpleName());
+                }
                 failed(delivery, null, e.getClass().getSimpleName() + ": " + e.getMessage());
             }
         } catch (InterruptedException e) {

@@ -2,6 +2,7 @@ package dev.pulse.workers.callbacks;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.executors.TraceContext;
 import dev.pulse.workers.db.JsonTexts;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.json.Timestamps;
@@ -9,6 +10,7 @@ import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.timing.WakeUp;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -27,13 +29,16 @@ public final class CallbackOutbox {
      */
     private static final String INSERT_MANY =
             """
-            INSERT INTO callback_deliveries (id, task_id, event_type, url, body, attempts, next_attempt_at)
+            INSERT INTO callback_deliveries (id, task_id, event_type, url, body, attempts, next_attempt_at,
+                                             trace_parent, trace_state)
             SELECT d.id, d.task_id, d.event_type, d.url, d.body,
                    CASE WHEN d.n <= :handed_over THEN 1 ELSE 0 END,
-                   CASE WHEN d.n <= :handed_over THEN now() + make_interval(secs => :lease_seconds) ELSE now() END
+                   CASE WHEN d.n <= :handed_over THEN now() + make_interval(secs => :lease_seconds) ELSE now() END,
+                   d.trace_parent, d.trace_state
               FROM unnest(CAST(:ids AS uuid[]), CAST(:task_ids AS uuid[]), CAST(:event_types AS text[]),
-                          CAST(:urls AS text[]), %s)
-                   WITH ORDINALITY AS d (id, task_id, event_type, url, body, n)
+                          CAST(:urls AS text[]), %s,
+                          CAST(:trace_parents AS text[]), CAST(:trace_states AS text[]))
+                   WITH ORDINALITY AS d (id, task_id, event_type, url, body, trace_parent, trace_state, n)
             """
                     .formatted(JsonTexts.split("bodies"));
 
@@ -86,6 +91,7 @@ public final class CallbackOutbox {
         String[] types = new String[due.size()];
         String[] urls = new String[due.size()];
         String[] bodies = new String[due.size()];
+        TraceContext[] traces = new TraceContext[due.size()];
         for (int i = 0; i < due.size(); i++) {
             Task task = due.get(i);
             ids[i] = this.ids.get();
@@ -93,6 +99,7 @@ public final class CallbackOutbox {
             types[i] = "task." + task.state().wire();
             urls[i] = task.callbackUrl();
             bodies[i] = write(event(task, types[i]));
+            traces[i] = task.trace() == null ? TraceContext.NONE : task.trace();
         }
         int handedOver = Math.min(due.size(), local.room());
         handle.createUpdate(INSERT_MANY)
@@ -101,12 +108,18 @@ public final class CallbackOutbox {
                 .bind("event_types", types)
                 .bind("urls", urls)
                 .bind("bodies", JsonTexts.join(bodies))
+                .bind(
+                        "trace_parents",
+                        Arrays.stream(traces).map(TraceContext::traceparent).toArray(String[]::new))
+                .bind(
+                        "trace_states",
+                        Arrays.stream(traces).map(TraceContext::tracestate).toArray(String[]::new))
                 .bind("handed_over", handedOver)
                 .bind("lease_seconds", local.lease().toMillis() / 1000.0)
                 .execute();
         List<CallbackDelivery> claimed = new ArrayList<>(handedOver);
         for (int i = 0; i < handedOver; i++) {
-            claimed.add(new CallbackDelivery(ids[i], taskIds[i], urls[i], bodies[i], 1));
+            claimed.add(new CallbackDelivery(ids[i], taskIds[i], urls[i], bodies[i], 1, traces[i]));
         }
         Runnable committed =
                 () -> {

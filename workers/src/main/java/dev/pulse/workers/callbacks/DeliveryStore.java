@@ -1,5 +1,6 @@
 package dev.pulse.workers.callbacks;
 
+import dev.pulse.executors.TraceContext;
 import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.db.ResumedScans;
 import java.time.Duration;
@@ -42,7 +43,8 @@ final class DeliveryStore {
                        next_attempt_at = now() + make_interval(secs => :lease_seconds)
                   FROM due
                  WHERE d.id = due.id
-                RETURNING d.id, d.task_id, d.url, d.body, d.attempts, due.next_attempt_at AS was_due_at
+                RETURNING d.id, d.task_id, d.url, d.body, d.attempts, due.next_attempt_at AS was_due_at,
+                          d.trace_parent, d.trace_state
                 """
                 .formatted(resume);
     }
@@ -154,7 +156,10 @@ final class DeliveryStore {
                                                 rs.getObject("task_id", UUID.class),
                                                 rs.getString("url"),
                                                 rs.getString("body"),
-                                                rs.getInt("attempts")),
+                                                rs.getInt("attempts"),
+                                                TraceContext.of(
+                                                        rs.getString("trace_parent"),
+                                                        rs.getString("trace_state"))),
                                         rs.getObject("was_due_at", OffsetDateTime.class)))
                 .list();
     }

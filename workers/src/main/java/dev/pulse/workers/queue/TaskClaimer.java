@@ -6,6 +6,8 @@ import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.db.ResumedScans;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
+import dev.pulse.workers.tracing.TaskTracing;
+import io.opentelemetry.api.trace.SpanKind;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -206,6 +208,7 @@ public final class TaskClaimer {
     private final Supplier<Map<String, Integer>> agentLimits;
     private final ResumedScans<Position> scans;
     private final ClaimedRows claimedRows = new ClaimedRows();
+    private final TaskTracing tracing;
 
     /** A claimer whose agents' limits never change (tests, and agents fixed at start). */
     public TaskClaimer(
@@ -214,7 +217,7 @@ public final class TaskClaimer {
             String node,
             Duration lease,
             Map<String, Integer> agentLimits) {
-        this(jdbi, json, node, lease, constant(agentLimits), RESCAN_EVERY);
+        this(jdbi, json, node, lease, constant(agentLimits), RESCAN_EVERY, TaskTracing.off());
     }
 
     /**
@@ -227,7 +230,20 @@ public final class TaskClaimer {
             String node,
             Duration lease,
             Supplier<Map<String, Integer>> agentLimits) {
-        this(jdbi, json, node, lease, agentLimits, RESCAN_EVERY);
+        this(jdbi, json, node, lease, agentLimits, RESCAN_EVERY, TaskTracing.off());
+    }
+
+    /**
+     * @param tracing makes a claim span for each task claimed, in the task's trace
+     */
+    public TaskClaimer(
+            Jdbi jdbi,
+            ObjectMapper json,
+            String node,
+            Duration lease,
+            Supplier<Map<String, Integer>> agentLimits,
+            TaskTracing tracing) {
+        this(jdbi, json, node, lease, agentLimits, RESCAN_EVERY, tracing);
     }
 
     TaskClaimer(
@@ -237,7 +253,7 @@ public final class TaskClaimer {
             Duration lease,
             Map<String, Integer> agentLimits,
             Duration rescanEvery) {
-        this(jdbi, json, node, lease, constant(agentLimits), rescanEvery);
+        this(jdbi, json, node, lease, constant(agentLimits), rescanEvery, TaskTracing.off());
     }
 
     private TaskClaimer(
@@ -246,7 +262,9 @@ public final class TaskClaimer {
             String node,
             Duration lease,
             Supplier<Map<String, Integer>> agentLimits,
-            Duration rescanEvery) {
+            Duration rescanEvery,
+            TaskTracing tracing) {
+        this.tracing = tracing;
         this.jdbi = jdbi;
         this.mapper = new TaskRowMapper(json);
         this.node = node;
@@ -271,6 +289,27 @@ public final class TaskClaimer {
         if (limit <= 0) {
             return List.of();
         }
+        if (!tracing.on()) {
+            return claimUntraced(limit);
+        }
+        Instant since = tracing.now();
+        List<ClaimedTask> claimed = claimUntraced(limit);
+        for (ClaimedTask task : claimed) {
+            // Made once the claim is over (only then are its tasks known), timed from its start.
+            tracing.span(TaskTracing.CLAIM, SpanKind.INTERNAL, task.task().trace())
+                    .setStartTimestamp(since)
+                    .setAttribute("pulse.task.id", task.id().toString())
+                    .setAttribute("pulse.agent", task.task().agent())
+                    .setAttribute("pulse.attempt", task.attempt())
+                    .setAttribute("pulse.node", node)
+                    .setAttribute("pulse.claim.size", claimed.size())
+                    .startSpan()
+                    .end();
+        }
+        return claimed;
+    }
+
+    private List<ClaimedTask> claimUntraced(int limit) {
         Map<String, Integer> limits = agentLimits.get();
         if (limits.isEmpty()) {
             return jdbi.withHandle(h -> claimResuming(h, limit));

@@ -4,9 +4,11 @@ import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.ExecutorFactory;
+import dev.pulse.executors.TraceContext;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.workers.metrics.QueueMetrics;
+import dev.pulse.workers.tracing.TaskTracing;
 import java.time.Duration;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -27,12 +29,26 @@ public final class TaskRunner {
     private final ExecutorFactory executors;
     private final EndedAttempts ended;
     private final QueueMetrics metrics;
+    private final AttemptSpans spans;
 
     public TaskRunner(
             AgentRegistry agents,
             ExecutorFactory executors,
             EndedAttempts ended,
             QueueMetrics metrics) {
+        this(agents, executors, ended, metrics, TaskTracing.off());
+    }
+
+    /**
+     * @param tracing makes each attempt's execution span, whose context the agent receives
+     */
+    public TaskRunner(
+            AgentRegistry agents,
+            ExecutorFactory executors,
+            EndedAttempts ended,
+            QueueMetrics metrics,
+            TaskTracing tracing) {
+        this.spans = new AttemptSpans(tracing);
         this.agents = agents;
         this.executors = executors;
         this.ended = ended;
@@ -49,8 +65,10 @@ public final class TaskRunner {
             metrics.started(agent);
             long start = System.nanoTime();
             attempt.executingOn(Thread.currentThread());
+            Optional<AgentDefinition> definition = agents.find(agent);
+            AttemptSpans.Execution span = spans.start(claimed, definition);
             try {
-                result = execute(claimed);
+                result = execute(claimed, definition, span.context());
             } catch (InterruptedException e) {
                 // Stopped on purpose; the reason says how to record it.
             } catch (RuntimeException e) {
@@ -62,6 +80,7 @@ public final class TaskRunner {
             StopReason reason = attempt.finished();
             Thread.interrupted(); // an interrupt that raced with the end of execution must not
             // hit the recording
+            span.end(result, outcome(result, reason));
             metrics.finished(
                     agent, outcome(result, reason), Duration.ofNanos(System.nanoTime() - start));
             countTokens(agent, result);
@@ -100,8 +119,9 @@ public final class TaskRunner {
         }
     }
 
-    private ExecutionResult execute(ClaimedTask claimed) throws InterruptedException {
-        Optional<AgentDefinition> agent = agents.find(claimed.task().agent());
+    private ExecutionResult execute(
+            ClaimedTask claimed, Optional<AgentDefinition> agent, TraceContext trace)
+            throws InterruptedException {
         if (agent.isEmpty()) {
             return ExecutionResult.failure(
                     ExecutionError.EXECUTOR_UNAVAILABLE,
@@ -130,7 +150,8 @@ public final class TaskRunner {
                                         claimed.leaseToken(),
                                         agent.get(),
                                         claimed.task().input(),
-                                        Duration.ofSeconds(claimed.task().timeoutSeconds())));
+                                        Duration.ofSeconds(claimed.task().timeoutSeconds()),
+                                        trace));
         return choice.reason() == null ? result : result.withNote(choice.reason());
     }
 

@@ -1,13 +1,15 @@
 package dev.pulse.workers.tasks;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pulse.executors.TraceContext;
 import java.math.BigDecimal;
 import java.time.Instant;
 
 /**
  * A validated request to queue a task. At most one of {@code runAt} and {@code delaySeconds} is
  * set; the due time is computed by the database clock when the row is inserted. A task with an
- * {@code idempotencyKey} is created at most once per key. Built with {@link #builder}.
+ * {@code idempotencyKey} is created at most once per key. {@code trace} is the context of the
+ * request that queues it (the parent of its enqueue span). Built with {@link #builder}.
  */
 public record NewTask(
         String agent,
@@ -23,7 +25,14 @@ public record NewTask(
         long retryMaxMs,
         String idempotencyKey,
         String scheduleName,
-        Instant fireTime) {
+        Instant fireTime,
+        TraceContext trace) {
+
+    public NewTask {
+        if (trace == null) {
+            trace = TraceContext.NONE;
+        }
+    }
 
     /**
      * A request for {@code agent} with {@code input} and {@code metadata}; everything else is
@@ -45,7 +54,30 @@ public record NewTask(
                 .retry(retryBaseMs, retryMaxMs)
                 .idempotencyKey(idempotencyKey)
                 .tick(schedule, tick)
+                .trace(trace)
                 .build();
+    }
+
+    /**
+     * The same request, queued in {@code trace} (the W3C context of the request that brings it).
+     */
+    public NewTask withTrace(TraceContext trace) {
+        return new NewTask(
+                agent,
+                input,
+                metadata,
+                callbackUrl,
+                runAt,
+                delaySeconds,
+                priority,
+                maxAttempts,
+                timeoutSeconds,
+                retryBaseMs,
+                retryMaxMs,
+                idempotencyKey,
+                scheduleName,
+                fireTime,
+                trace);
     }
 
     /** Names each part of a {@link NewTask}, so no call site passes fourteen values by position. */
@@ -64,6 +96,7 @@ public record NewTask(
         private String idempotencyKey;
         private String scheduleName;
         private Instant fireTime;
+        private TraceContext trace;
 
         private Builder(String agent, JsonNode input, JsonNode metadata) {
             this.agent = agent;
@@ -120,6 +153,12 @@ public record NewTask(
             return this;
         }
 
+        /** The W3C trace context of the request that queues the task. */
+        public Builder trace(TraceContext trace) {
+            this.trace = trace;
+            return this;
+        }
+
         public NewTask build() {
             return new NewTask(
                     agent,
@@ -135,7 +174,8 @@ public record NewTask(
                     retryMaxMs,
                     idempotencyKey,
                     scheduleName,
-                    fireTime);
+                    fireTime,
+                    trace);
         }
     }
 }

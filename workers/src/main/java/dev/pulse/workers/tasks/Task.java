@@ -1,10 +1,14 @@
 package dev.pulse.workers.tasks;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pulse.executors.TraceContext;
 import java.time.Instant;
 import java.util.UUID;
 
-/** A task row as the API and callbacks show it. Lease fields stay inside the queue. */
+/**
+ * A task row as the API and callbacks show it. Lease fields stay inside the queue; {@code trace} is
+ * the context the task was queued in (never shown, the parent of its spans).
+ */
 public record Task(
         UUID id,
         String agent,
@@ -28,4 +32,5 @@ public record Task(
         long retryBaseMs,
         long retryMaxMs,
         String scheduleName,
-        Instant fireTime) {}
+        Instant fireTime,
+        TraceContext trace) {}

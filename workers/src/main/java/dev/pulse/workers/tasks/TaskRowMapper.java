@@ -3,6 +3,7 @@ package dev.pulse.workers.tasks;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.TraceContext;
 import dev.pulse.workers.db.Columns;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -42,7 +43,9 @@ public final class TaskRowMapper implements RowMapper<Task> {
         "retry_base_ms",
         "retry_max_ms",
         "schedule_name",
-        "fire_time"
+        "fire_time",
+        "trace_parent",
+        "trace_state"
     };
 
     @Override
@@ -92,7 +95,8 @@ public final class TaskRowMapper implements RowMapper<Task> {
                 rs.getLong(at[19]),
                 rs.getLong(at[20]),
                 rs.getString(at[21]),
-                Columns.instant(rs, at[22]));
+                Columns.instant(rs, at[22]),
+                TraceContext.of(rs.getString(at[23]), rs.getString(at[24])));
     }
 
     private JsonNode jsonb(ResultSet rs, int index, String column) throws SQLException {

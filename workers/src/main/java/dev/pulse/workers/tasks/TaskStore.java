@@ -1,15 +1,22 @@
 package dev.pulse.workers.tasks;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.TraceContext;
 import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.JsonTexts;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.metrics.QueueMetrics;
+import dev.pulse.workers.tracing.TaskTracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -38,19 +45,22 @@ public final class TaskStore {
             """
             INSERT INTO tasks (id, agent, state, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
                                run_at, retry_base_ms, retry_max_ms, idempotency_owner, idempotency_key,
-                               schedule_name, fire_time)
+                               schedule_name, fire_time, trace_parent, trace_state)
             SELECT b.id, b.agent, CASE WHEN b.due > now() THEN 'scheduled' ELSE 'queued' END, b.priority,
                    CAST(b.input AS jsonb), CAST(b.metadata AS jsonb), b.callback_url, b.max_attempts, b.timeout_seconds,
-                   b.due, b.retry_base_ms, b.retry_max_ms, :owner, b.idempotency_key, b.schedule_name, b.fire_time
+                   b.due, b.retry_base_ms, b.retry_max_ms, :owner, b.idempotency_key, b.schedule_name, b.fire_time,
+                   b.trace_parent, b.trace_state
               FROM (SELECT u.*, COALESCE(u.run_at, now() + make_interval(secs => u.delay)) AS due
                       FROM unnest(CAST(:ids AS uuid[]), CAST(:agents AS text[]), CAST(:priorities AS integer[]),
                                   %s, %s, CAST(:callback_urls AS text[]),
                                   CAST(:max_attempts AS integer[]), CAST(:timeouts AS integer[]),
                                   CAST(:run_ats AS timestamptz[]), CAST(:delays AS float8[]),
                                   CAST(:retry_bases AS integer[]), CAST(:retry_maxes AS integer[]), CAST(:keys AS text[]),
-                                  CAST(:schedules AS text[]), CAST(:fire_times AS timestamptz[]))
+                                  CAST(:schedules AS text[]), CAST(:fire_times AS timestamptz[]),
+                                  CAST(:trace_parents AS text[]), CAST(:trace_states AS text[]))
                            AS u (id, agent, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
-                                 run_at, delay, retry_base_ms, retry_max_ms, idempotency_key, schedule_name, fire_time)) b
+                                 run_at, delay, retry_base_ms, retry_max_ms, idempotency_key, schedule_name, fire_time,
+                                 trace_parent, trace_state)) b
             %%s
             RETURNING %%s
             """
@@ -151,14 +161,29 @@ public final class TaskStore {
     private final TaskIds ids;
     private final CallbackOutbox outbox;
     private final QueueMetrics metrics;
+    private final TaskTracing tracing;
 
+    /** A store that makes no enqueue spans (tests; nodes without tracing). */
     public TaskStore(
             Jdbi jdbi,
             ObjectMapper json,
             TaskIds ids,
             CallbackOutbox outbox,
             QueueMetrics metrics) {
-        this(jdbi, jdbi, json, ids, outbox, metrics);
+        this(jdbi, json, ids, outbox, metrics, TaskTracing.off());
+    }
+
+    /**
+     * @param tracing makes each insert's enqueue span, whose context the tasks store
+     */
+    public TaskStore(
+            Jdbi jdbi,
+            ObjectMapper json,
+            TaskIds ids,
+            CallbackOutbox outbox,
+            QueueMetrics metrics,
+            TaskTracing tracing) {
+        this(jdbi, jdbi, json, ids, outbox, metrics, tracing);
     }
 
     private TaskStore(
@@ -167,7 +192,9 @@ public final class TaskStore {
             ObjectMapper json,
             TaskIds ids,
             CallbackOutbox outbox,
-            QueueMetrics metrics) {
+            QueueMetrics metrics,
+            TaskTracing tracing) {
+        this.tracing = tracing;
         this.jdbi = jdbi;
         this.lists = lists;
         this.json = json;
@@ -183,7 +210,7 @@ public final class TaskStore {
      * created is always found.
      */
     public TaskStore listingFrom(Jdbi lists) {
-        return new TaskStore(jdbi, lists, json, ids, outbox, metrics);
+        return new TaskStore(jdbi, lists, json, ids, outbox, metrics, tracing);
     }
 
     /** Inserts the task, or returns the existing one when its idempotency key was used before. */
@@ -264,8 +291,91 @@ public final class TaskStore {
                         .map(NewTask::idempotencyKey)
                         .filter(Objects::nonNull)
                         .toArray(String[]::new);
+        Map<UUID, T> inserted;
+        Span span = tracing.on() ? enqueueSpan(batch, newIds) : null;
+        // Stored with each task: the parent of its later spans, and what its agent receives.
+        TraceContext[] traces = new TraceContext[n];
+        TraceContext enqueued = span != null ? tracing.contextOf(span) : null;
+        for (int i = 0; i < n; i++) {
+            traces[i] = enqueued != null ? enqueued : batch.get(i).trace();
+        }
+        try {
+            inserted =
+                    insertRows(
+                            h,
+                            batch,
+                            owner,
+                            keys.length > 0
+                                    ? readback.insertSkippingTakenKeys()
+                                    : readback.insert(),
+                            rows,
+                            idOf,
+                            newIds,
+                            traces);
+        } catch (RuntimeException e) {
+            if (span != null) {
+                span.setStatus(StatusCode.ERROR, e.getClass().getSimpleName());
+            }
+            throw e;
+        } finally {
+            if (span != null) {
+                span.end();
+            }
+        }
+        // A key that was taken: under READ COMMITTED this statement sees the row that took it.
+        Map<String, T> byKey = new HashMap<>();
+        if (inserted.size() < n && keys.length > 0) {
+            h.createQuery(readback.findByKeys())
+                    .bind("owner", owner)
+                    .bind("keys", keys)
+                    .map(rows)
+                    .forEach(t -> byKey.put(keyOf.apply(t), t));
+        }
+        List<Inserted<T>> result = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            T created = inserted.get(newIds[i]);
+            if (created != null) {
+                metrics.queued(batch.get(i).agent());
+                result.add(new Inserted<>(created, true));
+            } else {
+                result.add(new Inserted<>(byKey.get(batch.get(i).idempotencyKey()), false));
+            }
+        }
+        return result;
+    }
+
+    /**
+     * One span for the insert, under the context the (first) task was queued in: a batch arrives in
+     * one request, so its tasks share their caller's trace, and each task's own spans hang off this
+     * one.
+     */
+    private Span enqueueSpan(List<NewTask> batch, UUID[] newIds) {
+        NewTask first = batch.get(0);
+        SpanBuilder builder =
+                tracing.span(TaskTracing.ENQUEUE, SpanKind.PRODUCER, first.trace())
+                        .setAttribute("pulse.task.count", batch.size());
+        if (batch.size() == 1) {
+            builder.setAttribute("pulse.task.id", newIds[0].toString())
+                    .setAttribute("pulse.agent", first.agent());
+            if (first.scheduleName() != null) {
+                builder.setAttribute("pulse.schedule", first.scheduleName());
+            }
+        }
+        return builder.startSpan();
+    }
+
+    /** Runs {@code insert} for the batch; the rows it inserted, by id. */
+    private <T> Map<UUID, T> insertRows(
+            Handle h,
+            List<NewTask> batch,
+            String owner,
+            String insert,
+            RowMapper<T> rows,
+            Function<T, UUID> idOf,
+            UUID[] newIds,
+            TraceContext[] traces) {
         Map<UUID, T> inserted = new HashMap<>();
-        h.createQuery(keys.length > 0 ? readback.insertSkippingTakenKeys() : readback.insert())
+        h.createQuery(insert)
                 .bind("owner", owner)
                 .bind("ids", newIds)
                 .bind("agents", batch.stream().map(NewTask::agent).toArray(String[]::new))
@@ -310,28 +420,15 @@ public final class TaskStore {
                 .bind(
                         "fire_times",
                         batch.stream().map(t -> iso(t.fireTime())).toArray(String[]::new))
+                .bind(
+                        "trace_parents",
+                        Arrays.stream(traces).map(TraceContext::traceparent).toArray(String[]::new))
+                .bind(
+                        "trace_states",
+                        Arrays.stream(traces).map(TraceContext::tracestate).toArray(String[]::new))
                 .map(rows)
                 .forEach(t -> inserted.put(idOf.apply(t), t));
-        // A key that was taken: under READ COMMITTED this statement sees the row that took it.
-        Map<String, T> byKey = new HashMap<>();
-        if (inserted.size() < n && keys.length > 0) {
-            h.createQuery(readback.findByKeys())
-                    .bind("owner", owner)
-                    .bind("keys", keys)
-                    .map(rows)
-                    .forEach(t -> byKey.put(keyOf.apply(t), t));
-        }
-        List<Inserted<T>> result = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            T created = inserted.get(newIds[i]);
-            if (created != null) {
-                metrics.queued(batch.get(i).agent());
-                result.add(new Inserted<>(created, true));
-            } else {
-                result.add(new Inserted<>(byKey.get(batch.get(i).idempotencyKey()), false));
-            }
-        }
-        return result;
+        return inserted;
     }
 
     private static String iso(Instant instant) {

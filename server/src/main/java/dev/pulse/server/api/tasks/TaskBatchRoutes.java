@@ -3,6 +3,7 @@ package dev.pulse.server.api.tasks;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.executors.TraceContext;
 import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.JsonResponses;
@@ -54,11 +55,12 @@ public final class TaskBatchRoutes {
     private void createBatch(Context ctx) {
         JsonNode tasks = batchItems(JsonContentType.body(ctx));
         List<NewTask> valid = new ArrayList<>();
+        TraceContext trace = TraceHeaders.of(ctx);
         List<Integer> validIndex = new ArrayList<>();
         ObjectNode[] results = new ObjectNode[tasks.size()];
         for (int i = 0; i < tasks.size(); i++) {
             try {
-                valid.add(parser.parse(tasks.get(i), null));
+                valid.add(parser.parse(tasks.get(i), null).withTrace(trace));
                 validIndex.add(i);
             } catch (ProblemException e) {
                 ObjectNode item =

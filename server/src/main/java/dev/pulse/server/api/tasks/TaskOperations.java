@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.executors.TraceContext;
 import dev.pulse.server.api.PathIds;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
@@ -56,7 +57,17 @@ public final class TaskOperations {
      * @param idempotencyHeader the {@code Idempotency-Key} header, or null
      */
     public Enqueued queue(JsonNode body, String idempotencyHeader, String owner) {
-        Enqueued enqueued = store.enqueue(parser.parse(body, idempotencyHeader), owner);
+        return queue(body, idempotencyHeader, owner, TraceContext.NONE);
+    }
+
+    /**
+     * {@link #queue(JsonNode, String, String)} for a request that came in {@code trace} (its W3C
+     * {@code traceparent} and {@code tracestate}): the task's spans join that trace.
+     */
+    public Enqueued queue(
+            JsonNode body, String idempotencyHeader, String owner, TraceContext trace) {
+        Enqueued enqueued =
+                store.enqueue(parser.parse(body, idempotencyHeader).withTrace(trace), owner);
         if (enqueued.created()) {
             workerWakeUp.signal();
         }

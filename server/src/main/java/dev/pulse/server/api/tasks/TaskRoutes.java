@@ -64,7 +64,8 @@ public final class TaskRoutes {
                                 JsonContentType.body(ctx),
                                 "{\"agent\": \"echo\", \"input\": {}}"),
                         ctx.header("Idempotency-Key"),
-                        ApiKeyAuth.ownerOf(ctx));
+                        ApiKeyAuth.ownerOf(ctx),
+                        TraceHeaders.of(ctx));
         Task task = enqueued.task();
         ctx.header("Location", "/v1/tasks/" + task.id());
         responses.send(ctx, enqueued.created() ? 201 : 200, withLinks(taskJson, task));
