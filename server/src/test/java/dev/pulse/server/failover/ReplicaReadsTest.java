@@ -92,6 +92,11 @@ class ReplicaReadsTest {
                             h -> h.createQuery("SELECT pg_wal_replay_resume()").mapToMap().one());
                 }
 
+                HttpResponse<String> metrics = node.get("/metrics");
+                assertThat(metrics.body())
+                        .as("the replica's pool, which the metrics' queries use, reports itself")
+                        .contains("pool=\"pulse-replica\"");
+
                 String nodeId =
                         onPrimary.withHandle(
                                 h ->
