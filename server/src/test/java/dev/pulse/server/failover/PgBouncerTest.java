@@ -165,14 +165,9 @@ class PgBouncerTest {
                 } else {
                     assertThat(listening).as("no LISTEN without a direct connection").isEmpty();
                 }
-            } finally {
-                System.out.println(
-                        "pgbouncer log:\n"
-                                + bouncer.log()
-                                        .lines()
-                                        .filter(l -> l.contains("ERROR") || l.contains("WARNING"))
-                                        .limit(20)
-                                        .reduce("", (a, b) -> a + b + "\n"));
+            } catch (AssertionError | RuntimeException e) {
+                e.addSuppressed(new AssertionError("pgbouncer's log:\n" + bouncer.log()));
+                throw e;
             }
         } finally {
             PostgresCluster.delete(work);

@@ -50,7 +50,7 @@ final class PostgresCluster implements AutoCloseable {
                 .findFirst();
     }
 
-    /** A directory the server's user can write, under {@code parent} (world-traversable). */
+    /** A fresh temporary directory the server's user ({@code postgres} when root) can write. */
     static Path workDirectory() throws IOException {
         Path dir = Files.createTempDirectory("pulse-pg-");
         chownToPostgres(dir);
