@@ -62,7 +62,7 @@ final class ApiRole {
                                 new MetricsRoutes(core.nodeMetrics.registry())::register));
         if (config.runs(Role.API)) {
             TaskRequestParser taskParser =
-                    new TaskRequestParser(core.json, core.agents, config.egress());
+                    new TaskRequestParser(core.json, core.agents, config.egress(), core.clock);
             TaskOperations taskOperations =
                     new TaskOperations(
                             core.tasks, taskParser, core.json, core.taskJson, core.queuedWakeUp);

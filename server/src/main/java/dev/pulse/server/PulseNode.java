@@ -75,7 +75,8 @@ public final class PulseNode implements AutoCloseable {
         if (config.runs(Role.WORKER)) {
             WorkerRole.start(core);
         }
-        ScheduleParser scheduleParser = new ScheduleParser(core.json, core.agents, config.egress());
+        ScheduleParser scheduleParser =
+                new ScheduleParser(core.json, core.agents, config.egress(), core.clock);
         Runnable schedulesChanged =
                 config.runs(Role.SCHEDULER) ? SchedulerRole.start(core, scheduleParser) : () -> {};
         api = ApiRole.start(core, scheduleParser, schedulesChanged, httpHooks);

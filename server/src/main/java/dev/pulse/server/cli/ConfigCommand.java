@@ -16,6 +16,7 @@ import dev.pulse.workers.schedules.ScheduleParser;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -86,7 +87,9 @@ final class ConfigCommand implements Runnable {
                                     + ": not checked: schedules name agents, so fix the agent files first");
                 } else {
                     schedules =
-                            new ScheduleFiles(new ScheduleParser(json, agents, cfg.egress()))
+                            new ScheduleFiles(
+                                            new ScheduleParser(
+                                                    json, agents, cfg.egress(), Clock.systemUTC()))
                                     .load(cfg.schedulesDir());
                     problems.addAll(schedules.problems());
                 }

@@ -10,6 +10,7 @@ import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.schedules.ScheduleFiles;
 import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.workers.schedules.ScheduleStore;
+import java.time.Clock;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import okhttp3.OkHttpClient;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Mixin;
 @Command(
         name = "schedules",
         mixinStandardHelpOptions = true,
-        description = "Manage cron schedules.",
+        description = "Manage schedules (cron or interval).",
         subcommands = {SchedulesCommand.Apply.class})
 final class SchedulesCommand implements Runnable {
 
@@ -54,7 +55,9 @@ final class SchedulesCommand implements Runnable {
                     AgentRegistry agents =
                             AgentCatalog.load(cfg.agentsDir(), javaAgents, executors.factory());
                     loaded =
-                            new ScheduleFiles(new ScheduleParser(json, agents, cfg.egress()))
+                            new ScheduleFiles(
+                                            new ScheduleParser(
+                                                    json, agents, cfg.egress(), Clock.systemUTC()))
                                     .load(files.path);
                 }
             } catch (ConfigException e) {

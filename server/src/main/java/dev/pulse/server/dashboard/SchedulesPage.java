@@ -1,8 +1,10 @@
 package dev.pulse.server.dashboard;
 
 import dev.pulse.workers.keys.Scope;
+import dev.pulse.workers.schedules.Bounds;
 import dev.pulse.workers.schedules.DstPolicy;
 import dev.pulse.workers.schedules.Schedule;
+import dev.pulse.workers.schedules.ScheduleDefinition;
 import dev.pulse.workers.schedules.ScheduleFirer;
 import dev.pulse.workers.schedules.ScheduleStore;
 import io.javalin.config.RoutesConfig;
@@ -89,26 +91,46 @@ final class SchedulesPage {
         templates.render(ctx, "schedules", model);
     }
 
+    /** "3 times, from …, until …" in the schedule's zone; empty when unbounded. */
+    private static String bounds(Schedule s) {
+        Bounds b = s.definition().bounds();
+        List<String> parts = new java.util.ArrayList<>();
+        if (b.times() != null) {
+            parts.add(b.times() + (b.times() == 1 ? " time" : " times"));
+        }
+        if (b.startAt() != null) {
+            parts.add("from " + IN_ZONE.format(ZonedDateTime.ofInstant(b.startAt(), s.timezone())));
+        }
+        if (b.until() != null) {
+            parts.add("until " + IN_ZONE.format(ZonedDateTime.ofInstant(b.until(), s.timezone())));
+        }
+        return String.join(", ", parts);
+    }
+
     private Map<String, Object> row(Schedule s, List<ScheduleStore.Fire> recentFires, Instant now) {
         Map<String, Object> row = new HashMap<>();
         row.put("name", s.name());
-        row.put("cron", s.cron().original());
+        row.put("timing", s.definition().timing());
+        row.put("state", ScheduleDefinition.wire(s.state()));
+        row.put("bounds", bounds(s));
         row.put("timezone", s.timezone().getId());
         row.put("agent", s.definition().agent());
         row.put("enabled", s.definition().enabled());
         row.put(
                 "dst",
-                s.cron().periodic()
-                        ? "every real hour"
-                        : "gap: "
-                                + DstPolicy.wire(s.dst().gap())
-                                + ", repeat: "
-                                + DstPolicy.wire(s.dst().repeat()));
+                s.cron() == null
+                        ? "none: a fixed interval"
+                        : s.cron().periodic()
+                                ? "every real hour"
+                                : "gap: "
+                                        + DstPolicy.wire(s.dst().gap())
+                                        + ", repeat: "
+                                        + DstPolicy.wire(s.dst().repeat()));
         row.put("overlap", s.definition().overlap().name().toLowerCase(Locale.ROOT));
         row.put(
                 "next",
-                s.definition().enabled()
-                        ? s.definition().nextFireTimes(now, 3).stream()
+                s.state() == Schedule.State.ACTIVE
+                        ? s.nextFireTimes(now, 3).stream()
                                 .map(
                                         t ->
                                                 IN_ZONE.format(

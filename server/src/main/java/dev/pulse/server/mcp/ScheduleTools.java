@@ -45,7 +45,8 @@ final class ScheduleTools {
                                         + " 1d or ISO 8601 PT10M.")
                         .string(
                                 "timezone",
-                                "IANA time zone the cron is read in, e.g. Europe/Paris (default"
+                                "IANA time zone the cron (and start_at/until phrases such as"
+                                        + " 'tomorrow 9am') are read in, e.g. Europe/Paris (default"
                                         + " UTC).")
                         .string("agent", "The agent each run queues (list_agents lists them).")
                         .object("input", "The input of every run, a JSON object (default {}).")

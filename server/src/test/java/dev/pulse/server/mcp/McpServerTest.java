@@ -211,6 +211,71 @@ class McpServerTest {
         assertThat(again.path("detail").asText()).contains("'mcp-nightly' exists");
     }
 
+    @Test
+    void aTaskIsQueuedWithADelayAndAnEveryTimesScheduleIsCreated() throws Exception {
+        McpSyncClient client = connect(TestNode.ADMIN_KEY);
+
+        JsonNode delayed = ok(client, "queue_task", Map.of("agent", "echo", "delay", "5m"));
+        assertThat(delayed.path("state").asText()).isEqualTo("scheduled");
+        assertThat(
+                        Duration.between(
+                                Instant.parse(delayed.path("created_at").asText()),
+                                Instant.parse(delayed.path("run_at").asText())))
+                .isEqualTo(Duration.ofMinutes(5));
+        ok(client, "cancel_task", Map.of("id", delayed.path("id").asText()));
+
+        JsonNode phrase =
+                ok(
+                        client,
+                        "queue_task",
+                        Map.of(
+                                "agent",
+                                "echo",
+                                "run_at",
+                                "tomorrow 9am",
+                                "timezone",
+                                "Europe/Paris"));
+        assertThat(phrase.path("state").asText()).isEqualTo("scheduled");
+        ok(client, "cancel_task", Map.of("id", phrase.path("id").asText()));
+
+        JsonNode schedule =
+                ok(
+                        client,
+                        "create_schedule",
+                        Map.of(
+                                "name",
+                                "mcp-every",
+                                "every",
+                                "10m",
+                                "times",
+                                6,
+                                "agent",
+                                "echo",
+                                "input",
+                                Map.of("from", "mcp")));
+        assertThat(schedule.path("every").asText()).isEqualTo("10m");
+        assertThat(schedule.path("times").asInt()).isEqualTo(6);
+        assertThat(schedule.path("state").asText()).isEqualTo("active");
+        assertThat(schedule.path("cron").isNull()).isTrue();
+        List<Instant> next = new ArrayList<>();
+        schedule.path("next_fire_times").forEach(t -> next.add(Instant.parse(t.asText())));
+        assertThat(next).hasSize(5);
+        for (int i = 1; i < next.size(); i++) {
+            assertThat(Duration.between(next.get(i - 1), next.get(i)))
+                    .isEqualTo(Duration.ofMinutes(10));
+        }
+        JsonNode listed = ok(client, "list_schedules", Map.of());
+        assertThat(listed.path("items").findValuesAsText("every")).contains("10m");
+
+        JsonNode bad =
+                error(
+                        client,
+                        "queue_task",
+                        Map.of("agent", "echo", "delay", "5 minutes", "timezone", "Nowhere/Else"));
+        assertThat(bad.path("errors").findValuesAsText("field"))
+                .containsExactlyInAnyOrder("delay", "timezone");
+    }
+
     /**
      * The tools hand their arguments to the REST routes' parsers: the same fields, the same words.
      */

@@ -10,14 +10,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The scheduler role: one thread per node that fires each schedule's ticks as its zone and DST
- * policy run them ({@link CronSpec#nextFireTimes}). Every scheduler node fires every tick; {@link
- * ScheduleFirer} turns a tick into at most one task through the UNIQUE (schedule, tick) row, so any
- * number of nodes (in any number of JVMs) enqueue each tick once. Which ticks are due is decided by
- * the database clock. The loop sleeps until the next tick of any schedule (at most {@code
- * syncInterval}), wakes at once when {@link #changed()} is signalled, and every {@code
- * syncInterval} also releases ticks held behind running tasks and applies the misfire policy to
- * ticks no scheduler fired within {@link #MISFIRE_THRESHOLD}.
+ * The scheduler role: one thread per node that fires each schedule's ticks ({@link
+ * Schedule#nextFireTimes}: its cron times as its zone and DST policy run them, or its interval).
+ * Every scheduler node fires every tick; {@link ScheduleFirer} turns a tick into at most one task
+ * through the UNIQUE (schedule, tick) row, so any number of nodes (in any number of JVMs) enqueue
+ * each tick once. Which ticks are due is decided by the database clock. The loop sleeps until the
+ * next tick of any schedule (at most {@code syncInterval}), wakes at once when {@link #changed()}
+ * is signalled, and every {@code syncInterval} also releases ticks held behind running tasks and
+ * applies the misfire policy to ticks no scheduler fired within {@link #MISFIRE_THRESHOLD}.
  *
  * <p>It holds no state outside this object, so several nodes embedded in one JVM each tick on their
  * own (the Quartz scheduler it replaced was shared by name through Quartz's static
@@ -103,7 +103,7 @@ public final class CronTicker extends PeriodicDuty {
                 continue;
             }
             fireDue(schedule, now);
-            List<Instant> next = d.nextFireTimes(now, 1);
+            List<Instant> next = schedule.nextFireTimes(now, 1);
             if (!next.isEmpty() && next.get(0).isBefore(earliestNext)) {
                 earliestNext = next.get(0);
             }
@@ -123,15 +123,7 @@ public final class CronTicker extends PeriodicDuty {
             from = oldestToFire; // older ones are the misfire policy's
             // (ScheduleFirer.recoverMissedTicks)
         }
-        for (Instant tick :
-                schedule.definition()
-                        .cron()
-                        .fireTimesBetween(
-                                schedule.timezone(),
-                                schedule.dst(),
-                                from,
-                                now,
-                                Integer.MAX_VALUE)) {
+        for (Instant tick : schedule.fireTimesBetween(from, now, Integer.MAX_VALUE)) {
             ScheduleFirer.Fired fired = firer.fire(schedule.name(), tick);
             log.debug("schedule {} tick {}: {}", schedule.name(), tick, fired.outcome());
         }
@@ -150,9 +142,9 @@ public final class CronTicker extends PeriodicDuty {
                     schedules.stream().anyMatch(s -> s.definition().equals(schedule.definition()));
             if (!known && schedule.definition().enabled()) {
                 log.info(
-                        "schedule {} fires on \"{}\" in {}",
+                        "schedule {} fires on {} in {}",
                         schedule.name(),
-                        schedule.cron(),
+                        schedule.definition().timing(),
                         schedule.timezone());
             }
         }

@@ -1,14 +1,13 @@
 package dev.pulse.workers.schedules;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.time.Instant;
 import java.time.ZoneId;
-import java.util.List;
 import java.util.Locale;
 
 /**
- * What a user declares for a schedule, validated: when it fires (cron in a time zone), what each
- * tick runs (agent, input, metadata, callback), what happens to ticks missed while no scheduler ran
+ * What a user declares for a schedule, validated: when it fires (cron in a time zone, or {@code
+ * every} fixed interval; exactly one of them is set), within which {@code bounds}, what each tick
+ * runs (agent, input, metadata, callback), what happens to ticks missed while no scheduler ran
  * ({@code misfire}), to a tick that comes while the previous run is still going ({@code overlap}),
  * and to a fixed-time tick on a day the clocks change ({@code dst}).
  */
@@ -24,14 +23,44 @@ public record ScheduleDefinition(
         int catchUpMax,
         Overlap overlap,
         boolean enabled,
-        DstPolicy dst) {
+        DstPolicy dst,
+        Interval every,
+        Bounds bounds) {
 
-    /**
-     * The next {@code count} fire times strictly after {@code after}, as this schedule's zone and
-     * DST policy run them.
-     */
-    public List<Instant> nextFireTimes(Instant after, int count) {
-        return cron.nextFireTimes(timezone, dst, after, count);
+    /** A cron schedule without bounds. */
+    public ScheduleDefinition(
+            String name,
+            CronSpec cron,
+            ZoneId timezone,
+            String agent,
+            JsonNode input,
+            JsonNode metadata,
+            String callbackUrl,
+            Misfire misfire,
+            int catchUpMax,
+            Overlap overlap,
+            boolean enabled,
+            DstPolicy dst) {
+        this(
+                name,
+                cron,
+                timezone,
+                agent,
+                input,
+                metadata,
+                callbackUrl,
+                misfire,
+                catchUpMax,
+                overlap,
+                enabled,
+                dst,
+                null,
+                Bounds.NONE);
+    }
+
+    /** The cron expression or the interval, as written: what the logs and pages show. */
+    public String timing() {
+        return cron != null ? "cron \"" + cron + "\"" : "every " + every;
     }
 
     public enum Misfire {

@@ -139,8 +139,12 @@ public final class ScheduleFirer {
                 jdbi.inTransaction(
                         h -> {
                             Optional<Schedule> locked = lock(h, name);
+                            // A node that has not yet read a change (say to times or until) may
+                            // offer a tick the schedule no longer has.
                             if (locked.isEmpty()
-                                    || (!locked.get().definition().enabled() && !manual)) {
+                                    || (!manual
+                                            && (!locked.get().definition().enabled()
+                                                    || !locked.get().isTick(tick)))) {
                                 return new Fired(Outcome.NOT_FIRED, null);
                             }
                             Schedule schedule = locked.get();
@@ -281,10 +285,7 @@ public final class ScheduleFirer {
                 continue;
             }
             int keep = d.misfire() == Misfire.CATCH_UP ? d.catchUpMax() : 1;
-            List<Instant> missed =
-                    d.cron()
-                            .fireTimesBetween(
-                                    d.timezone(), d.dst(), schedule.firedThrough(), until, keep);
+            List<Instant> missed = schedule.fireTimesBetween(schedule.firedThrough(), until, keep);
             if (missed.isEmpty()) {
                 continue;
             }

@@ -4,17 +4,22 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.agents.AgentFileLoader;
 import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.executors.agents.Durations;
 import dev.pulse.executors.http.EgressPolicy;
 import dev.pulse.workers.json.FieldChecks;
 import dev.pulse.workers.json.FieldError;
 import dev.pulse.workers.schedules.ScheduleDefinition.Misfire;
 import dev.pulse.workers.schedules.ScheduleDefinition.Overlap;
-import java.time.DateTimeException;
+import dev.pulse.workers.times.WhenParser;
+import dev.pulse.workers.times.Zones;
+import java.time.Clock;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -30,6 +35,10 @@ public final class ScheduleParser {
                     Set.of(
                             "name",
                             "cron",
+                            "every",
+                            "times",
+                            "start_at",
+                            "until",
                             "timezone",
                             "agent",
                             "input",
@@ -48,11 +57,18 @@ public final class ScheduleParser {
     private final ObjectMapper json;
     private final AgentRegistry agents;
     private final EgressPolicy egress;
+    private final WhenParser times;
 
-    public ScheduleParser(ObjectMapper json, AgentRegistry agents, EgressPolicy egress) {
+    /**
+     * @param clock what "now" is when {@code start_at} or {@code until} is a phrase such as {@code
+     *     tomorrow 9am}
+     */
+    public ScheduleParser(
+            ObjectMapper json, AgentRegistry agents, EgressPolicy egress, Clock clock) {
         this.json = json;
         this.agents = agents;
         this.egress = egress;
+        this.times = new WhenParser(clock);
     }
 
     /**
@@ -64,12 +80,31 @@ public final class ScheduleParser {
         FieldChecks.noUnknownFields(root, FIELDS, "", errors);
         String name = name(root.get("name"), nameFromPath, errors);
         CronSpec cron = null;
+        Interval every = null;
         JsonNode cronNode = root.get("cron");
-        if (cronNode == null || !cronNode.isTextual()) {
+        JsonNode everyNode = root.get("every");
+        boolean hasCron = cronNode != null && !cronNode.isNull();
+        boolean hasEvery = everyNode != null && !everyNode.isNull();
+        if (hasCron && hasEvery) {
+            errors.add(new FieldError("every", "give either cron or every, not both"));
+        } else if (hasEvery) {
+            try {
+                if (!everyNode.isTextual()) {
+                    throw new IllegalArgumentException(
+                            "must be a duration such as "
+                                    + Durations.FORMS
+                                    + ", got "
+                                    + FieldChecks.kind(everyNode));
+                }
+                every = Interval.parse(everyNode.asText());
+            } catch (IllegalArgumentException e) {
+                errors.add(new FieldError("every", e.getMessage()));
+            }
+        } else if (cronNode == null || !cronNode.isTextual()) {
             errors.add(
                     new FieldError(
                             "cron",
-                            "is required: a string such as \"*/15 * * * *\", \"0 30 2 * * ?\" or \"@daily\""));
+                            "is required (or every): a string such as \"*/15 * * * *\", \"0 30 2 * * ?\" or \"@daily\""));
         } else {
             try {
                 cron = CronSpec.parse(cronNode.asText());
@@ -80,18 +115,14 @@ public final class ScheduleParser {
         ZoneId zone = ZoneId.of("UTC");
         JsonNode tz = root.get("timezone");
         if (tz != null && !tz.isNull()) {
-            try {
-                zone = ZoneId.of(tz.asText());
-                if (!tz.isTextual()) {
-                    throw new DateTimeException("not a string");
-                }
-            } catch (DateTimeException e) {
-                errors.add(
-                        new FieldError(
-                                "timezone",
-                                "must be an IANA time zone such as Europe/Berlin or America/New_York"));
+            Optional<ZoneId> parsed = tz.isTextual() ? Zones.parse(tz.asText()) : Optional.empty();
+            if (parsed.isEmpty()) {
+                errors.add(new FieldError("timezone", Zones.MESSAGE));
+            } else {
+                zone = parsed.get();
             }
         }
+        Bounds bounds = bounds(root, zone, errors);
         String agent = agent(root.get("agent"), errors);
         JsonNode input = FieldChecks.object(root, "input", json.createObjectNode(), errors);
         JsonNode metadata = FieldChecks.object(root, "metadata", json.createObjectNode(), errors);
@@ -139,8 +170,52 @@ public final class ScheduleParser {
                         catchUpMax,
                         overlap,
                         enabled,
-                        dst),
+                        dst,
+                        every,
+                        bounds),
                 List.of());
+    }
+
+    /**
+     * {@code start_at} and {@code until}: RFC 3339 or a phrase read in the schedule's zone, past
+     * times allowed (a start in the past only sets the phase of interval ticks); {@code times}.
+     */
+    private Bounds bounds(JsonNode root, ZoneId zone, List<FieldError> errors) {
+        Instant startAt = instant(root.get("start_at"), "start_at", zone, errors);
+        Instant until = instant(root.get("until"), "until", zone, errors);
+        if (startAt != null && until != null && !until.isAfter(startAt)) {
+            errors.add(new FieldError("until", "must be after start_at"));
+        }
+        Integer count = null;
+        JsonNode node = root.get("times");
+        if (node != null && !node.isNull()) {
+            if (!node.isIntegralNumber()
+                    || !node.canConvertToInt()
+                    || node.asInt() < 1
+                    || node.asInt() > Bounds.MAX_TIMES) {
+                errors.add(
+                        new FieldError(
+                                "times", "must be an integer from 1 to " + Bounds.MAX_TIMES));
+            } else {
+                count = node.asInt();
+            }
+        }
+        return new Bounds(startAt, until, count);
+    }
+
+    private Instant instant(JsonNode node, String field, ZoneId zone, List<FieldError> errors) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        try {
+            if (!node.isTextual()) {
+                throw new IllegalArgumentException("must be " + WhenParser.FORMS);
+            }
+            return times.parseAnyTime(node.asText(), zone).instant(times.now());
+        } catch (IllegalArgumentException e) {
+            errors.add(new FieldError(field, e.getMessage()));
+            return null;
+        }
     }
 
     private static String name(JsonNode node, String fromPath, List<FieldError> errors) {

@@ -10,7 +10,9 @@ import dev.pulse.workers.schedules.ScheduleDefinition.Overlap;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -36,30 +38,44 @@ public final class ScheduleStore {
     public record Fire(Instant fireTime, String outcome, UUID taskId, String taskState) {}
 
     // A change to when or whether it fires restarts its tick accounting from now, so editing a
-    // schedule never "catches up" ticks of its old form. Writing the same values changes nothing.
+    // schedule never "catches up" ticks of its old form; a change to its timing also restarts its
+    // ticks (ticks_from). Writing the same values changes nothing.
     private static final String UPSERT =
             """
-            INSERT INTO schedules AS s (id, name, cron, quartz_cron, timezone, agent, input, metadata, callback_url,
-                                        misfire, catch_up_max, overlap, enabled, dst_gap, dst_repeat)
-            VALUES (:id, :name, :cron, :quartz_cron, :timezone, :agent, CAST(:input AS jsonb), CAST(:metadata AS jsonb),
-                    :callback_url, :misfire, :catch_up_max, :overlap, :enabled, :dst_gap, :dst_repeat)
+            INSERT INTO schedules AS s (id, name, cron, quartz_cron, every, every_ms, timezone, agent, input, metadata,
+                                        callback_url, misfire, catch_up_max, overlap, enabled, dst_gap, dst_repeat,
+                                        start_at, until, times, ticks_from)
+            VALUES (:id, :name, :cron, :quartz_cron, :every, CAST(:every_ms AS bigint), :timezone, :agent, CAST(:input AS jsonb),
+                    CAST(:metadata AS jsonb), :callback_url, :misfire, :catch_up_max, :overlap, :enabled, :dst_gap,
+                    :dst_repeat, CAST(:start_at AS timestamptz), CAST(:until AS timestamptz), CAST(:times AS integer),
+                    coalesce(CAST(:start_at AS timestamptz),
+                             date_trunc('second', now()) + coalesce(CAST(:every_ms AS bigint), 0) * interval '1 millisecond'))
             ON CONFLICT (name) DO UPDATE
-               SET cron = EXCLUDED.cron, quartz_cron = EXCLUDED.quartz_cron, timezone = EXCLUDED.timezone,
+               SET cron = EXCLUDED.cron, quartz_cron = EXCLUDED.quartz_cron, every = EXCLUDED.every,
+                   every_ms = EXCLUDED.every_ms, timezone = EXCLUDED.timezone,
                    agent = EXCLUDED.agent, input = EXCLUDED.input, metadata = EXCLUDED.metadata,
                    callback_url = EXCLUDED.callback_url, misfire = EXCLUDED.misfire,
                    catch_up_max = EXCLUDED.catch_up_max, overlap = EXCLUDED.overlap, enabled = EXCLUDED.enabled,
                    dst_gap = EXCLUDED.dst_gap, dst_repeat = EXCLUDED.dst_repeat,
-                   fired_through = CASE WHEN (s.cron, s.timezone, s.enabled, s.dst_gap, s.dst_repeat)
-                                             IS DISTINCT FROM (EXCLUDED.cron, EXCLUDED.timezone, EXCLUDED.enabled,
-                                                               EXCLUDED.dst_gap, EXCLUDED.dst_repeat)
+                   start_at = EXCLUDED.start_at, until = EXCLUDED.until, times = EXCLUDED.times,
+                   ticks_from = CASE WHEN (s.cron, s.every, s.start_at)
+                                          IS DISTINCT FROM (EXCLUDED.cron, EXCLUDED.every, EXCLUDED.start_at)
+                                     THEN EXCLUDED.ticks_from ELSE s.ticks_from END,
+                   fired_through = CASE WHEN (s.cron, s.every, s.timezone, s.enabled, s.dst_gap, s.dst_repeat,
+                                              s.start_at, s.until, s.times)
+                                             IS DISTINCT FROM (EXCLUDED.cron, EXCLUDED.every, EXCLUDED.timezone,
+                                                               EXCLUDED.enabled, EXCLUDED.dst_gap, EXCLUDED.dst_repeat,
+                                                               EXCLUDED.start_at, EXCLUDED.until, EXCLUDED.times)
                                         THEN now() ELSE s.fired_through END,
                    updated_at = now()
-             WHERE (s.cron, s.quartz_cron, s.timezone, s.agent, s.input, s.metadata, s.callback_url,
-                    s.misfire, s.catch_up_max, s.overlap, s.enabled, s.dst_gap, s.dst_repeat)
+             WHERE (s.cron, s.quartz_cron, s.every, s.timezone, s.agent, s.input, s.metadata, s.callback_url,
+                    s.misfire, s.catch_up_max, s.overlap, s.enabled, s.dst_gap, s.dst_repeat,
+                    s.start_at, s.until, s.times)
                    IS DISTINCT FROM
-                   (EXCLUDED.cron, EXCLUDED.quartz_cron, EXCLUDED.timezone, EXCLUDED.agent, EXCLUDED.input,
-                    EXCLUDED.metadata, EXCLUDED.callback_url, EXCLUDED.misfire, EXCLUDED.catch_up_max,
-                    EXCLUDED.overlap, EXCLUDED.enabled, EXCLUDED.dst_gap, EXCLUDED.dst_repeat)
+                   (EXCLUDED.cron, EXCLUDED.quartz_cron, EXCLUDED.every, EXCLUDED.timezone, EXCLUDED.agent,
+                    EXCLUDED.input, EXCLUDED.metadata, EXCLUDED.callback_url, EXCLUDED.misfire, EXCLUDED.catch_up_max,
+                    EXCLUDED.overlap, EXCLUDED.enabled, EXCLUDED.dst_gap, EXCLUDED.dst_repeat,
+                    EXCLUDED.start_at, EXCLUDED.until, EXCLUDED.times)
             RETURNING *, (xmax = 0) AS inserted
             """;
 
@@ -106,7 +122,8 @@ public final class ScheduleStore {
      */
     private static final String VERSION =
             """
-            SELECT coalesce(md5(string_agg(name || '|' || cron || '|' || timezone || '|' || enabled || '|' || dst_gap || '|' || dst_repeat,
+            SELECT coalesce(md5(string_agg(concat_ws('|', name, cron, every, timezone, enabled, dst_gap, dst_repeat,
+                                                     ticks_from, until, times),
                                       ',' ORDER BY name)), '')
               FROM schedules
             """;
@@ -128,8 +145,19 @@ public final class ScheduleStore {
                             h.createQuery(UPSERT)
                                     .bind("id", ids.get())
                                     .bind("name", d.name())
-                                    .bind("cron", d.cron().original())
-                                    .bind("quartz_cron", d.cron().quartz())
+                                    .bind("cron", d.cron() == null ? null : d.cron().original())
+                                    .bind(
+                                            "quartz_cron",
+                                            d.cron() == null ? null : d.cron().quartz())
+                                    .bind("every", d.every() == null ? null : d.every().original())
+                                    .bind(
+                                            "every_ms",
+                                            d.every() == null
+                                                    ? null
+                                                    : d.every().period().toMillis())
+                                    .bind("start_at", timestamp(d.bounds().startAt()))
+                                    .bind("until", timestamp(d.bounds().until()))
+                                    .bind("times", d.bounds().times())
                                     .bind("timezone", d.timezone().getId())
                                     .bind("agent", d.agent())
                                     .bind("input", write(d.input()))
@@ -232,7 +260,7 @@ public final class ScheduleStore {
         ScheduleDefinition definition =
                 new ScheduleDefinition(
                         rs.getString("name"),
-                        CronSpec.parse(rs.getString("cron")),
+                        rs.getString("cron") == null ? null : CronSpec.parse(rs.getString("cron")),
                         ZoneId.of(rs.getString("timezone")),
                         rs.getString("agent"),
                         read(rs.getString("input")),
@@ -245,13 +273,25 @@ public final class ScheduleStore {
                         new DstPolicy(
                                 DstPolicy.parse(DstPolicy.Gap.class, rs.getString("dst_gap")),
                                 DstPolicy.parse(
-                                        DstPolicy.Repeat.class, rs.getString("dst_repeat"))));
+                                        DstPolicy.Repeat.class, rs.getString("dst_repeat"))),
+                        rs.getString("every") == null
+                                ? null
+                                : Interval.parse(rs.getString("every")),
+                        new Bounds(
+                                Columns.instant(rs, "start_at"),
+                                Columns.instant(rs, "until"),
+                                rs.getObject("times", Integer.class)));
         return new Schedule(
                 rs.getObject("id", UUID.class),
                 definition,
                 Columns.instant(rs, "fired_through"),
+                Columns.instant(rs, "ticks_from"),
                 Columns.instant(rs, "created_at"),
                 Columns.instant(rs, "updated_at"));
+    }
+
+    private static OffsetDateTime timestamp(Instant t) {
+        return t == null ? null : t.atOffset(ZoneOffset.UTC);
     }
 
     private JsonNode read(String text) throws SQLException {

@@ -31,8 +31,9 @@ final class ScheduleJson {
         ScheduleDefinition d = s.definition();
         ObjectNode node = json.createObjectNode();
         node.put("name", d.name());
-        node.put("cron", d.cron().original());
-        node.put("quartz_cron", d.cron().quartz());
+        node.put("cron", d.cron() == null ? null : d.cron().original());
+        node.put("quartz_cron", d.cron() == null ? null : d.cron().quartz());
+        node.put("every", d.every() == null ? null : d.every().original());
         node.put("timezone", d.timezone().getId());
         node.put("agent", d.agent());
         node.set("input", d.input());
@@ -42,6 +43,14 @@ final class ScheduleJson {
         node.put("catch_up_max", d.catchUpMax());
         node.put("overlap", ScheduleDefinition.wire(d.overlap()));
         node.put("enabled", d.enabled());
+        node.put("state", ScheduleDefinition.wire(s.state()));
+        node.put("start_at", time(s, d.bounds().startAt()));
+        node.put("until", time(s, d.bounds().until()));
+        if (d.bounds().times() == null) {
+            node.putNull("times");
+        } else {
+            node.put("times", d.bounds().times());
+        }
         ObjectNode dst = node.putObject("dst");
         dst.put("gap", DstPolicy.wire(d.dst().gap()));
         dst.put("repeat", DstPolicy.wire(d.dst().repeat()));
@@ -72,10 +81,15 @@ final class ScheduleJson {
     }
 
     private List<Instant> nextFireTimes(Schedule s, int count) {
-        if (!s.definition().enabled()) {
+        if (s.state() != Schedule.State.ACTIVE) {
             return List.of();
         }
-        return s.definition().nextFireTimes(clock.instant(), count);
+        Instant now = clock.instant();
+        return s.nextFireTimes(s.firedThrough().isAfter(now) ? s.firedThrough() : now, count);
+    }
+
+    private static String time(Schedule s, Instant t) {
+        return t == null ? null : local(s, t);
     }
 
     private static String local(Schedule s, Instant t) {

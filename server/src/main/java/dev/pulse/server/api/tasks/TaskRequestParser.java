@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.executors.agents.Durations;
 import dev.pulse.executors.http.EgressPolicy;
 import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.Problem;
@@ -12,10 +13,15 @@ import dev.pulse.server.api.ProblemException;
 import dev.pulse.workers.json.FieldChecks;
 import dev.pulse.workers.json.FieldError;
 import dev.pulse.workers.tasks.NewTask;
+import dev.pulse.workers.times.When;
+import dev.pulse.workers.times.WhenParser;
+import dev.pulse.workers.times.Zones;
 import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -34,6 +40,8 @@ public final class TaskRequestParser {
                             "input",
                             "callback_url",
                             "run_at",
+                            "timezone",
+                            "delay",
                             "delay_seconds",
                             "priority",
                             "max_attempts",
@@ -57,11 +65,17 @@ public final class TaskRequestParser {
     private final ObjectMapper json;
     private final AgentRegistry agents;
     private final EgressPolicy egress;
+    private final WhenParser times;
 
-    public TaskRequestParser(ObjectMapper json, AgentRegistry agents, EgressPolicy egress) {
+    /**
+     * @param clock what "now" is when {@code run_at} is a phrase such as {@code tomorrow 9am}
+     */
+    public TaskRequestParser(
+            ObjectMapper json, AgentRegistry agents, EgressPolicy egress, Clock clock) {
         this.json = json;
         this.agents = agents;
         this.egress = egress;
+        this.times = new WhenParser(clock);
     }
 
     /**
@@ -96,12 +110,26 @@ public final class TaskRequestParser {
         JsonNode metadata = FieldChecks.object(root, "metadata", json.createObjectNode(), errors);
         String callbackUrl =
                 FieldChecks.callbackUrl(root.get("callback_url"), "callback_url", egress, errors);
-        Instant runAt = runAt(root.get("run_at"), errors);
+        ZoneId zone = zone(root.get("timezone"), errors);
+        When when = runAt(root.get("run_at"), zone, errors);
         BigDecimal delay = delay(root.get("delay_seconds"), errors);
-        if (runAt != null && delay != null) {
+        BigDecimal delayText = delayText(root.get("delay"), errors);
+        if (delay != null && delayText != null) {
+            errors.add(new FieldError("delay", "give either delay or delay_seconds, not both"));
+        }
+        delay = delay != null ? delay : delayText;
+        if (when != null && delay != null) {
             errors.add(
                     new FieldError(
-                            "delay_seconds", "give either run_at or delay_seconds, not both"));
+                            root.has("delay_seconds") ? "delay_seconds" : "delay",
+                            "give either run_at or a delay, not both"));
+        }
+        Instant runAt = null;
+        if (when instanceof When.At at) {
+            runAt = at.at();
+        } else if (when instanceof When.After after) {
+            // A span is counted by the database clock, as delay_seconds is.
+            delay = seconds(after.delay(), "run_at", errors);
         }
         int priority = integer(root, "priority", MIN_PRIORITY, MAX_PRIORITY, 0, errors);
         int maxAttempts =
@@ -256,22 +284,67 @@ public final class TaskRequestParser {
         return agent.get();
     }
 
-    private Instant runAt(JsonNode node, List<FieldError> errors) {
+    private When runAt(JsonNode node, ZoneId zone, List<FieldError> errors) {
         if (node == null || node.isNull()) {
             return null;
         }
-        if (node.isTextual()) {
-            try {
-                return OffsetDateTime.parse(node.asText()).toInstant();
-            } catch (DateTimeParseException e) {
-                // reported below
-            }
+        if (!node.isTextual()) {
+            errors.add(new FieldError("run_at", "must be " + WhenParser.FORMS));
+            return null;
         }
-        errors.add(
-                new FieldError(
-                        "run_at",
-                        "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-21T09:30:00Z"));
-        return null;
+        try {
+            return times.parse(node.asText(), zone == null ? ZoneOffset.UTC : zone);
+        } catch (IllegalArgumentException e) {
+            errors.add(new FieldError("run_at", e.getMessage()));
+            return null;
+        }
+    }
+
+    /** The zone {@code run_at} phrases are read in: UTC unless given. */
+    private static ZoneId zone(JsonNode node, List<FieldError> errors) {
+        if (node == null || node.isNull()) {
+            return ZoneOffset.UTC;
+        }
+        var zone =
+                node.isTextual() ? Zones.parse(node.asText()) : java.util.Optional.<ZoneId>empty();
+        if (zone.isEmpty()) {
+            errors.add(new FieldError("timezone", Zones.MESSAGE));
+            return null;
+        }
+        return zone.get();
+    }
+
+    /** {@code delay}: a duration such as 90s, 5m, 2h30m, 1d or PT5M, in seconds. */
+    private static BigDecimal delayText(JsonNode node, List<FieldError> errors) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        var parsed =
+                node.isTextual()
+                        ? Durations.parse(node.asText())
+                        : java.util.Optional.<Duration>empty();
+        if (parsed.isEmpty()) {
+            errors.add(
+                    new FieldError(
+                            "delay",
+                            "must be a duration such as "
+                                    + Durations.FORMS
+                                    + ", got "
+                                    + (node.isTextual()
+                                            ? "'" + node.asText() + "'"
+                                            : FieldChecks.kind(node))));
+            return null;
+        }
+        return seconds(parsed.get(), "delay", errors);
+    }
+
+    private static BigDecimal seconds(Duration delay, String field, List<FieldError> errors) {
+        BigDecimal seconds = BigDecimal.valueOf(delay.toMillis()).movePointLeft(3);
+        if (seconds.compareTo(MAX_DELAY_SECONDS) > 0) {
+            errors.add(new FieldError(field, "must be at most 366 days from now, got " + delay));
+            return null;
+        }
+        return seconds;
     }
 
     private BigDecimal delay(JsonNode node, List<FieldError> errors) {

@@ -239,7 +239,10 @@ class OpenApiClientRoundTripTest {
     private void aCancelledTaskIsRetriedWithoutABody() throws Exception {
         Task later =
                 tasks.createTask(
-                        new NewTask().agent("echo").runAt(OffsetDateTime.now().plusHours(1)), null);
+                        new NewTask()
+                                .agent("echo")
+                                .runAt(OffsetDateTime.now().plusHours(1).toString()),
+                        null);
         assertThat(later.getState()).isEqualTo(TaskState.SCHEDULED);
         assertThat(call("cancelTask", () -> tasks.cancelTask(later.getId())).getState())
                 .isEqualTo(TaskState.CANCELLED);

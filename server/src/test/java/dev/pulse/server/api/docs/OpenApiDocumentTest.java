@@ -141,13 +141,22 @@ class OpenApiDocumentTest {
                                 assertThat(op.path("responses").has("401"))
                                         .as(key + " documents 401")
                                         .isTrue();
-                                // A key of any scope is never forbidden (MCP tools check
-                                // their own scopes and answer a tool error).
-                                assertThat(op.path("responses").has("403"))
-                                        .as(key + " documents 403")
-                                        .isEqualTo(
-                                                !ApiDocsRoutes.scope(op)
-                                                        .equals(ApiDocsRoutes.ANY_KEY));
+                                // A key of any scope is never forbidden for its scope (MCP
+                                // tools check their own scopes and answer a tool error); /mcp
+                                // forbids only a foreign Origin.
+                                if (ApiDocsRoutes.scope(op).equals(ApiDocsRoutes.ANY_KEY)) {
+                                    assertThat(
+                                                    op.path("responses")
+                                                            .path("403")
+                                                            .path("description")
+                                                            .asText("Origin"))
+                                            .as(key + " documents 403 only for a foreign Origin")
+                                            .contains("Origin");
+                                } else {
+                                    assertThat(op.path("responses").has("403"))
+                                            .as(key + " documents 403")
+                                            .isTrue();
+                                }
                                 assertThat(op.path("responses").has("429"))
                                         .as(key + " documents 429")
                                         .isTrue();

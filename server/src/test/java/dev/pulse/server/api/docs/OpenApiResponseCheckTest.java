@@ -17,6 +17,7 @@ class OpenApiResponseCheckTest {
             {"name": "nightly", "cron": "30 2 * * *", "quartz_cron": null, "timezone": "Europe/Berlin",
              "dst": {"gap": "run_after", "repeat": "first"},
              "agent": "echo", "enabled": true, "input": {}, "metadata": {}, "callback_url": null,
+             "every": null, "state": "active", "start_at": null, "until": null, "times": null,
              "next_fire_time": "%s", "created_at": "2026-12-07T03:00:00Z", "updated_at": "2026-12-07T03:00:00Z",
              "next_fire_times": ["%s"], "recent_fires": []}
             """;
