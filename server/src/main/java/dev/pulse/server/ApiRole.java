@@ -146,7 +146,8 @@ final class ApiRole {
                                             core.queuedWakeUp::signal,
                                             config.leaseDuration(),
                                             core.clock,
-                                            core.random))
+                                            core.random,
+                                            core.reads))
                             ::register);
         }
         routes.add(httpHooks);

@@ -5,6 +5,7 @@ import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.http.PolicyEnforcement;
 import dev.pulse.executors.local.JavaAgents;
+import dev.pulse.server.config.DatabaseTopology;
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.config.Role;
 import dev.pulse.server.db.EmbeddedDatabase;
@@ -19,6 +20,7 @@ import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.callbacks.LocalDeliveries;
 import dev.pulse.workers.callbacks.WebhookSecret;
 import dev.pulse.workers.callbacks.WebhookSigner;
+import dev.pulse.workers.db.ConnectionSettings;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.flow.WaitingReasons;
@@ -51,6 +53,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import okhttp3.OkHttpClient;
+import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,7 +79,16 @@ final class NodeCore {
     final String nodeId = NodeIds.forThisProcess(random);
     final QueueMetrics metrics;
     final DatabaseUrl databaseUrl;
+    final ConnectionSettings connections;
     final Database database;
+
+    /**
+     * Where lists, dashboard figures and metrics are read: the replica's pool when {@code
+     * database.replica_url} is set, else the primary's. Never for a claim, a write, or a read that
+     * must see a write just made (a task just created).
+     */
+    final Jdbi reads;
+
     final OkHttpClient http;
     final ExecutorFactory executors;
     final AgentStore agentStore;
@@ -137,11 +149,25 @@ final class NodeCore {
         // Added first, so closed last: the spans of everything stopping are still exported.
         this.tracing = parts.add(Telemetry.start(config.tracing(), nodeId, clock)).tracing();
         this.databaseUrl = databaseUrl();
+        DatabaseTopology topology = config.databaseTopology();
+        this.connections =
+                new ConnectionSettings(
+                        applicationName(nodeId),
+                        topology.socketTimeout(),
+                        topology.transactionPooling());
         this.database =
                 parts.add(
                         Database.connect(
-                                databaseUrl, config.databasePoolSize(), nodeMetrics.registry()));
+                                new Database.Pool(
+                                        "pulse",
+                                        databaseUrl,
+                                        config.databasePoolSize(),
+                                        connections,
+                                        directUrl(),
+                                        false),
+                                nodeMetrics.registry()));
         log.info("database ready ({} migration(s) applied)", database.migrate());
+        this.reads = replicaReads(topology);
 
         JavaAgents javaAgents = JavaAgents.discover(config.pluginsDir());
         this.http = PolicyEnforcement.apply(new OkHttpClient(), config.egress());
@@ -163,14 +189,7 @@ final class NodeCore {
         this.agents = sharedAgents.registry();
 
         this.signer = new WebhookSigner(webhookSecret());
-        this.queuedWakeUp =
-                config.notifyWakeUps()
-                        ? notifyingWakeUp()
-                        : new WakeUp(
-                                () -> {
-                                    workerWakeUp.signal();
-                                    arrivals.signal();
-                                });
+        this.queuedWakeUp = wakeUps(topology);
         TaskIds ids = new TaskIds(clock, random);
         this.taskJson = new TaskJson(json);
         // A worker's dispatcher takes the callbacks its own completer writes straight from memory.
@@ -181,7 +200,9 @@ final class NodeCore {
                         : LocalDeliveries.none();
         this.outbox =
                 new CallbackOutbox(json, taskJson, ids::next, dispatcherWakeUp, localDeliveries);
-        this.tasks = new TaskStore(database.jdbi(), json, ids, outbox, metrics, tracing);
+        this.tasks =
+                new TaskStore(database.jdbi(), json, ids, outbox, metrics, tracing)
+                        .listingFrom(reads);
         this.completer = new TaskCompleter(database.jdbi(), json, outbox, random);
         this.deliveries = new CallbackDeliveries(database.jdbi(), dispatcherWakeUp);
         this.schedules = new ScheduleStore(database.jdbi(), json, ids::next);
@@ -197,7 +218,7 @@ final class NodeCore {
                         arrivals,
                         config.workerPollInterval());
         this.remoteWorkers = new RemoteWorkers(database.jdbi());
-        nodeMetrics.watchQueue(database.jdbi(), clock);
+        nodeMetrics.watchQueue(reads, clock);
         nodeMetrics.watchWaiting(waiting, clock);
         parts.start(
                 new ThroughputRollup(
@@ -218,16 +239,24 @@ final class NodeCore {
      * other node's (PULSE_WAKEUPS=notify); polling stays the backstop either way. A worker listens,
      * and so does an API node: remote workers' claims wait there.
      */
-    private WakeUp notifyingWakeUp() {
+    private WakeUp wakeUps(DatabaseTopology topology) {
+        if (!config.notifyWakeUps()) {
+            return localWakeUp();
+        }
+        if (!topology.canListen()) {
+            log.info(
+                    "database.pooler=transaction without database.listen_url: no LISTEN through the"
+                            + " pooler, so other nodes' tasks are found by polling every {}",
+                    config.workerPollInterval());
+            return localWakeUp();
+        }
+        DatabaseUrl listenUrl = directUrl() != null ? directUrl() : databaseUrl;
         DatabaseWakeUps wakeUps =
                 new DatabaseWakeUps(
-                        databaseUrl,
+                        listenUrl,
+                        connections,
                         database.jdbi(),
-                        new WakeUp(
-                                () -> {
-                                    workerWakeUp.signal();
-                                    arrivals.signal();
-                                }),
+                        localWakeUp(),
                         Duration.ofMillis(10));
         if (config.runs(Role.WORKER) || config.runs(Role.API)) {
             parts.start(wakeUps);
@@ -240,6 +269,44 @@ final class NodeCore {
                     arrivals.signal();
                     wakeUps.queued();
                 });
+    }
+
+    /** This node's own waiters: its workers and the remote workers' claims waiting here. */
+    private WakeUp localWakeUp() {
+        return new WakeUp(
+                () -> {
+                    workerWakeUp.signal();
+                    arrivals.signal();
+                });
+    }
+
+    /** What every connection of this node shows in {@code pg_stat_activity} (63 bytes at most). */
+    static String applicationName(String nodeId) {
+        String name = "pulse-" + nodeId;
+        return name.length() > 63 ? name.substring(0, 63) : name;
+    }
+
+    /** A direct connection to the primary past the pooler, for LISTEN and migrations, or null. */
+    private DatabaseUrl directUrl() {
+        String listen = config.databaseTopology().listenUrl();
+        return listen == null ? null : DatabaseUrl.parse(listen);
+    }
+
+    private Jdbi replicaReads(DatabaseTopology topology) {
+        if (topology.replicaUrl() == null) {
+            return database.reads();
+        }
+        DatabaseUrl replica = DatabaseUrl.parse(topology.replicaUrl());
+        log.info("lists, dashboard figures and metrics are read from the replica {}", replica);
+        return parts.add(
+                        Database.connect(
+                                Database.Pool.replica(
+                                        "pulse-replica",
+                                        replica,
+                                        config.databasePoolSize(),
+                                        connections),
+                                nodeMetrics.registry()))
+                .reads();
     }
 
     private DatabaseUrl databaseUrl() {

@@ -58,7 +58,7 @@ public final class ApiServer implements AutoCloseable {
                             config.routes.exception(
                                     Exception.class,
                                     (e, ctx) -> {
-                                        if (DatabaseErrors.isConnectivity(e)) {
+                                        if (DatabaseErrors.isTransient(e)) {
                                             ctx.header("Retry-After", "5");
                                             responses.problem(ctx, Problem.unavailable());
                                             return;

@@ -31,13 +31,19 @@ public record Problem(
         return new Problem("/problems/not-found", "Not found", 404, detail, List.of());
     }
 
-    /** The database can't be reached: nothing was done, the caller should retry soon. */
+    /**
+     * The database can't be reached (down, restarting, failing over): the caller should retry soon,
+     * with the same Idempotency-Key, since a write cut off at its commit may have happened.
+     */
     public static Problem unavailable() {
         return new Problem(
                 "/problems/unavailable",
                 "Database unavailable",
                 503,
-                "the database is unreachable, so nothing was done; retry in a few seconds",
+                "the database is unreachable (down, restarting or failing over to a standby); retry"
+                        + " after Retry-After seconds. A request that queues work is safe to repeat"
+                        + " with the same Idempotency-Key: it is then queued once even if this one"
+                        + " was stored just before the connection was cut",
                 List.of());
     }
 

@@ -107,6 +107,21 @@ final class ConfigCommand implements Runnable {
                             + (cfg.usesEmbeddedDatabase()
                                     ? "embedded PostgreSQL in " + cfg.dataDir()
                                     : DatabaseUrl.parse(cfg.databaseUrl()).toString()));
+            if (cfg.databaseTopology().transactionPooling()) {
+                out.println(
+                        "  pooler:         transaction (LISTEN "
+                                + (cfg.databaseTopology().listenUrl() == null
+                                        ? "off: polling)"
+                                        : "on "
+                                                + DatabaseUrl.parse(
+                                                        cfg.databaseTopology().listenUrl())
+                                                + ")"));
+            }
+            if (cfg.databaseTopology().replicaUrl() != null) {
+                out.println(
+                        "  replica:        "
+                                + DatabaseUrl.parse(cfg.databaseTopology().replicaUrl()));
+            }
             out.println("  http:           " + cfg.httpHost() + ":" + cfg.httpPort());
             out.println(
                     "  roles:          "

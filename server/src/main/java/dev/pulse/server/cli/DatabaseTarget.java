@@ -1,7 +1,9 @@
 package dev.pulse.server.cli;
 
+import dev.pulse.server.config.DatabaseTopology;
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.server.db.EmbeddedDatabase;
+import dev.pulse.workers.db.ConnectionSettings;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import java.io.IOException;
@@ -22,7 +24,21 @@ final class DatabaseTarget {
 
     static <T> T with(PulseConfig config, Function<Database, T> work) throws IOException {
         if (!config.usesEmbeddedDatabase()) {
-            return run(DatabaseUrl.parse(config.databaseUrl()), work);
+            DatabaseTopology topology = config.databaseTopology();
+            return run(
+                    new Database.Pool(
+                            "pulse-cli",
+                            DatabaseUrl.parse(config.databaseUrl()),
+                            2,
+                            new ConnectionSettings(
+                                    "pulse-cli",
+                                    topology.socketTimeout(),
+                                    topology.transactionPooling()),
+                            topology.listenUrl() == null
+                                    ? null
+                                    : DatabaseUrl.parse(topology.listenUrl()),
+                            false),
+                    work);
         }
         Optional<DatabaseUrl> running = runningEmbedded(config.dataDir().resolve("postgres"));
         if (running.isPresent()) {
@@ -34,7 +50,11 @@ final class DatabaseTarget {
     }
 
     private static <T> T run(DatabaseUrl url, Function<Database, T> work) {
-        try (Database database = Database.connect(url, 2)) {
+        return run(new Database.Pool("pulse-cli", url, 2, ConnectionSettings.defaults()), work);
+    }
+
+    private static <T> T run(Database.Pool pool, Function<Database, T> work) {
+        try (Database database = Database.connect(pool, null)) {
             database.migrate();
             return work.apply(database);
         }

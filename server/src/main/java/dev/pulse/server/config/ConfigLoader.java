@@ -47,6 +47,10 @@ public final class ConfigLoader {
                     new Key("http.public_url", "PULSE_PUBLIC_URL", null),
                     new Key("database.url", "PULSE_DATABASE_URL", null),
                     new Key("database.pool_size", "PULSE_DATABASE_POOL_SIZE", "20"),
+                    new Key("database.pooler", "PULSE_DATABASE_POOLER", "none"),
+                    new Key("database.listen_url", "PULSE_DATABASE_LISTEN_URL", null),
+                    new Key("database.replica_url", "PULSE_DATABASE_REPLICA_URL", null),
+                    new Key("database.socket_timeout", "PULSE_DATABASE_SOCKET_TIMEOUT", "15s"),
                     new Key("data_dir", "PULSE_DATA_DIR", "./pulse-data"),
                     new Key("webhook.secret", "PULSE_WEBHOOK_SECRET", null),
                     new Key("worker.concurrency", "PULSE_WORKER_CONCURRENCY", "64"),
@@ -137,7 +141,8 @@ public final class ConfigLoader {
                         p.egress("egress.allow"),
                         p.roles("roles"),
                         p.integer("api.rate_limit", 0, 1_000_000),
-                        p.tracing());
+                        p.tracing(),
+                        p.databaseTopology());
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
@@ -389,6 +394,34 @@ public final class ConfigLoader {
                                 + "; list CIDRs (10.0.0.0/8), addresses or host names (hooks.internal, *.corp.example), comma-separated");
                 return EgressPolicy.allowing("");
             }
+        }
+
+        DatabaseTopology databaseTopology() {
+            boolean transactionPooling =
+                    choice("database.pooler", List.of("none", "transaction")).equals("transaction");
+            String listenUrl = databaseUrl("database.listen_url");
+            String replicaUrl = databaseUrl("database.replica_url");
+            Duration socketTimeout = duration("database.socket_timeout", true);
+            if (socketTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+                problem(
+                        "database.socket_timeout",
+                        "must be at least 1s (the driver counts whole seconds), got '"
+                                + values.get("database.socket_timeout")
+                                + "'");
+            }
+            if (values.get("database.url") == null || values.get("database.url").isBlank()) {
+                for (String path : List.of("database.listen_url", "database.replica_url")) {
+                    if (values.get(path) != null && !values.get(path).isBlank()) {
+                        problem(
+                                path,
+                                "needs database.url: the embedded PostgreSQL has no replica or pooler");
+                    }
+                }
+                if (transactionPooling) {
+                    problem("database.pooler", "needs database.url (the pooler's address)");
+                }
+            }
+            return new DatabaseTopology(listenUrl, replicaUrl, transactionPooling, socketTimeout);
         }
 
         /** A key an operator chose: long enough to be worth being a secret. */

@@ -36,7 +36,8 @@ public record PulseConfig(
         EgressPolicy egress,
         Set<Role> roles,
         int rateLimit,
-        TracingConfig tracing) {
+        TracingConfig tracing,
+        DatabaseTopology databaseTopology) {
 
     public boolean runs(Role role) {
         return roles.contains(role);

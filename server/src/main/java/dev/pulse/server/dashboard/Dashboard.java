@@ -27,7 +27,11 @@ public final class Dashboard {
     public static final String ROOT = "/dashboard";
     static final String LOGIN = ROOT + "/login";
 
-    /** What the dashboard reads and steers; all of it already exists on an API node. */
+    /**
+     * What the dashboard reads and steers; all of it already exists on an API node. {@code jdbi} is
+     * the primary's (sign-in sessions are written); {@code figures} serves the overview's and the
+     * nodes page's figures (a read replica's pool when there is one).
+     */
     public record Parts(
             Jdbi jdbi,
             ObjectMapper json,
@@ -44,7 +48,8 @@ public final class Dashboard {
             Runnable workerWakeUp,
             Duration lease,
             Clock clock,
-            RandomGenerator random) {}
+            RandomGenerator random,
+            Jdbi figures) {}
 
     private final Parts parts;
 
@@ -55,7 +60,7 @@ public final class Dashboard {
     public void register(RoutesConfig routes) {
         Templates templates = new Templates();
         SessionStore sessions = new SessionStore(parts.jdbi(), parts.random());
-        OverviewQueries overview = new OverviewQueries(parts.jdbi());
+        OverviewQueries overview = new OverviewQueries(parts.figures());
         CallbackDeliveries deliveries = parts.deliveries();
         Clock clock = parts.clock();
 
@@ -89,7 +94,7 @@ public final class Dashboard {
                         clock)
                 .register(routes);
         new AgentsPage(parts.agents(), parts.executors(), overview, templates).register(routes);
-        new NodesPage(parts.jdbi(), templates, parts.lease(), clock).register(routes);
+        new NodesPage(parts.figures(), templates, parts.lease(), clock).register(routes);
         new CallbacksPage(deliveries, templates, clock).register(routes);
     }
 

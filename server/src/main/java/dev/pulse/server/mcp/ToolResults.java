@@ -55,7 +55,7 @@ final class ToolResults {
         } catch (ProblemException e) {
             return error(tool, e.problem());
         } catch (RuntimeException e) {
-            if (DatabaseErrors.isConnectivity(e)) {
+            if (DatabaseErrors.isTransient(e)) {
                 return error(tool, Problem.unavailable());
             }
             log.error("tool {} failed", tool.name(), e);

@@ -108,4 +108,68 @@ class ConfigLoaderTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("PULSE_LOG_FORMAT: must be text or json, got 'JSON'");
     }
+
+    @Test
+    void theDatabaseTopologyDefaultsToNoPoolerNoReplicaAndA15SecondSocketTimeout() {
+        DatabaseTopology topology = new ConfigLoader(name -> null).load(null).databaseTopology();
+        assertThat(topology.transactionPooling()).isFalse();
+        assertThat(topology.listenUrl()).isNull();
+        assertThat(topology.replicaUrl()).isNull();
+        assertThat(topology.socketTimeout()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(topology.canListen()).isTrue();
+
+        Map<String, String> env =
+                Map.of(
+                        "PULSE_DATABASE_URL", "postgres://pulse@bouncer:6432/pulse",
+                        "PULSE_DATABASE_POOLER", "transaction",
+                        "PULSE_DATABASE_REPLICA_URL", "postgres://pulse@replica:5432/pulse",
+                        "PULSE_DATABASE_SOCKET_TIMEOUT", "1m");
+        topology = new ConfigLoader(env::get).load(null).databaseTopology();
+        assertThat(topology.transactionPooling()).isTrue();
+        assertThat(topology.canListen()).as("no LISTEN through the pooler").isFalse();
+        assertThat(topology.replicaUrl()).isEqualTo("postgres://pulse@replica:5432/pulse");
+        assertThat(topology.socketTimeout()).isEqualTo(Duration.ofMinutes(1));
+    }
+
+    @Test
+    void badDatabaseTopologyValuesAreReportedWithTheirKeysAndVariables() {
+        Map<String, String> env =
+                Map.of(
+                        "PULSE_DATABASE_POOLER", "statement",
+                        "PULSE_DATABASE_LISTEN_URL", "mysql://db/pulse",
+                        "PULSE_DATABASE_REPLICA_URL", "postgres://replica/pulse",
+                        "PULSE_DATABASE_SOCKET_TIMEOUT", "500ms");
+        assertThatThrownBy(() -> new ConfigLoader(env::get).load(null))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e ->
+                                assertThat(e.problems())
+                                        .anySatisfy(
+                                                p ->
+                                                        assertThat(p)
+                                                                .startsWith(
+                                                                        "database.pooler (PULSE_DATABASE_POOLER): must be one of none, transaction"))
+                                        .anySatisfy(
+                                                p ->
+                                                        assertThat(p)
+                                                                .startsWith(
+                                                                        "database.listen_url (PULSE_DATABASE_LISTEN_URL): database URL must start with"))
+                                        .anySatisfy(
+                                                p ->
+                                                        assertThat(p)
+                                                                .startsWith(
+                                                                        "database.replica_url (PULSE_DATABASE_REPLICA_URL): needs database.url"))
+                                        .anySatisfy(
+                                                p ->
+                                                        assertThat(p)
+                                                                .startsWith(
+                                                                        "database.socket_timeout (PULSE_DATABASE_SOCKET_TIMEOUT): must be at least 1s")));
+        assertThatThrownBy(
+                        () ->
+                                new ConfigLoader(
+                                                Map.of("PULSE_DATABASE_POOLER", "transaction")::get)
+                                        .load(null))
+                .hasMessageContaining(
+                        "database.pooler (PULSE_DATABASE_POOLER): needs database.url");
+    }
 }

@@ -185,6 +185,7 @@ public final class TaskStore {
             """;
 
     private final Jdbi jdbi;
+    private final Jdbi lists;
     private final ObjectMapper json;
     private final TaskRowMapper mapper;
     private final TaskIds ids;
@@ -212,13 +213,34 @@ public final class TaskStore {
             CallbackOutbox outbox,
             QueueMetrics metrics,
             TaskTracing tracing) {
+        this(jdbi, jdbi, json, ids, outbox, metrics, tracing);
+    }
+
+    private TaskStore(
+            Jdbi jdbi,
+            Jdbi lists,
+            ObjectMapper json,
+            TaskIds ids,
+            CallbackOutbox outbox,
+            QueueMetrics metrics,
+            TaskTracing tracing) {
         this.tracing = tracing;
         this.jdbi = jdbi;
+        this.lists = lists;
         this.json = json;
         this.mapper = new TaskRowMapper(json);
         this.ids = ids;
         this.outbox = outbox;
         this.metrics = metrics;
+    }
+
+    /**
+     * The same store, with {@link #list} read through {@code lists} (a read replica's pool):
+     * everything else, a task looked up by id included, stays on the primary, so a task just
+     * created is always found.
+     */
+    public TaskStore listingFrom(Jdbi lists) {
+        return new TaskStore(jdbi, lists, json, ids, outbox, metrics, tracing);
     }
 
     /** Inserts the task, or returns the existing one when its idempotency key was used before. */
@@ -472,7 +494,7 @@ public final class TaskStore {
 
     public TaskPage list(TaskFilter filter) {
         List<Task> rows =
-                jdbi.withHandle(
+                lists.withHandle(
                         h ->
                                 matching(h, LIST, filter, null, filter.limit() + 1)
                                         .map(mapper)

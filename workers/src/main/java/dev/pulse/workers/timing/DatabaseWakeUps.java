@@ -1,5 +1,6 @@
 package dev.pulse.workers.timing;
 
+import dev.pulse.workers.db.ConnectionSettings;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.maintenance.Duty;
 import java.sql.Connection;
@@ -46,6 +47,7 @@ public final class DatabaseWakeUps implements Duty {
     private static final Duration CHECK_WHEN_QUIET_FOR = Duration.ofSeconds(10);
 
     private final DatabaseUrl url;
+    private final ConnectionSettings settings;
     private final Jdbi jdbi;
     private final WakeUp onNotify;
     private final long debounceNanos;
@@ -67,7 +69,22 @@ public final class DatabaseWakeUps implements Duty {
      * @param debounce the least time between two notifications this node sends
      */
     public DatabaseWakeUps(DatabaseUrl url, Jdbi jdbi, WakeUp onNotify, Duration debounce) {
+        this(url, ConnectionSettings.defaults().named(APPLICATION_NAME), jdbi, onNotify, debounce);
+    }
+
+    /**
+     * @param settings how the LISTEN connection behaves: its socket timeout is what notices a
+     *     frozen server (a silent socket otherwise looks like a quiet channel), after which the
+     *     connection is made again, on whichever host of a multi-host URL is then the primary
+     */
+    public DatabaseWakeUps(
+            DatabaseUrl url,
+            ConnectionSettings settings,
+            Jdbi jdbi,
+            WakeUp onNotify,
+            Duration debounce) {
         this.url = url;
+        this.settings = settings.withoutPooler();
         this.jdbi = jdbi;
         this.onNotify = onNotify;
         this.debounceNanos = debounce.toNanos();
@@ -182,16 +199,13 @@ public final class DatabaseWakeUps implements Duty {
     }
 
     private Connection connect() throws SQLException {
-        Properties props = new Properties();
+        Properties props = settings.driverProperties();
         if (url.user() != null) {
             props.setProperty("user", url.user());
         }
         if (url.password() != null) {
             props.setProperty("password", url.password());
         }
-        props.setProperty("ApplicationName", APPLICATION_NAME);
-        props.setProperty("tcpKeepAlive", "true");
-        props.setProperty("connectTimeout", "5");
         return DriverManager.getConnection(url.jdbcUrl(), props);
     }
 

@@ -27,6 +27,30 @@ class DatabaseUrlTest {
     }
 
     @Test
+    void multiHostUrlsNameEveryHostAndTheLibpqTargetBecomesTheDriversTargetServerType() {
+        assertThat(
+                        DatabaseUrl.parse(
+                                        "jdbc:postgresql://a:5432,b:5433/pulse?targetServerType=primary")
+                                .jdbcUrl())
+                .isEqualTo("jdbc:postgresql://a:5432,b:5433/pulse?targetServerType=primary");
+        DatabaseUrl url =
+                DatabaseUrl.parse(
+                        "postgres://pulse:p%40ss@a.db:5432,b.db:5433/jobs?target_session_attrs=read-write&sslmode=require");
+        assertThat(url.jdbcUrl())
+                .isEqualTo(
+                        "jdbc:postgresql://a.db:5432,b.db:5433/jobs?targetServerType=primary&sslmode=require");
+        assertThat(url.user()).isEqualTo("pulse");
+        assertThat(url.password()).isEqualTo("p@ss");
+        assertThatThrownBy(
+                        () ->
+                                DatabaseUrl.parse(
+                                        "postgres://a:5432,b:5433/jobs?target_session_attrs=leader"))
+                .hasMessageContaining("target_session_attrs must be one of");
+        assertThatThrownBy(() -> DatabaseUrl.parse("postgres://a:5432,b c:5433/jobs"))
+                .hasMessageContaining("invalid host 'b c:5433'");
+    }
+
+    @Test
     void passwordsInJdbcUrlsAreMaskedWhenLogged() {
         assertThat(
                         DatabaseUrl.parse("jdbc:postgresql://db/pulse?user=a&password=secret")
