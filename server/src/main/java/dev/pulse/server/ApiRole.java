@@ -24,8 +24,10 @@ import dev.pulse.server.metrics.MetricsRoutes;
 import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.schedules.ScheduleParser;
+import dev.pulse.workers.tasks.TaskInsertGroups;
 import io.javalin.config.RoutesConfig;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -39,6 +41,13 @@ import java.util.function.Consumer;
 final class ApiRole {
 
     static final String ADMIN_KEY_FILE = "generated-admin-key";
+
+    // Single POSTs wait at most this long for company before their group commits: about the time
+    // of one commit, so a lone request pays little and a busy node shares every WAL flush.
+    static final Duration ENQUEUE_GROUP_WINDOW = Duration.ofMillis(1);
+    static final int ENQUEUE_GROUP_MAX = 500;
+    // Two: one group gathers while the other waits for its commit.
+    static final int ENQUEUE_GROUP_COMMITTERS = 2;
 
     private ApiRole() {}
 
@@ -63,9 +72,21 @@ final class ApiRole {
         if (config.runs(Role.API)) {
             TaskRequestParser taskParser =
                     new TaskRequestParser(core.json, core.agents, config.egress());
+            TaskInsertGroups insertGroups =
+                    core.parts.add(
+                            new TaskInsertGroups(
+                                    core.tasks,
+                                    ENQUEUE_GROUP_WINDOW,
+                                    ENQUEUE_GROUP_MAX,
+                                    ENQUEUE_GROUP_COMMITTERS));
             TaskOperations taskOperations =
                     new TaskOperations(
-                            core.tasks, taskParser, core.json, core.taskJson, core.queuedWakeUp);
+                            core.tasks,
+                            insertGroups,
+                            taskParser,
+                            core.json,
+                            core.taskJson,
+                            core.queuedWakeUp);
             routes.add(
                     new TaskRoutes(
                                     core.tasks,
