@@ -9,7 +9,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +40,7 @@ public final class TaskInsertGroups implements AutoCloseable {
 
     private record Request(TaskStore.OwnedTask task, CompletableFuture<Enqueued> answer) {}
 
-    private final Function<List<TaskStore.OwnedTask>, List<Enqueued>> commit;
+    private final TaskStore store;
     private final long windowNanos;
     private final int maxGroup;
     private final BlockingQueue<Request> waiting = new LinkedBlockingQueue<>();
@@ -55,16 +54,7 @@ public final class TaskInsertGroups implements AutoCloseable {
      * @param committers threads committing groups (each holds a connection while it commits)
      */
     public TaskInsertGroups(TaskStore store, Duration window, int maxGroup, int committers) {
-        this(store::enqueueGroup, window, maxGroup, committers);
-    }
-
-    /** With {@code commit} in place of the store's group insert (tests make it fail). */
-    TaskInsertGroups(
-            Function<List<TaskStore.OwnedTask>, List<Enqueued>> commit,
-            Duration window,
-            int maxGroup,
-            int committers) {
-        this.commit = commit;
+        this.store = store;
         this.windowNanos = window.toNanos();
         this.maxGroup = maxGroup;
         for (int i = 0; i < committers; i++) {
@@ -160,7 +150,7 @@ public final class TaskInsertGroups implements AutoCloseable {
     private void commit(List<Request> group) {
         List<Enqueued> answers;
         try {
-            answers = commit.apply(group.stream().map(Request::task).toList());
+            answers = store.enqueueGroup(group.stream().map(Request::task).toList());
         } catch (RuntimeException e) {
             log.warn(
                     "a group of {} enqueues failed to commit; each is answered as not stored: {}",
