@@ -22,6 +22,7 @@ import dev.pulse.server.keys.RateLimits;
 import dev.pulse.server.mcp.PulseMcpServer;
 import dev.pulse.server.metrics.MetricsRoutes;
 import dev.pulse.workers.keys.ApiKeyStore;
+import dev.pulse.workers.keys.CachedApiKeys;
 import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.workers.tasks.TaskInsertGroups;
@@ -46,6 +47,8 @@ final class ApiRole {
     // of one commit, so a lone request pays little and a busy node shares every WAL flush.
     static final Duration ENQUEUE_GROUP_WINDOW = Duration.ofMillis(1);
     static final int ENQUEUE_GROUP_MAX = 500;
+    // Revocation reaches every node by notification; this only bounds what a missed one could cost.
+    static final Duration KEY_CACHE_TTL = Duration.ofSeconds(5);
     // Two: one group gathers while the other waits for its commit.
     static final int ENQUEUE_GROUP_COMMITTERS = 2;
 
@@ -63,6 +66,12 @@ final class ApiRole {
             Consumer<RoutesConfig> httpHooks) {
         PulseConfig config = core.config;
         ApiKeyStore keys = new ApiKeyStore(core.database.jdbi(), core.random);
+        CachedApiKeys cachedKeys = new CachedApiKeys(keys, core.databaseUrl, KEY_CACHE_TTL);
+        if (config.notifyWakeUps()) {
+            // Behind a transaction-pooling PgBouncer (PULSE_WAKEUPS=poll) no notification arrives:
+            // unstarted, the cache looks every key up, as without it.
+            core.parts.start(cachedKeys);
+        }
         JsonResponses responses = new JsonResponses(core.json);
         List<Consumer<RoutesConfig>> routes =
                 new ArrayList<>(
@@ -156,7 +165,8 @@ final class ApiRole {
                                 config.httpHost(),
                                 config.httpPort(),
                                 responses,
-                                new ApiKeyAuth(keys, new RateLimits(config.rateLimit()))::check,
+                                new ApiKeyAuth(cachedKeys, new RateLimits(config.rateLimit()))
+                                        ::check,
                                 routes)
                         .start());
     }
