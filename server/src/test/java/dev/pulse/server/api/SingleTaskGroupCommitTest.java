@@ -10,6 +10,7 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -76,17 +77,15 @@ class SingleTaskGroupCommitTest {
             String id = task.path("id").asText();
             ids.add(id);
             // Answered 201, so committed: another connection reads it, with this request's input.
-            int at = i;
-            assertThat(
-                            pulse.jdbi.withHandle(
-                                    h ->
-                                            h.createQuery(
-                                                            "SELECT (input ->> 'many')::int FROM tasks WHERE id = CAST(:id AS uuid)")
-                                                    .bind("id", id)
-                                                    .mapTo(Integer.class)
-                                                    .findOne()))
-                    .as("task of request %d", at)
-                    .contains(i);
+            Optional<Integer> stored =
+                    pulse.jdbi.withHandle(
+                            h ->
+                                    h.createQuery(
+                                                    "SELECT (input ->> 'many')::int FROM tasks WHERE id = CAST(:id AS uuid)")
+                                            .bind("id", id)
+                                            .mapTo(Integer.class)
+                                            .findOne());
+            assertThat(stored).as("task of request %d", i).contains(i);
         }
         assertThat(ids).hasSize(requests);
     }
