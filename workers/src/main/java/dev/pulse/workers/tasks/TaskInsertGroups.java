@@ -151,7 +151,8 @@ public final class TaskInsertGroups implements AutoCloseable {
         List<Enqueued> answers;
         try {
             answers = store.enqueueGroup(group.stream().map(Request::task).toList());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // An Error too: a request left unanswered would wait for ever.
             log.warn(
                     "a group of {} enqueues failed to commit; each is answered as not stored: {}",
                     group.size(),
