@@ -23,10 +23,13 @@ import dev.pulse.server.keys.RateLimits;
 import dev.pulse.server.mcp.PulseMcpServer;
 import dev.pulse.server.metrics.MetricsRoutes;
 import dev.pulse.workers.keys.ApiKeyStore;
+import dev.pulse.workers.keys.CachedApiKeys;
 import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.schedules.ScheduleParser;
+import dev.pulse.workers.tasks.TaskInsertGroups;
 import io.javalin.config.RoutesConfig;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -40,6 +43,15 @@ import java.util.function.Consumer;
 final class ApiRole {
 
     static final String ADMIN_KEY_FILE = "generated-admin-key";
+
+    // Single POSTs wait at most this long for company before their group commits: about the time
+    // of one commit, so a lone request pays little and a busy node shares every WAL flush.
+    static final Duration ENQUEUE_GROUP_WINDOW = Duration.ofMillis(1);
+    static final int ENQUEUE_GROUP_MAX = 500;
+    // Revocation reaches every node by notification; this only bounds what a missed one could cost.
+    static final Duration KEY_CACHE_TTL = Duration.ofSeconds(5);
+    // Two: one group gathers while the other waits for its commit.
+    static final int ENQUEUE_GROUP_COMMITTERS = 2;
 
     private ApiRole() {}
 
@@ -55,6 +67,12 @@ final class ApiRole {
             Consumer<RoutesConfig> httpHooks) {
         PulseConfig config = core.config;
         ApiKeyStore keys = new ApiKeyStore(core.database.jdbi(), core.random);
+        CachedApiKeys cachedKeys = new CachedApiKeys(keys, core.databaseUrl, KEY_CACHE_TTL);
+        if (config.notifyWakeUps()) {
+            // Behind a transaction-pooling PgBouncer (PULSE_WAKEUPS=poll) no notification arrives:
+            // unstarted, the cache looks every key up, as without it.
+            core.parts.start(cachedKeys);
+        }
         JsonResponses responses = new JsonResponses(core.json);
         List<Consumer<RoutesConfig>> routes =
                 new ArrayList<>(
@@ -64,9 +82,17 @@ final class ApiRole {
         if (config.runs(Role.API)) {
             TaskRequestParser taskParser =
                     new TaskRequestParser(core.json, core.agents, config.egress(), core.clock);
+            TaskInsertGroups insertGroups =
+                    core.parts.add(
+                            new TaskInsertGroups(
+                                    core.tasks,
+                                    ENQUEUE_GROUP_WINDOW,
+                                    ENQUEUE_GROUP_MAX,
+                                    ENQUEUE_GROUP_COMMITTERS));
             TaskOperations taskOperations =
                     new TaskOperations(
                             core.tasks,
+                            insertGroups,
                             taskParser,
                             core.json,
                             core.taskJson,
@@ -157,7 +183,8 @@ final class ApiRole {
                                 config.httpHost(),
                                 config.httpPort(),
                                 responses,
-                                new ApiKeyAuth(keys, new RateLimits(config.rateLimit()))::check,
+                                new ApiKeyAuth(cachedKeys, new RateLimits(config.rateLimit()))
+                                        ::check,
                                 routes)
                         .start());
     }

@@ -1,6 +1,7 @@
 package dev.pulse.server.api;
 
 import dev.pulse.workers.db.DatabaseErrors;
+import dev.pulse.workers.tasks.TaskInsertGroups;
 import io.javalin.Javalin;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Handler;
@@ -58,6 +59,11 @@ public final class ApiServer implements AutoCloseable {
                             config.routes.exception(
                                     Exception.class,
                                     (e, ctx) -> {
+                                        if (e instanceof TaskInsertGroups.CommitFailed) {
+                                            ctx.header("Retry-After", "1");
+                                            responses.problem(ctx, Problem.notStored());
+                                            return;
+                                        }
                                         if (DatabaseErrors.isTransient(e)) {
                                             ctx.header("Retry-After", "5");
                                             responses.problem(ctx, Problem.unavailable());

@@ -47,6 +47,16 @@ public record Problem(
                 List.of());
     }
 
+    /** The commit that held the request's writes failed: nothing was stored; retry. */
+    public static Problem notStored() {
+        return new Problem(
+                "/problems/unavailable",
+                "Not stored",
+                503,
+                "the transaction that held this request failed to commit, so nothing was stored; retry in a moment",
+                List.of());
+    }
+
     /** A failure of the server's own, logged where it happened. */
     public static Problem internal() {
         return new Problem(

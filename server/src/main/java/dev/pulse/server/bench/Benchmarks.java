@@ -1,6 +1,7 @@
 package dev.pulse.server.bench;
 
 import java.io.PrintStream;
+import java.time.Duration;
 
 /** Entry points of {@code pulse bench}. */
 public final class Benchmarks {
@@ -72,6 +73,18 @@ public final class Benchmarks {
                 out.println("timed run:");
             }
             new BurnDown(bench, out, "", spread).run(tasks, callbacks);
+        }
+        return 0;
+    }
+
+    /**
+     * Single {@code POST /v1/tasks} from {@code connections} concurrent connections for {@code
+     * duration}, then until every task queued has run.
+     */
+    public static int http(String databaseUrl, int connections, Duration duration, PrintStream out)
+            throws Exception {
+        try (BenchNode bench = new BenchNode(databaseUrl)) {
+            new HttpLoad(bench, out).run(connections, duration);
         }
         return 0;
     }

@@ -1,7 +1,9 @@
 package dev.pulse.server.cli;
 
+import dev.pulse.executors.agents.Durations;
 import dev.pulse.server.bench.Benchmarks;
 import dev.pulse.server.bench.KeySpread;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -12,13 +14,17 @@ import picocli.CommandLine.Option;
         description =
                 "Benchmarks on a Pulse node started for the purpose (on a fresh embedded PostgreSQL unless "
                         + "--database-url is given). PULSE_* variables such as PULSE_WORKER_CONCURRENCY apply.",
-        subcommands = {BenchCommand.BurnDownCommand.class, BenchCommand.LatencyCommand.class})
+        subcommands = {
+            BenchCommand.BurnDownCommand.class,
+            BenchCommand.HttpCommand.class,
+            BenchCommand.LatencyCommand.class
+        })
 final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
         System.out.println(
-                "usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] [--nodes N] [--keys N [--per-key-concurrency N]] | pulse bench latency --samples N");
+                "usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] [--nodes N] [--keys N [--per-key-concurrency N]] | pulse bench http --connections N --duration 15s | pulse bench latency --samples N");
     }
 
     @Command(
@@ -98,6 +104,45 @@ final class BenchCommand implements Runnable {
                     Math.max(1, nodes),
                     new KeySpread(Math.max(0, keys), Math.max(0, perKeyConcurrency)),
                     System.out);
+        }
+    }
+
+    @Command(
+            name = "http",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Single POST /v1/tasks of no-op tasks from N concurrent connections for a while, then "
+                            + "until every task ran: requests per second and latency percentiles.")
+    static final class HttpCommand implements Callable<Integer> {
+        @Option(
+                names = "--connections",
+                defaultValue = "64",
+                paramLabel = "N",
+                description =
+                        "concurrent keep-alive connections, each sending its next request when answered (default ${DEFAULT-VALUE})")
+        int connections;
+
+        @Option(
+                names = "--duration",
+                defaultValue = "15s",
+                description = "how long to send, e.g. 15s or 1m (default ${DEFAULT-VALUE})")
+        String duration;
+
+        @Option(
+                names = "--database-url",
+                description =
+                        "a database to run on, empty or one that holds Pulse (default: a fresh embedded one)")
+        String databaseUrl;
+
+        @Override
+        public Integer call() throws Exception {
+            Duration parsed = Durations.parse(duration).filter(d -> !d.isZero()).orElse(null);
+            if (parsed == null || connections < 1) {
+                System.err.println(
+                        "--duration must be a positive duration such as 15s or 1m, and --connections at least 1");
+                return 2;
+            }
+            return Benchmarks.http(databaseUrl, connections, parsed, System.out);
         }
     }
 

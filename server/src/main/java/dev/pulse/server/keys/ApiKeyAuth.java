@@ -3,7 +3,7 @@ package dev.pulse.server.keys;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.workers.keys.ApiKey;
-import dev.pulse.workers.keys.ApiKeyStore;
+import dev.pulse.workers.keys.CachedApiKeys;
 import dev.pulse.workers.keys.Scope;
 import io.javalin.http.Context;
 import java.util.List;
@@ -19,10 +19,10 @@ public final class ApiKeyAuth {
 
     private static final String KEY_ATTRIBUTE = "pulse.api_key";
 
-    private final ApiKeyStore keys;
+    private final CachedApiKeys keys;
     private final RateLimits limits;
 
-    public ApiKeyAuth(ApiKeyStore keys, RateLimits limits) {
+    public ApiKeyAuth(CachedApiKeys keys, RateLimits limits) {
         this.keys = keys;
         this.limits = limits;
     }

@@ -8,6 +8,7 @@ import dev.pulse.workers.testing.TestDatabase;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.jdbi.v3.core.Jdbi;
@@ -35,6 +36,21 @@ class BenchmarksTest {
                         "(?m)^cpu while timed: this process \\(node and load generator\\) [0-9.]+ s = [0-9]+ µs per task")
                 .containsPattern(
                         "(?m)^  of which the loopback receiver's handler threads \\(load generator, not Pulse\\): [1-9][0-9]* µs per task$");
+    }
+
+    @Test
+    void httpLoadRunsEveryTaskAndPrintsItsSummaryLine() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Benchmarks.http(
+                TestDatabase.create().jdbcUrl(),
+                4,
+                Duration.ofSeconds(2),
+                new PrintStream(out, true, StandardCharsets.UTF_8));
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .containsPattern(
+                        "(?m)^http: [1-9][0-9]* requests in [0-9.]+ s = [0-9]+ requests/s p50=[0-9.]+ p99=[0-9.]+ ms$")
+                .containsPattern(
+                        "(?m)^  4 connections; every task run [0-9.]+ s after the start; 0 requests not answered 201$");
     }
 
     @Test

@@ -55,6 +55,14 @@ public final class ApiKeyStore {
             "UPDATE api_keys SET revoked_at = now() WHERE name = :name AND revoked_at IS NULL";
     private static final String DELETE = "DELETE FROM api_keys WHERE name = :name";
 
+    /**
+     * Sent in the transaction that revokes or deletes a key, so it is delivered when that commits:
+     * every node drops the keys it has cached ({@link CachedApiKeys}).
+     */
+    public static final String CHANGED_CHANNEL = "pulse_api_keys";
+
+    private static final String NOTIFY_CHANGED = "NOTIFY " + CHANGED_CHANNEL;
+
     private final Jdbi jdbi;
     private final RandomGenerator random;
 
@@ -87,12 +95,17 @@ public final class ApiKeyStore {
 
     /** The live key matching a presented secret. */
     public Optional<ApiKey> authenticate(String presented) {
+        return authenticateHash(hash(presented));
+    }
+
+    /** The live key whose secret hashes to {@code keyHash} ({@link #hash}). */
+    Optional<ApiKey> authenticateHash(String keyHash) {
         record Found(ApiKey key, boolean useIsStale) {}
         Optional<Found> found =
                 jdbi.withHandle(
                         h ->
                                 h.createQuery(BY_HASH)
-                                        .bind("key_hash", hash(presented))
+                                        .bind("key_hash", keyHash)
                                         .map(
                                                 (rs, ctx) ->
                                                         new Found(
@@ -125,7 +138,18 @@ public final class ApiKeyStore {
     }
 
     public boolean revoke(String name) {
-        return jdbi.withHandle(h -> h.createUpdate(REVOKE).bind("name", name).execute()) > 0;
+        return changeAndNotify(REVOKE, name);
+    }
+
+    private boolean changeAndNotify(String change, String name) {
+        return jdbi.inTransaction(
+                h -> {
+                    boolean changed = h.createUpdate(change).bind("name", name).execute() > 0;
+                    if (changed) {
+                        h.execute(NOTIFY_CHANGED);
+                    }
+                    return changed;
+                });
     }
 
     /**
@@ -133,7 +157,7 @@ public final class ApiKeyStore {
      * was none.
      */
     public boolean delete(String name) {
-        return jdbi.withHandle(h -> h.createUpdate(DELETE).bind("name", name).execute()) > 0;
+        return changeAndNotify(DELETE, name);
     }
 
     static String hash(String key) {

@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -263,10 +264,58 @@ public final class TaskStore {
 
     private Enqueued enqueue(Handle h, NewTask task, String owner) {
         Inserted<Task> one =
-                insert(h, List.of(task), owner, WHOLE_ROWS, mapper, Task::id, Task::idempotencyKey)
+                insert(
+                                h,
+                                List.of(task),
+                                owner,
+                                WHOLE_ROWS,
+                                mapper,
+                                Task::id,
+                                Task::idempotencyKey,
+                                false)
                         .get(0);
         return new Enqueued(one.row(), one.created());
     }
+
+    /**
+     * Single requests gathered into one transaction (a group commit): one multi-row insert per
+     * idempotency namespace among them (usually one), and one commit for all. Answers each request
+     * as {@link #enqueue(NewTask, String)} would have, aligned with {@code group}; a key repeated
+     * within the group is answered with the task its first use created, as not created. Each task
+     * gets an enqueue span of its own, under its own request's trace.
+     */
+    public List<Enqueued> enqueueGroup(List<OwnedTask> group) {
+        return jdbi.inTransaction(
+                h -> {
+                    Enqueued[] answers = new Enqueued[group.size()];
+                    Map<String, List<Integer>> byOwner = new LinkedHashMap<>();
+                    for (int i = 0; i < group.size(); i++) {
+                        byOwner.computeIfAbsent(group.get(i).owner(), o -> new ArrayList<>())
+                                .add(i);
+                    }
+                    for (Map.Entry<String, List<Integer>> owned : byOwner.entrySet()) {
+                        List<Integer> at = owned.getValue();
+                        List<Inserted<Task>> rows =
+                                insert(
+                                        h,
+                                        at.stream().map(i -> group.get(i).task()).toList(),
+                                        owned.getKey(),
+                                        WHOLE_ROWS,
+                                        mapper,
+                                        Task::id,
+                                        Task::idempotencyKey,
+                                        true);
+                        for (int k = 0; k < at.size(); k++) {
+                            answers[at.get(k)] =
+                                    new Enqueued(rows.get(k).row(), rows.get(k).created());
+                        }
+                    }
+                    return List.of(answers);
+                });
+    }
+
+    /** A task to queue in the idempotency namespace of {@code owner}. */
+    public record OwnedTask(NewTask task, String owner) {}
 
     /**
      * Inserts many tasks in one statement and answers, aligned with the input, each one's id, state
@@ -284,7 +333,8 @@ public final class TaskStore {
                                         BRIEF,
                                         TaskStore::brief,
                                         Brief::id,
-                                        Brief::idempotencyKey))
+                                        Brief::idempotencyKey,
+                                        false))
                 .stream()
                 .map(i -> new Queued(i.row().id(), i.row().state(), i.row().runAt(), i.created()))
                 .toList();
@@ -313,7 +363,8 @@ public final class TaskStore {
             Readback readback,
             RowMapper<T> rows,
             Function<T, UUID> idOf,
-            Function<T, String> keyOf) {
+            Function<T, String> keyOf,
+            boolean spanPerTask) {
         int n = batch.size();
         UUID[] newIds = ids.next(n);
         String[] keys =
@@ -322,12 +373,23 @@ public final class TaskStore {
                         .filter(Objects::nonNull)
                         .toArray(String[]::new);
         Map<UUID, T> inserted;
-        Span span = tracing.on() ? enqueueSpan(batch, newIds) : null;
+        // One span for a batch (one request); one per task for a group of separate requests, each
+        // under its own request's trace.
+        List<Span> spans = new ArrayList<>();
+        if (tracing.on() && spanPerTask) {
+            for (int i = 0; i < n; i++) {
+                spans.add(enqueueSpan(List.of(batch.get(i)), new UUID[] {newIds[i]}));
+            }
+        } else if (tracing.on()) {
+            spans.add(enqueueSpan(batch, newIds));
+        }
         // Stored with each task: the parent of its later spans, and what its agent receives.
         TraceContext[] traces = new TraceContext[n];
-        TraceContext enqueued = span != null ? tracing.contextOf(span) : null;
         for (int i = 0; i < n; i++) {
-            traces[i] = enqueued != null ? enqueued : batch.get(i).trace();
+            traces[i] =
+                    spans.isEmpty()
+                            ? batch.get(i).trace()
+                            : tracing.contextOf(spans.get(spans.size() == n ? i : 0));
         }
         try {
             inserted =
@@ -343,14 +405,10 @@ public final class TaskStore {
                             newIds,
                             traces);
         } catch (RuntimeException e) {
-            if (span != null) {
-                span.setStatus(StatusCode.ERROR, e.getClass().getSimpleName());
-            }
+            spans.forEach(span -> span.setStatus(StatusCode.ERROR, e.getClass().getSimpleName()));
             throw e;
         } finally {
-            if (span != null) {
-                span.end();
-            }
+            spans.forEach(Span::end);
         }
         // A key that was taken: under READ COMMITTED this statement sees the row that took it.
         Map<String, T> byKey = new HashMap<>();

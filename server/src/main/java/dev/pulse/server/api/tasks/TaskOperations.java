@@ -15,6 +15,7 @@ import dev.pulse.workers.tasks.CancelOutcome;
 import dev.pulse.workers.tasks.Enqueued;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskFilter;
+import dev.pulse.workers.tasks.TaskInsertGroups;
 import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.tasks.TaskPage;
 import dev.pulse.workers.tasks.TaskState;
@@ -36,14 +37,20 @@ public final class TaskOperations {
     static final int MAX_PAGE = 500;
 
     private final TaskStore store;
+    private final TaskInsertGroups insertGroups;
     private final TaskRequestParser parser;
     private final ObjectMapper json;
     private final TaskJson taskJson;
     private final WakeUp workerWakeUp;
     private final WaitingReasons waiting;
 
+    /**
+     * @param insertGroups where single tasks are queued: together with the requests beside them, in
+     *     one commit
+     */
     public TaskOperations(
             TaskStore store,
+            TaskInsertGroups insertGroups,
             TaskRequestParser parser,
             ObjectMapper json,
             TaskJson taskJson,
@@ -51,6 +58,7 @@ public final class TaskOperations {
             WaitingReasons waiting) {
         this.waiting = waiting;
         this.store = store;
+        this.insertGroups = insertGroups;
         this.parser = parser;
         this.json = json;
         this.taskJson = taskJson;
@@ -70,11 +78,14 @@ public final class TaskOperations {
     /**
      * {@link #queue(JsonNode, String, String)} for a request that came in {@code trace} (its W3C
      * {@code traceparent} and {@code tracestate}): the task's spans join that trace.
+     *
+     * @throws TaskInsertGroups.CommitFailed when the commit of the group it joined failed: nothing
+     *     was stored (503)
      */
     public Enqueued queue(
             JsonNode body, String idempotencyHeader, String owner, TraceContext trace) {
         Enqueued enqueued =
-                store.enqueue(parser.parse(body, idempotencyHeader).withTrace(trace), owner);
+                insertGroups.enqueue(parser.parse(body, idempotencyHeader).withTrace(trace), owner);
         if (enqueued.created()) {
             workerWakeUp.signal();
         }
