@@ -2,6 +2,8 @@ package dev.pulse.server;
 
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.workers.callbacks.CallbackDispatcher;
+import dev.pulse.workers.flow.AgentHolds;
+import dev.pulse.workers.flow.ProviderBackoffs;
 import dev.pulse.workers.queue.BatchCompleter;
 import dev.pulse.workers.queue.Rescuer;
 import dev.pulse.workers.queue.TaskClaimer;
@@ -60,7 +62,15 @@ final class WorkerRole {
                                 core.nodeId,
                                 config.leaseDuration(),
                                 core.agents::limits),
-                        new TaskRunner(core.agents, core.executors, completions, core.metrics),
+                        new TaskRunner(
+                                core.agents,
+                                core.executors,
+                                completions,
+                                core.metrics,
+                                new ProviderBackoffs(
+                                        new AgentHolds(core.database.jdbi()),
+                                        core.agents,
+                                        ProviderBackoffs.UNANNOUNCED)),
                         completions,
                         core.running,
                         core.workerWakeUp,

@@ -98,7 +98,8 @@ public final class QueueMetrics {
     }
 
     /**
-     * @param outcome succeeded, failed (attempt failed; it may be retried), cancelled or released
+     * @param outcome succeeded, failed (attempt failed; it may be retried), cancelled, released or
+     *     throttled (the provider asked to be left alone; not counted against the task)
      */
     public void finished(String agent, String outcome, Duration took) {
         ((Counter)

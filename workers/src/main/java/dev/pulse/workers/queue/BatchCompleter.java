@@ -85,6 +85,12 @@ public final class BatchCompleter implements EndedAttempts, AutoCloseable {
     }
 
     @Override
+    public void throttled(ClaimedTask claimed, ExecutionError error, String logs)
+            throws InterruptedException {
+        submit(completer.throttled(claimed, error, logs));
+    }
+
+    @Override
     public void cancelled(ClaimedTask claimed, String logs) throws InterruptedException {
         submit(completer.cancellation(claimed, logs));
     }

@@ -52,6 +52,7 @@ public final class TaskCompleter {
                                WHEN 'succeeded' THEN 'succeeded'
                                WHEN 'cancelled' THEN 'cancelled'
                                WHEN 'released' THEN 'queued'
+                               WHEN 'throttled' THEN 'queued'
                                ELSE CASE WHEN t.attempts < t.max_attempts THEN 'queued' ELSE 'failed' END
                            END,
                    result = CASE WHEN d.outcome = 'succeeded' THEN CAST(d.result AS jsonb) ELSE t.result END,
@@ -69,8 +70,11 @@ public final class TaskCompleter {
                                      WHEN 'succeeded' THEN now()
                                      WHEN 'cancelled' THEN now()
                                      WHEN 'released' THEN t.finished_at
+                                     WHEN 'throttled' THEN t.finished_at
                                      ELSE CASE WHEN t.attempts < t.max_attempts THEN NULL ELSE now() END
                                  END,
+                   -- a throttled attempt did not run: it gives the task its attempt back
+                   max_attempts = CASE WHEN d.outcome = 'throttled' THEN t.max_attempts + 1 ELSE t.max_attempts END,
                    updated_at = now(),
                    lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
               FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]), CAST(:outcomes AS text[]),
@@ -132,9 +136,9 @@ public final class TaskCompleter {
             """;
 
     /**
-     * How one attempt ended, ready to record: {@code outcome} is succeeded, failed, cancelled or
-     * released; {@code resultJson}, {@code errorJson} and {@code retrySeconds} are set as the
-     * outcome needs them.
+     * How one attempt ended, ready to record: {@code outcome} is succeeded, failed, cancelled,
+     * released or throttled; {@code resultJson}, {@code errorJson} and {@code retrySeconds} are set
+     * as the outcome needs them.
      */
     public record Completion(
             ClaimedTask claimed,
@@ -196,6 +200,16 @@ public final class TaskCompleter {
                         random);
         double retrySeconds = backoff.delayAfter(claimed.attempt()).toMillis() / 1000.0;
         return new Completion(claimed, "failed", null, errorJson, retrySeconds, logs);
+    }
+
+    /**
+     * The provider asked to be left alone (the agent is held meanwhile): back to the queue, the
+     * attempt recorded as {@code throttled} with its error, and one more attempt allowed, so that
+     * throttling never uses up the attempts the task asked for.
+     */
+    public Completion throttled(ClaimedTask claimed, ExecutionError error, String logs) {
+        return new Completion(
+                claimed, "throttled", null, write(errorJson(error, claimed.attempt())), null, logs);
     }
 
     public Completion cancellation(ClaimedTask claimed, String logs) {

@@ -6,6 +6,7 @@ import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.workers.flow.ProviderBackoffs;
 import dev.pulse.workers.metrics.QueueMetrics;
 import java.time.Duration;
 import java.util.Optional;
@@ -27,16 +28,31 @@ public final class TaskRunner {
     private final ExecutorFactory executors;
     private final EndedAttempts ended;
     private final QueueMetrics metrics;
+    private final ProviderBackoffs backoffs;
 
     public TaskRunner(
             AgentRegistry agents,
             ExecutorFactory executors,
             EndedAttempts ended,
             QueueMetrics metrics) {
+        this(agents, executors, ended, metrics, null);
+    }
+
+    /**
+     * @param backoffs where a provider's "leave me alone until" goes; null to treat such answers as
+     *     ordinary failures
+     */
+    public TaskRunner(
+            AgentRegistry agents,
+            ExecutorFactory executors,
+            EndedAttempts ended,
+            QueueMetrics metrics,
+            ProviderBackoffs backoffs) {
         this.agents = agents;
         this.executors = executors;
         this.ended = ended;
         this.metrics = metrics;
+        this.backoffs = backoffs;
     }
 
     void run(RunningAttempt attempt) {
@@ -84,7 +100,7 @@ public final class TaskRunner {
         if (result == null) {
             return reason == StopReason.LEASE_LOST ? "lost" : "released";
         }
-        return result.succeeded() ? "succeeded" : "failed";
+        return result.succeeded() ? "succeeded" : result.isThrottled() ? "throttled" : "failed";
     }
 
     /** LLM agents report token usage in their result; count it. */
@@ -152,6 +168,15 @@ public final class TaskRunner {
             } else {
                 ended.released(claimed);
             }
+        } else if (result.isThrottled() && backoffs != null) {
+            // The hold first: the task must not be claimed again before its agent is held.
+            agents.find(claimed.task().agent())
+                    .ifPresent(a -> backoffs.hold(a, result.holdUntil(), result.error().message()));
+            log.info(
+                    "attempt {} throttled by the provider; agent held until {}",
+                    claimed.attempt(),
+                    result.holdUntil());
+            ended.throttled(claimed, result.error(), result.logs());
         } else if (result.succeeded()) {
             // A result the database refuses (e.g. a string with a NUL character) is recorded by the
             // completer as an invalid_output failure.

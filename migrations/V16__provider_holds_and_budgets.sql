@@ -1,0 +1,21 @@
+-- Provider back-off and budgets (issue 21, second half).
+--
+-- agent_holds: an agent paused on every node until a time, and why: provider_backoff (its provider
+-- answered 429/503 and named a time; for llm agents every agent of the same provider and model is
+-- held) or budget_exhausted (its daily budget is spent; until it renews). Claims skip the agents
+-- of the holds not yet over (TaskClaimer); rows past their time mean nothing and are overwritten
+-- by the next hold of the agent. since: when the hold began (kept while it is extended): the node
+-- whose hold began it announces it to the operator webhook (PULSE_ALERT_URL), once.
+CREATE TABLE agent_holds (
+    agent           text        NOT NULL,
+    reason          text        NOT NULL CHECK (reason IN ('provider_backoff', 'budget_exhausted')),
+    until           timestamptz NOT NULL,
+    since           timestamptz NOT NULL DEFAULT now(),
+    detail          text,
+    PRIMARY KEY (agent, reason)
+);
+
+-- A throttled attempt (the provider asked to be left alone) is recorded but not counted.
+ALTER TABLE task_attempts DROP CONSTRAINT task_attempts_outcome_check;
+ALTER TABLE task_attempts ADD CONSTRAINT task_attempts_outcome_check
+    CHECK (outcome IN ('succeeded', 'failed', 'stale', 'released', 'lost', 'cancelled', 'throttled'));
