@@ -15,6 +15,9 @@ CREATE TABLE agent_holds (
     PRIMARY KEY (agent, reason)
 );
 
+-- A task's budget for one run: {max_tokens, max_cost_usd, max_duration} (TaskBudget), or null.
+ALTER TABLE tasks ADD COLUMN budget jsonb;
+
 -- A throttled attempt (the provider asked to be left alone) is recorded but not counted.
 ALTER TABLE task_attempts DROP CONSTRAINT task_attempts_outcome_check;
 ALTER TABLE task_attempts ADD CONSTRAINT task_attempts_outcome_check

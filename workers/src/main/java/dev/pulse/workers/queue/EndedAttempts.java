@@ -22,6 +22,11 @@ public interface EndedAttempts {
     void throttled(ClaimedTask claimed, ExecutionError error, String logs)
             throws InterruptedException;
 
+    /** Went over its task's budget: failed for good, its usage and result kept. */
+    void overBudget(
+            ClaimedTask claimed, ExecutionError error, JsonNode usage, JsonNode output, String logs)
+            throws InterruptedException;
+
     /** Stopped because the task's cancellation was requested. */
     void cancelled(ClaimedTask claimed, String logs) throws InterruptedException;
 

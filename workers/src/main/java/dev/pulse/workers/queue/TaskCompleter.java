@@ -53,12 +53,15 @@ public final class TaskCompleter {
                                WHEN 'cancelled' THEN 'cancelled'
                                WHEN 'released' THEN 'queued'
                                WHEN 'throttled' THEN 'queued'
+                               WHEN 'over_budget' THEN 'failed'
                                ELSE CASE WHEN t.attempts < t.max_attempts THEN 'queued' ELSE 'failed' END
                            END,
-                   result = CASE WHEN d.outcome = 'succeeded' THEN CAST(d.result AS jsonb) ELSE t.result END,
+                   result = CASE WHEN d.outcome IN ('succeeded', 'over_budget') THEN CAST(d.result AS jsonb)
+                                 ELSE t.result END,
                    error = CASE d.outcome
                                WHEN 'succeeded' THEN NULL
                                WHEN 'failed' THEN CAST(d.error AS jsonb)
+                               WHEN 'over_budget' THEN CAST(d.error AS jsonb)
                                ELSE t.error
                            END,
                    run_at = CASE WHEN d.outcome = 'failed' AND t.attempts < t.max_attempts
@@ -71,6 +74,7 @@ public final class TaskCompleter {
                                      WHEN 'cancelled' THEN now()
                                      WHEN 'released' THEN t.finished_at
                                      WHEN 'throttled' THEN t.finished_at
+                                     WHEN 'over_budget' THEN now()
                                      ELSE CASE WHEN t.attempts < t.max_attempts THEN NULL ELSE now() END
                                  END,
                    -- a throttled attempt did not run: it gives the task its attempt back
@@ -94,7 +98,8 @@ public final class TaskCompleter {
     private static final String RECORD_ATTEMPTS =
             """
             INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at, finished_at, outcome, error, logs)
-            SELECT d.id, d.attempt, d.node, d.token, COALESCE(d.started_at, now()), now(), d.outcome,
+            SELECT d.id, d.attempt, d.node, d.token, COALESCE(d.started_at, now()), now(),
+                   CASE WHEN d.outcome = 'over_budget' THEN 'failed' ELSE d.outcome END,
                    CAST(d.error AS jsonb), d.logs
               FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:tokens AS uuid[]),
                           CAST(:nodes AS text[]), CAST(:started AS timestamptz[]), CAST(:outcomes AS text[]), %s,
@@ -210,6 +215,29 @@ public final class TaskCompleter {
     public Completion throttled(ClaimedTask claimed, ExecutionError error, String logs) {
         return new Completion(
                 claimed, "throttled", null, write(errorJson(error, claimed.attempt())), null, logs);
+    }
+
+    /**
+     * The run went over its task's budget: failed for good ({@code budget_exceeded}, not retried),
+     * with what it produced kept as the result and its usage in the error.
+     */
+    public Completion overBudget(
+            ClaimedTask claimed,
+            ExecutionError error,
+            JsonNode usage,
+            JsonNode output,
+            String logs) {
+        ObjectNode errorNode = errorJson(error, claimed.attempt());
+        if (usage != null) {
+            errorNode.set("usage", usage);
+        }
+        return new Completion(
+                claimed,
+                "over_budget",
+                output == null ? null : write(output),
+                write(errorNode),
+                null,
+                logs);
     }
 
     public Completion cancellation(ClaimedTask claimed, String logs) {

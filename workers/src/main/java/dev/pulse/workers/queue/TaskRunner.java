@@ -6,6 +6,8 @@ import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.workers.budgets.Overrun;
+import dev.pulse.workers.budgets.TaskBudget;
 import dev.pulse.workers.flow.ProviderBackoffs;
 import dev.pulse.workers.metrics.QueueMetrics;
 import java.time.Duration;
@@ -146,8 +148,30 @@ public final class TaskRunner {
                                         claimed.leaseToken(),
                                         agent.get(),
                                         claimed.task().input(),
-                                        Duration.ofSeconds(claimed.task().timeoutSeconds())));
+                                        Overrun.timeout(
+                                                Duration.ofSeconds(claimed.task().timeoutSeconds()),
+                                                TaskBudget.of(claimed.task().budget()))));
         return choice.reason() == null ? result : result.withNote(choice.reason());
+    }
+
+    /** Records the attempt as over budget if it went over its task's budget. */
+    private boolean overBudget(ClaimedTask claimed, ExecutionResult result)
+            throws InterruptedException {
+        Optional<ExecutionError> over =
+                Overrun.of(
+                        TaskBudget.of(claimed.task().budget()),
+                        result,
+                        Duration.ofSeconds(claimed.task().timeoutSeconds()));
+        if (over.isEmpty()) {
+            return false;
+        }
+        ended.overBudget(
+                claimed,
+                over.get(),
+                Overrun.usage(result),
+                result.succeeded() ? result.output() : null,
+                result.logs());
+        return true;
     }
 
     /**
@@ -168,6 +192,8 @@ public final class TaskRunner {
             } else {
                 ended.released(claimed);
             }
+        } else if (overBudget(claimed, result)) {
+            log.debug("attempt {} went over its task's budget", claimed.attempt());
         } else if (result.isThrottled() && backoffs != null) {
             // The hold first: the task must not be claimed again before its agent is held.
             agents.find(claimed.task().agent())

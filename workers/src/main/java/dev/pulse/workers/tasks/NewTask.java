@@ -24,7 +24,8 @@ public record NewTask(
         String idempotencyKey,
         String scheduleName,
         Instant fireTime,
-        String concurrencyKey) {
+        String concurrencyKey,
+        JsonNode budget) {
 
     /** The longest concurrency key. */
     public static final int MAX_CONCURRENCY_KEY = 200;
@@ -49,6 +50,7 @@ public record NewTask(
                 .retry(retryBaseMs, retryMaxMs)
                 .idempotencyKey(idempotencyKey)
                 .concurrencyKey(concurrencyKey)
+                .budget(budget)
                 .tick(schedule, tick)
                 .build();
     }
@@ -70,6 +72,7 @@ public record NewTask(
         private String scheduleName;
         private Instant fireTime;
         private String concurrencyKey;
+        private JsonNode budget;
 
         private Builder(String agent, JsonNode input, JsonNode metadata) {
             this.agent = agent;
@@ -125,6 +128,12 @@ public record NewTask(
             return this;
         }
 
+        /** What one run may spend (a validated {@code TaskBudget}), or null. */
+        public Builder budget(JsonNode budget) {
+            this.budget = budget;
+            return this;
+        }
+
         /** The schedule and the tick this task is fired for. */
         public Builder tick(String scheduleName, Instant fireTime) {
             this.scheduleName = scheduleName;
@@ -148,7 +157,8 @@ public record NewTask(
                     idempotencyKey,
                     scheduleName,
                     fireTime,
-                    concurrencyKey);
+                    concurrencyKey,
+                    budget);
         }
     }
 }

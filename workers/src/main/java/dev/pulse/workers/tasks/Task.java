@@ -29,4 +29,5 @@ public record Task(
         long retryMaxMs,
         String scheduleName,
         Instant fireTime,
-        String concurrencyKey) {}
+        String concurrencyKey,
+        JsonNode budget) {}

@@ -43,7 +43,8 @@ public final class TaskRowMapper implements RowMapper<Task> {
         "retry_max_ms",
         "schedule_name",
         "fire_time",
-        "concurrency_key"
+        "concurrency_key",
+        "budget"
     };
 
     @Override
@@ -94,7 +95,8 @@ public final class TaskRowMapper implements RowMapper<Task> {
                 rs.getLong(at[20]),
                 rs.getString(at[21]),
                 Columns.instant(rs, at[22]),
-                rs.getString(at[23]));
+                rs.getString(at[23]),
+                jsonb(rs, at[24], "budget"));
     }
 
     private JsonNode jsonb(ResultSet rs, int index, String column) throws SQLException {
