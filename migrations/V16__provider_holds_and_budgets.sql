@@ -22,3 +22,15 @@ ALTER TABLE tasks ADD COLUMN budget jsonb;
 ALTER TABLE task_attempts DROP CONSTRAINT task_attempts_outcome_check;
 ALTER TABLE task_attempts ADD CONSTRAINT task_attempts_outcome_check
     CHECK (outcome IN ('succeeded', 'failed', 'stale', 'released', 'lost', 'cancelled', 'throttled'));
+
+-- Tokens and cost per agent per day (the day in PULSE_BUDGET_ZONE), added to after every run that
+-- reports usage (UsageLedger): what daily budgets, GET /v1/agents/{name} and the dashboard read.
+CREATE TABLE agent_usage (
+    agent         text    NOT NULL,
+    day           date    NOT NULL,
+    runs          bigint  NOT NULL,
+    input_tokens  bigint  NOT NULL,
+    output_tokens bigint  NOT NULL,
+    cost_usd      numeric NOT NULL,
+    PRIMARY KEY (agent, day)
+);

@@ -21,6 +21,9 @@ import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.server.keys.RateLimits;
 import dev.pulse.server.mcp.PulseMcpServer;
 import dev.pulse.server.metrics.MetricsRoutes;
+import dev.pulse.workers.budgets.DailyBudgets;
+import dev.pulse.workers.budgets.UsageLedger;
+import dev.pulse.workers.flow.AgentHolds;
 import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.schedules.ScheduleParser;
@@ -103,7 +106,19 @@ final class ApiRole {
                                     schedulesChanged)
                             ::register);
             routes.add(
-                    new AgentRoutes(core.sharedAgents, core.agentStore, core.executors, responses)
+                    new AgentRoutes(
+                                    core.sharedAgents,
+                                    core.agentStore,
+                                    core.executors,
+                                    responses,
+                                    new AgentHolds(core.database.jdbi()),
+                                    new DailyBudgets(
+                                            new UsageLedger(core.database.jdbi()),
+                                            new AgentHolds(core.database.jdbi()),
+                                            config.llmPrices(),
+                                            config.budgetZone(),
+                                            core.clock,
+                                            begun -> {}))
                             ::register);
             routes.add(
                     PulseMcpServer.endpoint(

@@ -1,6 +1,8 @@
 package dev.pulse.server;
 
 import dev.pulse.server.config.PulseConfig;
+import dev.pulse.workers.budgets.DailyBudgets;
+import dev.pulse.workers.budgets.UsageLedger;
 import dev.pulse.workers.callbacks.CallbackDispatcher;
 import dev.pulse.workers.flow.AgentHolds;
 import dev.pulse.workers.flow.ProviderBackoffs;
@@ -70,6 +72,13 @@ final class WorkerRole {
                                 new ProviderBackoffs(
                                         new AgentHolds(core.database.jdbi()),
                                         core.agents,
+                                        ProviderBackoffs.UNANNOUNCED),
+                                new DailyBudgets(
+                                        new UsageLedger(core.database.jdbi()),
+                                        new AgentHolds(core.database.jdbi()),
+                                        config.llmPrices(),
+                                        config.budgetZone(),
+                                        core.clock,
                                         ProviderBackoffs.UNANNOUNCED)),
                         completions,
                         core.running,

@@ -13,7 +13,7 @@ final class FlowLimitsParser {
 
     /** The spec keys this parser reads. */
     static final List<String> KEYS =
-            List.of("per_key_concurrency", "rate_limit", "per_key_rate_limit");
+            List.of("per_key_concurrency", "rate_limit", "per_key_rate_limit", "budget");
 
     static final int MAX_LIMIT = 1_000_000;
     static final Duration MAX_PERIOD = Duration.ofDays(1);
@@ -33,9 +33,66 @@ final class FlowLimitsParser {
         }
         RateLimit rate = rateLimit(spec, "rate_limit", problems);
         RateLimit perKeyRate = rateLimit(spec, "per_key_rate_limit", problems);
-        return perKey == null && rate == null && perKeyRate == null
+        AgentBudget budget = budget(spec, problems);
+        return perKey == null && rate == null && perKeyRate == null && budget == null
                 ? FlowLimits.NONE
-                : new FlowLimits(perKey, rate, perKeyRate);
+                : new FlowLimits(perKey, rate, perKeyRate, budget);
+    }
+
+    /**
+     * {@code spec.budget: {tokens_per_day, cost_usd_per_day}}, only for agents that report usage
+     * ({@code llm}).
+     */
+    private static AgentBudget budget(JsonNode spec, List<String> problems) {
+        if (!spec.has("budget") || spec.get("budget").isNull()) {
+            return null;
+        }
+        JsonNode node = spec.get("budget");
+        if (!"llm".equals(spec.path("executor").asText())) {
+            problems.add(
+                    "spec.budget: only llm agents report the usage a budget counts; executor "
+                            + spec.path("executor").asText("(none)")
+                            + " does not");
+            return null;
+        }
+        if (!node.isObject()) {
+            problems.add(
+                    "spec.budget: must be a mapping with tokens_per_day and/or cost_usd_per_day");
+            return null;
+        }
+        int before = problems.size();
+        node.fieldNames()
+                .forEachRemaining(
+                        f -> {
+                            if (!f.equals("tokens_per_day") && !f.equals("cost_usd_per_day")) {
+                                problems.add(
+                                        "spec.budget."
+                                                + f
+                                                + ": unknown setting; use tokens_per_day and cost_usd_per_day");
+                            }
+                        });
+        Long tokens = null;
+        if (node.has("tokens_per_day")) {
+            JsonNode t = node.get("tokens_per_day");
+            if (!t.isIntegralNumber() || !t.canConvertToLong() || t.asLong() < 1) {
+                problems.add("spec.budget.tokens_per_day: must be a positive integer; got " + t);
+            } else {
+                tokens = t.asLong();
+            }
+        }
+        java.math.BigDecimal cost = null;
+        if (node.has("cost_usd_per_day")) {
+            JsonNode c = node.get("cost_usd_per_day");
+            if (!c.isNumber() || c.decimalValue().signum() <= 0) {
+                problems.add("spec.budget.cost_usd_per_day: must be a positive number; got " + c);
+            } else {
+                cost = c.decimalValue();
+            }
+        }
+        if (problems.size() == before && tokens == null && cost == null) {
+            problems.add("spec.budget: set tokens_per_day and/or cost_usd_per_day");
+        }
+        return problems.size() > before ? null : new AgentBudget(tokens, cost);
     }
 
     private static RateLimit rateLimit(JsonNode spec, String key, List<String> problems) {

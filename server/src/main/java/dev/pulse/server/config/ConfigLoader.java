@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.pulse.executors.agents.Durations;
 import dev.pulse.executors.http.EgressPolicy;
+import dev.pulse.workers.budgets.Prices;
 import dev.pulse.workers.callbacks.WebhookSecret;
 import dev.pulse.workers.config.ConfigException;
 import dev.pulse.workers.db.DatabaseUrl;
@@ -14,6 +15,8 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -63,7 +66,10 @@ public final class ConfigLoader {
                     new Key("api.admin_key", "PULSE_ADMIN_KEY", null),
                     new Key("egress.allow", "PULSE_EGRESS_ALLOW", ""),
                     new Key("roles", "PULSE_ROLES", "api,worker,scheduler"),
-                    new Key("api.rate_limit", "PULSE_RATE_LIMIT", "200"));
+                    new Key("api.rate_limit", "PULSE_RATE_LIMIT", "200"),
+                    new Key("budgets.zone", "PULSE_BUDGET_ZONE", "UTC"),
+                    new Key("llm.prices", "PULSE_LLM_PRICES", ""),
+                    new Key("alerts.url", "PULSE_ALERT_URL", null));
 
     /**
      * Read by logback itself (logback.xml), not by Pulse; checked here so a typo is refused at
@@ -125,7 +131,10 @@ public final class ConfigLoader {
                         p.secretKey("api.admin_key"),
                         p.egress("egress.allow"),
                         p.roles("roles"),
-                        p.integer("api.rate_limit", 0, 1_000_000));
+                        p.integer("api.rate_limit", 0, 1_000_000),
+                        p.zone("budgets.zone"),
+                        Prices.parse(p.text("llm.prices"), "llm.prices", problems),
+                        p.url("alerts.url"));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
@@ -195,6 +204,16 @@ public final class ConfigLoader {
             return values.get(path);
         }
 
+        ZoneId zone(String path) {
+            String v = values.get(path);
+            try {
+                return ZoneId.of(v);
+            } catch (java.time.DateTimeException e) {
+                problem(path, "must be a time zone such as UTC or Europe/Berlin, got '" + v + "'");
+                return ZoneOffset.UTC;
+            }
+        }
+
         String choice(String path, List<String> allowed) {
             String v = values.get(path);
             if (allowed.contains(v)) {
@@ -241,6 +260,27 @@ public final class ConfigLoader {
         }
 
         /** The base URL others reach this Pulse's API at: http(s), a host, no path beyond "/". */
+        /** An absolute http(s) URL with a host and without credentials; null when unset. */
+        URI url(String path) {
+            String v = values.get(path);
+            if (v == null || v.isBlank()) {
+                return null;
+            }
+            try {
+                URI uri = new URI(v);
+                if (uri.getScheme() != null
+                        && uri.getScheme().matches("https?")
+                        && uri.getHost() != null
+                        && uri.getUserInfo() == null) {
+                    return uri;
+                }
+            } catch (URISyntaxException e) {
+                // reported below
+            }
+            problem(path, "must be an absolute http(s) URL without credentials, got '" + v + "'");
+            return null;
+        }
+
         URI publicUrl(String path) {
             String v = values.get(path);
             if (v == null || v.isBlank()) {

@@ -11,6 +11,9 @@ import dev.pulse.workers.testing.TestDatabase;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
@@ -77,6 +80,63 @@ class BudgetTest {
                 assertThat(answer.body()).contains("\"" + bad[1] + "\"");
             }
             assertThat(node.count("SELECT count(*) FROM tasks")).isZero();
+        }
+    }
+
+    @Test
+    void anAgentsDailyTokenBudgetHoldsFurtherRunsInQueuedUntilMidnight() throws Exception {
+        try (OpenAiStandIn provider = new OpenAiStandIn().reply("A summary.").usage(10, 8);
+                TestNode node = new TestNode(TestDatabase.create(), Map.of())) {
+            ObjectNode spec = llmAgent(provider);
+            spec.putObject("budget").put("tokens_per_day", 30);
+            put(node, agentDocument("daily", spec), 201);
+
+            String task = "{\"agent\": \"daily\", \"input\": {\"text\": \"x\"}}";
+            assertThat(awaitEnded(node, create(node, task)).path("state").asText())
+                    .isEqualTo("succeeded");
+            // 18 of 30 used: the next run starts, and takes the day to 36.
+            assertThat(awaitEnded(node, create(node, task)).path("state").asText())
+                    .isEqualTo("succeeded");
+            String held = create(node, task);
+            JsonNode[] seen = {null};
+            awaitTrue(
+                    () -> {
+                        try {
+                            seen[0] = json.readTree(node.get("/v1/tasks/" + held).body());
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                        return "budget_exhausted".equals(seen[0].path("waiting_reason").asText());
+                    },
+                    "the run past the budget never said budget_exhausted");
+            assertThat(seen[0].path("state").asText()).isEqualTo("queued");
+            Instant midnight =
+                    LocalDate.now(ZoneOffset.UTC)
+                            .plusDays(1)
+                            .atStartOfDay(ZoneOffset.UTC)
+                            .toInstant();
+            assertThat(Instant.parse(seen[0].path("waiting_until").asText())).isEqualTo(midnight);
+            assertThat(provider.received()).as("calls to the provider").hasSize(2);
+            assertThat(
+                            node.count(
+                                    "SELECT input_tokens + output_tokens FROM agent_usage WHERE agent = 'daily'"))
+                    .isEqualTo(36);
+
+            JsonNode agent = json.readTree(node.get("/v1/agents/daily").body());
+            assertThat(agent.path("usage_today").path("total_tokens").asLong()).isEqualTo(36);
+            assertThat(agent.path("holds").get(0).path("reason").asText())
+                    .isEqualTo("budget_exhausted");
+        }
+    }
+
+    @Test
+    void aBudgetOnAnAgentWithoutUsageIsA422NamingThePath() throws Exception {
+        try (TestNode node = new TestNode(TestDatabase.create(), Map.of())) {
+            ObjectNode spec = json.createObjectNode().put("executor", "local");
+            spec.putObject("local").put("java_agent", "echo");
+            spec.putObject("budget").put("tokens_per_day", 1000);
+            HttpResponse<String> answer = put(node, agentDocument("no-usage", spec), 422);
+            assertThat(answer.body()).contains("spec.budget");
         }
     }
 

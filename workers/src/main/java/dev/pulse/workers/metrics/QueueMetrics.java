@@ -151,6 +151,15 @@ public final class QueueMetrics {
                 .increment(count);
     }
 
+    /** What an agent's runs cost at the configured prices ({@code PULSE_LLM_PRICES}). */
+    public void cost(String agent, double usd) {
+        Counter.builder("pulse.llm.cost.usd")
+                .description("LLM cost in USD, at the configured prices")
+                .tag("agent", agent)
+                .register(registry)
+                .increment(usd);
+    }
+
     public MeterRegistry registry() {
         return registry;
     }

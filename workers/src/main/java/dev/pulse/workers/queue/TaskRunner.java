@@ -1,15 +1,18 @@
 package dev.pulse.workers.queue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.workers.budgets.DailyBudgets;
 import dev.pulse.workers.budgets.Overrun;
 import dev.pulse.workers.budgets.TaskBudget;
 import dev.pulse.workers.flow.ProviderBackoffs;
 import dev.pulse.workers.metrics.QueueMetrics;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -31,30 +34,34 @@ public final class TaskRunner {
     private final EndedAttempts ended;
     private final QueueMetrics metrics;
     private final ProviderBackoffs backoffs;
+    private final DailyBudgets budgets;
 
     public TaskRunner(
             AgentRegistry agents,
             ExecutorFactory executors,
             EndedAttempts ended,
             QueueMetrics metrics) {
-        this(agents, executors, ended, metrics, null);
+        this(agents, executors, ended, metrics, null, null);
     }
 
     /**
      * @param backoffs where a provider's "leave me alone until" goes; null to treat such answers as
      *     ordinary failures
+     * @param budgets where runs' usage is added up and daily budgets held; null for none
      */
     public TaskRunner(
             AgentRegistry agents,
             ExecutorFactory executors,
             EndedAttempts ended,
             QueueMetrics metrics,
-            ProviderBackoffs backoffs) {
+            ProviderBackoffs backoffs,
+            DailyBudgets budgets) {
         this.agents = agents;
         this.executors = executors;
         this.ended = ended;
         this.metrics = metrics;
         this.backoffs = backoffs;
+        this.budgets = budgets;
     }
 
     void run(RunningAttempt attempt) {
@@ -83,6 +90,7 @@ public final class TaskRunner {
             metrics.finished(
                     agent, outcome(result, reason), Duration.ofNanos(System.nanoTime() - start));
             countTokens(agent, result);
+            addUsage(agent, result);
             record(claimed, result, reason);
         } catch (InterruptedException e) {
             log.warn(
@@ -115,6 +123,32 @@ public final class TaskRunner {
                 && usage.path("output_tokens").canConvertToLong()) {
             metrics.tokens(agent, "input", usage.path("input_tokens").asLong());
             metrics.tokens(agent, "output", usage.path("output_tokens").asLong());
+        }
+    }
+
+    /** Adds the run's usage to its agent's day (and holds the agent if its budget is spent). */
+    private void addUsage(String agent, ExecutionResult result) {
+        if (budgets == null || result == null || result.output() == null) {
+            return;
+        }
+        Optional<AgentDefinition> definition = agents.find(agent);
+        if (definition.isEmpty() || definition.get().llm() == null) {
+            return;
+        }
+        try {
+            JsonNode usage = result.output().path("usage");
+            BigDecimal cost =
+                    budgets.cost(
+                            definition.get().llm().model(),
+                            usage.path("input_tokens").asLong(),
+                            usage.path("output_tokens").asLong());
+            if (cost != null) {
+                metrics.cost(agent, cost.doubleValue());
+            }
+            budgets.record(definition.get(), result.output());
+        } catch (RuntimeException e) {
+            // The run's own outcome matters more than its bookkeeping: record it regardless.
+            log.warn("could not add attempt's usage to agent {}'s day: {}", agent, e.toString());
         }
     }
 

@@ -1,0 +1,77 @@
+package dev.pulse.workers.budgets;
+
+import java.math.BigDecimal;
+import java.time.LocalDate;
+import java.util.Optional;
+import org.jdbi.v3.core.Jdbi;
+
+/** Tokens and cost used per agent per day ({@code agent_usage}), added to after every run. */
+public final class UsageLedger {
+
+    /** Adds one run's usage to its agent's day; answers the day's totals. */
+    static final String ADD =
+            """
+            INSERT INTO agent_usage AS u (agent, day, runs, input_tokens, output_tokens, cost_usd)
+            VALUES (:agent, CAST(:day AS date), 1, :input, :output, CAST(:cost AS numeric))
+            ON CONFLICT (agent, day) DO UPDATE
+               SET runs = u.runs + 1,
+                   input_tokens = u.input_tokens + EXCLUDED.input_tokens,
+                   output_tokens = u.output_tokens + EXCLUDED.output_tokens,
+                   cost_usd = u.cost_usd + EXCLUDED.cost_usd
+            RETURNING runs, input_tokens, output_tokens, cost_usd""";
+
+    static final String DAY =
+            """
+            SELECT runs, input_tokens, output_tokens, cost_usd FROM agent_usage
+             WHERE agent = :agent AND day = CAST(:day AS date)""";
+
+    /** One agent's usage over one day. */
+    public record Totals(long runs, long inputTokens, long outputTokens, BigDecimal costUsd) {
+        public long tokens() {
+            return inputTokens + outputTokens;
+        }
+    }
+
+    private final Jdbi jdbi;
+
+    public UsageLedger(Jdbi jdbi) {
+        this.jdbi = jdbi;
+    }
+
+    public Totals add(String agent, LocalDate day, long input, long output, BigDecimal cost) {
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(ADD)
+                                .bind("agent", agent)
+                                .bind("day", day.toString())
+                                .bind("input", input)
+                                .bind("output", output)
+                                .bind(
+                                        "cost",
+                                        (cost == null ? BigDecimal.ZERO : cost).toPlainString())
+                                .map(
+                                        (rs, ctx) ->
+                                                new Totals(
+                                                        rs.getLong(1),
+                                                        rs.getLong(2),
+                                                        rs.getLong(3),
+                                                        rs.getBigDecimal(4)))
+                                .one());
+    }
+
+    public Optional<Totals> of(String agent, LocalDate day) {
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(DAY)
+                                .bind("agent", agent)
+                                .bind("day", day.toString())
+                                .map(
+                                        (rs, ctx) ->
+                                                new Totals(
+                                                        rs.getLong(1),
+                                                        rs.getLong(2),
+                                                        rs.getLong(3),
+                                                        rs.getBigDecimal(4)))
+                                .findOne());
+    }
+}
