@@ -1,6 +1,7 @@
 package dev.pulse.server;
 
 import dev.pulse.server.config.PulseConfig;
+import dev.pulse.workers.alerts.OperatorAlerts;
 import dev.pulse.workers.budgets.DailyBudgets;
 import dev.pulse.workers.budgets.UsageLedger;
 import dev.pulse.workers.callbacks.CallbackDispatcher;
@@ -14,6 +15,8 @@ import dev.pulse.workers.queue.Worker;
 import dev.pulse.workers.tasks.Retention;
 import dev.pulse.workers.timing.Backoff;
 import java.time.Duration;
+import java.util.List;
+import java.util.function.Consumer;
 
 /** The worker role: the callback dispatcher, the rescuer, retention, and the claim loop. */
 final class WorkerRole {
@@ -53,6 +56,12 @@ final class WorkerRole {
             core.parts.start(
                     new Retention(core.database.jdbi(), config.retention(), Duration.ofMinutes(1)));
         }
+        // Holds that begin (a provider's back-off, a spent budget) are announced to the operator.
+        Consumer<List<AgentHolds.Begun>> alerts =
+                config.alertUrl() == null
+                        ? ProviderBackoffs.UNANNOUNCED
+                        : new OperatorAlerts(
+                                core.http, core.signer, core.json, core.clock, config.alertUrl());
         BatchCompleter completions =
                 new BatchCompleter(
                         core.completer, BatchCompleter.Settings.DEFAULT, core.workerWakeUp::signal);
@@ -70,16 +79,14 @@ final class WorkerRole {
                                 completions,
                                 core.metrics,
                                 new ProviderBackoffs(
-                                        new AgentHolds(core.database.jdbi()),
-                                        core.agents,
-                                        ProviderBackoffs.UNANNOUNCED),
+                                        new AgentHolds(core.database.jdbi()), core.agents, alerts),
                                 new DailyBudgets(
                                         new UsageLedger(core.database.jdbi()),
                                         new AgentHolds(core.database.jdbi()),
                                         config.llmPrices(),
                                         config.budgetZone(),
                                         core.clock,
-                                        ProviderBackoffs.UNANNOUNCED)),
+                                        alerts)),
                         completions,
                         core.running,
                         core.workerWakeUp,

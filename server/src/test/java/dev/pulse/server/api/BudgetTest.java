@@ -86,7 +86,10 @@ class BudgetTest {
     @Test
     void anAgentsDailyTokenBudgetHoldsFurtherRunsInQueuedUntilMidnight() throws Exception {
         try (OpenAiStandIn provider = new OpenAiStandIn().reply("A summary.").usage(10, 8);
-                TestNode node = new TestNode(TestDatabase.create(), Map.of())) {
+                AlertReceiverStandIn alerts = new AlertReceiverStandIn();
+                TestNode node =
+                        new TestNode(
+                                TestDatabase.create(), Map.of("PULSE_ALERT_URL", alerts.url()))) {
             ObjectNode spec = llmAgent(provider);
             spec.putObject("budget").put("tokens_per_day", 30);
             put(node, agentDocument("daily", spec), 201);
@@ -126,6 +129,13 @@ class BudgetTest {
             assertThat(agent.path("usage_today").path("total_tokens").asLong()).isEqualTo(36);
             assertThat(agent.path("holds").get(0).path("reason").asText())
                     .isEqualTo("budget_exhausted");
+
+            awaitTrue(() -> !alerts.verified().isEmpty(), "the operator was never alerted");
+            JsonNode alert = json.readTree(alerts.verified().get(0)).path("data");
+            assertThat(alert.path("agent").asText()).isEqualTo("daily");
+            assertThat(alert.path("reason").asText()).isEqualTo("budget_exhausted");
+            assertThat(Instant.parse(alert.path("until").asText())).isEqualTo(midnight);
+            assertThat(alerts.unsigned()).isEmpty();
         }
     }
 

@@ -38,8 +38,23 @@ class ProviderBackoffTest {
                         new OpenAiStandIn()
                                 .usage(10, 8)
                                 .throttleFirst(RETRY_AFTER, Map.of("Retry-After", "2"));
-                TestNode a = new TestNode(database, Map.of("PULSE_WORKER_CONCURRENCY", "1"));
-                TestNode b = new TestNode(database, Map.of("PULSE_WORKER_CONCURRENCY", "1"))) {
+                AlertReceiverStandIn alerts = new AlertReceiverStandIn();
+                TestNode a =
+                        new TestNode(
+                                database,
+                                Map.of(
+                                        "PULSE_WORKER_CONCURRENCY",
+                                        "1",
+                                        "PULSE_ALERT_URL",
+                                        alerts.url()));
+                TestNode b =
+                        new TestNode(
+                                database,
+                                Map.of(
+                                        "PULSE_WORKER_CONCURRENCY",
+                                        "1",
+                                        "PULSE_ALERT_URL",
+                                        alerts.url()))) {
             ObjectNode spec =
                     json.createObjectNode()
                             .put("executor", "llm")
@@ -94,6 +109,13 @@ class ProviderBackoffTest {
             assertThat(a.count("SELECT count(*) FROM task_attempts WHERE outcome = 'throttled'"))
                     .as("throttled attempts recorded")
                     .isBetween(1L, 2L);
+            assertThat(alerts.verified())
+                    .as("one signed alert for the back-off, from one of the two nodes")
+                    .hasSize(1);
+            JsonNode alert = json.readTree(alerts.verified().get(0)).path("data");
+            assertThat(alert.path("agent").asText()).isEqualTo("summarise");
+            assertThat(alert.path("reason").asText()).isEqualTo("provider_backoff");
+            assertThat(alert.path("until").asText()).isNotEmpty();
             for (String id : ids) {
                 JsonNode task = json.readTree(a.get("/v1/tasks/" + id).body());
                 assertThat(task.path("state").asText()).isEqualTo("succeeded");
