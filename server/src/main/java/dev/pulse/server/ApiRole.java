@@ -63,6 +63,15 @@ final class ApiRole {
                         List.of(
                                 new HealthRoutes(core.database, responses)::register,
                                 new MetricsRoutes(core.nodeMetrics.registry())::register));
+        // Read-only here (the API and the dashboard show usage and holds): nothing is announced.
+        DailyBudgets budgets =
+                new DailyBudgets(
+                        new UsageLedger(core.database.jdbi()),
+                        new AgentHolds(core.database.jdbi()),
+                        config.llmPrices(),
+                        config.budgetZone(),
+                        core.clock,
+                        begun -> {});
         if (config.runs(Role.API)) {
             TaskRequestParser taskParser =
                     new TaskRequestParser(core.json, core.agents, config.egress());
@@ -112,13 +121,7 @@ final class ApiRole {
                                     core.executors,
                                     responses,
                                     new AgentHolds(core.database.jdbi()),
-                                    new DailyBudgets(
-                                            new UsageLedger(core.database.jdbi()),
-                                            new AgentHolds(core.database.jdbi()),
-                                            config.llmPrices(),
-                                            config.budgetZone(),
-                                            core.clock,
-                                            begun -> {}))
+                                    budgets)
                             ::register);
             routes.add(
                     PulseMcpServer.endpoint(
@@ -146,7 +149,8 @@ final class ApiRole {
                                             core.queuedWakeUp::signal,
                                             config.leaseDuration(),
                                             core.clock,
-                                            core.random))
+                                            core.random,
+                                            budgets))
                             ::register);
         }
         routes.add(httpHooks);

@@ -3,6 +3,7 @@ package dev.pulse.server.dashboard;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.workers.budgets.DailyBudgets;
 import dev.pulse.workers.callbacks.CallbackDeliveries;
 import dev.pulse.workers.flow.WaitingReasons;
 import dev.pulse.workers.keys.ApiKeyStore;
@@ -44,7 +45,8 @@ public final class Dashboard {
             Runnable workerWakeUp,
             Duration lease,
             Clock clock,
-            RandomGenerator random) {}
+            RandomGenerator random,
+            DailyBudgets budgets) {}
 
     private final Parts parts;
 
@@ -88,7 +90,8 @@ public final class Dashboard {
                         templates,
                         clock)
                 .register(routes);
-        new AgentsPage(parts.agents(), parts.executors(), overview, templates).register(routes);
+        new AgentsPage(parts.agents(), parts.executors(), overview, parts.budgets(), templates)
+                .register(routes);
         new NodesPage(parts.jdbi(), templates, parts.lease(), clock).register(routes);
         new CallbacksPage(deliveries, templates, clock).register(routes);
     }

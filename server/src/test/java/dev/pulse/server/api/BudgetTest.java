@@ -89,7 +89,13 @@ class BudgetTest {
                 AlertReceiverStandIn alerts = new AlertReceiverStandIn();
                 TestNode node =
                         new TestNode(
-                                TestDatabase.create(), Map.of("PULSE_ALERT_URL", alerts.url()))) {
+                                TestDatabase.create(),
+                                Map.of(
+                                        "PULSE_ALERT_URL",
+                                        alerts.url(),
+                                        // 10 input and 8 output tokens a run: 0.026 USD
+                                        "PULSE_LLM_PRICES",
+                                        "other-model=1/1,stand-in-model=1000/2000"))) {
             ObjectNode spec = llmAgent(provider);
             spec.putObject("budget").put("tokens_per_day", 30);
             put(node, agentDocument("daily", spec), 201);
@@ -127,6 +133,12 @@ class BudgetTest {
 
             JsonNode agent = json.readTree(node.get("/v1/agents/daily").body());
             assertThat(agent.path("usage_today").path("total_tokens").asLong()).isEqualTo(36);
+            assertThat(agent.path("usage_today").path("cost_usd").decimalValue())
+                    .isEqualByComparingTo("0.052");
+            assertThat(agent.path("budget").path("tokens_per_day").asLong()).isEqualTo(30);
+            assertThat(node.get("/metrics").body())
+                    .containsPattern(
+                            "pulse_llm_cost_usd_total\\{[^}]*agent=\"daily\"[^}]*} 0\\.052");
             assertThat(agent.path("holds").get(0).path("reason").asText())
                     .isEqualTo("budget_exhausted");
 

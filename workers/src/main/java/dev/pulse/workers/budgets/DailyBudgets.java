@@ -59,6 +59,11 @@ public final class DailyBudgets {
         return ledger.of(agent, today());
     }
 
+    /** Every agent's usage today, by agent. */
+    public java.util.Map<String, UsageLedger.Totals> usageToday() {
+        return ledger.of(today());
+    }
+
     /** What {@code model}'s tokens cost, null if the model has no price. */
     public BigDecimal cost(String model, long input, long output) {
         return prices.cost(model, input, output);

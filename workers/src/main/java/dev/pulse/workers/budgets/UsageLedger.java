@@ -2,6 +2,8 @@ package dev.pulse.workers.budgets;
 
 import java.math.BigDecimal;
 import java.time.LocalDate;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 
@@ -24,6 +26,11 @@ public final class UsageLedger {
             """
             SELECT runs, input_tokens, output_tokens, cost_usd FROM agent_usage
              WHERE agent = :agent AND day = CAST(:day AS date)""";
+
+    static final String ALL_OF_DAY =
+            """
+            SELECT agent, runs, input_tokens, output_tokens, cost_usd FROM agent_usage
+             WHERE day = CAST(:day AS date)""";
 
     /** One agent's usage over one day. */
     public record Totals(long runs, long inputTokens, long outputTokens, BigDecimal costUsd) {
@@ -57,6 +64,26 @@ public final class UsageLedger {
                                                         rs.getLong(3),
                                                         rs.getBigDecimal(4)))
                                 .one());
+    }
+
+    /** Every agent's usage over {@code day}, by agent. */
+    public Map<String, Totals> of(LocalDate day) {
+        Map<String, Totals> byAgent = new HashMap<>();
+        jdbi.useHandle(
+                h ->
+                        h.createQuery(ALL_OF_DAY)
+                                .bind("day", day.toString())
+                                .map(
+                                        (rs, ctx) ->
+                                                Map.entry(
+                                                        rs.getString(1),
+                                                        new Totals(
+                                                                rs.getLong(2),
+                                                                rs.getLong(3),
+                                                                rs.getLong(4),
+                                                                rs.getBigDecimal(5))))
+                                .forEach(e -> byAgent.put(e.getKey(), e.getValue())));
+        return byAgent;
     }
 
     public Optional<Totals> of(String agent, LocalDate day) {
