@@ -30,7 +30,10 @@ class BudgetTest {
     @Test
     void aRunOverItsTaskTokenBudgetFailsWithBudgetExceededKeepingUsageAndResult() throws Exception {
         try (OpenAiStandIn provider = new OpenAiStandIn().reply("A summary.").usage(10, 8);
-                TestNode node = new TestNode(TestDatabase.create(), Map.of())) {
+                TestNode node =
+                        new TestNode(
+                                TestDatabase.create(),
+                                Map.of("PULSE_LLM_PRICES", "stand-in-model=1000/2000"))) {
             put(node, agentDocument("summarise", llmAgent(provider)), 201);
 
             String over =
@@ -54,6 +57,16 @@ class BudgetTest {
                     .isEqualTo("A summary.");
             assertThat(failed.path("attempts").asInt()).as("not retried").isEqualTo(1);
             assertThat(failed.path("budget").path("max_tokens").asInt()).isEqualTo(10);
+
+            // 0.026 USD a run at PULSE_LLM_PRICES
+            String tooDear =
+                    create(
+                            node,
+                            "{\"agent\": \"summarise\", \"input\": {\"text\": \"x\"},"
+                                    + " \"budget\": {\"max_cost_usd\": 0.02}}");
+            JsonNode dear = awaitEnded(node, tooDear);
+            assertThat(dear.path("error").path("code").asText()).isEqualTo("budget_exceeded");
+            assertThat(dear.path("error").path("message").asText()).contains("0.026");
 
             JsonNode succeeded = awaitEnded(node, within);
             assertThat(succeeded.path("state").asText()).isEqualTo("succeeded");

@@ -3,13 +3,15 @@ package dev.pulse.workers.budgets;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionResult;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.Optional;
 
 /**
  * Whether a run went over its task's {@link TaskBudget}: more tokens than {@code max_tokens} by the
  * usage its result reports ({@code usage.total_tokens}, or input plus output), or cut off at {@code
- * max_duration} (the attempt's timeout was shortened to it).
+ * max_duration} (the attempt's timeout was shortened to it), or more dollars than {@code
+ * max_cost_usd} at the configured prices.
  */
 public final class Overrun {
 
@@ -53,9 +55,10 @@ public final class Overrun {
      *
      * @param taskTimeout the task's own timeout: a timeout at a shorter {@code max_duration} is the
      *     budget's
+     * @param cost what the run's usage cost at the configured prices; null if unpriced
      */
     public static Optional<ExecutionError> of(
-            TaskBudget budget, ExecutionResult result, Duration taskTimeout) {
+            TaskBudget budget, ExecutionResult result, Duration taskTimeout, BigDecimal cost) {
         if (budget == null || result == null) {
             return Optional.empty();
         }
@@ -79,6 +82,17 @@ public final class Overrun {
                                     + tokens
                                     + " tokens; its budget's max_tokens is "
                                     + budget.maxTokens()));
+        }
+        if (budget.maxCostUsd() != null
+                && cost != null
+                && cost.compareTo(budget.maxCostUsd()) > 0) {
+            return Optional.of(
+                    new ExecutionError(
+                            ExecutionError.BUDGET_EXCEEDED,
+                            "the run cost "
+                                    + cost.toPlainString()
+                                    + " USD; its budget's max_cost_usd is "
+                                    + budget.maxCostUsd().toPlainString()));
         }
         return Optional.empty();
     }

@@ -126,6 +126,23 @@ public final class TaskRunner {
         }
     }
 
+    /** What the run's reported usage cost at the configured prices; null if unknown. */
+    private BigDecimal cost(String agent, ExecutionResult result) {
+        JsonNode usage = Overrun.usage(result);
+        if (budgets == null || usage == null) {
+            return null;
+        }
+        return agents.find(agent)
+                .filter(a -> a.llm() != null)
+                .map(
+                        a ->
+                                budgets.cost(
+                                        a.llm().model(),
+                                        usage.path("input_tokens").asLong(),
+                                        usage.path("output_tokens").asLong()))
+                .orElse(null);
+    }
+
     /** Adds the run's usage to its agent's day (and holds the agent if its budget is spent). */
     private void addUsage(String agent, ExecutionResult result) {
         if (budgets == null || result == null || result.output() == null) {
@@ -195,7 +212,8 @@ public final class TaskRunner {
                 Overrun.of(
                         TaskBudget.of(claimed.task().budget()),
                         result,
-                        Duration.ofSeconds(claimed.task().timeoutSeconds()));
+                        Duration.ofSeconds(claimed.task().timeoutSeconds()),
+                        cost(claimed.task().agent(), result));
         if (over.isEmpty()) {
             return false;
         }
