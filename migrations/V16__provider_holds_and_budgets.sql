@@ -14,6 +14,8 @@ CREATE TABLE agent_holds (
     detail          text,
     PRIMARY KEY (agent, reason)
 );
+-- What every claim reads (AgentHolds.NOT_HELD): the holds still on, through an index condition.
+CREATE INDEX agent_holds_on ON agent_holds (until, agent);
 
 -- A task's budget for one run: {max_tokens, max_cost_usd, max_duration} (TaskBudget), or null.
 ALTER TABLE tasks ADD COLUMN budget jsonb;
