@@ -13,7 +13,12 @@ final class FlowLimitsParser {
 
     /** The spec keys this parser reads. */
     static final List<String> KEYS =
-            List.of("per_key_concurrency", "rate_limit", "per_key_rate_limit", "budget");
+            List.of(
+                    "per_key_concurrency",
+                    "rate_limit",
+                    "per_key_rate_limit",
+                    "budget",
+                    "requests_per_minute");
 
     static final int MAX_LIMIT = 1_000_000;
     static final Duration MAX_PERIOD = Duration.ofDays(1);
@@ -32,11 +37,43 @@ final class FlowLimitsParser {
             }
         }
         RateLimit rate = rateLimit(spec, "rate_limit", problems);
+        RateLimit perMinute = requestsPerMinute(spec, problems);
+        if (perMinute != null && rate != null) {
+            problems.add(
+                    "spec.requests_per_minute: give either rate_limit or requests_per_minute, not both");
+        } else if (perMinute != null) {
+            rate = perMinute;
+        }
         RateLimit perKeyRate = rateLimit(spec, "per_key_rate_limit", problems);
         AgentBudget budget = budget(spec, problems);
         return perKey == null && rate == null && perKeyRate == null && budget == null
                 ? FlowLimits.NONE
                 : new FlowLimits(perKey, rate, perKeyRate, budget);
+    }
+
+    /**
+     * {@code spec.requests_per_minute: N} of an {@code llm} agent: the same as {@code rate_limit:
+     * {limit: N, period: 1m}} (starts in any sliding minute, on every node).
+     */
+    private static RateLimit requestsPerMinute(JsonNode spec, List<String> problems) {
+        if (!spec.has("requests_per_minute") || spec.get("requests_per_minute").isNull()) {
+            return null;
+        }
+        JsonNode n = spec.get("requests_per_minute");
+        if (!"llm".equals(spec.path("executor").asText())) {
+            problems.add(
+                    "spec.requests_per_minute: is for llm agents; use rate_limit: {limit: N, period: 1m}");
+            return null;
+        }
+        if (!n.isIntegralNumber() || n.asLong() < 1 || n.asLong() > MAX_LIMIT) {
+            problems.add(
+                    "spec.requests_per_minute: must be an integer from 1 to "
+                            + MAX_LIMIT
+                            + "; got "
+                            + n);
+            return null;
+        }
+        return new RateLimit(n.asInt(), Duration.ofMinutes(1));
     }
 
     /**
