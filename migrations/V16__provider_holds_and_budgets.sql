@@ -8,7 +8,7 @@
 -- whose hold began it announces it to the operator webhook (PULSE_ALERT_URL), once.
 CREATE TABLE agent_holds (
     agent           text        NOT NULL,
-    reason          text        NOT NULL CHECK (reason IN ('provider_backoff', 'budget_exhausted')),
+    reason          text        NOT NULL CHECK (reason IN ('provider_backoff', 'budget_exhausted', 'rate_limited')),
     until           timestamptz NOT NULL,
     since           timestamptz NOT NULL DEFAULT now(),
     detail          text,
@@ -36,3 +36,13 @@ CREATE TABLE agent_usage (
     cost_usd      numeric NOT NULL,
     PRIMARY KEY (agent, day)
 );
+
+-- The tokens each run of an agent with tokens_per_minute reported, kept for a minute
+-- (DailyBudgets): once a sliding minute's tokens reach the limit, the agent is held (rate_limited)
+-- until the oldest of them leaves the window.
+CREATE TABLE flow_tokens (
+    agent  text        NOT NULL,
+    at     timestamptz NOT NULL,
+    tokens bigint      NOT NULL
+);
+CREATE INDEX flow_tokens_by_agent ON flow_tokens (agent, at);

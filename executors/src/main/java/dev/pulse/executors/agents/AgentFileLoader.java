@@ -55,7 +55,8 @@ public final class AgentFileLoader {
                     "rate_limit",
                     "per_key_rate_limit",
                     "budget",
-                    "requests_per_minute");
+                    "requests_per_minute",
+                    "tokens_per_minute");
     private static final Set<String> RETRY_KEYS = Set.of("base", "max");
     private static final Set<String> LOCAL_KEYS = Set.of("command", "workdir", "env", "java_agent");
 

@@ -18,7 +18,8 @@ final class FlowLimitsParser {
                     "rate_limit",
                     "per_key_rate_limit",
                     "budget",
-                    "requests_per_minute");
+                    "requests_per_minute",
+                    "tokens_per_minute");
 
     static final int MAX_LIMIT = 1_000_000;
     static final Duration MAX_PERIOD = Duration.ofDays(1);
@@ -46,6 +47,14 @@ final class FlowLimitsParser {
         }
         RateLimit perKeyRate = rateLimit(spec, "per_key_rate_limit", problems);
         AgentBudget budget = budget(spec, problems);
+        Long perMinuteTokens = tokensPerMinute(spec, problems);
+        if (perMinuteTokens != null) {
+            budget =
+                    budget == null
+                            ? new AgentBudget(null, null, perMinuteTokens)
+                            : new AgentBudget(
+                                    budget.tokensPerDay(), budget.costUsdPerDay(), perMinuteTokens);
+        }
         return perKey == null && rate == null && perKeyRate == null && budget == null
                 ? FlowLimits.NONE
                 : new FlowLimits(perKey, rate, perKeyRate, budget);
@@ -74,6 +83,26 @@ final class FlowLimitsParser {
             return null;
         }
         return new RateLimit(n.asInt(), Duration.ofMinutes(1));
+    }
+
+    /** {@code spec.tokens_per_minute: N} of an {@code llm} agent. */
+    private static Long tokensPerMinute(JsonNode spec, List<String> problems) {
+        if (!spec.has("tokens_per_minute") || spec.get("tokens_per_minute").isNull()) {
+            return null;
+        }
+        JsonNode n = spec.get("tokens_per_minute");
+        if (!"llm".equals(spec.path("executor").asText())) {
+            problems.add(
+                    "spec.tokens_per_minute: only llm agents report the tokens it counts; executor "
+                            + spec.path("executor").asText("(none)")
+                            + " does not");
+            return null;
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToLong() || n.asLong() < 1) {
+            problems.add("spec.tokens_per_minute: must be a positive integer; got " + n);
+            return null;
+        }
+        return n.asLong();
     }
 
     /**

@@ -165,6 +165,37 @@ class BudgetTest {
     }
 
     @Test
+    void tokensPerMinuteHoldsFurtherRunsOnceTheMinutesTokensAreUsed() throws Exception {
+        try (OpenAiStandIn provider = new OpenAiStandIn().reply("A summary.").usage(10, 8);
+                TestNode node = new TestNode(TestDatabase.create(), Map.of())) {
+            ObjectNode spec = llmAgent(provider);
+            spec.put("tokens_per_minute", 30);
+            put(node, agentDocument("per-minute", spec), 201);
+            String task = "{\"agent\": \"per-minute\", \"input\": {\"text\": \"x\"}}";
+            Instant before = Instant.now();
+            awaitEnded(node, create(node, task));
+            awaitEnded(node, create(node, task));
+            String held = create(node, task);
+            JsonNode[] seen = {null};
+            awaitTrue(
+                    () -> {
+                        try {
+                            seen[0] = json.readTree(node.get("/v1/tasks/" + held).body());
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                        return "rate_limited".equals(seen[0].path("waiting_reason").asText());
+                    },
+                    "the run past tokens_per_minute never said rate_limited");
+            Instant until = Instant.parse(seen[0].path("waiting_until").asText());
+            assertThat(until)
+                    .isAfter(before.plusSeconds(59))
+                    .isBefore(Instant.now().plusSeconds(61));
+            assertThat(provider.received()).hasSize(2);
+        }
+    }
+
+    @Test
     void aBudgetOnAnAgentWithoutUsageIsA422NamingThePath() throws Exception {
         try (TestNode node = new TestNode(TestDatabase.create(), Map.of())) {
             ObjectNode spec = json.createObjectNode().put("executor", "local");

@@ -87,7 +87,21 @@ public final class DailyBudgets {
         UsageLedger.Totals totals =
                 ledger.add(agent.name(), today(), in, out, cost(model, in, out));
         AgentBudget budget = agent.flow().budget();
-        if (budget != null) {
+        if (budget != null && budget.tokensPerMinute() != null) {
+            UsageLedger.Minute minute = ledger.addToMinute(agent.name(), in + out);
+            if (minute.tokens() >= budget.tokensPerMinute()) {
+                // Not announced: a minute's window fills and frees all day long.
+                holds.hold(
+                        List.of(agent.name()),
+                        WaitingReason.RATE_LIMITED,
+                        minute.frees(),
+                        "used "
+                                + minute.tokens()
+                                + " tokens in the last minute; tokens_per_minute is "
+                                + budget.tokensPerMinute());
+            }
+        }
+        if (budget != null && (budget.tokensPerDay() != null || budget.costUsdPerDay() != null)) {
             String spent = spent(budget, totals);
             if (spent != null) {
                 List<AgentHolds.Begun> started =

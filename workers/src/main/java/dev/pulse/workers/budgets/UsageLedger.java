@@ -22,6 +22,24 @@ public final class UsageLedger {
                    cost_usd = u.cost_usd + EXCLUDED.cost_usd
             RETURNING runs, input_tokens, output_tokens, cost_usd""";
 
+    /**
+     * Adds a run's tokens to its agent's sliding minute, drops what left it, and answers the
+     * minute's tokens and when the oldest of them leaves it.
+     */
+    static final String ADD_TO_MINUTE =
+            """
+            WITH added AS (
+                INSERT INTO flow_tokens (agent, at, tokens) VALUES (:agent, now(), :tokens)
+            ), pruned AS (
+                DELETE FROM flow_tokens WHERE agent = :agent AND at < now() - interval '1 minute'
+            )
+            SELECT COALESCE(sum(tokens), 0) + :tokens AS used,
+                   COALESCE(min(at), now()) + interval '1 minute' AS frees
+              FROM flow_tokens WHERE agent = :agent AND at >= now() - interval '1 minute'""";
+
+    /** A sliding minute's tokens, and when its oldest leave it. */
+    public record Minute(long tokens, java.time.Instant frees) {}
+
     static final String DAY =
             """
             SELECT runs, input_tokens, output_tokens, cost_usd FROM agent_usage
@@ -63,6 +81,21 @@ public final class UsageLedger {
                                                         rs.getLong(2),
                                                         rs.getLong(3),
                                                         rs.getBigDecimal(4)))
+                                .one());
+    }
+
+    public Minute addToMinute(String agent, long tokens) {
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(ADD_TO_MINUTE)
+                                .bind("agent", agent)
+                                .bind("tokens", tokens)
+                                .map(
+                                        (rs, ctx) ->
+                                                new Minute(
+                                                        rs.getLong("used"),
+                                                        dev.pulse.workers.db.Columns.instant(
+                                                                rs, "frees")))
                                 .one());
     }
 

@@ -154,6 +154,9 @@ public final class AgentRoutes {
             if (budget.costUsdPerDay() != null) {
                 b.put("cost_usd_per_day", budget.costUsdPerDay());
             }
+            if (budget.tokensPerMinute() != null) {
+                b.put("tokens_per_minute", budget.tokensPerMinute());
+            }
         }
         ObjectNode usage = node.putObject("usage_today");
         usage.put("day", budgets.today().toString());
