@@ -22,6 +22,9 @@ import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.server.keys.RateLimits;
 import dev.pulse.server.mcp.PulseMcpServer;
 import dev.pulse.server.metrics.MetricsRoutes;
+import dev.pulse.workers.budgets.DailyBudgets;
+import dev.pulse.workers.budgets.UsageLedger;
+import dev.pulse.workers.flow.AgentHolds;
 import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.keys.CachedApiKeys;
 import dev.pulse.workers.keys.Scope;
@@ -79,6 +82,15 @@ final class ApiRole {
                         List.of(
                                 new HealthRoutes(core.database, responses)::register,
                                 new MetricsRoutes(core.nodeMetrics.registry())::register));
+        // Read-only here (the API and the dashboard show usage and holds): nothing is announced.
+        DailyBudgets budgets =
+                new DailyBudgets(
+                        new UsageLedger(core.database.jdbi()),
+                        new AgentHolds(core.database.jdbi()),
+                        config.llmPrices(),
+                        config.budgetZone(),
+                        core.clock,
+                        begun -> {});
         if (config.runs(Role.API)) {
             TaskRequestParser taskParser =
                     new TaskRequestParser(core.json, core.agents, config.egress(), core.clock);
@@ -144,7 +156,13 @@ final class ApiRole {
                                     schedulesChanged)
                             ::register);
             routes.add(
-                    new AgentRoutes(core.sharedAgents, core.agentStore, core.executors, responses)
+                    new AgentRoutes(
+                                    core.sharedAgents,
+                                    core.agentStore,
+                                    core.executors,
+                                    responses,
+                                    new AgentHolds(core.database.jdbi()),
+                                    budgets)
                             ::register);
             routes.add(
                     PulseMcpServer.endpoint(
@@ -173,7 +191,8 @@ final class ApiRole {
                                             config.leaseDuration(),
                                             core.clock,
                                             core.random,
-                                            core.reads))
+                                            core.reads,
+                                            budgets))
                             ::register);
         }
         routes.add(httpHooks);

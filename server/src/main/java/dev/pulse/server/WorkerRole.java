@@ -1,7 +1,12 @@
 package dev.pulse.server;
 
 import dev.pulse.server.config.PulseConfig;
+import dev.pulse.workers.alerts.OperatorAlerts;
+import dev.pulse.workers.budgets.DailyBudgets;
+import dev.pulse.workers.budgets.UsageLedger;
 import dev.pulse.workers.callbacks.CallbackDispatcher;
+import dev.pulse.workers.flow.AgentHolds;
+import dev.pulse.workers.flow.ProviderBackoffs;
 import dev.pulse.workers.queue.BatchCompleter;
 import dev.pulse.workers.queue.Rescuer;
 import dev.pulse.workers.queue.TaskClaimer;
@@ -10,6 +15,8 @@ import dev.pulse.workers.queue.Worker;
 import dev.pulse.workers.tasks.Retention;
 import dev.pulse.workers.timing.Backoff;
 import java.time.Duration;
+import java.util.List;
+import java.util.function.Consumer;
 
 /** The worker role: the callback dispatcher, the rescuer, retention, and the claim loop. */
 final class WorkerRole {
@@ -48,6 +55,12 @@ final class WorkerRole {
             core.parts.start(
                     new Retention(core.database.jdbi(), config.retention(), Duration.ofMinutes(1)));
         }
+        // Holds that begin (a provider's back-off, a spent budget) are announced to the operator.
+        Consumer<List<AgentHolds.Begun>> alerts =
+                config.alertUrl() == null
+                        ? ProviderBackoffs.UNANNOUNCED
+                        : new OperatorAlerts(
+                                core.http, core.signer, core.json, core.clock, config.alertUrl());
         BatchCompleter completions =
                 new BatchCompleter(
                         core.completer, BatchCompleter.Settings.DEFAULT, core.workerWakeUp::signal);
@@ -66,7 +79,16 @@ final class WorkerRole {
                                 core.executors,
                                 completions,
                                 core.metrics,
-                                core.tracing),
+                                core.tracing,
+                                new ProviderBackoffs(
+                                        new AgentHolds(core.database.jdbi()), core.agents, alerts),
+                                new DailyBudgets(
+                                        new UsageLedger(core.database.jdbi()),
+                                        new AgentHolds(core.database.jdbi()),
+                                        config.llmPrices(),
+                                        config.budgetZone(),
+                                        core.clock,
+                                        alerts)),
                         completions,
                         core.running,
                         core.workerWakeUp,

@@ -72,6 +72,9 @@ class ArchitectureTest {
             Map.ofEntries(
                     Map.entry("tasks", Set.of("tasks", "queue", "flow")),
                     Map.entry("flow_starts", Set.of("flow", "queue")),
+                    Map.entry("agent_holds", Set.of("flow")),
+                    Map.entry("agent_usage", Set.of("budgets")),
+                    Map.entry("flow_tokens", Set.of("budgets")),
                     Map.entry("task_attempts", Set.of("tasks", "queue")),
                     Map.entry("dashboard_minutes", Set.of("tasks")),
                     // The queue's heartbeat writes a node's row with its leases; the rescuer

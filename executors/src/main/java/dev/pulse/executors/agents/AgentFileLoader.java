@@ -54,7 +54,10 @@ public final class AgentFileLoader {
                     "per_key_concurrency",
                     "rate_limit",
                     "per_key_rate_limit",
-                    "remote");
+                    "remote",
+                    "budget",
+                    "requests_per_minute",
+                    "tokens_per_minute");
     private static final Set<String> RETRY_KEYS = Set.of("base", "max");
     private static final Set<String> LOCAL_KEYS = Set.of("command", "workdir", "env", "java_agent");
 

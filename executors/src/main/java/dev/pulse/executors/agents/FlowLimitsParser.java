@@ -13,7 +13,13 @@ final class FlowLimitsParser {
 
     /** The spec keys this parser reads. */
     static final List<String> KEYS =
-            List.of("per_key_concurrency", "rate_limit", "per_key_rate_limit");
+            List.of(
+                    "per_key_concurrency",
+                    "rate_limit",
+                    "per_key_rate_limit",
+                    "budget",
+                    "requests_per_minute",
+                    "tokens_per_minute");
 
     static final int MAX_LIMIT = 1_000_000;
     static final Duration MAX_PERIOD = Duration.ofDays(1);
@@ -32,10 +38,127 @@ final class FlowLimitsParser {
             }
         }
         RateLimit rate = rateLimit(spec, "rate_limit", problems);
+        RateLimit perMinute = requestsPerMinute(spec, problems);
+        if (perMinute != null && rate != null) {
+            problems.add(
+                    "spec.requests_per_minute: give either rate_limit or requests_per_minute, not both");
+        } else if (perMinute != null) {
+            rate = perMinute;
+        }
         RateLimit perKeyRate = rateLimit(spec, "per_key_rate_limit", problems);
-        return perKey == null && rate == null && perKeyRate == null
+        AgentBudget budget = budget(spec, problems);
+        Long perMinuteTokens = tokensPerMinute(spec, problems);
+        if (perMinuteTokens != null) {
+            budget =
+                    budget == null
+                            ? new AgentBudget(null, null, perMinuteTokens)
+                            : new AgentBudget(
+                                    budget.tokensPerDay(), budget.costUsdPerDay(), perMinuteTokens);
+        }
+        return perKey == null && rate == null && perKeyRate == null && budget == null
                 ? FlowLimits.NONE
-                : new FlowLimits(perKey, rate, perKeyRate);
+                : new FlowLimits(perKey, rate, perKeyRate, budget);
+    }
+
+    /**
+     * {@code spec.requests_per_minute: N} of an {@code llm} agent: the same as {@code rate_limit:
+     * {limit: N, period: 1m}} (starts in any sliding minute, on every node).
+     */
+    private static RateLimit requestsPerMinute(JsonNode spec, List<String> problems) {
+        if (!spec.has("requests_per_minute") || spec.get("requests_per_minute").isNull()) {
+            return null;
+        }
+        JsonNode n = spec.get("requests_per_minute");
+        if (!"llm".equals(spec.path("executor").asText())) {
+            problems.add(
+                    "spec.requests_per_minute: is for llm agents; use rate_limit: {limit: N, period: 1m}");
+            return null;
+        }
+        if (!n.isIntegralNumber() || n.asLong() < 1 || n.asLong() > MAX_LIMIT) {
+            problems.add(
+                    "spec.requests_per_minute: must be an integer from 1 to "
+                            + MAX_LIMIT
+                            + "; got "
+                            + n);
+            return null;
+        }
+        return new RateLimit(n.asInt(), Duration.ofMinutes(1));
+    }
+
+    /** {@code spec.tokens_per_minute: N} of an {@code llm} agent. */
+    private static Long tokensPerMinute(JsonNode spec, List<String> problems) {
+        if (!spec.has("tokens_per_minute") || spec.get("tokens_per_minute").isNull()) {
+            return null;
+        }
+        JsonNode n = spec.get("tokens_per_minute");
+        if (!"llm".equals(spec.path("executor").asText())) {
+            problems.add(
+                    "spec.tokens_per_minute: only llm agents report the tokens it counts; executor "
+                            + spec.path("executor").asText("(none)")
+                            + " does not");
+            return null;
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToLong() || n.asLong() < 1) {
+            problems.add("spec.tokens_per_minute: must be a positive integer; got " + n);
+            return null;
+        }
+        return n.asLong();
+    }
+
+    /**
+     * {@code spec.budget: {tokens_per_day, cost_usd_per_day}}, only for agents that report usage
+     * ({@code llm}).
+     */
+    private static AgentBudget budget(JsonNode spec, List<String> problems) {
+        if (!spec.has("budget") || spec.get("budget").isNull()) {
+            return null;
+        }
+        JsonNode node = spec.get("budget");
+        if (!"llm".equals(spec.path("executor").asText())) {
+            problems.add(
+                    "spec.budget: only llm agents report the usage a budget counts; executor "
+                            + spec.path("executor").asText("(none)")
+                            + " does not");
+            return null;
+        }
+        if (!node.isObject()) {
+            problems.add(
+                    "spec.budget: must be a mapping with tokens_per_day and/or cost_usd_per_day");
+            return null;
+        }
+        int before = problems.size();
+        node.fieldNames()
+                .forEachRemaining(
+                        f -> {
+                            if (!f.equals("tokens_per_day") && !f.equals("cost_usd_per_day")) {
+                                problems.add(
+                                        "spec.budget."
+                                                + f
+                                                + ": unknown setting; use tokens_per_day and cost_usd_per_day");
+                            }
+                        });
+        Long tokens = null;
+        if (node.has("tokens_per_day")) {
+            JsonNode t = node.get("tokens_per_day");
+            if (!t.isIntegralNumber() || !t.canConvertToLong() || t.asLong() < 1) {
+                problems.add("spec.budget.tokens_per_day: must be a positive integer; got " + t);
+            } else {
+                tokens = t.asLong();
+            }
+        }
+        java.math.BigDecimal cost = null;
+        if (node.has("cost_usd_per_day")) {
+            JsonNode c = node.get("cost_usd_per_day");
+            if (!c.isNumber() || c.decimalValue().signum() <= 0) {
+                problems.add("spec.budget.cost_usd_per_day: must be a positive number; got " + c);
+            } else {
+                cost = c.decimalValue();
+            }
+        }
+        if (problems.size() == before && tokens == null && cost == null) {
+            problems.add("spec.budget: set tokens_per_day and/or cost_usd_per_day");
+        }
+        return problems.size() > before ? null : new AgentBudget(tokens, cost);
     }
 
     private static RateLimit rateLimit(JsonNode spec, String key, List<String> problems) {

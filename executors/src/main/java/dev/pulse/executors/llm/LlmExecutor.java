@@ -28,10 +28,14 @@ import dev.pulse.executors.agents.LlmSpec;
 import dev.pulse.executors.http.AgentHttp;
 import dev.pulse.executors.http.EgressRefusedException;
 import dev.pulse.executors.http.PolicyEnforcement;
+import dev.pulse.executors.http.ProviderBackoff;
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -68,6 +72,7 @@ public final class LlmExecutor implements Executor, AutoCloseable {
     private final ObjectMapper json;
     private final ObjectReader reader;
     private final Function<String, String> environment;
+    private final Clock clock;
     private final ExecutorService threads = AgentHttp.callThreads("pulse-llm-call");
 
     /**
@@ -77,6 +82,15 @@ public final class LlmExecutor implements Executor, AutoCloseable {
      *     System::getenv})
      */
     public LlmExecutor(OkHttpClient http, ObjectMapper json, Function<String, String> environment) {
+        this(http, json, environment, Clock.systemUTC());
+    }
+
+    public LlmExecutor(
+            OkHttpClient http,
+            ObjectMapper json,
+            Function<String, String> environment,
+            Clock clock) {
+        this.clock = clock;
         this.http = AgentHttp.client(http);
         this.json = json;
         this.reader = json.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
@@ -288,6 +302,21 @@ public final class LlmExecutor implements Executor, AutoCloseable {
         HttpException http = find(error, HttpException.class);
         if (http != null) {
             int status = http.statusCode();
+            Optional<Instant> hold =
+                    http instanceof RefusedAnswer refused
+                            ? ProviderBackoff.until(status, refused.headers(), clock.instant())
+                            : Optional.empty();
+            if (hold.isPresent()) {
+                return ExecutionResult.throttled(
+                        hold.get(),
+                        redactor.scrub(
+                                "the model endpoint answered HTTP "
+                                        + status
+                                        + " and asked to be left alone until "
+                                        + hold.get()
+                                        + ": "
+                                        + AgentHttp.excerpt(http.getMessage(), EXCERPT_CHARS)));
+            }
             String hint =
                     status == 401 || status == 403
                             ? " (check spec.llm.api_key and the secret it references)"

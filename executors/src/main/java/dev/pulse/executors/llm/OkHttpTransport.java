@@ -1,6 +1,5 @@
 package dev.pulse.executors.llm;
 
-import dev.langchain4j.exception.HttpException;
 import dev.langchain4j.exception.TimeoutException;
 import dev.langchain4j.http.client.HttpClient;
 import dev.langchain4j.http.client.HttpClientBuilder;
@@ -93,7 +92,7 @@ final class OkHttpTransport implements HttpClientBuilder, HttpClient {
                     AgentHttp.readAtMost(response.body().byteStream(), AgentHttp.MAX_BODY_BYTES);
             String text = new String(read.bytes(), StandardCharsets.UTF_8);
             if (!response.isSuccessful()) {
-                throw new HttpException(response.code(), text);
+                throw new RefusedAnswer(response.code(), text, response.headers().toMultimap());
             }
             if (read.truncated()) {
                 throw new UncheckedIOException(

@@ -17,12 +17,14 @@ import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.ServerlessSpec;
 import dev.pulse.executors.http.AgentHttp;
 import dev.pulse.executors.http.PolicyEnforcement;
+import dev.pulse.executors.http.ProviderBackoff;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
@@ -52,12 +54,15 @@ import okhttp3.Response;
  * the {@code Pulse-Complete-Url} header with the {@code Pulse-Lease-Token} it was sent; the attempt
  * waits for that report (its lease renewed meanwhile) until the attempt's timeout.
  *
- * <p>Within one attempt it retries connection errors, 5xx and 429 answers up to {@code
- * spec.serverless.retries} times, waiting as the endpoint's {@code Retry-After} asks (or with
- * exponential backoff), but never past the attempt's timeout. Other 4xx answers fail the attempt
- * with {@code agent_error}. Redirects are not followed. Credentials ({@code auth}, and every {@code
- * ${env:…}} value) are resolved per request and redacted from everything reported. The request
- * carries {@code Pulse-Task-Id} and {@code Pulse-Attempt} headers.
+ * <p>A 429 or 503 that names a time ({@code Retry-After}, or the rate-limit headers {@link
+ * ProviderBackoff} reads) ends the attempt as {@code throttled}: the agent is held on every node
+ * until then and the task goes back to the queue without using an attempt. Within one attempt it
+ * retries connection errors and other 5xx and 429 answers up to {@code spec.serverless.retries}
+ * times, waiting as the endpoint's {@code Retry-After} asks (or with exponential backoff), but
+ * never past the attempt's timeout. Other 4xx answers fail the attempt with {@code agent_error}.
+ * Redirects are not followed. Credentials ({@code auth}, and every {@code ${env:…}} value) are
+ * resolved per request and redacted from everything reported. The request carries {@code
+ * Pulse-Task-Id} and {@code Pulse-Attempt} headers.
  */
 public final class ServerlessExecutor implements Executor, AutoCloseable {
 
@@ -271,6 +276,22 @@ public final class ServerlessExecutor implements Executor, AutoCloseable {
                 } else if (outcome.status() == 429 || outcome.status() >= 500) {
                     reason =
                             "the endpoint answered HTTP " + outcome.status() + bodyExcerpt(outcome);
+                    Optional<Instant> hold =
+                            ProviderBackoff.until(
+                                    outcome.status(),
+                                    outcome.headers().toMultimap(),
+                                    clock.instant());
+                    if (hold.isPresent()) {
+                        // Not waited for here: the agent is held on every node until then, and
+                        // this attempt goes back to the queue uncounted.
+                        return ExecutionResult.throttled(
+                                        hold.get(),
+                                        redactor.scrub(
+                                                reason
+                                                        + "; it asked to be left alone until "
+                                                        + hold.get()))
+                                .withNote(logs.isEmpty() ? null : logs.toString().strip());
+                    }
                     retryAfter = retryAfter(outcome.headers());
                 } else {
                     return failure(ExecutionError.AGENT_ERROR, refusal(outcome));

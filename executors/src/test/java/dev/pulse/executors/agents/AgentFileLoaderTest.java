@@ -420,6 +420,45 @@ class AgentFileLoaderTest {
     }
 
     @Test
+    void anLlmAgentTakesADailyBudgetAndRequestsPerMinuteAndOtherAgentsDoNot() throws IOException {
+        write(
+                "llm.yaml",
+                """
+                apiVersion: pulse/v1
+                kind: Agent
+                metadata: {name: summarise}
+                spec:
+                  executor: llm
+                  requests_per_minute: 60
+                  budget: {tokens_per_day: 100000, cost_usd_per_day: 2.5}
+                  llm: {provider: openai, model: m, prompt: "Hi {{input.x}}"}
+                """);
+        AgentFileLoader.Loaded loaded = loader.loadDirectory(dir);
+        assertThat(loaded.problems()).isEmpty();
+        FlowLimits flow = loaded.agents().get(0).flow();
+        assertThat(flow.rateLimit()).isEqualTo(new RateLimit(60, java.time.Duration.ofMinutes(1)));
+        assertThat(flow.budget().tokensPerDay()).isEqualTo(100000L);
+        assertThat(flow.budget().costUsdPerDay()).isEqualByComparingTo("2.5");
+
+        Files.delete(dir.resolve("llm.yaml"));
+        write(
+                "local.yaml",
+                """
+                apiVersion: pulse/v1
+                kind: Agent
+                metadata: {name: echo2}
+                spec:
+                  executor: local
+                  requests_per_minute: 5
+                  budget: {tokens_per_day: 10}
+                  local: {java_agent: echo}
+                """);
+        assertThat(loader.loadDirectory(dir).problems())
+                .anySatisfy(p -> assertThat(p).contains("spec.budget"))
+                .anySatisfy(p -> assertThat(p).contains("spec.requests_per_minute"));
+    }
+
+    @Test
     void invalidYamlIsReportedNotThrown() throws IOException {
         write("broken.yaml", "apiVersion: [unclosed");
         assertThat(loader.loadDirectory(dir).problems())

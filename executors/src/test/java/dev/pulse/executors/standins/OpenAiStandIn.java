@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -24,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class OpenAiStandIn implements AutoCloseable {
 
-    public record Received(String path, String authorization, JsonNode body) {}
+    public record Received(String path, String authorization, JsonNode body, Instant at) {}
 
     private final ObjectMapper json = new ObjectMapper();
     private final HttpServer server;
@@ -38,6 +40,9 @@ public final class OpenAiStandIn implements AutoCloseable {
     private volatile int errorStatus;
     private volatile String errorBody;
     private volatile Duration delay = Duration.ZERO;
+    private volatile Duration throttleWindow;
+    private volatile Map<String, String> throttleHeaders = Map.of();
+    private volatile Instant throttledFrom;
 
     public OpenAiStandIn() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -74,6 +79,22 @@ public final class OpenAiStandIn implements AutoCloseable {
         return this;
     }
 
+    /**
+     * From the first request on, for {@code window}, answer every request as a rate-limited
+     * provider does: HTTP 429 with {@code headers} (e.g. {@code Retry-After: 2}); completions
+     * after.
+     */
+    public OpenAiStandIn throttleFirst(Duration window, Map<String, String> headers) {
+        this.throttleWindow = window;
+        this.throttleHeaders = Map.copyOf(headers);
+        return this;
+    }
+
+    /** When the first throttled answer was sent; null before. */
+    public Instant throttledFrom() {
+        return throttledFrom;
+    }
+
     public OpenAiStandIn delay(Duration delay) {
         this.delay = delay;
         return this;
@@ -91,11 +112,22 @@ public final class OpenAiStandIn implements AutoCloseable {
         try (exchange) {
             byte[] in = exchange.getRequestBody().readAllBytes();
             JsonNode body = in.length == 0 ? json.nullNode() : json.readTree(in);
+            Instant now = Instant.now();
             received.add(
                     new Received(
                             exchange.getRequestURI().getPath(),
                             exchange.getRequestHeaders().getFirst("Authorization"),
-                            body));
+                            body,
+                            now));
+            boolean throttled = false;
+            if (throttleWindow != null) {
+                synchronized (this) {
+                    if (throttledFrom == null) {
+                        throttledFrom = now;
+                    }
+                    throttled = now.isBefore(throttledFrom.plus(throttleWindow));
+                }
+            }
             firstRequest.countDown();
             if (!delay.isZero()) {
                 try {
@@ -112,6 +144,12 @@ public final class OpenAiStandIn implements AutoCloseable {
                         "{\"error\": {\"message\": \"no route "
                                 + exchange.getRequestURI().getPath()
                                 + "\"}}");
+            } else if (throttled) {
+                throttleHeaders.forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
+                JsonAnswers.send(
+                        exchange,
+                        429,
+                        "{\"error\": {\"message\": \"Rate limit reached\", \"type\": \"requests\"}}");
             } else if (errorStatus != 0) {
                 JsonAnswers.send(exchange, errorStatus, errorBody);
             } else {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.pulse.executors.agents.Durations;
 import dev.pulse.executors.http.EgressPolicy;
+import dev.pulse.workers.budgets.Prices;
 import dev.pulse.workers.callbacks.WebhookSecret;
 import dev.pulse.workers.config.ConfigException;
 import dev.pulse.workers.db.DatabaseUrl;
@@ -16,6 +17,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -78,7 +81,10 @@ public final class ConfigLoader {
                             "http/protobuf"),
                     new Key("tracing.otlp_headers", "OTEL_EXPORTER_OTLP_HEADERS", ""),
                     new Key("tracing.service_name", "OTEL_SERVICE_NAME", "pulse"),
-                    new Key("tracing.export_delay_ms", "OTEL_BSP_SCHEDULE_DELAY", "5000"));
+                    new Key("tracing.export_delay_ms", "OTEL_BSP_SCHEDULE_DELAY", "5000"),
+                    new Key("budgets.zone", "PULSE_BUDGET_ZONE", "UTC"),
+                    new Key("llm.prices", "PULSE_LLM_PRICES", ""),
+                    new Key("alerts.url", "PULSE_ALERT_URL", null));
 
     /**
      * Read by logback itself (logback.xml), not by Pulse; checked here so a typo is refused at
@@ -142,7 +148,10 @@ public final class ConfigLoader {
                         p.roles("roles"),
                         p.integer("api.rate_limit", 0, 1_000_000),
                         p.tracing(),
-                        p.databaseTopology());
+                        p.databaseTopology(),
+                        p.zone("budgets.zone"),
+                        Prices.parse(p.text("llm.prices"), "llm.prices", problems),
+                        p.url("alerts.url"));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
@@ -210,6 +219,16 @@ public final class ConfigLoader {
 
         String text(String path) {
             return values.get(path);
+        }
+
+        ZoneId zone(String path) {
+            String v = values.get(path);
+            try {
+                return ZoneId.of(v);
+            } catch (java.time.DateTimeException e) {
+                problem(path, "must be a time zone such as UTC or Europe/Berlin, got '" + v + "'");
+                return ZoneOffset.UTC;
+            }
         }
 
         String choice(String path, List<String> allowed) {
@@ -310,6 +329,27 @@ public final class ConfigLoader {
         }
 
         /** The base URL others reach this Pulse's API at: http(s), a host, no path beyond "/". */
+        /** An absolute http(s) URL with a host and without credentials; null when unset. */
+        URI url(String path) {
+            String v = values.get(path);
+            if (v == null || v.isBlank()) {
+                return null;
+            }
+            try {
+                URI uri = new URI(v);
+                if (uri.getScheme() != null
+                        && uri.getScheme().matches("https?")
+                        && uri.getHost() != null
+                        && uri.getUserInfo() == null) {
+                    return uri;
+                }
+            } catch (URISyntaxException e) {
+                // reported below
+            }
+            problem(path, "must be an absolute http(s) URL without credentials, got '" + v + "'");
+            return null;
+        }
+
         URI publicUrl(String path) {
             String v = values.get(path);
             if (v == null || v.isBlank()) {

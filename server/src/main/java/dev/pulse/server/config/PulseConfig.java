@@ -1,9 +1,11 @@
 package dev.pulse.server.config;
 
 import dev.pulse.executors.http.EgressPolicy;
+import dev.pulse.workers.budgets.Prices;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.ZoneId;
 import java.util.Set;
 
 /**
@@ -37,7 +39,10 @@ public record PulseConfig(
         Set<Role> roles,
         int rateLimit,
         TracingConfig tracing,
-        DatabaseTopology databaseTopology) {
+        DatabaseTopology databaseTopology,
+        ZoneId budgetZone,
+        Prices llmPrices,
+        URI alertUrl) {
 
     public boolean runs(Role role) {
         return roles.contains(role);

@@ -4,27 +4,34 @@ import dev.pulse.executors.Availability;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.workers.budgets.DailyBudgets;
+import dev.pulse.workers.budgets.UsageLedger;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import java.math.RoundingMode;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
  * {@code /dashboard/agents}: each agent's executor, whether this node can run it, and its last hour
- * (success rate and average run time from the rollup). Never its command, env or secrets.
+ * (success rate and average run time from the rollup), and today's tokens and cost (in the budgets'
+ * zone). Never its command, env or secrets.
  */
 final class AgentsPage {
 
     private final AgentRegistry agents;
     private final ExecutorFactory executors;
     private final OverviewQueries queries;
+    private final DailyBudgets budgets;
     private final Templates templates;
 
     AgentsPage(
             AgentRegistry agents,
             ExecutorFactory executors,
             OverviewQueries queries,
+            DailyBudgets budgets,
             Templates templates) {
+        this.budgets = budgets;
         this.agents = agents;
         this.executors = executors;
         this.queries = queries;
@@ -37,11 +44,16 @@ final class AgentsPage {
 
     private void list(Context ctx) {
         Map<String, OverviewQueries.AgentFigures> figures = queries.byAgent();
-        var rows = agents.all().stream().map(a -> row(a, figures.get(a.name()))).toList();
+        Map<String, UsageLedger.Totals> today = budgets.usageToday();
+        var rows =
+                agents.all().stream()
+                        .map(a -> row(a, figures.get(a.name()), today.get(a.name())))
+                        .toList();
         templates.render(ctx, "agents", Map.of("nav", "agents", "agents", rows));
     }
 
-    private Map<String, Object> row(AgentDefinition agent, OverviewQueries.AgentFigures f) {
+    private Map<String, Object> row(
+            AgentDefinition agent, OverviewQueries.AgentFigures f, UsageLedger.Totals usage) {
         Map<String, Object> row = new HashMap<>();
         row.put("name", agent.name());
         row.put("executor", agent.executor());
@@ -65,6 +77,12 @@ final class AgentsPage {
         row.put("failed", f == null ? "0" : Formats.number(f.failed()));
         row.put("successRate", f == null ? "–" : f.successRate());
         row.put("averageRun", f == null ? "–" : f.averageRun());
+        row.put("tokensToday", usage == null ? "–" : Formats.number(usage.tokens()));
+        row.put(
+                "costToday",
+                usage == null
+                        ? "–"
+                        : "$" + usage.costUsd().setScale(4, RoundingMode.HALF_UP).toPlainString());
         return row;
     }
 }

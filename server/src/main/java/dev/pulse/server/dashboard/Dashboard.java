@@ -3,6 +3,7 @@ package dev.pulse.server.dashboard;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.workers.budgets.DailyBudgets;
 import dev.pulse.workers.callbacks.CallbackDeliveries;
 import dev.pulse.workers.flow.WaitingReasons;
 import dev.pulse.workers.keys.ApiKeyStore;
@@ -49,7 +50,8 @@ public final class Dashboard {
             Duration lease,
             Clock clock,
             RandomGenerator random,
-            Jdbi figures) {}
+            Jdbi figures,
+            DailyBudgets budgets) {}
 
     private final Parts parts;
 
@@ -93,7 +95,8 @@ public final class Dashboard {
                         templates,
                         clock)
                 .register(routes);
-        new AgentsPage(parts.agents(), parts.executors(), overview, templates).register(routes);
+        new AgentsPage(parts.agents(), parts.executors(), overview, parts.budgets(), templates)
+                .register(routes);
         new NodesPage(parts.figures(), templates, parts.lease(), clock).register(routes);
         new CallbacksPage(deliveries, templates, clock).register(routes);
     }

@@ -5,6 +5,10 @@ package dev.pulse.workers.flow;
  * them: the first that applies is the one shown.
  */
 public enum WaitingReason {
+    /** Its agent's provider asked to be left alone until a time (an {@link AgentHolds} hold). */
+    PROVIDER_BACKOFF("provider_backoff"),
+    /** Its agent's daily budget is spent until it renews (an {@link AgentHolds} hold). */
+    BUDGET_EXHAUSTED("budget_exhausted"),
     /** Its agent runs {@code max_concurrency} tasks already. */
     CONCURRENCY_LIMITED("concurrency_limited"),
     /** Its agent started {@code rate_limit} tasks within the window. */
@@ -23,5 +27,15 @@ public enum WaitingReason {
     /** As the API, the dashboard and the metrics' {@code reason} label write it. */
     public String wire() {
         return wire;
+    }
+
+    /** The first reason written {@code wire}. */
+    public static WaitingReason ofWire(String wire) {
+        for (WaitingReason r : values()) {
+            if (r.wire.equals(wire)) {
+                return r;
+            }
+        }
+        throw new IllegalArgumentException("no waiting reason " + wire);
     }
 }

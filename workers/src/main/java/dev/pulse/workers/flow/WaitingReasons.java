@@ -95,9 +95,20 @@ public final class WaitingReasons {
             boolean keyFull,
             Instant keyRateUntil) {}
 
+    /** Due waiting tasks of held agents, per agent; at most {@code :cap} rows read in all. */
+    private static final String DUE_OF_HELD =
+            """
+            SELECT agent, count(*) AS n
+              FROM (SELECT agent FROM tasks
+                     WHERE state IN ('scheduled', 'queued') AND run_at <= now()
+                       AND agent = ANY(CAST(:agents AS text[]))
+                     LIMIT :cap) due
+             GROUP BY agent""";
+
     private final Jdbi jdbi;
     private final Supplier<Map<String, AgentLimits>> limits;
     private final Clock clock;
+    private final AgentHolds holds;
 
     /**
      * @param limits the live agents' limits (e.g. {@code AgentRegistry::limits}), as the claim
@@ -107,6 +118,22 @@ public final class WaitingReasons {
         this.jdbi = jdbi;
         this.limits = limits;
         this.clock = clock;
+        this.holds = new AgentHolds(jdbi);
+    }
+
+    /**
+     * The hold keeping an agent's tasks waiting, per held agent: a provider's back-off before a
+     * spent budget (the back-off ends sooner, and then the budget shows).
+     */
+    private Map<String, Waiting> held() {
+        Map<String, Waiting> byAgent = new HashMap<>();
+        for (AgentHolds.Hold h : holds.active()) {
+            byAgent.merge(
+                    h.agent(),
+                    new Waiting(h.reason(), h.until()),
+                    (a, b) -> a.reason() == WaitingReason.PROVIDER_BACKOFF ? a : b);
+        }
+        return byAgent;
     }
 
     /** The checks, in order: the first that applies is the reason shown. */
@@ -133,17 +160,32 @@ public final class WaitingReasons {
     public Map<UUID, Waiting> of(Collection<Task> tasks) {
         Map<String, AgentLimits> now = limits.get();
         Instant at = clock.instant();
-        List<Task> waiting =
+        List<Task> due =
                 tasks.stream()
-                        .filter(t -> now.containsKey(t.agent()))
                         .filter(
                                 t ->
                                         (t.state() == TaskState.QUEUED
                                                         || t.state() == TaskState.SCHEDULED)
                                                 && !t.runAt().isAfter(at))
                         .toList();
-        if (waiting.isEmpty()) {
+        if (due.isEmpty()) {
             return Map.of();
+        }
+        Map<String, Waiting> held = held();
+        Map<UUID, Waiting> answer = new HashMap<>();
+        for (Task t : due) {
+            Waiting w = held.get(t.agent());
+            if (w != null) {
+                answer.put(t.id(), w);
+            }
+        }
+        List<Task> waiting =
+                due.stream()
+                        .filter(t -> !answer.containsKey(t.id()))
+                        .filter(t -> now.containsKey(t.agent()))
+                        .toList();
+        if (waiting.isEmpty()) {
+            return answer;
         }
         Map<PairKey, Waiting> byPair = new HashMap<>();
         jdbi.useHandle(
@@ -172,7 +214,6 @@ public final class WaitingReasons {
                                                                                         s
                                                                                                 .concurrencyKey()),
                                                                                 w))));
-        Map<UUID, Waiting> answer = new HashMap<>();
         for (Task t : waiting) {
             Waiting w = byPair.get(new PairKey(t.agent(), t.concurrencyKey()));
             if (w != null) {
@@ -196,7 +237,23 @@ public final class WaitingReasons {
         for (WaitingReason r : WaitingReason.values()) {
             counts.put(r.wire(), 0L);
         }
-        Map<String, AgentLimits> now = limits.get();
+        Map<String, Waiting> held = held();
+        if (!held.isEmpty()) {
+            jdbi.useHandle(
+                    h ->
+                            h.createQuery(DUE_OF_HELD)
+                                    .bind("agents", held.keySet().toArray(String[]::new))
+                                    .bind("cap", cap)
+                                    .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
+                                    .forEach(
+                                            e ->
+                                                    counts.merge(
+                                                            held.get(e.getKey()).reason().wire(),
+                                                            e.getValue(),
+                                                            Long::sum)));
+        }
+        Map<String, AgentLimits> now = new HashMap<>(limits.get());
+        now.keySet().removeAll(held.keySet());
         if (now.isEmpty()) {
             return counts;
         }

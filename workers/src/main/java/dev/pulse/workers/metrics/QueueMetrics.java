@@ -98,7 +98,8 @@ public final class QueueMetrics {
     }
 
     /**
-     * @param outcome succeeded, failed (attempt failed; it may be retried), cancelled or released
+     * @param outcome succeeded, failed (attempt failed; it may be retried), cancelled, released or
+     *     throttled (the provider asked to be left alone; not counted against the task)
      */
     public void finished(String agent, String outcome, Duration took) {
         ((Counter)
@@ -148,6 +149,15 @@ public final class QueueMetrics {
                 .tag("kind", kind)
                 .register(registry)
                 .increment(count);
+    }
+
+    /** What an agent's runs cost at the configured prices ({@code PULSE_LLM_PRICES}). */
+    public void cost(String agent, double usd) {
+        Counter.builder("pulse.llm.cost.usd")
+                .description("LLM cost in USD, at the configured prices")
+                .tag("agent", agent)
+                .register(registry)
+                .increment(usd);
     }
 
     public MeterRegistry registry() {

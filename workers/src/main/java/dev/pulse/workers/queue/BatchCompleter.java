@@ -85,6 +85,19 @@ public final class BatchCompleter implements EndedAttempts, AutoCloseable {
     }
 
     @Override
+    public void throttled(ClaimedTask claimed, ExecutionError error, String logs)
+            throws InterruptedException {
+        submit(completer.throttled(claimed, error, logs));
+    }
+
+    @Override
+    public void overBudget(
+            ClaimedTask claimed, ExecutionError error, JsonNode usage, JsonNode output, String logs)
+            throws InterruptedException {
+        submit(completer.overBudget(claimed, error, usage, output, logs));
+    }
+
+    @Override
     public void cancelled(ClaimedTask claimed, String logs) throws InterruptedException {
         submit(completer.cancellation(claimed, logs));
     }

@@ -5,6 +5,7 @@ import dev.pulse.executors.agents.AgentLimits;
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.db.ResumedScans;
+import dev.pulse.workers.flow.AgentHolds;
 import dev.pulse.workers.flow.LimitArrays;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
@@ -44,7 +45,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The claim order is priority, then place ({@code virtual_start}: a keyed task's place in the
  * rotation across concurrency keys, any other task's due time; docs/architecture.md, "Fairness
- * across concurrency keys"), then due time and id.
+ * across concurrency keys"), then due time and id. Agents on hold ({@link AgentHolds}: a provider's
+ * back-off, a spent budget) are skipped by every claim.
  *
  * <p>Agents with limits ({@code max_concurrency}, {@code per_key_concurrency}, {@code rate_limit},
  * {@code per_key_rate_limit}) are limited across all nodes, with the limits of the live agent
@@ -113,13 +115,18 @@ public final class TaskClaimer {
         return """
                 WITH picked AS MATERIALIZED (
                     SELECT id FROM tasks
-                     WHERE state IN ('scheduled', 'queued') AND run_at <= now() %s
+                     WHERE state IN ('scheduled', 'queued') AND run_at <= now() AND %s %s
                        %s
                      ORDER BY %s
                      LIMIT :limit
                        FOR UPDATE SKIP LOCKED
                 ), %s"""
-                .formatted(resume, AGENTS_CLAIMED, ORDER, take("picked", "now()"));
+                .formatted(
+                        AgentHolds.NOT_HELD,
+                        resume,
+                        AGENTS_CLAIMED,
+                        ORDER,
+                        take("picked", "now()"));
     }
 
     private static final String CLAIM_FIXED = FixedPlans.ahead(CLAIM);
@@ -160,7 +167,7 @@ public final class TaskClaimer {
             WITH %s, %s, picked AS MATERIALIZED (
                 SELECT id, agent, concurrency_key FROM tasks
                  WHERE state IN ('scheduled', 'queued') AND run_at <= now()
-                   AND agent NOT IN (SELECT agent FROM room WHERE free <= 0)
+                   AND agent NOT IN (SELECT agent FROM room WHERE free <= 0) AND %s
                    %s
                  ORDER BY %s
                  LIMIT :limit
@@ -181,6 +188,7 @@ public final class TaskClaimer {
                     .formatted(
                             LIMITS,
                             room("now()"),
+                            AgentHolds.NOT_HELD,
                             AGENTS_CLAIMED,
                             ORDER,
                             leased("unlimited", "now()"),

@@ -52,12 +52,16 @@ public final class TaskCompleter {
                                WHEN 'succeeded' THEN 'succeeded'
                                WHEN 'cancelled' THEN 'cancelled'
                                WHEN 'released' THEN 'queued'
+                               WHEN 'throttled' THEN 'queued'
+                               WHEN 'over_budget' THEN 'failed'
                                ELSE CASE WHEN t.attempts < t.max_attempts THEN 'queued' ELSE 'failed' END
                            END,
-                   result = CASE WHEN d.outcome = 'succeeded' THEN CAST(d.result AS jsonb) ELSE t.result END,
+                   result = CASE WHEN d.outcome IN ('succeeded', 'over_budget') THEN CAST(d.result AS jsonb)
+                                 ELSE t.result END,
                    error = CASE d.outcome
                                WHEN 'succeeded' THEN NULL
                                WHEN 'failed' THEN CAST(d.error AS jsonb)
+                               WHEN 'over_budget' THEN CAST(d.error AS jsonb)
                                ELSE t.error
                            END,
                    run_at = CASE WHEN d.outcome = 'failed' AND t.attempts < t.max_attempts
@@ -69,8 +73,12 @@ public final class TaskCompleter {
                                      WHEN 'succeeded' THEN now()
                                      WHEN 'cancelled' THEN now()
                                      WHEN 'released' THEN t.finished_at
+                                     WHEN 'throttled' THEN t.finished_at
+                                     WHEN 'over_budget' THEN now()
                                      ELSE CASE WHEN t.attempts < t.max_attempts THEN NULL ELSE now() END
                                  END,
+                   -- a throttled attempt did not run: it gives the task its attempt back
+                   max_attempts = CASE WHEN d.outcome = 'throttled' THEN t.max_attempts + 1 ELSE t.max_attempts END,
                    updated_at = now(),
                    lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
               FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]), CAST(:outcomes AS text[]),
@@ -90,7 +98,8 @@ public final class TaskCompleter {
     private static final String RECORD_ATTEMPTS =
             """
             INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at, finished_at, outcome, error, logs)
-            SELECT d.id, d.attempt, d.node, d.token, COALESCE(d.started_at, now()), now(), d.outcome,
+            SELECT d.id, d.attempt, d.node, d.token, COALESCE(d.started_at, now()), now(),
+                   CASE WHEN d.outcome = 'over_budget' THEN 'failed' ELSE d.outcome END,
                    CAST(d.error AS jsonb), d.logs
               FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:tokens AS uuid[]),
                           CAST(:nodes AS text[]), CAST(:started AS timestamptz[]), CAST(:outcomes AS text[]), %s,
@@ -132,9 +141,9 @@ public final class TaskCompleter {
             """;
 
     /**
-     * How one attempt ended, ready to record: {@code outcome} is succeeded, failed, cancelled or
-     * released; {@code resultJson}, {@code errorJson} and {@code retrySeconds} are set as the
-     * outcome needs them.
+     * How one attempt ended, ready to record: {@code outcome} is succeeded, failed, cancelled,
+     * released or throttled; {@code resultJson}, {@code errorJson} and {@code retrySeconds} are set
+     * as the outcome needs them.
      */
     public record Completion(
             ClaimedTask claimed,
@@ -196,6 +205,39 @@ public final class TaskCompleter {
                         random);
         double retrySeconds = backoff.delayAfter(claimed.attempt()).toMillis() / 1000.0;
         return new Completion(claimed, "failed", null, errorJson, retrySeconds, logs);
+    }
+
+    /**
+     * The provider asked to be left alone (the agent is held meanwhile): back to the queue, the
+     * attempt recorded as {@code throttled} with its error, and one more attempt allowed, so that
+     * throttling never uses up the attempts the task asked for.
+     */
+    public Completion throttled(ClaimedTask claimed, ExecutionError error, String logs) {
+        return new Completion(
+                claimed, "throttled", null, write(errorJson(error, claimed.attempt())), null, logs);
+    }
+
+    /**
+     * The run went over its task's budget: failed for good ({@code budget_exceeded}, not retried),
+     * with what it produced kept as the result and its usage in the error.
+     */
+    public Completion overBudget(
+            ClaimedTask claimed,
+            ExecutionError error,
+            JsonNode usage,
+            JsonNode output,
+            String logs) {
+        ObjectNode errorNode = errorJson(error, claimed.attempt());
+        if (usage != null) {
+            errorNode.set("usage", usage);
+        }
+        return new Completion(
+                claimed,
+                "over_budget",
+                output == null ? null : write(output),
+                write(errorNode),
+                null,
+                logs);
     }
 
     public Completion cancellation(ClaimedTask claimed, String logs) {

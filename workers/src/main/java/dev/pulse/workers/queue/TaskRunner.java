@@ -1,5 +1,6 @@
 package dev.pulse.workers.queue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
@@ -7,8 +8,13 @@ import dev.pulse.executors.ExecutorFactory;
 import dev.pulse.executors.TraceContext;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
+import dev.pulse.workers.budgets.DailyBudgets;
+import dev.pulse.workers.budgets.Overrun;
+import dev.pulse.workers.budgets.TaskBudget;
+import dev.pulse.workers.flow.ProviderBackoffs;
 import dev.pulse.workers.metrics.QueueMetrics;
 import dev.pulse.workers.tracing.TaskTracing;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -30,29 +36,38 @@ public final class TaskRunner {
     private final EndedAttempts ended;
     private final QueueMetrics metrics;
     private final AttemptSpans spans;
+    private final ProviderBackoffs backoffs;
+    private final DailyBudgets budgets;
 
     public TaskRunner(
             AgentRegistry agents,
             ExecutorFactory executors,
             EndedAttempts ended,
             QueueMetrics metrics) {
-        this(agents, executors, ended, metrics, TaskTracing.off());
+        this(agents, executors, ended, metrics, TaskTracing.off(), null, null);
     }
 
     /**
      * @param tracing makes each attempt's execution span, whose context the agent receives
+     * @param backoffs where a provider's "leave me alone until" goes; null to treat such answers as
+     *     ordinary failures
+     * @param budgets where runs' usage is added up and daily budgets held; null for none
      */
     public TaskRunner(
             AgentRegistry agents,
             ExecutorFactory executors,
             EndedAttempts ended,
             QueueMetrics metrics,
-            TaskTracing tracing) {
+            TaskTracing tracing,
+            ProviderBackoffs backoffs,
+            DailyBudgets budgets) {
         this.spans = new AttemptSpans(tracing);
         this.agents = agents;
         this.executors = executors;
         this.ended = ended;
         this.metrics = metrics;
+        this.backoffs = backoffs;
+        this.budgets = budgets;
     }
 
     void run(RunningAttempt attempt) {
@@ -84,6 +99,7 @@ public final class TaskRunner {
             metrics.finished(
                     agent, outcome(result, reason), Duration.ofNanos(System.nanoTime() - start));
             countTokens(agent, result);
+            addUsage(agent, result);
             record(claimed, result, reason);
         } catch (InterruptedException e) {
             log.warn(
@@ -103,7 +119,7 @@ public final class TaskRunner {
         if (result == null) {
             return reason == StopReason.LEASE_LOST ? "lost" : "released";
         }
-        return result.succeeded() ? "succeeded" : "failed";
+        return result.succeeded() ? "succeeded" : result.isThrottled() ? "throttled" : "failed";
     }
 
     /** LLM agents report token usage in their result; count it. */
@@ -116,6 +132,49 @@ public final class TaskRunner {
                 && usage.path("output_tokens").canConvertToLong()) {
             metrics.tokens(agent, "input", usage.path("input_tokens").asLong());
             metrics.tokens(agent, "output", usage.path("output_tokens").asLong());
+        }
+    }
+
+    /** What the run's reported usage cost at the configured prices; null if unknown. */
+    private BigDecimal cost(String agent, ExecutionResult result) {
+        JsonNode usage = Overrun.usage(result);
+        if (budgets == null || usage == null) {
+            return null;
+        }
+        return agents.find(agent)
+                .filter(a -> a.llm() != null)
+                .map(
+                        a ->
+                                budgets.cost(
+                                        a.llm().model(),
+                                        usage.path("input_tokens").asLong(),
+                                        usage.path("output_tokens").asLong()))
+                .orElse(null);
+    }
+
+    /** Adds the run's usage to its agent's day (and holds the agent if its budget is spent). */
+    private void addUsage(String agent, ExecutionResult result) {
+        if (budgets == null || result == null || result.output() == null) {
+            return;
+        }
+        Optional<AgentDefinition> definition = agents.find(agent);
+        if (definition.isEmpty() || definition.get().llm() == null) {
+            return;
+        }
+        try {
+            JsonNode usage = result.output().path("usage");
+            BigDecimal cost =
+                    budgets.cost(
+                            definition.get().llm().model(),
+                            usage.path("input_tokens").asLong(),
+                            usage.path("output_tokens").asLong());
+            if (cost != null) {
+                metrics.cost(agent, cost.doubleValue());
+            }
+            budgets.record(definition.get(), result.output());
+        } catch (RuntimeException e) {
+            // The run's own outcome matters more than its bookkeeping: record it regardless.
+            log.warn("could not add attempt's usage to agent {}'s day: {}", agent, e.toString());
         }
     }
 
@@ -150,9 +209,32 @@ public final class TaskRunner {
                                         claimed.leaseToken(),
                                         agent.get(),
                                         claimed.task().input(),
-                                        Duration.ofSeconds(claimed.task().timeoutSeconds()),
+                                        Overrun.timeout(
+                                                Duration.ofSeconds(claimed.task().timeoutSeconds()),
+                                                TaskBudget.of(claimed.task().budget())),
                                         trace));
         return choice.reason() == null ? result : result.withNote(choice.reason());
+    }
+
+    /** Records the attempt as over budget if it went over its task's budget. */
+    private boolean overBudget(ClaimedTask claimed, ExecutionResult result)
+            throws InterruptedException {
+        Optional<ExecutionError> over =
+                Overrun.of(
+                        TaskBudget.of(claimed.task().budget()),
+                        result,
+                        Duration.ofSeconds(claimed.task().timeoutSeconds()),
+                        cost(claimed.task().agent(), result));
+        if (over.isEmpty()) {
+            return false;
+        }
+        ended.overBudget(
+                claimed,
+                over.get(),
+                Overrun.usage(result),
+                result.succeeded() ? result.output() : null,
+                result.logs());
+        return true;
     }
 
     /**
@@ -173,6 +255,17 @@ public final class TaskRunner {
             } else {
                 ended.released(claimed);
             }
+        } else if (overBudget(claimed, result)) {
+            log.debug("attempt {} went over its task's budget", claimed.attempt());
+        } else if (result.isThrottled() && backoffs != null) {
+            // The hold first: the task must not be claimed again before its agent is held.
+            agents.find(claimed.task().agent())
+                    .ifPresent(a -> backoffs.hold(a, result.holdUntil(), result.error().message()));
+            log.info(
+                    "attempt {} throttled by the provider; agent held until {}",
+                    claimed.attempt(),
+                    result.holdUntil());
+            ended.throttled(claimed, result.error(), result.logs());
         } else if (result.succeeded()) {
             // A result the database refuses (e.g. a string with a NUL character) is recorded by the
             // completer as an invalid_output failure.

@@ -27,7 +27,8 @@ public record NewTask(
         String scheduleName,
         Instant fireTime,
         TraceContext trace,
-        String concurrencyKey) {
+        String concurrencyKey,
+        JsonNode budget) {
 
     /** The longest concurrency key. */
     public static final int MAX_CONCURRENCY_KEY = 200;
@@ -58,6 +59,7 @@ public record NewTask(
                 .retry(retryBaseMs, retryMaxMs)
                 .idempotencyKey(idempotencyKey)
                 .concurrencyKey(concurrencyKey)
+                .budget(budget)
                 .tick(schedule, tick)
                 .trace(trace)
                 .build();
@@ -83,7 +85,8 @@ public record NewTask(
                 scheduleName,
                 fireTime,
                 trace,
-                concurrencyKey);
+                concurrencyKey,
+                budget);
     }
 
     /** Names each part of a {@link NewTask}, so no call site passes fourteen values by position. */
@@ -104,6 +107,7 @@ public record NewTask(
         private Instant fireTime;
         private TraceContext trace;
         private String concurrencyKey;
+        private JsonNode budget;
 
         private Builder(String agent, JsonNode input, JsonNode metadata) {
             this.agent = agent;
@@ -159,6 +163,12 @@ public record NewTask(
             return this;
         }
 
+        /** What one run may spend (a validated {@code TaskBudget}), or null. */
+        public Builder budget(JsonNode budget) {
+            this.budget = budget;
+            return this;
+        }
+
         /** The schedule and the tick this task is fired for. */
         public Builder tick(String scheduleName, Instant fireTime) {
             this.scheduleName = scheduleName;
@@ -189,7 +199,8 @@ public record NewTask(
                     scheduleName,
                     fireTime,
                     trace,
-                    concurrencyKey);
+                    concurrencyKey,
+                    budget);
         }
     }
 }

@@ -34,4 +34,5 @@ public record Task(
         String scheduleName,
         Instant fireTime,
         TraceContext trace,
-        String concurrencyKey) {}
+        String concurrencyKey,
+        JsonNode budget) {}

@@ -37,6 +37,7 @@ public final class TaskJson {
         node.put("idempotency_key", t.idempotencyKey());
         node.put("schedule_name", t.scheduleName());
         node.put("concurrency_key", t.concurrencyKey());
+        node.set("budget", t.budget());
         node.put("fire_time", iso(t.fireTime()));
         node.putObject("retry")
                 .put("base_seconds", t.retryBaseMs() / 1000.0)

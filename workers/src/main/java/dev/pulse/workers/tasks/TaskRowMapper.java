@@ -46,7 +46,8 @@ public final class TaskRowMapper implements RowMapper<Task> {
         "fire_time",
         "trace_parent",
         "trace_state",
-        "concurrency_key"
+        "concurrency_key",
+        "budget"
     };
 
     @Override
@@ -98,7 +99,8 @@ public final class TaskRowMapper implements RowMapper<Task> {
                 rs.getString(at[21]),
                 Columns.instant(rs, at[22]),
                 TraceContext.of(rs.getString(at[23]), rs.getString(at[24])),
-                rs.getString(at[25]));
+                rs.getString(at[25]),
+                jsonb(rs, at[26], "budget"));
     }
 
     private JsonNode jsonb(ResultSet rs, int index, String column) throws SQLException {

@@ -66,10 +66,10 @@ public final class TaskStore {
                               CAST(:retry_bases AS integer[]), CAST(:retry_maxes AS integer[]), CAST(:keys AS text[]),
                               CAST(:schedules AS text[]), CAST(:fire_times AS timestamptz[]),
                               CAST(:trace_parents AS text[]), CAST(:trace_states AS text[]),
-                              CAST(:concurrency_keys AS text[])) WITH ORDINALITY
+                              CAST(:concurrency_keys AS text[]), %s) WITH ORDINALITY
                        AS u (id, agent, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
                              run_at, delay, retry_base_ms, retry_max_ms, idempotency_key, schedule_name, fire_time,
-                             trace_parent, trace_state, concurrency_key, ord)
+                             trace_parent, trace_state, concurrency_key, budget, ord)
             ), backlog AS (
                 SELECT k.concurrency_key,
                        (SELECT t.virtual_start FROM tasks t
@@ -80,13 +80,14 @@ public final class TaskStore {
             )
             INSERT INTO tasks (id, agent, state, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
                                run_at, retry_base_ms, retry_max_ms, idempotency_owner, idempotency_key,
-                               schedule_name, fire_time, trace_parent, trace_state, concurrency_key, virtual_start)
+                               schedule_name, fire_time, trace_parent, trace_state, concurrency_key, virtual_start, budget)
             SELECT b.id, b.agent, CASE WHEN b.due > now() THEN 'scheduled' ELSE 'queued' END, b.priority,
                    CAST(b.input AS jsonb), CAST(b.metadata AS jsonb), b.callback_url, b.max_attempts, b.timeout_seconds,
                    b.due, b.retry_base_ms, b.retry_max_ms, :owner, b.idempotency_key, b.schedule_name, b.fire_time,
                    b.trace_parent, b.trace_state, b.concurrency_key,
                    CASE WHEN b.concurrency_key IS NULL THEN b.due
-                        ELSE GREATEST(b.due, backlog.last + %s) + (b.nth - 1) * %s END
+                        ELSE GREATEST(b.due, backlog.last + %s) + (b.nth - 1) * %s END,
+                   CAST(b.budget AS jsonb)
               FROM b LEFT JOIN backlog ON backlog.concurrency_key = b.concurrency_key
             %%s
             RETURNING %%s
@@ -94,6 +95,7 @@ public final class TaskStore {
                     .formatted(
                             JsonTexts.split("inputs"),
                             JsonTexts.split("metadata"),
+                            JsonTexts.split("budgets"),
                             FAIR_STEP,
                             FAIR_STEP);
 
@@ -508,6 +510,12 @@ public final class TaskStore {
                 .bind(
                         "concurrency_keys",
                         batch.stream().map(NewTask::concurrencyKey).toArray(String[]::new))
+                .bind(
+                        "budgets",
+                        JsonTexts.join(
+                                batch.stream()
+                                        .map(t -> t.budget() == null ? null : write(t.budget()))
+                                        .toArray(String[]::new)))
                 .bind(
                         "fire_times",
                         batch.stream().map(t -> iso(t.fireTime())).toArray(String[]::new))

@@ -1,8 +1,10 @@
 package dev.pulse.server.api.agents;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.executors.ExecutorFactory;
+import dev.pulse.executors.agents.AgentBudget;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.server.api.JsonBodies;
@@ -13,10 +15,15 @@ import dev.pulse.server.api.ProblemException;
 import dev.pulse.server.keys.ScopeRole;
 import dev.pulse.workers.agents.AgentStore;
 import dev.pulse.workers.agents.SharedAgents;
+import dev.pulse.workers.budgets.DailyBudgets;
+import dev.pulse.workers.budgets.UsageLedger;
+import dev.pulse.workers.flow.AgentHolds;
 import dev.pulse.workers.json.FieldError;
+import dev.pulse.workers.json.Timestamps;
 import dev.pulse.workers.keys.Scope;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import java.math.BigDecimal;
 
 /**
  * {@code /v1/agents}: the agents this node can run, and (with the admin scope, since an agent may
@@ -30,12 +37,22 @@ public final class AgentRoutes {
     private final AgentStore store;
     private final AgentViews views;
     private final JsonResponses responses;
+    private final AgentHolds holds;
+    private final DailyBudgets budgets;
 
+    /**
+     * @param holds and {@code budgets}: what {@code GET /v1/agents/{name}} shows of the agent's
+     *     holds, budget and usage today
+     */
     public AgentRoutes(
             SharedAgents shared,
             AgentStore store,
             ExecutorFactory executors,
-            JsonResponses responses) {
+            JsonResponses responses,
+            AgentHolds holds,
+            DailyBudgets budgets) {
+        this.holds = holds;
+        this.budgets = budgets;
         this.shared = shared;
         this.agents = shared.registry();
         this.store = store;
@@ -121,7 +138,45 @@ public final class AgentRoutes {
                                                         "no agent named '"
                                                                 + name
                                                                 + "'; GET /v1/agents lists the agents")));
-        responses.send(ctx, 200, toJson(agent));
+        responses.send(ctx, 200, withSpending(toJson(agent), agent));
+    }
+
+    /** The agent's daily budget, what it used today, and the holds on it now. */
+    private ObjectNode withSpending(ObjectNode node, AgentDefinition agent) {
+        AgentBudget budget = agent.flow().budget();
+        if (budget == null) {
+            node.putNull("budget");
+        } else {
+            ObjectNode b = node.putObject("budget");
+            if (budget.tokensPerDay() != null) {
+                b.put("tokens_per_day", budget.tokensPerDay());
+            }
+            if (budget.costUsdPerDay() != null) {
+                b.put("cost_usd_per_day", budget.costUsdPerDay());
+            }
+            if (budget.tokensPerMinute() != null) {
+                b.put("tokens_per_minute", budget.tokensPerMinute());
+            }
+        }
+        ObjectNode usage = node.putObject("usage_today");
+        usage.put("day", budgets.today().toString());
+        UsageLedger.Totals totals =
+                budgets.usageToday(agent.name())
+                        .orElse(new UsageLedger.Totals(0, 0, 0, BigDecimal.ZERO));
+        usage.put("runs", totals.runs());
+        usage.put("input_tokens", totals.inputTokens());
+        usage.put("output_tokens", totals.outputTokens());
+        usage.put("total_tokens", totals.tokens());
+        usage.put("cost_usd", totals.costUsd());
+        ArrayNode held = node.putArray("holds");
+        for (AgentHolds.Hold h : holds.of(agent.name())) {
+            held.addObject()
+                    .put("reason", h.reason().wire())
+                    .put("until", Timestamps.rfc3339(h.until()))
+                    .put("since", Timestamps.rfc3339(h.since()))
+                    .put("detail", h.detail());
+        }
+        return node;
     }
 
     private ObjectNode toJson(AgentDefinition agent) {

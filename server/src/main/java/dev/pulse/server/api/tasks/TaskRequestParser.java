@@ -10,6 +10,7 @@ import dev.pulse.executors.http.EgressPolicy;
 import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
+import dev.pulse.workers.budgets.TaskBudget;
 import dev.pulse.workers.json.FieldChecks;
 import dev.pulse.workers.json.FieldError;
 import dev.pulse.workers.tasks.NewTask;
@@ -49,6 +50,7 @@ public final class TaskRequestParser {
                             "metadata",
                             "idempotency_key",
                             "concurrency_key",
+                            "budget",
                             "retry"));
     static final Set<String> RETRY_FIELDS = new TreeSet<>(Set.of("base_seconds", "max_seconds"));
     static final int MAX_IDEMPOTENCY_KEY = 255;
@@ -155,6 +157,7 @@ public final class TaskRequestParser {
                 idempotencyKey(root.get("idempotency_key"), idempotencyHeader, errors);
         long[] retry = retry(root.get("retry"), agent, errors);
         String concurrencyKey = concurrencyKey(root.get("concurrency_key"), errors);
+        JsonNode budget = TaskBudget.parse(root.get("budget"), "budget", errors);
         List<FieldError> tooLarge = new ArrayList<>();
         tooLarge(input, "input", tooLarge);
         tooLarge(metadata, "metadata", tooLarge);
@@ -174,6 +177,7 @@ public final class TaskRequestParser {
                 .retry(retry[0], retry[1])
                 .idempotencyKey(idempotencyKey)
                 .concurrencyKey(concurrencyKey)
+                .budget(budget)
                 .build();
     }
 
