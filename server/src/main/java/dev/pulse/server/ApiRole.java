@@ -109,6 +109,7 @@ final class ApiRole {
                             core.json,
                             core.taskJson,
                             core.queuedWakeUp,
+                            core.dueWakeUps,
                             core.waiting);
             routes.add(
                     new TaskRoutes(
@@ -119,7 +120,12 @@ final class ApiRole {
                                     core.queuedWakeUp)
                             ::register);
             routes.add(
-                    new TaskBatchRoutes(core.tasks, taskParser, responses, core.queuedWakeUp)
+                    new TaskBatchRoutes(
+                                    core.tasks,
+                                    taskParser,
+                                    responses,
+                                    core.queuedWakeUp,
+                                    core.dueWakeUps)
                             ::register);
             routes.add(new DeliveryRoutes(core.deliveries, core.tasks, responses)::register);
             routes.add(

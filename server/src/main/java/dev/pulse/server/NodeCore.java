@@ -42,6 +42,7 @@ import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.tasks.ThroughputRollup;
 import dev.pulse.workers.timing.Broadcast;
 import dev.pulse.workers.timing.DatabaseWakeUps;
+import dev.pulse.workers.timing.DueWakeUps;
 import dev.pulse.workers.timing.WakeUp;
 import dev.pulse.workers.tracing.TaskTracing;
 import java.net.URI;
@@ -107,6 +108,9 @@ final class NodeCore {
      * other node's.
      */
     final WakeUp queuedWakeUp;
+
+    /** Wakes the queue's waiters when a delayed task queued here becomes due. */
+    final DueWakeUps dueWakeUps;
 
     /**
      * Wakes the long polls of remote workers' claims on this node: every signal that wakes the
@@ -190,6 +194,7 @@ final class NodeCore {
 
         this.signer = new WebhookSigner(webhookSecret());
         this.queuedWakeUp = wakeUps(topology);
+        this.dueWakeUps = parts.add(new DueWakeUps(queuedWakeUp, clock));
         TaskIds ids = new TaskIds(clock, random);
         this.taskJson = new TaskJson(json);
         // A worker's dispatcher takes the callbacks its own completer writes straight from memory.

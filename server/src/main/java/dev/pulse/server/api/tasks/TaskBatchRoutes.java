@@ -16,6 +16,7 @@ import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.tasks.NewTask;
 import dev.pulse.workers.tasks.Queued;
 import dev.pulse.workers.tasks.TaskStore;
+import dev.pulse.workers.timing.DueWakeUps;
 import dev.pulse.workers.timing.WakeUp;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -31,16 +32,19 @@ public final class TaskBatchRoutes {
     private final TaskRequestParser parser;
     private final JsonResponses responses;
     private final WakeUp workerWakeUp;
+    private final DueWakeUps dueWakeUps;
 
     public TaskBatchRoutes(
             TaskStore store,
             TaskRequestParser parser,
             JsonResponses responses,
-            WakeUp workerWakeUp) {
+            WakeUp workerWakeUp,
+            DueWakeUps dueWakeUps) {
         this.store = store;
         this.parser = parser;
         this.responses = responses;
         this.workerWakeUp = workerWakeUp;
+        this.dueWakeUps = dueWakeUps;
     }
 
     public void register(RoutesConfig routes) {
@@ -86,6 +90,9 @@ public final class TaskBatchRoutes {
         for (int k = 0; k < enqueued.size(); k++) {
             Queued e = enqueued.get(k);
             created += e.created() ? 1 : 0;
+            if (e.created()) {
+                dueWakeUps.at(e.runAt());
+            }
             // The task's id, state and due time, not the whole task: a batch's answer stays small
             // (the input echoed back a thousand times was most of the cost of a batch).
             String self = "/v1/tasks/" + e.id();

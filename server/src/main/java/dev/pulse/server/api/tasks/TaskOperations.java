@@ -20,6 +20,7 @@ import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.tasks.TaskPage;
 import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.tasks.TaskStore;
+import dev.pulse.workers.timing.DueWakeUps;
 import dev.pulse.workers.timing.WakeUp;
 import java.util.Arrays;
 import java.util.Map;
@@ -42,6 +43,7 @@ public final class TaskOperations {
     private final ObjectMapper json;
     private final TaskJson taskJson;
     private final WakeUp workerWakeUp;
+    private final DueWakeUps dueWakeUps;
     private final WaitingReasons waiting;
 
     /**
@@ -55,7 +57,9 @@ public final class TaskOperations {
             ObjectMapper json,
             TaskJson taskJson,
             WakeUp workerWakeUp,
+            DueWakeUps dueWakeUps,
             WaitingReasons waiting) {
+        this.dueWakeUps = dueWakeUps;
         this.waiting = waiting;
         this.store = store;
         this.insertGroups = insertGroups;
@@ -88,6 +92,7 @@ public final class TaskOperations {
                 insertGroups.enqueue(parser.parse(body, idempotencyHeader).withTrace(trace), owner);
         if (enqueued.created()) {
             workerWakeUp.signal();
+            dueWakeUps.at(enqueued.task().runAt());
         }
         return enqueued;
     }
