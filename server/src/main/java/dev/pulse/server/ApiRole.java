@@ -24,6 +24,7 @@ import dev.pulse.server.mcp.PulseMcpServer;
 import dev.pulse.server.metrics.MetricsRoutes;
 import dev.pulse.workers.budgets.DailyBudgets;
 import dev.pulse.workers.budgets.UsageLedger;
+import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.flow.AgentHolds;
 import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.keys.CachedApiKeys;
@@ -70,10 +71,13 @@ final class ApiRole {
             Consumer<RoutesConfig> httpHooks) {
         PulseConfig config = core.config;
         ApiKeyStore keys = new ApiKeyStore(core.database.jdbi(), core.random);
-        CachedApiKeys cachedKeys = new CachedApiKeys(keys, core.databaseUrl, KEY_CACHE_TTL);
-        if (config.notifyWakeUps()) {
-            // Behind a transaction-pooling PgBouncer (PULSE_WAKEUPS=poll) no notification arrives:
-            // unstarted, the cache looks every key up, as without it.
+        DatabaseUrl listenUrl = core.listenUrl();
+        CachedApiKeys cachedKeys =
+                new CachedApiKeys(keys, listenUrl, core.connections, KEY_CACHE_TTL);
+        if (config.notifyWakeUps() && listenUrl != null) {
+            // With polling (PULSE_WAKEUPS=poll), or behind a transaction pooler with no direct
+            // listen URL, no notification can arrive: unstarted, the cache looks every key up, as
+            // without it.
             core.parts.start(cachedKeys);
         }
         JsonResponses responses = new JsonResponses(core.json);

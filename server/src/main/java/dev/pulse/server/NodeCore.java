@@ -255,7 +255,7 @@ final class NodeCore {
                     config.workerPollInterval());
             return localWakeUp();
         }
-        DatabaseUrl listenUrl = directUrl() != null ? directUrl() : databaseUrl;
+        DatabaseUrl listenUrl = listenUrl();
         DatabaseWakeUps wakeUps =
                 new DatabaseWakeUps(
                         listenUrl,
@@ -289,6 +289,17 @@ final class NodeCore {
     static String applicationName(String nodeId) {
         String name = "pulse-" + nodeId;
         return name.length() > 63 ? name.substring(0, 63) : name;
+    }
+
+    /**
+     * Where a connection of its own can LISTEN (past the pooler if there is one), or null when
+     * nothing can (a transaction pooler without {@code database.listen_url}).
+     */
+    DatabaseUrl listenUrl() {
+        if (!config.databaseTopology().canListen()) {
+            return null;
+        }
+        return directUrl() != null ? directUrl() : databaseUrl;
     }
 
     /** A direct connection to the primary past the pooler, for LISTEN and migrations, or null. */

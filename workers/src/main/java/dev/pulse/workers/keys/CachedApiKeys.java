@@ -1,5 +1,6 @@
 package dev.pulse.workers.keys;
 
+import dev.pulse.workers.db.ConnectionSettings;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.maintenance.Duty;
 import java.sql.Connection;
@@ -36,6 +37,7 @@ public final class CachedApiKeys implements Duty {
 
     private final ApiKeyStore store;
     private final DatabaseUrl url;
+    private final ConnectionSettings settings;
     private final long ttlNanos;
     private final Map<String, Cached> byHash = new ConcurrentHashMap<>();
     // Bumped by every notification: a lookup that began before one must not cache what it found.
@@ -51,11 +53,14 @@ public final class CachedApiKeys implements Duty {
 
     /**
      * @param url where to LISTEN (a connection of its own, outside the pool)
+     * @param settings the node's connection settings (its name, timeouts, keepalive)
      * @param ttl how long a key found live is trusted without a notification
      */
-    public CachedApiKeys(ApiKeyStore store, DatabaseUrl url, Duration ttl) {
+    public CachedApiKeys(
+            ApiKeyStore store, DatabaseUrl url, ConnectionSettings settings, Duration ttl) {
         this.store = store;
         this.url = url;
+        this.settings = settings;
         this.ttlNanos = ttl.toNanos();
         this.listener = new Thread(this::listen, "pulse-keys-listen");
         this.listener.setDaemon(true);
@@ -154,16 +159,13 @@ public final class CachedApiKeys implements Duty {
     }
 
     private Connection connect() throws SQLException {
-        Properties props = new Properties();
+        Properties props = settings.driverProperties();
         if (url.user() != null) {
             props.setProperty("user", url.user());
         }
         if (url.password() != null) {
             props.setProperty("password", url.password());
         }
-        props.setProperty("ApplicationName", "pulse-keys-listen");
-        props.setProperty("tcpKeepAlive", "true");
-        props.setProperty("connectTimeout", "5");
         return DriverManager.getConnection(url.jdbcUrl(), props);
     }
 

@@ -2,6 +2,7 @@ package dev.pulse.workers.keys;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pulse.workers.db.ConnectionSettings;
 import dev.pulse.workers.db.Database;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.testing.TestDatabase;
@@ -42,8 +43,12 @@ class CachedApiKeysTest {
     @Test
     void aKeyRevokedOnAnotherNodeIsRefusedByEveryNodesCache() throws Exception {
         String key = store.create("client", EnumSet.of(Scope.TASKS_WRITE));
-        try (CachedApiKeys nodeA = new CachedApiKeys(store, url, Duration.ofHours(1));
-                CachedApiKeys nodeB = new CachedApiKeys(store, url, Duration.ofHours(1))) {
+        try (CachedApiKeys nodeA =
+                        new CachedApiKeys(
+                                store, url, ConnectionSettings.defaults(), Duration.ofHours(1));
+                CachedApiKeys nodeB =
+                        new CachedApiKeys(
+                                store, url, ConnectionSettings.defaults(), Duration.ofHours(1))) {
             nodeA.start();
             nodeB.start();
             waitFor(() -> nodeA.status().succeeded() > 0 && nodeB.status().succeeded() > 0);
@@ -68,7 +73,8 @@ class CachedApiKeysTest {
     @Test
     void aDeletedKeyIsForgottenToo() throws Exception {
         String key = store.create("short-lived", EnumSet.of(Scope.ADMIN));
-        try (CachedApiKeys node = new CachedApiKeys(store, url, Duration.ofHours(1))) {
+        try (CachedApiKeys node =
+                new CachedApiKeys(store, url, ConnectionSettings.defaults(), Duration.ofHours(1))) {
             node.start();
             waitFor(() -> node.status().succeeded() > 0);
             assertThat(node.authenticate(key)).isPresent();
@@ -80,7 +86,8 @@ class CachedApiKeysTest {
     @Test
     void withoutItsListenerNothingIsCachedAndEveryKeyIsLookedUp() {
         String key = store.create("polled", EnumSet.of(Scope.ADMIN));
-        try (CachedApiKeys node = new CachedApiKeys(store, url, Duration.ofHours(1))) {
+        try (CachedApiKeys node =
+                new CachedApiKeys(store, url, ConnectionSettings.defaults(), Duration.ofHours(1))) {
             assertThat(node.authenticate(key)).isPresent();
             assertThat(node.authenticate(key)).isPresent();
             assertThat(node.lookups()).isEqualTo(2);
