@@ -42,7 +42,10 @@ class ReplicaReadsTest {
                     "!!! ReplicaReadsTest SKIPPED: no PostgreSQL server binaries (install Debian's"
                             + " postgresql package or set PULSE_TEST_PG_BINDIR)");
         }
-        Assumptions.assumeTrue(bin.isPresent(), "no PostgreSQL server binaries");
+        Assumptions.assumeTrue(
+                bin.isPresent(),
+                "no PostgreSQL server binaries: run scripts/postgresql.sh (installs Debian's"
+                        + " postgresql package) or set PULSE_TEST_PG_BINDIR");
         Path work = PostgresCluster.workDirectory();
         try (PostgresCluster primary = PostgresCluster.primary(bin.get(), work);
                 PostgresCluster standby = PostgresCluster.standbyOf(primary, work)) {

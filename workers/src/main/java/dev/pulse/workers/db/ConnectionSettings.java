@@ -1,5 +1,8 @@
 package dev.pulse.workers.db;
 
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Properties;
 
@@ -44,6 +47,21 @@ public record ConnectionSettings(
     /** The same without a socket timeout: migrations may run long statements. */
     public ConnectionSettings withoutSocketTimeout() {
         return new ConnectionSettings(applicationName, Duration.ZERO, transactionPooling);
+    }
+
+    /**
+     * A connection of its own to {@code url} with these settings, outside any pool (for LISTEN: the
+     * pooled ones are handed back after each transaction).
+     */
+    public Connection open(DatabaseUrl url) throws SQLException {
+        Properties props = driverProperties();
+        if (url.user() != null) {
+            props.setProperty("user", url.user());
+        }
+        if (url.password() != null) {
+            props.setProperty("password", url.password());
+        }
+        return DriverManager.getConnection(url.jdbcUrl(), props);
     }
 
     /** The pgjdbc properties that carry these settings. */

@@ -4,13 +4,11 @@ import dev.pulse.workers.db.ConnectionSettings;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.maintenance.Duty;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.postgresql.PGConnection;
@@ -159,14 +157,7 @@ public final class CachedApiKeys implements Duty {
     }
 
     private Connection connect() throws SQLException {
-        Properties props = settings.driverProperties();
-        if (url.user() != null) {
-            props.setProperty("user", url.user());
-        }
-        if (url.password() != null) {
-            props.setProperty("password", url.password());
-        }
-        return DriverManager.getConnection(url.jdbcUrl(), props);
+        return settings.open(url);
     }
 
     @Override

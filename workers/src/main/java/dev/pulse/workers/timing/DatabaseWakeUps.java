@@ -4,11 +4,9 @@ import dev.pulse.workers.db.ConnectionSettings;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.maintenance.Duty;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -199,14 +197,7 @@ public final class DatabaseWakeUps implements Duty {
     }
 
     private Connection connect() throws SQLException {
-        Properties props = settings.driverProperties();
-        if (url.user() != null) {
-            props.setProperty("user", url.user());
-        }
-        if (url.password() != null) {
-            props.setProperty("password", url.password());
-        }
-        return DriverManager.getConnection(url.jdbcUrl(), props);
+        return settings.open(url);
     }
 
     /** How many times the LISTEN connection has been (re)established; for tests and diagnostics. */

@@ -21,8 +21,9 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * A measurement, not a test (no assertion on time): how long a waiting {@code POST
  * /v1/workers/claim} takes to answer once a task becomes due, on one node with the default poll
  * interval (500 ms). Two cases: a task queued due now (the claim is woken by the enqueue's signal
- * and NOTIFY), and a task queued with a delay (no signal marks the moment it becomes due: the
- * waiting claim finds it at its next poll, as a node's worker does). Run with
+ * and NOTIFY), and a task queued with a delay (woken when it becomes due by the queuing node's
+ * timer, {@code DueWakeUps}). Off in the normal build, since it asserts nothing and takes a minute
+ * or more; run with
  *
  * <pre>mvn -B -q verify -pl server -am -Dtest=LongPollLatencyMeasurement -Dpulse.measure=true \
  *     -Dsurefire.failIfNoSpecifiedTests=false</pre>
