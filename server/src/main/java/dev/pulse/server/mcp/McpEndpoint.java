@@ -3,6 +3,7 @@ package dev.pulse.server.mcp;
 import dev.pulse.server.api.JsonContentType;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
+import dev.pulse.server.api.tasks.TraceHeaders;
 import dev.pulse.server.keys.AnyKeyRole;
 import dev.pulse.server.keys.ApiKeyAuth;
 import dev.pulse.workers.keys.ApiKey;
@@ -35,6 +36,9 @@ public final class McpEndpoint implements McpStatelessServerTransport {
 
     /** Where the caller's {@link ApiKey} is in the transport context the tools receive. */
     static final String API_KEY = "pulse.api_key";
+
+    /** Where the request's W3C trace context is in the transport context the tools receive. */
+    static final String TRACE = "pulse.trace";
 
     private static final String PROTOCOL_VERSION = "MCP-Protocol-Version";
 
@@ -81,7 +85,8 @@ public final class McpEndpoint implements McpStatelessServerTransport {
         }
         McpSchema.JSONRPCMessage message = read(JsonContentType.body(ctx));
         ApiKey key = ApiKeyAuth.keyOf(ctx).orElseThrow();
-        McpTransportContext context = McpTransportContext.create(Map.of(API_KEY, key));
+        McpTransportContext context =
+                McpTransportContext.create(Map.of(API_KEY, key, TRACE, TraceHeaders.of(ctx)));
         if (message instanceof McpSchema.JSONRPCRequest request) {
             McpSchema.JSONRPCResponse response =
                     handler.handleRequest(context, request)

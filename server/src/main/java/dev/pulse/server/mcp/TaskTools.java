@@ -88,7 +88,11 @@ final class TaskTools {
                         .build(),
                 call ->
                         tasks.toJson(
-                                tasks.queue(call.arguments(), null, ApiKeyAuth.ownerOf(call.key()))
+                                tasks.queue(
+                                                call.arguments(),
+                                                null,
+                                                ApiKeyAuth.ownerOf(call.key()),
+                                                call.trace())
                                         .task()));
     }
 

@@ -3,9 +3,11 @@ package dev.pulse.server.mcp;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pulse.executors.TraceContext;
 import dev.pulse.server.api.JsonResponses;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
+import dev.pulse.server.api.tasks.TraceHeaders;
 import dev.pulse.workers.db.DatabaseErrors;
 import dev.pulse.workers.keys.ApiKey;
 import io.modelcontextprotocol.common.McpTransportContext;
@@ -51,7 +53,7 @@ final class ToolResults {
         Map<String, Object> arguments = request.arguments();
         ObjectNode node = arguments == null ? json.createObjectNode() : json.valueToTree(arguments);
         try {
-            return success(tool.handler().call(new ToolCall(node, key)));
+            return success(tool.handler().call(new ToolCall(node, key, trace(context, request))));
         } catch (ProblemException e) {
             return error(tool, e.problem());
         } catch (RuntimeException e) {
@@ -61,6 +63,28 @@ final class ToolResults {
             log.error("tool {} failed", tool.name(), e);
             return error(tool, Problem.internal());
         }
+    }
+
+    /**
+     * MCP hosts that trace put the W3C context in the request's {@code _meta} (the OpenTelemetry
+     * conventions for MCP), which survives transports without headers; an HTTP {@code traceparent}
+     * is the fallback.
+     */
+    private static TraceContext trace(
+            McpTransportContext context, McpSchema.CallToolRequest request) {
+        Map<String, Object> meta = request.meta();
+        if (meta != null && meta.get("traceparent") instanceof String traceparent) {
+            TraceContext carried =
+                    TraceHeaders.of(
+                            traceparent,
+                            meta.get("tracestate") instanceof String state ? state : null);
+            if (carried != TraceContext.NONE) {
+                return carried;
+            }
+        }
+        return context.get(McpEndpoint.TRACE) instanceof TraceContext header
+                ? header
+                : TraceContext.NONE;
     }
 
     private McpSchema.CallToolResult success(JsonNode result) {

@@ -50,12 +50,12 @@ public final class NodeMetrics implements AutoCloseable {
                 .baseUnit("seconds")
                 .description("How long the next task to claim has been due (0 when none is due)")
                 .register(registry);
-        registry.getPrometheusRegistry().register(new ReadyTasks(tasks, clock));
+        registry.getPrometheusRegistry().register(ReadyTasks.gauge(tasks, clock));
     }
 
     /** Adds the {@code pulse_tasks_waiting{reason}} gauge ({@link WaitingTasks}). */
     public void watchWaiting(WaitingReasons waiting, Clock clock) {
-        registry.getPrometheusRegistry().register(new WaitingTasks(waiting, clock));
+        registry.getPrometheusRegistry().register(WaitingTasks.gauge(waiting, clock));
     }
 
     private synchronized double queueLag() {

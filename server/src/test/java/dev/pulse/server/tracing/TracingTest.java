@@ -11,6 +11,10 @@ import dev.pulse.server.tracing.OtlpReceiverStandIn.ReceivedSpan;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.testing.CallbackReceiver;
 import dev.pulse.workers.testing.TestDatabase;
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
+import io.modelcontextprotocol.spec.McpSchema;
 import io.opentelemetry.proto.trace.v1.Span.SpanKind;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -215,20 +219,7 @@ class TracingTest {
     void withoutAnEndpointAgentsGetTheCallersContextAsItCame() throws Exception {
         try (TestNode untraced = new TestNode(TestDatabase.create(), Map.of())) {
             String traceparent = "00-" + hex(16) + "-" + hex(8) + "-01";
-            HttpResponse<String> put =
-                    untraced.send(
-                            untraced.request("/v1/agents/traced-local")
-                                    .PUT(
-                                            HttpRequest.BodyPublishers.ofString(
-                                                    agentDocument(
-                                                            "traced-local",
-                                                            "{\"executor\": \"local\", \"timeout\": \"60s\","
-                                                                    + " \"local\": {\"command\": [\"sh\", \"-c\","
-                                                                    + " \"cat >/dev/null; printf"
-                                                                    + " '{\\\"traceparent\\\": \\\"%s\\\"}'"
-                                                                    + " \\\"$TRACEPARENT\\\"\"]}}")))
-                                    .build());
-            assertThat(put.statusCode()).as(put.body()).isIn(200, 201);
+            putTraceparentPrinter(untraced, "traced-local");
             HttpResponse<String> created =
                     untraced.send(
                             untraced.request("/v1/tasks")
@@ -242,6 +233,85 @@ class TracingTest {
             JsonNode task = awaitEnd(untraced, id);
             assertThat(task.path("result").path("traceparent").asText()).isEqualTo(traceparent);
         }
+    }
+
+    @Test
+    void anMcpHostsTraceContextReachesTheTasksItQueues() throws Exception {
+        try (TestNode untraced = new TestNode(TestDatabase.create(), Map.of())) {
+            putTraceparentPrinter(untraced, "mcp-traced");
+            String inHeader = "00-" + hex(16) + "-" + hex(8) + "-01";
+            String inMeta = "00-" + hex(16) + "-" + hex(8) + "-01";
+            try (McpSyncClient host = mcpClient(untraced, inHeader)) {
+                host.initialize();
+                String fromHeader =
+                        queueOverMcp(
+                                host,
+                                new McpSchema.CallToolRequest(
+                                        "queue_task", Map.of("agent", "mcp-traced")));
+                String fromMeta =
+                        queueOverMcp(
+                                host,
+                                McpSchema.CallToolRequest.builder()
+                                        .name("queue_task")
+                                        .arguments(Map.of("agent", "mcp-traced"))
+                                        .meta(Map.of("traceparent", inMeta))
+                                        .build());
+                assertThat(
+                                awaitEnd(untraced, fromHeader)
+                                        .path("result")
+                                        .path("traceparent")
+                                        .asText())
+                        .as("the HTTP request's traceparent")
+                        .isEqualTo(inHeader);
+                assertThat(awaitEnd(untraced, fromMeta).path("result").path("traceparent").asText())
+                        .as("_meta.traceparent, which wins over the header")
+                        .isEqualTo(inMeta);
+            }
+        }
+    }
+
+    /** A local agent whose result is the TRACEPARENT it was started with. */
+    private static void putTraceparentPrinter(TestNode node, String name) {
+        HttpResponse<String> put =
+                node.send(
+                        node.request("/v1/agents/" + name)
+                                .PUT(
+                                        HttpRequest.BodyPublishers.ofString(
+                                                agentDocument(
+                                                        name,
+                                                        "{\"executor\": \"local\", \"timeout\": \"60s\","
+                                                                + " \"local\": {\"command\": [\"sh\", \"-c\","
+                                                                + " \"cat >/dev/null; printf"
+                                                                + " '{\\\"traceparent\\\": \\\"%s\\\"}'"
+                                                                + " \\\"$TRACEPARENT\\\"\"]}}")))
+                                .build());
+        assertThat(put.statusCode()).as(put.body()).isIn(200, 201);
+    }
+
+    private static McpSyncClient mcpClient(TestNode node, String traceparent) {
+        return McpClient.sync(
+                        HttpClientStreamableHttpTransport.builder(node.url(""))
+                                .endpoint("/mcp")
+                                .requestBuilder(
+                                        HttpRequest.newBuilder()
+                                                .header(
+                                                        "Authorization",
+                                                        "Bearer " + TestNode.ADMIN_KEY)
+                                                .header("traceparent", traceparent))
+                                .build())
+                .clientInfo(new McpSchema.Implementation("tracing-test", "1"))
+                .requestTimeout(PATIENCE)
+                .build();
+    }
+
+    private static String queueOverMcp(McpSyncClient host, McpSchema.CallToolRequest request) {
+        McpSchema.CallToolResult result = host.callTool(request);
+        assertThat(result.isError())
+                .as(String.valueOf(result.content()))
+                .isNotEqualTo(Boolean.TRUE);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> task = (Map<String, Object>) result.structuredContent();
+        return (String) task.get("id");
     }
 
     private static ReceivedSpan span(String traceId, String name, String taskId)

@@ -1,20 +1,14 @@
 package dev.pulse.workers.keys;
 
+import dev.pulse.workers.db.ChannelListener;
 import dev.pulse.workers.db.ConnectionSettings;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.maintenance.Duty;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The keys of recent requests, kept so that a busy key costs no database lookup per request, with
@@ -26,28 +20,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Only keys found live are cached; an unknown key is looked up every time, as before.
  */
-public final class CachedApiKeys implements Duty {
-
-    private static final Logger log = LoggerFactory.getLogger(CachedApiKeys.class);
-    private static final Duration CHECK_WHEN_QUIET_FOR = Duration.ofSeconds(10);
+public final class CachedApiKeys implements Duty, ChannelListener.Events {
 
     private record Cached(ApiKey key, long expiresAt) {}
 
     private final ApiKeyStore store;
-    private final DatabaseUrl url;
-    private final ConnectionSettings settings;
     private final long ttlNanos;
     private final Map<String, Cached> byHash = new ConcurrentHashMap<>();
     // Bumped by every notification: a lookup that began before one must not cache what it found.
     private final AtomicLong generation = new AtomicLong();
-    private final AtomicLong connections = new AtomicLong();
-    private final AtomicLong lost = new AtomicLong();
     private final AtomicLong lookups = new AtomicLong();
-    private final Thread listener;
+    private final ChannelListener listener;
     private volatile boolean listening;
-    private volatile boolean failing;
-    private volatile boolean running = true;
-    private volatile Connection current;
 
     /**
      * @param url where to LISTEN (a connection of its own, outside the pool)
@@ -57,11 +41,15 @@ public final class CachedApiKeys implements Duty {
     public CachedApiKeys(
             ApiKeyStore store, DatabaseUrl url, ConnectionSettings settings, Duration ttl) {
         this.store = store;
-        this.url = url;
-        this.settings = settings;
         this.ttlNanos = ttl.toNanos();
-        this.listener = new Thread(this::listen, "pulse-keys-listen");
-        this.listener.setDaemon(true);
+        this.listener =
+                new ChannelListener(
+                        ApiKeyStore.CHANGED_CHANNEL,
+                        "revoked API keys",
+                        "checking every key in the database",
+                        url,
+                        settings,
+                        this);
     }
 
     @Override
@@ -97,91 +85,36 @@ public final class CachedApiKeys implements Duty {
         return lookups.get();
     }
 
+    @Override
+    public void connected() {
+        forgetAll(); // whatever changed while we were not listening
+        listening = true;
+    }
+
+    @Override
+    public void notified(int count) {
+        forgetAll();
+    }
+
+    @Override
+    public void lost() {
+        listening = false;
+        forgetAll();
+    }
+
     private void forgetAll() {
         generation.incrementAndGet();
         byHash.clear();
     }
 
-    private void listen() {
-        long pause = 100;
-        while (running) {
-            try (Connection c = connect()) {
-                current = c;
-                try (Statement s = c.createStatement()) {
-                    s.execute("LISTEN " + ApiKeyStore.CHANGED_CHANNEL);
-                }
-                forgetAll(); // whatever changed while we were not listening
-                listening = true;
-                connections.incrementAndGet();
-                failing = false;
-                pause = 100;
-                PGConnection pg = c.unwrap(PGConnection.class);
-                long quietSince = System.nanoTime();
-                while (running) {
-                    PGNotification[] got = pg.getNotifications(1_000);
-                    if (got != null && got.length > 0) {
-                        forgetAll();
-                        quietSince = System.nanoTime();
-                    } else if (System.nanoTime() - quietSince > CHECK_WHEN_QUIET_FOR.toNanos()) {
-                        try (Statement s = c.createStatement()) {
-                            s.setQueryTimeout(5);
-                            s.execute("SELECT 1");
-                        }
-                        quietSince = System.nanoTime();
-                    }
-                }
-            } catch (SQLException | RuntimeException e) {
-                listening = false;
-                forgetAll();
-                if (!running) {
-                    return;
-                }
-                lost.incrementAndGet();
-                if (!failing) {
-                    log.warn(
-                            "lost the connection that hears of revoked API keys ({}); checking every key in the database meanwhile",
-                            e.getMessage());
-                    failing = true;
-                }
-                try {
-                    Thread.sleep(pause);
-                } catch (InterruptedException interrupted) {
-                    return;
-                }
-                pause = Math.min(pause * 2, 5_000);
-            } finally {
-                listening = false;
-                current = null;
-            }
-        }
-    }
-
-    private Connection connect() throws SQLException {
-        return settings.open(url);
-    }
-
     @Override
     public Status status() {
-        return new Status(connections.get(), lost.get(), failing);
+        return listener.status();
     }
 
     @Override
     public void close() {
-        running = false;
         listening = false;
-        Connection c = current;
-        if (c != null) {
-            try {
-                c.close();
-            } catch (SQLException e) {
-                // closing anyway
-            }
-        }
-        listener.interrupt();
-        try {
-            listener.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        listener.close();
     }
 }

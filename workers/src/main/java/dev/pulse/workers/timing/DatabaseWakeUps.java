@@ -1,11 +1,9 @@
 package dev.pulse.workers.timing;
 
+import dev.pulse.workers.db.ChannelListener;
 import dev.pulse.workers.db.ConnectionSettings;
 import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.maintenance.Duty;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -14,8 +12,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jdbi.v3.core.Jdbi;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,38 +23,28 @@ import org.slf4j.LoggerFactory;
  * {@code NOTIFY pulse_tasks} at most once per debounce interval (a burst of enqueues costs one
  * notification, not one per request), from a pooled connection and off the caller's thread.
  *
- * <p>One dedicated connection, outside the pool, LISTENs and signals {@code onNotify} for every
- * notification. If that connection is lost (database restart, {@code pg_terminate_backend}, a
- * network cut) it is re-established with backoff, and the worker is woken once on reconnecting,
- * since notifications sent meanwhile were missed. It is checked with a query whenever it has been
- * quiet for a while, so a dead socket is noticed even when no notification comes.
+ * <p>A {@link ChannelListener} signals {@code onNotify} for every notification, and once on every
+ * (re)connection, since notifications sent while it was not listening were missed.
  *
  * <p>Behind a transaction-pooling PgBouncer, LISTEN does not work: run such nodes with {@code
  * PULSE_WAKEUPS=poll}, which uses neither this class nor NOTIFY.
  */
-public final class DatabaseWakeUps implements Duty {
+public final class DatabaseWakeUps implements Duty, ChannelListener.Events {
 
     private static final Logger log = LoggerFactory.getLogger(DatabaseWakeUps.class);
 
     public static final String CHANNEL = "pulse_tasks";
     static final String APPLICATION_NAME = "pulse-listen";
-    private static final Duration CHECK_WHEN_QUIET_FOR = Duration.ofSeconds(10);
 
-    private final DatabaseUrl url;
-    private final ConnectionSettings settings;
     private final Jdbi jdbi;
     private final WakeUp onNotify;
     private final long debounceNanos;
-    private final Thread listener;
+    private final ChannelListener listener;
     private final ScheduledExecutorService notifier;
     private final AtomicBoolean notifyPending = new AtomicBoolean();
     private final AtomicLong lastNotify = new AtomicLong(System.nanoTime() - Long.MAX_VALUE / 4);
-    private final AtomicLong connections = new AtomicLong();
     private final AtomicLong received = new AtomicLong();
-    private final AtomicLong lost = new AtomicLong();
-    private volatile boolean failing;
     private volatile boolean running = true;
-    private volatile Connection current;
 
     /**
      * @param url where to LISTEN (a connection of its own, not from the pool)
@@ -81,13 +67,10 @@ public final class DatabaseWakeUps implements Duty {
             Jdbi jdbi,
             WakeUp onNotify,
             Duration debounce) {
-        this.url = url;
-        this.settings = settings.withoutPooler();
         this.jdbi = jdbi;
         this.onNotify = onNotify;
         this.debounceNanos = debounce.toNanos();
-        this.listener = new Thread(this::listen, "pulse-listen");
-        this.listener.setDaemon(true);
+        this.listener = new ChannelListener(CHANNEL, "wake-ups", "polling", url, settings, this);
         this.notifier =
                 Executors.newSingleThreadScheduledExecutor(
                         r -> {
@@ -111,7 +94,7 @@ public final class DatabaseWakeUps implements Duty {
     /** Connections made count as successes, connections lost (or refused) as failures. */
     @Override
     public Status status() {
-        return new Status(connections.get(), lost.get(), failing);
+        return listener.status();
     }
 
     /**
@@ -142,67 +125,25 @@ public final class DatabaseWakeUps implements Duty {
         }
     }
 
-    private void listen() {
-        long pause = 100;
-        while (running) {
-            try (Connection c = connect()) {
-                current = c;
-                try (Statement s = c.createStatement()) {
-                    s.execute("LISTEN " + CHANNEL);
-                }
-                connections.incrementAndGet();
-                if (failing) {
-                    log.info("listening for wake-ups again");
-                }
-                failing = false;
-                pause = 100;
-                onNotify.signal(); // whatever was notified while we were not listening
-                PGConnection pg = c.unwrap(PGConnection.class);
-                long quietSince = System.nanoTime();
-                while (running) {
-                    PGNotification[] got = pg.getNotifications(1_000);
-                    if (got != null && got.length > 0) {
-                        received.addAndGet(got.length);
-                        onNotify.signal();
-                        quietSince = System.nanoTime();
-                    } else if (System.nanoTime() - quietSince > CHECK_WHEN_QUIET_FOR.toNanos()) {
-                        try (Statement s = c.createStatement()) {
-                            s.setQueryTimeout(5);
-                            s.execute("SELECT 1");
-                        }
-                        quietSince = System.nanoTime();
-                    }
-                }
-            } catch (SQLException | RuntimeException e) {
-                if (!running) {
-                    return;
-                }
-                lost.incrementAndGet();
-                if (!failing) {
-                    log.warn(
-                            "lost the wake-up connection ({}); polling meanwhile, reconnecting",
-                            e.getMessage());
-                    failing = true;
-                }
-                try {
-                    Thread.sleep(pause);
-                } catch (InterruptedException interrupted) {
-                    return;
-                }
-                pause = Math.min(pause * 2, 5_000);
-            } finally {
-                current = null;
-            }
-        }
+    @Override
+    public void connected() {
+        onNotify.signal();
     }
 
-    private Connection connect() throws SQLException {
-        return settings.open(url);
+    @Override
+    public void notified(int count) {
+        received.addAndGet(count);
+        onNotify.signal();
+    }
+
+    @Override
+    public void lost() {
+        // Only a hint: the worker's poll finds the tasks meanwhile.
     }
 
     /** How many times the LISTEN connection has been (re)established; for tests and diagnostics. */
     public long connections() {
-        return connections.get();
+        return listener.connections();
     }
 
     /** How many notifications arrived. */
@@ -214,19 +155,6 @@ public final class DatabaseWakeUps implements Duty {
     public void close() {
         running = false;
         notifier.shutdownNow();
-        Connection c = current;
-        if (c != null) {
-            try {
-                c.close();
-            } catch (SQLException e) {
-                // closing anyway
-            }
-        }
-        listener.interrupt();
-        try {
-            listener.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        listener.close();
     }
 }

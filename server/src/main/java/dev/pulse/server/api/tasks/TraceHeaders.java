@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * stored with its tasks. A malformed {@code traceparent} is ignored, as the W3C recommendation
  * asks, rather than refused: tracing never fails a request.
  */
-final class TraceHeaders {
+public final class TraceHeaders {
 
     /** Version 00's form; a later version may append fields after the flags. */
     private static final Pattern TRACEPARENT =
@@ -20,15 +20,18 @@ final class TraceHeaders {
 
     private TraceHeaders() {}
 
-    static TraceContext of(Context ctx) {
-        String traceparent = ctx.header("traceparent");
+    public static TraceContext of(Context ctx) {
+        return of(ctx.header("traceparent"), ctx.header("tracestate"));
+    }
+
+    /** The context given by these two values, wherever they were carried. */
+    public static TraceContext of(String traceparent, String tracestate) {
         if (traceparent == null
                 || traceparent.length() > 256
                 || !TRACEPARENT.matcher(traceparent.trim()).matches()
                 || traceparent.startsWith("ff")) {
             return TraceContext.NONE;
         }
-        String tracestate = ctx.header("tracestate");
         if (tracestate != null && tracestate.length() > TRACESTATE_MAX) {
             tracestate = null;
         }
