@@ -29,8 +29,10 @@ import dev.pulse.workers.flow.AgentHolds;
 import dev.pulse.workers.keys.ApiKeyStore;
 import dev.pulse.workers.keys.CachedApiKeys;
 import dev.pulse.workers.keys.Scope;
+import dev.pulse.workers.queue.ReportGroups;
 import dev.pulse.workers.schedules.ScheduleParser;
 import dev.pulse.workers.tasks.TaskInsertGroups;
+import dev.pulse.workers.tasks.TaskReadGroups;
 import io.javalin.config.RoutesConfig;
 import java.net.URI;
 import java.time.Duration;
@@ -56,6 +58,11 @@ final class ApiRole {
     static final Duration KEY_CACHE_TTL = Duration.ofSeconds(5);
     // Two: one group gathers while the other waits for its commit.
     static final int ENQUEUE_GROUP_COMMITTERS = 2;
+    // Single reads and reports take no window: whatever came while the last group was served.
+    static final int READ_GROUP_MAX = 500;
+    static final int READ_GROUP_READERS = 2;
+    static final int REPORT_GROUP_MAX = 100;
+    static final int REPORT_GROUP_RECORDERS = 2;
 
     private ApiRole() {}
 
@@ -105,10 +112,15 @@ final class ApiRole {
                                     ENQUEUE_GROUP_WINDOW,
                                     ENQUEUE_GROUP_MAX,
                                     ENQUEUE_GROUP_COMMITTERS));
+            TaskReadGroups reads =
+                    core.parts.add(
+                            new TaskReadGroups(
+                                    core.tasks, Duration.ZERO, READ_GROUP_MAX, READ_GROUP_READERS));
             TaskOperations taskOperations =
                     new TaskOperations(
                             core.tasks,
                             insertGroups,
+                            reads,
                             taskParser,
                             core.json,
                             core.taskJson,
@@ -135,7 +147,13 @@ final class ApiRole {
             routes.add(
                     new ReportRoutes(
                                     core.tasks,
-                                    core.completer,
+                                    reads,
+                                    core.parts.add(
+                                            new ReportGroups(
+                                                    core.completer,
+                                                    Duration.ZERO,
+                                                    REPORT_GROUP_MAX,
+                                                    REPORT_GROUP_RECORDERS)),
                                     core.remoteWork,
                                     core.remoteWorkers,
                                     core.taskJson,

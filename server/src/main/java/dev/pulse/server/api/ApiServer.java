@@ -1,5 +1,6 @@
 package dev.pulse.server.api;
 
+import dev.pulse.workers.db.CallGroups;
 import dev.pulse.workers.db.DatabaseErrors;
 import dev.pulse.workers.tasks.TaskInsertGroups;
 import io.javalin.Javalin;
@@ -64,7 +65,8 @@ public final class ApiServer implements AutoCloseable {
                                             responses.problem(ctx, Problem.notStored());
                                             return;
                                         }
-                                        if (DatabaseErrors.isTransient(e)) {
+                                        if (e instanceof CallGroups.Failed
+                                                || DatabaseErrors.isTransient(e)) {
                                             ctx.header("Retry-After", "5");
                                             responses.problem(ctx, Problem.unavailable());
                                             return;

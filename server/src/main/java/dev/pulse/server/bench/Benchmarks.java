@@ -81,10 +81,11 @@ public final class Benchmarks {
      * Single {@code POST /v1/tasks} from {@code connections} concurrent connections for {@code
      * duration}, then until every task queued has run.
      */
-    public static int http(String databaseUrl, int connections, Duration duration, PrintStream out)
+    public static int http(
+            String databaseUrl, int connections, Duration duration, boolean reads, PrintStream out)
             throws Exception {
         try (BenchNode bench = new BenchNode(databaseUrl)) {
-            new HttpLoad(bench, out).run(connections, duration);
+            new HttpLoad(bench, out).run(connections, duration, reads);
         }
         return 0;
     }

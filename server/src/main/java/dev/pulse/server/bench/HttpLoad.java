@@ -8,11 +8,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import okhttp3.ConnectionPool;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
@@ -24,7 +27,8 @@ import okhttp3.Response;
  * Single {@code POST /v1/tasks} of no-op ({@code echo}) tasks from {@code connections} concurrent
  * keep-alive connections for a fixed time, each connection sending its next request as soon as the
  * last is answered (a closed loop, as wrk runs); then waits until every task queued has run, and
- * reports the requests answered 201 per second of the load with their latency percentiles.
+ * reports the requests answered 201 per second of the load with their latency percentiles; then, if
+ * asked, reads those tasks back one {@code GET /v1/tasks/{id}} at a time the same way.
  */
 final class HttpLoad {
 
@@ -39,37 +43,132 @@ final class HttpLoad {
         this.out = out;
     }
 
-    void run(int connections, Duration duration) throws Exception {
+    /**
+     * @param reads after the POSTs, as long again of {@code GET /v1/tasks/{id}} of the tasks they
+     *     queued
+     */
+    void run(int connections, Duration duration, boolean reads) throws Exception {
         OkHttpClient http =
                 new OkHttpClient.Builder()
                         .connectionPool(new ConnectionPool(connections, 1, TimeUnit.MINUTES))
                         .readTimeout(Duration.ofMinutes(1))
                         .retryOnConnectionFailure(false)
                         .build();
-        Request request =
+        Request post =
                 new Request.Builder()
                         .url(bench.url("/v1/tasks"))
                         .header("Authorization", "Bearer " + bench.key)
                         .post(RequestBody.create(BODY, JSON))
                         .build();
+        Queue<String> queued = new ConcurrentLinkedQueue<>();
         long succeededBefore = finished();
-        AtomicLong refused = new AtomicLong();
         CpuMeter.Reading cpuBefore = bench.cpu.read();
+        long start = System.nanoTime();
+        Load posts =
+                load(
+                        http,
+                        connections,
+                        duration,
+                        (connection, n) -> post,
+                        201,
+                        r -> queued.add(r.header("Location")));
+        int requests = posts.nanos().length;
+        long lastReport = System.nanoTime();
+        while (finished() - succeededBefore < requests || bench.query(TaskFigures::anyUnfinished)) {
+            if (System.nanoTime() - lastReport >= 2_000_000_000L) {
+                out.printf(
+                        "  waiting for the tasks to run: %d of %d done%n",
+                        finished() - succeededBefore, requests);
+                lastReport = System.nanoTime();
+            }
+            Thread.sleep(10);
+        }
+        double allRun = (System.nanoTime() - start) / 1e9;
+        print("http", posts);
+        out.printf(
+                "  %d connections; every task run %.1f s after the start; %d requests not answered 201%n",
+                connections, allRun, posts.refused());
+        printCpu(cpuBefore, bench.cpu.read(), requests);
+        if (reads) {
+            List<Request> gets =
+                    queued.stream()
+                            .map(
+                                    location ->
+                                            new Request.Builder()
+                                                    .url(bench.url(location))
+                                                    .header("Authorization", "Bearer " + bench.key)
+                                                    .build())
+                            .toList();
+            CpuMeter.Reading readsBefore = bench.cpu.read();
+            // Each connection walks the tasks from its own place, so no two read the same row at
+            // once.
+            Load got =
+                    load(
+                            http,
+                            connections,
+                            duration,
+                            (connection, n) ->
+                                    gets.get(
+                                            (int)
+                                                    ((connection * (long) gets.size() / connections
+                                                                    + n)
+                                                            % gets.size())),
+                            200,
+                            r -> {});
+            print("http get", got);
+            out.printf(
+                    "  %d connections reading %d tasks by id; %d requests not answered 200%n",
+                    connections, gets.size(), got.refused());
+            printCpu(readsBefore, bench.cpu.read(), got.nanos().length);
+        }
+        http.dispatcher().executorService().shutdown();
+        http.connectionPool().evictAll();
+        out.printf(
+                "peak RSS of the node's process (JVM, with the load generator; the embedded database runs apart): %d MiB%n",
+                BenchNode.peakRssMiB());
+    }
+
+    /** Which request a connection sends as its {@code n}th. */
+    private interface Requests {
+        Request next(int connection, long n);
+    }
+
+    /** A load's answered requests' latencies (sorted, nanoseconds), its length and refusals. */
+    private record Load(long[] nanos, double seconds, long refused) {}
+
+    /**
+     * {@code connections} closed loops for {@code duration}, each sending its next request as soon
+     * as the last is answered.
+     */
+    private static Load load(
+            OkHttpClient http,
+            int connections,
+            Duration duration,
+            Requests requests,
+            int expected,
+            Consumer<Response> answered)
+            throws Exception {
+        AtomicLong refused = new AtomicLong();
         long start = System.nanoTime();
         long end = start + duration.toNanos();
         ExecutorService senders = Executors.newFixedThreadPool(connections);
         List<Future<long[]>> sent = new ArrayList<>();
         for (int c = 0; c < connections; c++) {
+            int connection = c;
             sent.add(
                     senders.submit(
                             () -> {
                                 Latencies own = new Latencies();
+                                long n = 0;
                                 while (System.nanoTime() < end) {
                                     long t0 = System.nanoTime();
-                                    try (Response r = http.newCall(request).execute()) {
+                                    try (Response r =
+                                            http.newCall(requests.next(connection, n++))
+                                                    .execute()) {
                                         r.body().bytes();
-                                        if (r.code() == 201) {
+                                        if (r.code() == expected) {
                                             own.add(System.nanoTime() - t0);
+                                            answered.accept(r);
                                         } else {
                                             refused.incrementAndGet();
                                         }
@@ -86,35 +185,19 @@ final class HttpLoad {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         senders.shutdown();
-        http.dispatcher().executorService().shutdown();
-        http.connectionPool().evictAll();
         long[] nanos = perConnection.stream().flatMapToLong(Arrays::stream).sorted().toArray();
-        int requests = nanos.length;
-        long lastReport = System.nanoTime();
-        while (finished() - succeededBefore < requests || bench.query(TaskFigures::anyUnfinished)) {
-            if (System.nanoTime() - lastReport >= 2_000_000_000L) {
-                out.printf(
-                        "  waiting for the tasks to run: %d of %d done%n",
-                        finished() - succeededBefore, requests);
-                lastReport = System.nanoTime();
-            }
-            Thread.sleep(10);
-        }
-        double allRun = (System.nanoTime() - start) / 1e9;
+        return new Load(nanos, seconds, refused.get());
+    }
+
+    private void print(String what, Load load) {
         out.printf(
-                "http: %d requests in %.1f s = %.0f requests/s p50=%.1f p99=%.1f ms%n",
-                requests,
-                seconds,
-                requests / seconds,
-                percentile(nanos, 50) / 1e6,
-                percentile(nanos, 99) / 1e6);
-        out.printf(
-                "  %d connections; every task run %.1f s after the start; %d requests not answered 201%n",
-                connections, allRun, refused.get());
-        printCpu(cpuBefore, bench.cpu.read(), requests);
-        out.printf(
-                "peak RSS of the node's process (JVM, with the load generator; the embedded database runs apart): %d MiB%n",
-                BenchNode.peakRssMiB());
+                "%s: %d requests in %.1f s = %.0f requests/s p50=%.1f p99=%.1f ms%n",
+                what,
+                load.nanos().length,
+                load.seconds(),
+                load.nanos().length / load.seconds(),
+                percentile(load.nanos(), 50) / 1e6,
+                percentile(load.nanos(), 99) / 1e6);
     }
 
     /** Tasks this node's workers finished as succeeded (its own counter: costs no query). */

@@ -24,7 +24,7 @@ final class BenchCommand implements Runnable {
     @Override
     public void run() {
         System.out.println(
-                "usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] [--nodes N] [--keys N [--per-key-concurrency N]] | pulse bench http --connections N --duration 15s | pulse bench latency --samples N");
+                "usage: pulse bench burn-down --tasks N [--callbacks] [--limited-agent N] [--nodes N] [--keys N [--per-key-concurrency N]] | pulse bench http --connections N --duration 15s [--reads] | pulse bench latency --samples N");
     }
 
     @Command(
@@ -129,6 +129,12 @@ final class BenchCommand implements Runnable {
         String duration;
 
         @Option(
+                names = "--reads",
+                description =
+                        "then, as long again, GET /v1/tasks/{id} of the tasks queued, printing an `http get:` line")
+        boolean reads;
+
+        @Option(
                 names = "--database-url",
                 description =
                         "a database to run on, empty or one that holds Pulse (default: a fresh embedded one)")
@@ -142,7 +148,7 @@ final class BenchCommand implements Runnable {
                         "--duration must be a positive duration such as 15s or 1m, and --connections at least 1");
                 return 2;
             }
-            return Benchmarks.http(databaseUrl, connections, parsed, System.out);
+            return Benchmarks.http(databaseUrl, connections, parsed, reads, System.out);
         }
     }
 

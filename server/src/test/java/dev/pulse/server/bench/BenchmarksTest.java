@@ -39,18 +39,23 @@ class BenchmarksTest {
     }
 
     @Test
-    void httpLoadRunsEveryTaskAndPrintsItsSummaryLine() throws Exception {
+    void httpLoadRunsEveryTaskAndPrintsItsSummaryLines() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Benchmarks.http(
                 TestDatabase.create().jdbcUrl(),
                 4,
                 Duration.ofSeconds(2),
+                true,
                 new PrintStream(out, true, StandardCharsets.UTF_8));
         assertThat(out.toString(StandardCharsets.UTF_8))
                 .containsPattern(
                         "(?m)^http: [1-9][0-9]* requests in [0-9.]+ s = [0-9]+ requests/s p50=[0-9.]+ p99=[0-9.]+ ms$")
                 .containsPattern(
-                        "(?m)^  4 connections; every task run [0-9.]+ s after the start; 0 requests not answered 201$");
+                        "(?m)^  4 connections; every task run [0-9.]+ s after the start; 0 requests not answered 201$")
+                .containsPattern(
+                        "(?m)^http get: [1-9][0-9]* requests in [0-9.]+ s = [0-9]+ requests/s p50=[0-9.]+ p99=[0-9.]+ ms$")
+                .containsPattern(
+                        "(?m)^  4 connections reading [1-9][0-9]* tasks by id; 0 requests not answered 200$");
     }
 
     @Test

@@ -129,6 +129,8 @@ public final class TaskStore {
 
     private static final String FIND = "SELECT * FROM tasks WHERE id = :id";
 
+    private static final String FIND_MANY = "SELECT * FROM tasks WHERE id = ANY(:ids)";
+
     private static final String LIST = "SELECT * FROM tasks";
 
     private static final String LIST_IDS = "SELECT id FROM tasks";
@@ -544,18 +546,23 @@ public final class TaskStore {
      */
     public record Leased(Task task, String leaseOwner, Instant attemptStartedAt) {}
 
-    public Optional<Leased> findLeased(UUID id) {
-        return jdbi.withHandle(
+    /** The tasks of {@code ids} with their leases, in their order; empty where there is none. */
+    public List<Optional<Leased>> findLeased(List<UUID> ids) {
+        Map<UUID, Leased> found = new HashMap<>();
+        jdbi.useHandle(
                 h ->
-                        h.createQuery(FIND)
-                                .bind("id", id)
-                                .map(
-                                        (rs, ctx) ->
-                                                new Leased(
-                                                        mapper.map(rs, ctx),
-                                                        rs.getString("lease_owner"),
-                                                        Columns.instant(rs, "attempt_started_at")))
-                                .findOne());
+                        h.createQuery(FIND_MANY)
+                                .bind("ids", ids.toArray(UUID[]::new))
+                                .map(this::leased)
+                                .forEach(l -> found.put(l.task().id(), l)));
+        return ids.stream().map(id -> Optional.ofNullable(found.get(id))).toList();
+    }
+
+    private Leased leased(ResultSet rs, StatementContext ctx) throws SQLException {
+        return new Leased(
+                mapper.map(rs, ctx),
+                rs.getString("lease_owner"),
+                Columns.instant(rs, "attempt_started_at"));
     }
 
     public TaskPage list(TaskFilter filter) {

@@ -12,9 +12,10 @@ import dev.pulse.workers.keys.Scope;
 import dev.pulse.workers.nodes.RemoteWorkers;
 import dev.pulse.workers.queue.ClaimedTask;
 import dev.pulse.workers.queue.RemoteWork;
-import dev.pulse.workers.queue.TaskCompleter;
+import dev.pulse.workers.queue.ReportGroups;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskJson;
+import dev.pulse.workers.tasks.TaskReadGroups;
 import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.tasks.TaskStore;
 import io.javalin.config.RoutesConfig;
@@ -33,7 +34,8 @@ import java.util.UUID;
 public final class ReportRoutes {
 
     private final TaskStore store;
-    private final TaskCompleter completer;
+    private final TaskReadGroups reads;
+    private final ReportGroups reports;
     private final RemoteWork remoteWork;
     private final RemoteWorkers remoteWorkers;
     private final ReportParser parser;
@@ -42,13 +44,15 @@ public final class ReportRoutes {
 
     public ReportRoutes(
             TaskStore store,
-            TaskCompleter completer,
+            TaskReadGroups reads,
+            ReportGroups reports,
             RemoteWork remoteWork,
             RemoteWorkers remoteWorkers,
             TaskJson taskJson,
             JsonResponses responses) {
         this.store = store;
-        this.completer = completer;
+        this.reads = reads;
+        this.reports = reports;
         this.remoteWork = remoteWork;
         this.remoteWorkers = remoteWorkers;
         this.parser = new ReportParser(responses.mapper());
@@ -67,7 +71,7 @@ public final class ReportRoutes {
                         "no task with id '%s': use the task id from the Pulse-Task-Id header you were sent");
         ReportParser.Report report = parser.parse(JsonContentType.body(ctx));
         TaskStore.Leased leased =
-                store.findLeased(id)
+                reads.findLeased(id)
                         .orElseThrow(
                                 () ->
                                         new ProblemException(
@@ -82,8 +86,8 @@ public final class ReportRoutes {
         }
         Optional<Task> recorded =
                 report.error() == null
-                        ? completer.succeed(attempt, report.result(), report.logs())
-                        : completer.fail(attempt, report.error(), report.logs());
+                        ? reports.succeed(attempt, report.result(), report.logs())
+                        : reports.fail(attempt, report.error(), report.logs());
         Task now =
                 recorded.orElseThrow(
                         () ->

@@ -18,6 +18,7 @@ import dev.pulse.workers.tasks.TaskFilter;
 import dev.pulse.workers.tasks.TaskInsertGroups;
 import dev.pulse.workers.tasks.TaskJson;
 import dev.pulse.workers.tasks.TaskPage;
+import dev.pulse.workers.tasks.TaskReadGroups;
 import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.timing.DueWakeUps;
@@ -39,6 +40,7 @@ public final class TaskOperations {
 
     private final TaskStore store;
     private final TaskInsertGroups insertGroups;
+    private final TaskReadGroups reads;
     private final TaskRequestParser parser;
     private final ObjectMapper json;
     private final TaskJson taskJson;
@@ -49,10 +51,12 @@ public final class TaskOperations {
     /**
      * @param insertGroups where single tasks are queued: together with the requests beside them, in
      *     one commit
+     * @param reads where single tasks are read: together with the reads beside them, in one query
      */
     public TaskOperations(
             TaskStore store,
             TaskInsertGroups insertGroups,
+            TaskReadGroups reads,
             TaskRequestParser parser,
             ObjectMapper json,
             TaskJson taskJson,
@@ -63,6 +67,7 @@ public final class TaskOperations {
         this.waiting = waiting;
         this.store = store;
         this.insertGroups = insertGroups;
+        this.reads = reads;
         this.parser = parser;
         this.json = json;
         this.taskJson = taskJson;
@@ -99,7 +104,7 @@ public final class TaskOperations {
 
     /** The task, or a 404 problem. */
     public Task find(UUID id) {
-        return store.find(id).orElseThrow(() -> notFound(id.toString()));
+        return reads.find(id).orElseThrow(() -> notFound(id.toString()));
     }
 
     /**
