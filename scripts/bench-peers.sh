@@ -16,6 +16,7 @@
 #
 # Usage: scripts/bench-peers.sh [--tasks 20000,100000] [--rounds 3]
 #                               [--queues graphile-worker,pg-boss,pulse,db-scheduler] [--out DIR]
+# (--queues also takes pulse-2-nodes, pulse-3-nodes: that many claiming nodes in one process)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 peers="$root/bench/peers"
@@ -29,7 +30,7 @@ while [[ $# -gt 0 ]]; do
     --rounds) rounds="$2"; shift 2 ;;
     --queues) queues="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-peers: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -87,6 +88,8 @@ command_for() { # queue database tasks
     db-scheduler) echo java -cp "$peers/db-scheduler/target/classes:$peers/db-scheduler/target/lib/*" \
         bench.DbSchedulerBurnDown "$(jdbc "$2")" "$3" ;;
     pulse) echo "$root/pulse" bench burn-down --tasks "$3" --database-url "$(url "$2")" ;;
+    pulse-[0-9]-nodes) # several claiming nodes in one process, for docs/deployment.md's sizing
+      n="${1#pulse-}"; echo "$root/pulse" bench burn-down --tasks "$3" --nodes "${n%-nodes}" --database-url "$(url "$2")" ;;
     *) echo "bench-peers: unknown queue $1" >&2; exit 2 ;;
   esac
 }
