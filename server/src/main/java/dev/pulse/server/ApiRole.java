@@ -100,8 +100,7 @@ final class ApiRole {
                         new AgentHolds(core.database.jdbi()),
                         config.llmPrices(),
                         config.budgetZone(),
-                        core.clock,
-                        begun -> {});
+                        core.clock);
         if (config.runs(Role.API)) {
             TaskRequestParser taskParser =
                     new TaskRequestParser(core.json, core.agents, config.egress(), core.clock);

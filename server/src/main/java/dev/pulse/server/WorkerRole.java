@@ -3,9 +3,12 @@ package dev.pulse.server;
 import dev.pulse.server.config.PulseConfig;
 import dev.pulse.workers.alerts.OperatorAlerts;
 import dev.pulse.workers.budgets.DailyBudgets;
+import dev.pulse.workers.budgets.TokenWindow;
+import dev.pulse.workers.budgets.TokensPerMinute;
 import dev.pulse.workers.budgets.UsageLedger;
 import dev.pulse.workers.callbacks.CallbackDispatcher;
 import dev.pulse.workers.flow.AgentHolds;
+import dev.pulse.workers.flow.HoldAnnouncer;
 import dev.pulse.workers.flow.ProviderBackoffs;
 import dev.pulse.workers.queue.BatchCompleter;
 import dev.pulse.workers.queue.Rescuer;
@@ -15,8 +18,6 @@ import dev.pulse.workers.queue.Worker;
 import dev.pulse.workers.tasks.Retention;
 import dev.pulse.workers.timing.Backoff;
 import java.time.Duration;
-import java.util.List;
-import java.util.function.Consumer;
 
 /** The worker role: the callback dispatcher, the rescuer, retention, and the claim loop. */
 final class WorkerRole {
@@ -55,12 +56,15 @@ final class WorkerRole {
             core.parts.start(
                     new Retention(core.database.jdbi(), config.retention(), Duration.ofMinutes(1)));
         }
-        // Holds that begin (a provider's back-off, a spent budget) are announced to the operator.
-        Consumer<List<AgentHolds.Begun>> alerts =
-                config.alertUrl() == null
-                        ? ProviderBackoffs.UNANNOUNCED
-                        : new OperatorAlerts(
-                                core.http, core.signer, core.json, core.clock, config.alertUrl());
+        // Holds that begin (a provider's back-off, a spent budget) are announced to the operator,
+        // through the callback outbox in the transaction that begins them.
+        AgentHolds holds =
+                new AgentHolds(
+                        core.database.jdbi(),
+                        config.alertUrl() == null
+                                ? HoldAnnouncer.NONE
+                                : new OperatorAlerts(
+                                        core.outbox, core.json, core.clock, config.alertUrl()));
         BatchCompleter completions =
                 new BatchCompleter(
                         core.completer, BatchCompleter.Settings.DEFAULT, core.workerWakeUp::signal);
@@ -80,15 +84,15 @@ final class WorkerRole {
                                 completions,
                                 core.metrics,
                                 core.tracing,
-                                new ProviderBackoffs(
-                                        new AgentHolds(core.database.jdbi()), core.agents, alerts),
+                                new ProviderBackoffs(holds, core.agents),
                                 new DailyBudgets(
                                         new UsageLedger(core.database.jdbi()),
-                                        new AgentHolds(core.database.jdbi()),
+                                        holds,
                                         config.llmPrices(),
                                         config.budgetZone(),
-                                        core.clock,
-                                        alerts)),
+                                        core.clock),
+                                new TokensPerMinute(
+                                        new TokenWindow(core.database.jdbi()), holds, core.json)),
                         completions,
                         core.running,
                         core.workerWakeUp,

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Reads an agent's {@code per_key_concurrency}, {@code rate_limit} and {@code per_key_rate_limit}
@@ -52,8 +53,7 @@ final class FlowLimitsParser {
             budget =
                     budget == null
                             ? new AgentBudget(null, null, perMinuteTokens)
-                            : new AgentBudget(
-                                    budget.tokensPerDay(), budget.costUsdPerDay(), perMinuteTokens);
+                            : budget.withTokensPerMinute(perMinuteTokens);
         }
         return perKey == null && rate == null && perKeyRate == null && budget == null
                 ? FlowLimits.NONE
@@ -106,8 +106,8 @@ final class FlowLimitsParser {
     }
 
     /**
-     * {@code spec.budget: {tokens_per_day, cost_usd_per_day}}, only for agents that report usage
-     * ({@code llm}).
+     * {@code spec.budget: {tokens_per_day, cost_usd_per_day, per_key: {tokens_per_day,
+     * cost_usd_per_day}}}, only for agents that report usage ({@code llm}).
      */
     private static AgentBudget budget(JsonNode spec, List<String> problems) {
         if (!spec.has("budget") || spec.get("budget").isNull()) {
@@ -121,27 +121,52 @@ final class FlowLimitsParser {
                             + " does not");
             return null;
         }
+        int before = problems.size();
+        AgentBudget perKey = null;
+        if (node.isObject() && node.has("per_key") && !node.get("per_key").isNull()) {
+            perKey = daily(node.get("per_key"), "spec.budget.per_key", Set.of(), problems);
+        }
+        AgentBudget whole = daily(node, "spec.budget", Set.of("per_key"), problems);
+        if (problems.size() > before) {
+            return null;
+        }
+        return new AgentBudget(whole.tokensPerDay(), whole.costUsdPerDay(), null, perKey);
+    }
+
+    /**
+     * {@code {tokens_per_day, cost_usd_per_day}} at {@code path} (besides the fields {@code also});
+     * at least one of the two unless a field of {@code also} is set.
+     */
+    private static AgentBudget daily(
+            JsonNode node, String path, Set<String> also, List<String> problems) {
         if (!node.isObject()) {
-            problems.add(
-                    "spec.budget: must be a mapping with tokens_per_day and/or cost_usd_per_day");
+            problems.add(path + ": must be a mapping with tokens_per_day and/or cost_usd_per_day");
             return null;
         }
         int before = problems.size();
         node.fieldNames()
                 .forEachRemaining(
                         f -> {
-                            if (!f.equals("tokens_per_day") && !f.equals("cost_usd_per_day")) {
+                            if (!f.equals("tokens_per_day")
+                                    && !f.equals("cost_usd_per_day")
+                                    && !also.contains(f)) {
                                 problems.add(
-                                        "spec.budget."
+                                        path
+                                                + "."
                                                 + f
-                                                + ": unknown setting; use tokens_per_day and cost_usd_per_day");
+                                                + ": unknown setting; use tokens_per_day and cost_usd_per_day"
+                                                + (also.isEmpty()
+                                                        ? ""
+                                                        : " (and "
+                                                                + String.join(", ", also)
+                                                                + ")"));
                             }
                         });
         Long tokens = null;
         if (node.has("tokens_per_day")) {
             JsonNode t = node.get("tokens_per_day");
             if (!t.isIntegralNumber() || !t.canConvertToLong() || t.asLong() < 1) {
-                problems.add("spec.budget.tokens_per_day: must be a positive integer; got " + t);
+                problems.add(path + ".tokens_per_day: must be a positive integer; got " + t);
             } else {
                 tokens = t.asLong();
             }
@@ -150,13 +175,17 @@ final class FlowLimitsParser {
         if (node.has("cost_usd_per_day")) {
             JsonNode c = node.get("cost_usd_per_day");
             if (!c.isNumber() || c.decimalValue().signum() <= 0) {
-                problems.add("spec.budget.cost_usd_per_day: must be a positive number; got " + c);
+                problems.add(path + ".cost_usd_per_day: must be a positive number; got " + c);
             } else {
                 cost = c.decimalValue();
             }
         }
-        if (problems.size() == before && tokens == null && cost == null) {
-            problems.add("spec.budget: set tokens_per_day and/or cost_usd_per_day");
+        boolean other = also.stream().anyMatch(f -> node.has(f) && !node.get(f).isNull());
+        if (problems.size() == before && tokens == null && cost == null && !other) {
+            problems.add(
+                    path
+                            + ": set tokens_per_day and/or cost_usd_per_day"
+                            + (also.isEmpty() ? "" : " (or " + String.join(", ", also) + ")"));
         }
         return problems.size() > before ? null : new AgentBudget(tokens, cost);
     }

@@ -161,7 +161,8 @@ final class TaskDetailPage {
     static Map<String, Object> delivery(CallbackDeliveries.Delivery d, Instant now) {
         Map<String, Object> row = new HashMap<>();
         row.put("id", d.id().toString());
-        row.put("taskId", d.taskId().toString());
+        // An operator alert has no task.
+        row.put("taskId", d.taskId() == null ? null : d.taskId().toString());
         row.put("event", d.eventType());
         row.put("url", d.url());
         row.put("state", d.state());

@@ -46,7 +46,8 @@ final class TaskTools {
                 "Queue a run of an agent (as POST /v1/tasks). It runs as soon as a worker is free,"
                         + " after `delay`, or at `run_at`. Returns the task: follow it with"
                         + " wait_for_task or get_task. With an `idempotency_key`, a repeat returns"
-                        + " the first task instead of queueing another. Other fields of POST"
+                        + " the first task instead of queueing another. A `budget` caps what"
+                        + " the run may spend. Other fields of POST"
                         + " /v1/tasks (max_attempts, timeout_seconds, retry, delay_seconds) are"
                         + " taken too.",
                 Scope.TASKS_WRITE,
@@ -84,6 +85,13 @@ final class TaskTools {
                                 "Whose task this is (a tenant, a customer), up to 200 characters:"
                                         + " claims rotate fairly across keys, and an agent's"
                                         + " per-key limits count per key.")
+                        .object(
+                                "budget",
+                                "What this run may spend: {max_tokens, max_cost_usd,"
+                                        + " max_duration}, each optional (e.g. {\"max_tokens\":"
+                                        + " 2000, \"max_duration\": \"30s\"}). A run that goes"
+                                        + " over fails with error code budget_exceeded, its usage"
+                                        + " and result kept.")
                         .required("agent")
                         .build(),
                 call ->

@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Stands in for an operator's alert webhook (PULSE_ALERT_URL): a loopback HTTP server that keeps
@@ -22,6 +23,9 @@ final class AlertReceiverStandIn implements AutoCloseable {
             new WebhookSigner(WebhookSecret.parse(TestNode.WEBHOOK_SECRET));
     private final List<String> verified = new CopyOnWriteArrayList<>();
     private final List<String> unsigned = new CopyOnWriteArrayList<>();
+    private final List<String> refusedIds = new CopyOnWriteArrayList<>();
+    private final List<String> acceptedIds = new CopyOnWriteArrayList<>();
+    private final AtomicInteger toRefuse = new AtomicInteger();
 
     AlertReceiverStandIn() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -35,6 +39,13 @@ final class AlertReceiverStandIn implements AutoCloseable {
                                         StandardCharsets.UTF_8);
                         var h = exchange.getRequestHeaders();
                         String id = h.getFirst("webhook-id");
+                        if (toRefuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                            // down: as an endpoint being deployed answers
+                            refusedIds.add(String.valueOf(id));
+                            exchange.sendResponseHeaders(503, -1);
+                            return;
+                        }
+                        acceptedIds.add(String.valueOf(id));
                         String ts = h.getFirst("webhook-timestamp");
                         String sig = h.getFirst("webhook-signature");
                         if (id != null
@@ -54,7 +65,23 @@ final class AlertReceiverStandIn implements AutoCloseable {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/alerts";
     }
 
-    /** Alert bodies with a valid signature. */
+    /** Answers the next {@code n} alerts 503, as an endpoint that is down. */
+    AlertReceiverStandIn refuseFirst(int n) {
+        toRefuse.set(n);
+        return this;
+    }
+
+    /** The webhook-ids of the alerts answered 503. */
+    List<String> refusedIds() {
+        return List.copyOf(refusedIds);
+    }
+
+    /** The webhook-ids of the alerts accepted. */
+    List<String> acceptedIds() {
+        return List.copyOf(acceptedIds);
+    }
+
+    /** Alert bodies with a valid signature (of the alerts accepted). */
     List<String> verified() {
         return List.copyOf(verified);
     }

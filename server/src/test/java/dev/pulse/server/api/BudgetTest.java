@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pulse.executors.standins.OpenAiStandIn;
 import dev.pulse.server.TestNode;
+import dev.pulse.workers.db.DatabaseUrl;
 import dev.pulse.workers.testing.TestDatabase;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -192,6 +193,81 @@ class BudgetTest {
                     .isAfter(before.plusSeconds(59))
                     .isBefore(Instant.now().plusSeconds(61));
             assertThat(provider.received()).hasSize(2);
+        }
+    }
+
+    @Test
+    void tokensPerMinuteAdmitsABurstOnlyAsFarAsTheEstimatesFitAcrossTwoNodesAndDropsNothing()
+            throws Exception {
+        DatabaseUrl database = TestDatabase.create();
+        try (OpenAiStandIn provider = new OpenAiStandIn().reply("A summary.").usage(10, 8);
+                TestNode a = new TestNode(database, Map.of("PULSE_WORKER_CONCURRENCY", "4"));
+                TestNode b = new TestNode(database, Map.of("PULSE_WORKER_CONCURRENCY", "4"))) {
+            ObjectNode spec = llmAgent(provider);
+            // "Summarise: x" is 12 characters, 3 tokens, and the reply may take 20: 23 estimated
+            // a run, so two fit in 50 and a third does not (the stand-in reports 18 a run).
+            ((ObjectNode) spec.path("llm")).put("max_tokens", 20);
+            spec.put("tokens_per_minute", 50);
+            put(a, agentDocument("burst", spec), 201);
+            awaitTrue(
+                    () -> b.get("/v1/agents/burst").statusCode() == 200,
+                    "node b never learned of the agent");
+
+            java.util.List<String> ids = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                ids.add(
+                        create(
+                                i % 2 == 0 ? a : b,
+                                "{\"agent\": \"burst\", \"input\": {\"text\": \"x\"}}"));
+            }
+            boolean[] sawRateLimited = {false};
+            awaitTrue(
+                    () -> {
+                        try {
+                            for (JsonNode t :
+                                    json.readTree(
+                                                    b.get("/v1/tasks?state=queued&agent=burst")
+                                                            .body())
+                                            .path("items")) {
+                                sawRateLimited[0] |=
+                                        "rate_limited".equals(t.path("waiting_reason").asText());
+                            }
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                        return a.count(
+                                        "SELECT count(*) FROM tasks WHERE agent = 'burst' AND state = 'succeeded'")
+                                == 4;
+                    },
+                    "the burst's tasks never all succeeded");
+
+            java.util.List<Instant> calls =
+                    provider.received().stream().map(OpenAiStandIn.Received::at).sorted().toList();
+            assertThat(calls).as("one call per task").hasSize(4);
+            for (Instant from : calls) {
+                // A little under the minute: the window is kept by the database's clock, and the
+                // calls are stamped by the stand-in a moment after each admission.
+                assertThat(
+                                calls.stream()
+                                        .filter(t -> !t.isBefore(from))
+                                        .filter(t -> t.isBefore(from.plusSeconds(55)))
+                                        .count())
+                        .as("calls within 55 s from %s: %s", from, calls)
+                        .isLessThanOrEqualTo(2);
+            }
+            assertThat(sawRateLimited[0]).as("a queued task said rate_limited").isTrue();
+            for (String id : ids) {
+                assertThat(
+                                a.count(
+                                        "SELECT count(*) FROM task_attempts WHERE outcome <> 'throttled' AND task_id = '"
+                                                + id
+                                                + "'"))
+                        .as("counted attempts of %s", id)
+                        .isEqualTo(1);
+            }
+            assertThat(a.count("SELECT COALESCE(sum(tokens), 0) FROM flow_tokens"))
+                    .as("every estimate replaced by the 18 tokens reported")
+                    .isEqualTo(18L * a.count("SELECT count(*) FROM flow_tokens"));
         }
     }
 

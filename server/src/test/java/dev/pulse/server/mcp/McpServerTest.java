@@ -94,7 +94,8 @@ class McpServerTest {
                         "metadata",
                         "priority",
                         "idempotency_key",
-                        "concurrency_key");
+                        "concurrency_key",
+                        "budget");
         assertThat(schemaOf(tools, "list_tasks"))
                 .containsOnlyKeys(
                         "state", "agent", "schedule", "concurrency_key", "limit", "cursor");
@@ -314,6 +315,56 @@ class McpServerTest {
                                 .path("errors")
                                 .findValuesAsText("message"))
                 .containsExactly("must be an integer from 1 to 60, got 61");
+    }
+
+    /** {@code budget} means what it means at POST /v1/tasks: kept, enforced, validated alike. */
+    @Test
+    void aTaskQueuedWithABudgetIsHeldToItAndABadBudgetIsTheRestRoutesError() throws Exception {
+        McpSyncClient client = connect(TestNode.ADMIN_KEY);
+        // echo reports the usage it is given: 120 tokens, over a budget of 100.
+        Map<String, Object> usage =
+                Map.of("usage", Map.of("input_tokens", 60, "output_tokens", 60));
+
+        JsonNode over =
+                ok(
+                        client,
+                        "queue_task",
+                        Map.of(
+                                "agent",
+                                "echo",
+                                "input",
+                                usage,
+                                "budget",
+                                Map.of("max_tokens", 100, "max_duration", "30s")));
+        assertThat(over.path("budget").path("max_tokens").asInt()).isEqualTo(100);
+        assertThat(over.path("budget").path("max_duration").asText()).isEqualTo("30s");
+        JsonNode failed = waitUntilEnded(client, over.path("id").asText());
+        assertThat(failed.path("state").asText()).isEqualTo("failed");
+        assertThat(failed.path("error").path("code").asText()).isEqualTo("budget_exceeded");
+        assertThat(failed.path("error").path("usage").path("input_tokens").asInt()).isEqualTo(60);
+        assertThat(failed.path("error").path("message").asText()).contains("120 tokens");
+
+        JsonNode within =
+                ok(
+                        client,
+                        "queue_task",
+                        Map.of(
+                                "agent",
+                                "echo",
+                                "input",
+                                usage,
+                                "budget",
+                                Map.of("max_tokens", 500)));
+        assertThat(waitUntilEnded(client, within.path("id").asText()).path("state").asText())
+                .isEqualTo("succeeded");
+
+        String body = "{\"agent\": \"echo\", \"budget\": {\"max_tokens\": -1, \"max_pennies\": 1}}";
+        JsonNode viaMcp = error(client, "queue_task", JSON.readValue(body, Map.class));
+        JsonNode viaRest = JSON.readTree(pulse.post("/v1/tasks", body).body());
+        assertThat(viaMcp.path("status").asInt()).isEqualTo(422);
+        assertThat(viaMcp.path("errors")).isEqualTo(viaRest.path("errors"));
+        assertThat(viaMcp.path("errors").findValuesAsText("field"))
+                .containsExactlyInAnyOrder("budget.max_tokens", "budget.max_pennies");
     }
 
     @Test

@@ -12,13 +12,14 @@ import java.time.LocalDate;
 import java.time.ZoneId;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Consumer;
 
 /**
  * Agents' daily budgets ({@code spec.budget}): every run's usage is added to its agent's day (in
  * {@code zone}, {@code PULSE_BUDGET_ZONE}), priced by {@link Prices}; once a day's tokens or cost
  * reach the budget, the agent is held ({@code budget_exhausted}) on every node until the next
- * midnight in {@code zone}. Runs already started finish.
+ * midnight in {@code zone}. A keyed task's usage is also added to its key's day; once that reaches
+ * the agent's per-key budget ({@code budget.per_key}), only that key is held. Runs already started
+ * finish.
  */
 public final class DailyBudgets {
 
@@ -27,21 +28,14 @@ public final class DailyBudgets {
     private final Prices prices;
     private final ZoneId zone;
     private final Clock clock;
-    private final Consumer<List<AgentHolds.Begun>> begun;
 
     public DailyBudgets(
-            UsageLedger ledger,
-            AgentHolds holds,
-            Prices prices,
-            ZoneId zone,
-            Clock clock,
-            Consumer<List<AgentHolds.Begun>> begun) {
+            UsageLedger ledger, AgentHolds holds, Prices prices, ZoneId zone, Clock clock) {
         this.ledger = ledger;
         this.holds = holds;
         this.prices = prices;
         this.zone = zone;
         this.clock = clock;
-        this.begun = begun;
     }
 
     /** Today, in the budgets' zone. */
@@ -70,11 +64,13 @@ public final class DailyBudgets {
     }
 
     /**
-     * Adds a run's {@code usage} ({@code input_tokens}, {@code output_tokens}) to its agent's day
-     * and holds the agent if its budget is spent; answers the day's totals, empty if the run
-     * reported no usage.
+     * Adds a run's {@code usage} ({@code input_tokens}, {@code output_tokens}) to its agent's day,
+     * and to its key's day if the task has a {@code concurrencyKey} (null for none), and holds the
+     * agent, or the key, whose budget is spent; answers the agent's day, empty if the run reported
+     * no usage.
      */
-    public Optional<UsageLedger.Totals> record(AgentDefinition agent, JsonNode output) {
+    public Optional<UsageLedger.Totals> record(
+            AgentDefinition agent, String concurrencyKey, JsonNode output) {
         JsonNode usage = output == null ? null : output.get("usage");
         if (usage == null
                 || !usage.path("input_tokens").canConvertToLong()
@@ -84,52 +80,50 @@ public final class DailyBudgets {
         long in = usage.path("input_tokens").asLong();
         long out = usage.path("output_tokens").asLong();
         String model = agent.llm() == null ? null : agent.llm().model();
-        UsageLedger.Totals totals =
-                ledger.add(agent.name(), today(), in, out, cost(model, in, out));
+        BigDecimal cost = cost(model, in, out);
+        LocalDate day = today();
+        UsageLedger.Totals totals = ledger.add(agent.name(), day, in, out, cost);
         AgentBudget budget = agent.flow().budget();
-        if (budget != null && budget.tokensPerMinute() != null) {
-            UsageLedger.Minute minute = ledger.addToMinute(agent.name(), in + out);
-            if (minute.tokens() >= budget.tokensPerMinute()) {
-                // Not announced: a minute's window fills and frees all day long.
-                holds.hold(
-                        List.of(agent.name()),
-                        WaitingReason.RATE_LIMITED,
-                        minute.frees(),
-                        "used "
-                                + minute.tokens()
-                                + " tokens in the last minute; tokens_per_minute is "
-                                + budget.tokensPerMinute());
+        if (budget != null && budget.daily()) {
+            String spent = spent(budget, totals, "budget.");
+            if (spent != null) {
+                holds.hold(List.of(agent.name()), WaitingReason.BUDGET_EXHAUSTED, renewal(), spent);
             }
         }
-        if (budget != null && (budget.tokensPerDay() != null || budget.costUsdPerDay() != null)) {
-            String spent = spent(budget, totals);
-            if (spent != null) {
-                List<AgentHolds.Begun> started =
-                        holds.hold(
-                                List.of(agent.name()),
-                                WaitingReason.BUDGET_EXHAUSTED,
-                                renewal(),
-                                spent);
-                if (!started.isEmpty()) {
-                    begun.accept(started);
+        if (concurrencyKey != null) {
+            UsageLedger.Totals ofKey =
+                    ledger.addForKey(agent.name(), concurrencyKey, day, in, out, cost);
+            if (budget != null && budget.perKey() != null) {
+                String spent = spent(budget.perKey(), ofKey, "budget.per_key.");
+                if (spent != null) {
+                    holds.holdKey(
+                            agent.name(),
+                            concurrencyKey,
+                            WaitingReason.BUDGET_EXHAUSTED,
+                            renewal(),
+                            "key " + concurrencyKey + ": " + spent);
                 }
             }
         }
         return Optional.of(totals);
     }
 
-    private static String spent(AgentBudget budget, UsageLedger.Totals totals) {
+    private static String spent(AgentBudget budget, UsageLedger.Totals totals, String path) {
         if (budget.tokensPerDay() != null && totals.tokens() >= budget.tokensPerDay()) {
             return "used "
                     + totals.tokens()
-                    + " tokens today; budget.tokens_per_day is "
+                    + " tokens today; "
+                    + path
+                    + "tokens_per_day is "
                     + budget.tokensPerDay();
         }
         if (budget.costUsdPerDay() != null
                 && totals.costUsd().compareTo(budget.costUsdPerDay()) >= 0) {
             return "spent "
                     + totals.costUsd().toPlainString()
-                    + " USD today; budget.cost_usd_per_day is "
+                    + " USD today; "
+                    + path
+                    + "cost_usd_per_day is "
                     + budget.costUsdPerDay().toPlainString();
         }
         return null;

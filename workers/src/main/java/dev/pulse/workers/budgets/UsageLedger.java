@@ -7,7 +7,10 @@ import java.util.Map;
 import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 
-/** Tokens and cost used per agent per day ({@code agent_usage}), added to after every run. */
+/**
+ * Tokens and cost used per agent per day ({@code agent_usage}) and per agent, concurrency key and
+ * day ({@code key_usage}), added to after every run.
+ */
 public final class UsageLedger {
 
     /** Adds one run's usage to its agent's day; answers the day's totals. */
@@ -22,23 +25,17 @@ public final class UsageLedger {
                    cost_usd = u.cost_usd + EXCLUDED.cost_usd
             RETURNING runs, input_tokens, output_tokens, cost_usd""";
 
-    /**
-     * Adds a run's tokens to its agent's sliding minute, drops what left it, and answers the
-     * minute's tokens and when the oldest of them leaves it.
-     */
-    static final String ADD_TO_MINUTE =
+    /** Adds one run's usage to its agent's and key's day; answers the day's totals of the key. */
+    static final String ADD_FOR_KEY =
             """
-            WITH added AS (
-                INSERT INTO flow_tokens (agent, at, tokens) VALUES (:agent, now(), :tokens)
-            ), pruned AS (
-                DELETE FROM flow_tokens WHERE agent = :agent AND at < now() - interval '1 minute'
-            )
-            SELECT COALESCE(sum(tokens), 0) + :tokens AS used,
-                   COALESCE(min(at), now()) + interval '1 minute' AS frees
-              FROM flow_tokens WHERE agent = :agent AND at >= now() - interval '1 minute'""";
-
-    /** A sliding minute's tokens, and when its oldest leave it. */
-    public record Minute(long tokens, java.time.Instant frees) {}
+            INSERT INTO key_usage AS u (agent, concurrency_key, day, runs, input_tokens, output_tokens, cost_usd)
+            VALUES (:agent, :key, CAST(:day AS date), 1, :input, :output, CAST(:cost AS numeric))
+            ON CONFLICT (agent, concurrency_key, day) DO UPDATE
+               SET runs = u.runs + 1,
+                   input_tokens = u.input_tokens + EXCLUDED.input_tokens,
+                   output_tokens = u.output_tokens + EXCLUDED.output_tokens,
+                   cost_usd = u.cost_usd + EXCLUDED.cost_usd
+            RETURNING runs, input_tokens, output_tokens, cost_usd""";
 
     static final String DAY =
             """
@@ -84,18 +81,27 @@ public final class UsageLedger {
                                 .one());
     }
 
-    public Minute addToMinute(String agent, long tokens) {
+    /** Adds one run's usage to {@code agent}'s {@code key}'s day; answers the key's day. */
+    public Totals addForKey(
+            String agent, String key, LocalDate day, long input, long output, BigDecimal cost) {
         return jdbi.withHandle(
                 h ->
-                        h.createQuery(ADD_TO_MINUTE)
+                        h.createQuery(ADD_FOR_KEY)
                                 .bind("agent", agent)
-                                .bind("tokens", tokens)
+                                .bind("key", key)
+                                .bind("day", day.toString())
+                                .bind("input", input)
+                                .bind("output", output)
+                                .bind(
+                                        "cost",
+                                        (cost == null ? BigDecimal.ZERO : cost).toPlainString())
                                 .map(
                                         (rs, ctx) ->
-                                                new Minute(
-                                                        rs.getLong("used"),
-                                                        dev.pulse.workers.db.Columns.instant(
-                                                                rs, "frees")))
+                                                new Totals(
+                                                        rs.getLong(1),
+                                                        rs.getLong(2),
+                                                        rs.getLong(3),
+                                                        rs.getBigDecimal(4)))
                                 .one());
     }
 

@@ -290,7 +290,7 @@ public final class CallbackDispatcher implements Duty.Stoppable {
         }
         Span span =
                 tracing.span(TaskTracing.DELIVER, SpanKind.CLIENT, delivery.trace())
-                        .setAttribute("pulse.task.id", delivery.taskId().toString())
+                        .setAttribute("pulse.task.id", String.valueOf(delivery.taskId()))
                         .setAttribute("pulse.callback.attempt", delivery.attempts())
                         .setAttribute("http.request.method", "POST")
                         .setAttribute("webhook.id", delivery.webhookId())
@@ -311,7 +311,7 @@ public final class CallbackDispatcher implements Duty.Stoppable {
      *     the receiver's own spans can join the task's trace
      */
     private void deliver(CallbackDelivery delivery, HttpUrl url, Span span) {
-        MDC.put("task_id", delivery.taskId().toString());
+        MDC.put("task_id", String.valueOf(delivery.taskId())); // "null" for operator alerts
         try {
             if (url == null) {
                 failed(delivery, null, "the callback URL is not a valid http or https URL");

@@ -42,6 +42,15 @@ public final class CallbackOutbox {
             """
                     .formatted(JsonTexts.split("bodies"));
 
+    /** Events of no task (operator alerts), due at once for any node's dispatcher. */
+    private static final String INSERT_EVENTS =
+            """
+            INSERT INTO callback_deliveries (id, task_id, event_type, url, body)
+            SELECT d.id, NULL, :event_type, :url, d.body
+              FROM unnest(CAST(:ids AS uuid[]), %s) AS d (id, body)
+            """
+                    .formatted(JsonTexts.split("bodies"));
+
     private final ObjectMapper json;
     private final TaskJson taskJson;
     private final Supplier<UUID> ids;
@@ -130,6 +139,28 @@ public final class CallbackOutbox {
             handle.afterCommit(committed); // a rollback leaves nothing to send
         } else {
             committed.run();
+        }
+    }
+
+    /**
+     * Queues events of no task ({@code bodies}, each sent as it is, signed, to {@code url}), such
+     * as operator alerts; call inside the transaction that decided them: a rollback leaves nothing
+     * to send. Delivered like callbacks (retries, then {@code dead}), by any node's dispatcher.
+     */
+    public void enqueueEvents(Handle handle, String url, String eventType, List<String> bodies) {
+        if (bodies.isEmpty()) {
+            return;
+        }
+        handle.createUpdate(INSERT_EVENTS)
+                .bind("ids", bodies.stream().map(b -> this.ids.get()).toArray(UUID[]::new))
+                .bind("event_type", eventType)
+                .bind("url", url)
+                .bind("bodies", JsonTexts.join(bodies.toArray(String[]::new)))
+                .execute();
+        if (handle.isInTransaction()) {
+            handle.afterCommit(dispatcherWakeUp::signal);
+        } else {
+            dispatcherWakeUp.signal();
         }
     }
 

@@ -4,31 +4,23 @@ import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.agents.LlmSpec;
 import java.time.Instant;
-import java.util.List;
 import java.util.Objects;
 import java.util.TreeSet;
-import java.util.function.Consumer;
 
 /**
  * Pauses an agent on every node when its provider answered "too many requests" or "not now" and
  * named until when. For an {@code llm} agent the limit is the provider's, per model: every agent of
- * the same provider and model is held. Holds that begin are handed to {@code begun} (the operator
- * alerts).
+ * the same provider and model is held. Holds that begin are announced by {@link AgentHolds} (the
+ * operator alerts).
  */
 public final class ProviderBackoffs {
 
-    /** Hands the holds that began to whoever announces them; does nothing. */
-    public static final Consumer<List<AgentHolds.Begun>> UNANNOUNCED = begun -> {};
-
     private final AgentHolds holds;
     private final AgentRegistry agents;
-    private final Consumer<List<AgentHolds.Begun>> begun;
 
-    public ProviderBackoffs(
-            AgentHolds holds, AgentRegistry agents, Consumer<List<AgentHolds.Begun>> begun) {
+    public ProviderBackoffs(AgentHolds holds, AgentRegistry agents) {
         this.holds = holds;
         this.agents = agents;
-        this.begun = begun;
     }
 
     /** Holds {@code agent} (and the agents sharing its provider and model) until {@code until}. */
@@ -45,10 +37,6 @@ public final class ProviderBackoffs {
                 }
             }
         }
-        List<AgentHolds.Begun> started =
-                holds.hold(held, WaitingReason.PROVIDER_BACKOFF, until, detail);
-        if (!started.isEmpty()) {
-            begun.accept(started);
-        }
+        holds.hold(held, WaitingReason.PROVIDER_BACKOFF, until, detail);
     }
 }

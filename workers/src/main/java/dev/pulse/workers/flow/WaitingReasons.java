@@ -105,6 +105,17 @@ public final class WaitingReasons {
                      LIMIT :cap) due
              GROUP BY agent""";
 
+    /** Due waiting tasks of held keys, per agent and key; at most {@code :cap} rows read in all. */
+    private static final String DUE_OF_HELD_KEYS =
+            """
+            SELECT agent, concurrency_key, count(*) AS n
+              FROM (SELECT t.agent, t.concurrency_key FROM tasks t
+                      JOIN unnest(CAST(:agents AS text[]), CAST(:keys AS text[])) AS k (agent, concurrency_key)
+                        ON t.agent = k.agent AND t.concurrency_key = k.concurrency_key
+                     WHERE t.state IN ('scheduled', 'queued') AND t.run_at <= now()
+                     LIMIT :cap) due
+             GROUP BY agent, concurrency_key""";
+
     private final Jdbi jdbi;
     private final Supplier<Map<String, AgentLimits>> limits;
     private final Clock clock;
@@ -125,15 +136,35 @@ public final class WaitingReasons {
      * The hold keeping an agent's tasks waiting, per held agent: a provider's back-off before a
      * spent budget (the back-off ends sooner, and then the budget shows).
      */
-    private Map<String, Waiting> held() {
+    private Held held() {
         Map<String, Waiting> byAgent = new HashMap<>();
+        Map<PairKey, Waiting> byKey = new HashMap<>();
         for (AgentHolds.Hold h : holds.active()) {
-            byAgent.merge(
-                    h.agent(),
-                    new Waiting(h.reason(), h.until()),
-                    (a, b) -> a.reason() == WaitingReason.PROVIDER_BACKOFF ? a : b);
+            if (h.concurrencyKey() == null) {
+                byAgent.merge(
+                        h.agent(),
+                        new Waiting(h.reason(), h.until()),
+                        (a, b) -> a.reason() == WaitingReason.PROVIDER_BACKOFF ? a : b);
+            } else {
+                byKey.put(
+                        new PairKey(h.agent(), h.concurrencyKey()),
+                        new Waiting(h.reason(), h.until()));
+            }
         }
-        return byAgent;
+        return new Held(byAgent, byKey);
+    }
+
+    /** The holds on now: of whole agents, and of single keys. */
+    private record Held(Map<String, Waiting> byAgent, Map<PairKey, Waiting> byKey) {
+
+        /** The hold keeping {@code task} waiting: its agent's first, then its key's; or null. */
+        Waiting of(Task task) {
+            Waiting w = byAgent.get(task.agent());
+            if (w == null && task.concurrencyKey() != null) {
+                w = byKey.get(new PairKey(task.agent(), task.concurrencyKey()));
+            }
+            return w;
+        }
     }
 
     /** The checks, in order: the first that applies is the reason shown. */
@@ -171,10 +202,10 @@ public final class WaitingReasons {
         if (due.isEmpty()) {
             return Map.of();
         }
-        Map<String, Waiting> held = held();
+        Held held = held();
         Map<UUID, Waiting> answer = new HashMap<>();
         for (Task t : due) {
-            Waiting w = held.get(t.agent());
+            Waiting w = held.of(t);
             if (w != null) {
                 answer.put(t.id(), w);
             }
@@ -237,7 +268,8 @@ public final class WaitingReasons {
         for (WaitingReason r : WaitingReason.values()) {
             counts.put(r.wire(), 0L);
         }
-        Map<String, Waiting> held = held();
+        Held allHeld = held();
+        Map<String, Waiting> held = allHeld.byAgent();
         if (!held.isEmpty()) {
             jdbi.useHandle(
                     h ->
@@ -249,6 +281,40 @@ public final class WaitingReasons {
                                             e ->
                                                     counts.merge(
                                                             held.get(e.getKey()).reason().wire(),
+                                                            e.getValue(),
+                                                            Long::sum)));
+        }
+        Map<PairKey, Waiting> heldKeys = new HashMap<>(allHeld.byKey());
+        heldKeys.keySet().removeIf(k -> held.containsKey(k.agent()));
+        if (!heldKeys.isEmpty()) {
+            List<PairKey> pairs = List.copyOf(heldKeys.keySet());
+            jdbi.useHandle(
+                    h ->
+                            h.createQuery(DUE_OF_HELD_KEYS)
+                                    .bind(
+                                            "agents",
+                                            pairs.stream()
+                                                    .map(PairKey::agent)
+                                                    .toArray(String[]::new))
+                                    .bind(
+                                            "keys",
+                                            pairs.stream()
+                                                    .map(PairKey::concurrencyKey)
+                                                    .toArray(String[]::new))
+                                    .bind("cap", cap)
+                                    .map(
+                                            (rs, ctx) ->
+                                                    Map.entry(
+                                                            new PairKey(
+                                                                    rs.getString(1),
+                                                                    rs.getString(2)),
+                                                            rs.getLong(3)))
+                                    .forEach(
+                                            e ->
+                                                    counts.merge(
+                                                            heldKeys.get(e.getKey())
+                                                                    .reason()
+                                                                    .wire(),
                                                             e.getValue(),
                                                             Long::sum)));
         }

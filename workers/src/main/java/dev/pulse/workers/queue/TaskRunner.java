@@ -11,6 +11,7 @@ import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.workers.budgets.DailyBudgets;
 import dev.pulse.workers.budgets.Overrun;
 import dev.pulse.workers.budgets.TaskBudget;
+import dev.pulse.workers.budgets.TokensPerMinute;
 import dev.pulse.workers.flow.ProviderBackoffs;
 import dev.pulse.workers.metrics.QueueMetrics;
 import dev.pulse.workers.tracing.TaskTracing;
@@ -38,13 +39,14 @@ public final class TaskRunner {
     private final AttemptSpans spans;
     private final ProviderBackoffs backoffs;
     private final DailyBudgets budgets;
+    private final TokensPerMinute tokens;
 
     public TaskRunner(
             AgentRegistry agents,
             ExecutorFactory executors,
             EndedAttempts ended,
             QueueMetrics metrics) {
-        this(agents, executors, ended, metrics, TaskTracing.off(), null, null);
+        this(agents, executors, ended, metrics, TaskTracing.off(), null, null, null);
     }
 
     /**
@@ -52,6 +54,8 @@ public final class TaskRunner {
      * @param backoffs where a provider's "leave me alone until" goes; null to treat such answers as
      *     ordinary failures
      * @param budgets where runs' usage is added up and daily budgets held; null for none
+     * @param tokens admits runs of agents with {@code tokens_per_minute} when they start; null for
+     *     none
      */
     public TaskRunner(
             AgentRegistry agents,
@@ -60,7 +64,8 @@ public final class TaskRunner {
             QueueMetrics metrics,
             TaskTracing tracing,
             ProviderBackoffs backoffs,
-            DailyBudgets budgets) {
+            DailyBudgets budgets,
+            TokensPerMinute tokens) {
         this.spans = new AttemptSpans(tracing);
         this.agents = agents;
         this.executors = executors;
@@ -68,6 +73,7 @@ public final class TaskRunner {
         this.metrics = metrics;
         this.backoffs = backoffs;
         this.budgets = budgets;
+        this.tokens = tokens;
     }
 
     void run(RunningAttempt attempt) {
@@ -77,6 +83,14 @@ public final class TaskRunner {
         try {
             ExecutionResult result = null;
             String agent = claimed.task().agent();
+            Optional<AgentDefinition> admitted = agents.find(agent);
+            Optional<String> refused = admit(claimed, admitted);
+            if (refused.isPresent()) {
+                log.debug("attempt {} not admitted: {}", claimed.attempt(), refused.get());
+                ended.throttled(
+                        claimed, new ExecutionError(ExecutionError.THROTTLED, refused.get()), null);
+                return;
+            }
             metrics.started(agent);
             long start = System.nanoTime();
             attempt.executingOn(Thread.currentThread());
@@ -99,7 +113,8 @@ public final class TaskRunner {
             metrics.finished(
                     agent, outcome(result, reason), Duration.ofNanos(System.nanoTime() - start));
             countTokens(agent, result);
-            addUsage(agent, result);
+            settle(claimed, admitted, result);
+            addUsage(agent, claimed.task().concurrencyKey(), result);
             record(claimed, result, reason);
         } catch (InterruptedException e) {
             log.warn(
@@ -120,6 +135,43 @@ public final class TaskRunner {
             return reason == StopReason.LEASE_LOST ? "lost" : "released";
         }
         return result.succeeded() ? "succeeded" : result.isThrottled() ? "throttled" : "failed";
+    }
+
+    /**
+     * Admits the attempt under its agent's {@code tokens_per_minute}, if it has one; answers why
+     * not when the agent's minute is full. A failure to ask admits it: the window is a limit on
+     * spending, not a reason to stop running.
+     */
+    private Optional<String> admit(ClaimedTask claimed, Optional<AgentDefinition> agent) {
+        if (tokens == null || agent.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return tokens.admit(agent.get(), claimed.leaseToken(), claimed.task().input());
+        } catch (RuntimeException e) {
+            log.warn(
+                    "could not admit attempt {} under tokens_per_minute; running it: {}",
+                    claimed.attempt(),
+                    e.toString());
+            return Optional.empty();
+        }
+    }
+
+    /** Replaces the attempt's estimated tokens by those it reported. */
+    private void settle(
+            ClaimedTask claimed, Optional<AgentDefinition> agent, ExecutionResult result) {
+        if (tokens == null || agent.isEmpty()) {
+            return;
+        }
+        JsonNode usage = Overrun.usage(result);
+        try {
+            tokens.settle(agent.get(), claimed.leaseToken(), usage);
+        } catch (RuntimeException e) {
+            log.warn(
+                    "could not settle attempt {}'s tokens; its estimate stays: {}",
+                    claimed.attempt(),
+                    e.toString());
+        }
     }
 
     /** LLM agents report token usage in their result; count it. */
@@ -153,7 +205,7 @@ public final class TaskRunner {
     }
 
     /** Adds the run's usage to its agent's day (and holds the agent if its budget is spent). */
-    private void addUsage(String agent, ExecutionResult result) {
+    private void addUsage(String agent, String key, ExecutionResult result) {
         if (budgets == null || result == null || result.output() == null) {
             return;
         }
@@ -171,7 +223,7 @@ public final class TaskRunner {
             if (cost != null) {
                 metrics.cost(agent, cost.doubleValue());
             }
-            budgets.record(definition.get(), result.output());
+            budgets.record(definition.get(), key, result.output());
         } catch (RuntimeException e) {
             // The run's own outcome matters more than its bookkeeping: record it regardless.
             log.warn("could not add attempt's usage to agent {}'s day: {}", agent, e.toString());

@@ -157,6 +157,15 @@ public final class AgentRoutes {
             if (budget.tokensPerMinute() != null) {
                 b.put("tokens_per_minute", budget.tokensPerMinute());
             }
+            if (budget.perKey() != null) {
+                ObjectNode k = b.putObject("per_key");
+                if (budget.perKey().tokensPerDay() != null) {
+                    k.put("tokens_per_day", budget.perKey().tokensPerDay());
+                }
+                if (budget.perKey().costUsdPerDay() != null) {
+                    k.put("cost_usd_per_day", budget.perKey().costUsdPerDay());
+                }
+            }
         }
         ObjectNode usage = node.putObject("usage_today");
         usage.put("day", budgets.today().toString());
@@ -172,6 +181,7 @@ public final class AgentRoutes {
         for (AgentHolds.Hold h : holds.of(agent.name())) {
             held.addObject()
                     .put("reason", h.reason().wire())
+                    .put("concurrency_key", h.concurrencyKey())
                     .put("until", Timestamps.rfc3339(h.until()))
                     .put("since", Timestamps.rfc3339(h.since()))
                     .put("detail", h.detail());

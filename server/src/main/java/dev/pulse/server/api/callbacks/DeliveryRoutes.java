@@ -77,7 +77,7 @@ public final class DeliveryRoutes {
     private ObjectNode json(CallbackDeliveries.Delivery d) {
         ObjectNode node = responses.mapper().createObjectNode();
         node.put("id", d.id().toString());
-        node.put("task_id", d.taskId().toString());
+        node.put("task_id", d.taskId() == null ? null : d.taskId().toString());
         node.put("event_type", d.eventType());
         node.put("url", d.url());
         node.put("state", d.state());
