@@ -64,7 +64,7 @@ public final class LimitArrays {
     }
 
     /** True if {@code limits} has a {@code per_key_concurrency} and no other limit. */
-    public static boolean keyConcurrencyOnly(AgentLimits limits) {
+    private static boolean keyConcurrencyOnly(AgentLimits limits) {
         return !limits.agentWide()
                 && limits.perKeyConcurrency() != null
                 && limits.perKeyRateLimit() == null;

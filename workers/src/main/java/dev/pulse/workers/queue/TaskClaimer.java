@@ -177,7 +177,8 @@ public final class TaskClaimer {
      * running tasks in a snapshot taken after the lock is held, which this statement's own
      * snapshot, taken before, is not. The rows of agents with agent-wide limits or a per-key rate
      * limit come back as they are, marked {@code held_back}, for the second step. (Each from its
-     * own branch of a UNION, not joined: a join of the two would be a nested loop.)
+     * own branch of a UNION, not joined: a join of the two would be a nested loop. The function is
+     * not called when no keyed row was picked: a one-time filter.)
      */
     static final String CLAIM_FIRST_STEP =
             """
@@ -203,6 +204,7 @@ public final class TaskClaimer {
                   FROM pulse_lock_keys(ARRAY(SELECT agent FROM keyed ORDER BY id),
                                        ARRAY(SELECT concurrency_key FROM keyed ORDER BY id)) k
                   JOIN limits l ON l.agent = k.locked_agent
+                 WHERE EXISTS (SELECT FROM keyed)
             ), within_keys AS (
                 SELECT p.id
                   FROM (SELECT keyed.*, row_number() OVER (PARTITION BY agent, concurrency_key ORDER BY %s) AS nth
