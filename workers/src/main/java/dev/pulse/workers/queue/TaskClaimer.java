@@ -110,11 +110,13 @@ public final class TaskClaimer {
      * #claim(int)}): the rows before it are mostly ones already claimed, whose index entries stay
      * until the table is vacuumed.
      */
-    static final String CLAIM_RESUMING =
-            claimWhere(
-                    """
+    static final String CLAIM_RESUMING = claimWhere(TaskClaimer.RESUME);
+
+    /** The rows past a position in the claim order (bound by {@link #after}). */
+    private static final String RESUME =
+            """
             AND (priority, virtual_start, run_at, id) > (:after_priority, CAST(:after_place AS timestamptz),
-                                                        CAST(:after_run_at AS timestamptz), CAST(:after_id AS uuid))""");
+                                                        CAST(:after_run_at AS timestamptz), CAST(:after_id AS uuid))""";
 
     /**
      * Which agents' rows a claimer takes (see {@link Agents}): a node's claimer leaves out the
@@ -176,16 +178,25 @@ public final class TaskClaimer {
      * {@code pulse_lock_keys} (V20) finds for each key whose lock it gets: it counts the key's
      * running tasks in a snapshot taken after the lock is held, which this statement's own
      * snapshot, taken before, is not. The rows of agents with agent-wide limits or a per-key rate
-     * limit come back as they are, marked {@code held_back}, for the second step. (Each from its
-     * own branch of a UNION, not joined: a join of the two would be a nested loop. The function is
-     * not called when no keyed row was picked: a one-time filter.)
+     * limit come back as they are ({@code kind} 1), for the second step; picked rows it left (their
+     * keys full or locked by another claimer) come back as {@code kind} 2. (Each from its own
+     * branch of a UNION, not joined: a join of the two would be a nested loop. The function is not
+     * called when no keyed row was picked: a one-time filter.)
      */
-    static final String CLAIM_FIRST_STEP =
-            """
+    static final String CLAIM_FIRST_STEP = firstStep("");
+
+    /**
+     * The same, past the last row of the last full claim ({@link ResumedScans}): every row it picks
+     * comes back, leased or not, so that a claim that picked its limit counts as full.
+     */
+    static final String CLAIM_FIRST_STEP_RESUMING = firstStep(RESUME);
+
+    private static String firstStep(String resume) {
+        return """
             WITH %s, %s, picked AS MATERIALIZED (
                 SELECT id, agent, concurrency_key, priority, virtual_start, run_at FROM tasks
                  WHERE state IN ('scheduled', 'queued') AND run_at <= now()
-                   AND agent NOT IN (SELECT agent FROM room WHERE free <= 0) AND %s
+                   AND agent NOT IN (SELECT agent FROM room WHERE free <= 0) AND %s %s
                    %s
                  ORDER BY %s
                  LIMIT :limit
@@ -218,23 +229,30 @@ public final class TaskClaimer {
                 UNION ALL
                 SELECT id FROM within_keys
             ), %s
-            SELECT false AS held_back, * FROM claimed
+            SELECT 0 AS kind, * FROM claimed
             UNION ALL
-            SELECT true, t.* FROM tasks t
+            SELECT 1, t.* FROM tasks t
              WHERE t.id = ANY(ARRAY(SELECT id FROM limited))
+            UNION ALL
+            SELECT 2, t.* FROM tasks t
+             WHERE t.id = ANY(ARRAY(SELECT id FROM keyed EXCEPT SELECT id FROM within_keys))
             ORDER BY %s
             """
-                    .formatted(
-                            LIMITS,
-                            room("now()"),
-                            AgentHolds.NOT_HELD,
-                            AGENTS_CLAIMED,
-                            ORDER,
-                            ORDER,
-                            leased("chosen", "now()"),
-                            ORDER);
+                .formatted(
+                        LIMITS,
+                        room("now()"),
+                        AgentHolds.NOT_HELD,
+                        resume,
+                        AGENTS_CLAIMED,
+                        ORDER,
+                        ORDER,
+                        leased("chosen", "now()"),
+                        ORDER);
+    }
 
     private static final String CLAIM_FIRST_STEP_FIXED = FixedPlans.ahead(CLAIM_FIRST_STEP);
+    private static final String CLAIM_FIRST_STEP_RESUMING_FIXED =
+            FixedPlans.ahead(CLAIM_FIRST_STEP_RESUMING);
 
     /**
      * The second step, under the locks of the limits at hand, with the statement's own clock (taken
@@ -340,8 +358,7 @@ public final class TaskClaimer {
     }
 
     /**
-     * Without agent limits, the longest a claimer goes on resuming before it scans the claim index
-     * from its start again.
+     * The longest a claimer goes on resuming before it scans the claim index from its start again.
      */
     static final Duration RESCAN_EVERY = Duration.ofMillis(50);
 
@@ -408,8 +425,8 @@ public final class TaskClaimer {
      * @param agents which agents' tasks to claim, read at every claim (e.g. every agent but those
      *     the live registry says remote workers run)
      * @param tracing makes a claim span for each task claimed, in the task's trace
-     * @param rescanEvery without limits, the longest a claimer resumes before it scans the claim
-     *     index from its start again
+     * @param rescanEvery the longest a claimer resumes before it scans the claim index from its
+     *     start again
      */
     public record Settings(
             String node,
@@ -481,9 +498,10 @@ public final class TaskClaimer {
     /**
      * Claims at most {@code limit} due tasks; never more than the caller has free slots for.
      *
-     * <p>Without agent limits, a claim that follows a full one resumes the index scan after the
-     * last row claimed ({@link ResumedScans}): a task that sorts before that point (a more urgent
-     * one, one handed back or rescued) waits at most {@link #RESCAN_EVERY} longer.
+     * <p>A claim that follows a full one resumes the index scan after the last row picked ({@link
+     * ResumedScans}; with limits, a row picked counts whether it was leased or not): a task that
+     * sorts before that point (a more urgent one, one handed back or rescued, one of a key that was
+     * full) waits at most {@link #RESCAN_EVERY} longer.
      */
     public List<ClaimedTask> claim(int limit) {
         if (limit <= 0) {
@@ -515,18 +533,36 @@ public final class TaskClaimer {
             return jdbi.withHandle(h -> claimResuming(h, limit));
         }
         Limits everyLimit = Limits.of(limits);
+        FirstStepRows rows = new FirstStepRows();
         FirstStep first =
                 FirstStep.of(
                         jdbi.withHandle(
                                 h ->
-                                        FixedPlans.rows(
-                                                everyLimit.bindKinds(
-                                                        everyLimit.bind(
-                                                                bind(
-                                                                        h.createQuery(
-                                                                                CLAIM_FIRST_STEP_FIXED),
-                                                                        limit))),
-                                                new FirstStepRows())));
+                                        scans.claim(
+                                                limit,
+                                                (after, n) ->
+                                                        FixedPlans.rows(
+                                                                everyLimit.bindKinds(
+                                                                        everyLimit.bind(
+                                                                                after(
+                                                                                        bind(
+                                                                                                h
+                                                                                                        .createQuery(
+                                                                                                                CLAIM_FIRST_STEP_RESUMING_FIXED),
+                                                                                                n),
+                                                                                        after))),
+                                                                rows),
+                                                n ->
+                                                        FixedPlans.rows(
+                                                                everyLimit.bindKinds(
+                                                                        everyLimit.bind(
+                                                                                bind(
+                                                                                        h
+                                                                                                .createQuery(
+                                                                                                        CLAIM_FIRST_STEP_FIXED),
+                                                                                        n))),
+                                                                rows),
+                                                FirstStepRow::position)));
         if (first.heldBack().isEmpty()) {
             return first.claimed();
         }
@@ -664,7 +700,7 @@ public final class TaskClaimer {
             for (FirstStepRow row : rows) {
                 if (row.claimed() != null) {
                     claimed.add(row.claimed());
-                } else {
+                } else if (row.heldBack() != null) {
                     heldBack.add(row.heldBack());
                 }
             }
@@ -672,8 +708,11 @@ public final class TaskClaimer {
         }
     }
 
-    /** A row of the first step: a leased task, or a held-back row. */
-    private record FirstStepRow(ClaimedTask claimed, HeldBack heldBack) {}
+    /**
+     * A row the first step picked, with its place in the claim order: a leased task, a held-back
+     * row, or (both null) a row it left.
+     */
+    private record FirstStepRow(ClaimedTask claimed, HeldBack heldBack, Position position) {}
 
     private final class FirstStepRows implements RowMapper<FirstStepRow> {
 
@@ -686,19 +725,31 @@ public final class TaskClaimer {
         public RowMapper<FirstStepRow> specialize(ResultSet rs, StatementContext ctx)
                 throws SQLException {
             RowMapper<ClaimedTask> task = claimedRows.specialize(rs, ctx);
-            int heldBack = rs.findColumn("held_back");
+            int kind = rs.findColumn("kind");
             int id = rs.findColumn("id");
             int agent = rs.findColumn("agent");
             int key = rs.findColumn("concurrency_key");
-            return (r, c) ->
-                    r.getBoolean(heldBack)
-                            ? new FirstStepRow(
+            int priority = rs.findColumn("priority");
+            int place = rs.findColumn("virtual_start");
+            int runAt = rs.findColumn("run_at");
+            return (r, c) -> {
+                UUID rowId = r.getObject(id, UUID.class);
+                Position position =
+                        new Position(
+                                r.getInt(priority),
+                                Columns.instant(r, place),
+                                Columns.instant(r, runAt),
+                                rowId);
+                return switch (r.getInt(kind)) {
+                    case 0 -> new FirstStepRow(task.map(r, c), null, position);
+                    case 1 ->
+                            new FirstStepRow(
                                     null,
-                                    new HeldBack(
-                                            r.getObject(id, UUID.class),
-                                            r.getString(agent),
-                                            r.getString(key)))
-                            : new FirstStepRow(task.map(r, c), null);
+                                    new HeldBack(rowId, r.getString(agent), r.getString(key)),
+                                    position);
+                    default -> new FirstStepRow(null, null, position);
+                };
+            };
         }
     }
 
@@ -710,19 +761,21 @@ public final class TaskClaimer {
                         limit,
                         (after, n) ->
                                 FixedPlans.rows(
-                                        bind(
-                                                h.createQuery(CLAIM_RESUMING_FIXED)
-                                                        .bind("after_priority", after.priority())
-                                                        .bind("after_place", utc(after.place()))
-                                                        .bind("after_run_at", utc(after.runAt()))
-                                                        .bind("after_id", after.id()),
-                                                n),
+                                        after(bind(h.createQuery(CLAIM_RESUMING_FIXED), n), after),
                                         placed),
                         n -> FixedPlans.rows(bind(h.createQuery(CLAIM_FIXED), n), placed),
                         Placed::position)
                 .stream()
                 .map(Placed::claimed)
                 .toList();
+    }
+
+    /** Binds the position a resumed claim starts after ({@link #RESUME}). */
+    private static Query after(Query claim, Position after) {
+        return claim.bind("after_priority", after.priority())
+                .bind("after_place", utc(after.place()))
+                .bind("after_run_at", utc(after.runAt()))
+                .bind("after_id", after.id());
     }
 
     private static OffsetDateTime utc(Instant instant) {

@@ -33,6 +33,10 @@ class HotPathPlansTest {
                     "first claim step while agents have limits (per-key ones leased in it)",
                     TaskClaimer.CLAIM_FIRST_STEP
                 },
+                new Object[] {
+                    "first claim step resuming past a position",
+                    TaskClaimer.CLAIM_FIRST_STEP_RESUMING
+                },
                 new Object[] {"claim within agent limits", TaskClaimer.CLAIM_WITHIN_LIMITS},
                 new Object[] {"finish", TaskCompleter.FINISH},
                 new Object[] {"finish returning rows", TaskCompleter.FINISH_RETURNING_ROWS},
