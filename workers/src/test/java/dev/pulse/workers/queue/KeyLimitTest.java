@@ -150,6 +150,47 @@ class KeyLimitTest {
     }
 
     /**
+     * A claim with limits resumes its scan past the last row it picked, leased or not (invariant
+     * 13): rows it left because their keys were full count as picked, so the claim was full.
+     */
+    @Test
+    void aClaimResumesPastTheRowsOfFullKeysItPickedAndRescansOnceShort() {
+        keyed("a", 2);
+        keyed("b", 2);
+        TaskClaimer claimer =
+                new TaskClaimer(
+                        kit.database.jdbi(),
+                        kit.json,
+                        TaskClaimer.Settings.of("node-a", Duration.ofSeconds(30))
+                                .withLimits(() -> ONE_PER_KEY)
+                                .withRescanEvery(Duration.ofHours(1)));
+        assertThat(claimer.claim(2))
+                .extracting(c -> c.task().concurrencyKey())
+                .containsExactlyInAnyOrder("a", "b");
+        UUID urgent =
+                kit.insert(
+                                NewTask.builder(
+                                                "llm",
+                                                kit.json.createObjectNode(),
+                                                kit.json.createObjectNode())
+                                        .priority(-1)
+                                        .maxAttempts(1)
+                                        .timeoutSeconds(60)
+                                        .concurrencyKey("c")
+                                        .build())
+                        .id();
+
+        assertThat(claimer.claim(2))
+                .as(
+                        "resumed past a's and b's first tasks: picked a's and b's second, both keys full")
+                .isEmpty();
+        assertThat(claimer.claim(2))
+                .extracting(ClaimedTask::id)
+                .as("a resumed claim found nothing, so the scan started again from the start")
+                .containsExactly(urgent);
+    }
+
+    /**
      * Four claimers that finish what they claim and claim again, over five keys of one at a time
      * each and tasks without a key; every claim is checked against the keys' running counts, which
      * each claimer keeps from its claim until just before its result is written.
