@@ -73,11 +73,13 @@ final class WorkerRole {
                         new TaskClaimer(
                                 core.database.jdbi(),
                                 core.json,
-                                core.nodeId,
-                                config.leaseDuration(),
-                                core.agents::limits,
-                                () -> TaskClaimer.Agents.excluding(core.agents.remote()),
-                                core.tracing),
+                                TaskClaimer.Settings.of(core.nodeId, config.leaseDuration())
+                                        .withLimits(core.agents::limits)
+                                        .withAgents(
+                                                () ->
+                                                        TaskClaimer.Agents.excluding(
+                                                                core.agents.remote()))
+                                        .withTracing(core.tracing)),
                         new TaskRunner(
                                 core.agents,
                                 core.executors,

@@ -51,13 +51,23 @@ public final class LimitArrays {
     }
 
     /**
-     * Binds {@code agent_wide} and {@code per_key}: the agents of {@code byAgent} with limits of
-     * the whole agent, and those with per-key limits.
+     * Binds {@code agent_wide}, {@code per_key} and {@code key_concurrency_only}: the agents of
+     * {@code byAgent} with limits of the whole agent, those with per-key limits, and those whose
+     * only limit is {@code per_key_concurrency} (the claim leases their keyed rows in its first
+     * statement).
      */
     public static Query bindKinds(Query query, Map<String, AgentLimits> byAgent) {
         Map<String, AgentLimits> sorted = new TreeMap<>(byAgent);
         return query.bind("agent_wide", agents(sorted, AgentLimits::agentWide))
-                .bind("per_key", agents(sorted, a -> a.flow().perKey()));
+                .bind("per_key", agents(sorted, a -> a.flow().perKey()))
+                .bind("key_concurrency_only", agents(sorted, LimitArrays::keyConcurrencyOnly));
+    }
+
+    /** True if {@code limits} has a {@code per_key_concurrency} and no other limit. */
+    private static boolean keyConcurrencyOnly(AgentLimits limits) {
+        return !limits.agentWide()
+                && limits.perKeyConcurrency() != null
+                && limits.perKeyRateLimit() == null;
     }
 
     private static String[] agents(Map<String, AgentLimits> byAgent, Predicate<AgentLimits> which) {

@@ -153,10 +153,11 @@ public final class RemoteWork {
                 new TaskClaimer(
                         jdbi,
                         json,
-                        RemoteWorkers.OWNER_PREFIX + worker,
-                        RemoteSpec.DEFAULT_LEASE,
-                        agentLimits,
-                        () -> TaskClaimer.Agents.only(theirs));
+                        TaskClaimer.Settings.of(
+                                        RemoteWorkers.OWNER_PREFIX + worker,
+                                        RemoteSpec.DEFAULT_LEASE)
+                                .withLimits(agentLimits)
+                                .withAgents(() -> TaskClaimer.Agents.only(theirs)));
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             long seen = arrivals.generation();

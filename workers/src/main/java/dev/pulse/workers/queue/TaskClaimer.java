@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -50,18 +51,23 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Agents with limits ({@code max_concurrency}, {@code per_key_concurrency}, {@code rate_limit},
  * {@code per_key_rate_limit}) are limited across all nodes, with the limits of the live agent
- * registry read at every claim. While some agent has a limit, a claim is two steps. The first is
- * one statement like the plain claim: it leaves out the agents that look full or out of starts,
- * leases the picked rows that no limit applies to, and hands back the ids of the other picked rows
- * untouched. Only when there are such rows, the second step runs in a transaction: it tries a
- * transaction-scoped advisory lock for each limit at hand (the agent's for its agent-wide limits,
- * an agent-and-key lock for its per-key limits), without waiting; then, in a statement whose
- * snapshot is taken after the locks are held, it counts running tasks and recent starts and leases
- * no more rows than each agent and key has room for, logging the starts that rate limits count.
- * Every lease under a limit is made under that limit's lock, so two nodes never both fill its last
- * slot. A lock another claimer holds makes its rows skipped this time, like a row another claimer
- * holds: that claimer is filling those slots now. So no claimer ever waits for another; claimers of
- * other agents, or of other keys of an agent with only per-key limits, never meet.
+ * registry read at every claim. While some agent has a limit, the claim's first statement leaves
+ * out the agents that look full or out of starts and leases the picked rows that no limit applies
+ * to. It also leases the keyed rows of agents whose only limit is {@code per_key_concurrency}:
+ * V20's {@code pulse_lock_keys} tries each key's advisory lock, without waiting, and counts the
+ * locked keys' running tasks in a snapshot taken after the locks are held (a function's query, not
+ * the statement's own snapshot, which predates the locks); the statement leases no more of a key's
+ * rows than it has room for. The statement hands back, untouched, the picked rows of agents with
+ * agent-wide or per-key rate limits; only when there are such rows, the second step runs in a
+ * transaction: it tries a transaction-scoped advisory lock for each limit at hand (the agent's for
+ * its agent-wide limits, an agent-and-key lock for its per-key limits), without waiting; then, in a
+ * statement whose snapshot is taken after the locks are held, it counts running tasks and recent
+ * starts and leases no more rows than each agent and key has room for, logging the starts that rate
+ * limits count. Every lease under a limit is made under that limit's lock, with counts taken after
+ * the lock, so two nodes never both fill its last slot. A lock another claimer holds makes its rows
+ * skipped this time, like a row another claimer holds: that claimer is filling those slots now. So
+ * no claimer ever waits for another; claimers of other agents, or of other keys of an agent with
+ * only per-key limits, never meet.
  */
 public final class TaskClaimer {
 
@@ -74,16 +80,24 @@ public final class TaskClaimer {
     static final int AGENT_LOCK_CLASS = 0x70756c73;
 
     /**
-     * Advisory lock class ("pulsk"): with the hash of an agent's name and a concurrency key, the
-     * lock guarding that key's slots and starts of that agent.
+     * Advisory lock class ("pulk"): with {@code pulse_key_lock(agent, key)} (V20, the same hash in
+     * every statement that takes it), the lock guarding that key's slots and starts of that agent.
+     * Written out in V20's {@code pulse_lock_keys}.
      */
     static final int KEY_LOCK_CLASS = 0x70756c6b;
 
-    /** Takes those of the locks no other claimer holds, without waiting; returns those taken. */
+    /**
+     * Takes those of the locks no other claimer holds, without waiting; returns those taken. A lock
+     * is an agent's ({@code key} null; {@code agent_lock} its {@link #lockKey}) or one key's of an
+     * agent.
+     */
     static final String TRY_LOCKS =
             """
-            SELECT c, k FROM unnest(CAST(:classes AS integer[]), CAST(:keys AS integer[])) AS l (c, k)
-             WHERE pg_try_advisory_xact_lock(c, k)""";
+            SELECT a, k FROM unnest(CAST(:agents AS text[]), CAST(:keys AS text[]),
+                                    CAST(:agent_locks AS integer[])) AS l (a, k, h)
+             WHERE CASE WHEN k IS NULL THEN pg_try_advisory_xact_lock(%d, h)
+                        ELSE pg_try_advisory_xact_lock(%d, pulse_key_lock(a, k)) END"""
+                    .formatted(AGENT_LOCK_CLASS, KEY_LOCK_CLASS);
 
     /** The claim order; the claim index (tasks_claimable) holds the waiting rows in it. */
     static final String ORDER = "priority, virtual_start, run_at, id";
@@ -96,11 +110,13 @@ public final class TaskClaimer {
      * #claim(int)}): the rows before it are mostly ones already claimed, whose index entries stay
      * until the table is vacuumed.
      */
-    static final String CLAIM_RESUMING =
-            claimWhere(
-                    """
+    static final String CLAIM_RESUMING = claimWhere(TaskClaimer.RESUME);
+
+    /** The rows past a position in the claim order (bound by {@link #after}). */
+    private static final String RESUME =
+            """
             AND (priority, virtual_start, run_at, id) > (:after_priority, CAST(:after_place AS timestamptz),
-                                                        CAST(:after_run_at AS timestamptz), CAST(:after_id AS uuid))""");
+                                                        CAST(:after_run_at AS timestamptz), CAST(:after_id AS uuid))""";
 
     /**
      * Which agents' rows a claimer takes (see {@link Agents}): a node's claimer leaves out the
@@ -156,18 +172,31 @@ public final class TaskClaimer {
     }
 
     /**
-     * The first step while agents have limits: agents that look full are left out of the scan (a
-     * hint read without their locks; the second step decides), rows no limit applies to are leased,
-     * and the other picked rows come back as they are, marked {@code held_back}. A row is held back
-     * if its agent has an agent-wide limit, or a per-key limit and the row a key. (Each from its
-     * own branch of a UNION, not joined: a join of the two would be a nested loop.)
+     * The claim while agents have limits, and for most limits all of it: agents that look full are
+     * left out of the scan (a hint read without their locks), rows no limit applies to are leased,
+     * and so are rows whose only limit is their key's {@code per_key_concurrency}, within the room
+     * {@code pulse_lock_keys} (V20) finds for each key whose lock it gets: it counts the key's
+     * running tasks in a snapshot taken after the lock is held, which this statement's own
+     * snapshot, taken before, is not. The rows of agents with agent-wide limits or a per-key rate
+     * limit come back as they are ({@code kind} 1), for the second step; picked rows it left (their
+     * keys full or locked by another claimer) come back as {@code kind} 2. (Each from its own
+     * branch of a UNION, not joined: a join of the two would be a nested loop. The function is not
+     * called when no keyed row was picked: a one-time filter.)
      */
-    static final String CLAIM_UNLIMITED =
-            """
+    static final String CLAIM_FIRST_STEP = firstStep("");
+
+    /**
+     * The same, past the last row of the last full claim ({@link ResumedScans}): every row it picks
+     * comes back, leased or not, so that a claim that picked its limit counts as full.
+     */
+    static final String CLAIM_FIRST_STEP_RESUMING = firstStep(RESUME);
+
+    private static String firstStep(String resume) {
+        return """
             WITH %s, %s, picked AS MATERIALIZED (
-                SELECT id, agent, concurrency_key FROM tasks
+                SELECT id, agent, concurrency_key, priority, virtual_start, run_at FROM tasks
                  WHERE state IN ('scheduled', 'queued') AND run_at <= now()
-                   AND agent NOT IN (SELECT agent FROM room WHERE free <= 0) AND %s
+                   AND agent NOT IN (SELECT agent FROM room WHERE free <= 0) AND %s %s
                    %s
                  ORDER BY %s
                  LIMIT :limit
@@ -175,26 +204,55 @@ public final class TaskClaimer {
             ), limited AS (
                 SELECT id FROM picked
                  WHERE agent = ANY(CAST(:agent_wide AS text[]))
-                    OR (concurrency_key IS NOT NULL AND agent = ANY(CAST(:per_key AS text[])))
-            ), unlimited AS (
-                SELECT id FROM picked EXCEPT SELECT id FROM limited
+                    OR (concurrency_key IS NOT NULL AND agent = ANY(CAST(:per_key AS text[]))
+                        AND agent <> ALL(CAST(:key_concurrency_only AS text[])))
+            ), keyed AS (
+                SELECT * FROM picked
+                 WHERE concurrency_key IS NOT NULL AND agent = ANY(CAST(:key_concurrency_only AS text[]))
+            ), key_room AS MATERIALIZED (
+                SELECT k.locked_agent AS agent, k.locked_key AS concurrency_key,
+                       l.key_max_running - k.running AS free
+                  FROM pulse_lock_keys(ARRAY(SELECT agent FROM keyed ORDER BY id),
+                                       ARRAY(SELECT concurrency_key FROM keyed ORDER BY id)) k
+                  JOIN limits l ON l.agent = k.locked_agent
+                 WHERE EXISTS (SELECT FROM keyed)
+            ), within_keys AS (
+                SELECT p.id
+                  FROM (SELECT keyed.*, row_number() OVER (PARTITION BY agent, concurrency_key ORDER BY %s) AS nth
+                          FROM keyed) p
+                  JOIN key_room kr ON kr.agent = p.agent AND kr.concurrency_key = p.concurrency_key
+                 WHERE p.nth <= kr.free
+            ), chosen AS (
+                SELECT id FROM picked
+                EXCEPT SELECT id FROM limited
+                EXCEPT SELECT id FROM keyed
+                UNION ALL
+                SELECT id FROM within_keys
             ), %s
-            SELECT false AS held_back, * FROM claimed
+            SELECT 0 AS kind, * FROM claimed
             UNION ALL
-            SELECT true, t.* FROM tasks t
+            SELECT 1, t.* FROM tasks t
              WHERE t.id = ANY(ARRAY(SELECT id FROM limited))
+            UNION ALL
+            SELECT 2, t.* FROM tasks t
+             WHERE t.id = ANY(ARRAY(SELECT id FROM keyed EXCEPT SELECT id FROM within_keys))
             ORDER BY %s
             """
-                    .formatted(
-                            LIMITS,
-                            room("now()"),
-                            AgentHolds.NOT_HELD,
-                            AGENTS_CLAIMED,
-                            ORDER,
-                            leased("unlimited", "now()"),
-                            ORDER);
+                .formatted(
+                        LIMITS,
+                        room("now()"),
+                        AgentHolds.NOT_HELD,
+                        resume,
+                        AGENTS_CLAIMED,
+                        ORDER,
+                        ORDER,
+                        leased("chosen", "now()"),
+                        ORDER);
+    }
 
-    private static final String CLAIM_UNLIMITED_FIXED = FixedPlans.ahead(CLAIM_UNLIMITED);
+    private static final String CLAIM_FIRST_STEP_FIXED = FixedPlans.ahead(CLAIM_FIRST_STEP);
+    private static final String CLAIM_FIRST_STEP_RESUMING_FIXED =
+            FixedPlans.ahead(CLAIM_FIRST_STEP_RESUMING);
 
     /**
      * The second step, under the locks of the limits at hand, with the statement's own clock (taken
@@ -300,8 +358,7 @@ public final class TaskClaimer {
     }
 
     /**
-     * Without agent limits, the longest a claimer goes on resuming before it scans the claim index
-     * from its start again.
+     * The longest a claimer goes on resuming before it scans the claim index from its start again.
      */
     static final Duration RESCAN_EVERY = Duration.ofMillis(50);
 
@@ -357,6 +414,56 @@ public final class TaskClaimer {
         }
     }
 
+    /**
+     * What a claimer is set up with. Start from {@link #of} (every agent, no limits, no tracing)
+     * and name what differs: {@code Settings.of(node, lease).withLimits(registry::limits)}.
+     *
+     * @param node the lease owner written on claimed rows
+     * @param lease how long a claimed task is leased (unless {@link Agents} gives its agent one)
+     * @param agentLimits the limits of each agent that has any, read at every claim (e.g. {@code
+     *     AgentRegistry::limits}), so limits follow the live registry
+     * @param agents which agents' tasks to claim, read at every claim (e.g. every agent but those
+     *     the live registry says remote workers run)
+     * @param tracing makes a claim span for each task claimed, in the task's trace
+     * @param rescanEvery the longest a claimer resumes before it scans the claim index from its
+     *     start again
+     */
+    public record Settings(
+            String node,
+            Duration lease,
+            Supplier<Map<String, AgentLimits>> agentLimits,
+            Supplier<Agents> agents,
+            TaskTracing tracing,
+            Duration rescanEvery) {
+
+        /** Every agent, no limits, no tracing, the default rescan interval. */
+        public static Settings of(String node, Duration lease) {
+            return new Settings(
+                    node, lease, Map::of, () -> Agents.ALL, TaskTracing.off(), RESCAN_EVERY);
+        }
+
+        public Settings withLimits(Supplier<Map<String, AgentLimits>> limits) {
+            return new Settings(node, lease, limits, agents, tracing, rescanEvery);
+        }
+
+        /** {@code max_concurrency} limits that never change (tests, and agents fixed at start). */
+        public Settings withFixedConcurrency(Map<String, Integer> limits) {
+            return withLimits(constant(limits));
+        }
+
+        public Settings withAgents(Supplier<Agents> which) {
+            return new Settings(node, lease, agentLimits, which, tracing, rescanEvery);
+        }
+
+        public Settings withTracing(TaskTracing spans) {
+            return new Settings(node, lease, agentLimits, agents, spans, rescanEvery);
+        }
+
+        public Settings withRescanEvery(Duration interval) {
+            return new Settings(node, lease, agentLimits, agents, tracing, interval);
+        }
+    }
+
     private final Jdbi jdbi;
     private final TaskRowMapper mapper;
     private final String node;
@@ -367,125 +474,15 @@ public final class TaskClaimer {
     private final ClaimedRows claimedRows = new ClaimedRows();
     private final TaskTracing tracing;
 
-    /**
-     * A claimer whose agents' {@code max_concurrency} limits never change (tests, and agents fixed
-     * at start).
-     */
-    public TaskClaimer(
-            Jdbi jdbi,
-            ObjectMapper json,
-            String node,
-            Duration lease,
-            Map<String, Integer> agentLimits) {
-        this(
-                jdbi,
-                json,
-                node,
-                lease,
-                constant(agentLimits),
-                () -> Agents.ALL,
-                RESCAN_EVERY,
-                TaskTracing.off());
-    }
-
-    /**
-     * @param agentLimits the limits of each agent that has any, read at every claim (e.g. {@code
-     *     AgentRegistry::limits}), so limits follow the live registry
-     */
-    public TaskClaimer(
-            Jdbi jdbi,
-            ObjectMapper json,
-            String node,
-            Duration lease,
-            Supplier<Map<String, AgentLimits>> agentLimits) {
-        this(
-                jdbi,
-                json,
-                node,
-                lease,
-                agentLimits,
-                () -> Agents.ALL,
-                RESCAN_EVERY,
-                TaskTracing.off());
-    }
-
-    /**
-     * @param tracing makes a claim span for each task claimed, in the task's trace
-     */
-    public TaskClaimer(
-            Jdbi jdbi,
-            ObjectMapper json,
-            String node,
-            Duration lease,
-            Supplier<Map<String, AgentLimits>> agentLimits,
-            TaskTracing tracing) {
-        this(jdbi, json, node, lease, agentLimits, () -> Agents.ALL, RESCAN_EVERY, tracing);
-    }
-
-    /**
-     * @param agents which agents' tasks to claim, read at every claim (e.g. every agent but those
-     *     the live registry says remote workers run)
-     */
-    public TaskClaimer(
-            Jdbi jdbi,
-            ObjectMapper json,
-            String node,
-            Duration lease,
-            Supplier<Map<String, AgentLimits>> agentLimits,
-            Supplier<Agents> agents) {
-        this(jdbi, json, node, lease, agentLimits, agents, RESCAN_EVERY, TaskTracing.off());
-    }
-
-    /**
-     * A node's claimer: every agent but those remote workers run ({@code agents}), with a claim
-     * span for each task claimed ({@code tracing}).
-     */
-    public TaskClaimer(
-            Jdbi jdbi,
-            ObjectMapper json,
-            String node,
-            Duration lease,
-            Supplier<Map<String, AgentLimits>> agentLimits,
-            Supplier<Agents> agents,
-            TaskTracing tracing) {
-        this(jdbi, json, node, lease, agentLimits, agents, RESCAN_EVERY, tracing);
-    }
-
-    TaskClaimer(
-            Jdbi jdbi,
-            ObjectMapper json,
-            String node,
-            Duration lease,
-            Map<String, Integer> agentLimits,
-            Duration rescanEvery) {
-        this(
-                jdbi,
-                json,
-                node,
-                lease,
-                constant(agentLimits),
-                () -> Agents.ALL,
-                rescanEvery,
-                TaskTracing.off());
-    }
-
-    private TaskClaimer(
-            Jdbi jdbi,
-            ObjectMapper json,
-            String node,
-            Duration lease,
-            Supplier<Map<String, AgentLimits>> agentLimits,
-            Supplier<Agents> agents,
-            Duration rescanEvery,
-            TaskTracing tracing) {
-        this.tracing = tracing;
+    public TaskClaimer(Jdbi jdbi, ObjectMapper json, Settings settings) {
         this.jdbi = jdbi;
         this.mapper = new TaskRowMapper(json);
-        this.node = node;
-        this.lease = lease;
-        this.agentLimits = agentLimits;
-        this.agents = agents;
-        this.scans = new ResumedScans<>(rescanEvery);
+        this.node = settings.node();
+        this.lease = settings.lease();
+        this.agentLimits = settings.agentLimits();
+        this.agents = settings.agents();
+        this.tracing = settings.tracing();
+        this.scans = new ResumedScans<>(settings.rescanEvery());
     }
 
     private static Supplier<Map<String, AgentLimits>> constant(Map<String, Integer> limits) {
@@ -501,9 +498,10 @@ public final class TaskClaimer {
     /**
      * Claims at most {@code limit} due tasks; never more than the caller has free slots for.
      *
-     * <p>Without agent limits, a claim that follows a full one resumes the index scan after the
-     * last row claimed ({@link ResumedScans}): a task that sorts before that point (a more urgent
-     * one, one handed back or rescued) waits at most {@link #RESCAN_EVERY} longer.
+     * <p>A claim that follows a full one resumes the index scan after the last row picked ({@link
+     * ResumedScans}; with limits, a row picked counts whether it was leased or not): a task that
+     * sorts before that point (a more urgent one, one handed back or rescued, one of a key that was
+     * full) waits at most {@link #RESCAN_EVERY} longer.
      */
     public List<ClaimedTask> claim(int limit) {
         if (limit <= 0) {
@@ -535,18 +533,36 @@ public final class TaskClaimer {
             return jdbi.withHandle(h -> claimResuming(h, limit));
         }
         Limits everyLimit = Limits.of(limits);
+        FirstStepRows rows = new FirstStepRows();
         FirstStep first =
                 FirstStep.of(
                         jdbi.withHandle(
                                 h ->
-                                        FixedPlans.rows(
-                                                everyLimit.bindKinds(
-                                                        everyLimit.bind(
-                                                                bind(
-                                                                        h.createQuery(
-                                                                                CLAIM_UNLIMITED_FIXED),
-                                                                        limit))),
-                                                new FirstStepRows())));
+                                        scans.claim(
+                                                limit,
+                                                (after, n) ->
+                                                        FixedPlans.rows(
+                                                                everyLimit.bindKinds(
+                                                                        everyLimit.bind(
+                                                                                after(
+                                                                                        bind(
+                                                                                                h
+                                                                                                        .createQuery(
+                                                                                                                CLAIM_FIRST_STEP_RESUMING_FIXED),
+                                                                                                n),
+                                                                                        after))),
+                                                                rows),
+                                                n ->
+                                                        FixedPlans.rows(
+                                                                everyLimit.bindKinds(
+                                                                        everyLimit.bind(
+                                                                                bind(
+                                                                                        h
+                                                                                                .createQuery(
+                                                                                                        CLAIM_FIRST_STEP_FIXED),
+                                                                                        n))),
+                                                                rows),
+                                                FirstStepRow::position)));
         if (first.heldBack().isEmpty()) {
             return first.claimed();
         }
@@ -596,11 +612,16 @@ public final class TaskClaimer {
     private static Set<Lock> tryLocks(Handle h, Set<Lock> wanted) {
         return Set.copyOf(
                 h.createQuery(TRY_LOCKS)
+                        .bind("agents", wanted.stream().map(Lock::agent).toArray(String[]::new))
                         .bind(
-                                "classes",
-                                wanted.stream().map(Lock::lockClass).toArray(Integer[]::new))
-                        .bind("keys", wanted.stream().map(Lock::key).toArray(Integer[]::new))
-                        .map((rs, ctx) -> new Lock(rs.getInt(1), rs.getInt(2)))
+                                "keys",
+                                wanted.stream().map(Lock::concurrencyKey).toArray(String[]::new))
+                        .bind(
+                                "agent_locks",
+                                wanted.stream()
+                                        .map(l -> lockKey(l.agent()))
+                                        .toArray(Integer[]::new))
+                        .map((rs, ctx) -> new Lock(rs.getString(1), rs.getString(2)))
                         .list());
     }
 
@@ -612,20 +633,20 @@ public final class TaskClaimer {
         return agent.hashCode();
     }
 
-    /** The lock key of one key's slots of an agent within {@link #KEY_LOCK_CLASS}. */
-    static int lockKey(String agent, String concurrencyKey) {
-        return 31 * agent.hashCode() + concurrencyKey.hashCode();
-    }
-
     /**
-     * An advisory lock: its class and key. Two limits may share one, which only makes them skip
-     * each other.
+     * An advisory lock: an agent's ({@code concurrencyKey} null) or one key's of an agent. Two
+     * limits may share one lock (hashes meet), which only makes them skip each other.
      */
-    private record Lock(int lockClass, int key) implements Comparable<Lock> {
+    private record Lock(String agent, String concurrencyKey) implements Comparable<Lock> {
+
+        private static final Comparator<Lock> ORDER =
+                Comparator.comparing(Lock::agent)
+                        .thenComparing(
+                                Lock::concurrencyKey, Comparator.nullsFirst(String::compareTo));
+
         @Override
         public int compareTo(Lock o) {
-            int c = Integer.compare(lockClass, o.lockClass);
-            return c != 0 ? c : Integer.compare(key, o.key);
+            return ORDER.compare(this, o);
         }
     }
 
@@ -650,10 +671,10 @@ public final class TaskClaimer {
             }
             List<Lock> locks = new ArrayList<>(2);
             if (l.agentWide()) {
-                locks.add(new Lock(AGENT_LOCK_CLASS, lockKey(row.agent())));
+                locks.add(new Lock(row.agent(), null));
             }
             if (l.flow().perKey() && row.concurrencyKey() != null) {
-                locks.add(new Lock(KEY_LOCK_CLASS, lockKey(row.agent(), row.concurrencyKey())));
+                locks.add(new Lock(row.agent(), row.concurrencyKey()));
             }
             return locks;
         }
@@ -679,7 +700,7 @@ public final class TaskClaimer {
             for (FirstStepRow row : rows) {
                 if (row.claimed() != null) {
                     claimed.add(row.claimed());
-                } else {
+                } else if (row.heldBack() != null) {
                     heldBack.add(row.heldBack());
                 }
             }
@@ -687,8 +708,11 @@ public final class TaskClaimer {
         }
     }
 
-    /** A row of the first step: a leased task, or a held-back row. */
-    private record FirstStepRow(ClaimedTask claimed, HeldBack heldBack) {}
+    /**
+     * A row the first step picked, with its place in the claim order: a leased task, a held-back
+     * row, or (both null) a row it left.
+     */
+    private record FirstStepRow(ClaimedTask claimed, HeldBack heldBack, Position position) {}
 
     private final class FirstStepRows implements RowMapper<FirstStepRow> {
 
@@ -701,19 +725,31 @@ public final class TaskClaimer {
         public RowMapper<FirstStepRow> specialize(ResultSet rs, StatementContext ctx)
                 throws SQLException {
             RowMapper<ClaimedTask> task = claimedRows.specialize(rs, ctx);
-            int heldBack = rs.findColumn("held_back");
+            int kind = rs.findColumn("kind");
             int id = rs.findColumn("id");
             int agent = rs.findColumn("agent");
             int key = rs.findColumn("concurrency_key");
-            return (r, c) ->
-                    r.getBoolean(heldBack)
-                            ? new FirstStepRow(
+            int priority = rs.findColumn("priority");
+            int place = rs.findColumn("virtual_start");
+            int runAt = rs.findColumn("run_at");
+            return (r, c) -> {
+                UUID rowId = r.getObject(id, UUID.class);
+                Position position =
+                        new Position(
+                                r.getInt(priority),
+                                Columns.instant(r, place),
+                                Columns.instant(r, runAt),
+                                rowId);
+                return switch (r.getInt(kind)) {
+                    case 0 -> new FirstStepRow(task.map(r, c), null, position);
+                    case 1 ->
+                            new FirstStepRow(
                                     null,
-                                    new HeldBack(
-                                            r.getObject(id, UUID.class),
-                                            r.getString(agent),
-                                            r.getString(key)))
-                            : new FirstStepRow(task.map(r, c), null);
+                                    new HeldBack(rowId, r.getString(agent), r.getString(key)),
+                                    position);
+                    default -> new FirstStepRow(null, null, position);
+                };
+            };
         }
     }
 
@@ -725,19 +761,21 @@ public final class TaskClaimer {
                         limit,
                         (after, n) ->
                                 FixedPlans.rows(
-                                        bind(
-                                                h.createQuery(CLAIM_RESUMING_FIXED)
-                                                        .bind("after_priority", after.priority())
-                                                        .bind("after_place", utc(after.place()))
-                                                        .bind("after_run_at", utc(after.runAt()))
-                                                        .bind("after_id", after.id()),
-                                                n),
+                                        after(bind(h.createQuery(CLAIM_RESUMING_FIXED), n), after),
                                         placed),
                         n -> FixedPlans.rows(bind(h.createQuery(CLAIM_FIXED), n), placed),
                         Placed::position)
                 .stream()
                 .map(Placed::claimed)
                 .toList();
+    }
+
+    /** Binds the position a resumed claim starts after ({@link #RESUME}). */
+    private static Query after(Query claim, Position after) {
+        return claim.bind("after_priority", after.priority())
+                .bind("after_place", utc(after.place()))
+                .bind("after_run_at", utc(after.runAt()))
+                .bind("after_id", after.id());
     }
 
     private static OffsetDateTime utc(Instant instant) {

@@ -77,9 +77,8 @@ class FairClaimTest {
                 new TaskClaimer(
                         kit.database.jdbi(),
                         kit.json,
-                        "node-a",
-                        Duration.ofSeconds(30),
-                        () -> limits);
+                        TaskClaimer.Settings.of("node-a", Duration.ofSeconds(30))
+                                .withLimits(() -> limits));
 
         List<ClaimedTask> claimed = claimer.claim(10);
         assertThat(claimed)
@@ -125,9 +124,8 @@ class FairClaimTest {
                 new TaskClaimer(
                         kit.database.jdbi(),
                         kit.json,
-                        "node-a",
-                        Duration.ofSeconds(30),
-                        () -> limits);
+                        TaskClaimer.Settings.of("node-a", Duration.ofSeconds(30))
+                                .withLimits(() -> limits));
 
         List<ClaimedTask> claimed = claimer.claim(10);
         assertThat(claimed).hasSize(3);

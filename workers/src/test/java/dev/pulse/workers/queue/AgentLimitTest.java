@@ -90,9 +90,10 @@ class AgentLimitTest {
             assertThat(
                             llmClaimer
                                     .createQuery(TaskClaimer.TRY_LOCKS)
-                                    .bind("classes", new Integer[] {TaskClaimer.AGENT_LOCK_CLASS})
-                                    .bind("keys", new Integer[] {TaskClaimer.lockKey("llm")})
-                                    .mapTo(Integer.class)
+                                    .bind("agents", new String[] {"llm"})
+                                    .bind("keys", new String[] {null})
+                                    .bind("agent_locks", new Integer[] {TaskClaimer.lockKey("llm")})
+                                    .mapToMap()
                                     .list())
                     .hasSize(1);
 
@@ -127,9 +128,8 @@ class AgentLimitTest {
                 new TaskClaimer(
                         kit.database.jdbi(),
                         kit.json,
-                        "node-a",
-                        Duration.ofSeconds(30),
-                        limits::get);
+                        TaskClaimer.Settings.of("node-a", Duration.ofSeconds(30))
+                                .withLimits(limits::get));
 
         limits.set(Map.of("llm", AgentLimits.concurrency(1)));
         assertThat(claimer.claim(10)).as("a limit set after the claimer was made").hasSize(1);

@@ -69,10 +69,8 @@ class ClaimTest {
         return new TaskClaimer(
                 kit.database.jdbi(),
                 kit.json,
-                "node-a",
-                Duration.ofSeconds(30),
-                Map.of(),
-                interval);
+                TaskClaimer.Settings.of("node-a", Duration.ofSeconds(30))
+                        .withRescanEvery(interval));
     }
 
     /**
@@ -89,24 +87,25 @@ class ClaimTest {
                 new TaskClaimer(
                         kit.database.jdbi(),
                         kit.json,
-                        "node-a",
-                        Duration.ofSeconds(30),
-                        Map::of,
-                        () -> TaskClaimer.Agents.excluding(List.of("remote-a", "remote-b")));
+                        TaskClaimer.Settings.of("node-a", Duration.ofSeconds(30))
+                                .withAgents(
+                                        () ->
+                                                TaskClaimer.Agents.excluding(
+                                                        List.of("remote-a", "remote-b"))));
         assertThat(node.claim(10)).extracting(ClaimedTask::id).containsExactly(local);
 
         TaskClaimer remote =
                 new TaskClaimer(
                         kit.database.jdbi(),
                         kit.json,
-                        "remote:w-1",
-                        Duration.ofSeconds(30),
-                        Map::of,
-                        () ->
-                                TaskClaimer.Agents.only(
-                                        Map.of(
-                                                "remote-a", Duration.ofSeconds(5),
-                                                "remote-c", Duration.ofSeconds(7))));
+                        TaskClaimer.Settings.of("remote:w-1", Duration.ofSeconds(30))
+                                .withAgents(
+                                        () ->
+                                                TaskClaimer.Agents.only(
+                                                        Map.of(
+                                                                "remote-a", Duration.ofSeconds(5),
+                                                                "remote-c",
+                                                                        Duration.ofSeconds(7)))));
         assertThat(remote.claim(10))
                 .extracting(ClaimedTask::id)
                 .containsExactly(remoteUrgent, remoteA);

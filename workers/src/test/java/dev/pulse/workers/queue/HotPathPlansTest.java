@@ -30,8 +30,12 @@ class HotPathPlansTest {
                 new Object[] {"claim from the start of the index", TaskClaimer.CLAIM},
                 new Object[] {"claim resuming past a position", TaskClaimer.CLAIM_RESUMING},
                 new Object[] {
-                    "claim of agents without limits while some have one",
-                    TaskClaimer.CLAIM_UNLIMITED
+                    "first claim step while agents have limits (per-key ones leased in it)",
+                    TaskClaimer.CLAIM_FIRST_STEP
+                },
+                new Object[] {
+                    "first claim step resuming past a position",
+                    TaskClaimer.CLAIM_FIRST_STEP_RESUMING
                 },
                 new Object[] {"claim within agent limits", TaskClaimer.CLAIM_WITHIN_LIMITS},
                 new Object[] {"finish", TaskCompleter.FINISH},

@@ -68,11 +68,16 @@ public final class QueueKit implements AutoCloseable, AfterEachCallback {
     }
 
     public TaskClaimer claimer(String node) {
-        return new TaskClaimer(database.jdbi(), json, node, Duration.ofSeconds(30), Map.of());
+        return new TaskClaimer(
+                database.jdbi(), json, TaskClaimer.Settings.of(node, Duration.ofSeconds(30)));
     }
 
     public TaskClaimer claimer(String node, Map<String, Integer> agentLimits) {
-        return new TaskClaimer(database.jdbi(), json, node, Duration.ofSeconds(30), agentLimits);
+        return new TaskClaimer(
+                database.jdbi(),
+                json,
+                TaskClaimer.Settings.of(node, Duration.ofSeconds(30))
+                        .withFixedConcurrency(agentLimits));
     }
 
     public Task insert(NewTask task) {
