@@ -62,9 +62,9 @@ public final class Dashboard {
     public void register(RoutesConfig routes) {
         Templates templates = new Templates();
         SessionStore sessions = new SessionStore(parts.jdbi(), parts.random());
-        OverviewQueries overview = new OverviewQueries(parts.figures());
-        CallbackDeliveries deliveries = parts.deliveries();
         Clock clock = parts.clock();
+        OverviewQueries overview = new OverviewQueries(parts.figures(), clock);
+        CallbackDeliveries deliveries = parts.deliveries();
 
         routes.beforeMatched(new DashboardGuard(sessions, parts.keys())::check);
         routes.exception(

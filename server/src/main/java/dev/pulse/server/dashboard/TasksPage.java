@@ -63,6 +63,17 @@ final class TasksPage {
                     "nextPage",
                     PATH + "?" + (qs.isEmpty() ? "" : qs + "&") + "cursor=" + page.nextCursor());
         }
+        if (query.text() != null
+                && page.nextCursor() != null
+                && page.items().size() < TaskQuery.PAGE) {
+            // A text search reads a bounded window of tasks per page; say so, and that the next
+            // page goes on further back.
+            model.put(
+                    "searchNote",
+                    "Searched the next "
+                            + Formats.number(TaskStore.TEXT_WINDOW)
+                            + " tasks matching the other filters; older ones may match too.");
+        }
         if (query.before() != null) {
             model.put("firstPage", PATH + (qs.isEmpty() ? "" : "?" + qs));
         }

@@ -14,7 +14,18 @@ final class ThroughputChart {
 
     private static final int WIDTH = 720;
     private static final int HEIGHT = 170;
-    private static final int LEFT = 44;
+
+    /** The narrowest left margin: room for the axis labels of up to four digits. */
+    private static final int MIN_LEFT = 44;
+
+    /**
+     * The axis labels' glyph widths at their 10px font (.chart .axis), a little wider than DejaVu
+     * Sans' (digits 0.64em, comma 0.32em) so that a wider system font still fits.
+     */
+    private static final double DIGIT_WIDTH = 6.8;
+
+    private static final double SEPARATOR_WIDTH = 3.6;
+    private static final int LABEL_GAP = 6;
     private static final int BOTTOM = 20;
     private static final int TOP = 8;
     private static final DateTimeFormatter HOUR_MINUTE =
@@ -25,7 +36,10 @@ final class ThroughputChart {
     static String svg(List<OverviewQueries.Minute> minutes) {
         long max = minutes.stream().mapToLong(m -> m.succeeded() + m.failed()).max().orElse(0);
         long scale = niceCeiling(Math.max(max, 1));
-        int plotWidth = WIDTH - LEFT - 4;
+        // The margin grows with the widest label (the top one), so that seven digits and more
+        // are not clipped at the chart's left edge.
+        int left = leftMargin(Formats.number(scale));
+        int plotWidth = WIDTH - left - 4;
         int plotHeight = HEIGHT - TOP - BOTTOM;
         double slot = (double) plotWidth / Math.max(1, minutes.size());
         StringBuilder svg = new StringBuilder();
@@ -42,7 +56,7 @@ final class ThroughputChart {
                     String.format(
                             Locale.ROOT,
                             "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>",
-                            LEFT,
+                            left,
                             WIDTH - 4,
                             y,
                             y));
@@ -50,13 +64,13 @@ final class ThroughputChart {
                     String.format(
                             Locale.ROOT,
                             "<text x=\"%d\" y=\"%.1f\" class=\"axis\" text-anchor=\"end\">%s</text>",
-                            LEFT - 6,
+                            left - LABEL_GAP,
                             y + 4,
                             Formats.number(scale * i / 2)));
         }
         for (int i = 0; i < minutes.size(); i++) {
             OverviewQueries.Minute m = minutes.get(i);
-            double x = LEFT + i * slot + 1;
+            double x = left + i * slot + 1;
             double w = Math.max(1, slot - 2);
             double hOk = plotHeight * (double) m.succeeded() / scale;
             double hFail = plotHeight * (double) m.failed() / scale;
@@ -102,6 +116,15 @@ final class ThroughputChart {
             }
         }
         return svg.append("</svg>").toString();
+    }
+
+    /** The left margin that holds {@code label} right-aligned before the plot, at least 44. */
+    static int leftMargin(String label) {
+        double width = 0;
+        for (char c : label.toCharArray()) {
+            width += Character.isDigit(c) ? DIGIT_WIDTH : SEPARATOR_WIDTH;
+        }
+        return Math.max(MIN_LEFT, (int) Math.ceil(width) + LABEL_GAP + 2);
     }
 
     /** 1, 2, 5, 10, 20, 50, … at or above {@code n}. */

@@ -3,7 +3,9 @@ package dev.pulse.server.dashboard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pulse.server.TestNode;
+import dev.pulse.workers.testing.MutableClock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -82,6 +84,42 @@ class DashboardFiguresTest {
                 .extracting(OverviewQueries.StateCount::state)
                 .containsExactly(
                         "scheduled", "queued", "running", "succeeded", "failed", "cancelled");
+    }
+
+    @Test
+    void aFinishedCountPastTheCapIsKeptAMinuteWhileUnfinishedOnesAreCountedAtEveryRefresh() {
+        MutableClock clock = new MutableClock(Instant.parse("2026-12-07T12:00:00Z"));
+        OverviewQueries queries = new OverviewQueries(node.jdbi, clock);
+        node.jdbi.useHandle(
+                h ->
+                        h.execute(
+                                """
+                INSERT INTO tasks (id, agent, state, input, max_attempts, timeout_seconds, run_at, finished_at)
+                SELECT gen_random_uuid(), 'kept', 'failed', '{}', 1, 1, now(), now() FROM generate_series(1, 10050)
+                """));
+        assertThat(shown(queries, "failed")).isEqualTo("10,000+");
+
+        node.jdbi.useHandle(h -> h.execute("DELETE FROM tasks WHERE agent = 'kept'"));
+        assertThat(
+                        node.post("/v1/tasks", "{\"agent\": \"echo\", \"delay_seconds\": 3600}")
+                                .statusCode())
+                .isEqualTo(201);
+        clock.advance(Duration.ofSeconds(59));
+        assertThat(shown(queries, "failed")).as("kept for a minute").isEqualTo("10,000+");
+        assertThat(shown(queries, "scheduled")).as("counted at once").isNotEqualTo("0");
+
+        clock.advance(Duration.ofSeconds(2));
+        assertThat(shown(queries, "failed"))
+                .as("counted again after a minute")
+                .isNotEqualTo("10,000+");
+    }
+
+    private static String shown(OverviewQueries queries, String state) {
+        return queries.stateCounts().stream()
+                .filter(c -> c.state().equals(state))
+                .findFirst()
+                .orElseThrow()
+                .shown();
     }
 
     @Test

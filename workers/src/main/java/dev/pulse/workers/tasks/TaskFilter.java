@@ -6,8 +6,8 @@ import java.util.UUID;
 /**
  * Which tasks to list, newest first: optional filters (state, agent, schedule, concurrency key,
  * created in {@code [createdFrom, createdTo)}, text in input or metadata, matched
- * case-insensitively), a keyset cursor ({@code before}, an id from a previous page) and a page
- * size.
+ * case-insensitively among the next {@link TaskStore#TEXT_WINDOW} tasks the other filters match), a
+ * keyset cursor ({@code before}, an id from a previous page) and a page size.
  */
 public record TaskFilter(
         TaskState state,

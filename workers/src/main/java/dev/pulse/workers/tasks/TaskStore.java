@@ -20,18 +20,14 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.StringJoiner;
 import java.util.UUID;
 import java.util.function.Function;
-import java.util.stream.Collectors;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.mapper.RowMapper;
-import org.jdbi.v3.core.statement.Query;
 import org.jdbi.v3.core.statement.StatementContext;
 
 /** Creating, reading, cancelling and retrying tasks. Running them is the queue's business. */
@@ -44,6 +40,9 @@ public final class TaskStore {
      * "Fairness across concurrency keys").
      */
     static final String FAIR_STEP = "interval '1 hour'";
+
+    /** How many tasks a text filter searches at most per page (newest first, past the cursor). */
+    public static final int TEXT_WINDOW = TaskListing.TEXT_WINDOW;
 
     /** The idempotency namespace of tasks created without an API key (schedules, tests). */
     public static final String NO_OWNER = "";
@@ -130,10 +129,6 @@ public final class TaskStore {
     private static final String FIND = "SELECT * FROM tasks WHERE id = :id";
 
     private static final String FIND_MANY = "SELECT * FROM tasks WHERE id = ANY(:ids)";
-
-    private static final String LIST = "SELECT * FROM tasks";
-
-    private static final String LIST_IDS = "SELECT id FROM tasks";
 
     // Ended attempts have a row; the running one is read from its task row (V11), unless a node of
     // the previous version opened a row for it at its claim.
@@ -565,82 +560,65 @@ public final class TaskStore {
                 Columns.instant(rs, "attempt_started_at"));
     }
 
+    /**
+     * One page of the tasks {@code filter} matches, newest first. With a text filter only the next
+     * {@link TaskListing#TEXT_WINDOW} tasks the other filters match are searched, so that a search
+     * costs the same on any history: a page the window did not fill still has a next cursor (the
+     * oldest task searched) while older tasks remain.
+     */
     public TaskPage list(TaskFilter filter) {
-        List<Task> rows =
-                lists.withHandle(
-                        h ->
-                                matching(h, LIST, filter, null, filter.limit() + 1)
+        return lists.withHandle(
+                h -> {
+                    int limit = filter.limit();
+                    if (filter.text() == null) {
+                        return page(
+                                TaskListing.rows("*", filter, null, limit + 1)
+                                        .query(h)
                                         .map(mapper)
-                                        .list());
-        if (rows.size() <= filter.limit()) {
-            return new TaskPage(rows, null);
+                                        .list(),
+                                limit,
+                                null);
+                    }
+                    List<Task> rows =
+                            TaskListing.search(filter, null, limit + 1).query(h).map(mapper).list();
+                    if (rows.size() > limit) {
+                        return page(rows, limit, null);
+                    }
+                    UUID windowEnd =
+                            TaskListing.searchedWindow(filter, null)
+                                    .query(h)
+                                    .map(
+                                            (rs, ctx) ->
+                                                    rs.getLong("scanned") < TaskListing.TEXT_WINDOW
+                                                            ? null
+                                                            : rs.getObject("last", UUID.class))
+                                    .one();
+                    return page(rows, limit, windowEnd);
+                });
+    }
+
+    /** Rows past {@code limit} mean another page, which starts after the last one shown. */
+    private static TaskPage page(List<Task> rows, int limit, UUID windowEnd) {
+        if (rows.size() <= limit) {
+            return new TaskPage(rows, windowEnd);
         }
-        List<Task> page = rows.subList(0, filter.limit());
+        List<Task> page = rows.subList(0, limit);
         return new TaskPage(List.copyOf(page), page.get(page.size() - 1).id());
     }
 
     /**
      * Ids of the tasks {@code filter} matches that are in one of {@code states}, newest first, at
-     * most its limit.
+     * most its limit (with a text filter: among the next {@link TaskListing#TEXT_WINDOW} tasks).
      */
     public List<UUID> ids(TaskFilter filter, List<TaskState> states) {
         return jdbi.withHandle(
                 h ->
-                        matching(h, LIST_IDS, filter, states, filter.limit())
-                                .mapTo(UUID.class)
+                        (filter.text() == null
+                                        ? TaskListing.rows("id", filter, states, filter.limit())
+                                        : TaskListing.search(filter, states, filter.limit()))
+                                .query(h)
+                                .map((rs, ctx) -> rs.getObject("id", UUID.class))
                                 .list());
-    }
-
-    /**
-     * {@code select} with only the conditions the filter sets, newest first. States are written as
-     * literals (they come from the enum, never from the request) so that the planner can match them
-     * to the partial indexes that hold each state: a parameter would hide which index applies. Ids
-     * are UUIDv7, so "created between" is an id range on the primary key; a text match reads rows
-     * in id order until the page is full.
-     */
-    private static Query matching(
-            Handle h, String select, TaskFilter filter, List<TaskState> states, int limit) {
-        StringJoiner where = new StringJoiner(" AND ", " WHERE ", "").setEmptyValue("");
-        if (filter.state() != null) {
-            where.add("state = '" + filter.state().wire() + "'");
-        }
-        if (states != null) {
-            where.add(
-                    states.stream()
-                            .map(st -> "'" + st.wire() + "'")
-                            .collect(Collectors.joining(", ", "state IN (", ")")));
-        }
-        Map<String, Object> values = new HashMap<>();
-        condition(where, values, "agent = :agent", "agent", filter.agent());
-        condition(where, values, "schedule_name = :schedule", "schedule", filter.schedule());
-        condition(
-                where,
-                values,
-                "concurrency_key = :concurrency_key",
-                "concurrency_key",
-                filter.concurrencyKey());
-        condition(where, values, "id >= :from_id", "from_id", TaskIds.floor(filter.createdFrom()));
-        condition(where, values, "id < :to_id", "to_id", TaskIds.floor(filter.createdTo()));
-        condition(where, values, "id < :before", "before", filter.before());
-        condition(
-                where,
-                values,
-                "(strpos(lower(input::text), :text) > 0 OR strpos(lower(metadata::text), :text) > 0)",
-                "text",
-                filter.text() == null ? null : filter.text().toLowerCase(Locale.ROOT));
-        Query query =
-                h.createQuery(select + where + " ORDER BY id DESC LIMIT :limit")
-                        .bind("limit", limit);
-        values.forEach(query::bind);
-        return query;
-    }
-
-    private static void condition(
-            StringJoiner where, Map<String, Object> values, String sql, String name, Object value) {
-        if (value != null) {
-            where.add(sql);
-            values.put(name, value);
-        }
     }
 
     public List<TaskAttempt> attempts(UUID id) {
