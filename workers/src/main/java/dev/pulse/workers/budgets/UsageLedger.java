@@ -1,11 +1,15 @@
 package dev.pulse.workers.budgets;
 
 import java.math.BigDecimal;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.LocalDate;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.StatementContext;
 
 /**
  * Tokens and cost used per agent per day ({@code agent_usage}) and per agent, concurrency key and
@@ -61,48 +65,40 @@ public final class UsageLedger {
     }
 
     public Totals add(String agent, LocalDate day, long input, long output, BigDecimal cost) {
-        return jdbi.withHandle(
-                h ->
-                        h.createQuery(ADD)
-                                .bind("agent", agent)
-                                .bind("day", day.toString())
-                                .bind("input", input)
-                                .bind("output", output)
-                                .bind(
-                                        "cost",
-                                        (cost == null ? BigDecimal.ZERO : cost).toPlainString())
-                                .map(
-                                        (rs, ctx) ->
-                                                new Totals(
-                                                        rs.getLong(1),
-                                                        rs.getLong(2),
-                                                        rs.getLong(3),
-                                                        rs.getBigDecimal(4)))
-                                .one());
+        return add(ADD, agent, null, day, input, output, cost);
     }
 
     /** Adds one run's usage to {@code agent}'s {@code key}'s day; answers the key's day. */
     public Totals addForKey(
             String agent, String key, LocalDate day, long input, long output, BigDecimal cost) {
+        return add(ADD_FOR_KEY, agent, key, day, input, output, cost);
+    }
+
+    private Totals add(
+            String sql,
+            String agent,
+            String key,
+            LocalDate day,
+            long input,
+            long output,
+            BigDecimal cost) {
         return jdbi.withHandle(
-                h ->
-                        h.createQuery(ADD_FOR_KEY)
-                                .bind("agent", agent)
-                                .bind("key", key)
-                                .bind("day", day.toString())
-                                .bind("input", input)
-                                .bind("output", output)
-                                .bind(
-                                        "cost",
-                                        (cost == null ? BigDecimal.ZERO : cost).toPlainString())
-                                .map(
-                                        (rs, ctx) ->
-                                                new Totals(
-                                                        rs.getLong(1),
-                                                        rs.getLong(2),
-                                                        rs.getLong(3),
-                                                        rs.getBigDecimal(4)))
-                                .one());
+                h -> {
+                    Query add =
+                            h.createQuery(sql)
+                                    .bind("agent", agent)
+                                    .bind("day", day.toString())
+                                    .bind("input", input)
+                                    .bind("output", output)
+                                    .bind(
+                                            "cost",
+                                            (cost == null ? BigDecimal.ZERO : cost)
+                                                    .toPlainString());
+                    if (key != null) {
+                        add.bind("key", key);
+                    }
+                    return add.map(UsageLedger::totals).one();
+                });
     }
 
     /** Every agent's usage over {@code day}, by agent. */
@@ -112,15 +108,7 @@ public final class UsageLedger {
                 h ->
                         h.createQuery(ALL_OF_DAY)
                                 .bind("day", day.toString())
-                                .map(
-                                        (rs, ctx) ->
-                                                Map.entry(
-                                                        rs.getString(1),
-                                                        new Totals(
-                                                                rs.getLong(2),
-                                                                rs.getLong(3),
-                                                                rs.getLong(4),
-                                                                rs.getBigDecimal(5))))
+                                .map((rs, ctx) -> Map.entry(rs.getString(1), totals(rs, 2)))
                                 .forEach(e -> byAgent.put(e.getKey(), e.getValue())));
         return byAgent;
     }
@@ -131,13 +119,20 @@ public final class UsageLedger {
                         h.createQuery(DAY)
                                 .bind("agent", agent)
                                 .bind("day", day.toString())
-                                .map(
-                                        (rs, ctx) ->
-                                                new Totals(
-                                                        rs.getLong(1),
-                                                        rs.getLong(2),
-                                                        rs.getLong(3),
-                                                        rs.getBigDecimal(4)))
+                                .map(UsageLedger::totals)
                                 .findOne());
+    }
+
+    /** The four columns every statement here answers, from the first. */
+    private static Totals totals(ResultSet rs, StatementContext ctx) throws SQLException {
+        return totals(rs, 1);
+    }
+
+    private static Totals totals(ResultSet rs, int from) throws SQLException {
+        return new Totals(
+                rs.getLong(from),
+                rs.getLong(from + 1),
+                rs.getLong(from + 2),
+                rs.getBigDecimal(from + 3));
     }
 }
