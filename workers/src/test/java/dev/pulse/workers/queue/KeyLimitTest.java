@@ -33,6 +33,20 @@ class KeyLimitTest {
     private static final Map<String, AgentLimits> ONE_PER_KEY =
             Map.of("llm", new AgentLimits(null, new FlowLimits(1, null, null)));
 
+    /**
+     * A claim's stand-in: its snapshot is taken when it starts, then it waits for key (llm, a)'s
+     * lock, then counts the key's running tasks in its own snapshot and through {@code
+     * pulse_lock_keys}.
+     */
+    private static final String LATE_CLAIM =
+            """
+            WITH waited AS MATERIALIZED (SELECT pg_advisory_xact_lock(%d, pulse_key_lock('llm', 'a')))
+            SELECT (SELECT count(*) FROM tasks WHERE state = 'running') AS in_snapshot,
+                   (SELECT running FROM pulse_lock_keys(ARRAY(SELECT text 'llm' FROM waited),
+                                                        ARRAY(SELECT text 'a' FROM waited)))
+                       AS under_lock"""
+                    .formatted(TaskClaimer.KEY_LOCK_CLASS);
+
     private static final String HOLD_KEY_LOCK =
             "SELECT pg_advisory_xact_lock("
                     + TaskClaimer.KEY_LOCK_CLASS
@@ -65,8 +79,11 @@ class KeyLimitTest {
      * The race the two-step claim existed for: a claim whose snapshot was taken while another
      * claimer held a key's lock and was leasing its last slot, and that gets the lock once that
      * claimer has committed. The statement below stands for such a claim: its snapshot is taken
-     * before the other claimer commits (it then waits on a row lock the other claimer holds), and
-     * it calls {@code pulse_lock_keys} only after that commit.
+     * before the other claimer commits (it then waits for the key's lock, which the other claimer
+     * holds), and it calls {@code pulse_lock_keys} only after that commit. It waits on the key's
+     * lock itself, not on a row lock: a committing backend releases its row and transaction locks a
+     * moment before its advisory locks, so a waiter woken by the row could still find the key
+     * locked (and, as a claim would, skip it).
      */
     @Test
     void keysAreCountedAfterTheirLockEvenWhenTheStatementsSnapshotIsOlder() throws Exception {
@@ -91,14 +108,7 @@ class KeyLimitTest {
                                             .jdbi()
                                             .withHandle(
                                                     h ->
-                                                            h.createQuery(
-                                                                            """
-                                    WITH waited AS MATERIALIZED (SELECT id FROM tasks WHERE id = :task FOR UPDATE)
-                                    SELECT (SELECT count(*) FROM tasks WHERE state = 'running') AS in_snapshot,
-                                           (SELECT running FROM pulse_lock_keys(ARRAY(SELECT text 'llm' FROM waited),
-                                                                                ARRAY(SELECT text 'a' FROM waited)))
-                                               AS under_lock""")
-                                                                    .bind("task", task)
+                                                            h.createQuery(LATE_CLAIM)
                                                                     .mapToMap()
                                                                     .one()));
             awaitWaitingOnALock();
@@ -118,7 +128,8 @@ class KeyLimitTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (kit.count(
                         "SELECT count(*) FROM pg_stat_activity"
-                                + " WHERE wait_event_type = 'Lock' AND query LIKE '%pulse_lock_keys%'"
+                                + " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                                + " AND query LIKE '%pulse_lock_keys%'"
                                 + " AND pid <> pg_backend_pid()")
                 == 0) {
             if (System.nanoTime() > deadline) {
