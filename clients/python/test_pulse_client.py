@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -255,11 +256,22 @@ class ExampleTest(unittest.TestCase):
 
 
 WORKER_PROCESS = """
-import sys, time
+import sys, threading, time
 sys.path.insert(0, {here!r})
 from pulse_client import Worker
 
+handled = 0
+counting = threading.Lock()
+
 def handle(input):
+    global handled
+    with counting:
+        handled += 1
+        hang = {hang_after!r} is not None and handled > {hang_after!r}
+    if hang:
+        # Holds this task (and, one per slot, the next ones) until the process is killed.
+        open({marker!r}, "w").close()
+        time.sleep(3600)
     time.sleep(0.01)
     return {{"n": input["n"], "worker": {worker_id!r}}}
 
@@ -281,9 +293,13 @@ class DrainTest(unittest.TestCase):
         receiver = CallbackReceiver()
         workers = []
         try:
+            # The victim hangs in the tasks it takes after its first 20, so that it is killed
+            # while it holds some, however the machine schedules the three processes.
+            marker = os.path.join(tempfile.mkdtemp(), "victim-holds-tasks")
             for i in range(3):
                 code = WORKER_PROCESS.format(here=HERE, url=URL, key=WORK_KEY, agent=agent,
-                                             worker_id=f"drain-{i}")
+                                             worker_id=f"drain-{i}", marker=marker,
+                                             hang_after=20 if i == 0 else None)
                 workers.append(subprocess.Popen([sys.executable, "-c", code]))
             items = [{"agent": agent, "input": {"n": n}, "callback_url": receiver.url}
                      for n in range(self.TASKS)]
@@ -291,8 +307,9 @@ class DrainTest(unittest.TestCase):
             ids = {r["id"]: n for n, r in enumerate(created["items"])}
             self.assertEqual(self.TASKS, len(ids))
 
-            # Kill one worker while it holds tasks: once some are done, and it is still running.
+            # Kill one worker while it holds tasks: once some are done, and it is holding some.
             await_true(lambda: len(receiver.all()) >= self.TASKS // 5, "a fifth of the tasks done")
+            await_true(lambda: os.path.exists(marker), "the victim holding tasks")
             victim = workers[0]
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait(PATIENCE)

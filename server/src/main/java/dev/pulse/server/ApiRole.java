@@ -123,7 +123,6 @@ final class ApiRole {
                             taskParser,
                             core.json,
                             core.taskJson,
-                            core.queuedWakeUp,
                             core.dueWakeUps,
                             core.waiting);
             routes.add(

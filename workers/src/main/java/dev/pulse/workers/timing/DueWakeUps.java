@@ -44,6 +44,15 @@ public final class DueWakeUps implements AutoCloseable {
                         });
     }
 
+    /**
+     * A task was queued: wakes the waiters now, for a task already due, and at {@code runAt} if
+     * that is still to come.
+     */
+    public void queued(Instant runAt) {
+        queued.signal();
+        at(runAt);
+    }
+
     /** Wakes the waiters at {@code due} (a task's {@code run_at}), if that is still to come. */
     public void at(Instant due) {
         if (due == null) {

@@ -22,7 +22,6 @@ import dev.pulse.workers.tasks.TaskReadGroups;
 import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.tasks.TaskStore;
 import dev.pulse.workers.timing.DueWakeUps;
-import dev.pulse.workers.timing.WakeUp;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.UUID;
@@ -44,7 +43,6 @@ public final class TaskOperations {
     private final TaskRequestParser parser;
     private final ObjectMapper json;
     private final TaskJson taskJson;
-    private final WakeUp workerWakeUp;
     private final DueWakeUps dueWakeUps;
     private final WaitingReasons waiting;
 
@@ -60,7 +58,6 @@ public final class TaskOperations {
             TaskRequestParser parser,
             ObjectMapper json,
             TaskJson taskJson,
-            WakeUp workerWakeUp,
             DueWakeUps dueWakeUps,
             WaitingReasons waiting) {
         this.dueWakeUps = dueWakeUps;
@@ -71,7 +68,6 @@ public final class TaskOperations {
         this.parser = parser;
         this.json = json;
         this.taskJson = taskJson;
-        this.workerWakeUp = workerWakeUp;
     }
 
     /**
@@ -96,8 +92,7 @@ public final class TaskOperations {
         Enqueued enqueued =
                 insertGroups.enqueue(parser.parse(body, idempotencyHeader).withTrace(trace), owner);
         if (enqueued.created()) {
-            workerWakeUp.signal();
-            dueWakeUps.at(enqueued.task().runAt());
+            dueWakeUps.queued(enqueued.task().runAt());
         }
         return enqueued;
     }
