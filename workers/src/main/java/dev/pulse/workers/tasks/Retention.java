@@ -61,6 +61,19 @@ public final class Retention extends PeriodicDuty {
             SELECT count(*) FROM gone
             """;
 
+    /**
+     * Operator alerts are deliveries without a task ({@code agent.held}): no task's pruning takes
+     * them, so they go on their own once sent (or dead) and older than the retention. Few a day.
+     */
+    private static final String PRUNE_ALERTS =
+            """
+            DELETE FROM callback_deliveries c
+             WHERE c.id IN (SELECT a.id FROM callback_deliveries a
+                             WHERE a.task_id IS NULL AND a.state <> 'pending'
+                               AND a.created_at < now() - make_interval(secs => :retention_seconds)
+                             LIMIT :batch)
+            """;
+
     private final Jdbi jdbi;
     private final Duration retention;
     private final Duration every;
@@ -91,6 +104,13 @@ public final class Retention extends PeriodicDuty {
         if (deleted > 0) {
             log.info("retention: deleted {} task(s) finished more than {} ago", deleted, retention);
         }
+        int alerts = pruneAlerts();
+        if (alerts > 0) {
+            log.info(
+                    "retention: deleted {} operator alert(s) sent more than {} ago",
+                    alerts,
+                    retention);
+        }
     }
 
     @Override
@@ -115,6 +135,18 @@ public final class Retention extends PeriodicDuty {
                             .toMillis()); // leave the database to the queue between batches
         }
         return total;
+    }
+
+    /**
+     * Deletes at most {@link #BATCH} operator alerts that were sent (or died) before the retention.
+     */
+    public int pruneAlerts() {
+        return jdbi.withHandle(
+                h ->
+                        h.createUpdate(PRUNE_ALERTS)
+                                .bind("retention_seconds", retention.toMillis() / 1000.0)
+                                .bind("batch", BATCH)
+                                .execute());
     }
 
     /**

@@ -104,6 +104,49 @@ class RetentionTest {
     }
 
     @Test
+    void deletesOperatorAlertsSentBeforeTheRetentionAndKeepsPendingAndRecentOnes() {
+        UUID oldSent = alert("delivered", "30 hours");
+        UUID oldDead = alert("dead", "30 hours");
+        UUID oldPending = alert("pending", "30 hours");
+        UUID recentSent = alert("delivered", "1 hour");
+
+        int deleted =
+                new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                        .pruneAlerts();
+
+        assertThat(deleted).isEqualTo(2);
+        List<UUID> left =
+                kit.database
+                        .jdbi()
+                        .withHandle(
+                                h ->
+                                        h.createQuery("SELECT id FROM callback_deliveries")
+                                                .mapTo(UUID.class)
+                                                .list());
+        assertThat(left)
+                .containsExactlyInAnyOrder(oldPending, recentSent)
+                .doesNotContain(oldSent, oldDead);
+    }
+
+    /** An operator alert (a delivery without a task) in {@code state}, created {@code ago}. */
+    private UUID alert(String state, String ago) {
+        UUID id = UUID.randomUUID();
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.createUpdate(
+                                                "INSERT INTO callback_deliveries (id, task_id, event_type, url, body, state, created_at)"
+                                                        + " VALUES (:id, NULL, 'agent.held', 'http://127.0.0.1:9/alerts', '{}', :state,"
+                                                        + " now() - CAST(:ago AS interval))")
+                                        .bind("id", id)
+                                        .bind("state", state)
+                                        .bind("ago", ago)
+                                        .execute());
+        return id;
+    }
+
+    @Test
     void deletesInBatchesUntilNothingIsDue() throws Exception {
         int n = Retention.BATCH * 2 + 17;
         for (int i = 0; i < n; i++) {
