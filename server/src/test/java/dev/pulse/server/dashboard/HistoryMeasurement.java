@@ -51,7 +51,12 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  *
  * and read the table from its output (recorded in docs/benchmarks.md).
  */
-@EnabledIfSystemProperty(named = "pulse.measure", matches = "true")
+@EnabledIfSystemProperty(
+        named = "pulse.measure",
+        matches = "true",
+        disabledReason =
+                "a measurement, not a test (it asserts nothing about speed): run it with"
+                        + " -Dpulse.measure=true -Dtest=HistoryMeasurement, as its class comment shows")
 class HistoryMeasurement {
 
     private static final int SAMPLES = Integer.getInteger("pulse.measure.samples", 7);

@@ -30,7 +30,12 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  *
  * and read the figures from its output (recorded in docs/api.md, "Remote workers").
  */
-@EnabledIfSystemProperty(named = "pulse.measure", matches = "true")
+@EnabledIfSystemProperty(
+        named = "pulse.measure",
+        matches = "true",
+        disabledReason =
+                "a measurement, not a test (it asserts nothing about speed): run it with"
+                        + " -Dpulse.measure=true -Dtest=LongPollLatencyMeasurement, as its class comment shows")
 class LongPollLatencyMeasurement {
 
     private static final ObjectMapper json = JsonMapper.create();
