@@ -65,30 +65,6 @@ public record NewTask(
                 .build();
     }
 
-    /**
-     * The same request, queued in {@code trace} (the W3C context of the request that brings it).
-     */
-    public NewTask withTrace(TraceContext trace) {
-        return new NewTask(
-                agent,
-                input,
-                metadata,
-                callbackUrl,
-                runAt,
-                delaySeconds,
-                priority,
-                maxAttempts,
-                timeoutSeconds,
-                retryBaseMs,
-                retryMaxMs,
-                idempotencyKey,
-                scheduleName,
-                fireTime,
-                trace,
-                concurrencyKey,
-                budget);
-    }
-
     /** Names each part of a {@link NewTask}, so no call site passes fourteen values by position. */
     public static final class Builder {
         private final String agent;

@@ -64,7 +64,7 @@ public final class TaskBatchRoutes {
         ObjectNode[] results = new ObjectNode[tasks.size()];
         for (int i = 0; i < tasks.size(); i++) {
             try {
-                valid.add(parser.parse(tasks.get(i), null).withTrace(trace));
+                valid.add(parser.parse(tasks.get(i), null, trace));
                 validIndex.add(i);
             } catch (ProblemException e) {
                 ObjectNode item =

@@ -90,7 +90,7 @@ public final class TaskOperations {
     public Enqueued queue(
             JsonNode body, String idempotencyHeader, String owner, TraceContext trace) {
         Enqueued enqueued =
-                insertGroups.enqueue(parser.parse(body, idempotencyHeader).withTrace(trace), owner);
+                insertGroups.enqueue(parser.parse(body, idempotencyHeader, trace), owner);
         if (enqueued.created()) {
             dueWakeUps.queued(enqueued.task().runAt());
         }

@@ -3,11 +3,11 @@ package dev.pulse.server.api.tasks;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pulse.executors.TraceContext;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.AgentRegistry;
 import dev.pulse.executors.agents.Durations;
 import dev.pulse.executors.http.EgressPolicy;
-import dev.pulse.server.api.JsonBodies;
 import dev.pulse.server.api.Problem;
 import dev.pulse.server.api.ProblemException;
 import dev.pulse.workers.budgets.TaskBudget;
@@ -82,20 +82,13 @@ public final class TaskRequestParser {
     }
 
     /**
+     * Parses one task given as a JSON object; throws a problem naming every bad field.
+     *
      * @param idempotencyHeader the {@code Idempotency-Key} header, or null; it may be given instead
      *     of the {@code idempotency_key} field, or as well if equal
+     * @param trace the W3C context of the request that brings it
      */
-    public NewTask parse(String body, String idempotencyHeader) {
-        return parse(
-                JsonBodies.object(json, body, "{\"agent\": \"echo\", \"input\": {}}"),
-                idempotencyHeader);
-    }
-
-    /**
-     * Parses one task given as a JSON object (as in a batch); throws a problem naming every bad
-     * field.
-     */
-    public NewTask parse(JsonNode root, String idempotencyHeader) {
+    public NewTask parse(JsonNode root, String idempotencyHeader, TraceContext trace) {
         if (root == null || !root.isObject()) {
             throw new ProblemException(Problem.invalid(422, "task", "must be a JSON object"));
         }
@@ -178,6 +171,7 @@ public final class TaskRequestParser {
                 .idempotencyKey(idempotencyKey)
                 .concurrencyKey(concurrencyKey)
                 .budget(budget)
+                .trace(trace)
                 .build();
     }
 
