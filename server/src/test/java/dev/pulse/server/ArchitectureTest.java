@@ -78,6 +78,7 @@ class ArchitectureTest {
                     Map.entry("key_usage", Set.of("budgets")),
                     Map.entry("flow_tokens", Set.of("budgets")),
                     Map.entry("task_attempts", Set.of("tasks", "queue")),
+                    Map.entry("ended_attempts", Set.of("tasks", "queue")),
                     Map.entry("dashboard_minutes", Set.of("tasks")),
                     // The queue's heartbeat writes a node's row with its leases; the rescuer
                     // removes dead ones.

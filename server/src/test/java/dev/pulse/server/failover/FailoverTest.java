@@ -175,7 +175,7 @@ class FailoverTest {
                                         onNew,
                                         """
                         SELECT count(*) FROM tasks t
-                         WHERE (SELECT count(*) FROM task_attempts a
+                         WHERE (SELECT count(*) FROM ended_attempts a
                                  WHERE a.task_id = t.id AND a.outcome = 'succeeded') <> 1
                         """))
                         .as("tasks without exactly one succeeded attempt")
