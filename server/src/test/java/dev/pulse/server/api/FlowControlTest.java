@@ -133,16 +133,10 @@ class FlowControlTest {
             assertThat(Files.exists(overlaps))
                     .as("a run of a key entered while another run of that key was inside")
                     .isFalse();
-            assertThat(
-                            a.count(
-                                    """
-                                    SELECT count(*) FROM ended_attempts x JOIN tasks tx ON tx.id = x.task_id,
-                                                         task_attempts y JOIN tasks ty ON ty.id = y.task_id
-                                     WHERE tx.agent = 'one-per-key' AND tx.concurrency_key = ty.concurrency_key
-                                       AND x.task_id < y.task_id
-                                       AND x.started_at < y.finished_at AND y.started_at < x.finished_at"""))
-                    .as("attempts of one key whose recorded runs overlap")
-                    .isZero();
+            // The runs themselves are the oracle (the marker file above), not the attempts'
+            // recorded times: those are the claim's statement start and the completion's
+            // transaction start, so a claim that began before the previous run's completion
+            // committed, and then found the key free, records a start before that run's end.
             assertThat(sawReason[0])
                     .as("a queued task said it waits for its key's concurrency")
                     .isTrue();
