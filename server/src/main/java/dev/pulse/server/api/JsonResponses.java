@@ -1,5 +1,6 @@
 package dev.pulse.server.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,7 +17,8 @@ public final class JsonResponses {
     }
 
     public void send(Context ctx, int status, Object body) {
-        ctx.status(status).contentType("application/json").result(write(body));
+        // As bytes: a String result would be encoded again on its way out.
+        ctx.status(status).contentType("application/json").result(writeBytes(body));
     }
 
     public void problem(Context ctx, Problem problem) {
@@ -61,6 +63,14 @@ public final class JsonResponses {
 
     public ObjectMapper mapper() {
         return json;
+    }
+
+    private byte[] writeBytes(Object body) {
+        try {
+            return json.writeValueAsBytes(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a value Pulse built is not serialisable as JSON", e);
+        }
     }
 
     /** The JSON text of {@code body}, formatted as every response. */

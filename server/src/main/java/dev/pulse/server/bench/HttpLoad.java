@@ -4,6 +4,9 @@ import dev.pulse.workers.tasks.TaskFigures;
 import io.micrometer.core.instrument.Counter;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,15 +16,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import okhttp3.ConnectionPool;
-import okhttp3.MediaType;
-import okhttp3.OkHttpClient;
-import okhttp3.Request;
-import okhttp3.RequestBody;
-import okhttp3.Response;
 
 /**
  * Single {@code POST /v1/tasks} of no-op ({@code echo}) tasks from {@code connections} concurrent
@@ -29,10 +25,12 @@ import okhttp3.Response;
  * last is answered (a closed loop, as wrk runs); then waits until every task queued has run, and
  * reports the requests answered 201 per second of the load with their latency percentiles; then, if
  * asked, reads those tasks back one {@code GET /v1/tasks/{id}} at a time the same way.
+ *
+ * <p>The generator runs in the node's process: its threads' CPU time is measured apart and printed
+ * beside the process's, so that the node's own cost per request can be told from it.
  */
 final class HttpLoad {
 
-    private static final MediaType JSON = MediaType.get("application/json");
     private static final String BODY = "{\"agent\": \"echo\"}";
 
     private final BenchNode bench;
@@ -48,30 +46,28 @@ final class HttpLoad {
      *     queued
      */
     void run(int connections, Duration duration, boolean reads) throws Exception {
-        OkHttpClient http =
-                new OkHttpClient.Builder()
-                        .connectionPool(new ConnectionPool(connections, 1, TimeUnit.MINUTES))
-                        .readTimeout(Duration.ofMinutes(1))
-                        .retryOnConnectionFailure(false)
-                        .build();
-        Request post =
-                new Request.Builder()
-                        .url(bench.url("/v1/tasks"))
-                        .header("Authorization", "Bearer " + bench.key)
-                        .post(RequestBody.create(BODY, JSON))
-                        .build();
+        String host = "127.0.0.1:" + bench.node.port();
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", bench.node.port());
+        String authorization = "Authorization: Bearer " + bench.key + "\r\n";
+        byte[] post =
+                KeepAliveConnection.request(
+                        "POST",
+                        host,
+                        "/v1/tasks",
+                        authorization + "Content-Type: application/json\r\n",
+                        BODY);
         Queue<String> queued = new ConcurrentLinkedQueue<>();
         long succeededBefore = finished();
         CpuMeter.Reading cpuBefore = bench.cpu.read();
         long start = System.nanoTime();
         Load posts =
                 load(
-                        http,
+                        address,
                         connections,
                         duration,
                         (connection, n) -> post,
                         201,
-                        r -> queued.add(r.header("Location")));
+                        a -> queued.add(a.location()));
         int requests = posts.nanos().length;
         long lastReport = System.nanoTime();
         while (finished() - succeededBefore < requests || bench.query(TaskFigures::anyUnfinished)) {
@@ -88,23 +84,21 @@ final class HttpLoad {
         out.printf(
                 "  %d connections; every task run %.1f s after the start; %d requests not answered 201%n",
                 connections, allRun, posts.refused());
-        printCpu(cpuBefore, bench.cpu.read(), requests);
+        printCpu(cpuBefore, bench.cpu.read(), requests, posts.generatorNanos());
         if (reads) {
-            List<Request> gets =
+            List<byte[]> gets =
                     queued.stream()
                             .map(
                                     location ->
-                                            new Request.Builder()
-                                                    .url(bench.url(location))
-                                                    .header("Authorization", "Bearer " + bench.key)
-                                                    .build())
+                                            KeepAliveConnection.request(
+                                                    "GET", host, location, authorization, null))
                             .toList();
             CpuMeter.Reading readsBefore = bench.cpu.read();
             // Each connection walks the tasks from its own place, so no two read the same row at
             // once.
             Load got =
                     load(
-                            http,
+                            address,
                             connections,
                             duration,
                             (connection, n) ->
@@ -114,41 +108,44 @@ final class HttpLoad {
                                                                     + n)
                                                             % gets.size())),
                             200,
-                            r -> {});
+                            a -> {});
             print("http get", got);
             out.printf(
                     "  %d connections reading %d tasks by id; %d requests not answered 200%n",
                     connections, gets.size(), got.refused());
-            printCpu(readsBefore, bench.cpu.read(), got.nanos().length);
+            printCpu(readsBefore, bench.cpu.read(), got.nanos().length, got.generatorNanos());
         }
-        http.dispatcher().executorService().shutdown();
-        http.connectionPool().evictAll();
         out.printf(
                 "peak RSS of the node's process (JVM, with the load generator; the embedded database runs apart): %d MiB%n",
                 BenchNode.peakRssMiB());
     }
 
-    /** Which request a connection sends as its {@code n}th. */
+    /** Which request (its bytes) a connection sends as its {@code n}th. */
     private interface Requests {
-        Request next(int connection, long n);
+        byte[] next(int connection, long n);
     }
 
-    /** A load's answered requests' latencies (sorted, nanoseconds), its length and refusals. */
-    private record Load(long[] nanos, double seconds, long refused) {}
+    /**
+     * A load's answered requests' latencies (sorted, nanoseconds), its length, refusals and the CPU
+     * time its sending threads took.
+     */
+    private record Load(long[] nanos, double seconds, long refused, long generatorNanos) {}
 
     /**
      * {@code connections} closed loops for {@code duration}, each sending its next request as soon
      * as the last is answered.
      */
     private static Load load(
-            OkHttpClient http,
+            InetSocketAddress address,
             int connections,
             Duration duration,
             Requests requests,
             int expected,
-            Consumer<Response> answered)
+            Consumer<KeepAliveConnection.Answer> answered)
             throws Exception {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         AtomicLong refused = new AtomicLong();
+        AtomicLong generatorNanos = new AtomicLong();
         long start = System.nanoTime();
         long end = start + duration.toNanos();
         ExecutorService senders = Executors.newFixedThreadPool(connections);
@@ -158,24 +155,28 @@ final class HttpLoad {
             sent.add(
                     senders.submit(
                             () -> {
+                                long cpuStart = threads.getCurrentThreadCpuTime();
                                 Latencies own = new Latencies();
                                 long n = 0;
-                                while (System.nanoTime() < end) {
-                                    long t0 = System.nanoTime();
-                                    try (Response r =
-                                            http.newCall(requests.next(connection, n++))
-                                                    .execute()) {
-                                        r.body().bytes();
-                                        if (r.code() == expected) {
-                                            own.add(System.nanoTime() - t0);
-                                            answered.accept(r);
-                                        } else {
+                                try (KeepAliveConnection http = new KeepAliveConnection(address)) {
+                                    while (System.nanoTime() < end) {
+                                        long t0 = System.nanoTime();
+                                        try {
+                                            KeepAliveConnection.Answer a =
+                                                    http.send(requests.next(connection, n++));
+                                            if (a.status() == expected) {
+                                                own.add(System.nanoTime() - t0);
+                                                answered.accept(a);
+                                            } else {
+                                                refused.incrementAndGet();
+                                            }
+                                        } catch (IOException e) {
                                             refused.incrementAndGet();
                                         }
-                                    } catch (IOException e) {
-                                        refused.incrementAndGet();
                                     }
                                 }
+                                generatorNanos.addAndGet(
+                                        threads.getCurrentThreadCpuTime() - cpuStart);
                                 return own.toArray();
                             }));
         }
@@ -186,7 +187,7 @@ final class HttpLoad {
         double seconds = (System.nanoTime() - start) / 1e9;
         senders.shutdown();
         long[] nanos = perConnection.stream().flatMapToLong(Arrays::stream).sorted().toArray();
-        return new Load(nanos, seconds, refused.get());
+        return new Load(nanos, seconds, refused.get(), generatorNanos.get());
     }
 
     private void print(String what, Load load) {
@@ -219,10 +220,18 @@ final class HttpLoad {
     }
 
     /** CPU per request, from the start of the load until every task ran. */
-    private void printCpu(CpuMeter.Reading before, CpuMeter.Reading after, int requests) {
+    private void printCpu(
+            CpuMeter.Reading before, CpuMeter.Reading after, int requests, long generatorNanos) {
         if (before.nodeSeconds() < 0 || requests == 0) {
             return;
         }
+        printCpuOf(before, after, requests);
+        out.printf(
+                "  of which the load generator's threads (not Pulse): %.0f µs per task%n",
+                generatorNanos / 1e3 / requests);
+    }
+
+    private void printCpuOf(CpuMeter.Reading before, CpuMeter.Reading after, int requests) {
         double node = after.nodeSeconds() - before.nodeSeconds();
         if (before.databaseSeconds() < 0 || after.databaseSeconds() < 0) {
             out.printf(

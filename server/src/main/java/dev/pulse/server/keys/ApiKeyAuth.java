@@ -6,8 +6,11 @@ import dev.pulse.workers.keys.ApiKey;
 import dev.pulse.workers.keys.CachedApiKeys;
 import dev.pulse.workers.keys.Scope;
 import io.javalin.http.Context;
+import io.javalin.security.RouteRole;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Checks the {@code Authorization: Bearer <key>} of every request to a route that names a scope, or
@@ -30,12 +33,14 @@ public final class ApiKeyAuth {
     public void check(Context ctx) {
         // Only scopes concern API keys; other roles (the dashboard's pages) are checked by their
         // own guard.
-        List<Scope> required =
-                ctx.routeRoles().stream()
-                        .filter(ScopeRole.class::isInstance)
-                        .map(r -> ((ScopeRole) r).scope())
-                        .toList();
-        if (required.isEmpty() && !ctx.routeRoles().contains(AnyKeyRole.ANY_KEY)) {
+        Set<RouteRole> roles = ctx.routeRoles();
+        List<Scope> required = new ArrayList<>(roles.size());
+        for (RouteRole role : roles) {
+            if (role instanceof ScopeRole scope) {
+                required.add(scope.scope());
+            }
+        }
+        if (required.isEmpty() && !roles.contains(AnyKeyRole.ANY_KEY)) {
             return;
         }
         String header = ctx.header("Authorization");

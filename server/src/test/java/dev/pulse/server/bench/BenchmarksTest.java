@@ -53,6 +53,8 @@ class BenchmarksTest {
                 .containsPattern(
                         "(?m)^  4 connections; every task run [0-9.]+ s after the start; 0 requests not answered 201$")
                 .containsPattern(
+                        "(?m)^  of which the load generator's threads \\(not Pulse\\): [0-9]+ µs per task$")
+                .containsPattern(
                         "(?m)^http get: [1-9][0-9]* requests in [0-9.]+ s = [0-9]+ requests/s p50=[0-9.]+ p99=[0-9.]+ ms$")
                 .containsPattern(
                         "(?m)^  4 connections reading [1-9][0-9]* tasks by id; 0 requests not answered 200$");

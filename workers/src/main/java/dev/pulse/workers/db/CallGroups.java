@@ -8,6 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -21,8 +22,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A group waits for more calls at most {@code window} after its first (zero: it takes only the
  * calls already waiting, so a lone call waits for nothing, and calls that arrive while a group is
- * being served form the next one). Gathering is done by one server thread at a time, so a group is
- * never split between two; the other threads meanwhile serve the groups gathered before.
+ * being served form the next one), or until it is full. Its gathering thread sleeps through the
+ * window and then takes every call that came, instead of waking for each. Gathering is done by one
+ * server thread at a time, so a group is never split between two; the other threads meanwhile serve
+ * the groups gathered before.
  *
  * <p>A group whose service fails fails every call in it ({@link Failed}), and the service must then
  * have written nothing (one transaction).
@@ -49,6 +52,10 @@ public final class CallGroups<Q, A> implements AutoCloseable {
     private final int maxGroup;
     private final BlockingQueue<Call<Q, A>> waiting = new LinkedBlockingQueue<>();
     private final ReentrantLock gathering = new ReentrantLock();
+    // The thread whose group's window is open, parked until it ends, and how many calls it holds;
+    // a call that fills the group wakes it.
+    private volatile Thread gatherer;
+    private volatile int gathered;
     private final List<Thread> servers = new ArrayList<>();
     private volatile boolean running = true;
 
@@ -88,6 +95,12 @@ public final class CallGroups<Q, A> implements AutoCloseable {
             throw stopping();
         }
         waiting.add(call);
+        if (waiting.size() + gathered >= maxGroup) {
+            Thread full = gatherer;
+            if (full != null) {
+                LockSupport.unpark(full);
+            }
+        }
         if (!running && waiting.remove(call)) {
             // close() may have drained the queue before this call was added; a call a server
             // already took is answered by its group.
@@ -137,17 +150,30 @@ public final class CallGroups<Q, A> implements AutoCloseable {
             }
             group.add(first);
             long deadline = System.nanoTime() + windowNanos;
-            while (group.size() < maxGroup) {
-                waiting.drainTo(group, maxGroup - group.size());
-                if (group.size() >= maxGroup) {
-                    break;
+            gatherer = Thread.currentThread();
+            try {
+                while (true) {
+                    waiting.drainTo(group, maxGroup - group.size());
+                    gathered = group.size();
+                    long left = deadline - System.nanoTime();
+                    if (group.size() >= maxGroup
+                            || left <= 0
+                            || Thread.currentThread().isInterrupted()) {
+                        break;
+                    }
+                    if (group.size() + waiting.size() >= maxGroup) {
+                        // Looked at after publishing the count: a call added before it was
+                        // published is seen here, one added after sees it and wakes this thread.
+                        continue;
+                    }
+                    // Parked rather than waiting on the queue: a call arriving in the window then
+                    // wakes no thread (waiting for each took a context switch per call); only a
+                    // call that fills the group unparks this one (see call).
+                    LockSupport.parkNanos(this, left);
                 }
-                long left = deadline - System.nanoTime();
-                Call<Q, A> next = left > 0 ? waiting.poll(left, TimeUnit.NANOSECONDS) : null;
-                if (next == null) {
-                    break;
-                }
-                group.add(next);
+            } finally {
+                gatherer = null;
+                gathered = 0;
             }
         } finally {
             gathering.unlock();

@@ -209,6 +209,10 @@ public final class TaskRequestParser {
     }
 
     private void tooLarge(JsonNode value, String field, List<FieldError> errors) {
+        if (sizeBound(value, MAX_FIELD_BYTES) <= MAX_FIELD_BYTES) {
+            // Writing the value out only to count its bytes was a tenth of a small POST's handling.
+            return;
+        }
         try {
             int size = json.writeValueAsBytes(value).length;
             if (size > MAX_FIELD_BYTES) {
@@ -224,6 +228,39 @@ public final class TaskRequestParser {
         } catch (JsonProcessingException e) {
             errors.add(new FieldError(field, "cannot be written as JSON"));
         }
+    }
+
+    /**
+     * An upper bound of {@code value}'s size written as JSON, in bytes, without writing it: every
+     * character of a string or a name counted as the longest it can become (a six-byte escape),
+     * numbers as their text. Stops counting once past {@code limit}.
+     */
+    static long sizeBound(JsonNode value, long limit) {
+        if (value.isTextual()) {
+            return 2 + 6L * value.textValue().length();
+        }
+        if (value.isNumber()) {
+            return value.asText().length();
+        }
+        if (value.isBoolean() || value.isNull()) {
+            return 5;
+        }
+        if (value.isObject()) {
+            long size = 2;
+            for (var fields = value.fields(); fields.hasNext() && size <= limit; ) {
+                var field = fields.next();
+                size += 2 + 6L * field.getKey().length() + 2 + sizeBound(field.getValue(), limit);
+            }
+            return size;
+        }
+        if (value.isArray()) {
+            long size = 2;
+            for (int i = 0; i < value.size() && size <= limit; i++) {
+                size += 1 + sizeBound(value.get(i), limit);
+            }
+            return size;
+        }
+        return Long.MAX_VALUE; // not a parsed JSON value (binary, a Java object): write it out
     }
 
     private static String idempotencyKey(JsonNode field, String header, List<FieldError> errors) {
