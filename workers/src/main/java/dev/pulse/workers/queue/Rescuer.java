@@ -41,7 +41,7 @@ public final class Rescuer extends PeriodicDuty {
 
     private static final String LOCK = "SELECT pg_try_advisory_xact_lock(:key)";
 
-    private static final String RESCUE =
+    static final String RESCUE =
             """
             WITH expired AS MATERIALIZED (
                 SELECT id, lease_token, lease_owner, attempts, attempt_started_at,

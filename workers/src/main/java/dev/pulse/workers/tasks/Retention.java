@@ -62,7 +62,11 @@ public final class Retention extends PeriodicDuty {
                 DELETE FROM %1$s t
                  USING doomed
                  WHERE t.id = doomed.id AND t.state IN ('succeeded', 'failed', 'cancelled')
-                RETURNING t.id
+                RETURNING t.id, t.idempotency_owner, t.idempotency_key
+            ), keys AS (
+                DELETE FROM task_keys k USING gone
+                 WHERE k.idempotency_owner = gone.idempotency_owner AND k.idempotency_key = gone.idempotency_key
+                   AND k.task_id = gone.id
             ), attempts AS (
                 DELETE FROM task_attempts a USING gone WHERE a.task_id = gone.id
             ), deliveries AS (
@@ -87,13 +91,22 @@ public final class Retention extends PeriodicDuty {
             """;
 
     /**
-     * The attempts and deliveries of a batch of a doomed partition's tasks, past {@code after} in
-     * id order; answers the last id of the batch (none when the partition is done).
+     * The idempotency keys, attempts and deliveries of a batch of a doomed partition's tasks, past
+     * {@code after} in id order, under the retention's lock; answers the last id of the batch (none
+     * when the partition is done, or when another node holds the lock).
      */
     private static final String DELETE_ATTACHED =
             """
-            WITH doomed AS MATERIALIZED (
-                SELECT id FROM %s WHERE id > CAST(:after AS uuid) ORDER BY id LIMIT :batch
+            WITH locked AS (
+                SELECT pg_try_advisory_xact_lock(:key) AS mine
+            ), doomed AS MATERIALIZED (
+                SELECT id, idempotency_owner, idempotency_key FROM %s
+                 WHERE (SELECT mine FROM locked) AND id > CAST(:after AS uuid)
+                 ORDER BY id LIMIT :batch
+            ), keys AS (
+                DELETE FROM task_keys k USING doomed
+                 WHERE k.idempotency_owner = doomed.idempotency_owner AND k.idempotency_key = doomed.idempotency_key
+                   AND k.task_id = doomed.id
             ), attempts AS (
                 DELETE FROM task_attempts a USING doomed WHERE a.task_id = doomed.id
             ), deliveries AS (
@@ -108,8 +121,9 @@ public final class Retention extends PeriodicDuty {
     private static final String DROP = "DROP TABLE %s";
 
     /**
-     * Idempotency keys live as long as their task: once older than the retention, a key whose task
-     * is gone is deleted. Few a day; read through their age index.
+     * Idempotency keys live as long as their task: they are deleted with it (above). This catches
+     * any left behind (a task deleted by hand): once older than the retention, a key whose task is
+     * gone is deleted. Few; read through their age index.
      */
     private static final String PRUNE_KEYS =
             """
@@ -229,6 +243,7 @@ public final class Retention extends PeriodicDuty {
                     jdbi.withHandle(
                             h ->
                                     h.createQuery(DELETE_ATTACHED.formatted(partition))
+                                            .bind("key", LOCK_KEY)
                                             .bind("after", from)
                                             .bind("batch", BATCH * 10)
                                             .mapTo(UUID.class)

@@ -68,13 +68,15 @@ class HistoryPartitionsTest {
         kit.database.jdbi().useHandle(h -> h.execute("DROP TABLE tasks_legacy"));
         LocalDate today = partitions.today();
         partitions.ensure(today.minusDays(6), today);
-        UUID old = finishedDaysAgo(5, null);
+        UUID old = finishedDaysAgo(5, kit.newTask("echo", 0));
+        UUID oldKeyed = finishedDaysAgo(5, keyed("old-key"));
         UUID oldWithPendingCallback = finishedDaysAgo(6, "http://127.0.0.1:9/pending");
-        UUID recent = finishedDaysAgo(2, null);
+        UUID recent = finishedDaysAgo(2, kit.newTask("echo", 0));
         assertThat(partitionOf(old)).isEqualTo(HistoryPartitions.nameOf(today.minusDays(5)));
         assertThat(partitionOf(oldWithPendingCallback))
                 .isEqualTo(HistoryPartitions.nameOf(today.minusDays(6)));
-        assertThat(kit.count("SELECT count(*) FROM task_attempts")).isEqualTo(3);
+        assertThat(kit.count("SELECT count(*) FROM task_attempts")).isEqualTo(4);
+        assertThat(kit.tasks.enqueue(keyed("old-key")).created()).isFalse();
 
         Retention retention =
                 new Retention(
@@ -88,6 +90,10 @@ class HistoryPartitionsTest {
                         HistoryPartitions.nameOf(today.minusDays(4)));
 
         assertThat(kit.tasks.find(old)).isEmpty();
+        assertThat(kit.tasks.find(oldKeyed)).isEmpty();
+        // Its key went with it: a new task may take it.
+        assertThat(kit.count("SELECT count(*) FROM task_keys")).isZero();
+        assertThat(kit.tasks.enqueue(keyed("old-key")).created()).isTrue();
         assertThat(kit.tasks.find(recent)).isPresent();
         assertThat(kit.tasks.find(oldWithPendingCallback)).isPresent();
         // Its range ends less than the retention ago (a task is kept up to a day longer).
@@ -192,12 +198,15 @@ class HistoryPartitionsTest {
      * tasks, as a finishing statement moves it), with a pending callback if {@code callbackUrl}.
      */
     private UUID finishedDaysAgo(int days, String callbackUrl) {
-        UUID id =
-                kit.insert(
-                                callbackUrl == null
-                                        ? kit.newTask("echo", 0)
-                                        : kit.withCallback("echo", callbackUrl, 1))
-                        .id();
+        return finishedDaysAgo(
+                days,
+                callbackUrl == null
+                        ? kit.newTask("echo", 0)
+                        : kit.withCallback("echo", callbackUrl, 1));
+    }
+
+    private UUID finishedDaysAgo(int days, NewTask task) {
+        UUID id = kit.insert(task).id();
         ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
         assertThat(claimed.id()).isEqualTo(id);
         kit.completer.recordAll(List.of(kit.completer.succeeded(claimed, kit.jsonOf("{}"), null)));
