@@ -18,6 +18,7 @@ import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.Executor;
+import dev.pulse.executors.LastJsonLine;
 import dev.pulse.executors.Redactor;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.ContainerSpec;
@@ -261,23 +262,15 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
 
     /** The last line of stdout that parses as JSON is the result. */
     private ExecutionResult result(String stdout, String logs) {
-        String[] lines = stdout.split("\n");
-        for (int i = lines.length - 1; i >= 0; i--) {
-            String line = lines[i].trim();
-            if (line.isEmpty()) {
-                continue;
-            }
-            try {
-                return ExecutionResult.success(json.readTree(line), logs);
-            } catch (JsonProcessingException notJson) {
-                // an earlier line may be the result
-            }
-        }
-        return ExecutionResult.failure(
-                new ExecutionError(
-                        ExecutionError.INVALID_OUTPUT,
-                        "the container printed no JSON line on stdout; its last JSON line is its result"),
-                logs);
+        return LastJsonLine.of(json, stdout)
+                .map(output -> ExecutionResult.success(output, logs))
+                .orElseGet(
+                        () ->
+                                ExecutionResult.failure(
+                                        new ExecutionError(
+                                                ExecutionError.INVALID_OUTPUT,
+                                                "the container printed no JSON line on stdout; its last JSON line is its result"),
+                                        logs));
     }
 
     /**

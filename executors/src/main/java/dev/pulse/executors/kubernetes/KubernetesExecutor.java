@@ -9,6 +9,7 @@ import dev.pulse.executors.ExecutionError;
 import dev.pulse.executors.ExecutionRequest;
 import dev.pulse.executors.ExecutionResult;
 import dev.pulse.executors.Executor;
+import dev.pulse.executors.LastJsonLine;
 import dev.pulse.executors.Redactor;
 import dev.pulse.executors.agents.AgentDefinition;
 import dev.pulse.executors.agents.KubernetesSpec;
@@ -420,23 +421,15 @@ public final class KubernetesExecutor implements Executor, AutoCloseable {
                     log.length() > MAX_LOG_CHARS
                             ? log.substring(log.length() - MAX_LOG_CHARS)
                             : log;
-            String[] lines = log.split("\n");
-            for (int i = lines.length - 1; i >= 0; i--) {
-                String line = lines[i].trim();
-                if (line.isEmpty()) {
-                    continue;
-                }
-                try {
-                    return ExecutionResult.success(json.readTree(line), kept);
-                } catch (JsonProcessingException notJson) {
-                    // an earlier line may be the result
-                }
-            }
-            return ExecutionResult.failure(
-                    new ExecutionError(
-                            ExecutionError.INVALID_OUTPUT,
-                            "the pod's log has no JSON line; its last JSON line is its result"),
-                    kept);
+            return LastJsonLine.of(json, log)
+                    .map(output -> ExecutionResult.success(output, kept))
+                    .orElseGet(
+                            () ->
+                                    ExecutionResult.failure(
+                                            new ExecutionError(
+                                                    ExecutionError.INVALID_OUTPUT,
+                                                    "the pod's log has no JSON line; its last JSON line is its result"),
+                                            kept));
         }
 
         private static Optional<ContainerStatus> container(Pod pod) {

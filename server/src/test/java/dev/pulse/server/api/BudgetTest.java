@@ -259,7 +259,7 @@ class BudgetTest {
             for (String id : ids) {
                 assertThat(
                                 a.count(
-                                        "SELECT count(*) FROM task_attempts WHERE outcome <> 'throttled' AND task_id = '"
+                                        "SELECT count(*) FROM ended_attempts WHERE outcome <> 'throttled' AND task_id = '"
                                                 + id
                                                 + "'"))
                         .as("counted attempts of %s", id)

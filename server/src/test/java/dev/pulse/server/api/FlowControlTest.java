@@ -136,7 +136,7 @@ class FlowControlTest {
             assertThat(
                             a.count(
                                     """
-                                    SELECT count(*) FROM task_attempts x JOIN tasks tx ON tx.id = x.task_id,
+                                    SELECT count(*) FROM ended_attempts x JOIN tasks tx ON tx.id = x.task_id,
                                                          task_attempts y JOIN tasks ty ON ty.id = y.task_id
                                      WHERE tx.agent = 'one-per-key' AND tx.concurrency_key = ty.concurrency_key
                                        AND x.task_id < y.task_id
@@ -192,7 +192,7 @@ class FlowControlTest {
                             h ->
                                     h.createQuery(
                                                     """
-                                                    SELECT a.started_at FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+                                                    SELECT a.started_at FROM ended_attempts a JOIN tasks t ON t.id = a.task_id
                                                      WHERE t.agent = 'five-per-second' ORDER BY a.started_at""")
                                             .mapTo(Instant.class)
                                             .list());

@@ -106,7 +106,7 @@ class ProviderBackoffTest {
                     .isNotNull();
             assertThat(Instant.parse(seen[0].path("waiting_until").asText()))
                     .isAfter(from.plus(RETRY_AFTER).minusMillis(500));
-            assertThat(a.count("SELECT count(*) FROM task_attempts WHERE outcome = 'throttled'"))
+            assertThat(a.count("SELECT count(*) FROM ended_attempts WHERE outcome = 'throttled'"))
                     .as("throttled attempts recorded")
                     .isBetween(1L, 2L);
             assertThat(alerts.verified())
@@ -121,7 +121,7 @@ class ProviderBackoffTest {
                 assertThat(task.path("state").asText()).isEqualTo("succeeded");
                 assertThat(
                                 a.count(
-                                        "SELECT count(*) FROM task_attempts WHERE outcome <> 'throttled' AND task_id = '"
+                                        "SELECT count(*) FROM ended_attempts WHERE outcome <> 'throttled' AND task_id = '"
                                                 + id
                                                 + "'"))
                         .as("counted attempts of %s (max_attempts 1)", id)

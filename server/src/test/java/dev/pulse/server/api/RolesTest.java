@@ -46,7 +46,7 @@ class RolesTest {
             String ranOn =
                     api.jdbi.withHandle(
                             h ->
-                                    h.createQuery("SELECT node FROM task_attempts")
+                                    h.createQuery("SELECT node FROM ended_attempts")
                                             .mapTo(String.class)
                                             .one());
             String workerNode =

@@ -333,7 +333,7 @@ class CrashTest {
                     count(
                             jdbi,
                             """
-                    SELECT count(*) FROM (SELECT task_id FROM task_attempts WHERE outcome = 'succeeded'
+                    SELECT count(*) FROM (SELECT task_id FROM ended_attempts WHERE outcome = 'succeeded'
                                            GROUP BY task_id HAVING count(*) > 1) twice
                     """);
             assertThat(duplicated).as("tasks with more than one succeeded attempt").isZero();
@@ -341,12 +341,12 @@ class CrashTest {
                             count(
                                     jdbi,
                                     """
-                    SELECT count(*) FROM (SELECT task_id FROM task_attempts WHERE outcome = 'succeeded'
+                    SELECT count(*) FROM (SELECT task_id FROM ended_attempts WHERE outcome = 'succeeded'
                                            GROUP BY task_id HAVING count(*) = 1) once
                     """))
                     .as("tasks with exactly one succeeded attempt")
                     .isEqualTo(TASKS);
-            assertThat(count(jdbi, "SELECT count(*) FROM task_attempts WHERE outcome IS NULL"))
+            assertThat(count(jdbi, "SELECT count(*) FROM ended_attempts WHERE outcome IS NULL"))
                     .as("attempts never closed")
                     .isZero();
             assertThat(
@@ -354,12 +354,12 @@ class CrashTest {
                                     jdbi,
                                     """
                     SELECT count(*) FROM tasks t
-                     WHERE t.attempts <> (SELECT count(*) FROM task_attempts a WHERE a.task_id = t.id)
+                     WHERE t.attempts <> (SELECT count(*) FROM ended_attempts a WHERE a.task_id = t.id)
                     """))
                     .as("tasks whose attempt count disagrees with their attempt rows")
                     .isZero();
             Map<String, Long> outcomes =
-                    groupCount(jdbi, "SELECT outcome, count(*) FROM task_attempts GROUP BY 1");
+                    groupCount(jdbi, "SELECT outcome, count(*) FROM ended_attempts GROUP BY 1");
 
             // --- the receiver's account: every task's callback arrived, retries under one
             // webhook-id, all signed
@@ -415,7 +415,7 @@ class CrashTest {
                     jdbi.withHandle(
                             h ->
                                     h.createQuery(
-                                                    "SELECT node, task_id::text AS task_id, started_at, finished_at FROM task_attempts WHERE outcome = 'lost'")
+                                                    "SELECT node, task_id::text AS task_id, started_at, finished_at FROM ended_attempts WHERE outcome = 'lost'")
                                             .mapToMap()
                                             .list())) {
                 String nodeId = (String) lost.get("node");

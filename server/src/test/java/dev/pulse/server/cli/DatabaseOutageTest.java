@@ -167,18 +167,18 @@ class DatabaseOutageTest {
                 assertThat(
                                 count(
                                         jdbi,
-                                        "SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded'"))
+                                        "SELECT count(*) FROM ended_attempts WHERE outcome = 'succeeded'"))
                         .as("one succeeded attempt per task: the result is written once")
                         .isEqualTo(TASKS);
                 assertThat(
                                 count(
                                         jdbi,
                                         """
-                        SELECT count(*) FROM (SELECT task_id FROM task_attempts WHERE outcome = 'succeeded'
+                        SELECT count(*) FROM (SELECT task_id FROM ended_attempts WHERE outcome = 'succeeded'
                                                GROUP BY task_id HAVING count(*) = 1) once
                         """))
                         .isEqualTo(TASKS);
-                assertThat(count(jdbi, "SELECT count(*) FROM task_attempts WHERE outcome IS NULL"))
+                assertThat(count(jdbi, "SELECT count(*) FROM ended_attempts WHERE outcome IS NULL"))
                         .as("attempts never closed")
                         .isZero();
                 Map<String, Long> outcomes = outcomes(jdbi);
@@ -288,7 +288,7 @@ class DatabaseOutageTest {
                                         h.createQuery(
                                                         """
                         SELECT a.node || ' task ' || a.task_id || ' started ' || a.started_at || ' lost ' || a.finished_at
-                          FROM task_attempts a WHERE a.outcome = 'lost' ORDER BY a.finished_at
+                          FROM ended_attempts a WHERE a.outcome = 'lost' ORDER BY a.finished_at
                         """)
                                                 .mapTo(String.class)
                                                 .list());
@@ -314,7 +314,7 @@ class DatabaseOutageTest {
                 assertThat(states)
                         .as("task states (single-attempt tasks)")
                         .isEqualTo(Map.of("succeeded", (long) tasks));
-                assertThat(count(jdbi, "SELECT count(*) FROM task_attempts"))
+                assertThat(count(jdbi, "SELECT count(*) FROM ended_attempts"))
                         .as("one attempt per task")
                         .isEqualTo(tasks);
             }
@@ -375,7 +375,7 @@ class DatabaseOutageTest {
         jdbi.withHandle(
                         h ->
                                 h.createQuery(
-                                                "SELECT coalesce(outcome, 'open') AS o, count(*) AS n FROM task_attempts GROUP BY 1")
+                                                "SELECT coalesce(outcome, 'open') AS o, count(*) AS n FROM ended_attempts GROUP BY 1")
                                         .mapToMap()
                                         .list())
                 .forEach(

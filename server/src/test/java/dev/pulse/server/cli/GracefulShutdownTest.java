@@ -313,7 +313,7 @@ class GracefulShutdownTest {
         return jdbi.withHandle(
                 h ->
                         h.createQuery(
-                                        "SELECT coalesce(outcome, 'open') FROM task_attempts WHERE task_id = CAST(:id AS uuid) ORDER BY attempt")
+                                        "SELECT coalesce(outcome, 'open') FROM ended_attempts WHERE task_id = CAST(:id AS uuid) ORDER BY attempt")
                                 .bind("id", id)
                                 .mapTo(String.class)
                                 .list());

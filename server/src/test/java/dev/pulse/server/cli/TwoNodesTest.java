@@ -73,15 +73,15 @@ class TwoNodesTest {
             assertThat(count(jdbi, "SELECT count(*) FROM tasks WHERE state = 'succeeded'"))
                     .isEqualTo(TASKS);
             assertThat(count(jdbi, "SELECT count(*) FROM tasks WHERE attempts <> 1")).isZero();
-            assertThat(count(jdbi, "SELECT count(*) FROM task_attempts"))
+            assertThat(count(jdbi, "SELECT count(*) FROM ended_attempts"))
                     .as("one execution per task")
                     .isEqualTo(TASKS);
             assertThat(
                             count(
                                     jdbi,
-                                    "SELECT count(*) FROM task_attempts WHERE outcome <> 'succeeded'"))
+                                    "SELECT count(*) FROM ended_attempts WHERE outcome <> 'succeeded'"))
                     .isZero();
-            assertThat(count(jdbi, "SELECT count(DISTINCT node) FROM task_attempts"))
+            assertThat(count(jdbi, "SELECT count(DISTINCT node) FROM ended_attempts"))
                     .as("both nodes worked")
                     .isEqualTo(2);
             assertThat(count(jdbi, "SELECT count(*) FROM tasks WHERE result->>'n' IS NULL"))

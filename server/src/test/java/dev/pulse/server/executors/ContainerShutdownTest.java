@@ -99,7 +99,7 @@ class ContainerShutdownTest {
                 jdbi.withHandle(
                         h ->
                                 h.createQuery(
-                                                "SELECT coalesce(outcome, 'open') FROM task_attempts WHERE task_id = CAST(:id AS uuid) ORDER BY attempt")
+                                                "SELECT coalesce(outcome, 'open') FROM ended_attempts WHERE task_id = CAST(:id AS uuid) ORDER BY attempt")
                                         .bind("id", id)
                                         .mapTo(String.class)
                                         .list());

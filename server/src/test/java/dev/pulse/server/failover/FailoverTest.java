@@ -1,5 +1,9 @@
 package dev.pulse.server.failover;
 
+import static dev.pulse.server.failover.Probes.PATIENCE;
+import static dev.pulse.server.failover.Probes.applicationNames;
+import static dev.pulse.server.failover.Probes.await;
+import static dev.pulse.server.failover.Probes.count;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -20,7 +24,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -40,9 +43,8 @@ import org.junit.jupiter.api.Timeout;
 class FailoverTest {
 
     /** How long anything awaited may take on a busy machine; the happy path returns at once. */
-    private static final Duration PATIENCE = Duration.ofMinutes(3);
-
     private static final int BEFORE = 20;
+
     private static final int AFTER = 20;
 
     private final ObjectMapper json = new ObjectMapper();
@@ -175,7 +177,7 @@ class FailoverTest {
                                         onNew,
                                         """
                         SELECT count(*) FROM tasks t
-                         WHERE (SELECT count(*) FROM task_attempts a
+                         WHERE (SELECT count(*) FROM ended_attempts a
                                  WHERE a.task_id = t.id AND a.outcome = 'succeeded') <> 1
                         """))
                         .as("tasks without exactly one succeeded attempt")
@@ -327,32 +329,6 @@ class FailoverTest {
                 bin.isPresent(),
                 "no PostgreSQL server binaries: install Debian's postgresql package or set PULSE_TEST_PG_BINDIR");
         return bin.get();
-    }
-
-    /** The names of every connected client but this query's own. */
-    private static List<String> applicationNames(Jdbi jdbi) {
-        return jdbi.withHandle(
-                h ->
-                        h.createQuery(
-                                        "SELECT DISTINCT application_name FROM pg_stat_activity"
-                                                + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
-                                                + " AND state IS NOT NULL")
-                                .mapTo(String.class)
-                                .list());
-    }
-
-    private static long count(Jdbi jdbi, String sql) {
-        return jdbi.withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + PATIENCE + ": " + what);
-            }
-            Thread.sleep(100);
-        }
     }
 
     private static long millisSince(long start) {

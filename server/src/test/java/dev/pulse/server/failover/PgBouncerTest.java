@@ -1,5 +1,8 @@
 package dev.pulse.server.failover;
 
+import static dev.pulse.server.failover.Probes.PATIENCE;
+import static dev.pulse.server.failover.Probes.await;
+import static dev.pulse.server.failover.Probes.count;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,13 +14,11 @@ import dev.pulse.workers.testing.TestDatabase;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -32,8 +33,6 @@ import org.junit.jupiter.api.Timeout;
  * {@code PULSE_DATABASE_LISTEN_URL} when there is one (migrations then also go that way).
  */
 class PgBouncerTest {
-
-    private static final Duration PATIENCE = Duration.ofMinutes(2);
 
     private final ObjectMapper json = new ObjectMapper();
 
@@ -184,20 +183,6 @@ class PgBouncerTest {
             return json.readTree(node.get("/v1/tasks/" + id).body()).path("state").asText();
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    private static long count(Jdbi jdbi, String sql) {
-        return jdbi.withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + PATIENCE + ": " + what);
-            }
-            Thread.sleep(100);
         }
     }
 }

@@ -1,5 +1,8 @@
 package dev.pulse.server.failover;
 
+import static dev.pulse.server.failover.Probes.applicationNames;
+import static dev.pulse.server.failover.Probes.await;
+import static dev.pulse.server.failover.Probes.count;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,13 +11,11 @@ import dev.pulse.server.TestNode;
 import dev.pulse.workers.db.DatabaseUrl;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -28,8 +29,6 @@ import org.junit.jupiter.api.Timeout;
  * both servers, is named {@code pulse-<node>} in {@code pg_stat_activity}.
  */
 class ReplicaReadsTest {
-
-    private static final Duration PATIENCE = Duration.ofMinutes(2);
 
     private final ObjectMapper json = new ObjectMapper();
 
@@ -139,32 +138,6 @@ class ReplicaReadsTest {
             return ids;
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** The names of every connected client but this query's own. */
-    private static List<String> applicationNames(Jdbi jdbi) {
-        return jdbi.withHandle(
-                h ->
-                        h.createQuery(
-                                        "SELECT application_name FROM pg_stat_activity"
-                                                + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
-                                                + " AND state IS NOT NULL")
-                                .mapTo(String.class)
-                                .list());
-    }
-
-    private static long count(Jdbi jdbi, String sql) {
-        return jdbi.withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + PATIENCE + ": " + what);
-            }
-            Thread.sleep(100);
         }
     }
 }

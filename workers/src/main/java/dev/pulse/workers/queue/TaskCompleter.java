@@ -81,7 +81,12 @@ public final class TaskCompleter {
                    -- a throttled attempt did not run: it gives the task its attempt back
                    max_attempts = CASE WHEN d.outcome = 'throttled' THEN t.max_attempts + 1 ELSE t.max_attempts END,
                    updated_at = now(),
-                   lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
+                   lease_token = NULL, lease_expires_at = NULL,
+                   -- an attempt that ends its task leaves no row of its own unless it has logs:
+                   -- the task row keeps what that row would hold, its node included (TaskStore.ATTEMPTS)
+                   lease_owner = CASE WHEN d.outcome IN ('released', 'throttled')
+                                        OR (d.outcome = 'failed' AND t.attempts < t.max_attempts)
+                                      THEN NULL ELSE t.lease_owner END
               FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]), CAST(:outcomes AS text[]),
                           %s, %s, CAST(:retry_seconds AS float8[]))
                    AS d (id, token, outcome, result, error, retry_seconds)
@@ -374,11 +379,28 @@ public final class TaskCompleter {
                                                         c ->
                                                                 changed.containsKey(
                                                                         c.claimed().id())));
-                        recordEnded(h, current.get(true), recordAttempts);
+                        recordEnded(
+                                h,
+                                current.get(true).stream()
+                                        .filter(c -> !endsInTaskRow(c, changed))
+                                        .toList(),
+                                recordAttempts);
                         recordStale(h, current.get(false));
                     }
                     return results;
                 });
+    }
+
+    /**
+     * Whether the task row alone records this attempt: it ended its task and left no logs, so its
+     * node, start, end, outcome and error are the task's own (lease_owner, attempt_started_at,
+     * finished_at, state, error). One write per task fewer on the common path; {@link
+     * dev.pulse.workers.tasks.TaskStore} reads such an attempt back from the task row, and writes
+     * its row before a retry reuses those columns.
+     */
+    private static boolean endsInTaskRow(Completion completion, Map<UUID, Ended> changed) {
+        return completion.logs() == null
+                && changed.get(completion.claimed().id()).state().isTerminal();
     }
 
     /** The rows of attempts whose end changed their task. */

@@ -144,12 +144,12 @@ public final class TaskStore {
 
     private static final String FIND_MANY = "SELECT * FROM tasks WHERE id = ANY(:ids)";
 
-    // Ended attempts have a row; the running one is read from its task row (V11), unless a node of
-    // the previous version opened a row for it at its claim.
+    // Ended attempts, wherever they are recorded (V25); the running one is read from its task row
+    // (V11), unless a node of the previous version opened a row for it at its claim.
     private static final String ATTEMPTS =
             """
             SELECT attempt, node, started_at, finished_at, outcome, error, logs
-              FROM task_attempts
+              FROM ended_attempts
              WHERE task_id = :id
             UNION ALL
             SELECT attempts, lease_owner, attempt_started_at, NULL, NULL, NULL, NULL
@@ -178,26 +178,38 @@ public final class TaskStore {
             RETURNING *
             """;
 
-    /** Back to the queue, now, with more attempts; only from failed or cancelled. */
-    private static final String RETRY_SET =
+    /**
+     * Back to the queue, now, with more attempts; only from failed or cancelled. The attempt that
+     * ended the task may live only in its task row (the view ended_attempts, V25), whose columns
+     * the next attempt reuses: its row is written first. Its lease token fences nothing any more,
+     * so a nil one stands in.
+     */
+    private static final String RETRY_WHERE =
             """
-            UPDATE tasks
-               SET state = 'queued', run_at = now(), virtual_start = now(), max_attempts = attempts + :more_attempts,
-                   result = NULL, error = NULL, finished_at = NULL, cancel_requested_at = NULL, updated_at = now()
+            WITH again AS MATERIALIZED (
+                SELECT id, attempts, lease_owner, attempt_started_at, finished_at, state, error
+                  FROM tasks
+                 WHERE %s AND state IN ('failed', 'cancelled')
+                   FOR UPDATE
+            ), kept AS (
+                INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at, finished_at, outcome, error)
+                SELECT id, attempts, lease_owner, CAST('00000000-0000-0000-0000-000000000000' AS uuid),
+                       attempt_started_at, finished_at, state, CASE WHEN state = 'failed' THEN error END
+                  FROM again
+                 WHERE attempts > 0 AND attempt_started_at IS NOT NULL AND lease_owner IS NOT NULL
+                ON CONFLICT (task_id, attempt) DO NOTHING
+            )
+            UPDATE tasks t
+               SET state = 'queued', run_at = now(), virtual_start = now(), max_attempts = t.attempts + :more_attempts,
+                   result = NULL, error = NULL, finished_at = NULL, cancel_requested_at = NULL, lease_owner = NULL,
+                   updated_at = now()
+              FROM again
+             WHERE t.id = again.id
             """;
 
-    private static final String RETRY =
-            RETRY_SET
-                    + """
-             WHERE id = :id AND state IN ('failed', 'cancelled')
-            RETURNING *
-            """;
+    private static final String RETRY = RETRY_WHERE.formatted("id = :id") + "RETURNING t.*";
 
-    private static final String RETRY_ALL =
-            RETRY_SET
-                    + """
-             WHERE id = ANY(CAST(:ids AS uuid[])) AND state IN ('failed', 'cancelled')
-            """;
+    private static final String RETRY_ALL = RETRY_WHERE.formatted("id = ANY(CAST(:ids AS uuid[]))");
 
     private final Jdbi jdbi;
     private final Jdbi lists;
@@ -569,9 +581,11 @@ public final class TaskStore {
     }
 
     private Leased leased(ResultSet rs, StatementContext ctx) throws SQLException {
+        Task task = mapper.map(rs, ctx);
+        // a finished task keeps its last attempt's node in lease_owner; no one holds its lease
         return new Leased(
-                mapper.map(rs, ctx),
-                rs.getString("lease_owner"),
+                task,
+                task.state() == TaskState.RUNNING ? rs.getString("lease_owner") : null,
                 Columns.instant(rs, "attempt_started_at"));
     }
 

@@ -96,7 +96,7 @@ class BatchCompletionTest {
                 .containsExactly("succeeded", "stale", "failed", "stale", "cancelled", "released");
         assertThat(
                         kit.count(
-                                "SELECT count(*) FROM task_attempts WHERE outcome = 'stale' AND logs IN ('log 1', 'log 3')"))
+                                "SELECT count(*) FROM ended_attempts WHERE outcome = 'stale' AND logs IN ('log 1', 'log 3')"))
                 .isEqualTo(2);
         // Only the terminal tasks get a callback, in the same transaction: the success and the
         // cancellation.
@@ -160,7 +160,7 @@ class BatchCompletionTest {
                 .isEqualTo(n);
         assertThat(kit.count("SELECT count(DISTINCT task_id) FROM callback_deliveries"))
                 .isEqualTo(n);
-        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE finished_at IS NULL"))
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts WHERE finished_at IS NULL"))
                 .isZero();
     }
 
@@ -187,7 +187,7 @@ class BatchCompletionTest {
 
         assertThat(completions.pending()).isZero();
         assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'succeeded'")).isEqualTo(n);
-        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded'"))
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts WHERE outcome = 'succeeded'"))
                 .isEqualTo(n);
     }
 
@@ -273,7 +273,7 @@ class BatchCompletionTest {
         closing.join();
 
         assertThat(kit.count("SELECT count(*) FROM tasks WHERE state = 'succeeded'")).isEqualTo(n);
-        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded'"))
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts WHERE outcome = 'succeeded'"))
                 .isEqualTo(n);
         assertThat(
                         kit.count(
@@ -318,7 +318,7 @@ class BatchCompletionTest {
                                         .withHandle(
                                                 h ->
                                                         h.createQuery(
-                                                                        "SELECT outcome FROM task_attempts WHERE task_id = :id AND attempt = :attempt")
+                                                                        "SELECT outcome FROM ended_attempts WHERE task_id = :id AND attempt = :attempt")
                                                                 .bind("id", a.id())
                                                                 .bind("attempt", a.attempt())
                                                                 .mapTo(String.class)

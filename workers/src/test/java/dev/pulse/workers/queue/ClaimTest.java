@@ -142,7 +142,7 @@ class ClaimTest {
                             assertThat(c.node()).isEqualTo("node-a");
                             assertThat(c.startedAt()).isNotNull();
                         });
-        assertThat(kit.count("SELECT count(*) FROM task_attempts"))
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts"))
                 .as("an attempt's row is written when it ends")
                 .isZero();
         assertThat(
@@ -221,7 +221,7 @@ class ClaimTest {
                         .withHandle(
                                 h ->
                                         h.createQuery(
-                                                        "SELECT started_at FROM task_attempts WHERE task_id = :id")
+                                                        "SELECT started_at FROM ended_attempts WHERE task_id = :id")
                                                 .bind("id", delayed.id())
                                                 .mapTo(OffsetDateTime.class)
                                                 .one())

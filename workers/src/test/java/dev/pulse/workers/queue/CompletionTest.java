@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pulse.executors.ExecutionError;
 import dev.pulse.workers.tasks.CancelOutcome;
+import dev.pulse.workers.tasks.NewTask;
 import dev.pulse.workers.tasks.Task;
+import dev.pulse.workers.tasks.TaskAttempt;
 import dev.pulse.workers.tasks.TaskState;
 import dev.pulse.workers.testing.QueueKit;
 import java.util.List;
@@ -43,7 +45,7 @@ class CompletionTest {
                 .isEqualTo(1);
         assertThat(
                         kit.count(
-                                "SELECT count(*) FROM task_attempts WHERE outcome = 'succeeded' AND logs = 'log line'"))
+                                "SELECT count(*) FROM ended_attempts WHERE outcome = 'succeeded' AND logs = 'log line'"))
                 .isEqualTo(1);
 
         // A second report of the same attempt (a retried network call, a duplicate) changes
@@ -52,6 +54,70 @@ class CompletionTest {
         assertThat(kit.tasks.find(queued.id()).orElseThrow().result())
                 .isEqualTo(kit.jsonOf("{\"answer\": 42}"));
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
+    }
+
+    @Test
+    void theAttemptThatEndsItsTaskWithoutLogsIsKeptInTheTaskRowAndWrittenOutBeforeARetry() {
+        Task queued =
+                kit.insert(
+                        NewTask.builder("echo", kit.jsonOf("{}"), kit.jsonOf("{}"))
+                                .maxAttempts(2)
+                                .timeoutSeconds(60)
+                                .retry(0, 0)
+                                .build());
+        kit.completer.fail(
+                kit.claimer("node-a").claim(1).get(0),
+                new ExecutionError("agent_error", "first"),
+                null);
+        Task failed =
+                kit.completer
+                        .fail(
+                                kit.claimer("node-b").claim(1).get(0),
+                                new ExecutionError("agent_error", "second"),
+                                null)
+                        .orElseThrow();
+        assertThat(failed.state()).isEqualTo(TaskState.FAILED);
+
+        // the retried attempt has its row; the last one is only in the task row
+        assertThat(rawAttemptRows(queued.id())).isEqualTo(1);
+        List<TaskAttempt> attempts = kit.tasks.attempts(queued.id());
+        assertThat(attempts).extracting(TaskAttempt::node).containsExactly("node-a", "node-b");
+        assertThat(attempts).extracting(TaskAttempt::outcome).containsExactly("failed", "failed");
+        TaskAttempt last = attempts.get(1);
+        assertThat(last.attempt()).isEqualTo(2);
+        assertThat(last.finishedAt()).isEqualTo(failed.finishedAt());
+        assertThat(last.startedAt()).isNotNull().isBeforeOrEqualTo(last.finishedAt());
+        assertThat(last.error().get("message").asText()).isEqualTo("second");
+        assertThat(kit.tasks.findLeased(List.of(queued.id())).get(0).orElseThrow().leaseOwner())
+                .as("no one holds a finished task's lease")
+                .isNull();
+
+        // a retry writes the last attempt's row before the next attempt reuses those columns
+        kit.tasks.retry(queued.id(), 1).orElseThrow();
+        assertThat(rawAttemptRows(queued.id())).isEqualTo(2);
+        assertThat(kit.tasks.attempts(queued.id())).isEqualTo(attempts);
+
+        kit.completer.cancelled(kit.claimer("node-c").claim(1).get(0), null).orElseThrow();
+        List<TaskAttempt> afterCancel = kit.tasks.attempts(queued.id());
+        assertThat(afterCancel)
+                .extracting(TaskAttempt::outcome)
+                .containsExactly("failed", "failed", "cancelled");
+        assertThat(afterCancel.get(2).node()).isEqualTo("node-c");
+        assertThat(afterCancel.get(2).error())
+                .as("a cancelled attempt has no error, though its task keeps the last failure's")
+                .isNull();
+        assertThat(rawAttemptRows(queued.id())).isEqualTo(2);
+
+        kit.tasks.retry(queued.id(), 1).orElseThrow();
+        kit.completer.succeed(kit.claimer("node-a").claim(1).get(0), kit.jsonOf("{}"), null);
+        assertThat(kit.tasks.attempts(queued.id()))
+                .extracting(TaskAttempt::outcome)
+                .containsExactly("failed", "failed", "cancelled", "succeeded");
+        assertThat(rawAttemptRows(queued.id())).isEqualTo(3);
+    }
+
+    private long rawAttemptRows(UUID task) {
+        return kit.count("SELECT count(*) FROM task_attempts WHERE task_id = '" + task + "'");
     }
 
     @Test
@@ -69,7 +135,7 @@ class CompletionTest {
                             assertThat(a.finishedAt()).isNull();
                             assertThat(a.outcome()).isNull();
                         });
-        assertThat(kit.count("SELECT count(*) FROM task_attempts")).isZero();
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts")).isZero();
 
         kit.completer.succeed(claimed, kit.jsonOf("{}"), "done");
 
@@ -142,7 +208,7 @@ class CompletionTest {
                         .withHandle(
                                 h ->
                                         h.createQuery(
-                                                        "SELECT outcome FROM task_attempts WHERE task_id = :id ORDER BY attempt")
+                                                        "SELECT outcome FROM ended_attempts WHERE task_id = :id ORDER BY attempt")
                                                 .bind("id", queued.id())
                                                 .mapTo(String.class)
                                                 .list());

@@ -82,7 +82,7 @@ class LeaseTest {
         Task rescued = kit.tasks.find(task.id()).orElseThrow();
         assertThat(rescued.state()).isEqualTo(TaskState.QUEUED);
         assertThat(rescued.error().path("code").asText()).isEqualTo("lease_expired");
-        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE outcome = 'lost'"))
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts WHERE outcome = 'lost'"))
                 .isEqualTo(1);
         assertThat(kit.completer.succeed(claimed, kit.jsonOf("\"late\""), null))
                 .as("late result is stale")

@@ -145,7 +145,7 @@ class RaceTest {
                 .withHandle(
                         h ->
                                 h.createQuery(
-                                                "SELECT outcome FROM task_attempts WHERE task_id = :id")
+                                                "SELECT outcome FROM ended_attempts WHERE task_id = :id")
                                         .bind("id", task.id())
                                         .mapTo(String.class)
                                         .one());

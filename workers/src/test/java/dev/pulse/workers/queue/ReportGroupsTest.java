@@ -56,7 +56,7 @@ class ReportGroupsTest {
             assertThat(kit.tasks.find(recorded.id()).orElseThrow().result())
                     .isEqualTo(kit.jsonOf("{\"n\": " + i + "}"));
         }
-        assertThat(kit.count("SELECT count(*) FROM task_attempts")).isEqualTo(tasks);
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts")).isEqualTo(tasks);
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(tasks);
     }
 
@@ -86,7 +86,7 @@ class ReportGroupsTest {
         assertThat(answers.get(2)).get().extracting(Task::id).isEqualTo(other.id());
         assertThat(
                         kit.count(
-                                "SELECT count(*) FROM task_attempts WHERE task_id = '"
+                                "SELECT count(*) FROM ended_attempts WHERE task_id = '"
                                         + task.id()
                                         + "'"))
                 .isEqualTo(1);

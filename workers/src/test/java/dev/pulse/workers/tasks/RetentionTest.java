@@ -61,11 +61,11 @@ class RetentionTest {
         assertThat(ids()).doesNotContain(oldSucceeded, oldFailed, oldCancelled);
         assertThat(
                         kit.count(
-                                "SELECT count(*) FROM task_attempts WHERE task_id NOT IN (SELECT id FROM tasks)"))
+                                "SELECT count(*) FROM ended_attempts WHERE task_id NOT IN (SELECT id FROM tasks)"))
                 .isZero();
         // recentSucceeded's (the claims of queued and running wrote none: a row is written when its
         // attempt ends)
-        assertThat(kit.count("SELECT count(*) FROM task_attempts")).isEqualTo(1);
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts")).isEqualTo(1);
     }
 
     @Test
