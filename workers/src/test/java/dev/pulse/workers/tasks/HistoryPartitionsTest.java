@@ -75,7 +75,7 @@ class HistoryPartitionsTest {
         assertThat(partitionOf(old)).isEqualTo(HistoryPartitions.nameOf(today.minusDays(5)));
         assertThat(partitionOf(oldWithPendingCallback))
                 .isEqualTo(HistoryPartitions.nameOf(today.minusDays(6)));
-        assertThat(kit.count("SELECT count(*) FROM task_attempts")).isEqualTo(4);
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts")).isEqualTo(4);
         assertThat(kit.tasks.enqueue(keyed("old-key")).created()).isFalse();
 
         Retention retention =
@@ -99,9 +99,9 @@ class HistoryPartitionsTest {
         // Its range ends less than the retention ago (a task is kept up to a day longer).
         assertThat(exists(HistoryPartitions.nameOf(today.minusDays(3)))).isTrue();
         assertThat(exists(HistoryPartitions.nameOf(today.minusDays(2)))).isTrue();
-        assertThat(kit.count("SELECT count(*) FROM task_attempts WHERE task_id = '" + old + "'"))
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts WHERE task_id = '" + old + "'"))
                 .isZero();
-        assertThat(kit.count("SELECT count(*) FROM task_attempts")).isEqualTo(2);
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts")).isEqualTo(2);
 
         // Once its callback is delivered, that day goes too.
         kit.database
