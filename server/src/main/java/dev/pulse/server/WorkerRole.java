@@ -15,9 +15,11 @@ import dev.pulse.workers.queue.Rescuer;
 import dev.pulse.workers.queue.TaskClaimer;
 import dev.pulse.workers.queue.TaskRunner;
 import dev.pulse.workers.queue.Worker;
+import dev.pulse.workers.tasks.HistoryPartitions;
 import dev.pulse.workers.tasks.Retention;
 import dev.pulse.workers.timing.Backoff;
 import java.time.Duration;
+import org.slf4j.LoggerFactory;
 
 /** The worker role: the callback dispatcher, the rescuer, retention, and the claim loop. */
 final class WorkerRole {
@@ -52,6 +54,15 @@ final class WorkerRole {
                         core.outbox,
                         core.clock,
                         config.leaseDuration()));
+        // The history's day partitions exist before this node finishes its first task.
+        HistoryPartitions partitions = new HistoryPartitions(core.database.jdbi());
+        try {
+            partitions.ensure();
+        } catch (RuntimeException e) {
+            LoggerFactory.getLogger(WorkerRole.class)
+                    .warn("could not make the history's partitions at start: {}", e.getMessage());
+        }
+        core.parts.start(partitions);
         if (!config.retention().isZero()) {
             core.parts.start(
                     new Retention(core.database.jdbi(), config.retention(), Duration.ofMinutes(1)));

@@ -27,7 +27,7 @@ public final class Database implements AutoCloseable {
     private Database(HikariDataSource dataSource, Pool pool) {
         this.dataSource = dataSource;
         this.pool = pool;
-        this.jdbi = Jdbi.create(dataSource);
+        this.jdbi = MovedRows.over(dataSource);
         this.reads = RetriedReads.over(dataSource);
     }
 

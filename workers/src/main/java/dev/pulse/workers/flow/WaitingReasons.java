@@ -37,7 +37,7 @@ public final class WaitingReasons {
             WITH %1$s, %2$s
             SELECT p.agent, p.concurrency_key, p.n,
                    l.max_running IS NOT NULL
-                       AND (SELECT count(*) FROM tasks r WHERE r.state = 'running' AND r.agent = p.agent) >= l.max_running
+                       AND (SELECT count(*) FROM tasks_queue r WHERE r.state = 'running' AND r.agent = p.agent) >= l.max_running
                        AS agent_full,
                    CASE WHEN l.rate_limit IS NOT NULL THEN
                        (SELECT s.started_at FROM flow_starts s
@@ -45,7 +45,7 @@ public final class WaitingReasons {
                          ORDER BY s.started_at DESC OFFSET l.rate_limit - 1 LIMIT 1)
                        + l.rate_ms * interval '1 millisecond' END AS agent_rate_until,
                    p.concurrency_key IS NOT NULL AND l.key_max_running IS NOT NULL
-                       AND (SELECT count(*) FROM tasks r
+                       AND (SELECT count(*) FROM tasks_queue r
                              WHERE r.state = 'running' AND r.agent = p.agent
                                AND r.concurrency_key = p.concurrency_key) >= l.key_max_running
                        AS key_full,
@@ -75,7 +75,7 @@ public final class WaitingReasons {
             """
             pairs AS (
                 SELECT agent, concurrency_key, count(*) AS n
-                  FROM (SELECT agent, concurrency_key FROM tasks
+                  FROM (SELECT agent, concurrency_key FROM tasks_queue
                          WHERE state IN ('scheduled', 'queued') AND run_at <= now()
                            AND agent = ANY(CAST(:limited_agents AS text[]))
                          LIMIT :cap) due
@@ -99,7 +99,7 @@ public final class WaitingReasons {
     private static final String DUE_OF_HELD =
             """
             SELECT agent, count(*) AS n
-              FROM (SELECT agent FROM tasks
+              FROM (SELECT agent FROM tasks_queue
                      WHERE state IN ('scheduled', 'queued') AND run_at <= now()
                        AND agent = ANY(CAST(:agents AS text[]))
                      LIMIT :cap) due
@@ -109,7 +109,7 @@ public final class WaitingReasons {
     private static final String DUE_OF_HELD_KEYS =
             """
             SELECT agent, concurrency_key, count(*) AS n
-              FROM (SELECT t.agent, t.concurrency_key FROM tasks t
+              FROM (SELECT t.agent, t.concurrency_key FROM tasks_queue t
                       JOIN unnest(CAST(:agents AS text[]), CAST(:keys AS text[])) AS k (agent, concurrency_key)
                         ON t.agent = k.agent AND t.concurrency_key = k.concurrency_key
                      WHERE t.state IN ('scheduled', 'queued') AND t.run_at <= now()

@@ -32,7 +32,7 @@ public final class Heartbeat extends PeriodicDuty {
 
     static final String RENEW =
             """
-            UPDATE tasks t
+            UPDATE tasks_queue t
                SET lease_expires_at = now() + make_interval(secs => :lease_seconds)
               FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[])) AS held (id, token)
              WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.id = held.id AND t.state = 'running'

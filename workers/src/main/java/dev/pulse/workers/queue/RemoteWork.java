@@ -40,7 +40,7 @@ public final class RemoteWork {
      */
     static final String RENEW =
             """
-            UPDATE tasks t
+            UPDATE tasks_queue t
                SET lease_expires_at = now() + make_interval(secs => COALESCE(
                        (CAST(:agent_lease_seconds AS float8[]))[array_position(CAST(:agents AS text[]), t.agent)],
                        :default_lease_seconds))
@@ -56,7 +56,7 @@ public final class RemoteWork {
             SELECT t.*, t.cancel_requested_at IS NOT NULL AS cancel_requested,
                    t.attempt_started_at + make_interval(secs => t.timeout_seconds) <= now() AS timed_out,
                    now() AS database_now
-              FROM tasks t
+              FROM tasks_queue t
              WHERE t.id = :id AND t.state = 'running' AND t.lease_token = :token
             """;
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.maintenance.PeriodicDuty;
+import dev.pulse.workers.tasks.HistoryPartitions;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
 import java.time.Clock;
@@ -40,14 +41,14 @@ public final class Rescuer extends PeriodicDuty {
 
     private static final String LOCK = "SELECT pg_try_advisory_xact_lock(:key)";
 
-    private static final String RESCUE =
+    static final String RESCUE =
             """
             WITH expired AS MATERIALIZED (
                 SELECT id, lease_token, lease_owner, attempts, attempt_started_at,
                        CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                             WHEN attempts < max_attempts THEN 'queued'
                             ELSE 'failed' END AS next_state
-                  FROM tasks t
+                  FROM tasks_queue t
                  WHERE state = 'running' AND lease_expires_at < now()
                    AND (lease_expires_at < now() - make_interval(secs => 3 * :lease_seconds)
                         OR NOT EXISTS (SELECT 1 FROM nodes n
@@ -63,7 +64,7 @@ public final class Rescuer extends PeriodicDuty {
                    finished_at = CASE WHEN o.next_state = 'queued' THEN NULL ELSE now() END,
                    error = CASE WHEN o.next_state = 'cancelled' THEN t.error
                                 ELSE jsonb_build_object('code', 'lease_expired', 'attempt', o.attempts,
-                                     'message', CASE WHEN o.lease_owner LIKE 'remote:%'
+                                     'message', CASE WHEN o.lease_owner LIKE 'remote:%%'
                                          THEN 'remote worker ' || substr(o.lease_owner, 8) || ' stopped heartbeating'
                                               || ' (it died, hung or lost the network); the attempt was abandoned'
                                          ELSE 'node ' || o.lease_owner || ' stopped renewing its lease'
@@ -71,10 +72,11 @@ public final class Rescuer extends PeriodicDuty {
                    updated_at = now(),
                    lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
               FROM expired o
-             WHERE t.id = o.id AND t.state = 'running' AND t.lease_token = o.lease_token
+             WHERE t.id = o.id AND t.state = 'running' AND t.lease_token = o.lease_token AND %s
             RETURNING t.*, o.lease_token AS lost_token, o.lease_owner AS lost_owner,
                       o.attempt_started_at AS lost_started_at
-            """;
+            """
+                    .formatted(HistoryPartitions.inQueue("t"));
 
     /**
      * The lost attempt's row; one a node of the previous version opened at its claim (V11) is

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.agents.AgentLimits;
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.FixedPlans;
+import dev.pulse.workers.db.MovedRows;
 import dev.pulse.workers.db.ResumedScans;
 import dev.pulse.workers.flow.AgentHolds;
 import dev.pulse.workers.flow.LimitArrays;
@@ -130,7 +131,7 @@ public final class TaskClaimer {
     private static String claimWhere(String resume) {
         return """
                 WITH picked AS MATERIALIZED (
-                    SELECT id FROM tasks
+                    SELECT id FROM tasks_queue
                      WHERE state IN ('scheduled', 'queued') AND run_at <= now() AND %s %s
                        %s
                      ORDER BY %s
@@ -159,7 +160,7 @@ public final class TaskClaimer {
                 room AS (
                     SELECT l.agent,
                            LEAST(CASE WHEN l.max_running IS NOT NULL
-                                      THEN l.max_running - (SELECT count(*) FROM tasks r
+                                      THEN l.max_running - (SELECT count(*) FROM tasks_queue r
                                                              WHERE r.state = 'running' AND r.agent = l.agent) END,
                                  CASE WHEN l.rate_limit IS NOT NULL
                                       THEN l.rate_limit - (SELECT count(*) FROM flow_starts s
@@ -194,7 +195,7 @@ public final class TaskClaimer {
     private static String firstStep(String resume) {
         return """
             WITH %s, %s, picked AS MATERIALIZED (
-                SELECT id, agent, concurrency_key, priority, virtual_start, run_at FROM tasks
+                SELECT id, agent, concurrency_key, priority, virtual_start, run_at FROM tasks_queue
                  WHERE state IN ('scheduled', 'queued') AND run_at <= now()
                    AND agent NOT IN (SELECT agent FROM room WHERE free <= 0) AND %s %s
                    %s
@@ -231,10 +232,10 @@ public final class TaskClaimer {
             ), %s
             SELECT 0 AS kind, * FROM claimed
             UNION ALL
-            SELECT 1, t.* FROM tasks t
+            SELECT 1, t.* FROM tasks_queue t
              WHERE t.id = ANY(ARRAY(SELECT id FROM limited))
             UNION ALL
-            SELECT 2, t.* FROM tasks t
+            SELECT 2, t.* FROM tasks_queue t
              WHERE t.id = ANY(ARRAY(SELECT id FROM keyed EXCEPT SELECT id FROM within_keys))
             ORDER BY %s
             """
@@ -266,7 +267,7 @@ public final class TaskClaimer {
     static final String CLAIM_WITHIN_LIMITS =
             """
             WITH %s, picked AS MATERIALIZED (
-                SELECT id, agent, concurrency_key, priority, virtual_start, run_at FROM tasks
+                SELECT id, agent, concurrency_key, priority, virtual_start, run_at FROM tasks_queue
                  WHERE id = ANY(CAST(:held_back AS uuid[]))
                    AND state IN ('scheduled', 'queued') AND run_at <= now()
                    FOR UPDATE SKIP LOCKED
@@ -274,7 +275,7 @@ public final class TaskClaimer {
                 SELECT DISTINCT agent, concurrency_key FROM picked WHERE concurrency_key IS NOT NULL
             ), key_running AS (
                 SELECT r.agent, r.concurrency_key, count(*) AS n
-                  FROM tasks r
+                  FROM tasks_queue r
                  WHERE r.state = 'running' AND r.agent = ANY(ARRAY(SELECT agent FROM keys))
                    AND r.concurrency_key IS NOT NULL
                  GROUP BY r.agent, r.concurrency_key
@@ -339,7 +340,7 @@ public final class TaskClaimer {
     private static String leased(String chosen, String clock) {
         return """
                 claimed AS (
-                    UPDATE tasks t
+                    UPDATE tasks_queue t
                        SET state = 'running',
                            attempts = t.attempts + 1,
                            lease_token = gen_random_uuid(),
@@ -541,27 +542,35 @@ public final class TaskClaimer {
                                         scans.claim(
                                                 limit,
                                                 (after, n) ->
-                                                        FixedPlans.rows(
-                                                                everyLimit.bindKinds(
-                                                                        everyLimit.bind(
-                                                                                after(
-                                                                                        bind(
-                                                                                                h
-                                                                                                        .createQuery(
-                                                                                                                CLAIM_FIRST_STEP_RESUMING_FIXED),
-                                                                                                n),
-                                                                                        after))),
-                                                                rows),
+                                                        MovedRows.again(
+                                                                () ->
+                                                                        FixedPlans.rows(
+                                                                                everyLimit
+                                                                                        .bindKinds(
+                                                                                                everyLimit
+                                                                                                        .bind(
+                                                                                                                after(
+                                                                                                                        bind(
+                                                                                                                                h
+                                                                                                                                        .createQuery(
+                                                                                                                                                CLAIM_FIRST_STEP_RESUMING_FIXED),
+                                                                                                                                n),
+                                                                                                                        after))),
+                                                                                rows)),
                                                 n ->
-                                                        FixedPlans.rows(
-                                                                everyLimit.bindKinds(
-                                                                        everyLimit.bind(
-                                                                                bind(
-                                                                                        h
-                                                                                                .createQuery(
-                                                                                                        CLAIM_FIRST_STEP_FIXED),
-                                                                                        n))),
-                                                                rows),
+                                                        MovedRows.again(
+                                                                () ->
+                                                                        FixedPlans.rows(
+                                                                                everyLimit
+                                                                                        .bindKinds(
+                                                                                                everyLimit
+                                                                                                        .bind(
+                                                                                                                bind(
+                                                                                                                        h
+                                                                                                                                .createQuery(
+                                                                                                                                        CLAIM_FIRST_STEP_FIXED),
+                                                                                                                        n))),
+                                                                                rows)),
                                                 FirstStepRow::position)));
         if (first.heldBack().isEmpty()) {
             return first.claimed();
@@ -760,10 +769,22 @@ public final class TaskClaimer {
                 .claim(
                         limit,
                         (after, n) ->
-                                FixedPlans.rows(
-                                        after(bind(h.createQuery(CLAIM_RESUMING_FIXED), n), after),
-                                        placed),
-                        n -> FixedPlans.rows(bind(h.createQuery(CLAIM_FIXED), n), placed),
+                                MovedRows.again(
+                                        () ->
+                                                FixedPlans.rows(
+                                                        after(
+                                                                bind(
+                                                                        h.createQuery(
+                                                                                CLAIM_RESUMING_FIXED),
+                                                                        n),
+                                                                after),
+                                                        placed)),
+                        n ->
+                                MovedRows.again(
+                                        () ->
+                                                FixedPlans.rows(
+                                                        bind(h.createQuery(CLAIM_FIXED), n),
+                                                        placed)),
                         Placed::position)
                 .stream()
                 .map(Placed::claimed)

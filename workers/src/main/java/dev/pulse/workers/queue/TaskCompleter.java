@@ -9,6 +9,7 @@ import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.db.JsonTexts;
 import dev.pulse.workers.json.JsonMapper;
+import dev.pulse.workers.tasks.HistoryPartitions;
 import dev.pulse.workers.tasks.Task;
 import dev.pulse.workers.tasks.TaskRowMapper;
 import dev.pulse.workers.tasks.TaskState;
@@ -90,8 +91,12 @@ public final class TaskCompleter {
                           %s, %s, CAST(:retry_seconds AS float8[]))
                    AS d (id, token, outcome, result, error, retry_seconds)
              WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.id = d.id AND t.state = 'running' AND t.lease_token = d.token
+               AND %s
             """
-                    .formatted(JsonTexts.split("results"), JsonTexts.split("errors"));
+                    .formatted(
+                            JsonTexts.split("results"),
+                            JsonTexts.split("errors"),
+                            HistoryPartitions.inQueue("t"));
 
     /** Each task's new state: all the worker needs, unless a callback is to be queued. */
     static final String FINISH = FINISH_EACH + "RETURNING t.id, t.state";

@@ -2,24 +2,32 @@ package dev.pulse.workers.tasks;
 
 import dev.pulse.workers.maintenance.PeriodicDuty;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the hot {@code tasks} table small (docs/architecture.md, Traps avoided): terminal tasks
- * (succeeded, failed, cancelled) that finished longer than the retention ago are deleted, with
- * their attempts and callback deliveries (in the same statement: no foreign key does it, see V9),
- * in batches of {@link #BATCH} rows, each its own short transaction that skips locked rows, so
- * pruning never blocks the queue. A task whose callback is still pending is kept until it is
- * delivered or dead. Non-terminal tasks are never touched: the DELETE itself re-checks the state.
+ * Keeps the history to {@code PULSE_RETENTION} (docs/architecture.md, "Partitioned history"). The
+ * day partitions of {@code tasks} (V23, made by {@link HistoryPartitions}) whose whole range lies
+ * before {@code now() - retention} are dropped whole, after their tasks' attempts and callback
+ * deliveries (not partitioned yet, no foreign key: V9) are deleted; a partition holding a task
+ * whose callback is still pending waits. The rows outside day partitions ({@code tasks_unplaced},
+ * and {@code tasks_legacy} until it is dropped whole) are deleted row by row: terminal tasks
+ * (succeeded, failed, cancelled) that finished longer than the retention ago, with their attempts
+ * and deliveries (in the same statement), in batches of {@link #BATCH} rows, each its own short
+ * transaction that skips locked rows, so pruning never blocks the queue. A task whose callback is
+ * still pending is kept until it is delivered or dead. Non-terminal tasks are never touched.
  *
- * <p>Candidates are found through the {@code (state, id)} index: task ids are UUIDv7, ordered by
- * creation time, and a task cannot have finished before it was created, so only ids created before
- * {@code now() - retention} are scanned, however large the retained history is. Time comes from the
- * database clock. Any node may run it; a transaction-scoped advisory lock lets one node at a time
- * prune.
+ * <p>Row candidates are found through the {@code (state, id)} index: task ids are UUIDv7, ordered
+ * by creation time, and a task cannot have finished before it was created, so only ids created
+ * before {@code now() - retention} are scanned. Time comes from the database clock. Any node may
+ * run it; a transaction-scoped advisory lock lets one node at a time prune or drop.
  */
 public final class Retention extends PeriodicDuty {
 
@@ -35,12 +43,14 @@ public final class Retention extends PeriodicDuty {
             SELECT CAST(floor(extract(epoch FROM now() - make_interval(secs => :retention_seconds)) * 1000) AS bigint)
             """;
 
+    // Rows of the partitions that are not dropped whole: tasks_unplaced (finished on a day that had
+    // no partition) and tasks_legacy (the history from before V23, until it is dropped whole).
     private static final String PRUNE =
             """
             WITH locked AS (
                 SELECT pg_try_advisory_xact_lock(:key) AS mine
             ), doomed AS MATERIALIZED (
-                SELECT t.id FROM tasks t
+                SELECT t.id FROM %1$s t
                  WHERE (SELECT mine FROM locked)
                    AND t.state IN ('succeeded', 'failed', 'cancelled')
                    AND t.id < CAST(:id_bound AS uuid)
@@ -49,16 +59,80 @@ public final class Retention extends PeriodicDuty {
                  LIMIT :batch
                    FOR UPDATE SKIP LOCKED
             ), gone AS (
-                DELETE FROM tasks t
+                DELETE FROM %1$s t
                  USING doomed
                  WHERE t.id = doomed.id AND t.state IN ('succeeded', 'failed', 'cancelled')
-                RETURNING t.id
+                RETURNING t.id, t.idempotency_owner, t.idempotency_key
+            ), keys AS (
+                DELETE FROM task_keys k USING gone
+                 WHERE k.idempotency_owner = gone.idempotency_owner AND k.idempotency_key = gone.idempotency_key
+                   AND k.task_id = gone.id
             ), attempts AS (
                 DELETE FROM task_attempts a USING gone WHERE a.task_id = gone.id
             ), deliveries AS (
                 DELETE FROM callback_deliveries c USING gone WHERE c.task_id = gone.id
             )
             SELECT count(*) FROM gone
+            """;
+
+    private static final String TABLE_EXISTS = "SELECT to_regclass(:name) IS NOT NULL";
+
+    private static final String TRY_LOCK = "SELECT pg_try_advisory_xact_lock(:key)";
+
+    /** The end of the history a day partition must lie wholly before to be dropped. */
+    private static final String DROP_BEFORE =
+            "SELECT now() - make_interval(secs => :retention_seconds)";
+
+    /** A partition holding a task whose callback is still pending waits. */
+    private static final String PENDING_IN =
+            """
+            SELECT EXISTS (SELECT 1 FROM callback_deliveries c JOIN %s t ON t.id = c.task_id
+                            WHERE c.state = 'pending')
+            """;
+
+    /**
+     * The idempotency keys, attempts and deliveries of a batch of a doomed partition's tasks, past
+     * {@code after} in id order, under the retention's lock; answers the last id of the batch (none
+     * when the partition is done, or when another node holds the lock).
+     */
+    private static final String DELETE_ATTACHED =
+            """
+            WITH locked AS (
+                SELECT pg_try_advisory_xact_lock(:key) AS mine
+            ), doomed AS MATERIALIZED (
+                SELECT id, idempotency_owner, idempotency_key FROM %s
+                 WHERE (SELECT mine FROM locked) AND id > CAST(:after AS uuid)
+                 ORDER BY id LIMIT :batch
+            ), keys AS (
+                DELETE FROM task_keys k USING doomed
+                 WHERE k.idempotency_owner = doomed.idempotency_owner AND k.idempotency_key = doomed.idempotency_key
+                   AND k.task_id = doomed.id
+            ), attempts AS (
+                DELETE FROM task_attempts a USING doomed WHERE a.task_id = doomed.id
+            ), deliveries AS (
+                DELETE FROM callback_deliveries c USING doomed WHERE c.task_id = doomed.id
+            )
+            SELECT id FROM doomed ORDER BY id DESC LIMIT 1
+            """;
+
+    private static final String SET_LOCK_TIMEOUT =
+            "SELECT set_config('lock_timeout', '" + HistoryPartitions.LOCK_TIMEOUT + "', true)";
+
+    private static final String DROP = "DROP TABLE %s";
+
+    /**
+     * Idempotency keys live as long as their task: they are deleted with it (above). This catches
+     * any left behind (a task deleted by hand): once older than the retention, a key whose task is
+     * gone is deleted. Few; read through their age index.
+     */
+    private static final String PRUNE_KEYS =
+            """
+            DELETE FROM task_keys k
+             WHERE (k.idempotency_owner, k.idempotency_key) IN (
+                   SELECT o.idempotency_owner, o.idempotency_key FROM task_keys o
+                    WHERE o.created_at < now() - make_interval(secs => :retention_seconds)
+                      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = o.task_id)
+                    LIMIT :batch)
             """;
 
     /**
@@ -100,6 +174,13 @@ public final class Retention extends PeriodicDuty {
 
     @Override
     protected void pass() throws InterruptedException {
+        List<String> dropped = dropPartitions();
+        if (!dropped.isEmpty()) {
+            log.info(
+                    "retention: dropped the history partition(s) {}, all finished more than {} ago",
+                    dropped,
+                    retention);
+        }
         long deleted = pruneAll();
         if (deleted > 0) {
             log.info("retention: deleted {} task(s) finished more than {} ago", deleted, retention);
@@ -111,6 +192,7 @@ public final class Retention extends PeriodicDuty {
                     alerts,
                     retention);
         }
+        pruneKeys();
     }
 
     @Override
@@ -119,20 +201,129 @@ public final class Retention extends PeriodicDuty {
     }
 
     /**
-     * One pass: deletes batch after batch until nothing more is due; returns how many tasks it
-     * deleted.
+     * Drops the history partitions whose whole range lies before {@code now() - retention} (so a
+     * task is kept between the retention and the retention plus one day), with their tasks'
+     * attempts and deliveries, unless one of their tasks still has a pending callback; returns the
+     * ones dropped. The partition of unfinished tasks and the default one are never dropped.
+     */
+    public List<String> dropPartitions() throws InterruptedException {
+        double seconds = retention.toMillis() / 1000.0;
+        List<HistoryPartitions.Partition> partitions = jdbi.withHandle(HistoryPartitions::finished);
+        Instant before =
+                jdbi.withHandle(
+                        h ->
+                                h.createQuery(DROP_BEFORE)
+                                        .bind("retention_seconds", seconds)
+                                        .mapTo(OffsetDateTime.class)
+                                        .one()
+                                        .toInstant());
+        List<String> dropped = new ArrayList<>();
+        for (HistoryPartitions.Partition p : partitions) {
+            if (!running() || p.ends().isAfter(before)) {
+                break;
+            }
+            if (drop(p.name())) {
+                dropped.add(p.name());
+            }
+        }
+        return dropped;
+    }
+
+    private boolean drop(String partition) throws InterruptedException {
+        if (pendingIn(partition)) {
+            log.info("retention: keeping {} while a task of it has a pending callback", partition);
+            return false;
+        }
+        // Their attempts and deliveries first, in batches (no foreign key takes them, V9), then
+        // the partition itself in one short transaction that re-checks the pending callbacks.
+        String after = new UUID(0, 0).toString();
+        while (running()) {
+            String from = after;
+            Optional<UUID> last =
+                    jdbi.withHandle(
+                            h ->
+                                    h.createQuery(DELETE_ATTACHED.formatted(partition))
+                                            .bind("key", LOCK_KEY)
+                                            .bind("after", from)
+                                            .bind("batch", BATCH * 10)
+                                            .mapTo(UUID.class)
+                                            .findOne());
+            if (last.isEmpty()) {
+                break;
+            }
+            after = last.get().toString();
+            Thread.sleep(pauseBetweenBatches.toMillis());
+        }
+        if (!running()) {
+            return false;
+        }
+        return jdbi.inTransaction(
+                h -> {
+                    if (!h.createQuery(TRY_LOCK).bind("key", LOCK_KEY).mapTo(Boolean.class).one()) {
+                        return false;
+                    }
+                    h.createQuery(SET_LOCK_TIMEOUT).mapTo(String.class).one();
+                    if (h.createQuery(PENDING_IN.formatted(partition)).mapTo(Boolean.class).one()) {
+                        return false;
+                    }
+                    h.execute(DROP.formatted(partition));
+                    return true;
+                });
+    }
+
+    private boolean pendingIn(String partition) {
+        return jdbi.withHandle(
+                h -> h.createQuery(PENDING_IN.formatted(partition)).mapTo(Boolean.class).one());
+    }
+
+    /**
+     * One pass of row-by-row pruning over the partitions that are not dropped whole: deletes batch
+     * after batch until nothing more is due; returns how many tasks it deleted.
      */
     public long pruneAll() throws InterruptedException {
         long total = 0;
+        for (String table : List.of(HistoryPartitions.UNPLACED, HistoryPartitions.LEGACY)) {
+            if (!exists(table)) {
+                continue;
+            }
+            while (running()) {
+                int deleted = pruneBatch(table);
+                total += deleted;
+                if (deleted < BATCH) {
+                    break;
+                }
+                Thread.sleep(
+                        pauseBetweenBatches
+                                .toMillis()); // leave the database to the queue between batches
+            }
+        }
+        return total;
+    }
+
+    private boolean exists(String table) {
+        return jdbi.withHandle(
+                h -> h.createQuery(TABLE_EXISTS).bind("name", table).mapTo(Boolean.class).one());
+    }
+
+    /**
+     * Deletes the idempotency keys older than the retention whose task is gone; returns how many.
+     */
+    public int pruneKeys() {
+        int total = 0;
         while (running()) {
-            int deleted = pruneBatch();
+            int deleted =
+                    jdbi.withHandle(
+                            h ->
+                                    h.createUpdate(PRUNE_KEYS)
+                                            .bind(
+                                                    "retention_seconds",
+                                                    retention.toMillis() / 1000.0)
+                                            .bind("batch", BATCH)
+                                            .execute());
             total += deleted;
             if (deleted < BATCH) {
-                return total;
+                break;
             }
-            Thread.sleep(
-                    pauseBetweenBatches
-                            .toMillis()); // leave the database to the queue between batches
         }
         return total;
     }
@@ -150,10 +341,10 @@ public final class Retention extends PeriodicDuty {
     }
 
     /**
-     * Deletes at most {@link #BATCH} due tasks in one transaction; 0 when another node holds the
-     * lock.
+     * Deletes at most {@link #BATCH} due tasks of {@code table} in one transaction; 0 when another
+     * node holds the lock.
      */
-    public int pruneBatch() {
+    private int pruneBatch(String table) {
         double seconds = retention.toMillis() / 1000.0;
         return jdbi.inTransaction(
                 h -> {
@@ -162,7 +353,7 @@ public final class Retention extends PeriodicDuty {
                                     .bind("retention_seconds", seconds)
                                     .mapTo(Long.class)
                                     .one();
-                    return h.createQuery(PRUNE)
+                    return h.createQuery(PRUNE.formatted(table))
                             .bind("key", LOCK_KEY)
                             .bind("id_bound", idBound(cutoff).toString())
                             .bind("retention_seconds", seconds)

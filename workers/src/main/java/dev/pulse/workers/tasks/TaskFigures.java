@@ -30,7 +30,11 @@ public final class TaskFigures {
                             (m, state) ->
                                     m.put(
                                             state,
-                                            "SELECT count(*) FROM (SELECT 1 FROM tasks WHERE state = '"
+                                            "SELECT count(*) FROM (SELECT 1 FROM "
+                                                    + (TaskState.ofColumn(state).isTerminal()
+                                                            ? "tasks"
+                                                            : HistoryPartitions.QUEUE)
+                                                    + " WHERE state = '"
                                                     + state
                                                     + "' LIMIT :cap1) x"),
                             Map::putAll);
@@ -43,9 +47,9 @@ public final class TaskFigures {
             """
             SELECT agent, count(*) FILTER (WHERE state <> 'running') AS waiting,
                    count(*) FILTER (WHERE state = 'running') AS running
-              FROM (SELECT agent, state FROM tasks WHERE state IN ('scheduled', 'queued')
+              FROM (SELECT agent, state FROM tasks_queue WHERE state IN ('scheduled', 'queued')
                     UNION ALL
-                    SELECT agent, state FROM tasks WHERE state = 'running'
+                    SELECT agent, state FROM tasks_queue WHERE state = 'running'
                     LIMIT :cap1) t
              GROUP BY agent
             """;
@@ -58,7 +62,7 @@ public final class TaskFigures {
             """
             SELECT id, agent, attempts, lease_owner, COALESCE(attempt_started_at, started_at) AS started_at,
                    lease_expires_at
-              FROM tasks
+              FROM tasks_queue
              WHERE state = 'running'
              ORDER BY lease_expires_at
              LIMIT 500
@@ -67,7 +71,7 @@ public final class TaskFigures {
     private static final String HEAD_OF_QUEUE_AGE =
             """
             SELECT extract(epoch FROM now() - run_at) AS lag
-              FROM tasks
+              FROM tasks_queue
              WHERE state IN ('scheduled', 'queued') AND run_at <= now()
              ORDER BY priority, virtual_start, run_at, id
              LIMIT 1
@@ -81,7 +85,7 @@ public final class TaskFigures {
     static final String READY_BY_AGENT =
             """
             SELECT agent, count(*) AS ready
-              FROM (SELECT agent FROM tasks
+              FROM (SELECT agent FROM tasks_queue
                      WHERE state IN ('scheduled', 'queued') AND run_at <= now()
                      LIMIT :cap1) t
              GROUP BY agent
@@ -101,8 +105,8 @@ public final class TaskFigures {
     // Through the partial indexes on unfinished tasks: never a count of rows.
     private static final String ANY_UNFINISHED =
             """
-            SELECT EXISTS (SELECT 1 FROM tasks WHERE state IN ('scheduled', 'queued'))
-                OR EXISTS (SELECT 1 FROM tasks WHERE state = 'running')
+            SELECT EXISTS (SELECT 1 FROM tasks_queue WHERE state IN ('scheduled', 'queued'))
+                OR EXISTS (SELECT 1 FROM tasks_queue WHERE state = 'running')
             """;
 
     private static final String START_DELAY_MS =

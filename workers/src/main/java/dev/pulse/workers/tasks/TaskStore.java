@@ -71,13 +71,13 @@ public final class TaskStore {
                              trace_parent, trace_state, concurrency_key, budget, ord)
             ), backlog AS (
                 SELECT k.concurrency_key,
-                       (SELECT t.virtual_start FROM tasks t
+                       (SELECT t.virtual_start FROM tasks_queue t
                          WHERE t.concurrency_key = k.concurrency_key AND t.state IN ('scheduled', 'queued')
                            AND t.virtual_start IS NOT NULL AND t.run_at <= now()
                          ORDER BY t.virtual_start DESC LIMIT 1) AS last
                   FROM (SELECT DISTINCT concurrency_key FROM b WHERE concurrency_key IS NOT NULL) k
-            )
-            INSERT INTO tasks (id, agent, state, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
+            )%%s
+            INSERT INTO tasks_queue (id, agent, state, priority, input, metadata, callback_url, max_attempts, timeout_seconds,
                                run_at, retry_base_ms, retry_max_ms, idempotency_owner, idempotency_key,
                                schedule_name, fire_time, trace_parent, trace_state, concurrency_key, virtual_start, budget)
             SELECT b.id, b.agent, CASE WHEN b.due > now() THEN 'scheduled' ELSE 'queued' END, b.priority,
@@ -98,23 +98,37 @@ public final class TaskStore {
                             FAIR_STEP,
                             FAIR_STEP);
 
-    // Only for batches that carry idempotency keys: a speculative insertion takes a lock and writes
-    // an extra WAL record per row, which a batch without keys cannot need (the unique index is
-    // partial on the key).
-    private static final String SKIP_TAKEN_KEYS =
-            "ON CONFLICT (idempotency_owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING";
+    // Only for batches that carry idempotency keys: the keys go to task_keys first (a speculative
+    // insertion takes a lock and writes an extra WAL record per row, which a batch without keys
+    // cannot need), and only the tasks whose key was free, or that have none, are inserted. A key
+    // used twice in the batch is taken by its first use (the insert follows the batch's order); a
+    // key another transaction is inserting waits for that transaction, as a unique index would.
+    // (tasks is partitioned by finished_at, so it cannot hold a unique index on the key itself.)
+    private static final String TAKE_KEYS =
+            """
+            , taken AS (
+                INSERT INTO task_keys (idempotency_owner, idempotency_key, task_id)
+                SELECT :owner, b.idempotency_key, b.id FROM b WHERE b.idempotency_key IS NOT NULL ORDER BY b.ord
+                ON CONFLICT DO NOTHING
+                RETURNING task_id
+            )""";
+
+    private static final String ONLY_FREE_KEYS =
+            "WHERE b.idempotency_key IS NULL OR b.id IN (SELECT task_id FROM taken)";
 
     private static final String FIND_BY_IDEMPOTENCY_KEYS =
             """
-            SELECT %s FROM tasks WHERE idempotency_owner = :owner AND idempotency_key = ANY(CAST(:keys AS text[]))
+            SELECT %s FROM tasks
+             WHERE id IN (SELECT task_id FROM task_keys
+                           WHERE idempotency_owner = :owner AND idempotency_key = ANY(CAST(:keys AS text[])))
             """;
 
     /** The inserts and the look-up of taken idempotency keys, all reading back the same columns. */
     private record Readback(String insert, String insertSkippingTakenKeys, String findByKeys) {
         Readback(String columns) {
             this(
-                    INSERT_MANY.formatted("", columns),
-                    INSERT_MANY.formatted(SKIP_TAKEN_KEYS, columns),
+                    INSERT_MANY.formatted("", "", columns),
+                    INSERT_MANY.formatted(TAKE_KEYS, ONLY_FREE_KEYS, columns),
                     FIND_BY_IDEMPOTENCY_KEYS.formatted(columns));
         }
     }
@@ -139,7 +153,7 @@ public final class TaskStore {
              WHERE task_id = :id
             UNION ALL
             SELECT attempts, lease_owner, attempt_started_at, NULL, NULL, NULL, NULL
-              FROM tasks t
+              FROM tasks_queue t
              WHERE id = :id AND state = 'running'
                AND NOT EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id AND a.attempt = t.attempts)
              ORDER BY attempt
@@ -149,15 +163,16 @@ public final class TaskStore {
             """
             UPDATE tasks
                SET state = 'cancelled', finished_at = now(), updated_at = now()
-             WHERE id = :id AND state IN ('scheduled', 'queued')
+             WHERE id = :id AND state IN ('scheduled', 'queued') AND %s
             RETURNING *
-            """;
+            """
+                    .formatted(HistoryPartitions.inQueue("tasks"));
 
     // The worker holding the lease sees the request on its next heartbeat, stops the run and
     // records the task cancelled through its fenced update.
     private static final String REQUEST_CANCEL =
             """
-            UPDATE tasks
+            UPDATE tasks_queue
                SET cancel_requested_at = COALESCE(cancel_requested_at, now()), updated_at = now()
              WHERE id = :id AND state = 'running'
             RETURNING *

@@ -54,4 +54,32 @@ class HotPathPlansTest {
     void everyTableIsReachedThroughAnIndexConditionEvenOnEmptyStatistics(String name, String sql) {
         GenericPlans.assertBoundedByItsBatch(kit.database.jdbi(), name, sql);
     }
+
+    /**
+     * The statements on unfinished tasks (V23: tasks is partitioned by when a task finished) are
+     * planned on the queue's partition alone, generic plans included: none reads a day of history.
+     */
+    static List<Object[]> queueStatements() {
+        return List.of(
+                new Object[] {"claim from the start of the index", TaskClaimer.CLAIM},
+                new Object[] {"claim resuming past a position", TaskClaimer.CLAIM_RESUMING},
+                new Object[] {"first claim step", TaskClaimer.CLAIM_FIRST_STEP},
+                new Object[] {"claim within agent limits", TaskClaimer.CLAIM_WITHIN_LIMITS},
+                new Object[] {"finish", TaskCompleter.FINISH},
+                new Object[] {"finish returning rows", TaskCompleter.FINISH_RETURNING_ROWS},
+                new Object[] {"lease renewal", Heartbeat.RENEW},
+                new Object[] {"rescue", Rescuer.RESCUE});
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("queueStatements")
+    void statementsOnUnfinishedTasksArePlannedOnTheQueuesPartitionAlone(String name, String sql) {
+        String plan = String.join("\n", GenericPlans.of(kit.database.jdbi(), sql));
+        org.assertj.core.api.Assertions.assertThat(plan)
+                .as(name)
+                .contains("tasks_queue")
+                .doesNotContain("tasks_unplaced")
+                .doesNotContain("tasks_legacy")
+                .doesNotContainPattern("tasks_2[0-9]{7}");
+    }
 }

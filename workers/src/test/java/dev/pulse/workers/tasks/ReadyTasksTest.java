@@ -51,7 +51,7 @@ class ReadyTasksTest {
                                 "\n",
                                 GenericPlans.of(
                                         kit.database.jdbi(), TaskFigures.READY_FOR_AUTOSCALER)))
-                .contains("tasks_claimable");
+                .contains("tasks_queue_claimable");
     }
 
     private long autoscalerFigure() {

@@ -1,0 +1,90 @@
+package dev.pulse.workers.db;
+
+import java.sql.SQLException;
+import java.util.function.Supplier;
+import javax.sql.DataSource;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.HandleCallback;
+import org.jdbi.v3.core.HandleCallbackDecorator;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Runs again what met a row that a concurrent transaction moved to another partition ({@code tasks}
+ * is partitioned by when a task finished, V23). A statement that locks or updates a row (FOR UPDATE
+ * [SKIP LOCKED], a fenced UPDATE) after another transaction moved it and committed does not find
+ * the row's new version, as it would within one table, but fails: SQLSTATE {@code 40001}, "tuple to
+ * be locked was already moved to another partition due to concurrent update". The statement failed
+ * and its transaction was rolled back, so running the transaction again is safe, and then it sees
+ * the row where it is now (finished: the fence or the state condition leaves it alone).
+ *
+ * <p>{@link #over} gives a Jdbi whose every callback runs again on such a failure, up to {@link
+ * #ATTEMPTS} times in all: a callback is one transaction, or statements each of which may run
+ * again. {@link #again} does the same for one statement inside a callback, when the callback's
+ * earlier statements have committed and must not run twice (the claim's two scans).
+ */
+public final class MovedRows implements HandleCallbackDecorator {
+
+    static final int ATTEMPTS = 5;
+
+    private final Jdbi jdbi;
+
+    private MovedRows(Jdbi jdbi) {
+        this.jdbi = jdbi;
+    }
+
+    /** A Jdbi over {@code dataSource} whose callbacks run again as above. */
+    public static Jdbi over(DataSource dataSource) {
+        Jdbi jdbi = Jdbi.create(dataSource);
+        jdbi.setHandleCallbackDecorator(new MovedRows(jdbi));
+        return jdbi;
+    }
+
+    /** Whether {@code error} is a statement that met a row moved to another partition. */
+    public static boolean isMovedRow(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql
+                    && "40001".equals(sql.getSQLState())
+                    && sql.getMessage() != null
+                    && sql.getMessage().contains("moved to another partition")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Runs {@code statement} (one autocommitted statement or a whole transaction) as above. */
+    public static <T> T again(Supplier<T> statement) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return statement.get();
+            } catch (RuntimeException e) {
+                if (attempt >= ATTEMPTS || !isMovedRow(e)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    @Override
+    public <R, X extends Exception> HandleCallback<R, X> decorate(HandleCallback<R, X> callback) {
+        return handle -> {
+            try {
+                return callback.withHandle(handle);
+            } catch (Exception first) {
+                if (!isMovedRow(first)) {
+                    throw first;
+                }
+            }
+            for (int attempt = 2; ; attempt++) {
+                // jdbi.open() is not decorated: no retry within a retry.
+                try (Handle fresh = jdbi.open()) {
+                    return callback.withHandle(fresh);
+                } catch (Exception again) {
+                    if (attempt >= ATTEMPTS || !isMovedRow(again)) {
+                        throw again;
+                    }
+                }
+            }
+        };
+    }
+}
