@@ -39,13 +39,15 @@ public final class MovedRows implements HandleCallbackDecorator {
         return jdbi;
     }
 
-    /** Whether {@code error} is a statement that met a row moved to another partition. */
+    /**
+     * Whether {@code error} is a statement that met a row moved to another partition. Known by its
+     * SQLSTATE alone, not its message (translated under a server's {@code lc_messages}): on the
+     * primary, in READ COMMITTED, which is all Pulse's transactions use, nothing else raises {@code
+     * 40001}, and any {@code 40001} rolled its transaction back, so running it again is safe.
+     */
     public static boolean isMovedRow(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql
-                    && "40001".equals(sql.getSQLState())
-                    && sql.getMessage() != null
-                    && sql.getMessage().contains("moved to another partition")) {
+            if (t instanceof SQLException sql && "40001".equals(sql.getSQLState())) {
                 return true;
             }
         }
