@@ -3,9 +3,6 @@ package dev.pulse.workers.db;
 import java.sql.SQLException;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
-import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.HandleCallback;
-import org.jdbi.v3.core.HandleCallbackDecorator;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -22,21 +19,15 @@ import org.jdbi.v3.core.Jdbi;
  * again. {@link #again} does the same for one statement inside a callback, when the callback's
  * earlier statements have committed and must not run twice (the claim's two scans).
  */
-public final class MovedRows implements HandleCallbackDecorator {
+public final class MovedRows {
 
     static final int ATTEMPTS = 5;
 
-    private final Jdbi jdbi;
-
-    private MovedRows(Jdbi jdbi) {
-        this.jdbi = jdbi;
-    }
+    private MovedRows() {}
 
     /** A Jdbi over {@code dataSource} whose callbacks run again as above. */
     public static Jdbi over(DataSource dataSource) {
-        Jdbi jdbi = Jdbi.create(dataSource);
-        jdbi.setHandleCallbackDecorator(new MovedRows(jdbi));
-        return jdbi;
+        return RetriedCallbacks.over(dataSource, MovedRows::isMovedRow, ATTEMPTS);
     }
 
     /**
@@ -65,28 +56,5 @@ public final class MovedRows implements HandleCallbackDecorator {
                 }
             }
         }
-    }
-
-    @Override
-    public <R, X extends Exception> HandleCallback<R, X> decorate(HandleCallback<R, X> callback) {
-        return handle -> {
-            try {
-                return callback.withHandle(handle);
-            } catch (Exception first) {
-                if (!isMovedRow(first)) {
-                    throw first;
-                }
-            }
-            for (int attempt = 2; ; attempt++) {
-                // jdbi.open() is not decorated: no retry within a retry.
-                try (Handle fresh = jdbi.open()) {
-                    return callback.withHandle(fresh);
-                } catch (Exception again) {
-                    if (attempt >= ATTEMPTS || !isMovedRow(again)) {
-                        throw again;
-                    }
-                }
-            }
-        };
     }
 }

@@ -1,9 +1,6 @@
 package dev.pulse.workers.db;
 
 import javax.sql.DataSource;
-import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.HandleCallback;
-import org.jdbi.v3.core.HandleCallbackDecorator;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -14,43 +11,14 @@ import org.jdbi.v3.core.Jdbi;
  * twice is harmless; writes never go through here, since a write whose COMMIT was cut off may have
  * happened.
  */
-public final class RetriedReads implements HandleCallbackDecorator {
+public final class RetriedReads {
 
     static final int ATTEMPTS = 3;
 
-    private final Jdbi jdbi;
-
-    private RetriedReads(Jdbi jdbi) {
-        this.jdbi = jdbi;
-    }
+    private RetriedReads() {}
 
     /** A Jdbi over {@code dataSource} whose callbacks are retried as above. */
     public static Jdbi over(DataSource dataSource) {
-        Jdbi jdbi = Jdbi.create(dataSource);
-        jdbi.setHandleCallbackDecorator(new RetriedReads(jdbi));
-        return jdbi;
-    }
-
-    @Override
-    public <R, X extends Exception> HandleCallback<R, X> decorate(HandleCallback<R, X> callback) {
-        return handle -> {
-            try {
-                return callback.withHandle(handle);
-            } catch (Exception first) {
-                if (!DatabaseErrors.isTransient(first)) {
-                    throw first;
-                }
-            }
-            for (int attempt = 2; ; attempt++) {
-                // jdbi.open() is not decorated: no retry within a retry.
-                try (Handle fresh = jdbi.open()) {
-                    return callback.withHandle(fresh);
-                } catch (Exception again) {
-                    if (attempt >= ATTEMPTS || !DatabaseErrors.isTransient(again)) {
-                        throw again;
-                    }
-                }
-            }
-        };
+        return RetriedCallbacks.over(dataSource, DatabaseErrors::isTransient, ATTEMPTS);
     }
 }
