@@ -15,7 +15,9 @@ import java.util.function.IntFunction;
  * index is scanned from the start again at once when a resumed claim comes back short, and at least
  * every {@code rescanEvery}: a row that sorts before the resume point (a more urgent one, one
  * handed back) waits at most that long. The position is a hint: any value is safe, so threads
- * sharing one need not agree on it.
+ * sharing one need not agree on it. Each scan is a statement of its own, committed before the next:
+ * one that met a row a concurrent finish moved to another partition runs again alone ({@link
+ * MovedRows#again}), never the scan before it.
  *
  * @param <P> a position in the index's order
  */
@@ -42,10 +44,11 @@ public final class ResumedScans<P> {
         P from = after;
         List<T> claimed = new ArrayList<>(limit);
         if (from != null && System.nanoTime() - rescanDue < 0) {
-            claimed.addAll(resumed.apply(from, limit));
+            claimed.addAll(MovedRows.again(() -> resumed.apply(from, limit)));
         }
         if (claimed.size() < limit) {
-            claimed.addAll(fromStart.apply(limit - claimed.size()));
+            int rest = limit - claimed.size();
+            claimed.addAll(MovedRows.again(() -> fromStart.apply(rest)));
             rescanDue = System.nanoTime() + rescanEvery.toNanos();
         }
         // Resume only after a full claim: a short one has reached the end of what is due.

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pulse.executors.agents.AgentLimits;
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.FixedPlans;
-import dev.pulse.workers.db.MovedRows;
 import dev.pulse.workers.db.ResumedScans;
 import dev.pulse.workers.flow.AgentHolds;
 import dev.pulse.workers.flow.LimitArrays;
@@ -542,35 +541,21 @@ public final class TaskClaimer {
                                         scans.claim(
                                                 limit,
                                                 (after, n) ->
-                                                        MovedRows.again(
-                                                                () ->
-                                                                        FixedPlans.rows(
-                                                                                everyLimit
-                                                                                        .bindKinds(
-                                                                                                everyLimit
-                                                                                                        .bind(
-                                                                                                                after(
-                                                                                                                        bind(
-                                                                                                                                h
-                                                                                                                                        .createQuery(
-                                                                                                                                                CLAIM_FIRST_STEP_RESUMING_FIXED),
-                                                                                                                                n),
-                                                                                                                        after))),
-                                                                                rows)),
+                                                        firstStep(
+                                                                h.createQuery(
+                                                                        CLAIM_FIRST_STEP_RESUMING_FIXED),
+                                                                n,
+                                                                after,
+                                                                everyLimit,
+                                                                rows),
                                                 n ->
-                                                        MovedRows.again(
-                                                                () ->
-                                                                        FixedPlans.rows(
-                                                                                everyLimit
-                                                                                        .bindKinds(
-                                                                                                everyLimit
-                                                                                                        .bind(
-                                                                                                                bind(
-                                                                                                                        h
-                                                                                                                                .createQuery(
-                                                                                                                                        CLAIM_FIRST_STEP_FIXED),
-                                                                                                                        n))),
-                                                                                rows)),
+                                                        firstStep(
+                                                                h.createQuery(
+                                                                        CLAIM_FIRST_STEP_FIXED),
+                                                                n,
+                                                                null,
+                                                                everyLimit,
+                                                                rows),
                                                 FirstStepRow::position)));
         if (first.heldBack().isEmpty()) {
             return first.claimed();
@@ -769,26 +754,22 @@ public final class TaskClaimer {
                 .claim(
                         limit,
                         (after, n) ->
-                                MovedRows.again(
-                                        () ->
-                                                FixedPlans.rows(
-                                                        after(
-                                                                bind(
-                                                                        h.createQuery(
-                                                                                CLAIM_RESUMING_FIXED),
-                                                                        n),
-                                                                after),
-                                                        placed)),
-                        n ->
-                                MovedRows.again(
-                                        () ->
-                                                FixedPlans.rows(
-                                                        bind(h.createQuery(CLAIM_FIXED), n),
-                                                        placed)),
+                                FixedPlans.rows(
+                                        after(bind(h.createQuery(CLAIM_RESUMING_FIXED), n), after),
+                                        placed),
+                        n -> FixedPlans.rows(bind(h.createQuery(CLAIM_FIXED), n), placed),
                         Placed::position)
                 .stream()
                 .map(Placed::claimed)
                 .toList();
+    }
+
+    /** The first step of a claim with limits, resumed after {@code after} unless null. */
+    private List<FirstStepRow> firstStep(
+            Query claim, int n, Position after, Limits everyLimit, FirstStepRows rows) {
+        Query bound = everyLimit.bind(bind(claim, n));
+        return FixedPlans.rows(
+                everyLimit.bindKinds(after == null ? bound : after(bound, after)), rows);
     }
 
     /** Binds the position a resumed claim starts after ({@link #RESUME}). */
