@@ -143,10 +143,11 @@ public final class Retention extends PeriodicDuty {
             "SELECT set_config('lock_timeout', '" + HistoryPartitions.LOCK_TIMEOUT + "', true)";
 
     /**
-     * Taken before the last check, as DROP would take it anyway: nothing can come to hold the
-     * partition between the check and the drop.
+     * The lock DROP takes on the partition's table anyway, taken before the last check so that
+     * nothing can come to hold the partition between the check and the drop. ONLY: without it the
+     * lock would extend to every partition, the queue's too, which the claims address directly.
      */
-    private static final String LOCK_TABLE = "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE";
+    private static final String LOCK_TABLE = "LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE";
 
     private static final String DROP = "DROP TABLE %s";
 

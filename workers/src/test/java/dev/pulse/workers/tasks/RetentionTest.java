@@ -252,6 +252,35 @@ class RetentionTest {
         assertThat(kit.count("SELECT count(*) FROM task_attempts")).isZero();
     }
 
+    @Test
+    void dropsOldDaysWhileAClaimHoldsTheQueue() throws Exception {
+        HistoryPartitionsTest.dropLegacyPartitions(kit);
+        HistoryPartitions partitions = new HistoryPartitions(kit.database.jdbi());
+        LocalDate old = partitions.today().minusDays(5);
+        partitions.ensure(old, old);
+        Retention retention =
+                new Retention(
+                        kit.database.jdbi(),
+                        Duration.ofDays(3),
+                        Duration.ofHours(1),
+                        Duration.ZERO);
+        // The claims address tasks_queue alone: dropping a day (which locks tasks) must not wait
+        // for them, nor make them wait.
+        try (var claim = kit.database.jdbi().open()) {
+            claim.begin();
+            try {
+                claim.execute("LOCK TABLE tasks_queue IN ROW EXCLUSIVE MODE");
+                assertThat(retention.dropPartitions())
+                        .containsExactlyInAnyOrder(
+                                HistoryTable.TASKS.partition(old),
+                                HistoryTable.ATTEMPTS.partition(old),
+                                HistoryTable.DELIVERIES.partition(old));
+            } finally {
+                claim.rollback();
+            }
+        }
+    }
+
     /** A task created at noon UTC on {@code day}, in {@code state} (finished then if terminal). */
     private UUID task(LocalDate day, String state) {
         Instant noon = day.atTime(12, 0).toInstant(ZoneOffset.UTC);
