@@ -28,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * their attempts and deliveries where these too are outside day partitions (in the same statement),
  * in batches of {@link #BATCH} rows, each its own short transaction that skips locked rows, so
  * pruning never blocks the queue. A task whose callback is still pending is kept until it is
- * delivered or dead. Non-terminal tasks are never touched.
+ * delivered or dead. Non-terminal tasks are never touched. Attempts and deliveries in the default
+ * partitions whose task went with a day of tasks go once it is gone and they are older than the
+ * retention.
  *
  * <p>Row candidates are found through the {@code (state, id)} index: task ids are UUIDv7, ordered
  * by creation time, and a task cannot have finished before it was created, so only ids created
@@ -180,6 +182,33 @@ public final class Retention extends PeriodicDuty {
                              LIMIT :batch)
             """;
 
+    /**
+     * Attempts in the default partition (a task id of a day that had no partition: its node's clock
+     * far off) whose task went with a day of tasks rather than row by row: once their task is gone
+     * and they ended before the retention. Normally none, read from a partition normally empty.
+     */
+    private static final String PRUNE_STRAY_ATTEMPTS =
+            """
+            DELETE FROM task_attempts_unplaced a
+             WHERE (a.task_id, a.attempt) IN (
+                   SELECT s.task_id, s.attempt FROM task_attempts_unplaced s
+                    WHERE COALESCE(s.finished_at, s.started_at) < now() - make_interval(secs => :retention_seconds)
+                      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = s.task_id)
+                    LIMIT :batch)
+            """;
+
+    /** Likewise task deliveries in the default partition, once not pending. */
+    private static final String PRUNE_STRAY_DELIVERIES =
+            """
+            DELETE FROM callback_deliveries_unplaced c
+             WHERE c.id IN (
+                   SELECT s.id FROM callback_deliveries_unplaced s
+                    WHERE s.task_id IS NOT NULL AND s.state <> 'pending'
+                      AND s.created_at < now() - make_interval(secs => :retention_seconds)
+                      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = s.task_id)
+                    LIMIT :batch)
+            """;
+
     private final Jdbi jdbi;
     private final Duration retention;
     private final Duration every;
@@ -223,6 +252,13 @@ public final class Retention extends PeriodicDuty {
                     "retention: deleted {} operator alert(s) sent more than {} ago",
                     alerts,
                     retention);
+        }
+        int strays = pruneStrays();
+        if (strays > 0) {
+            log.info(
+                    "retention: deleted {} attempt(s) and deliveries outside day partitions whose"
+                            + " task is gone",
+                    strays);
         }
         pruneKeys();
     }
@@ -402,6 +438,26 @@ public final class Retention extends PeriodicDuty {
                     jdbi.withHandle(
                             h ->
                                     h.createUpdate(PRUNE_ALERTS.formatted(partition))
+                                            .bind(
+                                                    "retention_seconds",
+                                                    retention.toMillis() / 1000.0)
+                                            .bind("batch", BATCH)
+                                            .execute());
+        }
+        return deleted;
+    }
+
+    /**
+     * Deletes at most {@link #BATCH} stray attempts and as many stray deliveries from the default
+     * partitions (above); returns how many.
+     */
+    public int pruneStrays() {
+        int deleted = 0;
+        for (String prune : List.of(PRUNE_STRAY_ATTEMPTS, PRUNE_STRAY_DELIVERIES)) {
+            deleted +=
+                    jdbi.withHandle(
+                            h ->
+                                    h.createUpdate(prune)
                                             .bind(
                                                     "retention_seconds",
                                                     retention.toMillis() / 1000.0)

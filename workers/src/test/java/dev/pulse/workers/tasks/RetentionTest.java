@@ -281,6 +281,79 @@ class RetentionTest {
         }
     }
 
+    @Test
+    void deletesStrayAttemptsAndDeliveriesOfGoneTasksFromTheDefaultPartitions() {
+        // Ids of a day that has no partition (a node's clock a month ahead) land in the defaults.
+        Instant ahead = Instant.now().plus(Duration.ofDays(30));
+        UUID goneTask = new TaskIds(Clock.fixed(ahead, ZoneOffset.UTC), new Random(1)).next();
+        UUID keptTask = new TaskIds(Clock.fixed(ahead, ZoneOffset.UTC), new Random(5)).next();
+        UUID recentGoneTask = new TaskIds(Clock.fixed(ahead, ZoneOffset.UTC), new Random(2)).next();
+        UUID strayDelivery = new TaskIds(Clock.fixed(ahead, ZoneOffset.UTC), new Random(3)).next();
+        UUID pendingDelivery =
+                new TaskIds(Clock.fixed(ahead, ZoneOffset.UTC), new Random(4)).next();
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h -> {
+                            String attempt =
+                                    "INSERT INTO task_attempts (task_id, attempt, node, lease_token, started_at, finished_at, outcome)"
+                                            + " VALUES (?, 1, 'node-a', gen_random_uuid(), now() - CAST(? AS interval),"
+                                            + " now() - CAST(? AS interval), 'released')";
+                            h.execute(attempt, goneTask, "30 hours", "30 hours");
+                            h.execute(attempt, recentGoneTask, "1 hour", "1 hour");
+                            // its task is still queued: its attempt stays while it does
+                            h.execute(
+                                    "INSERT INTO tasks (id, agent, state, input, max_attempts, timeout_seconds, run_at,"
+                                            + " virtual_start) VALUES (?, 'echo', 'queued', '{}', 2, 10, now(), now())",
+                                    keptTask);
+                            h.execute(attempt, keptTask, "30 hours", "30 hours");
+                            String delivery =
+                                    "INSERT INTO callback_deliveries (id, task_id, event_type, url, body, state, created_at)"
+                                            + " VALUES (?, ?, 'task.succeeded', 'http://127.0.0.1:9/', '{}', ?,"
+                                            + " now() - interval '30 hours')";
+                            h.execute(delivery, strayDelivery, goneTask, "delivered");
+                            h.execute(delivery, pendingDelivery, goneTask, "pending");
+                        });
+        assertThat(kit.count("SELECT count(*) FROM task_attempts_unplaced")).isEqualTo(3);
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries_unplaced")).isEqualTo(2);
+
+        int deleted =
+                new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                        .pruneStrays();
+
+        assertThat(deleted).isEqualTo(2);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM task_attempts WHERE task_id = '"
+                                        + goneTask
+                                        + "'"))
+                .isZero();
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM task_attempts WHERE task_id = '"
+                                        + recentGoneTask
+                                        + "'"))
+                .isEqualTo(1);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM callback_deliveries WHERE id = '"
+                                        + strayDelivery
+                                        + "'"))
+                .isZero();
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM callback_deliveries WHERE id = '"
+                                        + pendingDelivery
+                                        + "'"))
+                .isEqualTo(1);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM task_attempts WHERE task_id = '"
+                                        + keptTask
+                                        + "'"))
+                .isEqualTo(1);
+    }
+
     /** A task created at noon UTC on {@code day}, in {@code state} (finished then if terminal). */
     private UUID task(LocalDate day, String state) {
         Instant noon = day.atTime(12, 0).toInstant(ZoneOffset.UTC);
