@@ -110,8 +110,8 @@ public final class HistoryPartitions extends PeriodicDuty {
      */
     public static String withinIds(String column, String ids) {
         return "%1$s BETWEEN (SELECT i FROM unnest(%2$s) i ORDER BY i LIMIT 1)"
-                        .formatted(column, ids)
-                + " AND (SELECT i FROM unnest(%s) i ORDER BY i DESC LIMIT 1)".formatted(ids);
+                .concat(" AND (SELECT i FROM unnest(%2$s) i ORDER BY i DESC LIMIT 1)")
+                .formatted(column, ids);
     }
 
     @Override

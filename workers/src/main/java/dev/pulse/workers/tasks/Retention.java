@@ -304,7 +304,12 @@ public final class Retention extends PeriodicDuty {
     private boolean drop(HistoryTable table, HistoryPartitions.Partition partition)
             throws InterruptedException {
         if (jdbi.withHandle(h -> held(h, table, partition))) {
-            log.info("retention: keeping {}, still held ({})", partition.name(), heldBy(table));
+            // A task waiting for weeks holds its day of attempts as long: not worth a line a pass.
+            if (table == HistoryTable.ATTEMPTS) {
+                log.debug("retention: keeping {}: {}", partition.name(), heldBy(table));
+            } else {
+                log.info("retention: keeping {}: {}", partition.name(), heldBy(table));
+            }
             return false;
         }
         if (table == HistoryTable.TASKS && !deleteKeys(partition.name())) {
