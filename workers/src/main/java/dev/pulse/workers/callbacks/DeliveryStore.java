@@ -3,6 +3,7 @@ package dev.pulse.workers.callbacks;
 import dev.pulse.executors.TraceContext;
 import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.db.ResumedScans;
+import dev.pulse.workers.tasks.HistoryPartitions;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.List;
@@ -52,7 +53,7 @@ final class DeliveryStore {
     /**
      * Many delivery outcomes in one statement, each as the dispatcher decided it: delivered, or
      * failed (pending again after its backoff, or dead after its last attempt). Only rows still
-     * pending change.
+     * pending change. Only the day partitions (V26) between the batch's first and last id are read.
      */
     static final String RECORD_MANY =
             """
@@ -66,8 +67,10 @@ final class DeliveryStore {
               FROM unnest(CAST(:ids AS uuid[]), CAST(:states AS text[]), CAST(:statuses AS integer[]),
                           CAST(:errors AS text[]), CAST(:retry_seconds AS float8[]))
                    AS d (id, state, status, error, retry_seconds)
-             WHERE c.id = ANY(CAST(:ids AS uuid[])) AND c.id = d.id AND c.state = 'pending'
-            """;
+             WHERE c.id = ANY(CAST(:ids AS uuid[])) AND %s
+               AND c.id = d.id AND c.state = 'pending'
+            """
+                    .formatted(HistoryPartitions.withinIds("c.id", "CAST(:ids AS uuid[])"));
 
     /**
      * Deliveries claimed but never sent (their node is stopping): due again at once, their attempt

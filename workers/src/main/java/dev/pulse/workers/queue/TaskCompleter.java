@@ -146,9 +146,10 @@ public final class TaskCompleter {
               FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:tokens AS uuid[]),
                           CAST(:logs AS text[]))
                    AS d (id, attempt, token, logs)
-             WHERE a.task_id = ANY(CAST(:ids AS uuid[])) AND a.task_id = d.id AND a.attempt = d.attempt
-               AND a.lease_token = d.token AND a.outcome = 'lost'
-            """;
+             WHERE a.task_id = ANY(CAST(:ids AS uuid[])) AND %s
+               AND a.task_id = d.id AND a.attempt = d.attempt AND a.lease_token = d.token AND a.outcome = 'lost'
+            """
+                    .formatted(HistoryPartitions.withinIds("a.task_id", "CAST(:ids AS uuid[])"));
 
     /**
      * How one attempt ended, ready to record: {@code outcome} is succeeded, failed, cancelled,

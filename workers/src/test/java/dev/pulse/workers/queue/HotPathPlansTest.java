@@ -82,4 +82,17 @@ class HotPathPlansTest {
                 .doesNotContain("tasks_legacy")
                 .doesNotContainPattern("tasks_2[0-9]{7}");
     }
+
+    /**
+     * Stale results address attempts (V26: partitioned by task_id) by an array of ids, which prunes
+     * nothing in a generic plan: the batch's id range does, at run time.
+     */
+    @org.junit.jupiter.api.Test
+    void staleResultsReadOnlyTheDaysOfTheirBatch() {
+        String plan =
+                String.join("\n", GenericPlans.of(kit.database.jdbi(), TaskCompleter.RECORD_STALE));
+        org.assertj.core.api.Assertions.assertThat(plan)
+                .contains("InitPlan")
+                .contains("(task_id >= ", "(task_id <= ");
+    }
 }

@@ -11,15 +11,18 @@ import dev.pulse.workers.testing.QueueKit;
 import dev.pulse.workers.testing.TestDatabase;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
 import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** V23's partitioned history: where rows live, what retention drops, and the upgrade. */
+/** V23's and V26's partitioned history: where rows live, what retention drops, and the upgrades. */
 class HistoryPartitionsTest {
 
     @RegisterExtension final QueueKit kit = new QueueKit();
@@ -27,15 +30,82 @@ class HistoryPartitionsTest {
     private final HistoryPartitions partitions = new HistoryPartitions(kit.database.jdbi());
 
     @Test
-    void makesTheDayPartitionsAheadAndLeavesThoseThatExist() {
+    void makesTheDayPartitionsOfEveryTableAheadAndLeavesThoseThatExist() {
         LocalDate today = partitions.today();
-        partitions.ensure();
-        for (int i = 0; i <= HistoryPartitions.DAYS_AHEAD; i++) {
-            assertThat(exists(HistoryPartitions.nameOf(today.plusDays(i)))).isTrue();
+        // The migrations made today's to today + 3: the later ones are made again here.
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h -> {
+                            for (HistoryTable table : HistoryTable.values()) {
+                                for (int i = 1; i <= HistoryPartitions.DAYS_AHEAD; i++) {
+                                    h.execute("DROP TABLE " + table.partition(today.plusDays(i)));
+                                }
+                            }
+                        });
+        assertThat(partitions.ensure())
+                .isEqualTo(HistoryTable.values().length * HistoryPartitions.DAYS_AHEAD);
+        for (HistoryTable table : HistoryTable.values()) {
+            for (int i = 0; i <= HistoryPartitions.DAYS_AHEAD; i++) {
+                assertThat(exists(table.partition(today.plusDays(i)))).isTrue();
+            }
+            // Yesterday overlaps the legacy partition (the migration ran today): skipped, no error.
+            assertThat(exists(table.partition(today.minusDays(1)))).isFalse();
         }
-        // Yesterday overlaps the legacy partition (the migration ran today): skipped, no error.
-        assertThat(exists(HistoryPartitions.nameOf(today.minusDays(1)))).isFalse();
         assertThat(partitions.ensure()).isZero();
+
+        // A made partition has the table's keys and indexes, and V7's settings.
+        String attempts = HistoryTable.ATTEMPTS.partition(today.plusDays(2));
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM pg_indexes WHERE tablename = '"
+                                        + attempts
+                                        + "'"))
+                .isEqualTo(1);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM pg_class WHERE relname = '"
+                                        + attempts
+                                        + "' AND 'fillfactor=80' = ANY(reloptions)"))
+                .isEqualTo(1);
+        assertThat(
+                        kit.count(
+                                "SELECT count(*) FROM pg_indexes WHERE tablename = '"
+                                        + HistoryTable.DELIVERIES.partition(today.plusDays(2))
+                                        + "'"))
+                .isEqualTo(4);
+        // Rows of a day made ahead land in it: an attempt by its task's id, a delivery by its own.
+        UUID future = TaskIds.floor(today.plusDays(2).atTime(12, 0).toInstant(ZoneOffset.UTC));
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h -> {
+                            h.execute(
+                                    "INSERT INTO task_attempts (task_id, attempt, node, lease_token, outcome)"
+                                            + " VALUES (?, 1, 'node-a', gen_random_uuid(), 'failed')",
+                                    future);
+                            h.execute(
+                                    "INSERT INTO callback_deliveries (id, task_id, event_type, url, body)"
+                                            + " VALUES (?, NULL, 'agent.held', 'http://127.0.0.1:9/', '{}')",
+                                    future);
+                        });
+        assertThat(tableOf("task_attempts", "task_id", future)).isEqualTo(attempts);
+        assertThat(tableOf("callback_deliveries", "id", future))
+                .isEqualTo(HistoryTable.DELIVERIES.partition(today.plusDays(2)));
+    }
+
+    @Test
+    void anAttemptLivesInItsTasksDayAndADeliveryInItsOwn() {
+        UUID id = kit.insert(kit.withCallback("echo", "http://127.0.0.1:9/hook", 2)).id();
+        ClaimedTask claimed = kit.claimer("node-a").claim(1).get(0);
+        kit.completer.recordAll(
+                List.of(kit.completer.succeeded(claimed, kit.jsonOf("{}"), "log line")));
+        String today = HistoryTable.ATTEMPTS.partition(partitions.today());
+        assertThat(tableOf("task_attempts", "task_id", id)).isEqualTo(today);
+        assertThat(tableOf("callback_deliveries", "task_id", id))
+                .isEqualTo(HistoryTable.DELIVERIES.partition(partitions.today()));
+        assertThat(kit.count("SELECT count(*) FROM ended_attempts WHERE logs = 'log line'"))
+                .isEqualTo(1);
     }
 
     @Test
@@ -49,7 +119,7 @@ class HistoryPartitionsTest {
         kit.completer.recordAll(List.of(kit.completer.succeeded(claimed, kit.jsonOf("{}"), null)));
         kit.tasks.cancel(cancelled);
 
-        String today = HistoryPartitions.nameOf(partitions.today());
+        String today = HistoryTable.TASKS.partition(partitions.today());
         assertThat(partitionOf(succeeded)).isEqualTo(today);
         assertThat(partitionOf(cancelled)).isEqualTo(today);
         assertThat(kit.tasks.find(succeeded).orElseThrow().state()).isEqualTo(TaskState.SUCCEEDED);
@@ -64,17 +134,17 @@ class HistoryPartitionsTest {
     @Test
     void retentionDropsWholeDaysOlderThanItAndKeepsNewerOnesAndThoseWithPendingCallbacks()
             throws Exception {
-        // A database that has run for days: no legacy partition, days made in the past.
-        kit.database.jdbi().useHandle(h -> h.execute("DROP TABLE tasks_legacy"));
+        // A database that has run for days: no legacy partitions, days made in the past.
+        dropLegacyPartitions(kit);
         LocalDate today = partitions.today();
         partitions.ensure(today.minusDays(6), today);
         UUID old = finishedDaysAgo(5, kit.newTask("echo", 0));
         UUID oldKeyed = finishedDaysAgo(5, keyed("old-key"));
         UUID oldWithPendingCallback = finishedDaysAgo(6, "http://127.0.0.1:9/pending");
         UUID recent = finishedDaysAgo(2, kit.newTask("echo", 0));
-        assertThat(partitionOf(old)).isEqualTo(HistoryPartitions.nameOf(today.minusDays(5)));
+        assertThat(partitionOf(old)).isEqualTo(HistoryTable.TASKS.partition(today.minusDays(5)));
         assertThat(partitionOf(oldWithPendingCallback))
-                .isEqualTo(HistoryPartitions.nameOf(today.minusDays(6)));
+                .isEqualTo(HistoryTable.TASKS.partition(today.minusDays(6)));
         assertThat(kit.count("SELECT count(*) FROM ended_attempts")).isEqualTo(4);
         assertThat(kit.tasks.enqueue(keyed("old-key")).created()).isFalse();
 
@@ -85,9 +155,10 @@ class HistoryPartitionsTest {
                         Duration.ofHours(1),
                         Duration.ZERO);
         assertThat(retention.dropPartitions())
+                .filteredOn(name -> name.startsWith("tasks_"))
                 .containsExactlyInAnyOrder(
-                        HistoryPartitions.nameOf(today.minusDays(5)),
-                        HistoryPartitions.nameOf(today.minusDays(4)));
+                        HistoryTable.TASKS.partition(today.minusDays(5)),
+                        HistoryTable.TASKS.partition(today.minusDays(4)));
 
         assertThat(kit.tasks.find(old)).isEmpty();
         assertThat(kit.tasks.find(oldKeyed)).isEmpty();
@@ -97,8 +168,8 @@ class HistoryPartitionsTest {
         assertThat(kit.tasks.find(recent)).isPresent();
         assertThat(kit.tasks.find(oldWithPendingCallback)).isPresent();
         // Its range ends less than the retention ago (a task is kept up to a day longer).
-        assertThat(exists(HistoryPartitions.nameOf(today.minusDays(3)))).isTrue();
-        assertThat(exists(HistoryPartitions.nameOf(today.minusDays(2)))).isTrue();
+        assertThat(exists(HistoryTable.TASKS.partition(today.minusDays(3)))).isTrue();
+        assertThat(exists(HistoryTable.TASKS.partition(today.minusDays(2)))).isTrue();
         assertThat(kit.count("SELECT count(*) FROM ended_attempts WHERE task_id = '" + old + "'"))
                 .isZero();
         assertThat(kit.count("SELECT count(*) FROM ended_attempts")).isEqualTo(2);
@@ -112,9 +183,10 @@ class HistoryPartitionsTest {
                                         "UPDATE callback_deliveries SET state = 'delivered' WHERE task_id = ?",
                                         oldWithPendingCallback));
         assertThat(retention.dropPartitions())
-                .containsExactly(HistoryPartitions.nameOf(today.minusDays(6)));
+                .containsExactly(HistoryTable.TASKS.partition(today.minusDays(6)));
         assertThat(kit.tasks.find(oldWithPendingCallback)).isEmpty();
-        assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isZero();
+        // The delivery was made today: it is kept the retention past that, in today's partition.
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
         assertThat(kit.tasks.find(recent)).isPresent();
     }
 
@@ -185,6 +257,81 @@ class HistoryPartitionsTest {
         }
     }
 
+    @Test
+    void theSecondMigrationKeepsAttemptsAndDeliveriesAndPlacesThoseMadeAhead() {
+        DatabaseUrl url = TestDatabase.create();
+        Flyway.configure()
+                .dataSource(url.jdbcUrl(), url.user(), url.password())
+                .locations("classpath:db/migration/pulse")
+                .placeholderReplacement(false)
+                .target("25")
+                .load()
+                .migrate();
+        Instant now = Instant.now();
+        UUID old =
+                new TaskIds(
+                                Clock.fixed(now.minus(Duration.ofDays(2)), ZoneOffset.UTC),
+                                new Random(1))
+                        .next();
+        // made by a node whose clock ran a day ahead: above the legacy partition's bound
+        UUID ahead =
+                new TaskIds(
+                                Clock.fixed(now.plus(Duration.ofDays(1)), ZoneOffset.UTC),
+                                new Random(2))
+                        .next();
+        try (Database database = Database.connect(url, 4)) {
+            database.jdbi()
+                    .useHandle(
+                            h -> {
+                                for (UUID id : List.of(old, ahead)) {
+                                    h.execute(
+                                            "INSERT INTO task_attempts (task_id, attempt, node, lease_token, finished_at, outcome)"
+                                                    + " VALUES (?, 1, 'node-a', gen_random_uuid(), now(), 'failed')",
+                                            id);
+                                    h.execute(
+                                            "INSERT INTO callback_deliveries (id, task_id, event_type, url, body)"
+                                                    + " VALUES (?, ?, 'task.failed', 'http://127.0.0.1:9/', '{}')",
+                                            id,
+                                            id);
+                                }
+                            });
+            database.migrate();
+            LocalDate tomorrow = LocalDate.ofInstant(now, ZoneOffset.UTC).plusDays(1);
+            Jdbi jdbi = database.jdbi();
+            assertThat(tableOf(jdbi, "task_attempts", "task_id", old))
+                    .isEqualTo(HistoryTable.ATTEMPTS.legacy());
+            assertThat(tableOf(jdbi, "callback_deliveries", "id", old))
+                    .isEqualTo(HistoryTable.DELIVERIES.legacy());
+            assertThat(tableOf(jdbi, "task_attempts", "task_id", ahead))
+                    .isEqualTo(HistoryTable.ATTEMPTS.partition(tomorrow));
+            assertThat(tableOf(jdbi, "callback_deliveries", "id", ahead))
+                    .isEqualTo(HistoryTable.DELIVERIES.partition(tomorrow));
+            // ended_attempts reads the partitioned table, not the old one it was made on.
+            UUID fresh = new TaskIds(Clock.systemUTC(), new Random(3)).next();
+            jdbi.useHandle(
+                    h -> {
+                        h.execute(
+                                "INSERT INTO task_attempts (task_id, attempt, node, lease_token, finished_at, outcome)"
+                                        + " VALUES (?, 1, 'node-a', gen_random_uuid(), now(), 'failed')",
+                                fresh);
+                        // the primary key holds across the old rows: ON CONFLICT still finds them
+                        h.execute(
+                                "INSERT INTO task_attempts (task_id, attempt, node, lease_token, finished_at, outcome)"
+                                        + " VALUES (?, 1, 'node-b', gen_random_uuid(), now(), 'failed')"
+                                        + " ON CONFLICT (task_id, attempt) DO NOTHING",
+                                old);
+                    });
+            int byNodeA =
+                    jdbi.withHandle(
+                            h ->
+                                    h.createQuery(
+                                                    "SELECT count(*) FROM ended_attempts WHERE node = 'node-a'")
+                                            .mapTo(Integer.class)
+                                            .one());
+            assertThat(byNodeA).isEqualTo(3);
+        }
+    }
+
     private NewTask keyed(String key) {
         return NewTask.builder("echo", kit.json.createObjectNode(), kit.json.createObjectNode())
                 .idempotencyKey(key)
@@ -221,6 +368,36 @@ class HistoryPartitionsTest {
                                         days,
                                         id));
         return id;
+    }
+
+    /** As on a database that has run for days since V23 and V26. */
+    static void dropLegacyPartitions(QueueKit kit) {
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h -> {
+                            for (HistoryTable table : HistoryTable.values()) {
+                                h.execute("DROP TABLE " + table.legacy());
+                            }
+                        });
+    }
+
+    private String tableOf(String table, String column, UUID id) {
+        return tableOf(kit.database.jdbi(), table, column, id);
+    }
+
+    private static String tableOf(Jdbi jdbi, String table, String column, UUID id) {
+        return jdbi.withHandle(
+                h ->
+                        h.createQuery(
+                                        "SELECT tableoid::regclass::text FROM "
+                                                + table
+                                                + " WHERE "
+                                                + column
+                                                + " = :id")
+                                .bind("id", id)
+                                .mapTo(String.class)
+                                .one());
     }
 
     private String partitionOf(UUID id) {
