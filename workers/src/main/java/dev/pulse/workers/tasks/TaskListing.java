@@ -40,6 +40,8 @@ final class TaskListing {
     private static final Set<TaskState> FINISHED =
             EnumSet.of(TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED);
 
+    private static final String IN_QUEUE = HistoryPartitions.inQueue("tasks");
+
     private static final String TEXT_MATCH =
             "(strpos(lower(input::text), :text) > 0 OR strpos(lower(metadata::text), :text) > 0)";
 
@@ -213,15 +215,19 @@ final class TaskListing {
             branches.add("");
         } else {
             // One branch per partial index: the claimable rows' (scheduled and queued), the
-            // running rows', and each finished state's.
+            // running rows', and each finished state's. The unfinished rows are all in the
+            // queue's partition: said so, their branches are planned on it alone, not on every
+            // day's partition too (a third less planning for a list by agent).
             Set<TaskState> waiting = EnumSet.copyOf(wanted);
             waiting.retainAll(WAITING);
             if (!waiting.isEmpty()) {
-                branches.add(inStates(waiting, lead));
+                branches.add(inStates(waiting, lead) + " AND " + IN_QUEUE);
             }
             for (TaskState state : wanted) {
-                if (!WAITING.contains(state)) {
+                if (FINISHED.contains(state)) {
                     branches.add(inStates(Set.of(state), lead));
+                } else if (!WAITING.contains(state)) {
+                    branches.add(inStates(Set.of(state), lead) + " AND " + IN_QUEUE);
                 }
             }
         }
