@@ -141,6 +141,11 @@ final class TaskListing {
         return query;
     }
 
+    /** The same statement under EXPLAIN (ANALYZE, BUFFERS): the plan it runs, for tests. */
+    TaskListing explained() {
+        return new TaskListing("EXPLAIN (ANALYZE, BUFFERS) " + sql, values);
+    }
+
     @Override
     public String toString() {
         return sql;
