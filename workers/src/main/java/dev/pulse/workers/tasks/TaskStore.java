@@ -608,23 +608,33 @@ public final class TaskStore {
                                 limit,
                                 null);
                     }
-                    List<Task> rows =
-                            TaskListing.search(filter, null, limit + 1).query(h).map(mapper).list();
-                    if (rows.size() > limit) {
-                        return page(rows, limit, null);
-                    }
-                    UUID windowEnd =
-                            TaskListing.searchedWindow(filter, null)
+                    List<Searched> read =
+                            TaskListing.search("*", filter, null, limit + 1)
                                     .query(h)
                                     .map(
                                             (rs, ctx) ->
-                                                    rs.getLong("scanned") < TaskListing.TEXT_WINDOW
-                                                            ? null
-                                                            : rs.getObject("last", UUID.class))
-                                    .one();
-                    return page(rows, limit, windowEnd);
+                                                    new Searched(
+                                                            mapper.map(rs, ctx),
+                                                            rs.getBoolean("matched"),
+                                                            rs.getLong("scanned")))
+                                    .list();
+                    // The window's last task came if the scan reached it: the next window starts
+                    // after it. Without it the window held all the older tasks.
+                    UUID windowEnd =
+                            read.stream()
+                                    .filter(r -> r.scanned() == TaskListing.TEXT_WINDOW)
+                                    .map(r -> r.task().id())
+                                    .findFirst()
+                                    .orElse(null);
+                    return page(
+                            read.stream().filter(Searched::matched).map(Searched::task).toList(),
+                            limit,
+                            windowEnd);
                 });
     }
+
+    /** A row of a text search: a task, whether it holds the text, its place in the window. */
+    private record Searched(Task task, boolean matched, long scanned) {}
 
     /** Rows past {@code limit} mean another page, which starts after the last one shown. */
     private static TaskPage page(List<Task> rows, int limit, UUID windowEnd) {
@@ -642,12 +652,24 @@ public final class TaskStore {
     public List<UUID> ids(TaskFilter filter, List<TaskState> states) {
         return jdbi.withHandle(
                 h ->
-                        (filter.text() == null
-                                        ? TaskListing.rows("id", filter, states, filter.limit())
-                                        : TaskListing.search(filter, states, filter.limit()))
-                                .query(h)
-                                .map((rs, ctx) -> rs.getObject("id", UUID.class))
-                                .list());
+                        filter.text() == null
+                                ? TaskListing.rows("id", filter, states, filter.limit())
+                                        .query(h)
+                                        .map((rs, ctx) -> rs.getObject("id", UUID.class))
+                                        .list()
+                                : TaskListing.search("id", filter, states, filter.limit())
+                                        .query(h)
+                                        .map(
+                                                (rs, ctx) ->
+                                                        rs.getBoolean("matched")
+                                                                ? Optional.of(
+                                                                        rs.getObject(
+                                                                                "id", UUID.class))
+                                                                : Optional.<UUID>empty())
+                                        .list()
+                                        .stream()
+                                        .flatMap(Optional::stream)
+                                        .toList());
     }
 
     public List<TaskAttempt> attempts(UUID id) {

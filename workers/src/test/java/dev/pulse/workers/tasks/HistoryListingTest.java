@@ -38,33 +38,40 @@ class HistoryListingTest {
                             TaskState.values()[random.nextInt(TaskState.values().length)],
                             random.nextBoolean() ? "nightly" : null,
                             random.nextInt(3) == 0 ? "tenant-1" : null,
-                            "x"));
+                            random.nextInt(3) == 0 ? "a Needle" : "hay"));
         }
         insert(rows);
         for (TaskState state : withNull(TaskState.values())) {
             for (String agent : withNull(new String[] {"rare"})) {
                 for (String schedule : withNull(new String[] {"nightly"})) {
                     for (String key : withNull(new String[] {"tenant-1"})) {
-                        List<UUID> expected =
-                                rows.stream()
-                                        .filter(r -> state == null || r.state() == state)
-                                        .filter(r -> agent == null || agent.equals(r.agent()))
-                                        .filter(
-                                                r ->
-                                                        schedule == null
-                                                                || schedule.equals(r.schedule()))
-                                        .filter(r -> key == null || key.equals(r.key()))
-                                        .map(Row::id)
-                                        .sorted(Comparator.reverseOrder())
-                                        .toList();
-                        TaskFilter filter =
-                                TaskFilter.of(state, agent, schedule, null, 7)
-                                        .withConcurrencyKey(key);
-                        assertThat(allPages(filter))
-                                .as(
-                                        "state %s, agent %s, schedule %s, key %s",
-                                        state, agent, schedule, key)
-                                .containsExactlyElementsOf(expected);
+                        for (String text : withNull(new String[] {"needle"})) {
+                            List<UUID> expected =
+                                    rows.stream()
+                                            .filter(r -> state == null || r.state() == state)
+                                            .filter(r -> agent == null || agent.equals(r.agent()))
+                                            .filter(
+                                                    r ->
+                                                            schedule == null
+                                                                    || schedule.equals(
+                                                                            r.schedule()))
+                                            .filter(r -> key == null || key.equals(r.key()))
+                                            .filter(
+                                                    r ->
+                                                            text == null
+                                                                    || r.text().equals("a Needle"))
+                                            .map(Row::id)
+                                            .sorted(Comparator.reverseOrder())
+                                            .toList();
+                            TaskFilter filter =
+                                    new TaskFilter(
+                                            state, agent, schedule, null, null, text, null, 7, key);
+                            assertThat(allPages(filter))
+                                    .as(
+                                            "state %s, agent %s, schedule %s, key %s, text %s",
+                                            state, agent, schedule, key, text)
+                                    .containsExactlyElementsOf(expected);
+                        }
                     }
                 }
             }
@@ -85,6 +92,19 @@ class HistoryListingTest {
                                 TaskFilter.of(null, "rare", null, null, 1000),
                                 List.of(TaskState.FAILED, TaskState.CANCELLED)))
                 .containsExactlyElementsOf(retryable);
+        // and with a text filter: the matches among them
+        assertThat(
+                        kit.tasks.ids(
+                                new TaskFilter(
+                                        null, "rare", null, null, null, "needle", null, 1000, null),
+                                List.of(TaskState.FAILED, TaskState.CANCELLED)))
+                .containsExactlyElementsOf(
+                        rows.stream()
+                                .filter(r -> retryable.contains(r.id()))
+                                .filter(r -> r.text().equals("a Needle"))
+                                .map(Row::id)
+                                .sorted(Comparator.reverseOrder())
+                                .toList());
     }
 
     @Test
@@ -99,24 +119,46 @@ class HistoryListingTest {
             rows.add(new Row(ids[i], "busy", TaskState.SUCCEEDED, null, null, text));
         }
         insert(rows);
-        TaskFilter search = new TaskFilter(null, null, null, null, null, "needle", null, 50, null);
-
-        TaskPage first = kit.tasks.list(search);
-        assertThat(first.items()).extracting(Task::id).containsExactly(ids[n - 1]);
-        assertThat(first.nextCursor()).as("the window ended before the history did").isNotNull();
-        List<UUID> found = new ArrayList<>(first.items().stream().map(Task::id).toList());
-        UUID cursor = first.nextCursor();
-        int pages = 1;
-        while (cursor != null) {
-            TaskPage page = kit.tasks.list(withCursor(search, cursor));
-            page.items().forEach(t -> found.add(t.id()));
-            cursor = page.nextCursor();
-            pages++;
+        // the same tasks found whichever index the window is read through: the primary key, the
+        // finished tasks' by state, by agent
+        for (TaskFilter search :
+                List.of(
+                        new TaskFilter(null, null, null, null, null, "needle", null, 50, null),
+                        new TaskFilter(
+                                TaskState.SUCCEEDED,
+                                null,
+                                null,
+                                null,
+                                null,
+                                "needle",
+                                null,
+                                50,
+                                null),
+                        new TaskFilter(null, "busy", null, null, null, "needle", null, 50, null))) {
+            TaskPage first = kit.tasks.list(search);
+            assertThat(first.items())
+                    .as("%s", search)
+                    .extracting(Task::id)
+                    .containsExactly(ids[n - 1]);
+            assertThat(first.nextCursor())
+                    .as("the window ended before the history did: %s", search)
+                    .isEqualTo(ids[n - TaskStore.TEXT_WINDOW]);
+            List<UUID> found = new ArrayList<>(first.items().stream().map(Task::id).toList());
+            UUID cursor = first.nextCursor();
+            int pages = 1;
+            while (cursor != null) {
+                TaskPage page = kit.tasks.list(withCursor(search, cursor));
+                page.items().forEach(t -> found.add(t.id()));
+                cursor = page.nextCursor();
+                pages++;
+            }
+            assertThat(found).as("%s", search).containsExactly(ids[n - 1], ids[0]);
+            assertThat(pages).as("%s", search).isEqualTo(2);
+            // a bulk action's ids with a text filter: the matches in the first window
+            assertThat(kit.tasks.ids(search, List.of(TaskState.SUCCEEDED)))
+                    .as("%s", search)
+                    .containsExactly(ids[n - 1]);
         }
-        assertThat(found).containsExactly(ids[n - 1], ids[0]);
-        assertThat(pages).isEqualTo(2);
-        // a bulk action's ids with a text filter: the matches in the first window
-        assertThat(kit.tasks.ids(search, List.of(TaskState.SUCCEEDED))).containsExactly(ids[n - 1]);
     }
 
     private static TaskFilter withCursor(TaskFilter f, UUID before) {
