@@ -415,15 +415,7 @@ public final class Retention extends PeriodicDuty {
     public int pruneKeys() {
         int total = 0;
         while (running()) {
-            int deleted =
-                    jdbi.withHandle(
-                            h ->
-                                    h.createUpdate(PRUNE_KEYS)
-                                            .bind(
-                                                    "retention_seconds",
-                                                    retention.toMillis() / 1000.0)
-                                            .bind("batch", BATCH)
-                                            .execute());
+            int deleted = deleteDue(PRUNE_KEYS);
             total += deleted;
             if (deleted < BATCH) {
                 break;
@@ -439,15 +431,7 @@ public final class Retention extends PeriodicDuty {
     public int pruneAlerts() {
         int deleted = 0;
         for (String partition : notByDay(HistoryTable.DELIVERIES)) {
-            deleted +=
-                    jdbi.withHandle(
-                            h ->
-                                    h.createUpdate(PRUNE_ALERTS.formatted(partition))
-                                            .bind(
-                                                    "retention_seconds",
-                                                    retention.toMillis() / 1000.0)
-                                            .bind("batch", BATCH)
-                                            .execute());
+            deleted += deleteDue(PRUNE_ALERTS.formatted(partition));
         }
         return deleted;
     }
@@ -459,17 +443,19 @@ public final class Retention extends PeriodicDuty {
     public int pruneStrays() {
         int deleted = 0;
         for (String prune : List.of(PRUNE_STRAY_ATTEMPTS, PRUNE_STRAY_DELIVERIES)) {
-            deleted +=
-                    jdbi.withHandle(
-                            h ->
-                                    h.createUpdate(prune)
-                                            .bind(
-                                                    "retention_seconds",
-                                                    retention.toMillis() / 1000.0)
-                                            .bind("batch", BATCH)
-                                            .execute());
+            deleted += deleteDue(prune);
         }
         return deleted;
+    }
+
+    /** Runs one batch of a row-pruning {@code delete} (older than the retention); how many went. */
+    private int deleteDue(String delete) {
+        return jdbi.withHandle(
+                h ->
+                        h.createUpdate(delete)
+                                .bind("retention_seconds", retention.toMillis() / 1000.0)
+                                .bind("batch", BATCH)
+                                .execute());
     }
 
     /**

@@ -206,20 +206,10 @@ class RetentionTest {
         expected.add(HistoryTable.TASKS.partition(held));
         assertThat(retention.dropPartitions()).containsExactlyInAnyOrderElementsOf(expected);
         assertThat(kit.tasks.find(goneTask)).isEmpty();
-        assertThat(
-                        kit.count(
-                                "SELECT count(*) FROM task_attempts WHERE task_id = '"
-                                        + goneTask
-                                        + "'"))
-                .isZero();
+        assertThat(attemptsOf(goneTask)).isZero();
         // Held: the queued task's attempt, the pending delivery; and what is newer than the
         // retention.
-        assertThat(
-                        kit.count(
-                                "SELECT count(*) FROM task_attempts WHERE task_id = '"
-                                        + heldTask
-                                        + "'"))
-                .isEqualTo(1);
+        assertThat(attemptsOf(heldTask)).isEqualTo(1);
         assertThat(
                         kit.count(
                                 "SELECT count(*) FROM callback_deliveries WHERE id = '"
@@ -322,18 +312,8 @@ class RetentionTest {
                         .pruneStrays();
 
         assertThat(deleted).isEqualTo(2);
-        assertThat(
-                        kit.count(
-                                "SELECT count(*) FROM task_attempts WHERE task_id = '"
-                                        + goneTask
-                                        + "'"))
-                .isZero();
-        assertThat(
-                        kit.count(
-                                "SELECT count(*) FROM task_attempts WHERE task_id = '"
-                                        + recentGoneTask
-                                        + "'"))
-                .isEqualTo(1);
+        assertThat(attemptsOf(goneTask)).isZero();
+        assertThat(attemptsOf(recentGoneTask)).isEqualTo(1);
         assertThat(
                         kit.count(
                                 "SELECT count(*) FROM callback_deliveries WHERE id = '"
@@ -346,12 +326,7 @@ class RetentionTest {
                                         + pendingDelivery
                                         + "'"))
                 .isEqualTo(1);
-        assertThat(
-                        kit.count(
-                                "SELECT count(*) FROM task_attempts WHERE task_id = '"
-                                        + keptTask
-                                        + "'"))
-                .isEqualTo(1);
+        assertThat(attemptsOf(keptTask)).isEqualTo(1);
     }
 
     /** A task created at noon UTC on {@code day}, in {@code state} (finished then if terminal). */
@@ -468,5 +443,9 @@ class RetentionTest {
         return kit.database
                 .jdbi()
                 .withHandle(h -> h.createQuery("SELECT id FROM tasks").mapTo(UUID.class).list());
+    }
+
+    private long attemptsOf(UUID task) {
+        return kit.count("SELECT count(*) FROM task_attempts WHERE task_id = '" + task + "'");
     }
 }
