@@ -13,7 +13,24 @@ public final class LastJsonLine {
 
     private LastJsonLine() {}
 
-    public static Optional<JsonNode> of(ObjectMapper json, String output) {
+    /**
+     * The agent's result: a success holding the last JSON line of {@code output}, or a failure
+     * ({@link ExecutionError#INVALID_OUTPUT}) saying {@code noJsonLine} when there is none; both
+     * keep {@code logs}.
+     */
+    public static ExecutionResult result(
+            ObjectMapper json, String output, String logs, String noJsonLine) {
+        return of(json, output)
+                .map(value -> ExecutionResult.success(value, logs))
+                .orElseGet(
+                        () ->
+                                ExecutionResult.failure(
+                                        new ExecutionError(
+                                                ExecutionError.INVALID_OUTPUT, noJsonLine),
+                                        logs));
+    }
+
+    static Optional<JsonNode> of(ObjectMapper json, String output) {
         String[] lines = output.split("\n");
         for (int i = lines.length - 1; i >= 0; i--) {
             String line = lines[i].trim();

@@ -262,15 +262,11 @@ public final class ContainerExecutor implements Executor, AutoCloseable {
 
     /** The last line of stdout that parses as JSON is the result. */
     private ExecutionResult result(String stdout, String logs) {
-        return LastJsonLine.of(json, stdout)
-                .map(output -> ExecutionResult.success(output, logs))
-                .orElseGet(
-                        () ->
-                                ExecutionResult.failure(
-                                        new ExecutionError(
-                                                ExecutionError.INVALID_OUTPUT,
-                                                "the container printed no JSON line on stdout; its last JSON line is its result"),
-                                        logs));
+        return LastJsonLine.result(
+                json,
+                stdout,
+                logs,
+                "the container printed no JSON line on stdout; its last JSON line is its result");
     }
 
     /**

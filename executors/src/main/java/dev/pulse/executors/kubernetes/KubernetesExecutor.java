@@ -421,15 +421,11 @@ public final class KubernetesExecutor implements Executor, AutoCloseable {
                     log.length() > MAX_LOG_CHARS
                             ? log.substring(log.length() - MAX_LOG_CHARS)
                             : log;
-            return LastJsonLine.of(json, log)
-                    .map(output -> ExecutionResult.success(output, kept))
-                    .orElseGet(
-                            () ->
-                                    ExecutionResult.failure(
-                                            new ExecutionError(
-                                                    ExecutionError.INVALID_OUTPUT,
-                                                    "the pod's log has no JSON line; its last JSON line is its result"),
-                                            kept));
+            return LastJsonLine.result(
+                    json,
+                    log,
+                    kept,
+                    "the pod's log has no JSON line; its last JSON line is its result");
         }
 
         private static Optional<ContainerStatus> container(Pod pod) {

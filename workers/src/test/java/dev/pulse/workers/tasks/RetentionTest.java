@@ -210,18 +210,8 @@ class RetentionTest {
         // Held: the queued task's attempt, the pending delivery; and what is newer than the
         // retention.
         assertThat(attemptsOf(heldTask)).isEqualTo(1);
-        assertThat(
-                        kit.count(
-                                "SELECT count(*) FROM callback_deliveries WHERE id = '"
-                                        + pending
-                                        + "'"))
-                .isEqualTo(1);
-        assertThat(
-                        kit.count(
-                                "SELECT count(*) FROM callback_deliveries WHERE id = '"
-                                        + recent
-                                        + "'"))
-                .isEqualTo(1);
+        assertThat(deliveriesWithId(pending)).isEqualTo(1);
+        assertThat(deliveriesWithId(recent)).isEqualTo(1);
         assertThat(retention.dropPartitions()).isEmpty();
 
         // Once its task is gone and its delivery sent, the held days go too.
@@ -314,18 +304,8 @@ class RetentionTest {
         assertThat(deleted).isEqualTo(2);
         assertThat(attemptsOf(goneTask)).isZero();
         assertThat(attemptsOf(recentGoneTask)).isEqualTo(1);
-        assertThat(
-                        kit.count(
-                                "SELECT count(*) FROM callback_deliveries WHERE id = '"
-                                        + strayDelivery
-                                        + "'"))
-                .isZero();
-        assertThat(
-                        kit.count(
-                                "SELECT count(*) FROM callback_deliveries WHERE id = '"
-                                        + pendingDelivery
-                                        + "'"))
-                .isEqualTo(1);
+        assertThat(deliveriesWithId(strayDelivery)).isZero();
+        assertThat(deliveriesWithId(pendingDelivery)).isEqualTo(1);
         assertThat(attemptsOf(keptTask)).isEqualTo(1);
     }
 
@@ -447,5 +427,9 @@ class RetentionTest {
 
     private long attemptsOf(UUID task) {
         return kit.count("SELECT count(*) FROM task_attempts WHERE task_id = '" + task + "'");
+    }
+
+    private long deliveriesWithId(UUID delivery) {
+        return kit.count("SELECT count(*) FROM callback_deliveries WHERE id = '" + delivery + "'");
     }
 }
