@@ -73,7 +73,7 @@ public final class HistoryPartitions extends PeriodicDuty {
             """
             SELECT name, low, high,
                    CASE WHEN high ~ '^[0-9a-f]{8}-'
-                        THEN to_timestamp(CAST(CAST('x' || left(replace(high, '-', ''), 12) AS bit(48)) AS bigint) / 1000.0)
+                        THEN %s
                         ELSE CAST(high AS timestamptz) END AS ends
               FROM (SELECT p.relname AS name,
                            substring(pg_get_expr(p.relpartbound, p.oid) FROM 'FROM \\(''([^'']+)''\\)') AS low,
@@ -83,7 +83,8 @@ public final class HistoryPartitions extends PeriodicDuty {
                      WHERE i.inhparent = CAST(:table AS regclass)) b
              WHERE high IS NOT NULL
              ORDER BY ends
-            """;
+            """
+                    .formatted(TaskIds.madeAt("high"));
 
     private final Jdbi jdbi;
 

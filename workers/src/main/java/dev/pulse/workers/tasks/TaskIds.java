@@ -42,6 +42,15 @@ public final class TaskIds {
     }
 
     /**
+     * SQL for the instant a UUIDv7 was made (its first 48 bits: unix milliseconds), of {@code
+     * uuidText}, an SQL expression giving the id as text.
+     */
+    static String madeAt(String uuidText) {
+        return "to_timestamp(CAST(CAST('x' || left(replace(%s, '-', ''), 12) AS bit(48)) AS bigint) / 1000.0)"
+                .formatted(uuidText);
+    }
+
+    /**
      * The smallest id of a millisecond: ids at or after it were created at or after {@code
      * instant}; null for null.
      */

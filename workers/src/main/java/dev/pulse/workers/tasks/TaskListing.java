@@ -57,10 +57,10 @@ final class TaskListing {
             """
             id = ANY(CAST((SELECT ids FROM w) AS uuid[]))
                AND COALESCE(finished_at, 'infinity'::timestamptz) >= (
-                   SELECT to_timestamp(('x' || substr(replace(CAST(u AS text), '-', ''), 1, 12))::bit(48)::bigint / 1000.0)
-                          - interval '1 day'
+                   SELECT %s - interval '1 day'
                      FROM unnest((SELECT ids FROM w)) AS u
-                    ORDER BY u LIMIT 1)""";
+                    ORDER BY u LIMIT 1)"""
+                    .formatted(TaskIds.madeAt("CAST(u AS text)"));
 
     private final String sql;
     private final Map<String, Object> values;
