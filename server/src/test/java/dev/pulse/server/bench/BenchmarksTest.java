@@ -35,6 +35,8 @@ class BenchmarksTest {
                 .containsPattern(
                         "(?m)^cpu while timed: this process \\(node and load generator\\) [0-9.]+ s = [0-9]+ µs per task")
                 .containsPattern(
+                        "(?m)^  of which the load generator's threads \\(enqueue, not Pulse\\): [0-9]+ µs per task$")
+                .containsPattern(
                         "(?m)^  of which the loopback receiver's handler threads \\(load generator, not Pulse\\): [1-9][0-9]* µs per task$");
     }
 
