@@ -25,9 +25,14 @@ public final class JsonTexts {
     }
 
     /**
-     * @param jsonTexts JSON texts as a JSON writer wrote them, or nulls; at least one
+     * @param jsonTexts JSON texts as a JSON writer wrote them, or nulls; at least one. All nulls
+     *     give the empty text, which {@link #split} turns into an empty array: for a column of a
+     *     multi-array {@code unnest}, NULL in every row ({@link UnnestColumns}).
      */
     public static String join(String[] jsonTexts) {
+        if (UnnestColumns.allNull(jsonTexts)) {
+            return "";
+        }
         int length = jsonTexts.length;
         for (String text : jsonTexts) {
             length += text == null ? 1 : text.length();

@@ -8,6 +8,7 @@ import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.FixedPlans;
 import dev.pulse.workers.db.JsonTexts;
+import dev.pulse.workers.db.UnnestColumns;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.tasks.HistoryPartitions;
 import dev.pulse.workers.tasks.Task;
@@ -352,9 +353,10 @@ public final class TaskCompleter {
                                                         .toArray(String[]::new)))
                                 .bind(
                                         "retry_seconds",
-                                        batch.stream()
-                                                .map(Completion::retrySeconds)
-                                                .toArray(Double[]::new))
+                                        UnnestColumns.orEmpty(
+                                                batch.stream()
+                                                        .map(Completion::retrySeconds)
+                                                        .toArray(Double[]::new)))
                                 .map(
                                         (rs, ctx) ->
                                                 rows
@@ -449,7 +451,10 @@ public final class TaskCompleter {
                         completions.stream()
                                 .map(c -> c.claimed().leaseToken())
                                 .toArray(UUID[]::new))
-                .bind("logs", completions.stream().map(Completion::logs).toArray(String[]::new));
+                .bind(
+                        "logs",
+                        UnnestColumns.orEmpty(
+                                completions.stream().map(Completion::logs).toArray(String[]::new)));
     }
 
     private static Ended ended(Task task) {

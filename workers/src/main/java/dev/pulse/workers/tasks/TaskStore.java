@@ -5,6 +5,7 @@ import dev.pulse.executors.TraceContext;
 import dev.pulse.workers.callbacks.CallbackOutbox;
 import dev.pulse.workers.db.Columns;
 import dev.pulse.workers.db.JsonTexts;
+import dev.pulse.workers.db.UnnestColumns;
 import dev.pulse.workers.json.JsonMapper;
 import dev.pulse.workers.metrics.QueueMetrics;
 import dev.pulse.workers.tracing.TaskTracing;
@@ -56,7 +57,7 @@ public final class TaskStore {
     private static final String INSERT_MANY =
             """
             WITH b AS (
-                SELECT u.*, COALESCE(u.run_at, now() + make_interval(secs => u.delay)) AS due,
+                SELECT u.*, COALESCE(u.run_at, now() + make_interval(secs => COALESCE(u.delay, 0))) AS due,
                        row_number() OVER (PARTITION BY u.concurrency_key ORDER BY u.ord) AS nth
                   FROM unnest(CAST(:ids AS uuid[]), CAST(:agents AS text[]), CAST(:priorities AS integer[]),
                               %s, %s, CAST(:callback_urls AS text[]),
@@ -506,34 +507,46 @@ public final class TaskStore {
                                         .toArray(String[]::new)))
                 .bind(
                         "callback_urls",
-                        batch.stream().map(NewTask::callbackUrl).toArray(String[]::new))
+                        UnnestColumns.orEmpty(
+                                batch.stream().map(NewTask::callbackUrl).toArray(String[]::new)))
                 .bind(
                         "max_attempts",
                         batch.stream().map(NewTask::maxAttempts).toArray(Integer[]::new))
                 .bind(
                         "timeouts",
                         batch.stream().map(NewTask::timeoutSeconds).toArray(Integer[]::new))
-                .bind("run_ats", batch.stream().map(t -> iso(t.runAt())).toArray(String[]::new))
+                .bind(
+                        "run_ats",
+                        UnnestColumns.orEmpty(
+                                batch.stream().map(t -> iso(t.runAt())).toArray(String[]::new)))
                 .bind(
                         "delays",
-                        batch.stream()
-                                .map(
-                                        t ->
-                                                t.delaySeconds() == null
-                                                        ? "0"
-                                                        : t.delaySeconds().toPlainString())
-                                .toArray(String[]::new))
+                        UnnestColumns.orEmpty(
+                                batch.stream()
+                                        .map(
+                                                t ->
+                                                        t.delaySeconds() == null
+                                                                ? null
+                                                                : t.delaySeconds().toPlainString())
+                                        .toArray(String[]::new)))
                 .bind(
                         "retry_bases",
                         batch.stream().map(t -> (int) t.retryBaseMs()).toArray(Integer[]::new))
                 .bind(
                         "retry_maxes",
                         batch.stream().map(t -> (int) t.retryMaxMs()).toArray(Integer[]::new))
-                .bind("keys", batch.stream().map(NewTask::idempotencyKey).toArray(String[]::new))
-                .bind("schedules", batch.stream().map(NewTask::scheduleName).toArray(String[]::new))
+                .bind(
+                        "keys",
+                        UnnestColumns.orEmpty(
+                                batch.stream().map(NewTask::idempotencyKey).toArray(String[]::new)))
+                .bind(
+                        "schedules",
+                        UnnestColumns.orEmpty(
+                                batch.stream().map(NewTask::scheduleName).toArray(String[]::new)))
                 .bind(
                         "concurrency_keys",
-                        batch.stream().map(NewTask::concurrencyKey).toArray(String[]::new))
+                        UnnestColumns.orEmpty(
+                                batch.stream().map(NewTask::concurrencyKey).toArray(String[]::new)))
                 .bind(
                         "budgets",
                         JsonTexts.join(
@@ -542,13 +555,20 @@ public final class TaskStore {
                                         .toArray(String[]::new)))
                 .bind(
                         "fire_times",
-                        batch.stream().map(t -> iso(t.fireTime())).toArray(String[]::new))
+                        UnnestColumns.orEmpty(
+                                batch.stream().map(t -> iso(t.fireTime())).toArray(String[]::new)))
                 .bind(
                         "trace_parents",
-                        Arrays.stream(traces).map(TraceContext::traceparent).toArray(String[]::new))
+                        UnnestColumns.orEmpty(
+                                Arrays.stream(traces)
+                                        .map(TraceContext::traceparent)
+                                        .toArray(String[]::new)))
                 .bind(
                         "trace_states",
-                        Arrays.stream(traces).map(TraceContext::tracestate).toArray(String[]::new))
+                        UnnestColumns.orEmpty(
+                                Arrays.stream(traces)
+                                        .map(TraceContext::tracestate)
+                                        .toArray(String[]::new)))
                 .map(rows)
                 .forEach(t -> inserted.put(idOf.apply(t), t));
         return inserted;

@@ -11,7 +11,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Joined JSON texts come back from PostgreSQL's split as the same texts, nulls included. */
+/**
+ * Joined JSON texts come back from PostgreSQL's split as the same texts, nulls included, read as
+ * every statement reads them: beside a column that holds every row, in one multi-array unnest.
+ */
 class JsonTextsTest {
 
     private static Database database;
@@ -28,10 +31,16 @@ class JsonTextsTest {
     }
 
     private List<String> roundTrip(String[] texts) {
+        Integer[] rows = new Integer[texts.length];
+        Arrays.setAll(rows, i -> i);
         return database.jdbi()
                 .withHandle(
                         h ->
-                                h.createQuery("SELECT unnest(" + JsonTexts.split("texts") + ")")
+                                h.createQuery(
+                                                "SELECT t FROM unnest(CAST(:rows AS integer[]), "
+                                                        + JsonTexts.split("texts")
+                                                        + ") AS u (n, t) ORDER BY n")
+                                        .bind("rows", rows)
                                         .bind("texts", JsonTexts.join(texts))
                                         .mapTo(String.class)
                                         .list());
@@ -56,6 +65,8 @@ class JsonTextsTest {
     @Test
     void nullsStayNullsWhereverTheyAre() {
         assertThat(roundTrip(new String[] {null})).containsExactly((String) null);
+        assertThat(roundTrip(new String[] {null, null, null})).containsExactly(null, null, null);
+        assertThat(JsonTexts.join(new String[] {null, null})).isEmpty();
         assertThat(roundTrip(new String[] {null, "{}", null})).containsExactly(null, "{}", null);
         assertThat(roundTrip(new String[] {"1", "2"})).isEqualTo(Arrays.asList("1", "2"));
     }
