@@ -15,13 +15,17 @@ import dev.pulse.workers.queue.Rescuer;
 import dev.pulse.workers.queue.TaskClaimer;
 import dev.pulse.workers.queue.TaskRunner;
 import dev.pulse.workers.queue.Worker;
+import dev.pulse.workers.tasks.DayPartitionDrops;
 import dev.pulse.workers.tasks.HistoryPartitions;
-import dev.pulse.workers.tasks.Retention;
+import dev.pulse.workers.tasks.RowPruning;
 import dev.pulse.workers.timing.Backoff;
 import java.time.Duration;
 import org.slf4j.LoggerFactory;
 
-/** The worker role: the callback dispatcher, the rescuer, retention, and the claim loop. */
+/**
+ * The worker role: the callback dispatcher, the rescuer, the history's partitions and retention
+ * (day partitions dropped, rows pruned), and the claim loop.
+ */
 final class WorkerRole {
 
     private WorkerRole() {}
@@ -64,8 +68,13 @@ final class WorkerRole {
         }
         core.parts.start(partitions);
         if (!config.retention().isZero()) {
+            // Two duties, each needing none of the other's work first (DayPartitionDrops says why).
             core.parts.start(
-                    new Retention(core.database.jdbi(), config.retention(), Duration.ofMinutes(1)));
+                    new DayPartitionDrops(
+                            core.database.jdbi(), config.retention(), Duration.ofMinutes(1)));
+            core.parts.start(
+                    new RowPruning(
+                            core.database.jdbi(), config.retention(), Duration.ofMinutes(1)));
         }
         // Holds that begin (a provider's back-off, a spent budget) are announced to the operator,
         // through the callback outbox in the transaction that begins them.

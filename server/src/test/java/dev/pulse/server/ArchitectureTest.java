@@ -110,7 +110,10 @@ class ArchitectureTest {
                     "schedules/ScheduleStore.java: JOIN tasks",
                     // retention keeps a task's day while its callback is pending, and a day of
                     // deliveries while one is (V26)
-                    "tasks/Retention.java: FROM callback_deliveries");
+                    "tasks/DayPartitionDrops.java: FROM callback_deliveries",
+                    // and prunes a task outside day partitions only once none of its callbacks is
+                    // pending
+                    "tasks/RowPruning.java: FROM callback_deliveries");
 
     @Test
     void eachTableIsNamedInSqlOnlyByTheFeatureThatOwnsIt() throws IOException {

@@ -141,6 +141,8 @@ class MetricsTest {
                     "dashboard-rollup",
                     "heartbeat",
                     "rescuer",
+                    "retention-drops",
+                    "retention-pruning",
                     "cron",
                     "worker",
                     "callback-dispatcher"

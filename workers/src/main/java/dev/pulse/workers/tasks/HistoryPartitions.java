@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * partitions from yesterday to today + {@link #DAYS_AHEAD} (database clock), each with {@code
  * lock_timeout} {@link #LOCK_TIMEOUT}: attaching one takes a brief lock on its table, which should
  * not queue behind a long reader and stall the queue behind it; it is tried again next round.
- * {@link Retention} drops them.
+ * {@link DayPartitionDrops} drops them.
  */
 public final class HistoryPartitions extends PeriodicDuty {
 

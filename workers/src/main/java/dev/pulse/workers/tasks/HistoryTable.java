@@ -8,8 +8,8 @@ import java.time.format.DateTimeFormatter;
 /**
  * The tables kept in one partition per UTC day (docs/architecture.md, "Partitioned history"), and
  * all that differs between them: the name, what a day's bound is, and the storage settings of a
- * day's partition. {@link HistoryPartitions} makes their days ahead and {@link Retention} drops
- * them, the same way for each.
+ * day's partition. {@link HistoryPartitions} makes their days ahead and {@link DayPartitionDrops}
+ * drops them, the same way for each.
  */
 public enum HistoryTable {
 

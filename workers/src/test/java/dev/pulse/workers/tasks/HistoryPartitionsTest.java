@@ -148,13 +148,13 @@ class HistoryPartitionsTest {
         assertThat(kit.count("SELECT count(*) FROM ended_attempts")).isEqualTo(4);
         assertThat(kit.tasks.enqueue(keyed("old-key")).created()).isFalse();
 
-        Retention retention =
-                new Retention(
+        DayPartitionDrops drops =
+                new DayPartitionDrops(
                         kit.database.jdbi(),
                         Duration.ofDays(3),
                         Duration.ofHours(1),
                         Duration.ZERO);
-        assertThat(retention.dropPartitions())
+        assertThat(drops.dropPartitions())
                 .filteredOn(name -> name.startsWith("tasks_"))
                 .containsExactlyInAnyOrder(
                         HistoryTable.TASKS.partition(today.minusDays(5)),
@@ -182,7 +182,7 @@ class HistoryPartitionsTest {
                                 h.execute(
                                         "UPDATE callback_deliveries SET state = 'delivered' WHERE task_id = ?",
                                         oldWithPendingCallback));
-        assertThat(retention.dropPartitions())
+        assertThat(drops.dropPartitions())
                 .containsExactly(HistoryTable.TASKS.partition(today.minusDays(6)));
         assertThat(kit.tasks.find(oldWithPendingCallback)).isEmpty();
         // The delivery was made today: it is kept the retention past that, in today's partition.

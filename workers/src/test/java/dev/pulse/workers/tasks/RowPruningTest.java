@@ -7,9 +7,7 @@ import dev.pulse.workers.testing.QueueKit;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
@@ -17,10 +15,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Retention deletes old terminal tasks with their attempts and deliveries, and nothing else: whole
- * day partitions once nothing holds them, and the rows outside day partitions one by one.
+ * Retention deletes old terminal tasks with their attempts and deliveries, and nothing else: here
+ * the rows outside day partitions, one by one ({@link DayPartitionDropsTest}: whole day partitions
+ * once nothing holds them).
  */
-class RetentionTest {
+class RowPruningTest {
 
     // Task ids carry their creation time (UUIDv7): these tasks were created two days ago.
     @RegisterExtension
@@ -58,7 +57,7 @@ class RetentionTest {
                                         running));
 
         long deleted =
-                new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                new RowPruning(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
                         .pruneAll();
 
         assertThat(deleted).isEqualTo(3);
@@ -98,7 +97,7 @@ class RetentionTest {
                                         claimed.get(0).id()));
 
         long deleted =
-                new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                new RowPruning(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
                         .pruneAll();
 
         assertThat(deleted).isEqualTo(1);
@@ -116,7 +115,7 @@ class RetentionTest {
         UUID recentSent = alert("delivered", "1 hour");
 
         int deleted =
-                new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                new RowPruning(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
                         .pruneAlerts();
 
         assertThat(deleted).isEqualTo(2);
@@ -153,13 +152,13 @@ class RetentionTest {
 
     @Test
     void deletesInBatchesUntilNothingIsDue() throws Exception {
-        int n = Retention.BATCH * 2 + 17;
+        int n = RowPruning.BATCH * 2 + 17;
         for (int i = 0; i < n; i++) {
             finished("succeeded", Duration.ofHours(30));
         }
 
         long deleted =
-                new Retention(
+                new RowPruning(
                                 kit.database.jdbi(),
                                 Duration.ofDays(1),
                                 Duration.ofHours(1),
@@ -168,97 +167,6 @@ class RetentionTest {
 
         assertThat(deleted).isEqualTo(n);
         assertThat(kit.count("SELECT count(*) FROM tasks")).isZero();
-    }
-
-    @Test
-    void dropsADayOfAttemptsOnceNoTaskOfItRemainsAndADayOfDeliveriesOnceNoneIsPending()
-            throws Exception {
-        // A database that has run for days: no legacy partitions, days made in the past.
-        HistoryPartitionsTest.dropLegacyPartitions(kit);
-        HistoryPartitions partitions = new HistoryPartitions(kit.database.jdbi());
-        LocalDate today = partitions.today();
-        assertThat(partitions.ensure(today.minusDays(6), today))
-                .isEqualTo(HistoryTable.values().length * 6); // today's were made by the migrations
-        LocalDate gone = today.minusDays(5);
-        LocalDate held = today.minusDays(4);
-        // Created and finished 5 days ago: its day of tasks goes, and then its day of attempts.
-        UUID goneTask = task(gone, "succeeded");
-        // Created 4 days ago and still waiting: its day of attempts stays while it does.
-        UUID heldTask = task(held, "queued");
-        attempt(goneTask);
-        attempt(heldTask);
-        delivery(gone, "delivered");
-        UUID pending = delivery(held, "pending");
-        UUID recent = delivery(today.minusDays(2), "delivered");
-
-        Retention retention =
-                new Retention(
-                        kit.database.jdbi(),
-                        Duration.ofDays(3),
-                        Duration.ofHours(1),
-                        Duration.ZERO);
-        List<String> expected = new ArrayList<>();
-        for (LocalDate day = today.minusDays(6); day.isBefore(held); day = day.plusDays(1)) {
-            for (HistoryTable table : HistoryTable.values()) {
-                expected.add(table.partition(day));
-            }
-        }
-        expected.add(HistoryTable.TASKS.partition(held));
-        assertThat(retention.dropPartitions()).containsExactlyInAnyOrderElementsOf(expected);
-        assertThat(kit.tasks.find(goneTask)).isEmpty();
-        assertThat(attemptsOf(goneTask)).isZero();
-        // Held: the queued task's attempt, the pending delivery; and what is newer than the
-        // retention.
-        assertThat(attemptsOf(heldTask)).isEqualTo(1);
-        assertThat(deliveriesWithId(pending)).isEqualTo(1);
-        assertThat(deliveriesWithId(recent)).isEqualTo(1);
-        assertThat(retention.dropPartitions()).isEmpty();
-
-        // Once its task is gone and its delivery sent, the held days go too.
-        kit.database
-                .jdbi()
-                .useHandle(
-                        h -> {
-                            h.execute("DELETE FROM tasks WHERE id = ?", heldTask);
-                            h.execute(
-                                    "UPDATE callback_deliveries SET state = 'delivered' WHERE id = ?",
-                                    pending);
-                        });
-        assertThat(retention.dropPartitions())
-                .containsExactlyInAnyOrder(
-                        HistoryTable.ATTEMPTS.partition(held),
-                        HistoryTable.DELIVERIES.partition(held));
-        assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
-        assertThat(kit.count("SELECT count(*) FROM task_attempts")).isZero();
-    }
-
-    @Test
-    void dropsOldDaysWhileAClaimHoldsTheQueue() throws Exception {
-        HistoryPartitionsTest.dropLegacyPartitions(kit);
-        HistoryPartitions partitions = new HistoryPartitions(kit.database.jdbi());
-        LocalDate old = partitions.today().minusDays(5);
-        partitions.ensure(old, old);
-        Retention retention =
-                new Retention(
-                        kit.database.jdbi(),
-                        Duration.ofDays(3),
-                        Duration.ofHours(1),
-                        Duration.ZERO);
-        // The claims address tasks_queue alone: dropping a day (which locks tasks) must not wait
-        // for them, nor make them wait.
-        try (var claim = kit.database.jdbi().open()) {
-            claim.begin();
-            try {
-                claim.execute("LOCK TABLE tasks_queue IN ROW EXCLUSIVE MODE");
-                assertThat(retention.dropPartitions())
-                        .containsExactlyInAnyOrder(
-                                HistoryTable.TASKS.partition(old),
-                                HistoryTable.ATTEMPTS.partition(old),
-                                HistoryTable.DELIVERIES.partition(old));
-            } finally {
-                claim.rollback();
-            }
-        }
     }
 
     @Test
@@ -298,7 +206,7 @@ class RetentionTest {
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries_unplaced")).isEqualTo(2);
 
         int deleted =
-                new Retention(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                new RowPruning(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
                         .pruneStrays();
 
         assertThat(deleted).isEqualTo(2);
@@ -309,66 +217,10 @@ class RetentionTest {
         assertThat(attemptsOf(keptTask)).isEqualTo(1);
     }
 
-    /** A task created at noon UTC on {@code day}, in {@code state} (finished then if terminal). */
-    private UUID task(LocalDate day, String state) {
-        Instant noon = day.atTime(12, 0).toInstant(ZoneOffset.UTC);
-        UUID id = new TaskIds(Clock.fixed(noon, ZoneOffset.UTC), new Random()).next();
-        boolean finished = !state.equals("queued");
-        kit.database
-                .jdbi()
-                .useHandle(
-                        h ->
-                                h.createUpdate(
-                                                "INSERT INTO tasks (id, agent, state, input, max_attempts, timeout_seconds, run_at,"
-                                                        + " virtual_start, created_at, finished_at)"
-                                                        + " VALUES (:id, 'echo', :state, '{}', 1, 10, :at, :at, :at, :finished)")
-                                        .bind("id", id)
-                                        .bind("state", state)
-                                        .bind("at", noon.atOffset(ZoneOffset.UTC))
-                                        .bind(
-                                                "finished",
-                                                finished
-                                                        ? noon.plusSeconds(60)
-                                                                .atOffset(ZoneOffset.UTC)
-                                                        : null)
-                                        .execute());
-        return id;
-    }
-
-    private void attempt(UUID task) {
-        kit.database
-                .jdbi()
-                .useHandle(
-                        h ->
-                                h.execute(
-                                        "INSERT INTO task_attempts (task_id, attempt, node, lease_token, finished_at, outcome)"
-                                                + " VALUES (?, 1, 'node-a', gen_random_uuid(), now(), 'released')",
-                                        task));
-    }
-
-    /** A task's delivery created at noon UTC on {@code day}, in {@code state}. */
-    private UUID delivery(LocalDate day, String state) {
-        Instant noon = day.atTime(12, 0).toInstant(ZoneOffset.UTC);
-        UUID id = new TaskIds(Clock.fixed(noon, ZoneOffset.UTC), new Random()).next();
-        kit.database
-                .jdbi()
-                .useHandle(
-                        h ->
-                                h.createUpdate(
-                                                "INSERT INTO callback_deliveries (id, task_id, event_type, url, body, state, created_at)"
-                                                        + " VALUES (:id, gen_random_uuid(), 'task.succeeded', 'http://127.0.0.1:9/', '{}',"
-                                                        + " :state, :at)")
-                                        .bind("id", id)
-                                        .bind("state", state)
-                                        .bind("at", noon.atOffset(ZoneOffset.UTC))
-                                        .execute());
-        return id;
-    }
-
     @Test
     void theIdBoundIsAboveEveryUuidV7OfThatMillisecondAndBelowTheNext() {
         long ms = 1_763_700_000_000L;
-        UUID bound = Retention.idBound(ms);
+        UUID bound = RowPruning.idBound(ms);
         UUID sameMs =
                 new TaskIds(Clock.fixed(Instant.ofEpochMilli(ms), ZoneOffset.UTC), new Random(1))
                         .next();
