@@ -2,10 +2,7 @@ package dev.pulse.workers.timing;
 
 import dev.pulse.workers.maintenance.Duty;
 import java.time.Duration;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
@@ -76,7 +73,11 @@ public final class ClaimLoop<T> {
     private final WakeUp wakeUp;
     private final Settings settings;
     private final Semaphore slots;
-    private final ExecutorService pool;
+    private final SlotThreads pool;
+    // How many free slots are worth waking the loop for: while it gathers slots for a claim of
+    // many rows, only as many as it gathers (a wake-up per freed slot cost more than the slot's
+    // item, docs/benchmarks.md); otherwise any one.
+    private volatile int wakeAtFree = 1;
     private final Slots<T> handOff = this::handOff;
     private final Thread loop;
     private volatile boolean claiming = true;
@@ -101,9 +102,7 @@ public final class ClaimLoop<T> {
         this.wakeUp = wakeUp;
         this.settings = settings;
         this.slots = new Semaphore(settings.concurrency());
-        this.pool =
-                Executors.newFixedThreadPool(
-                        settings.concurrency(), r -> new Thread(r, settings.slotThread()));
+        this.pool = new SlotThreads(settings.concurrency(), settings.slotThread());
         this.loop = new Thread(this::run, settings.loopThread());
     }
 
@@ -124,11 +123,7 @@ public final class ClaimLoop<T> {
                 // After a full claim, rather than one claim per freed slot (7 deliveries per claim
                 // on the callback benchmark), let a few more slots free up (briefly) and claim them
                 // together.
-                int free =
-                        backlog
-                                ? Batches.awaitFree(
-                                        this::free, batch, GATHER_SLOTS_FOR_AT_MOST, wakeUp)
-                                : free();
+                int free = backlog ? gatherFree(batch) : free();
                 int claimed = free == 0 ? 0 : source.claim(free, handOff);
                 if (free > 0) {
                     claims.incrementAndGet();
@@ -163,6 +158,15 @@ public final class ClaimLoop<T> {
         }
     }
 
+    private int gatherFree(int wanted) throws InterruptedException {
+        wakeAtFree = wanted;
+        try {
+            return Batches.awaitFree(this::free, wanted, GATHER_SLOTS_FOR_AT_MOST, wakeUp);
+        } finally {
+            wakeAtFree = 1;
+        }
+    }
+
     /** Claims made and claims that failed (the database away), for the owner's duty status. */
     public Duty.Status status() {
         return new Duty.Status(claims.get(), failedClaims.get(), failing);
@@ -178,7 +182,9 @@ public final class ClaimLoop<T> {
                         runner.run(item);
                     } finally {
                         slots.release();
-                        wakeUp.signal();
+                        if (slots.availablePermits() >= wakeAtFree) {
+                            wakeUp.signal();
+                        }
                     }
                 });
     }
@@ -194,9 +200,9 @@ public final class ClaimLoop<T> {
         loop.interrupt();
         loop.join(5_000);
         pool.shutdown();
-        if (!pool.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+        if (!pool.awaitTermination(grace.toMillis())) {
             handBack.run();
-            if (!pool.awaitTermination(handBackGrace.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (!pool.awaitTermination(handBackGrace.toMillis())) {
                 pool.shutdownNow();
             }
         }
