@@ -58,6 +58,18 @@ public final class FixedPlans {
         return FOR_THIS_TRANSACTION + ";\n" + sql;
     }
 
+    /**
+     * {@link #ahead}, and the implicit transaction commits without waiting for its WAL to reach the
+     * disk: for a statement whose loss in a database crash loses nothing anyone was told of (the
+     * claim: {@code TaskClaimer} says why). Its WAL is flushed by the next commit that waits, or
+     * within three {@code wal_writer_delay}s.
+     */
+    public static String aheadUnflushed(String sql) {
+        return FOR_THIS_TRANSACTION
+                + ",\n       set_config('synchronous_commit', 'off', true) AS synchronous_commit;\n"
+                + sql;
+    }
+
     /** The rows of a query written with {@link #ahead}: the second result. */
     public static <T> List<T> rows(Query query, RowMapper<T> mapper) {
         return query.execute(

@@ -145,8 +145,16 @@ public final class TaskClaimer {
                         take("picked", "now()"));
     }
 
-    private static final String CLAIM_FIXED = FixedPlans.ahead(CLAIM);
-    private static final String CLAIM_RESUMING_FIXED = FixedPlans.ahead(CLAIM_RESUMING);
+    // Without agent limits, a claim commits without waiting for the disk (invariant 21 of
+    // docs/architecture.md): a claim lost in a database crash only leaves its tasks claimable, as
+    // if it had not happened. The fence turns its attempts' reports away, unrecorded, and the tasks
+    // run again, the at-least-once a crashed node gives them too; the first report that is
+    // recorded commits waiting for the disk, and so flushes the claim's WAL before it. Waiting for
+    // the claim's flush was on the path of every task: a quarter of a burn-down's time
+    // (docs/benchmarks.md). A claim under limits still waits: its lease is what keeps a limit's
+    // count right across a crash.
+    private static final String CLAIM_FIXED = FixedPlans.aheadUnflushed(CLAIM);
+    private static final String CLAIM_RESUMING_FIXED = FixedPlans.aheadUnflushed(CLAIM_RESUMING);
 
     private static final String LIMITS = LimitArrays.CTE;
 

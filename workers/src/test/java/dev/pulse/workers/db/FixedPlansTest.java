@@ -35,6 +35,34 @@ class FixedPlansTest {
     }
 
     @Test
+    void aStatementSentUnflushedCommitsWithoutWaitingForTheDiskAndOnlyIt() {
+        String during =
+                "SELECT current_setting('synchronous_commit') || ' ' || current_setting('enable_seqscan')";
+
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h -> {
+                            // the test databases commit without waiting; a server's default waits
+                            h.execute("SET synchronous_commit = on");
+                            assertThat(
+                                            FixedPlans.rows(
+                                                    h.createQuery(
+                                                            FixedPlans.aheadUnflushed(during)),
+                                                    (rs, ctx) -> rs.getString(1)))
+                                    .containsExactly("off off");
+                            assertThat(
+                                            FixedPlans.rows(
+                                                    h.createQuery(FixedPlans.ahead(during)),
+                                                    (rs, ctx) -> rs.getString(1)))
+                                    .containsExactly("on off");
+                            assertThat(h.createQuery(during).mapTo(String.class).one())
+                                    .isEqualTo("on on");
+                            h.execute("RESET synchronous_commit");
+                        });
+    }
+
+    @Test
     void settingsForATransactionEndWithIt() {
         kit.database
                 .jdbi()

@@ -57,6 +57,41 @@ class CompletionTest {
     }
 
     @Test
+    void aClaimLostInADatabaseCrashLeavesItsTaskClaimableAndItsReportUnrecorded() {
+        Task queued = kit.insert(kit.withCallback("echo", CALLBACK, 3));
+        ClaimedTask lost = kit.claimer("node-a").claim(1).get(0);
+        // A claim commits without waiting for the disk (invariant 21): after a crash that lost
+        // it, the row is as it was before the claim.
+        kit.database
+                .jdbi()
+                .useHandle(
+                        h ->
+                                h.createUpdate(
+                                                "UPDATE tasks SET state = 'queued', attempts = attempts - 1, lease_token = NULL,"
+                                                        + " lease_owner = NULL, lease_expires_at = NULL, attempt_started_at = NULL"
+                                                        + " WHERE id = :id")
+                                        .bind("id", queued.id())
+                                        .execute());
+
+        assertThat(kit.completer.succeed(lost, kit.jsonOf("{\"run\": 1}"), "first run"))
+                .as("the fence turns the lost claim's report away")
+                .isEmpty();
+        assertThat(rawAttemptRows(queued.id())).isZero();
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isZero();
+
+        ClaimedTask again = kit.claimer("node-b").claim(1).get(0);
+        assertThat(again.task().id()).isEqualTo(queued.id());
+        assertThat(again.attempt()).isEqualTo(lost.attempt());
+        assertThat(kit.completer.succeed(again, kit.jsonOf("{\"run\": 2}"), null))
+                .get()
+                .satisfies(t -> assertThat(t.result()).isEqualTo(kit.jsonOf("{\"run\": 2}")));
+        assertThat(kit.tasks.attempts(queued.id()))
+                .extracting(TaskAttempt::node)
+                .containsExactly("node-b");
+        assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isEqualTo(1);
+    }
+
+    @Test
     void theAttemptThatEndsItsTaskWithoutLogsIsKeptInTheTaskRowAndWrittenOutBeforeARetry() {
         Task queued =
                 kit.insert(
