@@ -87,8 +87,8 @@ public final class ClaimLoop<T> {
 
     /**
      * @param room how many more outcomes can be recorded without waiting: the loop claims no more
-     * @param wakeUp what wakes the loop before its poll interval; the loop signals it too whenever
-     *     a slot frees up
+     * @param wakeUp what wakes the loop before its poll interval; the loop signals it too when a
+     *     slot frees up (while it gathers slots for a full claim, when enough have)
      */
     public ClaimLoop(
             Source<T> source,
