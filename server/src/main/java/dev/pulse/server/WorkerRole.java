@@ -17,6 +17,7 @@ import dev.pulse.workers.queue.TaskRunner;
 import dev.pulse.workers.queue.Worker;
 import dev.pulse.workers.tasks.DayPartitionDrops;
 import dev.pulse.workers.tasks.HistoryPartitions;
+import dev.pulse.workers.tasks.RetentionSchedule;
 import dev.pulse.workers.tasks.RowPruning;
 import dev.pulse.workers.timing.Backoff;
 import java.time.Duration;
@@ -69,12 +70,10 @@ final class WorkerRole {
         core.parts.start(partitions);
         if (!config.retention().isZero()) {
             // Two duties, each needing none of the other's work first (DayPartitionDrops says why).
-            core.parts.start(
-                    new DayPartitionDrops(
-                            core.database.jdbi(), config.retention(), Duration.ofMinutes(1)));
-            core.parts.start(
-                    new RowPruning(
-                            core.database.jdbi(), config.retention(), Duration.ofMinutes(1)));
+            RetentionSchedule retention =
+                    new RetentionSchedule(config.retention(), Duration.ofMinutes(1));
+            core.parts.start(new DayPartitionDrops(core.database.jdbi(), retention));
+            core.parts.start(new RowPruning(core.database.jdbi(), retention));
         }
         // Holds that begin (a provider's back-off, a spent budget) are announced to the operator,
         // through the callback outbox in the transaction that begins them.

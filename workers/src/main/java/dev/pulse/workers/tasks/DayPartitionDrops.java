@@ -1,7 +1,6 @@
 package dev.pulse.workers.tasks;
 
 import dev.pulse.workers.maintenance.PeriodicDuty;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -108,27 +107,12 @@ public final class DayPartitionDrops extends PeriodicDuty {
     private static final String DROP = "DROP TABLE %s";
 
     private final Jdbi jdbi;
-    private final Duration retention;
-    private final Duration every;
-    private final Duration pauseBetweenBatches;
+    private final RetentionSchedule schedule;
 
-    /**
-     * @param retention how long terminal tasks are kept after they finished
-     * @param every how often a pass runs
-     */
-    public DayPartitionDrops(Jdbi jdbi, Duration retention, Duration every) {
-        this(jdbi, retention, every, Duration.ofMillis(20));
-    }
-
-    DayPartitionDrops(Jdbi jdbi, Duration retention, Duration every, Duration pauseBetweenBatches) {
-        super("retention-drops", every, every);
-        if (retention.isNegative() || retention.isZero()) {
-            throw new IllegalArgumentException("retention must be positive");
-        }
+    public DayPartitionDrops(Jdbi jdbi, RetentionSchedule schedule) {
+        super("retention-drops", schedule.every(), schedule.every());
         this.jdbi = jdbi;
-        this.retention = retention;
-        this.every = every;
-        this.pauseBetweenBatches = pauseBetweenBatches;
+        this.schedule = schedule;
     }
 
     @Override
@@ -138,13 +122,16 @@ public final class DayPartitionDrops extends PeriodicDuty {
             log.info(
                     "retention: dropped the history partition(s) {}, all finished more than {} ago",
                     dropped,
-                    retention);
+                    schedule.retention());
         }
     }
 
     @Override
     protected void failed(RuntimeException e) {
-        log.warn("retention drops pass failed, trying again in {}: {}", every, e.getMessage());
+        log.warn(
+                "retention drops pass failed, trying again in {}: {}",
+                schedule.every(),
+                e.getMessage());
     }
 
     /**
@@ -155,7 +142,7 @@ public final class DayPartitionDrops extends PeriodicDuty {
      * default ones are never dropped.
      */
     public List<String> dropPartitions() throws InterruptedException {
-        double seconds = retention.toMillis() / 1000.0;
+        double seconds = schedule.retentionSeconds();
         Instant before =
                 jdbi.withHandle(
                         h ->
@@ -253,7 +240,7 @@ public final class DayPartitionDrops extends PeriodicDuty {
                 return true;
             }
             after = last.get().toString();
-            Thread.sleep(pauseBetweenBatches.toMillis());
+            Thread.sleep(schedule.pauseBetweenBatches().toMillis());
         }
         return false;
     }

@@ -1,7 +1,6 @@
 package dev.pulse.workers.tasks;
 
 import dev.pulse.workers.maintenance.PeriodicDuty;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -142,41 +141,29 @@ public final class RowPruning extends PeriodicDuty {
             """;
 
     private final Jdbi jdbi;
-    private final Duration retention;
-    private final Duration every;
-    private final Duration pauseBetweenBatches;
+    private final RetentionSchedule schedule;
 
-    /**
-     * @param retention how long terminal tasks are kept after they finished
-     * @param every how often a pass runs
-     */
-    public RowPruning(Jdbi jdbi, Duration retention, Duration every) {
-        this(jdbi, retention, every, Duration.ofMillis(20));
-    }
-
-    RowPruning(Jdbi jdbi, Duration retention, Duration every, Duration pauseBetweenBatches) {
-        super("retention-pruning", every, every);
-        if (retention.isNegative() || retention.isZero()) {
-            throw new IllegalArgumentException("retention must be positive");
-        }
+    public RowPruning(Jdbi jdbi, RetentionSchedule schedule) {
+        super("retention-pruning", schedule.every(), schedule.every());
         this.jdbi = jdbi;
-        this.retention = retention;
-        this.every = every;
-        this.pauseBetweenBatches = pauseBetweenBatches;
+        this.schedule = schedule;
     }
 
     @Override
     protected void pass() throws InterruptedException {
         long deleted = pruneAll();
         if (deleted > 0) {
-            log.info("retention: deleted {} task(s) finished more than {} ago", deleted, retention);
+            log.info(
+                    "retention: deleted {} task(s) finished more than {} ago",
+                    deleted,
+                    schedule.retention());
         }
         int alerts = pruneAlerts();
         if (alerts > 0) {
             log.info(
                     "retention: deleted {} operator alert(s) sent more than {} ago",
                     alerts,
-                    retention);
+                    schedule.retention());
         }
         int strays = pruneStrays();
         if (strays > 0) {
@@ -190,7 +177,10 @@ public final class RowPruning extends PeriodicDuty {
 
     @Override
     protected void failed(RuntimeException e) {
-        log.warn("retention pruning pass failed, trying again in {}: {}", every, e.getMessage());
+        log.warn(
+                "retention pruning pass failed, trying again in {}: {}",
+                schedule.every(),
+                e.getMessage());
     }
 
     /**
@@ -211,7 +201,7 @@ public final class RowPruning extends PeriodicDuty {
                     break;
                 }
                 Thread.sleep(
-                        pauseBetweenBatches
+                        schedule.pauseBetweenBatches()
                                 .toMillis()); // leave the database to the queue between batches
             }
         }
@@ -267,7 +257,7 @@ public final class RowPruning extends PeriodicDuty {
         return jdbi.withHandle(
                 h ->
                         h.createUpdate(delete)
-                                .bind("retention_seconds", retention.toMillis() / 1000.0)
+                                .bind("retention_seconds", schedule.retentionSeconds())
                                 .bind("batch", BATCH)
                                 .execute());
     }
@@ -284,7 +274,7 @@ public final class RowPruning extends PeriodicDuty {
      * node holds the lock.
      */
     private int pruneBatch(String table) {
-        double seconds = retention.toMillis() / 1000.0;
+        double seconds = schedule.retentionSeconds();
         List<String> attached = new ArrayList<>(notByDay(HistoryTable.ATTEMPTS));
         attached.addAll(notByDay(HistoryTable.DELIVERIES));
         StringBuilder deletes = new StringBuilder();

@@ -51,9 +51,8 @@ class DayPartitionDropsTest {
         DayPartitionDrops drops =
                 new DayPartitionDrops(
                         kit.database.jdbi(),
-                        Duration.ofDays(3),
-                        Duration.ofHours(1),
-                        Duration.ZERO);
+                        new RetentionSchedule(
+                                Duration.ofDays(3), Duration.ofHours(1), Duration.ZERO));
         List<String> expected = new ArrayList<>();
         for (LocalDate day = today.minusDays(6); day.isBefore(held); day = day.plusDays(1)) {
             for (HistoryTable table : HistoryTable.values()) {
@@ -98,9 +97,8 @@ class DayPartitionDropsTest {
         DayPartitionDrops drops =
                 new DayPartitionDrops(
                         kit.database.jdbi(),
-                        Duration.ofDays(3),
-                        Duration.ofHours(1),
-                        Duration.ZERO);
+                        new RetentionSchedule(
+                                Duration.ofDays(3), Duration.ofHours(1), Duration.ZERO));
         // The claims address tasks_queue alone: dropping a day (which locks tasks) must not wait
         // for them, nor make them wait.
         try (var claim = kit.database.jdbi().open()) {

@@ -151,9 +151,8 @@ class HistoryPartitionsTest {
         DayPartitionDrops drops =
                 new DayPartitionDrops(
                         kit.database.jdbi(),
-                        Duration.ofDays(3),
-                        Duration.ofHours(1),
-                        Duration.ZERO);
+                        new RetentionSchedule(
+                                Duration.ofDays(3), Duration.ofHours(1), Duration.ZERO));
         assertThat(drops.dropPartitions())
                 .filteredOn(name -> name.startsWith("tasks_"))
                 .containsExactlyInAnyOrder(

@@ -57,7 +57,9 @@ class RowPruningTest {
                                         running));
 
         long deleted =
-                new RowPruning(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                new RowPruning(
+                                kit.database.jdbi(),
+                                new RetentionSchedule(Duration.ofDays(1), Duration.ofHours(1)))
                         .pruneAll();
 
         assertThat(deleted).isEqualTo(3);
@@ -97,7 +99,9 @@ class RowPruningTest {
                                         claimed.get(0).id()));
 
         long deleted =
-                new RowPruning(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                new RowPruning(
+                                kit.database.jdbi(),
+                                new RetentionSchedule(Duration.ofDays(1), Duration.ofHours(1)))
                         .pruneAll();
 
         assertThat(deleted).isEqualTo(1);
@@ -115,7 +119,9 @@ class RowPruningTest {
         UUID recentSent = alert("delivered", "1 hour");
 
         int deleted =
-                new RowPruning(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                new RowPruning(
+                                kit.database.jdbi(),
+                                new RetentionSchedule(Duration.ofDays(1), Duration.ofHours(1)))
                         .pruneAlerts();
 
         assertThat(deleted).isEqualTo(2);
@@ -160,9 +166,8 @@ class RowPruningTest {
         long deleted =
                 new RowPruning(
                                 kit.database.jdbi(),
-                                Duration.ofDays(1),
-                                Duration.ofHours(1),
-                                Duration.ZERO)
+                                new RetentionSchedule(
+                                        Duration.ofDays(1), Duration.ofHours(1), Duration.ZERO))
                         .pruneAll();
 
         assertThat(deleted).isEqualTo(n);
@@ -206,7 +211,9 @@ class RowPruningTest {
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries_unplaced")).isEqualTo(2);
 
         int deleted =
-                new RowPruning(kit.database.jdbi(), Duration.ofDays(1), Duration.ofHours(1))
+                new RowPruning(
+                                kit.database.jdbi(),
+                                new RetentionSchedule(Duration.ofDays(1), Duration.ofHours(1)))
                         .pruneStrays();
 
         assertThat(deleted).isEqualTo(2);
