@@ -76,7 +76,7 @@ class CompletionTest {
         assertThat(kit.completer.succeed(lost, kit.jsonOf("{\"run\": 1}"), "first run"))
                 .as("the fence turns the lost claim's report away")
                 .isEmpty();
-        assertThat(rawAttemptRows(queued.id())).isZero();
+        assertThat(kit.attemptRows(queued.id())).isZero();
         assertThat(kit.count("SELECT count(*) FROM callback_deliveries")).isZero();
 
         ClaimedTask again = kit.claimer("node-b").claim(1).get(0);
@@ -114,7 +114,7 @@ class CompletionTest {
         assertThat(failed.state()).isEqualTo(TaskState.FAILED);
 
         // the retried attempt has its row; the last one is only in the task row
-        assertThat(rawAttemptRows(queued.id())).isEqualTo(1);
+        assertThat(kit.attemptRows(queued.id())).isEqualTo(1);
         List<TaskAttempt> attempts = kit.tasks.attempts(queued.id());
         assertThat(attempts).extracting(TaskAttempt::node).containsExactly("node-a", "node-b");
         assertThat(attempts).extracting(TaskAttempt::outcome).containsExactly("failed", "failed");
@@ -129,7 +129,7 @@ class CompletionTest {
 
         // a retry writes the last attempt's row before the next attempt reuses those columns
         kit.tasks.retry(queued.id(), 1).orElseThrow();
-        assertThat(rawAttemptRows(queued.id())).isEqualTo(2);
+        assertThat(kit.attemptRows(queued.id())).isEqualTo(2);
         assertThat(kit.tasks.attempts(queued.id())).isEqualTo(attempts);
 
         kit.completer.cancelled(kit.claimer("node-c").claim(1).get(0), null).orElseThrow();
@@ -141,18 +141,14 @@ class CompletionTest {
         assertThat(afterCancel.get(2).error())
                 .as("a cancelled attempt has no error, though its task keeps the last failure's")
                 .isNull();
-        assertThat(rawAttemptRows(queued.id())).isEqualTo(2);
+        assertThat(kit.attemptRows(queued.id())).isEqualTo(2);
 
         kit.tasks.retry(queued.id(), 1).orElseThrow();
         kit.completer.succeed(kit.claimer("node-a").claim(1).get(0), kit.jsonOf("{}"), null);
         assertThat(kit.tasks.attempts(queued.id()))
                 .extracting(TaskAttempt::outcome)
                 .containsExactly("failed", "failed", "cancelled", "succeeded");
-        assertThat(rawAttemptRows(queued.id())).isEqualTo(3);
-    }
-
-    private long rawAttemptRows(UUID task) {
-        return kit.count("SELECT count(*) FROM task_attempts WHERE task_id = '" + task + "'");
+        assertThat(kit.attemptRows(queued.id())).isEqualTo(3);
     }
 
     @Test

@@ -62,12 +62,12 @@ class DayPartitionDropsTest {
         expected.add(HistoryTable.TASKS.partition(held));
         assertThat(drops.dropPartitions()).containsExactlyInAnyOrderElementsOf(expected);
         assertThat(kit.tasks.find(goneTask)).isEmpty();
-        assertThat(attemptsOf(goneTask)).isZero();
+        assertThat(kit.attemptRows(goneTask)).isZero();
         // Held: the queued task's attempt, the pending delivery; and what is newer than the
         // retention.
-        assertThat(attemptsOf(heldTask)).isEqualTo(1);
-        assertThat(deliveriesWithId(pending)).isEqualTo(1);
-        assertThat(deliveriesWithId(recent)).isEqualTo(1);
+        assertThat(kit.attemptRows(heldTask)).isEqualTo(1);
+        assertThat(kit.deliveryRows(pending)).isEqualTo(1);
+        assertThat(kit.deliveryRows(recent)).isEqualTo(1);
         assertThat(drops.dropPartitions()).isEmpty();
 
         // Once its task is gone and its delivery sent, the held days go too.
@@ -170,13 +170,5 @@ class DayPartitionDropsTest {
                                         .bind("at", noon.atOffset(ZoneOffset.UTC))
                                         .execute());
         return id;
-    }
-
-    private long attemptsOf(UUID task) {
-        return kit.count("SELECT count(*) FROM task_attempts WHERE task_id = '" + task + "'");
-    }
-
-    private long deliveriesWithId(UUID delivery) {
-        return kit.count("SELECT count(*) FROM callback_deliveries WHERE id = '" + delivery + "'");
     }
 }

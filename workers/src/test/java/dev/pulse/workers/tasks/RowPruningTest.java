@@ -217,11 +217,11 @@ class RowPruningTest {
                         .pruneStrays();
 
         assertThat(deleted).isEqualTo(2);
-        assertThat(attemptsOf(goneTask)).isZero();
-        assertThat(attemptsOf(recentGoneTask)).isEqualTo(1);
-        assertThat(deliveriesWithId(strayDelivery)).isZero();
-        assertThat(deliveriesWithId(pendingDelivery)).isEqualTo(1);
-        assertThat(attemptsOf(keptTask)).isEqualTo(1);
+        assertThat(kit.attemptRows(goneTask)).isZero();
+        assertThat(kit.attemptRows(recentGoneTask)).isEqualTo(1);
+        assertThat(kit.deliveryRows(strayDelivery)).isZero();
+        assertThat(kit.deliveryRows(pendingDelivery)).isEqualTo(1);
+        assertThat(kit.attemptRows(keptTask)).isEqualTo(1);
     }
 
     @Test
@@ -282,13 +282,5 @@ class RowPruningTest {
         return kit.database
                 .jdbi()
                 .withHandle(h -> h.createQuery("SELECT id FROM tasks").mapTo(UUID.class).list());
-    }
-
-    private long attemptsOf(UUID task) {
-        return kit.count("SELECT count(*) FROM task_attempts WHERE task_id = '" + task + "'");
-    }
-
-    private long deliveriesWithId(UUID delivery) {
-        return kit.count("SELECT count(*) FROM callback_deliveries WHERE id = '" + delivery + "'");
     }
 }

@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Random;
+import java.util.UUID;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
@@ -115,6 +116,19 @@ public final class QueueKit implements AutoCloseable, AfterEachCallback {
 
     public long count(String sql) {
         return database.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+    }
+
+    /**
+     * The rows {@code task_attempts} holds for {@code task} (the ended attempt in the task row not
+     * among them).
+     */
+    public long attemptRows(UUID task) {
+        return count("SELECT count(*) FROM task_attempts WHERE task_id = '" + task + "'");
+    }
+
+    /** Whether {@code callback_deliveries} still holds the delivery {@code id}: 1 or 0. */
+    public long deliveryRows(UUID id) {
+        return count("SELECT count(*) FROM callback_deliveries WHERE id = '" + id + "'");
     }
 
     public JsonNode jsonOf(String text) {
